@@ -1,0 +1,542 @@
+//! The municipality file (`config/municipalities/<slug>.toml`): everything
+//! that differs between treasuries — identity, office hours, the UMA table,
+//! the recargos rule, CFF art. 20 rounding, the catalogue of concepts and
+//! the discount programs authorised by the Cabildo.
+//!
+//! Decimals (UMA values, rates, percentages) are written as strings in the
+//! file (`monthly_rate = "0.0147"`) so that they are read exactly; floating
+//! point numbers are refused. Dates may be native TOML dates
+//! (`valid_from = 2026-01-01`) or strings.
+
+use std::collections::HashSet;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::discounts::{
+    validate_programs, Component, DiscountError, DiscountProgram, ALL_CONCEPTS,
+};
+use crate::domain::uma::{UmaEntry, UmaError, UmaTable};
+
+/// Highest monthly recargos rate accepted (10 % a month).
+const MAX_MONTHLY_RATE: Decimal = Decimal::from_parts(1, 0, 0, false, 1);
+/// Highest cap accepted, in months (ten years).
+const MAX_CAP_MONTHS: u32 = 120;
+
+/// A municipality's configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Municipality {
+    /// URL-safe identifier, e.g. `loreto`.
+    pub slug: String,
+    pub name: String,
+    pub state: String,
+    /// IANA time zone of the treasury (e.g. `America/Mazatlan`): "today" for
+    /// recargos is the date there.
+    pub timezone: String,
+    /// Path of the logo under `public/`, e.g. `/img/loreto.svg`.
+    pub logo: String,
+    pub colors: Colors,
+    pub office_hours: String,
+    pub address: String,
+    pub phone: String,
+    pub uma: Vec<UmaEntry>,
+    pub recargos: RecargosRule,
+    pub rounding: RoundingRule,
+    pub concepts: Vec<Concept>,
+    #[serde(default)]
+    pub discounts: Vec<DiscountProgram>,
+}
+
+/// Brand colours as `#rrggbb`; both must reach WCAG AA contrast on white.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Colors {
+    pub primary: String,
+    pub accent: String,
+}
+
+/// Recargos: monthly rate and the cap in months (CFF art. 21: five years).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecargosRule {
+    /// E.g. `0.0147` for 1.47 % a month.
+    #[serde(with = "crate::domain::money::decimal_exact")]
+    pub monthly_rate: Decimal,
+    pub cap_months: u32,
+}
+
+/// Rounding of the total payable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoundingRule {
+    /// Round the total to the peso per CFF art. 20.
+    pub cff_art20: bool,
+}
+
+/// An entry of the concept catalogue (what a charge is for).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Concept {
+    pub code: String,
+    pub name_es: String,
+    pub name_en: String,
+    /// `principal` (default) or `multas`.
+    #[serde(default)]
+    pub component: Component,
+}
+
+impl Municipality {
+    /// Parses and validates a municipality file.
+    #[cfg(feature = "ssr")]
+    pub fn from_toml_str(s: &str) -> Result<Municipality, MunicipalityError> {
+        let m: Municipality =
+            toml::from_str(s).map_err(|e| MunicipalityError::Parse(e.to_string()))?;
+        m.validate()?;
+        Ok(m)
+    }
+
+    /// Checks the rules a parsed file must satisfy.
+    pub fn validate(&self) -> Result<(), MunicipalityError> {
+        for (field, value) in [
+            ("name", &self.name),
+            ("state", &self.state),
+            ("timezone", &self.timezone),
+        ] {
+            if value.trim().is_empty() {
+                return Err(MunicipalityError::Empty(field));
+            }
+        }
+        let slug_ok = !self.slug.is_empty()
+            && self
+                .slug
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !slug_ok {
+            return Err(MunicipalityError::Slug(self.slug.clone()));
+        }
+        for (field, value) in [
+            ("primary", &self.colors.primary),
+            ("accent", &self.colors.accent),
+        ] {
+            if !is_hex_color(value) {
+                return Err(MunicipalityError::Color(field));
+            }
+        }
+        self.uma_table()?;
+        let rate = self.recargos.monthly_rate;
+        if rate < Decimal::ZERO || rate > MAX_MONTHLY_RATE {
+            return Err(MunicipalityError::Rate);
+        }
+        if !(1..=MAX_CAP_MONTHS).contains(&self.recargos.cap_months) {
+            return Err(MunicipalityError::Cap);
+        }
+        let mut codes = HashSet::new();
+        for c in &self.concepts {
+            if c.code.trim().is_empty() || c.code == ALL_CONCEPTS {
+                return Err(MunicipalityError::ConceptCode(c.code.clone()));
+            }
+            if c.name_es.trim().is_empty() || c.name_en.trim().is_empty() {
+                return Err(MunicipalityError::ConceptName(c.code.clone()));
+            }
+            if c.component == Component::Recargos {
+                return Err(MunicipalityError::ConceptComponent(c.code.clone()));
+            }
+            if !codes.insert(c.code.as_str()) {
+                return Err(MunicipalityError::DuplicateConcept(c.code.clone()));
+            }
+        }
+        validate_programs(&self.discounts)?;
+        for p in &self.discounts {
+            if let Some(unknown) = p
+                .concepts
+                .iter()
+                .find(|c| *c != ALL_CONCEPTS && !codes.contains(c.as_str()))
+            {
+                return Err(MunicipalityError::UnknownConcept {
+                    program: p.id.clone(),
+                    concept: unknown.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The dated UMA table of the file.
+    pub fn uma_table(&self) -> Result<UmaTable, UmaError> {
+        UmaTable::new(self.uma.clone())
+    }
+
+    /// The catalogue entry for a concept code.
+    pub fn concept(&self, code: &str) -> Option<&Concept> {
+        self.concepts.iter().find(|c| c.code == code)
+    }
+
+    /// The component a charge of `concept` belongs to: `Multas` if the
+    /// catalogue declares it so, otherwise `Principal` (also for unknown
+    /// codes).
+    pub fn component_of(&self, concept: &str) -> Component {
+        match self.concept(concept) {
+            Some(c) if c.component == Component::Multas => Component::Multas,
+            _ => Component::Principal,
+        }
+    }
+}
+
+fn is_hex_color(s: &str) -> bool {
+    s.len() == 7 && s.starts_with('#') && s.bytes().skip(1).all(|b| b.is_ascii_hexdigit())
+}
+
+/// Why a municipality file was refused (operator-facing).
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
+pub enum MunicipalityError {
+    #[error("the municipality file is not valid TOML for this schema: {0}")]
+    Parse(String),
+    #[error("{0} must not be empty")]
+    Empty(&'static str),
+    #[error("slug {0:?} must be lowercase letters, digits and hyphens")]
+    Slug(String),
+    #[error("colors.{0} must be written as #rrggbb")]
+    Color(&'static str),
+    #[error("UMA table: {0}")]
+    Uma(#[from] UmaError),
+    #[error("recargos.monthly_rate must be between 0 and 0.1")]
+    Rate,
+    #[error("recargos.cap_months must be between 1 and 120")]
+    Cap,
+    #[error("concept code {0:?} is not valid")]
+    ConceptCode(String),
+    #[error("concept {0}: name_es and name_en must not be empty")]
+    ConceptName(String),
+    #[error("concept {0}: component must be principal or multas")]
+    ConceptComponent(String),
+    #[error("concept code {0} is declared twice")]
+    DuplicateConcept(String),
+    #[error(transparent)]
+    Discount(#[from] DiscountError),
+    #[error("discount program {program} names concept {concept}, which is not in the catalogue")]
+    UnknownConcept { program: String, concept: String },
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+    use rust_decimal_macros::dec;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn concept(code: &str, component: Component) -> Concept {
+        Concept {
+            code: code.into(),
+            name_es: format!("{code} (es)"),
+            name_en: format!("{code} (en)"),
+            component,
+        }
+    }
+
+    fn program(
+        id: &str,
+        concepts: &[&str],
+        component: Component,
+        percent: Decimal,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> DiscountProgram {
+        DiscountProgram {
+            id: id.into(),
+            name: format!("Programa {id}"),
+            legal_basis: "Acuerdo de Cabildo".into(),
+            valid_from: from,
+            valid_until: until,
+            concepts: concepts.iter().map(|c| c.to_string()).collect(),
+            component,
+            percent,
+            stacks: false,
+        }
+    }
+
+    /// A municipality shaped like the shipped Loreto file (for tests that
+    /// must not depend on the `ssr` feature).
+    pub(crate) fn sample() -> Municipality {
+        Municipality {
+            slug: "loreto".into(),
+            name: "Loreto".into(),
+            state: "Baja California Sur".into(),
+            timezone: "America/Mazatlan".into(),
+            logo: "/img/loreto.svg".into(),
+            colors: Colors {
+                primary: "#0b5563".into(),
+                accent: "#9a3412".into(),
+            },
+            office_hours: "Lunes a viernes de 8:00 a 15:00 h".into(),
+            address: "Palacio Municipal, Loreto, B.C.S.".into(),
+            phone: String::new(),
+            uma: vec![
+                UmaEntry {
+                    valid_from: d(2024, 2, 1),
+                    daily_value: dec!(108.57),
+                },
+                UmaEntry {
+                    valid_from: d(2025, 2, 1),
+                    daily_value: dec!(113.14),
+                },
+                UmaEntry {
+                    valid_from: d(2026, 2, 1),
+                    daily_value: dec!(117.31),
+                },
+            ],
+            recargos: RecargosRule {
+                monthly_rate: dec!(0.0147),
+                cap_months: 60,
+            },
+            rounding: RoundingRule { cff_art20: true },
+            concepts: vec![
+                concept("predial", Component::Principal),
+                concept("agua", Component::Principal),
+                concept("basura", Component::Principal),
+                concept("licencia_comercial", Component::Principal),
+                concept("multa_basura", Component::Multas),
+                concept("multa_reglamentos", Component::Multas),
+            ],
+            discounts: vec![
+                program(
+                    "predial-recargos-2026",
+                    &["predial"],
+                    Component::Recargos,
+                    dec!(50),
+                    d(2026, 1, 1),
+                    d(2026, 12, 31),
+                ),
+                program(
+                    "multas-regularizacion-2026",
+                    &["multa_basura", "multa_reglamentos"],
+                    Component::Multas,
+                    dec!(30),
+                    d(2026, 7, 1),
+                    d(2026, 12, 31),
+                ),
+                program(
+                    "agua-recargos-noviembre",
+                    &["agua"],
+                    Component::Recargos,
+                    dec!(100),
+                    d(2026, 11, 1),
+                    d(2026, 11, 30),
+                ),
+            ],
+        }
+    }
+
+    #[test]
+    fn sample_is_valid_and_helpers_work() {
+        let m = sample();
+        assert_eq!(m.validate(), Ok(()));
+        assert_eq!(m.component_of("multa_basura"), Component::Multas);
+        assert_eq!(m.component_of("predial"), Component::Principal);
+        assert_eq!(m.component_of("no_such_concept"), Component::Principal);
+        assert_eq!(
+            m.concept("agua").map(|c| c.name_es.as_str()),
+            Some("agua (es)")
+        );
+        assert!(m.concept("nope").is_none());
+        assert_eq!(
+            m.uma_table().unwrap().value_on(d(2026, 2, 1)),
+            Some(dec!(117.31))
+        );
+    }
+
+    #[test]
+    fn validation_errors() {
+        let check = |f: fn(&mut Municipality), expected: MunicipalityError| {
+            let mut m = sample();
+            f(&mut m);
+            assert_eq!(m.validate(), Err(expected));
+        };
+        check(
+            |m| m.timezone = " ".into(),
+            MunicipalityError::Empty("timezone"),
+        );
+        check(|m| m.name.clear(), MunicipalityError::Empty("name"));
+        check(
+            |m| m.slug = "Loreto BCS".into(),
+            MunicipalityError::Slug("Loreto BCS".into()),
+        );
+        check(
+            |m| m.colors.accent = "red".into(),
+            MunicipalityError::Color("accent"),
+        );
+        check(|m| m.uma.clear(), MunicipalityError::Uma(UmaError::Empty));
+        check(
+            |m| m.recargos.monthly_rate = dec!(0.1001),
+            MunicipalityError::Rate,
+        );
+        check(
+            |m| m.recargos.monthly_rate = dec!(-0.01),
+            MunicipalityError::Rate,
+        );
+        check(|m| m.recargos.cap_months = 0, MunicipalityError::Cap);
+        check(|m| m.recargos.cap_months = 121, MunicipalityError::Cap);
+        check(
+            |m| m.concepts[0].code = "*".into(),
+            MunicipalityError::ConceptCode("*".into()),
+        );
+        check(
+            |m| m.concepts[0].name_en.clear(),
+            MunicipalityError::ConceptName("predial".into()),
+        );
+        check(
+            |m| m.concepts[0].component = Component::Recargos,
+            MunicipalityError::ConceptComponent("predial".into()),
+        );
+        check(
+            |m| m.concepts[1].code = "predial".into(),
+            MunicipalityError::DuplicateConcept("predial".into()),
+        );
+        check(
+            |m| m.discounts[0].percent = dec!(0),
+            MunicipalityError::Discount(DiscountError::Percent("predial-recargos-2026".into())),
+        );
+        check(
+            |m| m.discounts[0].concepts.push("cementerio".into()),
+            MunicipalityError::UnknownConcept {
+                program: "predial-recargos-2026".into(),
+                concept: "cementerio".into(),
+            },
+        );
+        let mut m = sample();
+        m.recargos.monthly_rate = dec!(0.1);
+        m.recargos.cap_months = 120;
+        m.discounts[0].concepts = vec!["*".into()];
+        assert_eq!(m.validate(), Ok(()));
+    }
+
+    #[cfg(feature = "ssr")]
+    mod files {
+        use super::*;
+
+        const LORETO: &str = include_str!("../../../config/municipalities/loreto.toml");
+        const OCOTLAN: &str = include_str!("../../../config/municipalities/ocotlan.toml");
+
+        #[test]
+        fn loreto_file() {
+            let m = Municipality::from_toml_str(LORETO).unwrap();
+            assert_eq!(m.slug, "loreto");
+            assert_eq!(m.name, "Loreto");
+            assert_eq!(m.state, "Baja California Sur");
+            assert_eq!(m.timezone, "America/Mazatlan");
+            assert_eq!(m.logo, "/img/loreto.svg");
+            assert_eq!(m.office_hours, "Lunes a viernes de 8:00 a 15:00 h");
+            assert_eq!(
+                m.recargos,
+                RecargosRule {
+                    monthly_rate: dec!(0.0147),
+                    cap_months: 60
+                }
+            );
+            assert!(m.rounding.cff_art20);
+            let uma = m.uma_table().unwrap();
+            assert_eq!(uma.value_on(d(2025, 1, 31)), Some(dec!(108.57)));
+            assert_eq!(uma.value_on(d(2025, 2, 1)), Some(dec!(113.14)));
+            assert_eq!(uma.value_on(d(2026, 2, 1)), Some(dec!(117.31)));
+            let codes: Vec<&str> = m.concepts.iter().map(|c| c.code.as_str()).collect();
+            assert_eq!(
+                codes,
+                [
+                    "predial",
+                    "agua",
+                    "basura",
+                    "licencia_comercial",
+                    "refrendo_alcoholes",
+                    "anuncios",
+                    "via_publica",
+                    "espectaculos",
+                    "multa_basura",
+                    "multa_reglamentos"
+                ]
+            );
+            assert_eq!(m.component_of("multa_basura"), Component::Multas);
+            assert_eq!(m.component_of("multa_reglamentos"), Component::Multas);
+            assert_eq!(m.component_of("predial"), Component::Principal);
+            let ids: Vec<&str> = m.discounts.iter().map(|p| p.id.as_str()).collect();
+            assert_eq!(
+                ids,
+                [
+                    "predial-recargos-2026",
+                    "multas-regularizacion-2026",
+                    "agua-recargos-noviembre"
+                ]
+            );
+            // End-to-end tests rely on these concepts never being discounted.
+            for p in &m.discounts {
+                assert!(
+                    !p.covers("licencia_comercial") && !p.covers("basura"),
+                    "{}",
+                    p.id
+                );
+            }
+            // Same programs as the hand-built sample used by the quote tests.
+            assert_eq!(
+                m.discounts
+                    .iter()
+                    .map(|p| (
+                        &p.id,
+                        p.percent,
+                        p.component,
+                        p.valid_from,
+                        p.valid_until,
+                        &p.concepts
+                    ))
+                    .collect::<Vec<_>>(),
+                sample()
+                    .discounts
+                    .iter()
+                    .map(|p| (
+                        &p.id,
+                        p.percent,
+                        p.component,
+                        p.valid_from,
+                        p.valid_until,
+                        &p.concepts
+                    ))
+                    .collect::<Vec<_>>()
+            );
+        }
+
+        #[test]
+        fn ocotlan_file() {
+            let m = Municipality::from_toml_str(OCOTLAN).unwrap();
+            assert_eq!(m.slug, "ocotlan");
+            assert_eq!(m.state, "Jalisco");
+            assert_eq!(m.timezone, "America/Mexico_City");
+            assert_eq!(m.recargos.monthly_rate, dec!(0.0147));
+            let p = &m.discounts[0];
+            assert_eq!(p.id, "cartera-vencida-2026");
+            assert_eq!(p.percent, dec!(75));
+            assert_eq!(p.component, Component::Recargos);
+            assert!(p.covers("predial") && p.covers("agua"));
+            assert!(p.applies_on(d(2026, 3, 31)) && !p.applies_on(d(2026, 4, 1)));
+        }
+
+        #[test]
+        fn parse_errors() {
+            let float_rate = LORETO.replace("monthly_rate = \"0.0147\"", "monthly_rate = 0.0147");
+            assert!(matches!(
+                Municipality::from_toml_str(&float_rate),
+                Err(MunicipalityError::Parse(_))
+            ));
+            let unknown_field = format!("colour = \"x\"\n{LORETO}");
+            assert!(matches!(
+                Municipality::from_toml_str(&unknown_field),
+                Err(MunicipalityError::Parse(_))
+            ));
+            let bad_tz = LORETO.replace("timezone = \"America/Mazatlan\"", "timezone = \"\"");
+            assert_eq!(
+                Municipality::from_toml_str(&bad_tz),
+                Err(MunicipalityError::Empty("timezone"))
+            );
+        }
+    }
+}

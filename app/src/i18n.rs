@@ -1,0 +1,270 @@
+//! Interface language: Spanish (es-MX) first, English second.
+//!
+//! Every text a page shows lives in [`Texts`], once per language, so a missing
+//! translation is a compile error rather than a blank on the page.
+
+use serde::{Deserialize, Serialize};
+
+/// The language of a page. Spanish unless the citizen chose English.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Lang {
+    #[default]
+    Es,
+    En,
+}
+
+/// Name of the cookie that remembers the chosen language.
+pub const LANG_COOKIE: &str = "recauda_lang";
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Es => "es",
+            Lang::En => "en",
+        }
+    }
+
+    /// The `lang` attribute of the page.
+    pub fn html_lang(self) -> &'static str {
+        match self {
+            Lang::Es => "es-MX",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Lang> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "es" | "es-mx" => Some(Lang::Es),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Es => Lang::En,
+            Lang::En => Lang::Es,
+        }
+    }
+
+    /// Reads the language from a `Cookie` header value.
+    pub fn from_cookie_header(header: &str) -> Option<Lang> {
+        header.split(';').find_map(|pair| {
+            let (name, value) = pair.split_once('=')?;
+            (name.trim() == LANG_COOKIE).then(|| Lang::parse(value)).flatten()
+        })
+    }
+
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Lang::Es => &ES,
+            Lang::En => &EN,
+        }
+    }
+
+    /// Picks the Spanish or the English variant of a message.
+    pub fn pick<'a>(self, es: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Es => es,
+            Lang::En => en,
+        }
+    }
+}
+
+/// All the fixed texts of the interface.
+pub struct Texts {
+    pub portal_tagline: &'static str,
+    pub skip_to_content: &'static str,
+    pub switch_language: &'static str,
+    pub switch_language_label: &'static str,
+    pub nav_home: &'static str,
+    pub nav_lookup: &'static str,
+    pub home_title: &'static str,
+    pub home_intro: &'static str,
+    pub home_cta: &'static str,
+    pub home_what_title: &'static str,
+    pub home_what: [&'static str; 4],
+    pub office_hours_title: &'static str,
+    pub office_address: &'static str,
+    pub office_phone: &'static str,
+    pub discounts_title: &'static str,
+    pub discounts_none: &'static str,
+    pub discount_valid_until: &'static str,
+    pub discount_on: &'static str,
+    pub lookup_title: &'static str,
+    pub lookup_intro: &'static str,
+    pub by_account_title: &'static str,
+    pub account_label: &'static str,
+    pub account_help: &'static str,
+    pub by_rfc_title: &'static str,
+    pub rfc_label: &'static str,
+    pub rfc_help: &'static str,
+    pub search: &'static str,
+    pub searching: &'static str,
+    pub error_summary_title: &'static str,
+    pub result_title: &'static str,
+    pub computed_on: &'static str,
+    pub account: &'static str,
+    pub owner: &'static str,
+    pub colonia: &'static str,
+    pub col_concept: &'static str,
+    pub col_period: &'static str,
+    pub col_due_date: &'static str,
+    pub col_principal: &'static str,
+    pub col_recargos: &'static str,
+    pub col_discount: &'static str,
+    pub col_total: &'static str,
+    pub months_late: &'static str,
+    pub account_total: &'static str,
+    pub no_debts: &'static str,
+    pub subtotal: &'static str,
+    pub rounding_line: &'static str,
+    pub grand_total: &'static str,
+    pub amounts_note: &'static str,
+    pub new_search: &'static str,
+    pub rate_limited_title: &'static str,
+    pub not_found_title: &'static str,
+    pub not_found_body: &'static str,
+    pub kinds_fisica: &'static str,
+    pub kinds_moral: &'static str,
+    pub footer: &'static str,
+}
+
+pub static ES: Texts = Texts {
+    portal_tagline: "Pagos y consultas de la Tesorería Municipal",
+    skip_to_content: "Saltar al contenido",
+    switch_language: "English",
+    switch_language_label: "Read this page in English",
+    nav_home: "Inicio",
+    nav_lookup: "Consultar adeudos",
+    home_title: "Consulte y pague sus contribuciones municipales",
+    home_intro: "Con su número de cuenta o su RFC vea lo que debe, con recargos y los descuentos autorizados, desde su teléfono.",
+    home_cta: "Consultar mis adeudos",
+    home_what_title: "¿Qué puede hacer aquí?",
+    home_what: [
+        "Consultar adeudos de predial, agua, basura y licencias por número de cuenta o RFC.",
+        "Ver los recargos al día de hoy y los descuentos que autorizó el Cabildo.",
+        "Conocer el total a pagar, redondeado conforme al artículo 20 del Código Fiscal de la Federación.",
+        "Acudir a la caja con su consulta impresa o guardada en el teléfono.",
+    ],
+    office_hours_title: "Horario de atención",
+    office_address: "Domicilio",
+    office_phone: "Teléfono",
+    discounts_title: "Descuentos autorizados vigentes",
+    discounts_none: "Hoy no hay programas de descuento vigentes.",
+    discount_valid_until: "Vigente hasta el",
+    discount_on: "sobre",
+    lookup_title: "Consultar adeudos",
+    lookup_intro: "Busque por número de cuenta (viene en su recibo anterior) o por RFC.",
+    by_account_title: "Por número de cuenta",
+    account_label: "Número de cuenta",
+    account_help: "Por ejemplo: P-000123",
+    by_rfc_title: "Por RFC",
+    rfc_label: "RFC",
+    rfc_help: "12 caracteres (persona moral) o 13 (persona física), sin espacios.",
+    search: "Consultar",
+    searching: "Consultando…",
+    error_summary_title: "Hay un problema con su consulta",
+    result_title: "Resultado de la consulta",
+    computed_on: "Importes calculados al",
+    account: "Cuenta",
+    owner: "Titular",
+    colonia: "Colonia",
+    col_concept: "Concepto",
+    col_period: "Periodo",
+    col_due_date: "Vencimiento",
+    col_principal: "Importe",
+    col_recargos: "Recargos",
+    col_discount: "Descuento",
+    col_total: "Total",
+    months_late: "meses de atraso",
+    account_total: "Total de la cuenta",
+    no_debts: "Esta cuenta no tiene adeudos.",
+    subtotal: "Suma de conceptos",
+    rounding_line: "Ajuste por redondeo",
+    grand_total: "Total a pagar",
+    amounts_note: "Los recargos se calculan por cada mes o fracción de atraso. El total se redondea al peso (CFF art. 20).",
+    new_search: "Nueva consulta",
+    rate_limited_title: "Demasiadas consultas",
+    not_found_title: "Página no encontrada",
+    not_found_body: "La dirección que abrió no existe en este portal.",
+    kinds_fisica: "Persona física",
+    kinds_moral: "Persona moral",
+    footer: "Recauda — portal de la Tesorería Municipal. Software libre.",
+};
+
+pub static EN: Texts = Texts {
+    portal_tagline: "Municipal Treasury payments and enquiries",
+    skip_to_content: "Skip to content",
+    switch_language: "Español",
+    switch_language_label: "Ver esta página en español",
+    nav_home: "Home",
+    nav_lookup: "Look up what I owe",
+    home_title: "Look up and pay your municipal taxes and fees",
+    home_intro: "With your account number or your RFC, see what you owe, with surcharges and the authorized discounts, from your phone.",
+    home_cta: "Look up what I owe",
+    home_what_title: "What can I do here?",
+    home_what: [
+        "Look up property tax (predial), water, garbage and licence debts by account number or RFC.",
+        "See today's surcharges (recargos) and the discounts approved by the town council.",
+        "See the total payable, rounded as article 20 of the Federal Tax Code requires.",
+        "Take your printed or saved lookup to the cashier's window.",
+    ],
+    office_hours_title: "Office hours",
+    office_address: "Address",
+    office_phone: "Phone",
+    discounts_title: "Authorized discounts in force",
+    discounts_none: "No discount programs are in force today.",
+    discount_valid_until: "Valid until",
+    discount_on: "on",
+    lookup_title: "Look up what I owe",
+    lookup_intro: "Search by account number (printed on your last receipt) or by RFC.",
+    by_account_title: "By account number",
+    account_label: "Account number",
+    account_help: "For example: P-000123",
+    by_rfc_title: "By RFC",
+    rfc_label: "RFC (tax ID)",
+    rfc_help: "12 characters (company) or 13 (individual), no spaces.",
+    search: "Look up",
+    searching: "Looking up…",
+    error_summary_title: "There is a problem with your lookup",
+    result_title: "Lookup result",
+    computed_on: "Amounts computed as of",
+    account: "Account",
+    owner: "Owner",
+    colonia: "Neighbourhood (colonia)",
+    col_concept: "Concept",
+    col_period: "Period",
+    col_due_date: "Due date",
+    col_principal: "Amount",
+    col_recargos: "Surcharges",
+    col_discount: "Discount",
+    col_total: "Total",
+    months_late: "months late",
+    account_total: "Account total",
+    no_debts: "This account owes nothing.",
+    subtotal: "Sum of items",
+    rounding_line: "Rounding adjustment",
+    grand_total: "Total payable",
+    amounts_note: "Surcharges accrue for each month or part of a month late. The total is rounded to the peso (Federal Tax Code art. 20).",
+    new_search: "New lookup",
+    rate_limited_title: "Too many lookups",
+    not_found_title: "Page not found",
+    not_found_body: "The address you opened does not exist on this portal.",
+    kinds_fisica: "Individual",
+    kinds_moral: "Company",
+    footer: "Recauda — Municipal Treasury portal. Free software.",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_language_cookie() {
+        assert_eq!(Lang::from_cookie_header("a=1; recauda_lang=en"), Some(Lang::En));
+        assert_eq!(Lang::from_cookie_header("recauda_lang=es"), Some(Lang::Es));
+        assert_eq!(Lang::from_cookie_header("recauda_lang=fr"), None);
+        assert_eq!(Lang::from_cookie_header(""), None);
+    }
+}

@@ -1,0 +1,28 @@
+//! Recauda's Leptos application: pages, islands and server functions.
+//!
+//! The app renders on the server (SSR) and ships WebAssembly only for the
+//! few interactive *islands*; every citizen flow is a real HTML form first.
+//! Server-only code (store, state, rate limiting) sits behind the `ssr` feature.
+
+pub mod domain;
+pub mod i18n;
+pub mod lookup;
+pub mod privacy;
+pub mod ui;
+
+#[cfg(feature = "ssr")]
+pub mod rate_limit;
+#[cfg(feature = "ssr")]
+pub mod state;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+pub use ui::{shell, App};
+
+/// Entry point of the wasm bundle: wakes up the islands on the page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_islands();
+}

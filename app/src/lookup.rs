@@ -1,0 +1,438 @@
+//! Looking up what a taxpayer owes, by account number or by RFC.
+//!
+//! One service ([`run_lookup`]) answers both the HTML page (through the
+//! [`lookup_debts`] server function) and the JSON API (`GET /api/v1/debts`),
+//! so the two can never disagree on a figure.
+
+use chrono::NaiveDate;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::money::Centavos;
+use crate::domain::quote::QuoteItem;
+use crate::domain::rfc::{PersonKind, Rfc, RfcError};
+use crate::i18n::Lang;
+
+/// Longest account number we accept (the padrón's own limit).
+pub const MAX_ACCOUNT_LEN: usize = 32;
+
+/// A parsed, valid lookup request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LookupQuery {
+    Account(String),
+    Rfc(Rfc),
+}
+
+impl LookupQuery {
+    /// Parses the two optional form fields; `None` when neither was sent
+    /// (the page then just shows the forms).
+    pub fn from_params(cuenta: Option<&str>, rfc: Option<&str>) -> Option<Result<Self, LookupError>> {
+        fn filled(v: Option<&str>) -> Option<&str> {
+            v.map(str::trim).filter(|v| !v.is_empty())
+        }
+        match (filled(cuenta), filled(rfc)) {
+            (Some(_), Some(_)) => Some(Err(LookupError::BothGiven)),
+            (Some(c), None) => Some(Self::parse_account(c)),
+            (None, Some(r)) => Some(Rfc::parse(r).map(LookupQuery::Rfc).map_err(LookupError::from)),
+            // Submitted with nothing typed: point at the field that was sent.
+            (None, None) => match (cuenta, rfc) {
+                (None, None) => None,
+                (None, Some(_)) => Some(Err(LookupError::Rfc(RfcError::Empty))),
+                (Some(_), _) => Some(Err(LookupError::EmptyAccount)),
+            },
+        }
+    }
+
+    /// Normalises an account number: trimmed, uppercase; letters, digits,
+    /// '-' and '/' only.
+    pub fn parse_account(raw: &str) -> Result<Self, LookupError> {
+        let account = raw.trim().to_uppercase();
+        if account.is_empty() {
+            return Err(LookupError::EmptyAccount);
+        }
+        if account.chars().count() > MAX_ACCOUNT_LEN {
+            return Err(LookupError::AccountTooLong);
+        }
+        if !account.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '/') {
+            return Err(LookupError::AccountShape);
+        }
+        Ok(LookupQuery::Account(account))
+    }
+}
+
+/// Everything that can go wrong in a lookup, with its HTTP status and the
+/// messages the citizen reads.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum LookupError {
+    #[error("no account or RFC given")]
+    Missing,
+    #[error("both an account and an RFC given")]
+    BothGiven,
+    #[error("empty account number")]
+    EmptyAccount,
+    #[error("account number too long")]
+    AccountTooLong,
+    #[error("account number with invalid characters")]
+    AccountShape,
+    #[error("invalid RFC")]
+    Rfc(#[from] RfcError),
+    #[error("unknown account {0}")]
+    AccountNotFound(String),
+    #[error("no accounts for RFC {rfc}")]
+    RfcNotFound { rfc: String, check_digit_failed: bool },
+    #[error("rate limited, retry after {0} s")]
+    RateLimited(u64),
+    #[error("the database did not answer")]
+    Unavailable,
+}
+
+impl LookupError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            LookupError::Missing | LookupError::BothGiven => "invalid_query",
+            LookupError::EmptyAccount | LookupError::AccountTooLong | LookupError::AccountShape => {
+                "invalid_account"
+            }
+            LookupError::Rfc(e) => e.code(),
+            LookupError::AccountNotFound(_) | LookupError::RfcNotFound { .. } => "not_found",
+            LookupError::RateLimited(_) => "rate_limited",
+            LookupError::Unavailable => "unavailable",
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            LookupError::AccountNotFound(_) | LookupError::RfcNotFound { .. } => 404,
+            LookupError::RateLimited(_) => 429,
+            LookupError::Unavailable => 503,
+            _ => 400,
+        }
+    }
+
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            LookupError::Missing => lang
+                .pick("Escriba un número de cuenta o un RFC.", "Type an account number or an RFC.")
+                .into(),
+            LookupError::BothGiven => lang
+                .pick(
+                    "Busque por número de cuenta o por RFC, no por ambos a la vez.",
+                    "Search by account number or by RFC, not both at once.",
+                )
+                .into(),
+            LookupError::EmptyAccount => lang
+                .pick("Escriba su número de cuenta.", "Type your account number.")
+                .into(),
+            LookupError::AccountTooLong => match lang {
+                Lang::Es => format!("El número de cuenta no puede pasar de {MAX_ACCOUNT_LEN} caracteres."),
+                Lang::En => format!("An account number has at most {MAX_ACCOUNT_LEN} characters."),
+            },
+            LookupError::AccountShape => lang
+                .pick(
+                    "El número de cuenta solo lleva letras, números y guiones (por ejemplo P-000123).",
+                    "An account number has only letters, digits and hyphens (for example P-000123).",
+                )
+                .into(),
+            LookupError::Rfc(e) => match lang {
+                Lang::Es => e.message_es().to_string(),
+                Lang::En => e.message_en().to_string(),
+            },
+            LookupError::AccountNotFound(account) => match lang {
+                Lang::Es => format!(
+                    "No encontramos la cuenta «{account}». Revise el número en su último recibo."
+                ),
+                Lang::En => format!(
+                    "We could not find account “{account}”. Check the number on your last receipt."
+                ),
+            },
+            LookupError::RfcNotFound { rfc, .. } => match lang {
+                Lang::Es => format!("No encontramos cuentas a nombre del RFC {rfc}."),
+                Lang::En => format!("We found no accounts for RFC {rfc}."),
+            },
+            LookupError::RateLimited(secs) => match lang {
+                Lang::Es => format!(
+                    "Ha hecho muchas consultas seguidas. Espere {secs} segundos y vuelva a intentarlo."
+                ),
+                Lang::En => format!("You have made many lookups in a row. Wait {secs} seconds and try again."),
+            },
+            LookupError::Unavailable => lang
+                .pick(
+                    "El servicio no está disponible en este momento. Intente de nuevo en unos minutos.",
+                    "The service is unavailable right now. Please try again in a few minutes.",
+                )
+                .into(),
+        }
+    }
+
+    /// An extra hint shown under the message, when there is one.
+    pub fn hint(&self, lang: Lang) -> Option<String> {
+        match self {
+            LookupError::RfcNotFound { check_digit_failed: true, .. } => Some(
+                lang.pick(
+                    "Verifique su RFC: su dígito verificador no coincide; puede haber un carácter mal escrito.",
+                    "Check your RFC: its check digit does not match; a character may be mistyped.",
+                )
+                .into(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// Which form field the error belongs to, for the error summary links.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            LookupError::EmptyAccount
+            | LookupError::AccountTooLong
+            | LookupError::AccountShape
+            | LookupError::AccountNotFound(_) => Some("cuenta"),
+            LookupError::Rfc(_) | LookupError::RfcNotFound { .. } => Some("rfc"),
+            _ => None,
+        }
+    }
+
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            LookupError::RateLimited(secs) => Some(*secs),
+            _ => None,
+        }
+    }
+
+    pub fn to_problem(&self) -> LookupProblem {
+        LookupProblem {
+            code: self.code().into(),
+            status: self.status(),
+            field: self.field().map(Into::into),
+            message_es: self.message(Lang::Es),
+            message_en: self.message(Lang::En),
+            hint_es: self.hint(Lang::Es),
+            hint_en: self.hint(Lang::En),
+            retry_after: self.retry_after(),
+        }
+    }
+}
+
+/// A failed lookup as the page shows it (both languages travel, the page
+/// picks one).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LookupProblem {
+    pub code: String,
+    pub status: u16,
+    pub field: Option<String>,
+    pub message_es: String,
+    pub message_en: String,
+    pub hint_es: Option<String>,
+    pub hint_en: Option<String>,
+    pub retry_after: Option<u64>,
+}
+
+impl LookupProblem {
+    pub fn message(&self, lang: Lang) -> &str {
+        lang.pick(&self.message_es, &self.message_en)
+    }
+    pub fn hint(&self, lang: Lang) -> Option<&str> {
+        match lang {
+            Lang::Es => self.hint_es.as_deref(),
+            Lang::En => self.hint_en.as_deref(),
+        }
+    }
+}
+
+/// What a lookup found: every account with its open charges, quoted today.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DebtDocument {
+    pub computed_on: NaiveDate,
+    pub currency: String,
+    pub accounts: Vec<AccountDebt>,
+    pub subtotal: Centavos,
+    /// "Ajuste por redondeo" (CFF art. 20); zero when the municipality turns it off.
+    pub rounding: Centavos,
+    pub total: Centavos,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccountDebt {
+    pub account: String,
+    pub kind: String,
+    pub person_kind: PersonKind,
+    /// The owner's name, masked ("J*** P****").
+    pub owner: String,
+    pub colonia: Option<String>,
+    pub items: Vec<QuoteItem>,
+    pub total: Centavos,
+}
+
+/// What the lookup page receives.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum LookupOutcome {
+    Found(DebtDocument),
+    Problem(LookupProblem),
+}
+
+/// Looks up and quotes. Rate limiting is the caller's job (it knows the
+/// client address).
+#[cfg(feature = "ssr")]
+pub async fn run_lookup(
+    state: &crate::state::AppState,
+    query: &LookupQuery,
+) -> Result<DebtDocument, LookupError> {
+    use crate::domain::quote::{quote, OpenCharge};
+
+    let unavailable = |e: crate::store::StoreError| {
+        tracing::error!(error = %e, "lookup: store failed");
+        LookupError::Unavailable
+    };
+    let accounts = match query {
+        LookupQuery::Account(number) => {
+            state.store.account_by_number(number).await.map_err(unavailable)?.into_iter().collect()
+        }
+        LookupQuery::Rfc(rfc) => state.store.accounts_by_rfc(rfc.as_str()).await.map_err(unavailable)?,
+    };
+    if accounts.is_empty() {
+        return Err(match query {
+            LookupQuery::Account(number) => LookupError::AccountNotFound(number.clone()),
+            LookupQuery::Rfc(rfc) => LookupError::RfcNotFound {
+                rfc: rfc.as_str().to_string(),
+                check_digit_failed: !rfc.check_digit_ok(),
+            },
+        });
+    }
+    let ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
+    let charges = state.store.open_charges(&ids).await.map_err(unavailable)?;
+    let open: Vec<OpenCharge> = charges
+        .into_iter()
+        .map(|c| OpenCharge {
+            charge_id: c.id,
+            account: c.account,
+            concept: c.concept,
+            period: c.period,
+            due_date: c.due_date,
+            principal: c.principal,
+        })
+        .collect();
+    let today = state.clock.today();
+    let quoted = quote(&open, &state.municipality, today);
+    let mut by_account: std::collections::HashMap<String, crate::domain::quote::AccountQuote> =
+        quoted.accounts.into_iter().map(|a| (a.account.clone(), a)).collect();
+    let accounts = accounts
+        .into_iter()
+        .map(|a| {
+            let (items, total) = match by_account.remove(&a.number) {
+                Some(q) => (q.items, q.total),
+                None => (Vec::new(), Centavos::ZERO),
+            };
+            AccountDebt {
+                owner: crate::privacy::mask_name(&a.name),
+                account: a.number,
+                kind: a.kind,
+                person_kind: a.person_kind,
+                colonia: a.colonia,
+                items,
+                total,
+            }
+        })
+        .collect();
+    Ok(DebtDocument {
+        computed_on: today,
+        currency: "MXN".into(),
+        accounts,
+        subtotal: quoted.subtotal,
+        rounding: quoted.rounding,
+        total: quoted.total,
+    })
+}
+
+/// The lookup behind the page's forms. Problems are returned as data (not as
+/// `Err`) so the page can render them, and the HTTP status is set to match.
+#[server(prefix = "/api/sf", endpoint = "lookup")]
+pub async fn lookup_debts(
+    cuenta: Option<String>,
+    rfc: Option<String>,
+) -> Result<Option<LookupOutcome>, ServerFnError> {
+    use axum::extract::ConnectInfo;
+    use axum::http::{header, HeaderValue, StatusCode};
+    use std::net::SocketAddr;
+
+    let Some(query) = LookupQuery::from_params(cuenta.as_deref(), rfc.as_deref()) else {
+        return Ok(None);
+    };
+    let state = use_context::<crate::state::AppState>()
+        .ok_or_else(|| ServerFnError::new("application state missing"))?;
+    let peer = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok().map(|c| c.0);
+    let headers = use_context::<axum::http::request::Parts>().map(|p| p.headers).unwrap_or_default();
+    let ip = state.client_ip(peer, &headers);
+
+    let result = match state.lookup_limiter.check(ip) {
+        Err(retry) => Err(LookupError::RateLimited(retry.0)),
+        Ok(()) => match query {
+            Ok(query) => run_lookup(&state, &query).await,
+            Err(e) => Err(e),
+        },
+    };
+    Ok(Some(match result {
+        Ok(doc) => LookupOutcome::Found(doc),
+        Err(e) => {
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST));
+                if let Some(secs) = e.retry_after() {
+                    response.insert_header(header::RETRY_AFTER, HeaderValue::from(secs));
+                }
+            }
+            LookupOutcome::Problem(e.to_problem())
+        }
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_form_fields() {
+        assert_eq!(LookupQuery::from_params(None, None), None);
+        assert_eq!(
+            LookupQuery::from_params(Some(" p-000123 "), None),
+            Some(Ok(LookupQuery::Account("P-000123".into())))
+        );
+        assert_eq!(LookupQuery::from_params(Some(""), None), Some(Err(LookupError::EmptyAccount)));
+        assert_eq!(
+            LookupQuery::from_params(Some("P-1"), Some("GODE561231GR8")),
+            Some(Err(LookupError::BothGiven))
+        );
+        assert!(matches!(
+            LookupQuery::from_params(Some(""), Some("GODE561231GR8")),
+            Some(Ok(LookupQuery::Rfc(_)))
+        ));
+        assert!(matches!(
+            LookupQuery::from_params(None, Some("XAXX010101000")),
+            Some(Err(LookupError::Rfc(RfcError::Generic)))
+        ));
+        assert_eq!(
+            LookupQuery::from_params(Some(&"9".repeat(10_000)), None),
+            Some(Err(LookupError::AccountTooLong))
+        );
+        assert_eq!(
+            LookupQuery::from_params(Some("P-1'; DROP TABLE"), None),
+            Some(Err(LookupError::AccountShape))
+        );
+    }
+
+    #[test]
+    fn every_error_has_a_status_and_spanish_message() {
+        let errors = [
+            LookupError::Missing,
+            LookupError::EmptyAccount,
+            LookupError::AccountNotFound("P-9".into()),
+            LookupError::RfcNotFound { rfc: "GODE561231GR9".into(), check_digit_failed: true },
+            LookupError::RateLimited(12),
+            LookupError::Unavailable,
+        ];
+        let statuses: Vec<u16> = errors.iter().map(LookupError::status).collect();
+        assert_eq!(statuses, [400, 400, 404, 404, 429, 503]);
+        for e in &errors {
+            assert!(!e.message(Lang::Es).is_empty());
+            assert_ne!(e.message(Lang::Es), e.message(Lang::En));
+        }
+        assert!(errors[3].hint(Lang::Es).unwrap().contains("Verifique su RFC"));
+        assert_eq!(errors[2].hint(Lang::Es), None);
+    }
+}

@@ -1,0 +1,192 @@
+//! The lookup page: two real GET forms (by account, by RFC) and, when a query
+//! arrives, the itemised debt rendered on the server.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::format;
+use super::islands::RfcField;
+use super::PageContext;
+use crate::domain::quote::QuoteItem;
+use crate::domain::rfc::PersonKind;
+use crate::i18n::{Lang, Texts};
+use crate::lookup::{lookup_debts, AccountDebt, DebtDocument, LookupOutcome, LookupProblem};
+
+#[component]
+pub fn LookupPage() -> impl IntoView {
+    let ctx = expect_context::<PageContext>();
+    let t = ctx.t();
+    let query = use_query_map();
+    let params = move || {
+        let q = query.read();
+        (q.get("cuenta"), q.get("rfc"))
+    };
+    let outcome = Resource::new(params, |(cuenta, rfc)| lookup_debts(cuenta, rfc));
+    view! {
+        <Suspense fallback=move || view! { <p class="loading">{t.searching}</p> }>
+            {move || Suspend::new(async move {
+                let (cuenta, rfc) = params();
+                let outcome = outcome.await.ok().flatten();
+                let ctx = expect_context::<PageContext>();
+                render(&ctx, cuenta.unwrap_or_default(), rfc.unwrap_or_default(), outcome)
+            })}
+        </Suspense>
+    }
+}
+
+fn render(ctx: &PageContext, cuenta: String, rfc: String, outcome: Option<LookupOutcome>) -> AnyView {
+    let t = ctx.t();
+    let lang = ctx.lang;
+    let problem = match &outcome {
+        Some(LookupOutcome::Problem(p)) => Some(p.clone()),
+        _ => None,
+    };
+    let field_error = |field: &str| problem.as_ref().filter(|p| p.field.as_deref() == Some(field)).map(|p| p.message(lang).to_string());
+    let account_error = field_error("cuenta");
+    let rfc_error = field_error("rfc");
+    let title = match &outcome {
+        Some(LookupOutcome::Problem(p)) => format!("{} — {}", p.message(lang), t.lookup_title),
+        Some(LookupOutcome::Found(_)) => format!("{} — {}", t.result_title, t.lookup_title),
+        None => t.lookup_title.to_string(),
+    };
+    view! {
+        <Title text=title/>
+        <h1>{t.lookup_title}</h1>
+        {problem.map(|p| error_summary(&p, lang, t))}
+        {match outcome {
+            Some(LookupOutcome::Found(doc)) => result(doc, lang, t).into_any(),
+            _ => view! { <p class="lead">{t.lookup_intro}</p> }.into_any(),
+        }}
+        <div class="lookup-forms">
+            <form method="get" action="/consulta" class="card lookup-form" aria-labelledby="by-account-title">
+                <h2 id="by-account-title">{t.by_account_title}</h2>
+                <label for="cuenta">{t.account_label}</label>
+                <p id="cuenta-help" class="help">{t.account_help}</p>
+                {account_error.clone().map(|e| view! { <p id="cuenta-error" class="field-error">{e}</p> })}
+                <input id="cuenta" name="cuenta" type="text" value=cuenta autocomplete="off"
+                    autocapitalize="characters" spellcheck="false" maxlength="32"
+                    aria-invalid=account_error.is_some().to_string()
+                    aria-describedby=if account_error.is_some() { "cuenta-help cuenta-error" } else { "cuenta-help" }
+                    data-testid="lookup-account-input"/>
+                <button type="submit" data-testid="lookup-account-submit">{t.search}</button>
+            </form>
+            <form method="get" action="/consulta" class="card lookup-form" aria-labelledby="by-rfc-title">
+                <h2 id="by-rfc-title">{t.by_rfc_title}</h2>
+                <label for="rfc">{t.rfc_label}</label>
+                <p id="rfc-help" class="help">{t.rfc_help}</p>
+                {rfc_error.clone().map(|e| view! { <p id="rfc-error" class="field-error">{e}</p> })}
+                <RfcField lang=lang value=rfc invalid=rfc_error.is_some()/>
+                <button type="submit" data-testid="lookup-rfc-submit">{t.search}</button>
+            </form>
+        </div>
+    }
+    .into_any()
+}
+
+/// The error summary: announced, focused on load, linking to the field.
+fn error_summary(p: &LookupProblem, lang: Lang, t: &'static Texts) -> impl IntoView {
+    let href = p.field.as_ref().map(|f| format!("#{f}")).unwrap_or_else(|| "#cuenta".into());
+    let rate_limited = p.code == "rate_limited";
+    view! {
+        <div class="error-summary" role="alert" tabindex="-1" autofocus data-testid="error-summary"
+            data-code=p.code.clone() aria-labelledby="error-summary-title">
+            <h2 id="error-summary-title">{if rate_limited { t.rate_limited_title } else { t.error_summary_title }}</h2>
+            <ul>
+                <li><a href=href>{p.message(lang).to_string()}</a></li>
+            </ul>
+            {p.hint(lang).map(|h| view! { <p class="hint" data-testid="rfc-check-hint">{h.to_string()}</p> })}
+            {rate_limited.then(|| view! { <p data-testid="rate-limited">{p.retry_after.map(|s| format!("Retry-After: {s} s"))}</p> })}
+        </div>
+    }
+}
+
+fn result(doc: DebtDocument, lang: Lang, t: &'static Texts) -> impl IntoView {
+    view! {
+        <section class="result" data-testid="debt-result" aria-labelledby="result-title">
+            <h2 id="result-title">{t.result_title}</h2>
+            <p class="muted">{t.computed_on}" "{format::date(doc.computed_on, lang)}</p>
+            {doc.accounts.into_iter().map(|a| account_card(a, lang, t)).collect_view()}
+            <dl class="totals">
+                <div><dt>{t.subtotal}</dt><dd data-testid="subtotal">{doc.subtotal.display_mxn()}</dd></div>
+                <div data-testid="rounding-line"><dt>{t.rounding_line}</dt><dd>{doc.rounding.display_mxn()}</dd></div>
+                <div class="grand"><dt>{t.grand_total}</dt><dd data-testid="grand-total">{doc.total.display_mxn()}</dd></div>
+            </dl>
+            <p class="muted small">{t.amounts_note}</p>
+            <p><a class="button secondary" href="/consulta">{t.new_search}</a></p>
+        </section>
+    }
+}
+
+fn account_card(a: AccountDebt, lang: Lang, t: &'static Texts) -> impl IntoView {
+    let person = match a.person_kind {
+        PersonKind::Fisica => t.kinds_fisica,
+        PersonKind::Moral => t.kinds_moral,
+    };
+    view! {
+        <article class="card account-card" data-testid="account-card" data-account=a.account.clone()>
+            <h3>{t.account}" "{a.account.clone()}" "<span class="tag">{a.kind.replace('_', " ")}</span></h3>
+            <dl class="owner">
+                <div><dt>{t.owner}</dt><dd data-testid="owner-name">{a.owner.clone()}" "<small>"("{person}")"</small></dd></div>
+                {a.colonia.clone().map(|c| view! { <div><dt>{t.colonia}</dt><dd data-testid="owner-colonia">{c}</dd></div> })}
+            </dl>
+            {if a.items.is_empty() {
+                view! { <p class="no-debts" data-testid="no-debts">{t.no_debts}</p> }.into_any()
+            } else {
+                view! {
+                    <table class="debts">
+                        <thead>
+                            <tr>
+                                <th scope="col">{t.col_concept}</th>
+                                <th scope="col">{t.col_period}</th>
+                                <th scope="col">{t.col_due_date}</th>
+                                <th scope="col" class="num">{t.col_principal}</th>
+                                <th scope="col" class="num">{t.col_recargos}</th>
+                                <th scope="col" class="num">{t.col_discount}</th>
+                                <th scope="col" class="num">{t.col_total}</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {a.items.into_iter().map(|item| item_row(item, lang, t)).collect_view()}
+                        </tbody>
+                        <tfoot>
+                            <tr>
+                                <th scope="row" colspan="6">{t.account_total}</th>
+                                <td class="num" data-label=t.account_total data-testid="account-total">{a.total.display_mxn()}</td>
+                            </tr>
+                        </tfoot>
+                    </table>
+                }.into_any()
+            }}
+        </article>
+    }
+}
+
+fn item_row(item: QuoteItem, lang: Lang, t: &'static Texts) -> impl IntoView {
+    let concept = lang.pick(&item.concept_name_es, &item.concept_name_en).to_string();
+    let late = (item.months_late > 0).then(|| format!(" ({} {})", item.months_late, t.months_late));
+    let discount = if item.discount.0 == 0 { item.discount.display_mxn() } else { format!("−{}", item.discount.display_mxn()) };
+    view! {
+        <tr data-testid="debt-item">
+            <th scope="row" data-label=t.col_concept data-testid="item-concept">{concept}</th>
+            <td data-label=t.col_period data-testid="item-period">{item.period.clone()}</td>
+            <td data-label=t.col_due_date data-testid="item-due-date">{format::date(item.due_date, lang)}<small>{late}</small></td>
+            <td class="num" data-label=t.col_principal data-testid="item-principal">{item.principal.display_mxn()}</td>
+            <td class="num" data-label=t.col_recargos data-testid="item-recargos">{item.recargos.display_mxn()}</td>
+            <td class="num" data-label=t.col_discount>
+                <span data-testid="item-discount">{discount}</span>
+                {(!item.discounts.is_empty()).then(|| view! {
+                    <ul class="discount-details">
+                        {item.discounts.iter().map(|d| view! {
+                            <li data-testid="discount-detail">
+                                {format!("{}: {} % {} {}. ", d.name, d.percent.normalize(), t.discount_on, format::component(&d.component, lang))}
+                                <small>{format!("{}. {} {}.", d.legal_basis, t.discount_valid_until, format::date(d.valid_until, lang))}</small>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                })}
+            </td>
+            <td class="num" data-label=t.col_total data-testid="item-total"><strong>{item.total.display_mxn()}</strong></td>
+        </tr>
+    }
+}

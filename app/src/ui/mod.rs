@@ -1,0 +1,85 @@
+//! The pages. They render on the server; only the islands in [`islands`]
+//! ship WebAssembly.
+
+mod format;
+mod home;
+pub mod islands;
+mod layout;
+mod lookup_page;
+mod page;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, StaticSegment};
+
+pub use page::PageContext;
+
+/// The HTML document around every page.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    provide_context(page::PageContext::from_request());
+    let ctx = expect_context::<PageContext>();
+    #[cfg(feature = "ssr")]
+    set_page_csp();
+    let theme = format!(
+        ":root{{--primary:{};--accent:{}}}",
+        ctx.municipality.colors.primary, ctx.municipality.colors.accent
+    );
+    view! {
+        <!DOCTYPE html>
+        <html lang=ctx.lang.html_lang()>
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light"/>
+                <link rel="stylesheet" id="leptos" href="/pkg/recauda.css"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <style nonce=leptos::nonce::use_nonce()>{theme}</style>
+                <HydrationScripts options islands=true/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// Pages get a Content-Security-Policy that allows only this request's
+/// inline scripts (Leptos' hydration loader) and styles, by nonce.
+#[cfg(feature = "ssr")]
+fn set_page_csp() {
+    use axum::http::{header, HeaderValue};
+    let (Some(nonce), Some(response)) =
+        (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+    else {
+        return;
+    };
+    let csp = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; connect-src 'self'; \
+         object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    );
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+/// Routes of the portal. Routes whose HTTP status depends on data (the lookup
+/// answers 400/404/429) render in `SsrMode::Async`, so the status is known
+/// before the first byte is sent.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Router>
+            <layout::Layout>
+                <Routes fallback=layout::NotFound>
+                    <Route path=StaticSegment("") view=home::HomePage/>
+                    <Route path=StaticSegment("consulta") view=lookup_page::LookupPage ssr=SsrMode::Async/>
+                </Routes>
+            </layout::Layout>
+        </Router>
+    }
+}

@@ -1,0 +1,50 @@
+//! What every page needs to know about the request and the municipality.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+
+use crate::domain::municipality::Municipality;
+use crate::i18n::{Lang, Texts};
+
+/// Per-request page context: language, today's date, the municipality and
+/// the current URL (for the language switch).
+#[derive(Clone, Debug)]
+pub struct PageContext {
+    pub lang: Lang,
+    pub today: NaiveDate,
+    pub municipality: Arc<Municipality>,
+    /// Path and query of the current request, e.g. `/consulta?cuenta=P-1`.
+    pub current: String,
+}
+
+impl PageContext {
+    pub fn t(&self) -> &'static Texts {
+        self.lang.texts()
+    }
+
+    /// Builds the context from the request being rendered.
+    #[cfg(feature = "ssr")]
+    pub fn from_request() -> Self {
+        use leptos::prelude::*;
+        let state = expect_context::<crate::state::AppState>();
+        let parts = use_context::<axum::http::request::Parts>();
+        let query_lang = parts.as_ref().and_then(|p| {
+            p.uri.query()?.split('&').find_map(|kv| kv.strip_prefix("lang=").and_then(Lang::parse))
+        });
+        let cookie_lang = parts.as_ref().and_then(|p| {
+            let cookie = p.headers.get(axum::http::header::COOKIE)?.to_str().ok()?;
+            Lang::from_cookie_header(cookie)
+        });
+        let current = parts
+            .as_ref()
+            .and_then(|p| p.uri.path_and_query().map(|pq| pq.as_str().to_string()))
+            .unwrap_or_else(|| "/".into());
+        PageContext {
+            lang: query_lang.or(cookie_lang).unwrap_or_default(),
+            today: state.clock.today(),
+            municipality: state.municipality.clone(),
+            current,
+        }
+    }
+}

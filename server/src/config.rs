@@ -1,0 +1,156 @@
+//! Configuration: an optional TOML file plus `RECAUDA_*` environment
+//! variables (which win). Secrets only ever come from here, and [`Settings`]
+//! never prints them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+/// Where the settings file is looked for when `RECAUDA_CONFIG` is not set.
+pub const DEFAULT_CONFIG_FILE: &str = "config/recauda.toml";
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    /// `sqlite://file.db` (embedded, default) or `postgres://…`.
+    pub database_url: String,
+    pub addr: SocketAddr,
+    /// The municipality file (TOML).
+    pub municipality: PathBuf,
+    /// Fixes "today" for tests and demos.
+    pub today: Option<NaiveDate>,
+    /// Lookups per minute per client address (0 = unlimited).
+    pub lookup_limit: u32,
+    pub trust_forwarded_for: bool,
+    /// Where cargo-leptos put the site (CSS, JS, wasm, public files).
+    pub site_root: PathBuf,
+}
+
+/// The settings file; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    database_url: Option<String>,
+    addr: Option<String>,
+    municipality: Option<PathBuf>,
+    today: Option<String>,
+    lookup_limit: Option<u32>,
+    trust_forwarded_for: Option<bool>,
+    site_root: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no se pudo leer el archivo de configuración {path}")]
+    Read { path: PathBuf, #[source] source: std::io::Error },
+    #[error("el archivo de configuración {path} no es TOML válido")]
+    Parse { path: PathBuf, #[source] source: toml::de::Error },
+    #[error("{name}: valor inválido «{value}» ({expected})")]
+    Invalid { name: &'static str, value: String, expected: &'static str },
+}
+
+impl Settings {
+    /// Reads `RECAUDA_CONFIG` (or the default file, if present) and the environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let explicit = std::env::var_os("RECAUDA_CONFIG").map(PathBuf::from);
+        let path = explicit.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
+        let file = if explicit.is_some() || path.exists() { read_file(&path)? } else { FileSettings::default() };
+        Self::from_sources(file, |name| std::env::var(name).ok())
+    }
+
+    fn from_sources(file: FileSettings, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let database_url = env("RECAUDA_DATABASE_URL")
+            .or(file.database_url)
+            .unwrap_or_else(|| "sqlite://recauda.db".into());
+        let addr_raw = env("RECAUDA_ADDR").or(file.addr).unwrap_or_else(|| "127.0.0.1:3000".into());
+        let addr = addr_raw.parse().map_err(|_| ConfigError::Invalid {
+            name: "RECAUDA_ADDR",
+            value: addr_raw.clone(),
+            expected: "dirección:puerto, p. ej. 127.0.0.1:3000",
+        })?;
+        let municipality = env("RECAUDA_MUNICIPALITY")
+            .map(PathBuf::from)
+            .or(file.municipality)
+            .unwrap_or_else(|| PathBuf::from("config/municipalities/loreto.toml"));
+        let today = match env("RECAUDA_TODAY").or(file.today).filter(|s| !s.trim().is_empty()) {
+            None => None,
+            Some(raw) => Some(NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
+                ConfigError::Invalid { name: "RECAUDA_TODAY", value: raw.clone(), expected: "fecha AAAA-MM-DD" }
+            })?),
+        };
+        let lookup_limit = match env("RECAUDA_LOOKUP_LIMIT") {
+            Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Invalid {
+                name: "RECAUDA_LOOKUP_LIMIT",
+                value: raw.clone(),
+                expected: "entero ≥ 0",
+            })?,
+            None => file.lookup_limit.unwrap_or(30),
+        };
+        let trust_forwarded_for = match env("RECAUDA_TRUST_FORWARDED_FOR") {
+            Some(raw) => matches!(raw.trim(), "1" | "true" | "yes"),
+            None => file.trust_forwarded_for.unwrap_or(false),
+        };
+        let site_root = env("LEPTOS_SITE_ROOT")
+            .map(PathBuf::from)
+            .or(file.site_root)
+            .unwrap_or_else(|| PathBuf::from("target/site"));
+        Ok(Settings { database_url, addr, municipality, today, lookup_limit, trust_forwarded_for, site_root })
+    }
+
+    /// The database URL with any password replaced, for logs.
+    pub fn database_url_for_logs(&self) -> String {
+        redact_url(&self.database_url)
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else { return url.to_string() };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_sources(FileSettings::default(), |k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_an_embedded_database_and_loreto() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.database_url, "sqlite://recauda.db");
+        assert_eq!(s.municipality, PathBuf::from("config/municipalities/loreto.toml"));
+        assert_eq!(s.lookup_limit, 30);
+        assert_eq!(s.today, None);
+    }
+
+    #[test]
+    fn environment_overrides_and_is_validated() {
+        let s = settings(&[("RECAUDA_TODAY", "2026-11-21"), ("RECAUDA_ADDR", "127.0.0.1:0")]).unwrap();
+        assert_eq!(s.today, NaiveDate::from_ymd_opt(2026, 11, 21));
+        assert_eq!(s.addr.port(), 0);
+        let err = settings(&[("RECAUDA_TODAY", "2026-02-30")]).unwrap_err();
+        assert!(err.to_string().contains("RECAUDA_TODAY"));
+        assert!(settings(&[("RECAUDA_ADDR", "nowhere")]).is_err());
+    }
+
+    #[test]
+    fn passwords_never_reach_the_logs() {
+        assert_eq!(redact_url("postgres://app:s3cr3t@db:5432/recauda"), "postgres://app:***@db:5432/recauda");
+        assert_eq!(redact_url("sqlite://recauda.db"), "sqlite://recauda.db");
+    }
+}

@@ -1,0 +1,11 @@
+//! The `recauda` server: configuration, HTTP surface (pages via the `app`
+//! crate, JSON API), padrón import and demo data.
+
+pub mod api;
+pub mod config;
+pub mod demo;
+pub mod import;
+pub mod openapi;
+pub mod precompress;
+pub mod security;
+pub mod startup;

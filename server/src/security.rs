@@ -1,0 +1,102 @@
+//! Security headers, the request size/time limits, and the language switch.
+
+use std::time::Duration;
+
+use app::i18n::{Lang, LANG_COOKIE};
+use axum::extract::RawQuery;
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+/// Content-Security-Policy for responses that did not set their own. Pages
+/// set a stricter one with the request's nonce (see `app::ui::shell`).
+pub const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
+    frame-ancestors 'none'; form-action 'self'";
+
+/// Largest request body accepted anywhere (the lookup forms are GETs; the
+/// server functions post a few hundred bytes).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+fn header_if_missing(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+/// Wraps the router in the middleware every response goes through.
+pub fn protect<S: Clone + Send + Sync + 'static>(router: axum::Router<S>) -> axum::Router<S> {
+    router.layer(
+        ServiceBuilder::new()
+            .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+            .layer(TimeoutLayer::new(Duration::from_secs(30)))
+            .layer(header_if_missing(header::CONTENT_SECURITY_POLICY, DEFAULT_CSP))
+            .layer(header_if_missing(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .layer(header_if_missing(header::X_FRAME_OPTIONS, "DENY"))
+            .layer(header_if_missing(header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
+            .layer(header_if_missing(
+                HeaderName::from_static("permissions-policy"),
+                "camera=(), microphone=(), geolocation=(), payment=()",
+            )),
+    )
+}
+
+/// `GET /idioma?lang=en&volver=/consulta%3Fcuenta%3DP-1`: remembers the
+/// language in a cookie and returns to the page the citizen was on.
+pub async fn switch_language(RawQuery(query): RawQuery) -> Response {
+    let query = query.unwrap_or_default();
+    let mut lang = Lang::Es;
+    let mut back = String::from("/");
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        match key.as_ref() {
+            "lang" => lang = Lang::parse(&value).unwrap_or_default(),
+            "volver" => back = value.into_owned(),
+            _ => {}
+        }
+    }
+    let cookie = format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly", lang.code());
+    let location = safe_return_path(&back);
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, HeaderValue::from_str(&location).unwrap_or(HeaderValue::from_static("/"))),
+            (header::SET_COOKIE, HeaderValue::from_str(&cookie).unwrap_or(HeaderValue::from_static(""))),
+        ],
+    )
+        .into_response()
+}
+
+/// Only paths on this site: no open redirect to another host.
+fn safe_return_path(path: &str) -> String {
+    let ok = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && path.len() <= 512
+        && !path.chars().any(char::is_control);
+    // Drop a `lang=` override so the cookie decides from now on.
+    if !ok {
+        return "/".into();
+    }
+    match path.split_once('?') {
+        Some((base, q)) => {
+            let kept: Vec<&str> = q.split('&').filter(|kv| !kv.starts_with("lang=")).collect();
+            if kept.is_empty() { base.into() } else { format!("{base}?{}", kept.join("&")) }
+        }
+        None => path.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_path_stays_on_this_site() {
+        assert_eq!(safe_return_path("/consulta?cuenta=P-1"), "/consulta?cuenta=P-1");
+        assert_eq!(safe_return_path("//evil.example/"), "/");
+        assert_eq!(safe_return_path("https://evil.example/"), "/");
+        assert_eq!(safe_return_path("/\\evil.example"), "/");
+        assert_eq!(safe_return_path("/consulta?lang=en&cuenta=P-1"), "/consulta?cuenta=P-1");
+    }
+}

@@ -1,0 +1,118 @@
+//! Building the application: state, routes, middleware, listener.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use app::domain::municipality::Municipality;
+use app::rate_limit::RateLimiter;
+use app::state::{AppState, Clock};
+use app::{shell, App};
+use axum::routing::get;
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::{api, security};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("no se pudo leer el archivo del municipio {path}")]
+    MunicipalityRead { path: String, #[source] source: std::io::Error },
+    #[error("el archivo del municipio {path} no es válido")]
+    Municipality { path: String, #[source] source: app::domain::municipality::MunicipalityError },
+    #[error("zona horaria desconocida «{0}» en el archivo del municipio")]
+    TimeZone(String),
+    #[error("no se pudo abrir la base de datos")]
+    Store(#[from] app::store::StoreError),
+    #[error("no se pudo escuchar en {addr}")]
+    Bind { addr: SocketAddr, #[source] source: std::io::Error },
+}
+
+/// Reads and validates the municipality file.
+pub fn load_municipality(settings: &Settings) -> Result<Municipality, StartupError> {
+    let path = settings.municipality.display().to_string();
+    let text = std::fs::read_to_string(&settings.municipality)
+        .map_err(|source| StartupError::MunicipalityRead { path: path.clone(), source })?;
+    Municipality::from_toml_str(&text).map_err(|source| StartupError::Municipality { path, source })
+}
+
+/// Everything a request needs, built once at start-up.
+pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
+    let municipality = load_municipality(settings)?;
+    let tz: chrono_tz::Tz =
+        municipality.timezone.parse().map_err(|_| StartupError::TimeZone(municipality.timezone.clone()))?;
+    let store = app::store::connect(&settings.database_url).await?;
+    let leptos_options = LeptosOptions::builder()
+        .output_name("recauda")
+        .site_root(settings.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.addr)
+        .build();
+    Ok(AppState {
+        leptos_options,
+        store,
+        municipality: Arc::new(municipality),
+        clock: Clock::new(tz, settings.today),
+        lookup_limiter: Arc::new(RateLimiter::per_minute(settings.lookup_limit)),
+        trust_forwarded_for: settings.trust_forwarded_for,
+    })
+}
+
+/// The whole HTTP surface of the portal.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    let router = Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/api/v1/debts", get(api::debts))
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/idioma", get(security::switch_language))
+        .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+    security::protect(router).with_state(state)
+}
+
+/// A bound server, ready to run (zero2prod's `Application`).
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let state = build_state(settings).await?;
+        Self::with_state(settings.addr, state).await
+    }
+
+    pub async fn with_state(addr: SocketAddr, state: AppState) -> Result<Self, StartupError> {
+        let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
+        Ok(Self { listener, router: router(state) })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}

@@ -1,0 +1,76 @@
+//! The server-rendered pages, as a browser without JavaScript gets them.
+
+mod common;
+
+use common::spawn_app;
+
+#[tokio::test]
+async fn the_home_page_says_what_can_be_done_and_when_the_office_opens() {
+    let app = spawn_app().await;
+    let response = app.get("/").await;
+    assert_eq!(response.status(), 200);
+    let csp = response.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    let html = response.text().await.unwrap();
+    assert!(html.contains("lang=\"es-MX\""));
+    assert!(html.contains("data-testid=\"home-lookup-link\""));
+    assert!(html.contains("8:00 a 15:00"), "office hours from the municipality file");
+    assert!(html.contains("data-testid=\"discount-program\""), "discounts in force are listed");
+}
+
+#[tokio::test]
+async fn the_lookup_form_is_answered_by_the_server() {
+    let app = spawn_app().await;
+    let response = app.get("/consulta?cuenta=LC-000001").await;
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("data-testid=\"debt-result\""));
+    assert!(html.contains("$3,135.00"), "grand total");
+    assert!(html.contains("$288.12"), "recargos");
+    assert!(html.contains("E***** G**** D***"), "masked owner");
+    assert!(!html.contains("Gómez"), "the owner's name never appears");
+    assert!(html.contains("method=\"get\""), "a real form");
+}
+
+#[tokio::test]
+async fn lookup_problems_render_an_error_summary_with_the_right_status() {
+    let app = spawn_app().await;
+    let response = app.get("/consulta?rfc=GODE561331GR8").await;
+    assert_eq!(response.status(), 400);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("data-testid=\"error-summary\""));
+    assert!(html.contains("aria-invalid=\"true\""));
+
+    let response = app.get("/consulta?cuenta=NO-EXISTE").await;
+    assert_eq!(response.status(), 404);
+    assert!(response.text().await.unwrap().contains("No encontramos la cuenta"));
+
+    let response = app.get("/no-such-page").await;
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn the_language_switch_remembers_english_and_returns_to_the_page() {
+    let app = spawn_app().await;
+    let response = app.get("/idioma?lang=en&volver=%2Fconsulta%3Fcuenta%3DLC-000001").await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/consulta?cuenta=LC-000001");
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("recauda_lang=en"));
+    let page = app
+        .client
+        .get(format!("{}/consulta?cuenta=LC-000001", app.base))
+        .header("cookie", "recauda_lang=en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("lang=\"en\""));
+    assert!(page.contains("Total payable"));
+
+    let evil = app.get("/idioma?lang=en&volver=https://evil.example/").await;
+    assert_eq!(evil.headers()["location"], "/");
+}
