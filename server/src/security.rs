@@ -30,7 +30,7 @@ pub fn protect<S: Clone + Send + Sync + 'static>(router: axum::Router<S>) -> axu
     router.layer(
         ServiceBuilder::new()
             .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-            .layer(TimeoutLayer::new(Duration::from_secs(30)))
+            .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
             .layer(header_if_missing(header::CONTENT_SECURITY_POLICY, DEFAULT_CSP))
             .layer(header_if_missing(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
             .layer(header_if_missing(header::X_FRAME_OPTIONS, "DENY"))

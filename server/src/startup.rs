@@ -10,7 +10,9 @@ use app::{shell, App};
 use axum::routing::get;
 use axum::Router;
 use leptos::config::LeptosOptions;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use app::ui::PageContext;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list_with_exclusions_and_ssg_and_context, LeptosRoutes};
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
@@ -62,7 +64,15 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
 
 /// The whole HTTP surface of the portal.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    // Listing the routes renders `App` once, outside any request: give it
+    // the same context a request gets.
+    let (routes, _) = generate_route_list_with_exclusions_and_ssg_and_context(App, None, {
+        let state = state.clone();
+        move || {
+            provide_context(state.clone());
+            provide_context(PageContext::from_request());
+        }
+    });
     let options = state.leptos_options.clone();
     let router = Router::new()
         .route("/healthz", get(api::healthz))

@@ -143,7 +143,7 @@ async fn bad_input_gets_a_spanish_message_and_the_right_status() {
         assert_eq!(body["error"]["code"], *code, "{path}: {body}");
         assert!(!body["error"]["message"].as_str().unwrap().is_empty());
     }
-    let huge = format!("/api/v1/debts?account={}", "9".repeat(100_000));
+    let huge = format!("/api/v1/debts?account={}", "9".repeat(8_000));
     let response = app.get(&huge).await;
     assert!(response.status().is_client_error(), "huge input refused: {}", response.status());
     // Nothing changed: the data is still there.

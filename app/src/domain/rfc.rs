@@ -237,14 +237,14 @@ impl RfcError {
     pub fn message_es(&self) -> &'static str {
         match self {
             RfcError::Empty => "Escriba su RFC.",
-            RfcError::TooLong => "El RFC es demasiado largo; tiene 12 o 13 caracteres.",
+            RfcError::TooLong => "RFC inválido: es demasiado largo; un RFC tiene 12 o 13 caracteres.",
             RfcError::Length => {
-                "El RFC tiene 12 caracteres (persona moral) o 13 (persona física)."
+                "RFC inválido: tiene 12 caracteres (persona moral) o 13 (persona física)."
             }
             RfcError::Shape => {
-                "El RFC no tiene el formato esperado: letras iniciales, fecha (AAMMDD) y homoclave."
+                "RFC inválido: no tiene el formato esperado: letras iniciales, fecha (AAMMDD) y homoclave."
             }
-            RfcError::Date => "La fecha contenida en el RFC no es válida.",
+            RfcError::Date => "RFC inválido: la fecha que contiene (AAMMDD) no existe.",
             RfcError::Generic => {
                 "El RFC genérico XAXX010101000 lo comparten muchas personas; búsquelo por número de cuenta."
             }
@@ -254,12 +254,12 @@ impl RfcError {
     pub fn message_en(&self) -> &'static str {
         match self {
             RfcError::Empty => "Enter your RFC.",
-            RfcError::TooLong => "The RFC is too long; it has 12 or 13 characters.",
-            RfcError::Length => "An RFC has 12 characters (company) or 13 (individual).",
+            RfcError::TooLong => "Invalid RFC: too long; an RFC has 12 or 13 characters.",
+            RfcError::Length => "Invalid RFC: it has 12 characters (company) or 13 (individual).",
             RfcError::Shape => {
-                "The RFC does not have the expected format: initial letters, date (YYMMDD) and homoclave."
+                "Invalid RFC: it does not have the expected format: initial letters, date (YYMMDD) and homoclave."
             }
-            RfcError::Date => "The date inside the RFC is not valid.",
+            RfcError::Date => "Invalid RFC: the date inside it (YYMMDD) does not exist.",
             RfcError::Generic => {
                 "The generic RFC XAXX010101000 is shared by many people; search by account number instead."
             }

@@ -1,0 +1,795 @@
+//! Storage layer (server side only): the [`Store`] trait, its record types and
+//! the two backends, [`SqliteStore`] and [`PgStore`].
+//!
+//! Every query is a runtime query with bound parameters (`sqlx::query(..).bind(..)`);
+//! no SQL text is ever built from values. Money is integer centavos at rest.
+//!
+//! The padrón import algorithm lives here, once, and talks to the backends
+//! through the small private `ImportTx` trait, so both databases apply
+//! exactly the same rules.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::domain::money::Centavos;
+use crate::domain::rfc::{PersonKind, Rfc};
+
+pub mod postgres;
+pub mod sqlite;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// One account as the lookup shows it, with its taxpayer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AccountView {
+    pub id: i64,
+    pub number: String,
+    pub kind: String,
+    pub taxpayer_id: i64,
+    pub person_kind: PersonKind,
+    pub rfc: Option<String>,
+    pub name: String,
+    pub colonia: Option<String>,
+}
+
+/// Lifecycle of a charge. Stored as "open" / "paid" / "cancelled".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChargeStatus {
+    Open,
+    Paid,
+    Cancelled,
+}
+
+impl ChargeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChargeStatus::Open => "open",
+            ChargeStatus::Paid => "paid",
+            ChargeStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ChargeStatus> {
+        match s {
+            "open" => Some(ChargeStatus::Open),
+            "paid" => Some(ChargeStatus::Paid),
+            "cancelled" => Some(ChargeStatus::Cancelled),
+            _ => None,
+        }
+    }
+
+    /// Spanish name, for messages.
+    pub fn name_es(self) -> &'static str {
+        match self {
+            ChargeStatus::Open => "pendiente",
+            ChargeStatus::Paid => "pagado",
+            ChargeStatus::Cancelled => "cancelado",
+        }
+    }
+}
+
+impl std::fmt::Display for ChargeStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One charge (an amount owed for a concept and period on an account).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChargeRecord {
+    pub id: i64,
+    pub account_id: i64,
+    /// The account number.
+    pub account: String,
+    pub concept: String,
+    pub period: String,
+    pub due_date: NaiveDate,
+    pub principal: Centavos,
+    pub status: ChargeStatus,
+}
+
+/// One validated padrón line (see `server::import::parse_padron`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PadronRow {
+    /// Line in the source file (1-based, the header is line 1), for messages.
+    pub line: usize,
+    pub account: String,
+    pub kind: String,
+    pub rfc: Option<Rfc>,
+    pub name: String,
+    pub colonia: Option<String>,
+    pub concept: String,
+    pub period: String,
+    pub due_date: NaiveDate,
+    pub amount: Centavos,
+}
+
+/// What an import did. Re-importing the same file gives only `charges_unchanged`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ImportSummary {
+    pub taxpayers_created: u64,
+    pub accounts_created: u64,
+    pub charges_created: u64,
+    pub charges_updated: u64,
+    pub charges_unchanged: u64,
+}
+
+/// Spanish, for the operator: "3 contribuyentes nuevos, 4 cuentas nuevas, …".
+impl std::fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} contribuyentes nuevos, {} cuentas nuevas, {} cargos nuevos, {} cargos actualizados, {} cargos sin cambios",
+            self.taxpayers_created, self.accounts_created, self.charges_created, self.charges_updated, self.charges_unchanged
+        )
+    }
+}
+
+/// Row counts, for the health page, the CLI and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub taxpayers: u64,
+    pub accounts: u64,
+    pub charges: u64,
+    pub open_charges: u64,
+}
+
+/// Storage errors. Display is English (for logs) and the underlying sqlx error
+/// is kept as `source()`, so cause chains are complete; `message_es()` is the
+/// self-contained Spanish message for operators (it includes the cause).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open database {url}")]
+    Connect {
+        /// The URL with any password masked.
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot apply database migrations")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    #[error("database error while trying to {context}")]
+    Query {
+        context: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error(
+        "padrón line {line}: account {account}, concept {concept}, period {period}: \
+         the stored charge is {status} for {stored:?} centavos but the file says {incoming:?} centavos"
+    )]
+    ImportConflict {
+        line: usize,
+        account: String,
+        concept: String,
+        period: String,
+        status: ChargeStatus,
+        stored: Centavos,
+        incoming: Centavos,
+    },
+    #[error(
+        "padrón line {line} repeats account {account}, concept {concept}, period {period} of line {first_line}"
+    )]
+    DuplicateRow {
+        line: usize,
+        first_line: usize,
+        account: String,
+        concept: String,
+        period: String,
+    },
+    #[error("unexpected value in the database: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Spanish message for operators (CLI, admin pages).
+    pub fn message_es(&self) -> String {
+        match self {
+            StoreError::Connect { url, source } => {
+                format!("no se pudo abrir la base de datos {url}: {source}")
+            }
+            StoreError::Migrate(source) => {
+                format!("no se pudieron aplicar las migraciones de la base de datos: {source}")
+            }
+            StoreError::Query { context, source } => {
+                format!("error de la base de datos ({context}): {source}")
+            }
+            StoreError::ImportConflict { line, account, concept, period, status, stored, incoming } => format!(
+                "línea {line}: la cuenta «{account}» ya tiene el cargo {concept} {period} {} por {} \
+                 y el archivo indica {}; no se importó nada",
+                status.name_es(),
+                stored.display_mxn(),
+                incoming.display_mxn()
+            ),
+            StoreError::DuplicateRow { line, first_line, account, concept, period } => format!(
+                "línea {line}: el cargo {concept} {period} de la cuenta «{account}» ya aparece en la línea {first_line}"
+            ),
+            StoreError::Corrupt(what) => format!("dato inesperado en la base de datos: {what}"),
+        }
+    }
+}
+
+/// Maps a sqlx error to [`StoreError::Query`] with what we were doing.
+pub(crate) fn query_err(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |source| StoreError::Query { context, source }
+}
+
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Exact match on the account number.
+    async fn account_by_number(&self, number: &str) -> Result<Option<AccountView>, StoreError>;
+    /// Accounts of the taxpayer with this RFC (trimmed, case-insensitive), ordered by number.
+    async fn accounts_by_rfc(&self, rfc: &str) -> Result<Vec<AccountView>, StoreError>;
+    /// Open charges of these accounts, ordered by account number, due_date, concept, period.
+    async fn open_charges(&self, account_ids: &[i64]) -> Result<Vec<ChargeRecord>, StoreError>;
+    /// Imports a validated padrón in ONE transaction: all or nothing.
+    /// `progress(rows_done)` is called every 1000 rows and once at the end.
+    async fn import_padron(
+        &self,
+        rows: &[PadronRow],
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> Result<ImportSummary, StoreError>;
+    async fn counts(&self) -> Result<Counts, StoreError>;
+}
+
+/// Opens the database named by `database_url` and applies pending migrations.
+///
+/// * `postgres://…` or `postgresql://…` → [`PgStore`];
+/// * anything else is SQLite: `sqlite:path.db`, `sqlite://path.db`, `sqlite::memory:`
+///   or a plain file path. The file is created if missing; WAL journal,
+///   foreign keys on, busy timeout.
+pub async fn connect(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if is_postgres_url(database_url) {
+        Ok(Arc::new(PgStore::connect(database_url).await?))
+    } else {
+        Ok(Arc::new(SqliteStore::connect(database_url).await?))
+    }
+}
+
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// The URL with the password (if any) replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match (authority.rfind('@'), authority.find(':')) {
+        (Some(at), Some(colon)) if colon < at => format!(
+            "{}{}:***{}",
+            &url[..scheme_end + 3],
+            &authority[..colon],
+            &rest[at..]
+        ),
+        _ => url.to_string(),
+    }
+}
+
+/// Person kind of a taxpayer the padrón gives without RFC: "moral" when the
+/// name carries a company-type suffix (S.A., S. de R.L., A.C., S.C., …), else "fisica".
+pub fn guess_person_kind(name: &str) -> PersonKind {
+    let tokens: Vec<String> = name
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .map(|t| {
+            t.chars()
+                .filter(|c| *c != '.')
+                .collect::<String>()
+                .to_uppercase()
+        })
+        .filter(|t| !t.is_empty())
+        .collect();
+    const SUFFIXES: [&[&str]; 12] = [
+        &["SA"],
+        &["SA", "DE", "CV"],
+        &["SAB", "DE", "CV"],
+        &["SAPI", "DE", "CV"],
+        &["S", "DE", "RL"],
+        &["S", "DE", "RL", "DE", "CV"],
+        &["SRL"],
+        &["AC"],
+        &["SC"],
+        &["SC", "DE", "RL"],
+        &["SPR", "DE", "RL"],
+        &["IAP"],
+    ];
+    if SUFFIXES
+        .iter()
+        .any(|s| tokens.ends_with(&s.iter().map(|x| x.to_string()).collect::<Vec<_>>()))
+    {
+        PersonKind::Moral
+    } else {
+        PersonKind::Fisica
+    }
+}
+
+pub(crate) fn person_kind_from_db(s: &str) -> Result<PersonKind, StoreError> {
+    match s {
+        "fisica" => Ok(PersonKind::Fisica),
+        "moral" => Ok(PersonKind::Moral),
+        other => Err(StoreError::Corrupt(format!("person_kind {other:?}"))),
+    }
+}
+
+pub(crate) fn status_from_db(s: &str) -> Result<ChargeStatus, StoreError> {
+    ChargeStatus::parse(s).ok_or_else(|| StoreError::Corrupt(format!("charge status {s:?}")))
+}
+
+pub(crate) fn date_from_db(s: &str) -> Result<NaiveDate, StoreError> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| StoreError::Corrupt(format!("due_date {s:?}")))
+}
+
+/// Uppercase/trim an RFC the way `Rfc::parse` normalises it, for lookups.
+pub(crate) fn normalize_rfc(rfc: &str) -> String {
+    rfc.trim().to_uppercase()
+}
+
+// ---------------------------------------------------------------------------
+// Padrón import, shared by both backends.
+// ---------------------------------------------------------------------------
+
+/// Rows handled between two progress calls, and the unit of batching.
+pub(crate) const IMPORT_CHUNK: usize = 1000;
+
+pub(crate) struct ExistingAccount {
+    pub id: i64,
+    pub number: String,
+    pub kind: String,
+    pub taxpayer_id: i64,
+    pub taxpayer_name: String,
+    pub taxpayer_colonia: Option<String>,
+}
+
+pub(crate) struct ExistingTaxpayer {
+    pub id: i64,
+    pub rfc: String,
+    pub name: String,
+    pub colonia: Option<String>,
+}
+
+pub(crate) struct ExistingCharge {
+    pub id: i64,
+    pub account_id: i64,
+    pub concept: String,
+    pub period: String,
+    pub due_date: NaiveDate,
+    pub principal: i64,
+    pub status: ChargeStatus,
+}
+
+pub(crate) struct NewCharge<'a> {
+    pub account_id: i64,
+    pub concept: &'a str,
+    pub period: &'a str,
+    pub due_date: NaiveDate,
+    pub principal: i64,
+}
+
+pub(crate) struct NewTaxpayer<'a> {
+    pub id: i64,
+    pub person_kind: PersonKind,
+    pub rfc: Option<&'a str>,
+    pub name: &'a str,
+    pub colonia: Option<&'a str>,
+}
+
+pub(crate) struct NewAccount<'a> {
+    pub id: i64,
+    pub number: &'a str,
+    pub kind: &'a str,
+    pub taxpayer_id: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IdTable {
+    Taxpayers,
+    Accounts,
+}
+
+/// The primitive operations of an import, inside one open transaction.
+/// Lists are passed whole so a backend can do each in one round trip.
+#[async_trait::async_trait]
+pub(crate) trait ImportTx: Send {
+    async fn accounts_by_numbers(
+        &mut self,
+        numbers: &[&str],
+    ) -> Result<Vec<ExistingAccount>, StoreError>;
+    async fn taxpayers_by_rfcs(
+        &mut self,
+        rfcs: &[&str],
+    ) -> Result<Vec<ExistingTaxpayer>, StoreError>;
+    /// `n` fresh ids for `table`, which the caller inserts right away (in this transaction).
+    async fn allocate_ids(&mut self, table: IdTable, n: usize) -> Result<Vec<i64>, StoreError>;
+    async fn insert_taxpayers(&mut self, taxpayers: &[NewTaxpayer<'_>]) -> Result<(), StoreError>;
+    async fn update_taxpayer(
+        &mut self,
+        id: i64,
+        name: &str,
+        colonia: Option<&str>,
+    ) -> Result<(), StoreError>;
+    async fn insert_accounts(&mut self, accounts: &[NewAccount<'_>]) -> Result<(), StoreError>;
+    async fn update_account(
+        &mut self,
+        id: i64,
+        kind: &str,
+        taxpayer_id: i64,
+    ) -> Result<(), StoreError>;
+    async fn charges_of_accounts(
+        &mut self,
+        account_ids: &[i64],
+    ) -> Result<Vec<ExistingCharge>, StoreError>;
+    async fn update_charge(
+        &mut self,
+        id: i64,
+        due_date: NaiveDate,
+        principal: i64,
+    ) -> Result<(), StoreError>;
+    async fn insert_charges(&mut self, charges: &[NewCharge<'_>]) -> Result<(), StoreError>;
+}
+
+struct TaxpayerState {
+    id: i64,
+    name: String,
+    colonia: Option<String>,
+}
+
+/// Who owns an account being upserted in the current chunk.
+#[derive(Clone, Copy)]
+enum Owner {
+    Existing(i64),
+    /// Index into the chunk's new taxpayers.
+    New(usize),
+}
+
+/// Refuses a file that repeats (account, concept, period): sorting indices
+/// keeps memory small even for a million rows.
+fn check_no_duplicates(rows: &[PadronRow]) -> Result<(), StoreError> {
+    let mut idx: Vec<u32> = (0..rows.len() as u32).collect();
+    let key = |i: &u32| {
+        let r = &rows[*i as usize];
+        (r.account.as_str(), r.concept.as_str(), r.period.as_str())
+    };
+    idx.sort_by(|a, b| key(a).cmp(&key(b)).then(a.cmp(b)));
+    for pair in idx.windows(2) {
+        if key(&pair[0]) == key(&pair[1]) {
+            let first = &rows[pair[0] as usize];
+            let dup = &rows[pair[1] as usize];
+            return Err(StoreError::DuplicateRow {
+                line: dup.line,
+                first_line: first.line,
+                account: dup.account.clone(),
+                concept: dup.concept.clone(),
+                period: dup.period.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The import rules (see `Store::import_padron`), backend-independent:
+///
+/// * taxpayer: by RFC when the row has one; otherwise the account's current
+///   taxpayer; otherwise a new one (name and colonia follow the file);
+/// * account: by number (kind and owner follow the file);
+/// * charge, by (account, concept, period): new → inserted; open and different
+///   amount or due date → updated; identical → unchanged; paid/cancelled with a
+///   different amount → [`StoreError::ImportConflict`] for the whole import.
+///
+/// Rows are handled in chunks of [`IMPORT_CHUNK`]: a few batched statements per
+/// chunk, then `progress(rows_done)`. The caller owns the transaction: it
+/// commits on `Ok` and rolls back otherwise.
+pub(crate) async fn import_rows(
+    tx: &mut dyn ImportTx,
+    rows: &[PadronRow],
+    progress: &(dyn Fn(usize) + Send + Sync),
+) -> Result<ImportSummary, StoreError> {
+    check_no_duplicates(rows)?;
+    let mut summary = ImportSummary::default();
+    // account number -> id, for accounts already upserted by this import
+    let mut accounts_done: HashMap<String, i64> = HashMap::new();
+    let mut taxpayers_by_rfc: HashMap<String, TaxpayerState> = HashMap::new();
+    let mut rows_done = 0usize;
+
+    for chunk in rows.chunks(IMPORT_CHUNK) {
+        // 1. Taxpayers and accounts met for the first time in this chunk.
+        let mut seen_here: HashSet<&str> = HashSet::new();
+        let pending: Vec<&PadronRow> = chunk
+            .iter()
+            .filter(|r| {
+                !accounts_done.contains_key(&r.account) && seen_here.insert(r.account.as_str())
+            })
+            .collect();
+        let mut created_here: HashSet<i64> = HashSet::new();
+        if !pending.is_empty() {
+            let numbers: Vec<&str> = pending.iter().map(|r| r.account.as_str()).collect();
+            let mut existing: HashMap<String, ExistingAccount> = tx
+                .accounts_by_numbers(&numbers)
+                .await?
+                .into_iter()
+                .map(|a| (a.number.clone(), a))
+                .collect();
+            let mut rfcs: Vec<&str> = pending
+                .iter()
+                .filter_map(|r| r.rfc.as_ref().map(|x| x.as_str()))
+                .filter(|x| !taxpayers_by_rfc.contains_key(*x))
+                .collect();
+            rfcs.sort_unstable();
+            rfcs.dedup();
+            if !rfcs.is_empty() {
+                for t in tx.taxpayers_by_rfcs(&rfcs).await? {
+                    taxpayers_by_rfc.insert(
+                        t.rfc,
+                        TaxpayerState {
+                            id: t.id,
+                            name: t.name,
+                            colonia: t.colonia,
+                        },
+                    );
+                }
+            }
+
+            // Decide every owner; updates of existing rows go out one by one (rare),
+            // inserts are collected and sent in batches below.
+            let mut new_taxpayers: Vec<NewTaxpayer<'_>> = Vec::new();
+            let mut new_by_rfc: HashMap<&str, usize> = HashMap::new();
+            let mut plans: Vec<(&PadronRow, Owner, Option<ExistingAccount>)> =
+                Vec::with_capacity(pending.len());
+            for row in pending {
+                let colonia = row.colonia.as_deref();
+                let known = existing.remove(&row.account);
+                let owner = match &row.rfc {
+                    Some(rfc) => {
+                        if let Some(t) = taxpayers_by_rfc.get_mut(rfc.as_str()) {
+                            if t.name != row.name || t.colonia.as_deref() != colonia {
+                                tx.update_taxpayer(t.id, &row.name, colonia).await?;
+                                t.name.clone_from(&row.name);
+                                t.colonia.clone_from(&row.colonia);
+                            }
+                            Owner::Existing(t.id)
+                        } else if let Some(&i) = new_by_rfc.get(rfc.as_str()) {
+                            new_taxpayers[i].name = &row.name;
+                            new_taxpayers[i].colonia = colonia;
+                            Owner::New(i)
+                        } else {
+                            new_by_rfc.insert(rfc.as_str(), new_taxpayers.len());
+                            new_taxpayers.push(NewTaxpayer {
+                                id: 0,
+                                person_kind: rfc.person_kind(),
+                                rfc: Some(rfc.as_str()),
+                                name: &row.name,
+                                colonia,
+                            });
+                            Owner::New(new_taxpayers.len() - 1)
+                        }
+                    }
+                    None => match &known {
+                        Some(a) => {
+                            if a.taxpayer_name != row.name
+                                || a.taxpayer_colonia.as_deref() != colonia
+                            {
+                                tx.update_taxpayer(a.taxpayer_id, &row.name, colonia)
+                                    .await?;
+                            }
+                            Owner::Existing(a.taxpayer_id)
+                        }
+                        None => {
+                            new_taxpayers.push(NewTaxpayer {
+                                id: 0,
+                                person_kind: guess_person_kind(&row.name),
+                                rfc: None,
+                                name: &row.name,
+                                colonia,
+                            });
+                            Owner::New(new_taxpayers.len() - 1)
+                        }
+                    },
+                };
+                plans.push((row, owner, known));
+            }
+
+            if !new_taxpayers.is_empty() {
+                let ids = tx
+                    .allocate_ids(IdTable::Taxpayers, new_taxpayers.len())
+                    .await?;
+                for (t, id) in new_taxpayers.iter_mut().zip(ids) {
+                    t.id = id;
+                }
+                tx.insert_taxpayers(&new_taxpayers).await?;
+                summary.taxpayers_created += new_taxpayers.len() as u64;
+                for t in &new_taxpayers {
+                    if let Some(rfc) = t.rfc {
+                        taxpayers_by_rfc.insert(
+                            rfc.to_string(),
+                            TaxpayerState {
+                                id: t.id,
+                                name: t.name.to_string(),
+                                colonia: t.colonia.map(str::to_string),
+                            },
+                        );
+                    }
+                }
+            }
+
+            let mut new_accounts: Vec<NewAccount<'_>> = Vec::new();
+            for (row, owner, known) in plans {
+                let taxpayer_id = match owner {
+                    Owner::Existing(id) => id,
+                    Owner::New(i) => new_taxpayers[i].id,
+                };
+                match known {
+                    Some(a) => {
+                        if a.kind != row.kind || a.taxpayer_id != taxpayer_id {
+                            tx.update_account(a.id, &row.kind, taxpayer_id).await?;
+                        }
+                        accounts_done.insert(row.account.clone(), a.id);
+                    }
+                    None => new_accounts.push(NewAccount {
+                        id: 0,
+                        number: &row.account,
+                        kind: &row.kind,
+                        taxpayer_id,
+                    }),
+                }
+            }
+            if !new_accounts.is_empty() {
+                let ids = tx
+                    .allocate_ids(IdTable::Accounts, new_accounts.len())
+                    .await?;
+                for (a, id) in new_accounts.iter_mut().zip(ids) {
+                    a.id = id;
+                    created_here.insert(id);
+                    accounts_done.insert(a.number.to_string(), id);
+                }
+                tx.insert_accounts(&new_accounts).await?;
+                summary.accounts_created += new_accounts.len() as u64;
+            }
+        }
+
+        // 2. Charges: load what the touched accounts already have (accounts
+        //    created in this very chunk have nothing yet), then classify.
+        let mut to_load: Vec<i64> = chunk
+            .iter()
+            .map(|r| accounts_done[&r.account])
+            .filter(|id| !created_here.contains(id))
+            .collect();
+        to_load.sort_unstable();
+        to_load.dedup();
+        let mut stored: HashMap<i64, Vec<ExistingCharge>> = HashMap::new();
+        if !to_load.is_empty() {
+            for c in tx.charges_of_accounts(&to_load).await? {
+                stored.entry(c.account_id).or_default().push(c);
+            }
+        }
+
+        let mut inserts: Vec<NewCharge<'_>> = Vec::with_capacity(chunk.len());
+        for row in chunk {
+            let account_id = accounts_done[&row.account];
+            let existing = stored.get(&account_id).and_then(|list| {
+                list.iter()
+                    .find(|c| c.concept == row.concept && c.period == row.period)
+            });
+            match existing {
+                None => inserts.push(NewCharge {
+                    account_id,
+                    concept: &row.concept,
+                    period: &row.period,
+                    due_date: row.due_date,
+                    principal: row.amount.0,
+                }),
+                Some(c) => match c.status {
+                    ChargeStatus::Open => {
+                        if c.principal != row.amount.0 || c.due_date != row.due_date {
+                            tx.update_charge(c.id, row.due_date, row.amount.0).await?;
+                            summary.charges_updated += 1;
+                        } else {
+                            summary.charges_unchanged += 1;
+                        }
+                    }
+                    ChargeStatus::Paid | ChargeStatus::Cancelled => {
+                        if c.principal != row.amount.0 {
+                            return Err(StoreError::ImportConflict {
+                                line: row.line,
+                                account: row.account.clone(),
+                                concept: row.concept.clone(),
+                                period: row.period.clone(),
+                                status: c.status,
+                                stored: Centavos(c.principal),
+                                incoming: row.amount,
+                            });
+                        }
+                        summary.charges_unchanged += 1;
+                    }
+                },
+            }
+        }
+        if !inserts.is_empty() {
+            tx.insert_charges(&inserts).await?;
+            summary.charges_created += inserts.len() as u64;
+        }
+
+        rows_done += chunk.len();
+        progress(rows_done);
+    }
+    if rows.is_empty() {
+        progress(0);
+    }
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db.example:5432/recauda?sslmode=require"),
+            "postgres://app:***@db.example:5432/recauda?sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://app@db/recauda"),
+            "postgres://app@db/recauda"
+        );
+        assert_eq!(redact_url("sqlite:recauda.db"), "sqlite:recauda.db");
+    }
+
+    #[test]
+    fn guesses_person_kind_without_rfc() {
+        assert_eq!(
+            guess_person_kind("Hotel Misión Loreto, S.A. de C.V."),
+            PersonKind::Moral
+        );
+        assert_eq!(
+            guess_person_kind("Buceo Coronado S. de R.L. de C.V."),
+            PersonKind::Moral
+        );
+        assert_eq!(
+            guess_person_kind("Amigos de Loreto, A.C."),
+            PersonKind::Moral
+        );
+        assert_eq!(guess_person_kind("José Luis Peña Cota"), PersonKind::Fisica);
+        assert_eq!(guess_person_kind("Sacarías Núñez"), PersonKind::Fisica);
+        assert_eq!(guess_person_kind("J. Luis Sosa"), PersonKind::Fisica);
+        assert_eq!(
+            guess_person_kind("Pescadería La Sirena SA"),
+            PersonKind::Moral
+        );
+    }
+
+    #[test]
+    fn summary_display_is_spanish() {
+        let s = ImportSummary {
+            taxpayers_created: 3,
+            accounts_created: 4,
+            charges_created: 8,
+            charges_updated: 1,
+            charges_unchanged: 0,
+        };
+        assert_eq!(
+            s.to_string(),
+            "3 contribuyentes nuevos, 4 cuentas nuevas, 8 cargos nuevos, 1 cargos actualizados, 0 cargos sin cambios"
+        );
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for s in [
+            ChargeStatus::Open,
+            ChargeStatus::Paid,
+            ChargeStatus::Cancelled,
+        ] {
+            assert_eq!(ChargeStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(ChargeStatus::parse("OPEN"), None);
+    }
+}

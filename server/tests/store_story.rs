@@ -1,0 +1,537 @@
+//! The storage story, run against a fresh SQLite file and, when
+//! RECAUDA_TEST_POSTGRES_URL is set (CI sets it via `.ci/postgres`), against a
+//! freshly created PostgreSQL database that is dropped afterwards.
+
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use chrono::NaiveDate;
+use sqlx::Connection;
+
+use app::domain::money::Centavos;
+use app::domain::rfc::PersonKind;
+use app::store::{connect, ChargeStatus, Counts, ImportSummary, PadronRow, Store, StoreError};
+use server::demo::{demo_padron, DEFAULT_SEED};
+use server::import::parse_padron;
+
+/// Enough demo accounts for more than 1000 rows (several progress calls).
+const DEMO_ACCOUNTS: usize = 500;
+
+const HEADER: &str = "account,kind,rfc,name,colonia,concept,period,due_date,amount\n";
+
+const PADRON_1: &str = "\
+P-900001,predial,PECJ800101H31,José Peña Cota,Centro,predial,2025-B6,2025-12-31,1234.56
+P-900001,predial,PECJ800101H31,José Peña Cota,Centro,predial,2026-B1,2026-02-28,1234.56
+P-900001,predial,PECJ800101H31,José Peña Cota,Centro,predial,2025-B5,2025-10-31,1200.00
+A-900007,agua,,María Ibáñez Núñez,Nopoló,agua,2026-01,2026-02-15,250
+LC-900003,licencia_comercial,HML180101AB4,\"Hotel Misión Loreto, S.A. de C.V.\",Miramar,licencia_comercial,2026,2026-03-31,15000.50
+LC-900003,licencia_comercial,HML180101AB4,\"Hotel Misión Loreto, S.A. de C.V.\",Miramar,multa_reglamentos,MR-2025-0042,2025-11-20,1131.40
+LA-900001,licencia_alcoholes,HML180101AB4,\"Hotel Misión Loreto, S.A. de C.V.\",Miramar,refrendo_alcoholes,2026,2026-02-28,38000
+LA-900001,licencia_alcoholes,HML180101AB4,\"Hotel Misión Loreto, S.A. de C.V.\",Miramar,refrendo_alcoholes,2025,2025-02-28,36480
+";
+
+fn padron(body: &str) -> Vec<PadronRow> {
+    parse_padron(format!("{HEADER}{body}").as_bytes())
+        .unwrap_or_else(|e| panic!("test padrón invalid:\n{e}"))
+}
+
+/// PADRON_1 with: P-900001 2026-B1 now 1300.00, the multa's due date moved,
+/// and a new agua month for A-900007.
+fn padron_2() -> String {
+    PADRON_1
+        .replace("2026-B1,2026-02-28,1234.56", "2026-B1,2026-02-28,1300.00")
+        .replace("MR-2025-0042,2025-11-20", "MR-2025-0042,2025-11-27")
+        + "A-900007,agua,,María Ibáñez Núñez,Nopoló,agua,2026-02,2026-03-15,250\n"
+}
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn summary(t: u64, a: u64, c: u64, u: u64, same: u64) -> ImportSummary {
+    ImportSummary {
+        taxpayers_created: t,
+        accounts_created: a,
+        charges_created: c,
+        charges_updated: u,
+        charges_unchanged: same,
+    }
+}
+
+/// Direct database access for what the Store API cannot do yet (payments).
+enum Backend {
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl Backend {
+    async fn set_status(&self, account: &str, concept: &str, period: &str, status: ChargeStatus) {
+        let affected = match self {
+            Backend::Sqlite(url) => {
+                let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+                sqlx::query(
+                    "UPDATE charges SET status = ?1 WHERE concept = ?2 AND period = ?3 \
+                     AND account_id = (SELECT id FROM accounts WHERE number = ?4)",
+                )
+                .bind(status.as_str())
+                .bind(concept)
+                .bind(period)
+                .bind(account)
+                .execute(&mut conn)
+                .await
+                .unwrap()
+                .rows_affected()
+            }
+            Backend::Postgres(url) => {
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                sqlx::query(
+                    "UPDATE charges SET status = $1 WHERE concept = $2 AND period = $3 \
+                     AND account_id = (SELECT id FROM accounts WHERE number = $4)",
+                )
+                .bind(status.as_str())
+                .bind(concept)
+                .bind(period)
+                .bind(account)
+                .execute(&mut conn)
+                .await
+                .unwrap()
+                .rows_affected()
+            }
+        };
+        assert_eq!(affected, 1, "set_status {account} {concept} {period}");
+    }
+}
+
+async fn import(
+    store: &dyn Store,
+    rows: &[PadronRow],
+) -> (Result<ImportSummary, StoreError>, Vec<usize>) {
+    let calls = Mutex::new(Vec::new());
+    let result = store
+        .import_padron(rows, &|done| calls.lock().unwrap().push(done))
+        .await;
+    (result, calls.into_inner().unwrap())
+}
+
+async fn open_keys(
+    store: &dyn Store,
+    ids: &[i64],
+) -> Vec<(String, String, String, NaiveDate, Centavos)> {
+    store
+        .open_charges(ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| {
+            assert_eq!(c.status, ChargeStatus::Open);
+            (c.account, c.concept, c.period, c.due_date, c.principal)
+        })
+        .collect()
+}
+
+fn key(
+    a: &str,
+    c: &str,
+    p: &str,
+    due: &str,
+    amount: i64,
+) -> (String, String, String, NaiveDate, Centavos) {
+    (a.into(), c.into(), p.into(), date(due), Centavos(amount))
+}
+
+async fn story(store: Arc<dyn Store>, backend: Backend) {
+    let store: &dyn Store = &*store;
+    store.ping().await.unwrap();
+    assert_eq!(store.counts().await.unwrap(), Counts::default());
+
+    // 1. First import.
+    let rows_1 = padron(PADRON_1);
+    let (result, progress) = import(store, &rows_1).await;
+    assert_eq!(result.unwrap(), summary(3, 4, 8, 0, 0));
+    assert_eq!(progress, vec![8]);
+    let after_first = Counts {
+        taxpayers: 3,
+        accounts: 4,
+        charges: 8,
+        open_charges: 8,
+    };
+    assert_eq!(store.counts().await.unwrap(), after_first);
+
+    // 2. Lookups by account number.
+    let p = store
+        .account_by_number("P-900001")
+        .await
+        .unwrap()
+        .expect("P-900001 exists");
+    assert_eq!(p.number, "P-900001");
+    assert_eq!(p.kind, "predial");
+    assert_eq!(p.rfc.as_deref(), Some("PECJ800101H31"));
+    assert_eq!(p.person_kind, PersonKind::Fisica);
+    assert_eq!(p.name, "José Peña Cota");
+    assert_eq!(p.colonia.as_deref(), Some("Centro"));
+    let a = store
+        .account_by_number("A-900007")
+        .await
+        .unwrap()
+        .expect("A-900007 exists");
+    assert_eq!(a.rfc, None);
+    assert_eq!(a.person_kind, PersonKind::Fisica);
+    assert_eq!(a.name, "María Ibáñez Núñez");
+    assert_eq!(a.colonia.as_deref(), Some("Nopoló"));
+    assert!(store.account_by_number("P-999998").await.unwrap().is_none());
+    assert!(store.account_by_number("").await.unwrap().is_none());
+
+    // 3. Lookups by RFC: normalised input, ordered by account number, one taxpayer.
+    let hotel = store.accounts_by_rfc(" hml180101ab4 ").await.unwrap();
+    let numbers: Vec<&str> = hotel.iter().map(|a| a.number.as_str()).collect();
+    assert_eq!(numbers, ["LA-900001", "LC-900003"]);
+    assert!(hotel
+        .iter()
+        .all(|a| a.person_kind == PersonKind::Moral && a.taxpayer_id == hotel[0].taxpayer_id));
+    assert_eq!(hotel[0].name, "Hotel Misión Loreto, S.A. de C.V.");
+    assert_eq!(hotel[1].kind, "licencia_comercial");
+    assert_eq!(
+        store.accounts_by_rfc("PECJ800101H31").await.unwrap(),
+        vec![p.clone()]
+    );
+    assert!(store
+        .accounts_by_rfc("GOAN9002284X4")
+        .await
+        .unwrap()
+        .is_empty());
+    let (la, lc) = (hotel[0].id, hotel[1].id);
+
+    // 4. Open charges: ordered by account, due date, concept, period.
+    assert!(store.open_charges(&[]).await.unwrap().is_empty());
+    let expected_open = vec![
+        key(
+            "LA-900001",
+            "refrendo_alcoholes",
+            "2025",
+            "2025-02-28",
+            3_648_000,
+        ),
+        key(
+            "LA-900001",
+            "refrendo_alcoholes",
+            "2026",
+            "2026-02-28",
+            3_800_000,
+        ),
+        key(
+            "LC-900003",
+            "multa_reglamentos",
+            "MR-2025-0042",
+            "2025-11-20",
+            113_140,
+        ),
+        key(
+            "LC-900003",
+            "licencia_comercial",
+            "2026",
+            "2026-03-31",
+            1_500_050,
+        ),
+        key("P-900001", "predial", "2025-B5", "2025-10-31", 120_000),
+        key("P-900001", "predial", "2025-B6", "2025-12-31", 123_456),
+        key("P-900001", "predial", "2026-B1", "2026-02-28", 123_456),
+    ];
+    assert_eq!(open_keys(store, &[p.id, lc, la]).await, expected_open);
+    let records = store.open_charges(&[a.id]).await.unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].account_id, a.id);
+    assert_eq!(records[0].account, "A-900007");
+
+    // 5. Re-importing the same file changes nothing.
+    let (result, _) = import(store, &rows_1).await;
+    assert_eq!(result.unwrap(), summary(0, 0, 0, 0, 8));
+    assert_eq!(store.counts().await.unwrap(), after_first);
+    assert_eq!(open_keys(store, &[p.id, lc, la]).await, expected_open);
+    assert_eq!(
+        store.account_by_number("A-900007").await.unwrap(),
+        Some(a.clone())
+    );
+
+    // 6. An updated padrón: open charges follow the file, new ones are added.
+    let rows_2 = padron(&padron_2());
+    let (result, _) = import(store, &rows_2).await;
+    assert_eq!(result.unwrap(), summary(0, 0, 1, 2, 6));
+    let after_second = Counts {
+        taxpayers: 3,
+        accounts: 4,
+        charges: 9,
+        open_charges: 9,
+    };
+    assert_eq!(store.counts().await.unwrap(), after_second);
+    let p_open = open_keys(store, &[p.id]).await;
+    assert_eq!(
+        p_open[2],
+        key("P-900001", "predial", "2026-B1", "2026-02-28", 130_000)
+    );
+    let lc_open = open_keys(store, &[lc]).await;
+    assert_eq!(lc_open[0].3, date("2025-11-27"));
+    assert_eq!(open_keys(store, &[a.id]).await.len(), 2);
+
+    // 7. A paid charge leaves the open list; re-importing it with the same amount is fine.
+    backend
+        .set_status("P-900001", "predial", "2025-B5", ChargeStatus::Paid)
+        .await;
+    backend
+        .set_status("A-900007", "agua", "2026-01", ChargeStatus::Cancelled)
+        .await;
+    let p_open = open_keys(store, &[p.id]).await;
+    assert_eq!(
+        p_open.iter().map(|k| k.2.as_str()).collect::<Vec<_>>(),
+        ["2025-B6", "2026-B1"]
+    );
+    let (result, _) = import(store, &rows_2).await;
+    assert_eq!(result.unwrap(), summary(0, 0, 0, 0, 9));
+    let after_payment = Counts {
+        taxpayers: 3,
+        accounts: 4,
+        charges: 9,
+        open_charges: 7,
+    };
+    assert_eq!(store.counts().await.unwrap(), after_payment);
+
+    // 8. A file that contradicts a paid charge is refused as a whole: nothing changes,
+    //    not even its valid rows (a new account, an open charge's new amount).
+    let conflicting = padron_2()
+        .replace("2025-B5,2025-10-31,1200.00", "2025-B5,2025-10-31,999.00")
+        .replace("2026-B1,2026-02-28,1300.00", "2026-B1,2026-02-28,1400.00")
+        + "P-900099,predial,GOAN9002284X4,Ana González Núñez,Zaragoza,predial,2026-B1,2026-02-28,800\n";
+    let (result, _) = import(store, &padron(&conflicting)).await;
+    match result {
+        Err(StoreError::ImportConflict {
+            line,
+            account,
+            concept,
+            period,
+            status,
+            stored,
+            incoming,
+        }) => {
+            assert_eq!(line, 4);
+            assert_eq!(
+                (account.as_str(), concept.as_str(), period.as_str()),
+                ("P-900001", "predial", "2025-B5")
+            );
+            assert_eq!(status, ChargeStatus::Paid);
+            assert_eq!((stored, incoming), (Centavos(120_000), Centavos(99_900)));
+        }
+        other => panic!("expected ImportConflict, got {other:?}"),
+    }
+    assert_eq!(store.counts().await.unwrap(), after_payment);
+    assert!(store.account_by_number("P-900099").await.unwrap().is_none());
+    assert!(store
+        .accounts_by_rfc("GOAN9002284X4")
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(open_keys(store, &[p.id]).await[1].4, Centavos(130_000));
+
+    // Same for a cancelled charge; the message names the line.
+    let conflicting =
+        padron_2().replace("agua,2026-01,2026-02-15,250", "agua,2026-01,2026-02-15,260");
+    let (result, _) = import(store, &padron(&conflicting)).await;
+    let err = result.expect_err("cancelled charge with another amount");
+    assert!(
+        matches!(
+            err,
+            StoreError::ImportConflict {
+                status: ChargeStatus::Cancelled,
+                line: 5,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.message_es()
+            .starts_with("línea 5: la cuenta «A-900007»"),
+        "{}",
+        err.message_es()
+    );
+    assert_eq!(store.counts().await.unwrap(), after_payment);
+
+    // 9. Duplicate keys handed to the store directly are refused (nothing written).
+    let mut dup = padron("P-900050,predial,,Luis Cota,,predial,2026-B1,2026-02-28,10\n");
+    dup.push(PadronRow {
+        line: 3,
+        ..dup[0].clone()
+    });
+    let (result, _) = import(store, &dup).await;
+    assert!(
+        matches!(
+            result,
+            Err(StoreError::DuplicateRow {
+                line: 3,
+                first_line: 2,
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    assert_eq!(store.counts().await.unwrap(), after_payment);
+
+    // 10. A demo padrón on top: progress every 1000 rows, then idempotent again.
+    let today = date("2026-05-20");
+    let demo = demo_padron(DEMO_ACCOUNTS, DEFAULT_SEED, today);
+    assert!(demo.len() > 1000, "demo has {} rows", demo.len());
+    let (result, progress) = import(store, &demo).await;
+    let s = result.unwrap();
+    assert_eq!(s.accounts_created, DEMO_ACCOUNTS as u64);
+    assert_eq!(s.charges_created, demo.len() as u64);
+    let mut expected_progress: Vec<usize> = (1..=demo.len() / 1000).map(|k| k * 1000).collect();
+    if !demo.len().is_multiple_of(1000) {
+        expected_progress.push(demo.len());
+    }
+    assert_eq!(progress, expected_progress);
+    let counts = store.counts().await.unwrap();
+    assert_eq!(counts.accounts, 4 + DEMO_ACCOUNTS as u64);
+    assert_eq!(counts.charges, 9 + demo.len() as u64);
+    assert_eq!(counts.taxpayers, 3 + s.taxpayers_created);
+    let (result, _) = import(store, &demo).await;
+    assert_eq!(result.unwrap(), summary(0, 0, 0, 0, demo.len() as u64));
+    assert_eq!(store.counts().await.unwrap(), counts);
+    let first = store
+        .account_by_number(&demo[0].account)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.name, demo[0].name);
+    assert_eq!(
+        first.rfc.as_deref(),
+        demo[0].rfc.as_ref().map(|r| r.as_str())
+    );
+    let first_open = store.open_charges(&[first.id]).await.unwrap();
+    let demo_first: Vec<&PadronRow> = demo
+        .iter()
+        .filter(|r| r.account == demo[0].account)
+        .collect();
+    assert_eq!(first_open.len(), demo_first.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn story_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested").join("recauda.db");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let path = path.to_str().unwrap().to_string();
+    assert!(!std::path::Path::new(&path).exists());
+    let store = connect(&path).await.unwrap();
+    assert!(
+        std::path::Path::new(&path).exists(),
+        "database file created"
+    );
+
+    let url = format!("sqlite:{path}");
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    conn.close().await.unwrap();
+
+    story(store, Backend::Sqlite(url.clone())).await;
+
+    // Reopening runs no migration twice and keeps the data.
+    let again = connect(&url).await.unwrap();
+    assert_eq!(
+        again.counts().await.unwrap().accounts,
+        4 + DEMO_ACCOUNTS as u64
+    );
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_url() {
+    let store = connect("sqlite::memory:").await.unwrap();
+    let rows = padron(PADRON_1);
+    let (result, _) = import(&*store, &rows).await;
+    assert_eq!(result.unwrap(), summary(3, 4, 8, 0, 0));
+    assert_eq!(store.counts().await.unwrap().charges, 8);
+}
+
+#[tokio::test]
+async fn connect_error_keeps_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing-dir").join("recauda.db");
+    let err = match connect(path.to_str().unwrap()).await {
+        Err(e) => e,
+        Ok(_) => panic!("the directory does not exist"),
+    };
+    assert!(matches!(err, StoreError::Connect { .. }), "{err:?}");
+    assert!(err.to_string().contains("missing-dir"), "{err}");
+    assert!(std::error::Error::source(&err).is_some());
+}
+
+/// `admin_url` with its database name replaced.
+fn with_database(admin_url: &str, db: &str) -> String {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (admin_url, None),
+    };
+    let authority_start = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn story_postgres() {
+    let Ok(admin_url) = std::env::var("RECAUDA_TEST_POSTGRES_URL") else {
+        println!("skipped: RECAUDA_TEST_POSTGRES_URL not set");
+        return;
+    };
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    // Only digits and ASCII letters: safe to splice into the DDL below.
+    let db = format!("recauda_test_{}_{}", std::process::id(), nanos);
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .expect("connect to RECAUDA_TEST_POSTGRES_URL");
+    sqlx::query(&format!("CREATE DATABASE \"{db}\""))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+
+    let url = with_database(&admin_url, &db);
+    let outcome = tokio::spawn(async move {
+        let store = connect(&url).await.unwrap();
+        story(store, Backend::Postgres(url)).await;
+    })
+    .await;
+
+    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+#[test]
+fn database_url_rewriting() {
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5433/postgres", "x"),
+        "postgres://postgres@127.0.0.1:5433/x"
+    );
+    assert_eq!(
+        with_database("postgresql://u:p@h/db?sslmode=disable", "x"),
+        "postgresql://u:p@h/x?sslmode=disable"
+    );
+    assert_eq!(
+        with_database("postgres://h:5432", "x"),
+        "postgres://h:5432/x"
+    );
+}
