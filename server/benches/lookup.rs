@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use app::domain::money::Centavos;
 use app::domain::rfc::{rfc_check_digit, Rfc};
 use app::store::PadronRow;
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
