@@ -170,7 +170,7 @@ fn item_row(item: QuoteItem, lang: Lang, t: &'static Texts) -> impl IntoView {
         <tr data-testid="debt-item">
             <th scope="row" data-label=t.col_concept data-testid="item-concept">{concept}</th>
             <td data-label=t.col_period data-testid="item-period">{item.period.clone()}</td>
-            <td data-label=t.col_due_date data-testid="item-due-date">{format::date(item.due_date, lang)}<small>{late}</small></td>
+            <td data-label=t.col_due_date data-testid="item-due-date">{format::date(item.due_date, lang)}<small class="late">{late}</small></td>
             <td class="num" data-label=t.col_principal data-testid="item-principal">{item.principal.display_mxn()}</td>
             <td class="num" data-label=t.col_recargos data-testid="item-recargos">{item.recargos.display_mxn()}</td>
             <td class="num" data-label=t.col_discount>
