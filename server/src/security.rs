@@ -7,6 +7,7 @@ use axum::extract::RawQuery;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -30,6 +31,9 @@ pub fn protect<S: Clone + Send + Sync + 'static>(router: axum::Router<S>) -> axu
     router.layer(
         ServiceBuilder::new()
             .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+            // Pages and JSON are compressed on the fly (static assets are
+            // served precompressed, see `precompress`).
+            .layer(CompressionLayer::new().quality(CompressionLevel::Precise(5)))
             .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
             .layer(header_if_missing(header::CONTENT_SECURITY_POLICY, DEFAULT_CSP))
             .layer(header_if_missing(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

@@ -8,8 +8,10 @@
 pub mod discounts;
 pub mod money;
 pub mod municipality;
+pub mod payment;
 pub mod quote;
 pub mod recargos;
+pub mod reference;
 pub mod rfc;
 pub mod uma;
 

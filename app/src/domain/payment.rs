@@ -1,0 +1,769 @@
+//! The payment state machine: what an online payment (Stripe Checkout card
+//! or OXXO, the embedded demo provider) may go through, as guarded
+//! transitions. Pure: the caller loads the stored [`PaymentStatus`], turns
+//! what happened (a redirect, a provider webhook, a staff action) into a
+//! [`PaymentEvent`], asks [`transition`] and persists the outcome.
+//!
+//! ```text
+//!                      Redirected | AwaitingAsync
+//!          ┌─────────┐ ─────────────────────────▶ ┌─────────┐ ──┐ AwaitingAsync
+//!          │ created │                            │ pending │   │ (no-op:
+//!          └─────────┘                            └─────────┘ ◀─┘  AlreadyThere)
+//!               │                                      │
+//!               └──────────────────┬───────────────────┘
+//!                                  │ (from created or pending)
+//!        ┌──────────────┬──────────┴───────┬──────────────────┐
+//!        │ Paid         │ Declined |       │ Expired          │ Cancelled
+//!        ▼              ▼ AsyncFailed      ▼                  ▼
+//!   ┌───────────┐  ┌────────┐         ┌─────────┐       ┌───────────┐
+//!   │ succeeded │  │ failed │         │ expired │       │ cancelled │
+//!   └───────────┘  └────────┘         └─────────┘       └───────────┘
+//!        │ Refunded
+//!        ▼
+//!   ┌──────────┐   Paid at failed | expired | cancelled → Err(PaidAfterFinal):
+//!   │ refunded │   an overpayment to refund, never applied to the charges.
+//!   └──────────┘   Any other event at a final status → Err(Final), except the
+//!                  same outcome again → Ok(AlreadyThere) (webhook retries).
+//! ```
+//!
+//! * **Live** statuses ([`PaymentStatus::is_live`]): `created`, `pending`.
+//!   The order still holds its charges; no other order may take them.
+//! * **Final** statuses ([`PaymentStatus::is_final`]): `succeeded`,
+//!   `failed`, `expired`, `cancelled`, `refunded`. The only move out of a
+//!   final status is `succeeded → refunded`.
+//! * **Idempotency.** Providers retry webhooks. An event whose outcome is
+//!   the status already recorded (Paid at `succeeded`, Expired at `expired`,
+//!   Declined or AsyncFailed at `failed`, Refunded at `refunded`, a second
+//!   AwaitingAsync at `pending`) returns [`Transition::AlreadyThere`]: the
+//!   caller applies nothing. Any other event at a final status is refused
+//!   ([`TransitionError::Final`]); Paid at `failed`/`expired`/`cancelled` is
+//!   refused distinctly ([`TransitionError::PaidAfterFinal`]): money arrived
+//!   for an order that was closed, and the caller records it as an
+//!   overpayment to refund, never as a payment of the charges.
+//! * Redirected at `pending` is refused ([`TransitionError::NotAllowed`]):
+//!   a pending payment already has a checkout (or an OXXO voucher); sending
+//!   the citizen to a second one could charge them twice.
+//! * Paid at `refunded` is refused as [`TransitionError::Final`]: this
+//!   payment was already applied once. Whether it is a late retry of that
+//!   notice or new money is for the caller to decide from the provider's
+//!   payment id.
+//! * Amounts: the state machine does not look at amounts. Before applying
+//!   a Paid event the caller checks it with [`check_amount`]; a mismatch is
+//!   not a payment of the order.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::money::Centavos;
+
+/// The currency of every payment order (ISO 4217, as Stripe writes it).
+pub const CURRENCY_MXN: &str = "mxn";
+
+/// Where a payment order stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    /// The order exists; the citizen has not been sent to pay yet.
+    Created,
+    /// The citizen was sent to a checkout, or an asynchronous method (OXXO
+    /// voucher, SPEI) is waiting for the money.
+    Pending,
+    /// The money arrived and was applied to the charges.
+    Succeeded,
+    /// The provider declined the card or the asynchronous payment failed.
+    Failed,
+    /// The checkout or the voucher expired unpaid.
+    Expired,
+    /// The citizen or the staff cancelled the order before it was paid.
+    Cancelled,
+    /// A succeeded payment was refunded.
+    Refunded,
+}
+
+impl PaymentStatus {
+    /// Every status, in the order of the lifecycle.
+    pub const ALL: [PaymentStatus; 7] = [
+        PaymentStatus::Created,
+        PaymentStatus::Pending,
+        PaymentStatus::Succeeded,
+        PaymentStatus::Failed,
+        PaymentStatus::Expired,
+        PaymentStatus::Cancelled,
+        PaymentStatus::Refunded,
+    ];
+
+    /// The stored / serialised name: `"created"`, `"pending"`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::Created => "created",
+            PaymentStatus::Pending => "pending",
+            PaymentStatus::Succeeded => "succeeded",
+            PaymentStatus::Failed => "failed",
+            PaymentStatus::Expired => "expired",
+            PaymentStatus::Cancelled => "cancelled",
+            PaymentStatus::Refunded => "refunded",
+        }
+    }
+
+    /// Reads the name written by [`PaymentStatus::as_str`] (exactly).
+    pub fn parse(s: &str) -> Option<PaymentStatus> {
+        PaymentStatus::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Spanish label for people (staff pages, logs).
+    pub fn label_es(self) -> &'static str {
+        match self {
+            PaymentStatus::Created => "creado",
+            PaymentStatus::Pending => "pendiente",
+            PaymentStatus::Succeeded => "pagado",
+            PaymentStatus::Failed => "fallido",
+            PaymentStatus::Expired => "vencido",
+            PaymentStatus::Cancelled => "cancelado",
+            PaymentStatus::Refunded => "reembolsado",
+        }
+    }
+
+    /// The outcome is decided: succeeded, failed, expired, cancelled,
+    /// refunded. (Succeeded may still become refunded.)
+    pub fn is_final(self) -> bool {
+        !self.is_live()
+    }
+
+    /// Created or pending: the order still holds its charges.
+    pub fn is_live(self) -> bool {
+        matches!(self, PaymentStatus::Created | PaymentStatus::Pending)
+    }
+}
+
+impl fmt::Display for PaymentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Something that happened to a payment order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PaymentEvent {
+    /// The citizen was sent to the provider's checkout.
+    Redirected,
+    /// An asynchronous method is waiting for the money (OXXO voucher
+    /// issued, SPEI transfer pending).
+    AwaitingAsync,
+    /// The provider reports the money as received.
+    Paid { amount: Centavos, currency: String },
+    /// The provider declined the payment (card refused, fraud rules…).
+    Declined { reason: String },
+    /// An asynchronous payment failed (e.g. the provider reports the OXXO
+    /// payment as failed).
+    AsyncFailed,
+    /// The checkout session or the voucher expired unpaid.
+    Expired,
+    /// The order was cancelled by the citizen or the staff.
+    Cancelled,
+    /// The provider refunded (part of) a succeeded payment.
+    Refunded { amount: Centavos },
+}
+
+impl PaymentEvent {
+    /// The kind of event, without its data (for errors and logs).
+    pub fn kind(&self) -> PaymentEventKind {
+        match self {
+            PaymentEvent::Redirected => PaymentEventKind::Redirected,
+            PaymentEvent::AwaitingAsync => PaymentEventKind::AwaitingAsync,
+            PaymentEvent::Paid { .. } => PaymentEventKind::Paid,
+            PaymentEvent::Declined { .. } => PaymentEventKind::Declined,
+            PaymentEvent::AsyncFailed => PaymentEventKind::AsyncFailed,
+            PaymentEvent::Expired => PaymentEventKind::Expired,
+            PaymentEvent::Cancelled => PaymentEventKind::Cancelled,
+            PaymentEvent::Refunded { .. } => PaymentEventKind::Refunded,
+        }
+    }
+}
+
+/// The kind of a [`PaymentEvent`], without its data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentEventKind {
+    Redirected,
+    AwaitingAsync,
+    Paid,
+    Declined,
+    AsyncFailed,
+    Expired,
+    Cancelled,
+    Refunded,
+}
+
+impl PaymentEventKind {
+    /// Every kind of event.
+    pub const ALL: [PaymentEventKind; 8] = [
+        PaymentEventKind::Redirected,
+        PaymentEventKind::AwaitingAsync,
+        PaymentEventKind::Paid,
+        PaymentEventKind::Declined,
+        PaymentEventKind::AsyncFailed,
+        PaymentEventKind::Expired,
+        PaymentEventKind::Cancelled,
+        PaymentEventKind::Refunded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentEventKind::Redirected => "redirected",
+            PaymentEventKind::AwaitingAsync => "awaiting_async",
+            PaymentEventKind::Paid => "paid",
+            PaymentEventKind::Declined => "declined",
+            PaymentEventKind::AsyncFailed => "async_failed",
+            PaymentEventKind::Expired => "expired",
+            PaymentEventKind::Cancelled => "cancelled",
+            PaymentEventKind::Refunded => "refunded",
+        }
+    }
+
+    /// Spanish label for people (staff pages, logs).
+    pub fn label_es(self) -> &'static str {
+        match self {
+            PaymentEventKind::Redirected => "envío al pago en línea",
+            PaymentEventKind::AwaitingAsync => "pago en espera (OXXO / SPEI)",
+            PaymentEventKind::Paid => "pago recibido",
+            PaymentEventKind::Declined => "pago rechazado",
+            PaymentEventKind::AsyncFailed => "pago en espera fallido",
+            PaymentEventKind::Expired => "vencimiento",
+            PaymentEventKind::Cancelled => "cancelación",
+            PaymentEventKind::Refunded => "reembolso",
+        }
+    }
+
+    /// The status this kind of event leads to when it is allowed.
+    pub fn target(self) -> PaymentStatus {
+        match self {
+            PaymentEventKind::Redirected | PaymentEventKind::AwaitingAsync => {
+                PaymentStatus::Pending
+            }
+            PaymentEventKind::Paid => PaymentStatus::Succeeded,
+            PaymentEventKind::Declined | PaymentEventKind::AsyncFailed => PaymentStatus::Failed,
+            PaymentEventKind::Expired => PaymentStatus::Expired,
+            PaymentEventKind::Cancelled => PaymentStatus::Cancelled,
+            PaymentEventKind::Refunded => PaymentStatus::Refunded,
+        }
+    }
+}
+
+impl fmt::Display for PaymentEventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An allowed outcome of [`transition`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transition {
+    /// The status changes from `from` to `to`: persist it and apply its
+    /// effect (e.g. mark the charges paid on `succeeded`, release them on
+    /// `failed`/`expired`/`cancelled`).
+    Moved {
+        from: PaymentStatus,
+        to: PaymentStatus,
+    },
+    /// Nothing changes: the event repeats the outcome already recorded
+    /// (a retried webhook, a second OXXO voucher notice). Record the event
+    /// if useful, apply nothing.
+    AlreadyThere(PaymentStatus),
+}
+
+impl Transition {
+    /// The status after the event.
+    pub fn status(self) -> PaymentStatus {
+        match self {
+            Transition::Moved { to, .. } => to,
+            Transition::AlreadyThere(s) => s,
+        }
+    }
+
+    /// Whether the status changed (something must be persisted/applied).
+    pub fn is_change(self) -> bool {
+        matches!(self, Transition::Moved { .. })
+    }
+}
+
+/// Why an event was refused, or why a payment does not match its order.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    /// The event does not apply to a live payment in this status (a refund
+    /// of an unpaid order, a second redirect of a pending one).
+    #[error("event {event} is not allowed for a {from} payment")]
+    NotAllowed {
+        from: PaymentStatus,
+        event: PaymentEventKind,
+    },
+    /// The payment already has a final status and the event would change it.
+    #[error("the payment is already {from}; event {event} refused")]
+    Final {
+        from: PaymentStatus,
+        event: PaymentEventKind,
+    },
+    /// Money arrived for an order already failed, expired or cancelled: an
+    /// overpayment to refund, never to be applied to the charges.
+    #[error("payment received for an order already {0}: record it as an overpayment to refund")]
+    PaidAfterFinal(PaymentStatus),
+    /// The amount paid differs from the order's amount.
+    #[error("amount paid {got} does not match the order amount {expected}")]
+    AmountMismatch { expected: Centavos, got: Centavos },
+    /// The currency paid differs from the order's currency.
+    #[error("currency paid {got:?} does not match the order currency {expected:?}")]
+    CurrencyMismatch { expected: String, got: String },
+}
+
+impl TransitionError {
+    /// Spanish message for logs and staff pages.
+    pub fn message_es(&self) -> String {
+        match self {
+            TransitionError::NotAllowed { from, event } => format!(
+                "El evento «{}» no procede para un pago en estado «{}».",
+                event.label_es(),
+                from.label_es()
+            ),
+            TransitionError::Final { from, event } => format!(
+                "El pago ya está en estado «{}»; se rechaza el evento «{}».",
+                from.label_es(),
+                event.label_es()
+            ),
+            TransitionError::PaidAfterFinal(from) => format!(
+                "Se recibió un pago para una orden en estado «{}»: regístrelo como pago en exceso \
+                 por devolver; no se aplica a los adeudos.",
+                from.label_es()
+            ),
+            TransitionError::AmountMismatch { expected, got } => {
+                format!("El importe recibido ({got}) no coincide con el de la orden ({expected}).")
+            }
+            TransitionError::CurrencyMismatch { expected, got } => format!(
+                "La moneda recibida ({}) no es la de la orden ({}).",
+                got.to_uppercase(),
+                expected.to_uppercase()
+            ),
+        }
+    }
+
+    /// English message (the same as `Display`).
+    pub fn message_en(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// Applies `event` to a payment in status `from`. See the module
+/// documentation for the diagram and the rules.
+pub fn transition(
+    from: PaymentStatus,
+    event: &PaymentEvent,
+) -> Result<Transition, TransitionError> {
+    use PaymentEventKind as E;
+    use PaymentStatus as S;
+
+    let kind = event.kind();
+    let to = kind.target();
+    let moved = Ok(Transition::Moved { from, to });
+    match (from, kind) {
+        // A refund needs a succeeded payment.
+        (S::Created | S::Pending, E::Refunded) => {
+            Err(TransitionError::NotAllowed { from, event: kind })
+        }
+        // A pending payment already has its checkout or voucher.
+        (S::Pending, E::Redirected) => Err(TransitionError::NotAllowed { from, event: kind }),
+        (S::Pending, E::AwaitingAsync) => Ok(Transition::AlreadyThere(S::Pending)),
+        (S::Created | S::Pending, _) => moved,
+        (S::Succeeded, E::Refunded) => moved,
+        // Final statuses from here on: identical outcomes are harmless.
+        (_, _) if to == from => Ok(Transition::AlreadyThere(from)),
+        (S::Failed | S::Expired | S::Cancelled, E::Paid) => {
+            Err(TransitionError::PaidAfterFinal(from))
+        }
+        (_, _) => Err(TransitionError::Final { from, event: kind }),
+    }
+}
+
+/// Checks that a payment reported by a provider matches its order: same
+/// currency (compared case-insensitively: Stripe writes `"mxn"`) and exactly
+/// the same amount. The currency is checked first.
+pub fn check_amount(
+    expected: Centavos,
+    expected_currency: &str,
+    got: Centavos,
+    got_currency: &str,
+) -> Result<(), TransitionError> {
+    if !expected_currency.eq_ignore_ascii_case(got_currency) {
+        return Err(TransitionError::CurrencyMismatch {
+            expected: expected_currency.to_string(),
+            got: got_currency.to_string(),
+        });
+    }
+    if expected != got {
+        return Err(TransitionError::AmountMismatch { expected, got });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn event(kind: PaymentEventKind) -> PaymentEvent {
+        match kind {
+            PaymentEventKind::Redirected => PaymentEvent::Redirected,
+            PaymentEventKind::AwaitingAsync => PaymentEvent::AwaitingAsync,
+            PaymentEventKind::Paid => PaymentEvent::Paid {
+                amount: Centavos(123_400),
+                currency: CURRENCY_MXN.to_string(),
+            },
+            PaymentEventKind::Declined => PaymentEvent::Declined {
+                reason: "card_declined".to_string(),
+            },
+            PaymentEventKind::AsyncFailed => PaymentEvent::AsyncFailed,
+            PaymentEventKind::Expired => PaymentEvent::Expired,
+            PaymentEventKind::Cancelled => PaymentEvent::Cancelled,
+            PaymentEventKind::Refunded => PaymentEvent::Refunded {
+                amount: Centavos(123_400),
+            },
+        }
+    }
+
+    /// Expected outcome of one cell of the matrix.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum X {
+        /// Moved to this status.
+        To(PaymentStatus),
+        /// AlreadyThere (no-op).
+        Same,
+        /// NotAllowed.
+        No,
+        /// Final.
+        Fin,
+        /// PaidAfterFinal.
+        Late,
+    }
+
+    #[test]
+    fn every_status_event_pair_matches_the_matrix() {
+        use PaymentStatus::*;
+        use X::*;
+        // Columns: Redirected, AwaitingAsync, Paid, Declined, AsyncFailed,
+        //          Expired, Cancelled, Refunded.
+        let matrix: [(PaymentStatus, [X; 8]); 7] = [
+            (
+                Created,
+                [
+                    To(Pending),
+                    To(Pending),
+                    To(Succeeded),
+                    To(Failed),
+                    To(Failed),
+                    To(Expired),
+                    To(Cancelled),
+                    No,
+                ],
+            ),
+            (
+                Pending,
+                [
+                    No,
+                    Same,
+                    To(Succeeded),
+                    To(Failed),
+                    To(Failed),
+                    To(Expired),
+                    To(Cancelled),
+                    No,
+                ],
+            ),
+            (
+                Succeeded,
+                [Fin, Fin, Same, Fin, Fin, Fin, Fin, To(Refunded)],
+            ),
+            (Failed, [Fin, Fin, Late, Same, Same, Fin, Fin, Fin]),
+            (Expired, [Fin, Fin, Late, Fin, Fin, Same, Fin, Fin]),
+            (Cancelled, [Fin, Fin, Late, Fin, Fin, Fin, Same, Fin]),
+            (Refunded, [Fin, Fin, Fin, Fin, Fin, Fin, Fin, Same]),
+        ];
+        assert_eq!(
+            matrix.map(|(s, _)| s),
+            PaymentStatus::ALL,
+            "one row per status"
+        );
+        let mut cells = 0;
+        for (from, row) in matrix {
+            for (kind, expected) in PaymentEventKind::ALL.into_iter().zip(row) {
+                let got = transition(from, &event(kind));
+                let want = match expected {
+                    To(to) => Ok(Transition::Moved { from, to }),
+                    Same => Ok(Transition::AlreadyThere(from)),
+                    No => Err(TransitionError::NotAllowed { from, event: kind }),
+                    Fin => Err(TransitionError::Final { from, event: kind }),
+                    Late => Err(TransitionError::PaidAfterFinal(from)),
+                };
+                assert_eq!(got, want, "{from} × {kind}");
+                cells += 1;
+            }
+        }
+        assert_eq!(cells, 7 * 8);
+    }
+
+    #[test]
+    fn final_statuses_only_leave_succeeded_to_refunded() {
+        for from in PaymentStatus::ALL.into_iter().filter(|s| s.is_final()) {
+            for kind in PaymentEventKind::ALL {
+                if let Ok(Transition::Moved { to, .. }) = transition(from, &event(kind)) {
+                    assert_eq!(
+                        (from, to),
+                        (PaymentStatus::Succeeded, PaymentStatus::Refunded)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn event_data_does_not_change_the_outcome() {
+        // A Paid with another amount at succeeded is still a retry: amounts
+        // are the caller's business (check_amount), not the state machine's.
+        let paid = PaymentEvent::Paid {
+            amount: Centavos(1),
+            currency: "usd".to_string(),
+        };
+        assert_eq!(
+            transition(PaymentStatus::Succeeded, &paid),
+            Ok(Transition::AlreadyThere(PaymentStatus::Succeeded))
+        );
+        let declined = PaymentEvent::Declined {
+            reason: String::new(),
+        };
+        assert_eq!(
+            transition(PaymentStatus::Pending, &declined),
+            Ok(Transition::Moved {
+                from: PaymentStatus::Pending,
+                to: PaymentStatus::Failed
+            })
+        );
+    }
+
+    #[test]
+    fn status_names_round_trip() {
+        for s in PaymentStatus::ALL {
+            assert_eq!(PaymentStatus::parse(s.as_str()), Some(s));
+            assert_eq!(s.to_string(), s.as_str());
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.as_str()));
+            assert_eq!(serde_json::from_str::<PaymentStatus>(&json).unwrap(), s);
+            assert_ne!(s.is_final(), s.is_live());
+        }
+        assert_eq!(PaymentStatus::parse("Succeeded"), None);
+        assert_eq!(PaymentStatus::parse(" pending"), None);
+        assert_eq!(PaymentStatus::parse(""), None);
+        for k in PaymentEventKind::ALL {
+            let json = serde_json::to_string(&k).unwrap();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+            assert_eq!(event(k).kind(), k);
+        }
+    }
+
+    #[test]
+    fn live_and_final() {
+        use PaymentStatus::*;
+        let live: Vec<_> = PaymentStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_live())
+            .collect();
+        assert_eq!(live, [Created, Pending]);
+        let fin: Vec<_> = PaymentStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_final())
+            .collect();
+        assert_eq!(fin, [Succeeded, Failed, Expired, Cancelled, Refunded]);
+    }
+
+    #[test]
+    fn transition_helpers() {
+        let t = transition(PaymentStatus::Created, &PaymentEvent::Redirected).unwrap();
+        assert!(t.is_change());
+        assert_eq!(t.status(), PaymentStatus::Pending);
+        let t = transition(PaymentStatus::Pending, &PaymentEvent::AwaitingAsync).unwrap();
+        assert!(!t.is_change());
+        assert_eq!(t.status(), PaymentStatus::Pending);
+    }
+
+    #[test]
+    fn event_serde() {
+        let e = PaymentEvent::Paid {
+            amount: Centavos(123_450),
+            currency: "mxn".to_string(),
+        };
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            json,
+            r#"{"kind":"paid","amount":"1234.50","currency":"mxn"}"#
+        );
+        assert_eq!(serde_json::from_str::<PaymentEvent>(&json).unwrap(), e);
+        let json = serde_json::to_string(&PaymentEvent::AwaitingAsync).unwrap();
+        assert_eq!(json, r#"{"kind":"awaiting_async"}"#);
+    }
+
+    #[test]
+    fn amounts_are_checked() {
+        let m = Centavos(123_400);
+        assert_eq!(check_amount(m, "mxn", m, "mxn"), Ok(()));
+        assert_eq!(check_amount(m, "mxn", m, "MXN"), Ok(()));
+        assert_eq!(check_amount(m, "MXN", m, "Mxn"), Ok(()));
+        assert_eq!(
+            check_amount(m, "mxn", Centavos(123_399), "mxn"),
+            Err(TransitionError::AmountMismatch {
+                expected: m,
+                got: Centavos(123_399)
+            })
+        );
+        assert_eq!(
+            check_amount(m, "mxn", Centavos(123_500), "mxn"),
+            Err(TransitionError::AmountMismatch {
+                expected: m,
+                got: Centavos(123_500)
+            })
+        );
+        // Currency first, even when the amount also differs.
+        assert_eq!(
+            check_amount(m, "mxn", Centavos(1), "usd"),
+            Err(TransitionError::CurrencyMismatch {
+                expected: "mxn".to_string(),
+                got: "usd".to_string()
+            })
+        );
+        assert!(check_amount(m, "mxn", m, "mxn ").is_err());
+        assert!(check_amount(m, "mxn", m, "").is_err());
+    }
+
+    #[test]
+    fn messages() {
+        let e = TransitionError::PaidAfterFinal(PaymentStatus::Expired);
+        assert_eq!(
+            e.message_es(),
+            "Se recibió un pago para una orden en estado «vencido»: regístrelo como pago en \
+             exceso por devolver; no se aplica a los adeudos."
+        );
+        assert_eq!(
+            e.to_string(),
+            "payment received for an order already expired: record it as an overpayment to refund"
+        );
+        let e = TransitionError::Final {
+            from: PaymentStatus::Succeeded,
+            event: PaymentEventKind::Declined,
+        };
+        assert_eq!(
+            e.message_es(),
+            "El pago ya está en estado «pagado»; se rechaza el evento «pago rechazado»."
+        );
+        assert_eq!(
+            e.message_en(),
+            "the payment is already succeeded; event declined refused"
+        );
+        let e = TransitionError::NotAllowed {
+            from: PaymentStatus::Pending,
+            event: PaymentEventKind::Redirected,
+        };
+        assert_eq!(
+            e.message_es(),
+            "El evento «envío al pago en línea» no procede para un pago en estado «pendiente»."
+        );
+        let e = TransitionError::AmountMismatch {
+            expected: Centavos(123_400),
+            got: Centavos(100),
+        };
+        assert_eq!(
+            e.message_es(),
+            "El importe recibido ($1.00) no coincide con el de la orden ($1,234.00)."
+        );
+        assert_eq!(
+            e.to_string(),
+            "amount paid $1.00 does not match the order amount $1,234.00"
+        );
+        let e = TransitionError::CurrencyMismatch {
+            expected: "mxn".to_string(),
+            got: "usd".to_string(),
+        };
+        assert_eq!(
+            e.message_es(),
+            "La moneda recibida (USD) no es la de la orden (MXN)."
+        );
+    }
+
+    fn any_event() -> impl Strategy<Value = PaymentEvent> {
+        prop_oneof![
+            Just(PaymentEvent::Redirected),
+            Just(PaymentEvent::AwaitingAsync),
+            (
+                0i64..1_000_000,
+                prop_oneof![Just("mxn"), Just("MXN"), Just("usd")]
+            )
+                .prop_map(|(c, cur)| PaymentEvent::Paid {
+                    amount: Centavos(c),
+                    currency: cur.to_string()
+                }),
+            "[a-z_]{0,12}".prop_map(|reason| PaymentEvent::Declined { reason }),
+            Just(PaymentEvent::AsyncFailed),
+            Just(PaymentEvent::Expired),
+            Just(PaymentEvent::Cancelled),
+            (0i64..1_000_000).prop_map(|c| PaymentEvent::Refunded {
+                amount: Centavos(c)
+            }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn random_histories_respect_the_rules(events in prop::collection::vec(any_event(), 0..40)) {
+            let mut status = PaymentStatus::Created;
+            let mut paid_applied = 0;
+            for e in &events {
+                match transition(status, e) {
+                    Ok(Transition::Moved { from, to }) => {
+                        prop_assert_eq!(from, status);
+                        prop_assert_ne!(from, to);
+                        prop_assert_eq!(to, e.kind().target());
+                        if status.is_final() {
+                            prop_assert_eq!(
+                                (status, to),
+                                (PaymentStatus::Succeeded, PaymentStatus::Refunded)
+                            );
+                        }
+                        if to == PaymentStatus::Succeeded {
+                            paid_applied += 1;
+                        }
+                        status = to;
+                    }
+                    Ok(Transition::AlreadyThere(s)) => {
+                        prop_assert_eq!(s, status);
+                        prop_assert_eq!(s, e.kind().target());
+                    }
+                    Err(TransitionError::PaidAfterFinal(s)) => {
+                        prop_assert_eq!(s, status);
+                        prop_assert_eq!(e.kind(), PaymentEventKind::Paid);
+                        prop_assert!(matches!(
+                            s,
+                            PaymentStatus::Failed | PaymentStatus::Expired | PaymentStatus::Cancelled
+                        ));
+                    }
+                    Err(TransitionError::Final { from, event }) => {
+                        prop_assert_eq!(from, status);
+                        prop_assert!(from.is_final());
+                        prop_assert_eq!(event, e.kind());
+                    }
+                    Err(TransitionError::NotAllowed { from, event }) => {
+                        prop_assert_eq!(from, status);
+                        prop_assert!(from.is_live());
+                        prop_assert_eq!(event, e.kind());
+                    }
+                    Err(other) => prop_assert!(false, "unexpected error {:?}", other),
+                }
+            }
+            prop_assert!(paid_applied <= 1, "Paid applied {} times", paid_applied);
+        }
+    }
+}
