@@ -7,6 +7,7 @@
 pub mod domain;
 pub mod i18n;
 pub mod lookup;
+pub mod orders;
 pub mod privacy;
 pub mod ui;
 

@@ -268,20 +268,19 @@ pub enum LookupOutcome {
     Problem(LookupProblem),
 }
 
-/// Looks up and quotes. Rate limiting is the caller's job (it knows the
-/// client address).
+/// The accounts a query names: the account itself, or every account of the
+/// RFC's taxpayer. None found is an error ([`LookupError::AccountNotFound`],
+/// [`LookupError::RfcNotFound`]).
 #[cfg(feature = "ssr")]
-pub async fn run_lookup(
+pub async fn find_accounts(
     state: &crate::state::AppState,
     query: &LookupQuery,
-) -> Result<DebtDocument, LookupError> {
-    use crate::domain::quote::{quote, OpenCharge};
-
+) -> Result<Vec<crate::store::AccountView>, LookupError> {
     let unavailable = |e: crate::store::StoreError| {
         tracing::error!(error = %e, "lookup: store failed");
         LookupError::Unavailable
     };
-    let accounts = match query {
+    let accounts: Vec<crate::store::AccountView> = match query {
         LookupQuery::Account(number) => {
             state.store.account_by_number(number).await.map_err(unavailable)?.into_iter().collect()
         }
@@ -296,6 +295,23 @@ pub async fn run_lookup(
             },
         });
     }
+    Ok(accounts)
+}
+
+/// Looks up and quotes. Rate limiting is the caller's job (it knows the
+/// client address).
+#[cfg(feature = "ssr")]
+pub async fn run_lookup(
+    state: &crate::state::AppState,
+    query: &LookupQuery,
+) -> Result<DebtDocument, LookupError> {
+    use crate::domain::quote::{quote, OpenCharge};
+
+    let unavailable = |e: crate::store::StoreError| {
+        tracing::error!(error = %e, "lookup: store failed");
+        LookupError::Unavailable
+    };
+    let accounts = find_accounts(state, query).await?;
     let ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
     let charges = state.store.open_charges(&ids).await.map_err(unavailable)?;
     let open: Vec<OpenCharge> = charges

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use axum::http::HeaderMap;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use leptos::config::LeptosOptions;
 
 use crate::domain::municipality::Municipality;
@@ -70,5 +70,52 @@ impl Clock {
 
     pub fn timezone(&self) -> chrono_tz::Tz {
         self.tz
+    }
+
+    /// The current instant. With a fixed date it is that date at the current
+    /// local time of day, so "now" always falls on [`Clock::today`] (an
+    /// order created "today" is not already past its end of day).
+    pub fn now(&self) -> DateTime<Utc> {
+        let real = Utc::now();
+        match self.fixed {
+            None => real,
+            Some(day) => {
+                let time = real.with_timezone(&self.tz).time();
+                self.tz
+                    .from_local_datetime(&day.and_time(time))
+                    .earliest()
+                    .map(|t| t.with_timezone(&Utc))
+                    .unwrap_or(real)
+            }
+        }
+    }
+
+    /// The end of `day` in the municipality's zone: the first instant of the
+    /// next local day (the first valid hour, should a DST change skip
+    /// midnight).
+    pub fn end_of_day(&self, day: NaiveDate) -> DateTime<Utc> {
+        let next = day.succ_opt().unwrap_or(day);
+        (0..3)
+            .filter_map(|h| NaiveTime::from_hms_opt(h, 0, 0))
+            .find_map(|t| self.tz.from_local_datetime(&next.and_time(t)).earliest())
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|| next.and_time(NaiveTime::MIN).and_utc())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_end_of_the_day_is_local_midnight() {
+        let tz: chrono_tz::Tz = "America/Mazatlan".parse().unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        let clock = Clock::new(tz, Some(day));
+        // Mazatlán is UTC−7 all year.
+        assert_eq!(clock.end_of_day(day).to_rfc3339(), "2026-11-22T07:00:00+00:00");
+        let now = clock.now();
+        assert_eq!(now.with_timezone(&tz).date_naive(), day);
+        assert!(now < clock.end_of_day(day));
     }
 }

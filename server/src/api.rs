@@ -1,17 +1,23 @@
-//! The JSON API (`/api/v1`). Amounts are decimal strings ("1234.50"); errors
-//! are `{"error": {"code", "message"}}` with the matching HTTP status.
+//! The JSON API (`/api/v1`): debts and payment orders. Amounts are decimal
+//! strings ("1234.50"); errors are `{"error": {"code", "message"}}` with the
+//! matching HTTP status, also for a malformed JSON body.
 
 use std::net::SocketAddr;
 
 use app::domain::money::Centavos;
+use app::domain::payment::PaymentStatus;
+use app::i18n::Lang;
 use app::lookup::{run_lookup, DebtDocument, LookupError, LookupQuery};
+use app::orders::{self, OrderError};
 use app::state::AppState;
-use axum::extract::{ConnectInfo, RawQuery, State};
+use app::store::{Order, OrderItem, OrderTransition};
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::NaiveDate;
-use serde::Serialize;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::openapi;
 
@@ -75,15 +81,219 @@ struct ApiError<'a> {
     hint: Option<String>,
 }
 
-pub fn error_response(e: &LookupError) -> Response {
-    let lang = app::i18n::Lang::Es;
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    let body = ApiErrorBody { error: ApiError { code: e.code(), message: e.message(lang), hint: e.hint(lang) } };
+/// The JSON error shape shared by every endpoint (messages in Spanish).
+fn api_error(status: u16, code: &str, message: String, hint: Option<String>, retry_after: Option<u64>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let body = ApiErrorBody { error: ApiError { code, message, hint } };
     let mut response = (status, Json(body)).into_response();
-    if let Some(secs) = e.retry_after() {
+    if let Some(secs) = retry_after {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     response
+}
+
+pub fn error_response(e: &LookupError) -> Response {
+    let lang = Lang::Es;
+    api_error(e.status(), e.code(), e.message(lang), e.hint(lang), e.retry_after())
+}
+
+pub fn order_error_response(e: &OrderError) -> Response {
+    let lang = Lang::Es;
+    api_error(e.status(), e.code(), e.message(lang), e.hint(lang), e.retry_after())
+}
+
+/// A body that is not the JSON expected: the same Spanish error shape
+/// instead of axum's plain-text answer.
+fn json_rejection_response(rejection: &JsonRejection) -> Response {
+    tracing::debug!(%rejection, "rejected JSON body");
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => api_error(
+            415,
+            "unsupported_media_type",
+            "Envíe el cuerpo como JSON (Content-Type: application/json).".into(),
+            None,
+            None,
+        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => api_error(
+            413,
+            "payload_too_large",
+            "El cuerpo de la solicitud es demasiado grande.".into(),
+            None,
+            None,
+        ),
+        JsonRejection::JsonDataError(_) => api_error(
+            400,
+            "invalid_json",
+            "La solicitud no tiene la forma esperada: envíe {\"account\": \"…\"} o {\"rfc\": \"…\"} \
+             y, si quiere, \"charges\" con la lista de números de cargo."
+                .into(),
+            None,
+            None,
+        ),
+        _ => api_error(
+            400,
+            "invalid_json",
+            "El cuerpo de la solicitud no es un JSON válido.".into(),
+            None,
+            None,
+        ),
+    }
+}
+
+/// `POST /api/v1/orders` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrderRequest {
+    pub account: Option<String>,
+    pub rfc: Option<String>,
+    /// Charge ids to pay; all open charges when absent.
+    pub charges: Option<Vec<i64>>,
+}
+
+/// `POST /api/v1/orders`: creates a payment order (201), shares the lookup's
+/// rate limit.
+pub async fn create_order(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Json<CreateOrderRequest>, JsonRejection>,
+) -> Response {
+    let ip = state.client_ip(Some(peer), &headers);
+    if let Err(retry) = state.lookup_limiter.check(ip) {
+        return error_response(&LookupError::RateLimited(retry.0));
+    }
+    let request = match body {
+        Ok(Json(request)) => request,
+        Err(rejection) => return json_rejection_response(&rejection),
+    };
+    let query = match LookupQuery::from_params(request.account.as_deref(), request.rfc.as_deref()) {
+        None => return error_response(&LookupError::Missing),
+        Some(Err(e)) => return error_response(&e),
+        Some(Ok(q)) => q,
+    };
+    match orders::create_order(&state, &query, request.charges.as_deref()).await {
+        Ok(order) => (StatusCode::CREATED, Json(ApiOrder::from(order))).into_response(),
+        Err(e) => order_error_response(&e),
+    }
+}
+
+/// The order id of a path; anything else is an unknown order.
+fn order_id(path: Result<Path<String>, PathRejection>) -> Result<i64, OrderError> {
+    let raw = path.map(|Path(raw)| raw).unwrap_or_default();
+    raw.parse::<i64>().map_err(|_| OrderError::NotFound(raw.chars().take(20).collect()))
+}
+
+/// `GET /api/v1/orders/{id}`: the order with its status and transitions.
+pub async fn order(State(state): State<AppState>, path: Result<Path<String>, PathRejection>) -> Response {
+    let result = match order_id(path) {
+        Ok(id) => orders::get_order(&state, id).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(order) => Json(ApiOrder::from(order)).into_response(),
+        Err(e) => order_error_response(&e),
+    }
+}
+
+/// `POST /api/v1/orders/{id}/requote`: a new order (201) for the charges of
+/// an expired one, at today's figures.
+pub async fn requote_order(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let ip = state.client_ip(Some(peer), &headers);
+    if let Err(retry) = state.lookup_limiter.check(ip) {
+        return error_response(&LookupError::RateLimited(retry.0));
+    }
+    let result = match order_id(path) {
+        Ok(id) => orders::requote(&state, id).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(order) => (StatusCode::CREATED, Json(ApiOrder::from(order))).into_response(),
+        Err(e) => order_error_response(&e),
+    }
+}
+
+/// A payment order as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct ApiOrder {
+    pub id: i64,
+    pub reference: String,
+    pub status: PaymentStatus,
+    pub items: Vec<ApiOrderItem>,
+    pub subtotal: Centavos,
+    pub rounding: Centavos,
+    pub total: Centavos,
+    pub currency: String,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub requoted_from: Option<i64>,
+    pub transitions: Vec<ApiTransition>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ApiOrderItem {
+    pub charge_id: i64,
+    pub account: String,
+    pub concept: String,
+    pub period: String,
+    pub due_date: NaiveDate,
+    pub principal: Centavos,
+    pub recargos: Centavos,
+    pub discount: Centavos,
+    pub total: Centavos,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ApiTransition {
+    pub from: Option<PaymentStatus>,
+    pub to: PaymentStatus,
+    pub event: String,
+    pub at: DateTime<Utc>,
+}
+
+impl From<Order> for ApiOrder {
+    fn from(o: Order) -> Self {
+        ApiOrder {
+            id: o.id,
+            reference: o.reference,
+            status: o.status,
+            items: o.items.into_iter().map(ApiOrderItem::from).collect(),
+            subtotal: o.subtotal,
+            rounding: o.rounding,
+            total: o.total,
+            currency: o.currency,
+            expires_at: o.expires_at,
+            created_at: o.created_at,
+            requoted_from: o.requoted_from,
+            transitions: o.transitions.into_iter().map(ApiTransition::from).collect(),
+        }
+    }
+}
+
+impl From<OrderItem> for ApiOrderItem {
+    fn from(i: OrderItem) -> Self {
+        ApiOrderItem {
+            charge_id: i.charge_id,
+            account: i.account,
+            concept: i.concept,
+            period: i.period,
+            due_date: i.due_date,
+            principal: i.principal,
+            recargos: i.recargos,
+            discount: i.discount,
+            total: i.total,
+        }
+    }
+}
+
+impl From<OrderTransition> for ApiTransition {
+    fn from(t: OrderTransition) -> Self {
+        ApiTransition { from: t.from, to: t.to, event: t.event, at: t.at }
+    }
 }
 
 /// The debts document of the API: a stable contract, decoupled from the

@@ -10,7 +10,7 @@ pub fn document() -> Value {
         "info": {
             "title": "Recauda API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Consulta de adeudos municipales. Los importes son cadenas decimales en pesos (MXN) con dos decimales; los mensajes de error están en español."
+            "description": "Consulta de adeudos municipales y órdenes de pago. Los importes son cadenas decimales en pesos (MXN) con dos decimales; los mensajes de error están en español."
         },
         "paths": {
             "/api/v1/debts": {
@@ -30,6 +30,50 @@ pub fn document() -> Value {
                     }
                 }
             },
+            "/api/v1/orders": {
+                "post": {
+                    "operationId": "createOrder",
+                    "summary": "Crea una orden de pago con los adeudos de una cuenta o un RFC",
+                    "description": "Congela la cotización (recargos, descuentos, redondeo) hasta el fin del día en la zona horaria del municipio. Sin \"charges\" toma todos los adeudos pendientes; con ellos, solo esos, del más antiguo al más reciente por cuenta y concepto. Comparte el límite de consultas por minuto.",
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateOrder"}}}},
+                    "responses": {
+                        "201": {"description": "Orden creada", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Order"}}}},
+                        "400": {"description": "Solicitud inválida (invalid_json, invalid_query, invalid_account, invalid_rfc, generic_rfc, invalid_charges, older_charge_unpaid)", "content": {"application/json": {"schema": error}}},
+                        "404": {"description": "Cuenta o RFC sin registro (not_found)", "content": {"application/json": {"schema": error}}},
+                        "409": {"description": "Algún adeudo ya está en otra orden vigente (charges_in_live_order)", "content": {"application/json": {"schema": error}}},
+                        "413": {"description": "Cuerpo demasiado grande (payload_too_large)", "content": {"application/json": {"schema": error}}},
+                        "415": {"description": "El cuerpo no es JSON (unsupported_media_type)", "content": {"application/json": {"schema": error}}},
+                        "429": {"description": "Demasiadas consultas (rate_limited); ver Retry-After", "headers": {"Retry-After": {"schema": {"type": "integer"}}}, "content": {"application/json": {"schema": error}}},
+                        "503": {"description": "Base de datos no disponible (unavailable)", "content": {"application/json": {"schema": error}}}
+                    }
+                }
+            },
+            "/api/v1/orders/{id}": {
+                "get": {
+                    "operationId": "getOrder",
+                    "summary": "Una orden de pago: estado, partidas y transiciones",
+                    "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                    "responses": {
+                        "200": {"description": "La orden", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Order"}}}},
+                        "404": {"description": "Orden inexistente (order_not_found)", "content": {"application/json": {"schema": error}}},
+                        "503": {"description": "Base de datos no disponible (unavailable)", "content": {"application/json": {"schema": error}}}
+                    }
+                }
+            },
+            "/api/v1/orders/{id}/requote": {
+                "post": {
+                    "operationId": "requoteOrder",
+                    "summary": "Vuelve a cotizar una orden vencida: nueva orden con las cifras de hoy",
+                    "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                    "responses": {
+                        "201": {"description": "Nueva orden (requoted_from apunta a la vencida)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Order"}}}},
+                        "404": {"description": "Orden inexistente (order_not_found)", "content": {"application/json": {"schema": error}}},
+                        "409": {"description": "La orden sigue vigente (order_still_live), no está vencida (order_not_requotable), sus adeudos ya no están pendientes (charges_not_open) o están en otra orden vigente (charges_in_live_order)", "content": {"application/json": {"schema": error}}},
+                        "429": {"description": "Demasiadas consultas (rate_limited)", "content": {"application/json": {"schema": error}}},
+                        "503": {"description": "Base de datos no disponible (unavailable)", "content": {"application/json": {"schema": error}}}
+                    }
+                }
+            },
             "/healthz": {
                 "get": {
                     "operationId": "health",
@@ -44,7 +88,9 @@ pub fn document() -> Value {
                 "Error": {
                     "type": "object", "required": ["error"],
                     "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-                        "code": {"type": "string", "enum": ["invalid_query", "invalid_account", "invalid_rfc", "generic_rfc", "not_found", "rate_limited", "unavailable"]},
+                        "code": {"type": "string", "enum": ["invalid_query", "invalid_account", "invalid_rfc", "generic_rfc", "not_found", "rate_limited", "unavailable",
+                            "invalid_json", "unsupported_media_type", "payload_too_large", "invalid_charges", "older_charge_unpaid",
+                            "charges_in_live_order", "order_not_found", "order_still_live", "order_not_requotable", "charges_not_open"]},
                         "message": {"type": "string"},
                         "hint": {"type": "string"}
                     }}}
@@ -89,6 +135,60 @@ pub fn document() -> Value {
                         "discount": {"$ref": "#/components/schemas/Money"},
                         "discounts": {"type": "array", "items": {"$ref": "#/components/schemas/Discount"}},
                         "total": {"$ref": "#/components/schemas/Money"}
+                    }
+                },
+                "CreateOrder": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "description": "account o rfc, no ambos",
+                    "properties": {
+                        "account": {"type": "string", "maxLength": 32},
+                        "rfc": {"type": "string", "minLength": 12, "maxLength": 13},
+                        "charges": {"type": "array", "items": {"type": "integer"}, "minItems": 1, "description": "charge_id de los adeudos a pagar; todos si se omite"}
+                    }
+                },
+                "Order": {
+                    "type": "object",
+                    "required": ["id", "reference", "status", "items", "subtotal", "rounding", "total", "currency", "expires_at", "created_at", "requoted_from", "transitions"],
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "reference": {"type": "string", "pattern": "^[0-9]{16}$", "description": "Referencia de pago con dígitos verificadores (ISO 7064 MOD 97-10)"},
+                        "status": {"$ref": "#/components/schemas/OrderStatus"},
+                        "items": {"type": "array", "items": {"$ref": "#/components/schemas/OrderItem"}},
+                        "subtotal": {"$ref": "#/components/schemas/Money"},
+                        "rounding": {"$ref": "#/components/schemas/Money"},
+                        "total": {"$ref": "#/components/schemas/Money"},
+                        "currency": {"type": "string", "const": "MXN"},
+                        "expires_at": {"type": "string", "format": "date-time", "description": "Fin del día (zona horaria del municipio), en UTC"},
+                        "created_at": {"type": "string", "format": "date-time"},
+                        "requoted_from": {"type": ["integer", "null"]},
+                        "transitions": {"type": "array", "items": {"$ref": "#/components/schemas/Transition"}}
+                    }
+                },
+                "OrderStatus": {"type": "string", "enum": ["created", "pending", "succeeded", "failed", "expired", "cancelled", "refunded"]},
+                "OrderItem": {
+                    "type": "object",
+                    "required": ["charge_id", "account", "concept", "period", "due_date", "principal", "recargos", "discount", "total"],
+                    "properties": {
+                        "charge_id": {"type": "integer"},
+                        "account": {"type": "string"},
+                        "concept": {"type": "string"},
+                        "period": {"type": "string"},
+                        "due_date": {"type": "string", "format": "date"},
+                        "principal": {"$ref": "#/components/schemas/Money"},
+                        "recargos": {"$ref": "#/components/schemas/Money"},
+                        "discount": {"$ref": "#/components/schemas/Money"},
+                        "total": {"$ref": "#/components/schemas/Money"}
+                    }
+                },
+                "Transition": {
+                    "type": "object",
+                    "required": ["from", "to", "event", "at"],
+                    "properties": {
+                        "from": {"oneOf": [{"$ref": "#/components/schemas/OrderStatus"}, {"type": "null"}]},
+                        "to": {"$ref": "#/components/schemas/OrderStatus"},
+                        "event": {"type": "string", "examples": ["created", "redirected", "paid", "expired"]},
+                        "at": {"type": "string", "format": "date-time"}
                     }
                 },
                 "Discount": {

@@ -7,7 +7,7 @@ use app::domain::municipality::Municipality;
 use app::rate_limit::RateLimiter;
 use app::state::{AppState, Clock};
 use app::{shell, App};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use leptos::config::LeptosOptions;
 use app::ui::PageContext;
@@ -77,6 +77,9 @@ pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .route("/healthz", get(api::healthz))
         .route("/api/v1/debts", get(api::debts))
+        .route("/api/v1/orders", post(api::create_order))
+        .route("/api/v1/orders/{id}", get(api::order))
+        .route("/api/v1/orders/{id}/requote", post(api::requote_order))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/idioma", get(security::switch_language))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))

@@ -8,9 +8,17 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use chrono::NaiveDate;
 use sqlx::Connection;
 
+use chrono::{DateTime, Utc};
+
 use app::domain::money::Centavos;
+use app::domain::payment::{
+    PaymentEvent, PaymentStatus, Transition, TransitionError, CURRENCY_MXN,
+};
+use app::domain::reference::OrderReference;
 use app::domain::rfc::PersonKind;
-use app::store::{connect, ChargeStatus, Counts, ImportSummary, PadronRow, Store, StoreError};
+use app::store::{
+    connect, ChargeStatus, Counts, ImportSummary, NewOrder, OrderItem, PadronRow, Store, StoreError,
+};
 use server::demo::{demo_padron, DEFAULT_SEED};
 use server::import::parse_padron;
 
@@ -410,6 +418,224 @@ async fn story(store: Arc<dyn Store>, backend: Backend) {
         .filter(|r| r.account == demo[0].account)
         .collect();
     assert_eq!(first_open.len(), demo_first.len());
+
+    // 11. Payment orders.
+    orders_chapter(store, p.id).await;
+}
+
+fn instant(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// An order for `charges` frozen with made-up recargos (the store does not
+/// quote: it keeps what it is given).
+fn new_order(charges: &[app::store::ChargeRecord], requoted_from: Option<i64>) -> NewOrder {
+    let items: Vec<OrderItem> = charges
+        .iter()
+        .map(|c| OrderItem {
+            charge_id: c.id,
+            account: c.account.clone(),
+            concept: c.concept.clone(),
+            period: c.period.clone(),
+            due_date: c.due_date,
+            principal: c.principal,
+            recargos: Centavos(1_000),
+            discount: Centavos(500),
+            total: c.principal + Centavos(500),
+        })
+        .collect();
+    let subtotal: Centavos = items.iter().map(|i| i.total).sum();
+    NewOrder {
+        items,
+        subtotal,
+        rounding: Centavos(44),
+        total: subtotal + Centavos(44),
+        expires_at: instant("2026-05-21T07:00:00Z"),
+        requoted_from,
+        reference_prefix: 7,
+        issued_on: date("2026-05-20"),
+    }
+}
+
+/// P-900001 has two open charges here (2025-B6 and 2026-B1).
+async fn orders_chapter(store: &dyn Store, account_id: i64) {
+    let created_at = instant("2026-05-20T17:30:00.123456Z");
+    let open = store.open_charges(&[account_id]).await.unwrap();
+    assert_eq!(open.len(), 2);
+    let open_before = store.counts().await.unwrap().open_charges;
+
+    // Created in one go: items, first transition, reference from the id.
+    let wanted = new_order(&open, None);
+    let order = store.create_order(&wanted, created_at).await.unwrap();
+    assert_eq!(order.status, PaymentStatus::Created);
+    assert_eq!(order.items, wanted.items);
+    assert_eq!(
+        (order.subtotal, order.rounding, order.total),
+        (wanted.subtotal, wanted.rounding, wanted.total)
+    );
+    assert_eq!(order.currency, "MXN");
+    assert_eq!(order.expires_at, wanted.expires_at);
+    assert_eq!(
+        (order.created_at, order.updated_at),
+        (created_at, created_at)
+    );
+    assert_eq!(order.requoted_from, None);
+    let reference = OrderReference::parse(&order.reference).unwrap();
+    assert_eq!(reference.order_id(), order.id as u64);
+    assert_eq!(
+        (reference.municipality_prefix(), reference.year_suffix()),
+        (7, 26)
+    );
+    assert_eq!(order.transitions.len(), 1);
+    assert_eq!(order.transitions[0].from, None);
+    assert_eq!(order.transitions[0].to, PaymentStatus::Created);
+    assert_eq!(order.transitions[0].at, created_at);
+    assert_eq!(
+        store.get_order(order.id).await.unwrap(),
+        Some(order.clone())
+    );
+    assert_eq!(store.get_order(order.id + 1000).await.unwrap(), None);
+
+    // The same charges cannot sit in two live orders, even one at a time.
+    match store
+        .create_order(&new_order(&open[1..], None), created_at)
+        .await
+    {
+        Err(StoreError::ChargesInLiveOrder(ids)) => assert_eq!(ids, vec![open[1].id]),
+        other => panic!("expected ChargesInLiveOrder, got {other:?}"),
+    }
+
+    // Guarded transitions, each stored with its timestamp.
+    let t1 = instant("2026-05-20T17:31:00Z");
+    assert_eq!(
+        store
+            .apply_transition(order.id, &PaymentEvent::Redirected, t1)
+            .await
+            .unwrap(),
+        Transition::Moved {
+            from: PaymentStatus::Created,
+            to: PaymentStatus::Pending
+        }
+    );
+    assert_eq!(
+        store
+            .apply_transition(order.id, &PaymentEvent::AwaitingAsync, t1)
+            .await
+            .unwrap(),
+        Transition::AlreadyThere(PaymentStatus::Pending)
+    );
+    match store
+        .apply_transition(order.id, &PaymentEvent::Redirected, t1)
+        .await
+    {
+        Err(StoreError::Transition {
+            order_id,
+            source: TransitionError::NotAllowed { .. },
+        }) => {
+            assert_eq!(order_id, order.id)
+        }
+        other => panic!("expected a refused transition, got {other:?}"),
+    }
+    assert!(matches!(
+        store
+            .apply_transition(order.id + 1000, &PaymentEvent::Redirected, t1)
+            .await,
+        Err(StoreError::OrderNotFound(_))
+    ));
+
+    // Lazy expiry: nothing before the end of the day, then the order expires
+    // and its charges are free again.
+    assert_eq!(
+        store
+            .expire_due_orders(instant("2026-05-21T06:59:59Z"))
+            .await
+            .unwrap(),
+        0
+    );
+    let t2 = instant("2026-05-21T07:00:00Z");
+    assert_eq!(store.expire_due_orders(t2).await.unwrap(), 1);
+    assert_eq!(store.expire_due_orders(t2).await.unwrap(), 0);
+    let expired = store.get_order(order.id).await.unwrap().unwrap();
+    assert_eq!(expired.status, PaymentStatus::Expired);
+    assert_eq!(expired.updated_at, t2);
+    let moves: Vec<(Option<PaymentStatus>, PaymentStatus, &str, DateTime<Utc>)> = expired
+        .transitions
+        .iter()
+        .map(|t| (t.from, t.to, t.event.as_str(), t.at))
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            (None, PaymentStatus::Created, "created", created_at),
+            (
+                Some(PaymentStatus::Created),
+                PaymentStatus::Pending,
+                "redirected",
+                t1
+            ),
+            (
+                Some(PaymentStatus::Pending),
+                PaymentStatus::Expired,
+                "expired",
+                t2
+            ),
+        ]
+    );
+
+    // Two concurrent orders for the same charges: exactly one wins.
+    let requote = new_order(&open, Some(order.id));
+    let (a, b) = tokio::join!(
+        store.create_order(&requote, t2),
+        store.create_order(&requote, t2)
+    );
+    let (won, lost) = match (a, b) {
+        (Ok(o), Err(e)) | (Err(e), Ok(o)) => (o, e),
+        other => panic!("expected one order and one refusal, got {other:?}"),
+    };
+    assert!(
+        matches!(lost, StoreError::ChargesInLiveOrder(ref ids) if !ids.is_empty()),
+        "{lost:?}"
+    );
+    assert_eq!(won.requoted_from, Some(order.id));
+    assert_ne!(won.reference, order.reference);
+
+    // Paid: the charges are paid in the same transaction and leave the lookup.
+    let paid = PaymentEvent::Paid {
+        amount: won.total,
+        currency: CURRENCY_MXN.into(),
+    };
+    let t3 = instant("2026-05-21T08:00:00Z");
+    assert!(store
+        .apply_transition(won.id, &paid, t3)
+        .await
+        .unwrap()
+        .is_change());
+    assert!(store.open_charges(&[account_id]).await.unwrap().is_empty());
+    assert_eq!(store.counts().await.unwrap().open_charges, open_before - 2);
+    assert_eq!(
+        store.apply_transition(won.id, &paid, t3).await.unwrap(),
+        Transition::AlreadyThere(PaymentStatus::Succeeded)
+    );
+    assert!(matches!(
+        store
+            .apply_transition(won.id, &PaymentEvent::Cancelled, t3)
+            .await,
+        Err(StoreError::Transition {
+            source: TransitionError::Final { .. },
+            ..
+        })
+    ));
+    // A paid order is final: it never expires.
+    assert_eq!(
+        store
+            .expire_due_orders(instant("2027-01-01T00:00:00Z"))
+            .await
+            .unwrap(),
+        0
+    );
+    let done = store.get_order(won.id).await.unwrap().unwrap();
+    assert_eq!(done.status, PaymentStatus::Succeeded);
+    assert_eq!(done.transitions.len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

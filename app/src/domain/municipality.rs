@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::discounts::{
     validate_programs, Component, DiscountError, DiscountProgram, ALL_CONCEPTS,
 };
+use crate::domain::reference::MAX_PREFIX;
 use crate::domain::uma::{UmaEntry, UmaError, UmaTable};
 
 /// Highest monthly recargos rate accepted (10 % a month).
@@ -40,12 +41,20 @@ pub struct Municipality {
     pub office_hours: String,
     pub address: String,
     pub phone: String,
+    /// First two digits of every payment reference (00–99), so a bank or a
+    /// cashier can tell this treasury's references apart. Default 1.
+    #[serde(default = "default_reference_prefix")]
+    pub reference_prefix: u8,
     pub uma: Vec<UmaEntry>,
     pub recargos: RecargosRule,
     pub rounding: RoundingRule,
     pub concepts: Vec<Concept>,
     #[serde(default)]
     pub discounts: Vec<DiscountProgram>,
+}
+
+fn default_reference_prefix() -> u8 {
+    1
 }
 
 /// Brand colours as `#rrggbb`; both must reach WCAG AA contrast on white.
@@ -123,6 +132,9 @@ impl Municipality {
                 return Err(MunicipalityError::Color(field));
             }
         }
+        if self.reference_prefix > MAX_PREFIX {
+            return Err(MunicipalityError::ReferencePrefix(self.reference_prefix));
+        }
         self.uma_table()?;
         let rate = self.recargos.monthly_rate;
         if rate < Decimal::ZERO || rate > MAX_MONTHLY_RATE {
@@ -198,6 +210,8 @@ pub enum MunicipalityError {
     Slug(String),
     #[error("colors.{0} must be written as #rrggbb")]
     Color(&'static str),
+    #[error("reference_prefix {0} must be between 0 and 99")]
+    ReferencePrefix(u8),
     #[error("UMA table: {0}")]
     Uma(#[from] UmaError),
     #[error("recargos.monthly_rate must be between 0 and 0.1")]
@@ -274,6 +288,7 @@ pub(crate) mod tests {
             office_hours: "Lunes a viernes de 8:00 a 15:00 h".into(),
             address: "Palacio Municipal, Loreto, B.C.S.".into(),
             phone: String::new(),
+            reference_prefix: 1,
             uma: vec![
                 UmaEntry {
                     valid_from: d(2024, 2, 1),
@@ -376,6 +391,10 @@ pub(crate) mod tests {
         check(
             |m| m.recargos.monthly_rate = dec!(-0.01),
             MunicipalityError::Rate,
+        );
+        check(
+            |m| m.reference_prefix = 100,
+            MunicipalityError::ReferencePrefix(100),
         );
         check(|m| m.recargos.cap_months = 0, MunicipalityError::Cap);
         check(|m| m.recargos.cap_months = 121, MunicipalityError::Cap);
@@ -511,6 +530,15 @@ pub(crate) mod tests {
             assert_eq!(m.slug, "ocotlan");
             assert_eq!(m.state, "Jalisco");
             assert_eq!(m.timezone, "America/Mexico_City");
+            assert_eq!(m.reference_prefix, 2);
+            // The prefix is optional: 1 when the file leaves it out.
+            let without = OCOTLAN.replace("reference_prefix = 2\n", "");
+            assert_eq!(
+                Municipality::from_toml_str(&without)
+                    .unwrap()
+                    .reference_prefix,
+                1
+            );
             assert_eq!(m.recargos.monthly_rate, dec!(0.0147));
             let p = &m.discounts[0];
             assert_eq!(p.id, "cartera-vencida-2026");

@@ -11,10 +11,12 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::domain::money::Centavos;
+use crate::domain::payment::{PaymentEvent, PaymentStatus, Transition, TransitionError};
+use crate::domain::reference::ReferenceError;
 use crate::domain::rfc::{PersonKind, Rfc};
 
 pub mod postgres;
@@ -139,6 +141,70 @@ pub struct Counts {
     pub open_charges: u64,
 }
 
+/// One charge of a payment order, as quoted when the order was created
+/// (the frozen quote).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OrderItem {
+    pub charge_id: i64,
+    /// The account number.
+    pub account: String,
+    pub concept: String,
+    pub period: String,
+    pub due_date: NaiveDate,
+    pub principal: Centavos,
+    pub recargos: Centavos,
+    pub discount: Centavos,
+    pub total: Centavos,
+}
+
+/// What [`Store::create_order`] needs: the frozen quote and its expiry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewOrder {
+    pub items: Vec<OrderItem>,
+    pub subtotal: Centavos,
+    pub rounding: Centavos,
+    pub total: Centavos,
+    pub expires_at: DateTime<Utc>,
+    /// The expired order this one re-quotes.
+    pub requoted_from: Option<i64>,
+    /// Municipality prefix and issue date of the reference
+    /// ([`crate::domain::reference::OrderReference`]), built from the new id.
+    pub reference_prefix: u8,
+    pub issued_on: NaiveDate,
+}
+
+/// One stored status change of an order (`from` is `None` for the creation).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OrderTransition {
+    pub from: Option<PaymentStatus>,
+    pub to: PaymentStatus,
+    /// [`crate::domain::payment::PaymentEventKind::as_str`], or `"created"`.
+    pub event: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A payment order with its frozen items and its history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Order {
+    pub id: i64,
+    pub reference: String,
+    pub status: PaymentStatus,
+    pub subtotal: Centavos,
+    pub rounding: Centavos,
+    pub total: Centavos,
+    pub currency: String,
+    pub method_hint: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub requoted_from: Option<i64>,
+    pub items: Vec<OrderItem>,
+    pub transitions: Vec<OrderTransition>,
+}
+
+/// The event name stored for an order's creation.
+pub const CREATED_EVENT: &str = "created";
+
 /// Storage errors. Display is English (for logs) and the underlying sqlx error
 /// is kept as `source()`, so cause chains are complete; `message_es()` is the
 /// self-contained Spanish message for operators (it includes the cause).
@@ -184,6 +250,23 @@ pub enum StoreError {
     },
     #[error("unexpected value in the database: {0}")]
     Corrupt(String),
+    /// Some of the charges already sit in a live (created or pending) order.
+    #[error("charges {0:?} are already in a live payment order")]
+    ChargesInLiveOrder(Vec<i64>),
+    #[error("payment order {0} does not exist")]
+    OrderNotFound(i64),
+    #[error("payment order {order_id}: transition refused")]
+    Transition {
+        order_id: i64,
+        #[source]
+        source: TransitionError,
+    },
+    #[error("cannot build the reference of payment order {order_id}")]
+    Reference {
+        order_id: i64,
+        #[source]
+        source: ReferenceError,
+    },
 }
 
 impl StoreError {
@@ -210,6 +293,17 @@ impl StoreError {
                 "línea {line}: el cargo {concept} {period} de la cuenta «{account}» ya aparece en la línea {first_line}"
             ),
             StoreError::Corrupt(what) => format!("dato inesperado en la base de datos: {what}"),
+            StoreError::ChargesInLiveOrder(ids) => format!(
+                "los cargos {ids:?} ya están en una orden de pago vigente"
+            ),
+            StoreError::OrderNotFound(id) => format!("no existe la orden de pago {id}"),
+            StoreError::Transition { order_id, source } => {
+                format!("orden de pago {order_id}: {}", source.message_es())
+            }
+            StoreError::Reference { order_id, source } => format!(
+                "no se pudo formar la referencia de la orden {order_id}: {}",
+                source.message_es()
+            ),
         }
     }
 }
@@ -236,6 +330,30 @@ pub trait Store: Send + Sync + 'static {
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> Result<ImportSummary, StoreError>;
     async fn counts(&self) -> Result<Counts, StoreError>;
+
+    /// Creates a payment order in ONE transaction: the order (status
+    /// `created`, reference built from its id), its items, its first
+    /// transition, and a `live_order_charges` row per charge. Fails with
+    /// [`StoreError::ChargesInLiveOrder`] (nothing written) when any charge
+    /// already sits in a live order, including one created concurrently.
+    async fn create_order(&self, order: &NewOrder, now: DateTime<Utc>) -> Result<Order, StoreError>;
+    /// The order with its items and transitions (oldest first).
+    async fn get_order(&self, id: i64) -> Result<Option<Order>, StoreError>;
+    /// Moves every live order whose expiry is at or before `now` to
+    /// `expired`, records the transition and releases its charges.
+    /// Returns how many orders expired.
+    async fn expire_due_orders(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Applies `event` to the order through
+    /// [`crate::domain::payment::transition`], in one transaction: the new
+    /// status and its transition row; when the order leaves the live
+    /// statuses its charges are released, and on `succeeded` they are marked
+    /// paid. An event that changes nothing (`AlreadyThere`) writes nothing.
+    async fn apply_transition(
+        &self,
+        order_id: i64,
+        event: &PaymentEvent,
+        now: DateTime<Utc>,
+    ) -> Result<Transition, StoreError>;
 }
 
 /// Opens the database named by `database_url` and applies pending migrations.
@@ -327,6 +445,114 @@ pub(crate) fn status_from_db(s: &str) -> Result<ChargeStatus, StoreError> {
 pub(crate) fn date_from_db(s: &str) -> Result<NaiveDate, StoreError> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|_| StoreError::Corrupt(format!("due_date {s:?}")))
+}
+
+/// Timestamps at rest: RFC 3339 UTC with microseconds (fixed width, so
+/// SQLite compares them as text).
+pub(crate) fn timestamp_to_db(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub(crate) fn timestamp_from_db(s: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| StoreError::Corrupt(format!("timestamp {s:?}")))
+}
+
+pub(crate) fn payment_status_from_db(s: &str) -> Result<PaymentStatus, StoreError> {
+    PaymentStatus::parse(s).ok_or_else(|| StoreError::Corrupt(format!("payment status {s:?}")))
+}
+
+/// `payment_orders` columns as both backends read them (dates and
+/// timestamps as text): id, reference, status, subtotal, rounding, total,
+/// currency, method_hint, expires_at, created_at, updated_at, requoted_from.
+pub(crate) type OrderRow = (
+    i64,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    Option<i64>,
+);
+
+/// `payment_order_items`: charge_id, account, concept, period, due_date,
+/// principal, recargos, discount, total.
+pub(crate) type OrderItemRow = (i64, String, String, String, String, i64, i64, i64, i64);
+
+/// `payment_transitions`: from_status, to_status, event, at.
+pub(crate) type TransitionRow = (Option<String>, String, String, String);
+
+pub(crate) fn order_from_rows(
+    o: OrderRow,
+    items: Vec<OrderItemRow>,
+    transitions: Vec<TransitionRow>,
+) -> Result<Order, StoreError> {
+    Ok(Order {
+        id: o.0,
+        reference: o.1,
+        status: payment_status_from_db(&o.2)?,
+        subtotal: Centavos(o.3),
+        rounding: Centavos(o.4),
+        total: Centavos(o.5),
+        currency: o.6,
+        method_hint: o.7,
+        expires_at: timestamp_from_db(&o.8)?,
+        created_at: timestamp_from_db(&o.9)?,
+        updated_at: timestamp_from_db(&o.10)?,
+        requoted_from: o.11,
+        items: items
+            .into_iter()
+            .map(|i| {
+                Ok(OrderItem {
+                    charge_id: i.0,
+                    account: i.1,
+                    concept: i.2,
+                    period: i.3,
+                    due_date: date_from_db(&i.4)?,
+                    principal: Centavos(i.5),
+                    recargos: Centavos(i.6),
+                    discount: Centavos(i.7),
+                    total: Centavos(i.8),
+                })
+            })
+            .collect::<Result<_, StoreError>>()?,
+        transitions: transitions
+            .into_iter()
+            .map(|t| {
+                Ok(OrderTransition {
+                    from: t.0.as_deref().map(payment_status_from_db).transpose()?,
+                    to: payment_status_from_db(&t.1)?,
+                    event: t.2,
+                    at: timestamp_from_db(&t.3)?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?,
+    })
+}
+
+/// The charge ids of a new order, for the live-order guard.
+pub(crate) fn order_charge_ids(order: &NewOrder) -> Vec<i64> {
+    order.items.iter().map(|i| i.charge_id).collect()
+}
+
+/// Whether a database error is a unique / primary key violation.
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// The reference of a new order with id `id`.
+pub(crate) fn order_reference(order: &NewOrder, id: i64) -> Result<String, StoreError> {
+    let reference_err = |source| StoreError::Reference { order_id: id, source };
+    let id_u64 = u64::try_from(id).map_err(|_| reference_err(ReferenceError::OrderIdOutOfRange))?;
+    crate::domain::reference::OrderReference::try_new(order.reference_prefix, id_u64, order.issued_on)
+        .map(|r| r.as_str().to_string())
+        .map_err(reference_err)
 }
 
 /// Uppercase/trim an RFC the way `Rfc::parse` normalises it, for lookups.

@@ -6,16 +6,21 @@
 
 use std::time::Duration;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 
 use super::{
-    date_from_db, import_rows, normalize_rfc, person_kind_from_db, query_err, redact_url,
-    status_from_db, AccountView, ChargeRecord, Counts, ExistingAccount, ExistingCharge,
-    ExistingTaxpayer, IdTable, ImportSummary, ImportTx, NewAccount, NewCharge, NewTaxpayer,
-    PadronRow, Store, StoreError,
+    date_from_db, import_rows, is_unique_violation, normalize_rfc, order_charge_ids,
+    order_from_rows, order_reference, payment_status_from_db, person_kind_from_db, query_err,
+    redact_url, status_from_db, timestamp_to_db, AccountView, ChargeRecord, Counts,
+    ExistingAccount, ExistingCharge, ExistingTaxpayer, IdTable, ImportSummary, ImportTx,
+    NewAccount, NewCharge, NewOrder, NewTaxpayer, Order, OrderItemRow, OrderRow, PadronRow, Store,
+    StoreError, TransitionRow, CREATED_EVENT,
 };
 use crate::domain::money::Centavos;
+use crate::domain::payment::{
+    transition, PaymentEvent, PaymentEventKind, PaymentStatus, Transition,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
@@ -56,6 +61,18 @@ fn account_view(r: AccountViewRow) -> Result<AccountView, StoreError> {
 
 fn iso(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
+}
+
+/// A TIMESTAMPTZ column as RFC 3339 UTC text with microseconds (the format
+/// of `timestamp_to_db`), so the sqlx `chrono` feature is not needed.
+macro_rules! utc_text {
+    ($col:literal) => {
+        concat!(
+            "to_char(",
+            $col,
+            " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+        )
+    };
 }
 
 /// The PostgreSQL store. Cheap to clone (the pool is reference-counted).
@@ -199,6 +216,305 @@ impl Store for PgStore {
             charges: charges as u64,
             open_charges: open as u64,
         })
+    }
+
+    async fn create_order(
+        &self,
+        order: &NewOrder,
+        now: DateTime<Utc>,
+    ) -> Result<Order, StoreError> {
+        let charge_ids = order_charge_ids(order);
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(query_err("start the order transaction"))?;
+        let held = Self::held_charges(&mut tx, &charge_ids).await?;
+        if !held.is_empty() {
+            return Err(StoreError::ChargesInLiveOrder(held));
+        }
+        let id = match Self::insert_order(&mut tx, order, &charge_ids, now).await {
+            Ok(id) => id,
+            Err(StoreError::ChargesInLiveOrder(_)) => {
+                // Lost the race to a concurrent order: say which charges it holds.
+                drop(tx);
+                let mut conn = self
+                    .pool
+                    .acquire()
+                    .await
+                    .map_err(query_err("read the charges held by live orders"))?;
+                let held = Self::held_charges(&mut conn, &charge_ids).await?;
+                return Err(StoreError::ChargesInLiveOrder(if held.is_empty() {
+                    charge_ids
+                } else {
+                    held
+                }));
+            }
+            Err(e) => return Err(e),
+        };
+        tx.commit()
+            .await
+            .map_err(query_err("commit a payment order"))?;
+        self.get_order(id).await?.ok_or_else(|| {
+            StoreError::Corrupt(format!("payment order {id} vanished after its creation"))
+        })
+    }
+
+    async fn get_order(&self, id: i64) -> Result<Option<Order>, StoreError> {
+        let Some(order) = sqlx::query_as::<_, OrderRow>(concat!(
+            "SELECT id, reference, status, subtotal_centavos, rounding_centavos, total_centavos, currency, method_hint, ",
+            utc_text!("expires_at"), ", ", utc_text!("created_at"), ", ", utc_text!("updated_at"),
+            ", requoted_from FROM payment_orders WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(query_err("read a payment order"))?
+        else {
+            return Ok(None);
+        };
+        let items = sqlx::query_as::<_, OrderItemRow>(
+            "SELECT charge_id, account, concept, period, to_char(due_date, 'YYYY-MM-DD'), principal_centavos, \
+             recargos_centavos, discount_centavos, total_centavos FROM payment_order_items WHERE order_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_err("read the items of a payment order"))?;
+        let transitions = sqlx::query_as::<_, TransitionRow>(concat!(
+            "SELECT from_status, to_status, event, ",
+            utc_text!("at"),
+            " FROM payment_transitions WHERE order_id = $1 ORDER BY id"
+        ))
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_err("read the transitions of a payment order"))?;
+        order_from_rows(order, items, transitions).map(Some)
+    }
+
+    async fn expire_due_orders(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let now = timestamp_to_db(now);
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(query_err("start the expiry transaction"))?;
+        // Lock the due orders (skipping those another transaction is moving),
+        // then expire exactly those.
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM payment_orders WHERE status IN ('created', 'pending') \
+             AND expires_at <= $1::timestamptz ORDER BY id FOR UPDATE SKIP LOCKED",
+        )
+        .bind(&now)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(query_err("look for expired payment orders"))?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        sqlx::query(
+            "INSERT INTO payment_transitions (order_id, from_status, to_status, event, at) \
+             SELECT id, status, $2, $3, $4::timestamptz FROM payment_orders WHERE id = ANY($1) ORDER BY id",
+        )
+        .bind(&ids)
+        .bind(PaymentStatus::Expired.as_str())
+        .bind(PaymentEventKind::Expired.as_str())
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .map_err(query_err("record the expiry of payment orders"))?;
+        sqlx::query("DELETE FROM live_order_charges WHERE order_id = ANY($1)")
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await
+            .map_err(query_err("release the charges of expired payment orders"))?;
+        let expired = sqlx::query(
+            "UPDATE payment_orders SET status = $2, updated_at = $3::timestamptz WHERE id = ANY($1)",
+        )
+        .bind(&ids)
+        .bind(PaymentStatus::Expired.as_str())
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .map_err(query_err("expire payment orders"))?
+        .rows_affected();
+        tx.commit()
+            .await
+            .map_err(query_err("commit the expiry of payment orders"))?;
+        Ok(expired)
+    }
+
+    async fn apply_transition(
+        &self,
+        order_id: i64,
+        event: &PaymentEvent,
+        now: DateTime<Utc>,
+    ) -> Result<Transition, StoreError> {
+        let now = timestamp_to_db(now);
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(query_err("start a payment transition"))?;
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT status FROM payment_orders WHERE id = $1 FOR UPDATE")
+                .bind(order_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(query_err("read the status of a payment order"))?;
+        let from = payment_status_from_db(&stored.ok_or(StoreError::OrderNotFound(order_id))?)?;
+        let outcome = transition(from, event)
+            .map_err(|source| StoreError::Transition { order_id, source })?;
+        if let Transition::Moved { from, to } = outcome {
+            sqlx::query(
+                "UPDATE payment_orders SET status = $1, updated_at = $2::timestamptz WHERE id = $3",
+            )
+            .bind(to.as_str())
+            .bind(&now)
+            .bind(order_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(query_err("update the status of a payment order"))?;
+            sqlx::query(
+                "INSERT INTO payment_transitions (order_id, from_status, to_status, event, at) \
+                 VALUES ($1, $2, $3, $4, $5::timestamptz)",
+            )
+            .bind(order_id)
+            .bind(from.as_str())
+            .bind(to.as_str())
+            .bind(event.kind().as_str())
+            .bind(&now)
+            .execute(&mut *tx)
+            .await
+            .map_err(query_err("record a payment transition"))?;
+            if to == PaymentStatus::Succeeded {
+                sqlx::query(
+                    "UPDATE charges SET status = 'paid', updated_at = $2::timestamptz WHERE status = 'open' \
+                     AND id IN (SELECT charge_id FROM payment_order_items WHERE order_id = $1)",
+                )
+                .bind(order_id)
+                .bind(&now)
+                .execute(&mut *tx)
+                .await
+                .map_err(query_err("mark the charges of a payment order paid"))?;
+            }
+            if !to.is_live() {
+                sqlx::query("DELETE FROM live_order_charges WHERE order_id = $1")
+                    .bind(order_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query_err("release the charges of a payment order"))?;
+            }
+        }
+        tx.commit()
+            .await
+            .map_err(query_err("commit a payment transition"))?;
+        Ok(outcome)
+    }
+}
+
+impl PgStore {
+    /// Which of `charge_ids` live orders hold, sorted.
+    async fn held_charges(
+        conn: &mut PgConnection,
+        charge_ids: &[i64],
+    ) -> Result<Vec<i64>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT charge_id FROM live_order_charges WHERE charge_id = ANY($1) ORDER BY charge_id",
+        )
+        .bind(charge_ids)
+        .fetch_all(conn)
+        .await
+        .map_err(query_err("read the charges held by live orders"))
+    }
+
+    /// Inserts the order, its items, its first transition and the
+    /// live-order rows of its charges.
+    async fn insert_order(
+        conn: &mut PgConnection,
+        order: &NewOrder,
+        charge_ids: &[i64],
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let id: i64 =
+            sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('payment_orders', 'id'))")
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(query_err("allocate an order id"))?;
+        let reference = order_reference(order, id)?;
+        let now = timestamp_to_db(now);
+        sqlx::query(
+            "INSERT INTO payment_orders (id, reference, status, subtotal_centavos, rounding_centavos, \
+             total_centavos, currency, expires_at, created_at, updated_at, requoted_from) OVERRIDING SYSTEM VALUE \
+             VALUES ($1, $2, $3, $4, $5, $6, 'MXN', $7::timestamptz, $8::timestamptz, $8::timestamptz, $9)",
+        )
+        .bind(id)
+        .bind(reference)
+        .bind(PaymentStatus::Created.as_str())
+        .bind(order.subtotal.0)
+        .bind(order.rounding.0)
+        .bind(order.total.0)
+        .bind(timestamp_to_db(order.expires_at))
+        .bind(&now)
+        .bind(order.requoted_from)
+        .execute(&mut *conn)
+        .await
+        .map_err(query_err("insert a payment order"))?;
+        let items = &order.items;
+        sqlx::query(
+            "INSERT INTO payment_order_items (order_id, charge_id, account, concept, period, due_date, \
+             principal_centavos, recargos_centavos, discount_centavos, total_centavos) \
+             SELECT $1, u.c, u.a, u.k, u.p, u.d, u.pr, u.r, u.di, u.t \
+             FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]::date[], \
+                    $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[]) \
+                  WITH ORDINALITY AS u (c, a, k, p, d, pr, r, di, t, n) \
+             ORDER BY u.n",
+        )
+        .bind(id)
+        .bind(charge_ids)
+        .bind(items.iter().map(|i| i.account.as_str()).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.concept.as_str()).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.period.as_str()).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| iso(i.due_date)).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.principal.0).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.recargos.0).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.discount.0).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.total.0).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await
+        .map_err(query_err("insert the items of a payment order"))?;
+        sqlx::query(
+            "INSERT INTO payment_transitions (order_id, from_status, to_status, event, at) \
+             VALUES ($1, NULL, $2, $3, $4::timestamptz)",
+        )
+        .bind(id)
+        .bind(PaymentStatus::Created.as_str())
+        .bind(CREATED_EVENT)
+        .bind(&now)
+        .execute(&mut *conn)
+        .await
+        .map_err(query_err("record the creation of a payment order"))?;
+        // The database's own guard: a charge already held violates the key
+        // (a concurrent order waits for the other transaction, then fails).
+        sqlx::query(
+            "INSERT INTO live_order_charges (charge_id, order_id) SELECT UNNEST($1::bigint[]), $2",
+        )
+        .bind(charge_ids)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::ChargesInLiveOrder(charge_ids.to_vec())
+            } else {
+                StoreError::Query {
+                    context: "hold the charges of a payment order",
+                    source: e,
+                }
+            }
+        })?;
+        Ok(id)
     }
 }
 

@@ -5,19 +5,24 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
 
 use super::{
-    date_from_db, import_rows, normalize_rfc, person_kind_from_db, query_err, redact_url,
-    status_from_db, AccountView, ChargeRecord, Counts, ExistingAccount, ExistingCharge,
-    ExistingTaxpayer, IdTable, ImportSummary, ImportTx, NewAccount, NewCharge, NewTaxpayer,
-    PadronRow, Store, StoreError,
+    date_from_db, import_rows, is_unique_violation, normalize_rfc, order_charge_ids,
+    order_from_rows, order_reference, payment_status_from_db, person_kind_from_db, query_err,
+    redact_url, status_from_db, timestamp_to_db, AccountView, ChargeRecord, Counts,
+    ExistingAccount, ExistingCharge, ExistingTaxpayer, IdTable, ImportSummary, ImportTx,
+    NewAccount, NewCharge, NewOrder, NewTaxpayer, Order, OrderItemRow, OrderRow, PadronRow, Store,
+    StoreError, TransitionRow, CREATED_EVENT,
 };
 use crate::domain::money::Centavos;
+use crate::domain::payment::{
+    transition, PaymentEvent, PaymentEventKind, PaymentStatus, Transition,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
@@ -52,6 +57,9 @@ fn account_view(r: AccountViewRow) -> Result<AccountView, StoreError> {
         colonia: r.7,
     })
 }
+
+/// One order item as a JSON array, for `json_each`.
+type ItemJson<'a> = (i64, &'a str, &'a str, &'a str, String, i64, i64, i64, i64);
 
 fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).expect("plain strings and integers always serialise")
@@ -205,6 +213,289 @@ impl Store for SqliteStore {
             charges: charges as u64,
             open_charges: open as u64,
         })
+    }
+
+    async fn create_order(
+        &self,
+        order: &NewOrder,
+        now: DateTime<Utc>,
+    ) -> Result<Order, StoreError> {
+        let charge_ids = order_charge_ids(order);
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(query_err("start the order transaction"))?;
+        let held = Self::held_charges(&mut tx, &charge_ids).await?;
+        if !held.is_empty() {
+            return Err(StoreError::ChargesInLiveOrder(held));
+        }
+        let id = Self::insert_order(&mut tx, order, now).await?;
+        // The database's own guard: a charge already held violates the key.
+        sqlx::query(
+            "INSERT INTO live_order_charges (charge_id, order_id) \
+             SELECT value, ?1 FROM json_each(?2) ORDER BY key",
+        )
+        .bind(id)
+        .bind(json(&charge_ids))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::ChargesInLiveOrder(charge_ids.clone())
+            } else {
+                StoreError::Query {
+                    context: "hold the charges of a payment order",
+                    source: e,
+                }
+            }
+        })?;
+        tx.commit()
+            .await
+            .map_err(query_err("commit a payment order"))?;
+        self.get_order(id).await?.ok_or_else(|| {
+            StoreError::Corrupt(format!("payment order {id} vanished after its creation"))
+        })
+    }
+
+    async fn get_order(&self, id: i64) -> Result<Option<Order>, StoreError> {
+        let Some(order) = sqlx::query_as::<_, OrderRow>(
+            "SELECT id, reference, status, subtotal_centavos, rounding_centavos, total_centavos, currency, \
+             method_hint, expires_at, created_at, updated_at, requoted_from FROM payment_orders WHERE id = ?1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(query_err("read a payment order"))?
+        else {
+            return Ok(None);
+        };
+        let items = sqlx::query_as::<_, OrderItemRow>(
+            "SELECT charge_id, account, concept, period, due_date, principal_centavos, recargos_centavos, \
+             discount_centavos, total_centavos FROM payment_order_items WHERE order_id = ?1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_err("read the items of a payment order"))?;
+        let transitions = sqlx::query_as::<_, TransitionRow>(
+            "SELECT from_status, to_status, event, at FROM payment_transitions WHERE order_id = ?1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_err("read the transitions of a payment order"))?;
+        order_from_rows(order, items, transitions).map(Some)
+    }
+
+    async fn expire_due_orders(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let now = timestamp_to_db(now);
+        // A read first: the common case (nothing due) takes no write lock.
+        let due: i64 = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM payment_orders \
+             WHERE status IN ('created', 'pending') AND expires_at <= ?1)",
+        )
+        .bind(&now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(query_err("look for expired payment orders"))?;
+        if due == 0 {
+            return Ok(0);
+        }
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(query_err("start the expiry transaction"))?;
+        sqlx::query(
+            "INSERT INTO payment_transitions (order_id, from_status, to_status, event, at) \
+             SELECT id, status, ?2, ?3, ?1 FROM payment_orders \
+             WHERE status IN ('created', 'pending') AND expires_at <= ?1 ORDER BY id",
+        )
+        .bind(&now)
+        .bind(PaymentStatus::Expired.as_str())
+        .bind(PaymentEventKind::Expired.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(query_err("record the expiry of payment orders"))?;
+        sqlx::query(
+            "DELETE FROM live_order_charges WHERE order_id IN (SELECT id FROM payment_orders \
+             WHERE status IN ('created', 'pending') AND expires_at <= ?1)",
+        )
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .map_err(query_err("release the charges of expired payment orders"))?;
+        let expired = sqlx::query(
+            "UPDATE payment_orders SET status = ?2, updated_at = ?1 \
+             WHERE status IN ('created', 'pending') AND expires_at <= ?1",
+        )
+        .bind(&now)
+        .bind(PaymentStatus::Expired.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(query_err("expire payment orders"))?
+        .rows_affected();
+        tx.commit()
+            .await
+            .map_err(query_err("commit the expiry of payment orders"))?;
+        Ok(expired)
+    }
+
+    async fn apply_transition(
+        &self,
+        order_id: i64,
+        event: &PaymentEvent,
+        now: DateTime<Utc>,
+    ) -> Result<Transition, StoreError> {
+        let now = timestamp_to_db(now);
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(query_err("start a payment transition"))?;
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT status FROM payment_orders WHERE id = ?1")
+                .bind(order_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(query_err("read the status of a payment order"))?;
+        let from = payment_status_from_db(&stored.ok_or(StoreError::OrderNotFound(order_id))?)?;
+        let outcome = transition(from, event)
+            .map_err(|source| StoreError::Transition { order_id, source })?;
+        if let Transition::Moved { from, to } = outcome {
+            sqlx::query("UPDATE payment_orders SET status = ?1, updated_at = ?2 WHERE id = ?3")
+                .bind(to.as_str())
+                .bind(&now)
+                .bind(order_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(query_err("update the status of a payment order"))?;
+            sqlx::query(
+                "INSERT INTO payment_transitions (order_id, from_status, to_status, event, at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .bind(order_id)
+            .bind(from.as_str())
+            .bind(to.as_str())
+            .bind(event.kind().as_str())
+            .bind(&now)
+            .execute(&mut *tx)
+            .await
+            .map_err(query_err("record a payment transition"))?;
+            if to == PaymentStatus::Succeeded {
+                sqlx::query(
+                    "UPDATE charges SET status = 'paid', updated_at = ?2 WHERE status = 'open' \
+                     AND id IN (SELECT charge_id FROM payment_order_items WHERE order_id = ?1)",
+                )
+                .bind(order_id)
+                .bind(&now)
+                .execute(&mut *tx)
+                .await
+                .map_err(query_err("mark the charges of a payment order paid"))?;
+            }
+            if !to.is_live() {
+                sqlx::query("DELETE FROM live_order_charges WHERE order_id = ?1")
+                    .bind(order_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query_err("release the charges of a payment order"))?;
+            }
+        }
+        tx.commit()
+            .await
+            .map_err(query_err("commit a payment transition"))?;
+        Ok(outcome)
+    }
+}
+
+impl SqliteStore {
+    /// Live orders of `charge_ids` (those already held), sorted.
+    async fn held_charges(
+        conn: &mut SqliteConnection,
+        charge_ids: &[i64],
+    ) -> Result<Vec<i64>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT charge_id FROM live_order_charges \
+             WHERE charge_id IN (SELECT value FROM json_each(?1)) ORDER BY charge_id",
+        )
+        .bind(json(charge_ids))
+        .fetch_all(conn)
+        .await
+        .map_err(query_err("read the charges held by live orders"))
+    }
+
+    async fn insert_order(
+        conn: &mut SqliteConnection,
+        order: &NewOrder,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        // BEGIN IMMEDIATE holds the write lock: nobody else can take this id.
+        let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM payment_orders")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(query_err("allocate an order id"))?;
+        let reference = order_reference(order, id)?;
+        let now = timestamp_to_db(now);
+        sqlx::query(
+            "INSERT INTO payment_orders (id, reference, status, subtotal_centavos, rounding_centavos, \
+             total_centavos, currency, expires_at, created_at, updated_at, requoted_from) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'MXN', ?7, ?8, ?8, ?9)",
+        )
+        .bind(id)
+        .bind(reference)
+        .bind(PaymentStatus::Created.as_str())
+        .bind(order.subtotal.0)
+        .bind(order.rounding.0)
+        .bind(order.total.0)
+        .bind(timestamp_to_db(order.expires_at))
+        .bind(&now)
+        .bind(order.requoted_from)
+        .execute(&mut *conn)
+        .await
+        .map_err(query_err("insert a payment order"))?;
+        let items: Vec<ItemJson<'_>> = order
+            .items
+            .iter()
+            .map(|i| {
+                (
+                    i.charge_id,
+                    i.account.as_str(),
+                    i.concept.as_str(),
+                    i.period.as_str(),
+                    iso(i.due_date),
+                    i.principal.0,
+                    i.recargos.0,
+                    i.discount.0,
+                    i.total.0,
+                )
+            })
+            .collect();
+        sqlx::query(
+            "INSERT INTO payment_order_items (order_id, charge_id, account, concept, period, due_date, \
+             principal_centavos, recargos_centavos, discount_centavos, total_centavos) \
+             SELECT ?1, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
+                    json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), \
+                    json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]') \
+             FROM json_each(?2) ORDER BY key",
+        )
+        .bind(id)
+        .bind(json(&items))
+        .execute(&mut *conn)
+        .await
+        .map_err(query_err("insert the items of a payment order"))?;
+        sqlx::query(
+            "INSERT INTO payment_transitions (order_id, from_status, to_status, event, at) \
+             VALUES (?1, NULL, ?2, ?3, ?4)",
+        )
+        .bind(id)
+        .bind(PaymentStatus::Created.as_str())
+        .bind(CREATED_EVENT)
+        .bind(&now)
+        .execute(&mut *conn)
+        .await
+        .map_err(query_err("record the creation of a payment order"))?;
+        Ok(id)
     }
 }
 

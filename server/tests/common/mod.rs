@@ -4,7 +4,9 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use app::store::Store;
 use chrono::NaiveDate;
 use server::config::Settings;
 use server::startup::{build_state, Application};
@@ -17,6 +19,8 @@ LC-000001,licencia_comercial,GODE561231GR8,Emilio Gómez Díaz,Centro,licencia_c
 LC-000001,licencia_comercial,GODE561231GR8,Emilio Gómez Díaz,Centro,basura,2026-10,2026-10-17,385.50
 P-000001,predial,GODE561231GR8,Emilio Gómez Díaz,Centro,predial,2026-B1,2026-01-31,1000.00
 P-000002,predial,,María Peña Núñez,Zaragoza,predial,2026-B6,2026-12-31,640.10
+A-000003,agua,,Rosa Cota Peña,Nopoló,agua,2026-09,2026-10-15,180.00
+A-000003,agua,,Rosa Cota Peña,Nopoló,agua,2026-10,2026-11-15,180.00
 ";
 
 pub struct TestApp {
@@ -24,7 +28,9 @@ pub struct TestApp {
     pub base: String,
     pub db_path: PathBuf,
     pub client: reqwest::Client,
-    _dir: tempfile::TempDir,
+    /// The server's own store (e.g. to move an order's time along).
+    pub store: Arc<dyn Store>,
+    _dir: Arc<tempfile::TempDir>,
 }
 
 pub fn today() -> NaiveDate {
@@ -36,21 +42,30 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with_limit(lookup_limit: u32) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    start(dir, today(), lookup_limit, true).await
+}
+
+/// A server on `dir`'s database, with today fixed at `today`; the test padrón
+/// is imported when `import` is set.
+async fn start(dir: Arc<tempfile::TempDir>, today: NaiveDate, lookup_limit: u32, import: bool) -> TestApp {
     let db_path = dir.path().join("recauda.db");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let settings = Settings {
         database_url: format!("sqlite://{}", db_path.display()),
         addr: "127.0.0.1:0".parse().unwrap(),
         municipality: root.join("config/municipalities/loreto.toml"),
-        today: Some(today()),
+        today: Some(today),
         lookup_limit,
         trust_forwarded_for: false,
         site_root: dir.path().join("site"),
     };
     let state = build_state(&settings).await.expect("state");
-    let rows = server::import::parse_padron(TEST_PADRON.as_bytes()).expect("test padrón parses");
-    state.store.import_padron(&rows, &|_| {}).await.expect("import");
+    if import {
+        let rows = server::import::parse_padron(TEST_PADRON.as_bytes()).expect("test padrón parses");
+        state.store.import_padron(&rows, &|_| {}).await.expect("import");
+    }
+    let store = state.store.clone();
     let app = Application::with_state(settings.addr, state).await.expect("bind");
     let addr = app.local_addr();
     tokio::spawn(app.run_until_stopped());
@@ -59,6 +74,7 @@ pub async fn spawn_app_with_limit(lookup_limit: u32) -> TestApp {
         base: format!("http://{addr}"),
         db_path,
         client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        store,
         _dir: dir,
     }
 }
@@ -70,6 +86,34 @@ impl TestApp {
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
         let response = self.get(path).await;
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("json body"))
+    }
+
+    /// A second server on the same database whose today is `today` (to see
+    /// the same orders on a later day).
+    pub async fn on_day(&self, today: NaiveDate) -> TestApp {
+        start(self._dir.clone(), today, 0, false).await
+    }
+
+    /// POSTs a JSON body; the status and the JSON answer.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let response =
+            self.client.post(format!("{}{}", self.base, path)).json(body).send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("json body"))
+    }
+
+    /// POSTs raw bytes with a content type; the status and the JSON answer.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: &str) -> (u16, serde_json::Value) {
+        let response = self
+            .client
+            .post(format!("{}{}", self.base, path))
+            .header("content-type", content_type)
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request");
         let status = response.status().as_u16();
         (status, response.json().await.expect("json body"))
     }
