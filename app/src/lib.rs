@@ -4,10 +4,12 @@
 //! few interactive *islands*; every citizen flow is a real HTML form first.
 //! Server-only code (store, state, rate limiting) sits behind the `ssr` feature.
 
+pub mod csrf;
 pub mod domain;
 pub mod i18n;
 pub mod lookup;
 pub mod orders;
+pub mod payments;
 pub mod privacy;
 pub mod ui;
 

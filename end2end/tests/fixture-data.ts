@@ -222,3 +222,20 @@ export const UNKNOWN_ACCOUNT = 'P-999999';
 export const GENERIC_RFC = 'XAXX010101000';
 /** Too short, wrong shape. */
 export const MALFORMED_RFC = 'ABC123';
+
+/**
+ * Accounts that only the payment spec (pay.spec.ts) uses: it pays them with
+ * the demo provider, so no other spec may assert their figures. Each owes one
+ * basura charge of 200.00 due 2026-10-31: 1 month late, recargos
+ * 200.00 × 0.0147 = 2.94, total 202.94 → 94 centavos round up → 203.00.
+ */
+export const PAY_ACCOUNTS = {
+  /** Demo card payment with JavaScript. */
+  card: 'P-000901',
+  /** Demo OXXO voucher, pending then paid. */
+  oxxo: 'P-000902',
+  /** Demo card payment with JavaScript disabled. */
+  noJs: 'P-000903',
+} as const;
+
+export const PAY_TOTAL = { subtotal: '202.94', rounding: '0.06', total: '203.00' } satisfies ExpectedTotals;

@@ -217,6 +217,29 @@ pub async fn requote_order(
     }
 }
 
+/// `POST /api/v1/orders/{id}/checkout`: starts (or resumes) the online
+/// payment of a live order; 201 with the attempt and the URL to send the
+/// citizen to.
+pub async fn checkout_order(State(state): State<AppState>, path: Result<Path<String>, PathRejection>) -> Response {
+    let id = match order_id(path) {
+        Ok(id) => id,
+        Err(e) => return order_error_response(&e),
+    };
+    match app::payments::start_checkout(&state, id).await {
+        Ok(c) => (
+            StatusCode::CREATED,
+            Json(serde_json::json!({
+                "order_id": id,
+                "attempt_id": c.attempt.id,
+                "provider": c.attempt.provider,
+                "redirect_url": c.redirect_url,
+            })),
+        )
+            .into_response(),
+        Err(e) => api_error(e.status(), e.code(), e.message(Lang::Es), None, None),
+    }
+}
+
 /// A payment order as the API shows it.
 #[derive(Debug, Serialize)]
 pub struct ApiOrder {

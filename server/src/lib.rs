@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod import;
 pub mod openapi;
+pub mod pay;
 pub mod precompress;
 pub mod security;
 pub mod startup;

@@ -74,6 +74,27 @@ pub fn document() -> Value {
                     }
                 }
             },
+            "/api/v1/orders/{id}/checkout": {
+                "post": {
+                    "operationId": "checkoutOrder",
+                    "summary": "Inicia (o retoma) el pago en línea de una orden vigente: devuelve la URL a la que enviar al ciudadano (sin claves de Stripe, el proveedor de prueba integrado)",
+                    "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                    "responses": {
+                        "201": {"description": "Intento de pago", "content": {"application/json": {"schema": {
+                            "type": "object", "required": ["order_id", "attempt_id", "provider", "redirect_url"],
+                            "properties": {
+                                "order_id": {"type": "integer"},
+                                "attempt_id": {"type": "integer"},
+                                "provider": {"type": "string", "enum": ["demo", "stripe"]},
+                                "redirect_url": {"type": "string"}
+                            }
+                        }}}},
+                        "404": {"description": "Orden inexistente (order_not_found)", "content": {"application/json": {"schema": error}}},
+                        "409": {"description": "La orden ya no se puede pagar en línea (order_not_payable, event_refused)", "content": {"application/json": {"schema": error}}},
+                        "503": {"description": "Base de datos no disponible (unavailable)", "content": {"application/json": {"schema": error}}}
+                    }
+                }
+            },
             "/healthz": {
                 "get": {
                     "operationId": "health",
@@ -90,7 +111,8 @@ pub fn document() -> Value {
                     "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
                         "code": {"type": "string", "enum": ["invalid_query", "invalid_account", "invalid_rfc", "generic_rfc", "not_found", "rate_limited", "unavailable",
                             "invalid_json", "unsupported_media_type", "payload_too_large", "invalid_charges", "older_charge_unpaid",
-                            "charges_in_live_order", "order_not_found", "order_still_live", "order_not_requotable", "charges_not_open"]},
+                            "charges_in_live_order", "order_not_found", "order_still_live", "order_not_requotable", "charges_not_open",
+                            "attempt_not_found", "order_not_payable", "event_refused"]},
                         "message": {"type": "string"},
                         "hint": {"type": "string"}
                     }}}

@@ -16,7 +16,7 @@ use leptos_axum::{generate_route_list_with_exclusions_and_ssg_and_context, Lepto
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
-use crate::{api, security};
+use crate::{api, pay, security};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -81,7 +81,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/orders/{id}", get(api::order))
         .route("/api/v1/orders/{id}/requote", post(api::requote_order))
         .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/api/v1/orders/{id}/checkout", post(api::checkout_order))
         .route("/idioma", get(security::switch_language))
+        .route("/orden", post(pay::create_order))
+        .route("/orden/{reference}/pagar", post(pay::pay_order))
+        .route("/orden/{reference}/cotizar", post(pay::requote_order))
+        .route("/prueba/pago/{attempt}/accion", post(pay::demo_action))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
     security::protect(router).with_state(state)

@@ -17,7 +17,8 @@ use app::domain::payment::{
 use app::domain::reference::OrderReference;
 use app::domain::rfc::PersonKind;
 use app::store::{
-    connect, ChargeStatus, Counts, ImportSummary, NewOrder, OrderItem, PadronRow, Store, StoreError,
+    connect, ChargeStatus, Counts, EventOutcome, ImportSummary, NewAttempt, NewOrder, OrderItem, PadronRow,
+    ProviderEvent, Store, StoreError,
 };
 use server::demo::{demo_padron, DEFAULT_SEED};
 use server::import::parse_padron;
@@ -421,6 +422,110 @@ async fn story(store: Arc<dyn Store>, backend: Backend) {
 
     // 11. Payment orders.
     orders_chapter(store, p.id).await;
+
+    // 12. Payment attempts and provider events.
+    let second = demo.iter().find(|r| r.account != demo[0].account).expect("two demo accounts");
+    let second = store.account_by_number(&second.account).await.unwrap().expect("second demo account");
+    payments_chapter(store, first.id, second.id).await;
+}
+
+fn demo_event(event_id: &str, attempt_id: i64, event: PaymentEvent) -> ProviderEvent {
+    ProviderEvent {
+        provider: "demo".into(),
+        event_id: event_id.into(),
+        attempt_id,
+        event,
+        method: None,
+        voucher_reference: None,
+    }
+}
+
+async fn payments_chapter(store: &dyn Store, account_a: i64, account_b: i64) {
+    let t0 = instant("2026-05-20T18:00:00Z");
+    let open = store.open_charges(&[account_a]).await.unwrap();
+    assert!(!open.is_empty());
+    let order = store.create_order(&new_order(&open, None), t0).await.unwrap();
+    let attempt = |order_id: i64, key: &str, amount: Centavos| NewAttempt {
+        order_id,
+        provider: "demo".into(),
+        provider_ref: None,
+        idempotency_key: key.into(),
+        amount,
+    };
+    let a1 = store.start_attempt(&attempt(order.id, "key-a1", order.total), t0).await.unwrap();
+    assert_eq!((a1.status.as_str(), a1.order_id, a1.amount), ("pending", order.id, order.total));
+    assert_eq!(store.get_order(order.id).await.unwrap().unwrap().status, PaymentStatus::Pending);
+    // A second checkout of a pending order is refused, and writes nothing.
+    assert!(matches!(
+        store.start_attempt(&attempt(order.id, "key-a2", order.total), t0).await,
+        Err(StoreError::Transition { .. })
+    ));
+    assert_eq!(store.attempts_of_order(order.id).await.unwrap(), vec![a1.clone()]);
+
+    // The same Paid event three times at once: applied once.
+    let paid = demo_event("evt-paid", a1.id, PaymentEvent::Paid { amount: order.total, currency: CURRENCY_MXN.into() });
+    let (x, y, z) = tokio::join!(
+        store.apply_provider_event(&paid, t0),
+        store.apply_provider_event(&paid, t0),
+        store.apply_provider_event(&paid, t0)
+    );
+    let mut outcomes = vec![x.unwrap(), y.unwrap(), z.unwrap()];
+    outcomes.sort_by_key(|o| format!("{o:?}"));
+    assert_eq!(
+        outcomes,
+        [
+            EventOutcome::Applied(Transition::Moved { from: PaymentStatus::Pending, to: PaymentStatus::Succeeded }),
+            EventOutcome::Duplicate,
+            EventOutcome::Duplicate,
+        ]
+    );
+    assert!(store.open_charges(&[account_a]).await.unwrap().is_empty());
+    assert_eq!(store.get_attempt(a1.id).await.unwrap().unwrap().status, "succeeded");
+    let done = store.get_order(order.id).await.unwrap().unwrap();
+    assert_eq!(done.transitions.iter().filter(|t| t.to == PaymentStatus::Succeeded).count(), 1);
+    assert!(matches!(
+        store.start_attempt(&attempt(order.id, "key-a3", order.total), t0).await,
+        Err(StoreError::Transition { .. })
+    ));
+    assert!(matches!(
+        store.apply_provider_event(&demo_event("evt-x", a1.id + 1000, PaymentEvent::Expired), t0).await,
+        Err(StoreError::AttemptNotFound(_))
+    ));
+
+    // OXXO voucher, then the order expires and the cash arrives too late.
+    let open_b = store.open_charges(&[account_b]).await.unwrap();
+    assert!(!open_b.is_empty());
+    let order_b = store.create_order(&new_order(&open_b, None), t0).await.unwrap();
+    let b1 = store.start_attempt(&attempt(order_b.id, "key-b1", order_b.total), t0).await.unwrap();
+    let voucher = ProviderEvent {
+        method: Some("oxxo".into()),
+        voucher_reference: Some("93000001".into()),
+        ..demo_event("evt-voucher", b1.id, PaymentEvent::AwaitingAsync)
+    };
+    assert_eq!(
+        store.apply_provider_event(&voucher, t0).await.unwrap(),
+        EventOutcome::Applied(Transition::AlreadyThere(PaymentStatus::Pending))
+    );
+    let b1 = store.get_attempt(b1.id).await.unwrap().unwrap();
+    assert_eq!((b1.method.as_deref(), b1.voucher_reference.as_deref()), (Some("oxxo"), Some("93000001")));
+    assert_eq!(store.expire_due_orders(instant("2026-05-21T07:00:00Z")).await.unwrap(), 1);
+    let t1 = instant("2026-05-21T09:00:00Z");
+    let late = |id: &str| demo_event(id, b1.id, PaymentEvent::Paid { amount: order_b.total, currency: CURRENCY_MXN.into() });
+    assert_eq!(
+        store.apply_provider_event(&late("evt-late-1"), t1).await.unwrap(),
+        EventOutcome::Overpayment { reason: "paid_after_expired".into() }
+    );
+    assert_eq!(store.apply_provider_event(&late("evt-late-1"), t1).await.unwrap(), EventOutcome::Duplicate);
+    assert!(matches!(
+        store.apply_provider_event(&late("evt-late-2"), t1).await.unwrap(),
+        EventOutcome::Overpayment { .. }
+    ));
+    let over = store.overpayments_of_order(order_b.id).await.unwrap();
+    assert_eq!(over.len(), 1, "one overpayment per attempt, never two");
+    assert_eq!((over[0].attempt_id, over[0].amount, over[0].created_at), (b1.id, order_b.total, t1));
+    assert_eq!(store.get_attempt(b1.id).await.unwrap().unwrap().status, "overpaid");
+    assert_eq!(store.open_charges(&[account_b]).await.unwrap(), open_b, "an overpayment pays no charge");
+    assert_eq!(store.get_order(order_b.id).await.unwrap().unwrap().status, PaymentStatus::Expired);
 }
 
 fn instant(s: &str) -> DateTime<Utc> {

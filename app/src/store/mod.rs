@@ -202,6 +202,117 @@ pub struct Order {
     pub transitions: Vec<OrderTransition>,
 }
 
+/// One attempt to pay an order through a provider (a checkout started).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PaymentAttempt {
+    pub id: i64,
+    pub order_id: i64,
+    /// `"demo"` or `"stripe"`.
+    pub provider: String,
+    /// The provider's id (Stripe's Checkout Session id); `None` for the demo.
+    pub provider_ref: Option<String>,
+    pub idempotency_key: String,
+    /// `"card"` or `"oxxo"`, once known.
+    pub method: Option<String>,
+    /// The OXXO voucher reference, when one was issued.
+    pub voucher_reference: Option<String>,
+    /// `pending`, `succeeded`, `failed`, `expired`, `cancelled`, `refunded`
+    /// or `overpaid` (money arrived for an order already closed or paid).
+    pub status: String,
+    pub amount: Centavos,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What [`Store::start_attempt`] needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAttempt {
+    pub order_id: i64,
+    pub provider: String,
+    pub provider_ref: Option<String>,
+    pub idempotency_key: String,
+    pub amount: Centavos,
+}
+
+/// An event reported by a provider about one attempt (a webhook, a demo
+/// button), as [`Store::apply_provider_event`] applies it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderEvent {
+    pub provider: String,
+    /// The provider's event id: the dedupe key with `provider`.
+    pub event_id: String,
+    pub attempt_id: i64,
+    pub event: PaymentEvent,
+    /// The payment method, when the event tells it (`"card"`, `"oxxo"`).
+    pub method: Option<String>,
+    /// The OXXO voucher reference, when the event issues one.
+    pub voucher_reference: Option<String>,
+}
+
+/// What applying a provider event did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventOutcome {
+    /// This (provider, event id) was seen before: nothing changed.
+    Duplicate,
+    /// The order's guarded transition (Moved, or AlreadyThere for a repeat).
+    Applied(Transition),
+    /// Money for an order already closed, or already paid by another
+    /// attempt: recorded once as an overpayment to refund, never applied.
+    Overpayment { reason: String },
+}
+
+/// Money to refund: it arrived for an order that could not take it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Overpayment {
+    pub order_id: i64,
+    pub attempt_id: i64,
+    pub amount: Centavos,
+    pub reason: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `payment_attempts` columns as both backends read them: id, order_id,
+/// provider, provider_ref, idempotency_key, method, voucher_reference,
+/// status, amount_centavos, created_at, updated_at.
+pub(crate) type AttemptRow = (
+    i64,
+    i64,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+    String,
+    String,
+);
+
+pub(crate) fn attempt_from_row(r: AttemptRow) -> Result<PaymentAttempt, StoreError> {
+    Ok(PaymentAttempt {
+        id: r.0,
+        order_id: r.1,
+        provider: r.2,
+        provider_ref: r.3,
+        idempotency_key: r.4,
+        method: r.5,
+        voucher_reference: r.6,
+        status: r.7,
+        amount: Centavos(r.8),
+        created_at: timestamp_from_db(&r.9)?,
+        updated_at: timestamp_from_db(&r.10)?,
+    })
+}
+
+/// The attempt status written after an event moved (or kept) its order at
+/// `order_status`.
+pub(crate) fn attempt_status_for(order_status: PaymentStatus) -> &'static str {
+    match order_status {
+        PaymentStatus::Created | PaymentStatus::Pending => "pending",
+        other => other.as_str(),
+    }
+}
+
 /// The event name stored for an order's creation.
 pub const CREATED_EVENT: &str = "created";
 
@@ -255,6 +366,8 @@ pub enum StoreError {
     ChargesInLiveOrder(Vec<i64>),
     #[error("payment order {0} does not exist")]
     OrderNotFound(i64),
+    #[error("payment attempt {0} does not exist")]
+    AttemptNotFound(i64),
     #[error("payment order {order_id}: transition refused")]
     Transition {
         order_id: i64,
@@ -297,6 +410,7 @@ impl StoreError {
                 "los cargos {ids:?} ya están en una orden de pago vigente"
             ),
             StoreError::OrderNotFound(id) => format!("no existe la orden de pago {id}"),
+            StoreError::AttemptNotFound(id) => format!("no existe el intento de pago {id}"),
             StoreError::Transition { order_id, source } => {
                 format!("orden de pago {order_id}: {}", source.message_es())
             }
@@ -354,6 +468,25 @@ pub trait Store: Send + Sync + 'static {
         event: &PaymentEvent,
         now: DateTime<Utc>,
     ) -> Result<Transition, StoreError>;
+
+    /// The id of the order with this reference.
+    async fn order_id_by_reference(&self, reference: &str) -> Result<Option<i64>, StoreError>;
+    /// Starts a payment attempt in ONE transaction: the attempt (status
+    /// `pending`) and the order's `Redirected` transition (created →
+    /// pending). A refused transition writes nothing.
+    async fn start_attempt(&self, attempt: &NewAttempt, now: DateTime<Utc>) -> Result<PaymentAttempt, StoreError>;
+    async fn get_attempt(&self, id: i64) -> Result<Option<PaymentAttempt>, StoreError>;
+    /// The attempts of an order, oldest first.
+    async fn attempts_of_order(&self, order_id: i64) -> Result<Vec<PaymentAttempt>, StoreError>;
+    /// THE path every provider event takes, in ONE transaction:
+    /// records (provider, event id) — a repeat changes nothing
+    /// ([`EventOutcome::Duplicate`]) —, applies the order's guarded
+    /// transition as [`Store::apply_transition`] does (charges paid on
+    /// success), updates the attempt, and records a payment that cannot be
+    /// applied (order closed, or paid by another attempt) as one
+    /// overpayment per attempt. Amounts are checked by the caller.
+    async fn apply_provider_event(&self, event: &ProviderEvent, now: DateTime<Utc>) -> Result<EventOutcome, StoreError>;
+    async fn overpayments_of_order(&self, order_id: i64) -> Result<Vec<Overpayment>, StoreError>;
 }
 
 /// Opens the database named by `database_url` and applies pending migrations.

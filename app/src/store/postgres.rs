@@ -19,8 +19,23 @@ use super::{
 };
 use crate::domain::money::Centavos;
 use crate::domain::payment::{
-    transition, PaymentEvent, PaymentEventKind, PaymentStatus, Transition,
+    transition, PaymentEvent, PaymentEventKind, PaymentStatus, Transition, TransitionError,
 };
+use super::{
+    attempt_from_row, attempt_status_for, timestamp_from_db, AttemptRow, EventOutcome, NewAttempt,
+    Overpayment, PaymentAttempt, ProviderEvent,
+};
+
+/// The `payment_attempts` columns of [`AttemptRow`] (timestamps as UTC text).
+macro_rules! attempt_select {
+    () => {
+        concat!(
+            "SELECT id, order_id, provider, provider_ref, idempotency_key, method, voucher_reference, status, \
+             amount_centavos, ",
+            utc_text!("created_at"), ", ", utc_text!("updated_at"), " FROM payment_attempts"
+        )
+    };
+}
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
@@ -357,23 +372,240 @@ impl Store for PgStore {
             .begin()
             .await
             .map_err(query_err("start a payment transition"))?;
-        let stored: Option<String> =
+        let outcome = Self::move_order(&mut tx, order_id, event, &now)
+            .await?
+            .map_err(|source| StoreError::Transition { order_id, source })?;
+        tx.commit()
+            .await
+            .map_err(query_err("commit a payment transition"))?;
+        Ok(outcome)
+    }
+
+    async fn order_id_by_reference(&self, reference: &str) -> Result<Option<i64>, StoreError> {
+        sqlx::query_scalar("SELECT id FROM payment_orders WHERE reference = $1")
+            .bind(reference)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query_err("find a payment order by reference"))
+    }
+
+    async fn start_attempt(
+        &self,
+        attempt: &NewAttempt,
+        now: DateTime<Utc>,
+    ) -> Result<PaymentAttempt, StoreError> {
+        let now = timestamp_to_db(now);
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(query_err("start a payment attempt"))?;
+        let order_id = attempt.order_id;
+        // Lock the order first, then write the attempt.
+        Self::move_order(&mut tx, order_id, &PaymentEvent::Redirected, &now)
+            .await?
+            .map_err(|source| StoreError::Transition { order_id, source })?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO payment_attempts (order_id, provider, provider_ref, idempotency_key, status, \
+             amount_centavos, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 'pending', $5, $6::timestamptz, $6::timestamptz) RETURNING id",
+        )
+        .bind(attempt.order_id)
+        .bind(&attempt.provider)
+        .bind(&attempt.provider_ref)
+        .bind(&attempt.idempotency_key)
+        .bind(attempt.amount.0)
+        .bind(&now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(query_err("insert a payment attempt"))?;
+        tx.commit()
+            .await
+            .map_err(query_err("commit a payment attempt"))?;
+        self.get_attempt(id)
+            .await?
+            .ok_or(StoreError::AttemptNotFound(id))
+    }
+
+    async fn get_attempt(&self, id: i64) -> Result<Option<PaymentAttempt>, StoreError> {
+        sqlx::query_as::<_, AttemptRow>(concat!(attempt_select!(), " WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query_err("read a payment attempt"))?
+            .map(attempt_from_row)
+            .transpose()
+    }
+
+    async fn attempts_of_order(&self, order_id: i64) -> Result<Vec<PaymentAttempt>, StoreError> {
+        sqlx::query_as::<_, AttemptRow>(concat!(attempt_select!(), " WHERE order_id = $1 ORDER BY id"))
+            .bind(order_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_err("read the attempts of a payment order"))?
+            .into_iter()
+            .map(attempt_from_row)
+            .collect()
+    }
+
+    async fn apply_provider_event(
+        &self,
+        ev: &ProviderEvent,
+        now: DateTime<Utc>,
+    ) -> Result<EventOutcome, StoreError> {
+        let now = timestamp_to_db(now);
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(query_err("start a provider event"))?;
+        // A concurrent delivery of the same event waits here on the key.
+        let fresh = sqlx::query(
+            "INSERT INTO provider_events (provider, event_id, received_at) VALUES ($1, $2, $3::timestamptz) \
+             ON CONFLICT (provider, event_id) DO NOTHING",
+        )
+        .bind(&ev.provider)
+        .bind(&ev.event_id)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .map_err(query_err("record a provider event"))?
+        .rows_affected();
+        if fresh == 0 {
+            return Ok(EventOutcome::Duplicate);
+        }
+        let attempt: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT order_id, amount_centavos FROM payment_attempts WHERE id = $1 AND provider = $2",
+        )
+        .bind(ev.attempt_id)
+        .bind(&ev.provider)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(query_err("read a payment attempt"))?;
+        let (order_id, amount) = attempt.ok_or(StoreError::AttemptNotFound(ev.attempt_id))?;
+        // The order's row lock serialises every event of the order.
+        let order_status: Option<String> =
             sqlx::query_scalar("SELECT status FROM payment_orders WHERE id = $1 FOR UPDATE")
                 .bind(order_id)
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(query_err("read the status of a payment order"))?;
+        let order_status =
+            payment_status_from_db(&order_status.ok_or(StoreError::OrderNotFound(order_id))?)?;
+        let attempt_status: String =
+            sqlx::query_scalar("SELECT status FROM payment_attempts WHERE id = $1")
+                .bind(ev.attempt_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(query_err("read a payment attempt"))?;
+        let paid = matches!(ev.event, PaymentEvent::Paid { .. });
+        let overpaid_reason = if paid && order_status == PaymentStatus::Succeeded && attempt_status != "succeeded" {
+            Some("second_payment".to_string())
+        } else {
+            None
+        };
+        let (outcome, new_status) = match overpaid_reason {
+            Some(reason) => (EventOutcome::Overpayment { reason }, "overpaid"),
+            None => match Self::move_order(&mut tx, order_id, &ev.event, &now).await? {
+                Ok(t) => (EventOutcome::Applied(t), attempt_status_for(t.status())),
+                Err(TransitionError::PaidAfterFinal(from)) => (
+                    EventOutcome::Overpayment { reason: format!("paid_after_{from}") },
+                    "overpaid",
+                ),
+                Err(source) => return Err(StoreError::Transition { order_id, source }),
+            },
+        };
+        if let EventOutcome::Overpayment { reason } = &outcome {
+            sqlx::query(
+                "INSERT INTO overpayments (order_id, attempt_id, amount_centavos, reason, created_at) \
+                 VALUES ($1, $2, $3, $4, $5::timestamptz) ON CONFLICT (attempt_id) DO NOTHING",
+            )
+            .bind(order_id)
+            .bind(ev.attempt_id)
+            .bind(amount)
+            .bind(reason)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await
+            .map_err(query_err("record an overpayment"))?;
+        }
+        let keep = matches!(outcome, EventOutcome::Applied(Transition::AlreadyThere(_)))
+            && attempt_status != "pending";
+        sqlx::query(
+            "UPDATE payment_attempts SET status = CASE WHEN $6 THEN status ELSE $2 END, \
+             method = COALESCE($3, method), voucher_reference = COALESCE($4, voucher_reference), \
+             updated_at = $5::timestamptz WHERE id = $1",
+        )
+        .bind(ev.attempt_id)
+        .bind(new_status)
+        .bind(&ev.method)
+        .bind(&ev.voucher_reference)
+        .bind(&now)
+        .bind(keep)
+        .execute(&mut *tx)
+        .await
+        .map_err(query_err("update a payment attempt"))?;
+        tx.commit()
+            .await
+            .map_err(query_err("commit a provider event"))?;
+        Ok(outcome)
+    }
+
+    async fn overpayments_of_order(&self, order_id: i64) -> Result<Vec<Overpayment>, StoreError> {
+        let rows: Vec<(i64, i64, i64, String, String)> = sqlx::query_as(concat!(
+            "SELECT order_id, attempt_id, amount_centavos, reason, ",
+            utc_text!("created_at"),
+            " FROM overpayments WHERE order_id = $1 ORDER BY id"
+        ))
+        .bind(order_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_err("read the overpayments of a payment order"))?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(Overpayment {
+                    order_id: r.0,
+                    attempt_id: r.1,
+                    amount: Centavos(r.2),
+                    reason: r.3,
+                    created_at: timestamp_from_db(&r.4)?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl PgStore {
+    /// Applies `event` to order `order_id` inside the caller's transaction
+    /// (locking the order's row): the guarded transition; on a move, the new
+    /// status, its transition row, the charges marked paid on `succeeded`
+    /// and released when the order leaves the live statuses. The inner
+    /// `Err` is the refused transition (nothing written).
+    async fn move_order(
+        conn: &mut PgConnection,
+        order_id: i64,
+        event: &PaymentEvent,
+        now: &str,
+    ) -> Result<Result<Transition, TransitionError>, StoreError> {
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT status FROM payment_orders WHERE id = $1 FOR UPDATE")
+                .bind(order_id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(query_err("read the status of a payment order"))?;
         let from = payment_status_from_db(&stored.ok_or(StoreError::OrderNotFound(order_id))?)?;
-        let outcome = transition(from, event)
-            .map_err(|source| StoreError::Transition { order_id, source })?;
+        let outcome = match transition(from, event) {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(e)),
+        };
         if let Transition::Moved { from, to } = outcome {
             sqlx::query(
                 "UPDATE payment_orders SET status = $1, updated_at = $2::timestamptz WHERE id = $3",
             )
             .bind(to.as_str())
-            .bind(&now)
+            .bind(now)
             .bind(order_id)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await
             .map_err(query_err("update the status of a payment order"))?;
             sqlx::query(
@@ -384,8 +616,8 @@ impl Store for PgStore {
             .bind(from.as_str())
             .bind(to.as_str())
             .bind(event.kind().as_str())
-            .bind(&now)
-            .execute(&mut *tx)
+            .bind(now)
+            .execute(&mut *conn)
             .await
             .map_err(query_err("record a payment transition"))?;
             if to == PaymentStatus::Succeeded {
@@ -394,23 +626,20 @@ impl Store for PgStore {
                      AND id IN (SELECT charge_id FROM payment_order_items WHERE order_id = $1)",
                 )
                 .bind(order_id)
-                .bind(&now)
-                .execute(&mut *tx)
+                .bind(now)
+                .execute(&mut *conn)
                 .await
                 .map_err(query_err("mark the charges of a payment order paid"))?;
             }
             if !to.is_live() {
                 sqlx::query("DELETE FROM live_order_charges WHERE order_id = $1")
                     .bind(order_id)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await
                     .map_err(query_err("release the charges of a payment order"))?;
             }
         }
-        tx.commit()
-            .await
-            .map_err(query_err("commit a payment transition"))?;
-        Ok(outcome)
+        Ok(Ok(outcome))
     }
 }
 

@@ -55,7 +55,7 @@ fn render(ctx: &PageContext, cuenta: String, rfc: String, outcome: Option<Lookup
         <h1>{t.lookup_title}</h1>
         {problem.map(|p| error_summary(&p, lang, t))}
         {match outcome {
-            Some(LookupOutcome::Found(doc)) => result(doc, lang, t).into_any(),
+            Some(LookupOutcome::Found(doc)) => result(doc, lang, t, &cuenta, &rfc).into_any(),
             _ => view! { <p class="lead">{t.lookup_intro}</p> }.into_any(),
         }}
         <div class="lookup-forms">
@@ -101,7 +101,31 @@ fn error_summary(p: &LookupProblem, lang: Lang, t: &'static Texts) -> impl IntoV
     }
 }
 
-fn result(doc: DebtDocument, lang: Lang, t: &'static Texts) -> impl IntoView {
+/// The CSRF token for the pay form (pages render on the server only).
+fn csrf_token() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        crate::csrf::page_token()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        String::new()
+    }
+}
+
+fn result(doc: DebtDocument, lang: Lang, t: &'static Texts, cuenta: &str, rfc: &str) -> impl IntoView {
+    let has_items = doc.accounts.iter().any(|a| !a.items.is_empty());
+    let pay_form = has_items.then(|| {
+        let token = csrf_token();
+        view! {
+            <form id="pay-form" method="post" action="/orden" class="pay-form" data-testid="pay-form">
+                <input type="hidden" name=crate::csrf::CSRF_FIELD value=token/>
+                <input type="hidden" name="cuenta" value=cuenta.trim().to_string()/>
+                <input type="hidden" name="rfc" value=rfc.trim().to_string()/>
+                <button type="submit" data-testid="pay-these">{t.pay_these}</button>
+            </form>
+        }
+    });
     view! {
         <section class="result" data-testid="debt-result" aria-labelledby="result-title">
             <h2 id="result-title">{t.result_title}</h2>
@@ -113,6 +137,7 @@ fn result(doc: DebtDocument, lang: Lang, t: &'static Texts) -> impl IntoView {
                 <div class="grand"><dt>{t.grand_total}</dt><dd data-testid="grand-total">{doc.total.display_mxn()}</dd></div>
             </dl>
             <p class="muted small">{t.amounts_note}</p>
+            {pay_form}
             <p><a class="button secondary" href="/consulta">{t.new_search}</a></p>
         </section>
     }
@@ -168,7 +193,11 @@ fn item_row(item: QuoteItem, lang: Lang, t: &'static Texts) -> impl IntoView {
     let discount = if item.discount.0 == 0 { item.discount.display_mxn() } else { format!("−{}", item.discount.display_mxn()) };
     view! {
         <tr data-testid="debt-item">
-            <th scope="row" data-label=t.col_concept data-testid="item-concept">{concept}</th>
+            <th scope="row" data-label=t.col_concept data-testid="item-concept">
+                <input type="checkbox" name="cargo" form="pay-form" value=item.charge_id.to_string() checked
+                    aria-label=format!("{} {} {}", t.include_charge, concept, item.period) data-testid="charge-checkbox"/>
+                " "{concept.clone()}
+            </th>
             <td data-label=t.col_period data-testid="item-period">{item.period.clone()}</td>
             <td data-label=t.col_due_date data-testid="item-due-date">{format::date(item.due_date, lang)}<small class="late">{late}</small></td>
             <td class="num" data-label=t.col_principal data-testid="item-principal">{item.principal.display_mxn()}</td>

@@ -6,12 +6,13 @@ mod home;
 pub mod islands;
 mod layout;
 mod lookup_page;
+mod order_page;
 mod page;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, StaticSegment};
+use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 pub use page::PageContext;
 
@@ -78,6 +79,8 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=layout::NotFound>
                     <Route path=StaticSegment("") view=home::HomePage/>
                     <Route path=StaticSegment("consulta") view=lookup_page::LookupPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("orden"), ParamSegment("reference")) view=order_page::OrderPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("prueba"), StaticSegment("pago"), ParamSegment("attempt")) view=order_page::DemoCheckoutPage ssr=SsrMode::Async/>
                 </Routes>
             </layout::Layout>
         </Router>

@@ -90,6 +90,9 @@ export class LookupPage {
   readonly grandTotal: Locator;
   readonly rateLimited: Locator;
   readonly langSwitch: Locator;
+  readonly payForm: Locator;
+  readonly payThese: Locator;
+  readonly chargeCheckboxes: Locator;
 
   constructor(readonly page: Page) {
     this.accountInput = page.getByTestId('lookup-account-input');
@@ -103,6 +106,9 @@ export class LookupPage {
     this.grandTotal = page.getByTestId('grand-total');
     this.rateLimited = page.getByTestId('rate-limited');
     this.langSwitch = page.getByTestId('lang-switch');
+    this.payForm = page.getByTestId('pay-form');
+    this.payThese = page.getByTestId('pay-these');
+    this.chargeCheckboxes = page.getByTestId('charge-checkbox');
   }
 
   /** Opens `/consulta`, optionally with a query (`{ cuenta: 'P-000101' }`). */

@@ -30,6 +30,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The server's own store (e.g. to move an order's time along).
     pub store: Arc<dyn Store>,
+    /// The server's own state (to call services such as
+    /// `app::payments::apply_provider_event` directly).
+    pub state: app::state::AppState,
     _dir: Arc<tempfile::TempDir>,
 }
 
@@ -66,6 +69,7 @@ async fn start(dir: Arc<tempfile::TempDir>, today: NaiveDate, lookup_limit: u32,
         state.store.import_padron(&rows, &|_| {}).await.expect("import");
     }
     let store = state.store.clone();
+    let shared = state.clone();
     let app = Application::with_state(settings.addr, state).await.expect("bind");
     let addr = app.local_addr();
     tokio::spawn(app.run_until_stopped());
@@ -75,6 +79,7 @@ async fn start(dir: Arc<tempfile::TempDir>, today: NaiveDate, lookup_limit: u32,
         db_path,
         client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
         store,
+        state: shared,
         _dir: dir,
     }
 }

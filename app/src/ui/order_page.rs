@@ -1,0 +1,278 @@
+//! The payment order page (`/orden/{reference}`: the printable "formato de
+//! pago", its status and the buttons to pay online or re-quote) and the
+//! embedded demo provider's checkout (`/prueba/pago/{attempt_id}`). Both are
+//! rendered on the server; their buttons are real POST forms handled by
+//! `server::pay`.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn OrderPage() -> impl IntoView {
+    let params = use_params_map();
+    let reference = move || params.read().get("reference").unwrap_or_default();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let r = reference();
+                Suspend::new(async move { ssr::order_page(r).await })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn DemoCheckoutPage() -> impl IntoView {
+    let params = use_params_map();
+    let attempt = move || params.read().get("attempt").unwrap_or_default();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let a = attempt();
+                Suspend::new(async move { ssr::demo_page(a).await })
+            }}
+        </Suspense>
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+mod ssr {
+    use leptos::prelude::*;
+
+    // Pages render on the server only (islands): nothing to do in the browser.
+    pub async fn order_page(_reference: String) -> AnyView {
+        ().into_any()
+    }
+
+    pub async fn demo_page(_attempt: String) -> AnyView {
+        ().into_any()
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use chrono::Duration;
+    use leptos::prelude::*;
+    use leptos_meta::Title;
+
+    use super::super::format;
+    use super::super::PageContext;
+    use crate::csrf::{page_token, CSRF_FIELD};
+    use crate::domain::payment::PaymentStatus;
+    use crate::domain::reference::OrderReference;
+    use crate::i18n::{Lang, Texts};
+    use crate::state::AppState;
+    use crate::store::{Order, OrderItem, PaymentAttempt};
+
+    fn not_found() -> AnyView {
+        view! { <super::super::layout::NotFound/> }.into_any()
+    }
+
+    fn unavailable(t: &'static Texts) -> AnyView {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        }
+        view! { <h1>{t.order_title}</h1><p>{t.not_found_body}</p> }.into_any()
+    }
+
+    pub fn status_words(s: PaymentStatus, t: &'static Texts) -> &'static str {
+        match s {
+            PaymentStatus::Created => t.status_created,
+            PaymentStatus::Pending => t.status_pending,
+            PaymentStatus::Succeeded => t.status_succeeded,
+            PaymentStatus::Failed => t.status_failed,
+            PaymentStatus::Expired => t.status_expired,
+            PaymentStatus::Cancelled => t.status_cancelled,
+            PaymentStatus::Refunded => t.status_refunded,
+        }
+    }
+
+    fn grouped(reference: &str) -> String {
+        OrderReference::parse(reference).map(|r| r.display_grouped()).unwrap_or_else(|_| reference.to_string())
+    }
+
+    pub async fn order_page(reference: String) -> AnyView {
+        let ctx = expect_context::<PageContext>();
+        let state = expect_context::<AppState>();
+        let t = ctx.t();
+        let lang = ctx.lang;
+        let id = match state.store.order_id_by_reference(&reference).await {
+            Ok(Some(id)) => id,
+            Ok(None) => return not_found(),
+            Err(_) => return unavailable(t),
+        };
+        let order = match crate::orders::get_order(&state, id).await {
+            Ok(o) => o,
+            Err(crate::orders::OrderError::NotFound(_)) => return not_found(),
+            Err(_) => return unavailable(t),
+        };
+        let attempts = match state.store.attempts_of_order(id).await {
+            Ok(a) => a,
+            Err(_) => return unavailable(t),
+        };
+        let token = page_token();
+        let tz = state.clock.timezone();
+        let last_local = (order.expires_at - Duration::seconds(1)).with_timezone(&tz);
+        let expires = format!("{} {} ({})", format::date(last_local.date_naive(), lang), last_local.format("%H:%M h"), tz.name());
+        render_order(&ctx, order, attempts, expires, token, t, lang)
+    }
+
+    fn render_order(
+        ctx: &PageContext,
+        order: Order,
+        attempts: Vec<PaymentAttempt>,
+        expires: String,
+        token: String,
+        t: &'static Texts,
+        lang: Lang,
+    ) -> AnyView {
+        let status = order.status;
+        let words = status_words(status, t);
+        let reference = order.reference.clone();
+        let voucher = attempts.iter().rev().find_map(|a| a.voucher_reference.clone());
+        let oxxo_pending = status == PaymentStatus::Pending && voucher.is_some();
+        let first_account = order.items.first().map(|i| i.account.clone()).unwrap_or_default();
+        let lookup_href = format!("/consulta?cuenta={}", format::url_encode(&first_account));
+        let m = ctx.municipality.clone();
+        let items = order.items.clone();
+        let title = format!("{} {} — {}", t.order_title, reference, words);
+        view! {
+            <Title text=title/>
+            <h1>{t.order_title}</h1>
+            <section class="card order" data-testid="order" data-reference=reference.clone() data-status=status.as_str()>
+                <p class="lead">{t.order_intro}</p>
+                <dl class="order-head">
+                    <div><dt>{t.order_reference}</dt><dd class="reference" data-testid="order-reference">{grouped(&reference)}</dd></div>
+                    <div><dt>{t.order_status}</dt><dd data-testid="order-status">{words}</dd></div>
+                    <div><dt>{t.order_expires}</dt><dd data-testid="order-expires">{expires}</dd></div>
+                </dl>
+                <table class="debts">
+                    <thead>
+                        <tr>
+                            <th scope="col">{t.account}</th>
+                            <th scope="col">{t.col_concept}</th>
+                            <th scope="col">{t.col_period}</th>
+                            <th scope="col">{t.col_due_date}</th>
+                            <th scope="col" class="num">{t.col_principal}</th>
+                            <th scope="col" class="num">{t.col_recargos}</th>
+                            <th scope="col" class="num">{t.col_discount}</th>
+                            <th scope="col" class="num">{t.col_total}</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {items.into_iter().map(|i| item_row(i, &m, t, lang)).collect_view()}
+                    </tbody>
+                </table>
+                <dl class="totals">
+                    <div><dt>{t.subtotal}</dt><dd data-testid="order-subtotal">{order.subtotal.display_mxn()}</dd></div>
+                    <div data-testid="order-rounding"><dt>{t.rounding_line}</dt><dd>{order.rounding.display_mxn()}</dd></div>
+                    <div class="grand"><dt>{t.order_total}</dt><dd data-testid="order-total">{order.total.display_mxn()}</dd></div>
+                </dl>
+                <p class="muted small">{t.print_hint}</p>
+            </section>
+            {match status {
+                PaymentStatus::Succeeded | PaymentStatus::Refunded => view! {
+                    <div class="notice success" role="status" data-testid="payment-received">
+                        <h2>{t.status_succeeded}</h2>
+                        <p>{t.paid_note}</p>
+                    </div>
+                }.into_any(),
+                PaymentStatus::Pending if oxxo_pending => view! {
+                    <div class="notice" role="status" data-testid="payment-pending">
+                        <h2>{t.status_pending}</h2>
+                        <p>{t.pending_note}</p>
+                        <p>{t.oxxo_voucher}": "<strong data-testid="oxxo-voucher">{voucher.clone().unwrap_or_default()}</strong></p>
+                    </div>
+                }.into_any(),
+                PaymentStatus::Created | PaymentStatus::Pending => view! {
+                    <form method="post" action=format!("/orden/{reference}/pagar") class="actions">
+                        <input type="hidden" name=CSRF_FIELD value=token.clone()/>
+                        <button type="submit" data-testid="pay-online">{t.pay_online}</button>
+                    </form>
+                }.into_any(),
+                PaymentStatus::Expired => view! {
+                    <div class="notice" role="status" data-testid="order-expired">
+                        <p>{t.expired_note}</p>
+                        <form method="post" action=format!("/orden/{reference}/cotizar") class="actions">
+                            <input type="hidden" name=CSRF_FIELD value=token.clone()/>
+                            <button type="submit" data-testid="requote">{t.requote}</button>
+                        </form>
+                    </div>
+                }.into_any(),
+                PaymentStatus::Failed | PaymentStatus::Cancelled => view! {
+                    <div class="notice" role="status" data-testid="payment-failed"><p>{t.failed_note}</p></div>
+                }.into_any(),
+            }}
+            <p><a class="button secondary" href=lookup_href data-testid="lookup-again">{t.new_search}</a></p>
+        }
+        .into_any()
+    }
+
+    fn item_row(i: OrderItem, m: &crate::domain::municipality::Municipality, t: &'static Texts, lang: Lang) -> impl IntoView {
+        let concept = m
+            .concept(&i.concept)
+            .map(|c| lang.pick(&c.name_es, &c.name_en).to_string())
+            .unwrap_or_else(|| i.concept.clone());
+        let discount = if i.discount.0 == 0 { i.discount.display_mxn() } else { format!("−{}", i.discount.display_mxn()) };
+        view! {
+            <tr data-testid="order-item">
+                <td data-label=t.account>{i.account.clone()}</td>
+                <th scope="row" data-label=t.col_concept>{concept}</th>
+                <td data-label=t.col_period>{i.period.clone()}</td>
+                <td data-label=t.col_due_date>{format::date(i.due_date, lang)}</td>
+                <td class="num" data-label=t.col_principal>{i.principal.display_mxn()}</td>
+                <td class="num" data-label=t.col_recargos>{i.recargos.display_mxn()}</td>
+                <td class="num" data-label=t.col_discount>{discount}</td>
+                <td class="num" data-label=t.col_total><strong>{i.total.display_mxn()}</strong></td>
+            </tr>
+        }
+    }
+
+    pub async fn demo_page(attempt: String) -> AnyView {
+        let ctx = expect_context::<PageContext>();
+        let state = expect_context::<AppState>();
+        let t = ctx.t();
+        let Ok(attempt_id) = attempt.parse::<i64>() else { return not_found() };
+        let attempt = match state.store.get_attempt(attempt_id).await {
+            Ok(Some(a)) if a.provider == crate::payments::DEMO_PROVIDER => a,
+            Ok(_) => return not_found(),
+            Err(_) => return unavailable(t),
+        };
+        let order = match crate::orders::get_order(&state, attempt.order_id).await {
+            Ok(o) => o,
+            Err(_) => return unavailable(t),
+        };
+        let token = page_token();
+        let action = format!("/prueba/pago/{attempt_id}/accion");
+        let button = |value: &'static str, label: &'static str, class: &'static str| {
+            let token = token.clone();
+            let action = action.clone();
+            view! {
+                <form method="post" action=action class="demo-action">
+                    <input type="hidden" name=CSRF_FIELD value=token/>
+                    <input type="hidden" name="accion" value=value/>
+                    <button type="submit" class=class data-testid=format!("demo-{value}")>{label}</button>
+                </form>
+            }
+        };
+        let order_href = format!("/orden/{}", order.reference);
+        view! {
+            <Title text=format!("{} — {}", t.demo_title, t.demo_banner)/>
+            <p class="demo-banner" role="note" data-testid="demo-banner"><strong>{t.demo_banner}</strong></p>
+            <h1>{t.demo_title}</h1>
+            <dl class="order-head card">
+                <div><dt>{t.order_reference}</dt><dd data-testid="demo-reference">{grouped(&order.reference)}</dd></div>
+                <div><dt>{t.order_total}</dt><dd data-testid="demo-total">{order.total.display_mxn()}</dd></div>
+                <div><dt>{t.order_status}</dt><dd>{status_words(order.status, t)}</dd></div>
+            </dl>
+            <div class="demo-actions">
+                {button("pagar", t.demo_pay_card, "")}
+                {button("rechazar", t.demo_fail, "secondary")}
+                {button("oxxo", t.demo_oxxo_pending, "secondary")}
+                {button("oxxo-pagado", t.demo_oxxo_paid, "secondary")}
+            </div>
+            <p><a href=order_href>{t.back_to_order}</a></p>
+        }
+        .into_any()
+    }
+}

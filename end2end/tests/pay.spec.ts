@@ -1,0 +1,95 @@
+import { expect, test, type Page } from '@playwright/test';
+import { PAY_ACCOUNTS, PAY_TOTAL } from './fixture-data';
+import { phoneContext } from './pages/contexts';
+import { LookupPage } from './pages/lookup-page';
+import { money } from './pages/money';
+import { DemoCheckoutPage, OrderPage } from './pages/order-page';
+
+// Paying with the embedded demo provider (no Stripe key configured): lookup →
+// "Pagar estos adeudos" → formato de pago → "Pagar en línea" → demo checkout
+// → back on the order page. Every step is a real form POST answered with a
+// 303, so it works with JavaScript disabled too. These accounts are used by
+// no other spec: paying them changes nobody else's figures.
+
+/** From the lookup of `account` to the demo checkout; the order page's URL. */
+async function lookupToCheckout(page: Page, account: string): Promise<string> {
+  const lookup = new LookupPage(page);
+  await lookup.goto({ cuenta: account });
+  await lookup.card(account).root.waitFor();
+  await expect(lookup.chargeCheckboxes).toHaveCount(1);
+  await expect(lookup.chargeCheckboxes.first()).toBeChecked();
+  await lookup.expectTotals(PAY_TOTAL);
+  await lookup.payThese.click();
+
+  const order = new OrderPage(page);
+  await order.expectLoaded();
+  await expect(order.status).toHaveText('Por pagar');
+  await expect(order.items).toHaveCount(1);
+  await expect(order.total).toHaveText(money(PAY_TOTAL.total));
+  await expect(order.rounding).toContainText(money(PAY_TOTAL.rounding));
+  await expect(order.reference).toHaveText(/^\d{4} \d{4} \d{4} \d{4}$/);
+  await expect(order.expires).toContainText('21/11/2026');
+  const orderUrl = page.url();
+  await order.payOnline.click();
+
+  const demo = new DemoCheckoutPage(page);
+  await demo.expectLoaded();
+  await expect(demo.total).toHaveText(money(PAY_TOTAL.total));
+  return orderUrl;
+}
+
+async function expectDebtGone(page: Page, account: string): Promise<void> {
+  const order = new OrderPage(page);
+  await order.lookupAgain.click();
+  const lookup = new LookupPage(page);
+  await expect(lookup.card(account).noDebts).toBeVisible();
+  await expect(lookup.payThese).toHaveCount(0);
+}
+
+test('lookup → pay with the demo card → "Pago recibido" → the debt is gone', async ({ page }) => {
+  const orderUrl = await lookupToCheckout(page, PAY_ACCOUNTS.card);
+  await new DemoCheckoutPage(page).payCard.click();
+  await expect(page).toHaveURL(orderUrl);
+  const order = new OrderPage(page);
+  await expect(order.paymentReceived).toContainText('Pago recibido');
+  await expect(order.status).toHaveText('Pago recibido');
+  await expect(order.payOnline).toHaveCount(0);
+  await expectDebtGone(page, PAY_ACCOUNTS.card);
+});
+
+test('OXXO: the voucher leaves the payment in process until the cash arrives', async ({ page }) => {
+  const orderUrl = await lookupToCheckout(page, PAY_ACCOUNTS.oxxo);
+  const demoUrl = page.url();
+  await new DemoCheckoutPage(page).oxxoPending.click();
+  await expect(page).toHaveURL(orderUrl);
+  const order = new OrderPage(page);
+  await expect(order.paymentPending).toContainText('Pago en proceso');
+  await expect(order.oxxoVoucher).toHaveText(/^\d{10,}$/);
+  await expect(order.status).toHaveText('Pago en proceso');
+
+  // Still owed while the voucher is unpaid.
+  const lookup = new LookupPage(page);
+  await lookup.goto({ cuenta: PAY_ACCOUNTS.oxxo });
+  await expect(lookup.card(PAY_ACCOUNTS.oxxo).items).toHaveCount(1);
+
+  // The cash arrives later.
+  await page.goto(demoUrl);
+  await new DemoCheckoutPage(page).oxxoPaid.click();
+  await expect(page).toHaveURL(orderUrl);
+  await expect(order.paymentReceived).toContainText('Pago recibido');
+  await expectDebtGone(page, PAY_ACCOUNTS.oxxo);
+});
+
+test('the same payment with JavaScript disabled', async ({ browser }, testInfo) => {
+  const context = await phoneContext(browser, testInfo, { javaScriptEnabled: false });
+  try {
+    const page = await context.newPage();
+    const orderUrl = await lookupToCheckout(page, PAY_ACCOUNTS.noJs);
+    await new DemoCheckoutPage(page).payCard.click();
+    await expect(page).toHaveURL(orderUrl);
+    await expect(new OrderPage(page).paymentReceived).toContainText('Pago recibido');
+    await expectDebtGone(page, PAY_ACCOUNTS.noJs);
+  } finally {
+    await context.close();
+  }
+});

@@ -1,0 +1,344 @@
+//! Online payment with the embedded demo provider, end to end over HTTP
+//! (real forms, CSRF, 303 redirects), and the shared provider-event path
+//! (dedupe, amounts, overpayments), on a real server with its own SQLite file.
+
+mod common;
+
+use app::domain::money::Centavos;
+use app::domain::payment::{PaymentEvent, PaymentStatus, Transition, CURRENCY_MXN};
+use app::payments::{apply_provider_event, PaymentError, DEMO_PROVIDER};
+use app::store::{EventOutcome, ProviderEvent};
+use chrono::NaiveDate;
+use common::{spawn_app, TestApp};
+use serde_json::{json, Value};
+
+const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+fn encode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// POSTs a form with the CSRF cookie `cookie` and the field `field`.
+async fn post_form_with(app: &TestApp, path: &str, fields: &[(&str, String)], cookie: Option<&str>, field: Option<&str>) -> reqwest::Response {
+    let mut body: Vec<String> = fields.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+    if let Some(f) = field {
+        body.push(format!("csrf={}", encode(f)));
+    }
+    let mut request = app
+        .client
+        .post(format!("{}{}", app.base, path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.join("&"));
+    if let Some(c) = cookie {
+        request = request.header("cookie", format!("recauda_csrf={c}"));
+    }
+    request.send().await.expect("request")
+}
+
+async fn post_form(app: &TestApp, path: &str, fields: &[(&str, String)]) -> reqwest::Response {
+    post_form_with(app, path, fields, Some(TOKEN), Some(TOKEN)).await
+}
+
+fn location(r: &reqwest::Response) -> String {
+    assert_eq!(r.status().as_u16(), 303, "expected a 303 redirect");
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+async fn page(app: &TestApp, path: &str) -> (u16, String) {
+    let r = app.get(path).await;
+    let status = r.status().as_u16();
+    (status, r.text().await.unwrap())
+}
+
+async fn charge_ids(app: &TestApp, account: &str) -> Vec<i64> {
+    let (status, doc) = app.get_json(&format!("/api/v1/debts?account={account}")).await;
+    assert_eq!(status, 200, "{doc}");
+    doc["accounts"][0]["items"].as_array().unwrap().iter().map(|i| i["charge_id"].as_i64().unwrap()).collect()
+}
+
+/// Creates an order for every open charge of `account` through the form;
+/// its reference.
+async fn order_by_form(app: &TestApp, account: &str) -> String {
+    let mut fields = vec![("cuenta", account.to_string())];
+    for id in charge_ids(app, account).await {
+        fields.push(("cargo", id.to_string()));
+    }
+    let r = post_form(app, "/orden", &fields).await;
+    let to = location(&r);
+    to.strip_prefix("/orden/").expect("redirect to the order page").to_string()
+}
+
+/// "Pagar en línea": the demo checkout's attempt id.
+async fn checkout(app: &TestApp, reference: &str) -> i64 {
+    let r = post_form(app, &format!("/orden/{reference}/pagar"), &[]).await;
+    let to = location(&r);
+    to.strip_prefix("/prueba/pago/").expect("redirect to the demo checkout").parse().unwrap()
+}
+
+async fn demo(app: &TestApp, attempt: i64, action: &str) -> reqwest::Response {
+    post_form(app, &format!("/prueba/pago/{attempt}/accion"), &[("accion", action.to_string())]).await
+}
+
+async fn order_json(app: &TestApp, reference: &str) -> Value {
+    let id = app.store.order_id_by_reference(reference).await.unwrap().expect("order exists");
+    let (status, order) = app.get_json(&format!("/api/v1/orders/{id}")).await;
+    assert_eq!(status, 200, "{order}");
+    order
+}
+
+fn moves_to(order: &Value, status: &str) -> usize {
+    order["transitions"].as_array().unwrap().iter().filter(|t| t["to"] == status).count()
+}
+
+#[tokio::test]
+async fn lookup_pay_by_demo_card_and_the_debt_is_gone() {
+    let app = spawn_app().await;
+    // The lookup page sets the CSRF cookie and echoes it in the pay form.
+    let r = app.get("/consulta?cuenta=A-000003").await;
+    assert_eq!(r.status().as_u16(), 200);
+    let cookie = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).find(|c| c.starts_with("recauda_csrf="));
+    let cookie = cookie.expect("a CSRF cookie");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/"), "{cookie}");
+    let token = cookie.trim_start_matches("recauda_csrf=").split(';').next().unwrap().to_string();
+    let html = r.text().await.unwrap();
+    assert!(html.contains(&format!("value=\"{token}\"")), "the form echoes the cookie's token");
+    assert!(html.contains("Pagar estos adeudos"));
+    assert_eq!(html.matches("name=\"cargo\"").count(), 2);
+
+    let reference = order_by_form(&app, "A-000003").await;
+    let (status, html) = page(&app, &format!("/orden/{reference}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Formato de pago") && html.contains("Por pagar") && html.contains("Pagar en línea"), "{html}");
+    assert!(html.contains("America/Mazatlan"), "expiry in the municipality's zone");
+
+    let attempt = checkout(&app, &reference).await;
+    let (status, html) = page(&app, &format!("/prueba/pago/{attempt}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("MODO DE PRUEBA — no se cobra dinero real"), "{html}");
+    assert_eq!(order_json(&app, &reference).await["status"], "pending");
+
+    let r = demo(&app, attempt, "pagar").await;
+    assert_eq!(location(&r), format!("/orden/{reference}"));
+    let (_, html) = page(&app, &format!("/orden/{reference}")).await;
+    assert!(html.contains("Pago recibido"), "{html}");
+
+    let order = order_json(&app, &reference).await;
+    assert_eq!(order["status"], "succeeded");
+    assert_eq!(moves_to(&order, "succeeded"), 1);
+    assert!(charge_ids(&app, "A-000003").await.is_empty());
+    let (_, html) = page(&app, "/consulta?cuenta=A-000003").await;
+    assert!(html.contains("no tiene adeudos"));
+    let attempts = app.store.attempts_of_order(order["id"].as_i64().unwrap()).await.unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!((attempts[0].status.as_str(), attempts[0].method.as_deref()), ("succeeded", Some("card")));
+
+    // Paying again is refused; nothing changes.
+    let r = post_form(&app, &format!("/orden/{reference}/pagar"), &[]).await;
+    assert_eq!(r.status().as_u16(), 409);
+    let r = demo(&app, attempt, "pagar").await;
+    assert_eq!(location(&r), format!("/orden/{reference}"), "a repeated success is harmless");
+    assert_eq!(moves_to(&order_json(&app, &reference).await, "succeeded"), 1);
+}
+
+#[tokio::test]
+async fn the_same_event_delivered_ten_times_is_applied_once() {
+    let app = spawn_app().await;
+    let reference = order_by_form(&app, "P-000002").await;
+    let attempt = checkout(&app, &reference).await;
+    let order = order_json(&app, &reference).await;
+    assert_eq!(order["total"], "640.00", "640.10 rounds down to the peso");
+    let event = ProviderEvent {
+        provider: DEMO_PROVIDER.into(),
+        event_id: "evt_repeated".into(),
+        attempt_id: attempt,
+        event: PaymentEvent::Paid { amount: Centavos(64_000), currency: CURRENCY_MXN.into() },
+        method: Some("card".into()),
+        voucher_reference: None,
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let state = app.state.clone();
+        let event = event.clone();
+        tasks.push(tokio::spawn(async move { apply_provider_event(&state, &event).await }));
+    }
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap().expect("applied or deduped"));
+    }
+    let applied: Vec<_> = outcomes.iter().filter(|o| **o != EventOutcome::Duplicate).collect();
+    assert_eq!(
+        applied,
+        [&EventOutcome::Applied(Transition::Moved { from: PaymentStatus::Pending, to: PaymentStatus::Succeeded })]
+    );
+    let order = order_json(&app, &reference).await;
+    assert_eq!(order["status"], "succeeded");
+    assert_eq!(moves_to(&order, "succeeded"), 1);
+    assert!(charge_ids(&app, "P-000002").await.is_empty());
+
+    // An amount that does not match the order is refused (fresh event id).
+    let app2 = spawn_app().await;
+    let reference = order_by_form(&app2, "P-000002").await;
+    let attempt = checkout(&app2, &reference).await;
+    let wrong = ProviderEvent {
+        event_id: "evt_wrong_amount".into(),
+        attempt_id: attempt,
+        event: PaymentEvent::Paid { amount: Centavos(64_010), currency: CURRENCY_MXN.into() },
+        ..event.clone()
+    };
+    assert!(matches!(apply_provider_event(&app2.state, &wrong).await, Err(PaymentError::Refused(_))));
+    let usd = ProviderEvent {
+        event_id: "evt_wrong_currency".into(),
+        event: PaymentEvent::Paid { amount: Centavos(64_000), currency: "usd".into() },
+        ..wrong.clone()
+    };
+    assert!(matches!(apply_provider_event(&app2.state, &usd).await, Err(PaymentError::Refused(_))));
+    assert_eq!(order_json(&app2, &reference).await["status"], "pending");
+    assert_eq!(charge_ids(&app2, "P-000002").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_declined_card_fails_the_order_and_frees_the_charges() {
+    let app = spawn_app().await;
+    let reference = order_by_form(&app, "A-000003").await;
+    let attempt = checkout(&app, &reference).await;
+    let r = demo(&app, attempt, "rechazar").await;
+    assert_eq!(location(&r), format!("/orden/{reference}"));
+    let (_, html) = page(&app, &format!("/orden/{reference}")).await;
+    assert!(html.contains("Pago rechazado"), "{html}");
+    let order = order_json(&app, &reference).await;
+    assert_eq!(order["status"], "failed");
+    // Still owed, and free for a new order.
+    assert_eq!(charge_ids(&app, "A-000003").await.len(), 2);
+    let again = order_by_form(&app, "A-000003").await;
+    assert_ne!(again, reference);
+}
+
+#[tokio::test]
+async fn oxxo_pending_then_paid() {
+    let app = spawn_app().await;
+    let reference = order_by_form(&app, "A-000003").await;
+    let attempt = checkout(&app, &reference).await;
+    // "OXXO pagado después" needs a voucher first.
+    assert_eq!(demo(&app, attempt, "oxxo-pagado").await.status().as_u16(), 409);
+    let r = demo(&app, attempt, "oxxo").await;
+    assert_eq!(location(&r), format!("/orden/{reference}"));
+    let (_, html) = page(&app, &format!("/orden/{reference}")).await;
+    assert!(html.contains("Pago en proceso"), "{html}");
+    let voucher = app.store.get_attempt(attempt).await.unwrap().unwrap().voucher_reference.expect("a voucher");
+    assert!(html.contains(&voucher));
+    assert_eq!(order_json(&app, &reference).await["status"], "pending");
+    assert_eq!(charge_ids(&app, "A-000003").await.len(), 2, "not paid yet");
+
+    let r = demo(&app, attempt, "oxxo-pagado").await;
+    assert_eq!(location(&r), format!("/orden/{reference}"));
+    let order = order_json(&app, &reference).await;
+    assert_eq!(order["status"], "succeeded");
+    assert_eq!(moves_to(&order, "succeeded"), 1);
+    assert!(charge_ids(&app, "A-000003").await.is_empty());
+    let a = app.store.get_attempt(attempt).await.unwrap().unwrap();
+    assert_eq!((a.status.as_str(), a.method.as_deref()), ("succeeded", Some("oxxo")));
+}
+
+#[tokio::test]
+async fn money_after_expiry_is_an_overpayment_recorded_once() {
+    let app = spawn_app().await;
+    let reference = order_by_form(&app, "A-000003").await;
+    let attempt = checkout(&app, &reference).await;
+    let order_id = app.store.order_id_by_reference(&reference).await.unwrap().unwrap();
+    let total = app.store.get_order(order_id).await.unwrap().unwrap().total;
+    // The next day the order has expired (the voucher was paid too late).
+    let later = app.on_day(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()).await;
+    assert_eq!(order_json(&later, &reference).await["status"], "expired");
+    let (_, html) = page(&later, &format!("/orden/{reference}")).await;
+    assert!(html.contains("Volver a cotizar"), "{html}");
+    for event_id in ["evt_late_1", "evt_late_2", "evt_late_1"] {
+        let late = ProviderEvent {
+            provider: DEMO_PROVIDER.into(),
+            event_id: event_id.into(),
+            attempt_id: attempt,
+            event: PaymentEvent::Paid { amount: total, currency: CURRENCY_MXN.into() },
+            method: Some("oxxo".into()),
+            voucher_reference: None,
+        };
+        let outcome = apply_provider_event(&later.state, &late).await.unwrap();
+        assert!(matches!(outcome, EventOutcome::Overpayment { .. } | EventOutcome::Duplicate), "{outcome:?}");
+    }
+    let over = later.store.overpayments_of_order(order_id).await.unwrap();
+    assert_eq!(over.len(), 1);
+    assert_eq!((over[0].amount, over[0].reason.as_str()), (total, "paid_after_expired"));
+    let order = order_json(&later, &reference).await;
+    assert_eq!(order["status"], "expired");
+    assert_eq!(moves_to(&order, "succeeded"), 0);
+    assert_eq!(charge_ids(&later, "A-000003").await.len(), 2, "the charges are not paid by an overpayment");
+    // Re-quote in one click.
+    let r = post_form(&later, &format!("/orden/{reference}/cotizar"), &[]).await;
+    assert!(location(&r).starts_with("/orden/"));
+}
+
+#[tokio::test]
+async fn two_tabs_on_the_same_charges_get_a_409() {
+    let app = spawn_app().await;
+    // Oldest first, as an HTML error: the newer water bill alone.
+    let ids = charge_ids(&app, "A-000003").await;
+    let r = post_form(&app, "/orden", &[("cuenta", "A-000003".into()), ("cargo", ids[1].to_string())]).await;
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.text().await.unwrap().contains("data-code=\"older_charge_unpaid\""));
+
+    order_by_form(&app, "A-000003").await;
+    let mut fields = vec![("cuenta", "A-000003".to_string())];
+    for id in charge_ids(&app, "A-000003").await {
+        fields.push(("cargo", id.to_string()));
+    }
+    let r = post_form(&app, "/orden", &fields).await;
+    assert_eq!(r.status().as_u16(), 409);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("data-code=\"charges_in_live_order\""), "{html}");
+    // A charge that is not the account's.
+    let r = post_form(&app, "/orden", &[("cuenta", "P-000001".into()), ("cargo", "999".into())]).await;
+    assert_eq!(r.status().as_u16(), 400);
+    // Nothing checked.
+    let r = post_form(&app, "/orden", &[("cuenta", "P-000002".into())]).await;
+    assert_eq!(r.status().as_u16(), 400);
+}
+
+#[tokio::test]
+async fn forms_without_the_right_csrf_token_are_refused_and_change_nothing() {
+    let app = spawn_app().await;
+    let ids = charge_ids(&app, "P-000002").await;
+    let fields = vec![("cuenta", "P-000002".to_string()), ("cargo", ids[0].to_string())];
+    let other = "fedcba9876543210fedcba9876543210";
+    for (cookie, field) in [(None, None), (Some(TOKEN), None), (None, Some(TOKEN)), (Some(TOKEN), Some(other)), (Some("short"), Some("short"))] {
+        let r = post_form_with(&app, "/orden", &fields, cookie, field).await;
+        assert_eq!(r.status().as_u16(), 403, "{cookie:?} {field:?}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("Solicitud rechazada"));
+    }
+    // No order was created: the charge is still free.
+    let (status, _) = app.post_json("/api/v1/orders", &json!({"account": "P-000002"})).await;
+    assert_eq!(status, 201);
+
+    let reference = order_by_form(&app, "A-000003").await;
+    let r = post_form_with(&app, &format!("/orden/{reference}/pagar"), &[], Some(TOKEN), Some(other)).await;
+    assert_eq!(r.status().as_u16(), 403);
+    assert_eq!(order_json(&app, &reference).await["status"], "created");
+    let attempt = checkout(&app, &reference).await;
+    let r = post_form_with(&app, &format!("/prueba/pago/{attempt}/accion"), &[("accion", "pagar".into())], Some(TOKEN), None).await;
+    assert_eq!(r.status().as_u16(), 403);
+    assert_eq!(order_json(&app, &reference).await["status"], "pending");
+}
+
+#[tokio::test]
+async fn the_checkout_api_starts_or_resumes_an_attempt() {
+    let app = spawn_app().await;
+    let (_, order) = app.post_json("/api/v1/orders", &json!({"account": "P-000002"})).await;
+    let (status, a) = app.post_json(&format!("/api/v1/orders/{}/checkout", order["id"]), &json!({})).await;
+    assert_eq!(status, 201, "{a}");
+    assert_eq!(a["redirect_url"], format!("/prueba/pago/{}", a["attempt_id"]));
+    let (status, b) = app.post_json(&format!("/api/v1/orders/{}/checkout", order["id"]), &json!({})).await;
+    assert_eq!(status, 201, "{b}");
+    assert_eq!(a["attempt_id"], b["attempt_id"], "the pending attempt is resumed");
+    let (status, e) = app.post_json("/api/v1/orders/999/checkout", &json!({})).await;
+    assert_eq!((status, e["error"]["code"].as_str()), (404, Some("order_not_found")));
+    let (_, doc) = app.get_json("/api/v1/openapi.json").await;
+    assert!(doc["paths"]["/api/v1/orders/{id}/checkout"]["post"]["responses"]["201"].is_object());
+}
