@@ -18,6 +18,8 @@ pub mod rate_limit;
 #[cfg(feature = "ssr")]
 pub mod state;
 #[cfg(feature = "ssr")]
+pub mod stripe;
+#[cfg(feature = "ssr")]
 pub mod store;
 
 pub use ui::{shell, App};

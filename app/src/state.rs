@@ -23,6 +23,8 @@ pub struct AppState {
     pub lookup_limiter: Arc<RateLimiter>,
     /// Take the client address from `X-Forwarded-For` (behind a reverse proxy).
     pub trust_forwarded_for: bool,
+    /// Stripe, when a secret key is configured; `None` → the demo provider.
+    pub stripe: Option<Arc<crate::stripe::StripeConfig>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -66,6 +68,12 @@ impl Clock {
 
     pub fn today(&self) -> NaiveDate {
         self.fixed.unwrap_or_else(|| chrono::Utc::now().with_timezone(&self.tz).date_naive())
+    }
+
+    /// The real current instant, whatever the fixed date: for checks
+    /// against other parties' clocks (the Stripe-Signature timestamp).
+    pub fn real_now(&self) -> DateTime<Utc> {
+        Utc::now()
     }
 
     pub fn timezone(&self) -> chrono_tz::Tz {

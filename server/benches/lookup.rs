@@ -488,6 +488,7 @@ async fn main() {
         lookup_limit: 0,
         trust_forwarded_for: false,
         site_root: dir.path().join("site"),
+        stripe: None,
     };
     let state = build_state(&settings).await.expect("application state");
 

@@ -82,7 +82,7 @@ struct ApiError<'a> {
 }
 
 /// The JSON error shape shared by every endpoint (messages in Spanish).
-fn api_error(status: u16, code: &str, message: String, hint: Option<String>, retry_after: Option<u64>) -> Response {
+pub(crate) fn api_error(status: u16, code: &str, message: String, hint: Option<String>, retry_after: Option<u64>) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     let body = ApiErrorBody { error: ApiError { code, message, hint } };
     let mut response = (status, Json(body)).into_response();

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
+use app::stripe::{Secret, StripeConfig};
 use serde::Deserialize;
 
 /// Where the settings file is looked for when `RECAUDA_CONFIG` is not set.
@@ -25,6 +26,10 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// Where cargo-leptos put the site (CSS, JS, wasm, public files).
     pub site_root: PathBuf,
+    /// Stripe (`RECAUDA_STRIPE_SECRET_KEY`, `RECAUDA_STRIPE_WEBHOOK_SECRET`,
+    /// `RECAUDA_STRIPE_API_BASE`, `RECAUDA_PUBLIC_URL`); `None` without a
+    /// secret key → the embedded demo provider. Its secrets print as `***`.
+    pub stripe: Option<StripeConfig>,
 }
 
 /// The settings file; every key is optional.
@@ -95,7 +100,14 @@ impl Settings {
             .map(PathBuf::from)
             .or(file.site_root)
             .unwrap_or_else(|| PathBuf::from("target/site"));
-        Ok(Settings { database_url, addr, municipality, today, lookup_limit, trust_forwarded_for, site_root })
+        let nonempty = |name: &str| env(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let stripe = nonempty("RECAUDA_STRIPE_SECRET_KEY").map(|key| StripeConfig {
+            secret_key: Secret::new(key),
+            webhook_secret: nonempty("RECAUDA_STRIPE_WEBHOOK_SECRET").map(Secret::new),
+            api_base: nonempty("RECAUDA_STRIPE_API_BASE"),
+            public_url: nonempty("RECAUDA_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}")),
+        });
+        Ok(Settings { database_url, addr, municipality, today, lookup_limit, trust_forwarded_for, site_root, stripe })
     }
 
     /// The database URL with any password replaced, for logs.
@@ -146,6 +158,23 @@ mod tests {
         let err = settings(&[("RECAUDA_TODAY", "2026-02-30")]).unwrap_err();
         assert!(err.to_string().contains("RECAUDA_TODAY"));
         assert!(settings(&[("RECAUDA_ADDR", "nowhere")]).is_err());
+    }
+
+    #[test]
+    fn stripe_is_configured_by_its_secret_key_and_never_printed() {
+        assert_eq!(settings(&[("RECAUDA_STRIPE_WEBHOOK_SECRET", "whsec_1")]).unwrap().stripe, None);
+        let s = settings(&[
+            ("RECAUDA_STRIPE_SECRET_KEY", "sk_test_secret"),
+            ("RECAUDA_STRIPE_WEBHOOK_SECRET", "whsec_secret"),
+            ("RECAUDA_STRIPE_API_BASE", "http://127.0.0.1:9"),
+        ])
+        .unwrap();
+        let stripe = s.stripe.as_ref().expect("configured");
+        assert_eq!(stripe.secret_key.expose(), "sk_test_secret");
+        assert_eq!(stripe.api_base.as_deref(), Some("http://127.0.0.1:9"));
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("sk_test_secret") && !shown.contains("whsec_secret"), "{shown}");
+        assert!(shown.contains("***"));
     }
 
     #[test]

@@ -10,3 +10,4 @@ pub mod pay;
 pub mod precompress;
 pub mod security;
 pub mod startup;
+pub mod stripe_webhook;

@@ -107,8 +107,12 @@ async fn serve(settings: &Settings, state: app::state::AppState) -> Result<ExitC
         database = %settings.database_url_for_logs(),
         municipality = %settings.municipality.display(),
         today = %state.clock.today(),
+        payments = if state.stripe.is_some() { "stripe" } else { "demo" },
         "starting Recauda"
     );
+    if state.stripe.as_ref().is_some_and(|s| s.webhook_secret.is_none()) {
+        tracing::warn!("RECAUDA_STRIPE_WEBHOOK_SECRET is not set: every Stripe webhook will be refused");
+    }
     let app = Application::with_state(settings.addr, state).await?;
     println!("Recauda escuchando en http://{}", app.local_addr());
     app.run_until_stopped().await?;

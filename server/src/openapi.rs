@@ -95,6 +95,23 @@ pub fn document() -> Value {
                     }
                 }
             },
+            "/api/v1/stripe/webhook": {
+                "post": {
+                    "operationId": "stripeWebhook",
+                    "summary": "Eventos de Stripe (checkout.session.completed, .async_payment_succeeded, .async_payment_failed, .expired), firmados con Stripe-Signature sobre el cuerpo sin modificar (tolerancia de 5 minutos); otros tipos se aceptan y se ignoran",
+                    "parameters": [{"name": "Stripe-Signature", "in": "header", "required": true, "schema": {"type": "string"}}],
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object"}}}},
+                    "responses": {
+                        "200": {"description": "Recibido (status: applied, duplicate, overpayment, refused o ignored)", "content": {"application/json": {"schema": {
+                            "type": "object", "required": ["received", "status"],
+                            "properties": {"received": {"type": "boolean"}, "status": {"type": "string", "enum": ["applied", "duplicate", "overpayment", "refused", "ignored"]}}
+                        }}}},
+                        "400": {"description": "Firma ausente, inválida o vencida (bad_signature), o cuerpo que no es un evento (bad_event)", "content": {"application/json": {"schema": error}}},
+                        "404": {"description": "Stripe no está configurado (stripe_not_configured)", "content": {"application/json": {"schema": error}}},
+                        "503": {"description": "Base de datos no disponible (unavailable): Stripe reintenta", "content": {"application/json": {"schema": error}}}
+                    }
+                }
+            },
             "/healthz": {
                 "get": {
                     "operationId": "health",

@@ -16,7 +16,7 @@ use leptos_axum::{generate_route_list_with_exclusions_and_ssg_and_context, Lepto
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
-use crate::{api, pay, security};
+use crate::{api, pay, security, stripe_webhook};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -59,6 +59,7 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         clock: Clock::new(tz, settings.today),
         lookup_limiter: Arc::new(RateLimiter::per_minute(settings.lookup_limit)),
         trust_forwarded_for: settings.trust_forwarded_for,
+        stripe: settings.stripe.clone().map(Arc::new),
     })
 }
 
@@ -82,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/orders/{id}/requote", post(api::requote_order))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/orders/{id}/checkout", post(api::checkout_order))
+        .route("/api/v1/stripe/webhook", post(stripe_webhook::webhook))
         .route("/idioma", get(security::switch_language))
         .route("/orden", post(pay::create_order))
         .route("/orden/{reference}/pagar", post(pay::pay_order))
@@ -106,6 +108,9 @@ impl Application {
 
     pub async fn with_state(addr: SocketAddr, state: AppState) -> Result<Self, StartupError> {
         let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
+        if state.stripe.is_some() {
+            tokio::spawn(healing_sweep(state.clone()));
+        }
         Ok(Self { listener, router: router(state) })
     }
 
@@ -117,6 +122,24 @@ impl Application {
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown_signal())
             .await
+    }
+}
+
+/// How often the healing sweep runs (it also runs once at start-up).
+pub const HEALING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// The background task: [`app::payments::heal_stripe_attempts`] at start-up
+/// and every [`HEALING_INTERVAL`].
+async fn healing_sweep(state: AppState) {
+    let mut every = tokio::time::interval(HEALING_INTERVAL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match app::payments::heal_stripe_attempts(&state, state.clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(healed = n, "healing sweep"),
+            Err(e) => tracing::warn!(error = %e, "healing sweep failed"),
+        }
     }
 }
 

@@ -461,6 +461,13 @@ async fn payments_chapter(store: &dyn Store, account_a: i64, account_b: i64) {
         Err(StoreError::Transition { .. })
     ));
     assert_eq!(store.attempts_of_order(order.id).await.unwrap(), vec![a1.clone()]);
+    // The healing sweep's work list, and the provider's id recorded once.
+    assert_eq!(store.pending_attempts_before("demo", t0).await.unwrap(), vec![a1.clone()]);
+    assert!(store.pending_attempts_before("demo", t0 - chrono::Duration::seconds(1)).await.unwrap().is_empty());
+    assert!(store.pending_attempts_before("stripe", t0).await.unwrap().is_empty());
+    assert!(store.set_attempt_provider_ref(a1.id, "cs_test_1", t0).await.unwrap());
+    assert!(!store.set_attempt_provider_ref(a1.id, "cs_test_2", t0).await.unwrap(), "set once");
+    assert_eq!(store.get_attempt(a1.id).await.unwrap().unwrap().provider_ref.as_deref(), Some("cs_test_1"));
 
     // The same Paid event three times at once: applied once.
     let paid = demo_event("evt-paid", a1.id, PaymentEvent::Paid { amount: order.total, currency: CURRENCY_MXN.into() });

@@ -476,6 +476,13 @@ pub trait Store: Send + Sync + 'static {
     /// pending). A refused transition writes nothing.
     async fn start_attempt(&self, attempt: &NewAttempt, now: DateTime<Utc>) -> Result<PaymentAttempt, StoreError>;
     async fn get_attempt(&self, id: i64) -> Result<Option<PaymentAttempt>, StoreError>;
+    /// Records the provider's id of an attempt (Stripe's Checkout Session
+    /// id), once the provider answered. Only a pending attempt without one
+    /// is updated; returns whether it was.
+    async fn set_attempt_provider_ref(&self, id: i64, provider_ref: &str, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// The pending attempts of `provider` created at or before `before`,
+    /// oldest first (the healing sweep's work list).
+    async fn pending_attempts_before(&self, provider: &str, before: DateTime<Utc>) -> Result<Vec<PaymentAttempt>, StoreError>;
     /// The attempts of an order, oldest first.
     async fn attempts_of_order(&self, order_id: i64) -> Result<Vec<PaymentAttempt>, StoreError>;
     /// THE path every provider event takes, in ONE transaction:

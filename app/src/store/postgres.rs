@@ -437,6 +437,35 @@ impl Store for PgStore {
             .transpose()
     }
 
+    async fn set_attempt_provider_ref(&self, id: i64, provider_ref: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE payment_attempts SET provider_ref = $2, updated_at = $3::timestamptz \
+             WHERE id = $1 AND status = 'pending' AND provider_ref IS NULL",
+        )
+        .bind(id)
+        .bind(provider_ref)
+        .bind(timestamp_to_db(now))
+        .execute(&self.pool)
+        .await
+        .map_err(query_err("record a payment attempt's provider id"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn pending_attempts_before(&self, provider: &str, before: DateTime<Utc>) -> Result<Vec<PaymentAttempt>, StoreError> {
+        sqlx::query_as::<_, AttemptRow>(concat!(
+            attempt_select!(),
+            " WHERE provider = $1 AND status = 'pending' AND created_at <= $2::timestamptz ORDER BY id"
+        ))
+        .bind(provider)
+        .bind(timestamp_to_db(before))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_err("read the pending payment attempts"))?
+        .into_iter()
+        .map(attempt_from_row)
+        .collect()
+    }
+
     async fn attempts_of_order(&self, order_id: i64) -> Result<Vec<PaymentAttempt>, StoreError> {
         sqlx::query_as::<_, AttemptRow>(concat!(attempt_select!(), " WHERE order_id = $1 ORDER BY id"))
             .bind(order_id)

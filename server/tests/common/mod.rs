@@ -46,12 +46,24 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with_limit(lookup_limit: u32) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-    start(dir, today(), lookup_limit, true).await
+    start(dir, today(), lookup_limit, true, None).await
+}
+
+/// A server with Stripe configured (the tests point `api_base` at a fake).
+pub async fn spawn_app_with_stripe(stripe: app::stripe::StripeConfig) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    start(dir, today(), 0, true, Some(stripe)).await
 }
 
 /// A server on `dir`'s database, with today fixed at `today`; the test padrón
 /// is imported when `import` is set.
-async fn start(dir: Arc<tempfile::TempDir>, today: NaiveDate, lookup_limit: u32, import: bool) -> TestApp {
+async fn start(
+    dir: Arc<tempfile::TempDir>,
+    today: NaiveDate,
+    lookup_limit: u32,
+    import: bool,
+    stripe: Option<app::stripe::StripeConfig>,
+) -> TestApp {
     let db_path = dir.path().join("recauda.db");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let settings = Settings {
@@ -62,6 +74,7 @@ async fn start(dir: Arc<tempfile::TempDir>, today: NaiveDate, lookup_limit: u32,
         lookup_limit,
         trust_forwarded_for: false,
         site_root: dir.path().join("site"),
+        stripe,
     };
     let state = build_state(&settings).await.expect("state");
     if import {
@@ -98,7 +111,7 @@ impl TestApp {
     /// A second server on the same database whose today is `today` (to see
     /// the same orders on a later day).
     pub async fn on_day(&self, today: NaiveDate) -> TestApp {
-        start(self._dir.clone(), today, 0, false).await
+        start(self._dir.clone(), today, 0, false, self.state.stripe.as_deref().cloned()).await
     }
 
     /// POSTs a JSON body; the status and the JSON answer.

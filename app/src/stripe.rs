@@ -1,0 +1,280 @@
+//! Stripe: its configuration (secrets that never print), the Checkout
+//! Session client (async-stripe 1.0, rustls), the `Stripe-Signature` check,
+//! and the mapping of `checkout.session.*` events onto [`ProviderEvent`]s,
+//! which then take the one shared path
+//! ([`crate::payments::apply_provider_event`]).
+
+use std::collections::HashMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+
+use crate::domain::money::Centavos;
+use crate::domain::payment::PaymentEvent;
+use crate::store::ProviderEvent;
+
+/// Stripe's name in `payment_attempts.provider`.
+pub const STRIPE_PROVIDER: &str = "stripe";
+/// How old (or how far ahead) a signed webhook may be: 5 minutes, as Stripe's libraries.
+pub const SIGNATURE_TOLERANCE_SECS: i64 = 300;
+
+/// A secret (API key, webhook secret): its `Debug` prints `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The value itself: only for the Stripe client and the HMAC.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Stripe's settings (`RECAUDA_STRIPE_*`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StripeConfig {
+    pub secret_key: Secret,
+    /// `whsec_…`: without it every webhook is refused.
+    pub webhook_secret: Option<Secret>,
+    /// Another API base URL (tests: the in-process fake); default Stripe's.
+    pub api_base: Option<String>,
+    /// The portal's public URL, for Checkout's success and cancel URLs.
+    pub public_url: String,
+}
+
+impl StripeConfig {
+    /// An async-stripe client for these settings.
+    pub fn client(&self) -> Result<::stripe::Client, ::stripe::StripeError> {
+        let mut builder = ::stripe::ClientBuilder::new(self.secret_key.expose());
+        if let Some(base) = &self.api_base {
+            let base = if base.ends_with('/') { base.clone() } else { format!("{base}/") };
+            builder = builder.url(base);
+        }
+        builder.build()
+    }
+}
+
+/// Why a `Stripe-Signature` was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("missing or malformed Stripe-Signature header")]
+    Malformed,
+    #[error("no v1 signature matches the payload")]
+    Mismatch,
+    #[error("the signature's timestamp is outside the 5-minute tolerance")]
+    Stale,
+}
+
+fn mac(secret: &str, timestamp: i64, body: &[u8]) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// The `Stripe-Signature` header Stripe would send: `t=…,v1=…`.
+pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    format!("t={timestamp},v1={}", hex(&mac(secret, timestamp, body).finalize().into_bytes()))
+}
+
+/// Verifies a `Stripe-Signature` header over the raw body as Stripe
+/// specifies: `t` is the timestamp, any `v1` may match the HMAC-SHA256 of
+/// `"{t}.{body}"` (compared in constant time), and `t` must be within 5
+/// minutes of `now`. Returns the timestamp.
+pub fn verify_signature(header: &str, body: &[u8], secret: &str, now: DateTime<Utc>) -> Result<i64, SignatureError> {
+    let mut timestamp = None;
+    let mut candidates = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", v)) => timestamp = Some(v.parse::<i64>().map_err(|_| SignatureError::Malformed)?),
+            Some(("v1", v)) => candidates.push(v),
+            _ => {}
+        }
+    }
+    let timestamp = timestamp.ok_or(SignatureError::Malformed)?;
+    if candidates.is_empty() {
+        return Err(SignatureError::Malformed);
+    }
+    let expected = mac(secret, timestamp, body);
+    let matches = candidates
+        .iter()
+        .filter_map(|c| unhex(c))
+        .any(|sig| expected.clone().verify_slice(&sig).is_ok());
+    if !matches {
+        return Err(SignatureError::Mismatch);
+    }
+    if (now.timestamp() - timestamp).abs() > SIGNATURE_TOLERANCE_SECS {
+        return Err(SignatureError::Stale);
+    }
+    Ok(timestamp)
+}
+
+/// The fields of a Checkout Session this portal reads.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct SessionObject {
+    pub id: String,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub payment_status: Option<String>,
+    #[serde(default)]
+    pub amount_total: Option<i64>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub metadata: Option<HashMap<String, String>>,
+    #[serde(default)]
+    pub payment_method_types: Vec<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+impl SessionObject {
+    /// The attempt id this portal put in the session's metadata.
+    pub fn attempt_id(&self) -> Option<i64> {
+        self.metadata.as_ref()?.get("attempt_id")?.parse().ok()
+    }
+
+    pub fn order_id(&self) -> Option<i64> {
+        self.metadata.as_ref()?.get("order_id")?.parse().ok()
+    }
+}
+
+/// The `checkout.session.*` events handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionEventKind {
+    Completed,
+    AsyncPaymentSucceeded,
+    AsyncPaymentFailed,
+    Expired,
+}
+
+impl SessionEventKind {
+    pub fn parse(event_type: &str) -> Option<Self> {
+        match event_type {
+            "checkout.session.completed" => Some(Self::Completed),
+            "checkout.session.async_payment_succeeded" => Some(Self::AsyncPaymentSucceeded),
+            "checkout.session.async_payment_failed" => Some(Self::AsyncPaymentFailed),
+            "checkout.session.expired" => Some(Self::Expired),
+            _ => None,
+        }
+    }
+}
+
+/// A webhook body, parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WebhookEvent {
+    Session { event_id: String, kind: SessionEventKind, session: SessionObject },
+    /// Any other event type: answered 200 and ignored.
+    Ignored { event_id: String, event_type: String },
+}
+
+#[derive(Deserialize)]
+struct RawEvent {
+    id: String,
+    #[serde(rename = "type")]
+    event_type: String,
+    data: RawData,
+}
+
+#[derive(Deserialize)]
+struct RawData {
+    object: serde_json::Value,
+}
+
+/// Parses a (verified) webhook body.
+pub fn parse_event(body: &[u8]) -> Result<WebhookEvent, serde_json::Error> {
+    let raw: RawEvent = serde_json::from_slice(body)?;
+    match SessionEventKind::parse(&raw.event_type) {
+        None => Ok(WebhookEvent::Ignored { event_id: raw.id, event_type: raw.event_type }),
+        Some(kind) => {
+            let session: SessionObject = serde_json::from_value(raw.data.object)?;
+            Ok(WebhookEvent::Session { event_id: raw.id, kind, session })
+        }
+    }
+}
+
+/// The provider event a session event means for `attempt_id`: completed and
+/// paid → `Paid` (card); completed and unpaid → `AwaitingAsync` (OXXO);
+/// async succeeded → `Paid`; async failed → `AsyncFailed`; expired → `Expired`.
+pub fn provider_event(event_id: &str, kind: SessionEventKind, session: &SessionObject, attempt_id: i64) -> ProviderEvent {
+    let paid = || PaymentEvent::Paid {
+        amount: Centavos(session.amount_total.unwrap_or(0)),
+        currency: session.currency.clone().unwrap_or_default().to_ascii_lowercase(),
+    };
+    let (event, method) = match kind {
+        SessionEventKind::Completed if session.payment_status.as_deref() == Some("paid") => (paid(), Some("card")),
+        SessionEventKind::Completed if session.payment_status.as_deref() == Some("no_payment_required") => {
+            (paid(), None)
+        }
+        SessionEventKind::Completed => (PaymentEvent::AwaitingAsync, Some("oxxo")),
+        SessionEventKind::AsyncPaymentSucceeded => (paid(), Some("oxxo")),
+        SessionEventKind::AsyncPaymentFailed => (PaymentEvent::AsyncFailed, Some("oxxo")),
+        SessionEventKind::Expired => (PaymentEvent::Expired, None),
+    };
+    ProviderEvent {
+        provider: STRIPE_PROVIDER.into(),
+        event_id: event_id.to_string(),
+        attempt_id,
+        event,
+        method: method.map(str::to_string),
+        voucher_reference: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let c = StripeConfig {
+            secret_key: Secret::new("sk_test_123"),
+            webhook_secret: Some(Secret::new("whsec_abc")),
+            api_base: None,
+            public_url: "http://localhost".into(),
+        };
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("sk_test") && !shown.contains("whsec"), "{shown}");
+    }
+
+    #[test]
+    fn signatures_are_checked_as_stripe_signs() {
+        let now = Utc::now();
+        let body = br#"{"id":"evt_1"}"#;
+        let header = sign("whsec_x", now.timestamp(), body);
+        assert_eq!(verify_signature(&header, body, "whsec_x", now), Ok(now.timestamp()));
+        // Any matching v1 among several.
+        let two = format!("t={},v1={},{}", now.timestamp(), "00".repeat(32), header.split_once(',').unwrap().1);
+        assert!(verify_signature(&two, body, "whsec_x", now).is_ok());
+        assert_eq!(verify_signature(&header, body, "whsec_y", now), Err(SignatureError::Mismatch));
+        assert_eq!(verify_signature(&header, b"{}", "whsec_x", now), Err(SignatureError::Mismatch));
+        let old = sign("whsec_x", now.timestamp() - 301, body);
+        assert_eq!(verify_signature(&old, body, "whsec_x", now), Err(SignatureError::Stale));
+        assert_eq!(verify_signature("v1=zz", body, "whsec_x", now), Err(SignatureError::Malformed));
+    }
+}
