@@ -172,6 +172,24 @@ async fn order_by_reference(state: &AppState, reference: &str) -> Result<i64, Or
     }
 }
 
+/// The common start of the order page's forms: CSRF check, then the order
+/// behind the public reference. `Err` is the page to answer with.
+async fn order_form(
+    state: &AppState,
+    reference: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(i64, Lang), Response> {
+    let lang = lang_of(headers);
+    if !csrf_ok(headers, &fields(body)) {
+        return Err(forbidden(lang));
+    }
+    match order_by_reference(state, reference).await {
+        Ok(id) => Ok((id, lang)),
+        Err(e) => Err(order_error_page(&e, lang, "/consulta")),
+    }
+}
+
 /// `POST /orden/{reference}/pagar`
 pub async fn pay_order(
     State(state): State<AppState>,
@@ -179,15 +197,11 @@ pub async fn pay_order(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let lang = lang_of(&headers);
-    if !csrf_ok(&headers, &fields(&body)) {
-        return forbidden(lang);
-    }
-    let back = format!("/orden/{reference}");
-    let id = match order_by_reference(&state, &reference).await {
-        Ok(id) => id,
-        Err(e) => return order_error_page(&e, lang, "/consulta"),
+    let (id, lang) = match order_form(&state, &reference, &headers, &body).await {
+        Ok(found) => found,
+        Err(refused) => return refused,
     };
+    let back = format!("/orden/{reference}");
     match payments::start_checkout(&state, id).await {
         Ok(checkout) => see_other(&checkout.redirect_url),
         Err(e) => payment_error_page(&e, lang, &back),
@@ -201,15 +215,11 @@ pub async fn requote_order(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let lang = lang_of(&headers);
-    if !csrf_ok(&headers, &fields(&body)) {
-        return forbidden(lang);
-    }
-    let back = format!("/orden/{reference}");
-    let id = match order_by_reference(&state, &reference).await {
-        Ok(id) => id,
-        Err(e) => return order_error_page(&e, lang, "/consulta"),
+    let (id, lang) = match order_form(&state, &reference, &headers, &body).await {
+        Ok(found) => found,
+        Err(refused) => return refused,
     };
+    let back = format!("/orden/{reference}");
     match orders::requote(&state, id).await {
         Ok(order) => see_other(&format!("/orden/{}", order.reference)),
         Err(e) => order_error_page(&e, lang, &back),
