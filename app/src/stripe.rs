@@ -14,6 +14,7 @@ use sha2::Sha256;
 
 use crate::domain::money::Centavos;
 use crate::domain::payment::PaymentEvent;
+use crate::payments::{Instructions, Method};
 use crate::store::ProviderEvent;
 
 /// Stripe's name in `payment_attempts.provider`.
@@ -52,6 +53,13 @@ pub struct StripeConfig {
     pub api_base: Option<String>,
     /// The portal's public URL, for Checkout's success and cancel URLs.
     pub public_url: String,
+    /// Offer SPEI bank transfers (Stripe's `customer_balance`, `mx_bank_transfer`)
+    /// besides card and OXXO (`RECAUDA_STRIPE_SPEI`).
+    pub spei: bool,
+    /// Refund overpayments through Stripe as soon as they are recorded
+    /// (`RECAUDA_STRIPE_REFUND_OVERPAYMENTS`); otherwise they wait for the
+    /// treasury to refund them by hand.
+    pub refund_overpayments: bool,
 }
 
 impl StripeConfig {
@@ -151,9 +159,60 @@ pub struct SessionObject {
     pub payment_method_types: Vec<String>,
     #[serde(default)]
     pub url: Option<String>,
+    /// The PaymentIntent's id: a string in webhook payloads (an object when
+    /// expanded, read into [`SessionObject::intent`] by the client).
+    #[serde(default, deserialize_with = "id_or_object")]
+    pub payment_intent: Option<String>,
+    /// What the expanded PaymentIntent tells (a retrieved session only).
+    #[serde(skip)]
+    pub intent: Option<IntentDetails>,
+}
+
+/// The parts of a PaymentIntent this portal reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IntentDetails {
+    /// `requires_action` (voucher issued, transfer awaited), `succeeded`,
+    /// `requires_payment_method` / `canceled` (voucher expired), …
+    pub status: String,
+    /// The OXXO voucher or the SPEI transfer details (`next_action`).
+    pub instructions: Option<Instructions>,
+}
+
+fn id_or_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum IdOrObject {
+        Id(String),
+        Object { id: String },
+    }
+    Ok(Option::<IdOrObject>::deserialize(d)?.map(|v| match v {
+        IdOrObject::Id(id) | IdOrObject::Object { id } => id,
+    }))
 }
 
 impl SessionObject {
+    /// The asynchronous method this session waits on or was paid by: what
+    /// the PaymentIntent's instructions say, else the only asynchronous
+    /// method the session offered.
+    pub fn async_method(&self) -> Option<Method> {
+        if let Some(i) = self.intent.as_ref().and_then(|i| i.instructions.as_ref()) {
+            return Some(i.method());
+        }
+        let offered: Vec<Method> = self
+            .payment_method_types
+            .iter()
+            .filter_map(|t| match t.as_str() {
+                "oxxo" => Some(Method::Oxxo),
+                "customer_balance" => Some(Method::Spei),
+                _ => None,
+            })
+            .collect();
+        match offered.as_slice() {
+            [only] => Some(*only),
+            _ => None,
+        }
+    }
+
     /// The attempt id this portal put in the session's metadata.
     pub fn attempt_id(&self) -> Option<i64> {
         self.metadata.as_ref()?.get("attempt_id")?.parse().ok()
@@ -188,7 +247,7 @@ impl SessionEventKind {
 /// A webhook body, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WebhookEvent {
-    Session { event_id: String, kind: SessionEventKind, session: SessionObject },
+    Session { event_id: String, kind: SessionEventKind, session: Box<SessionObject> },
     /// Any other event type: answered 200 and ignored.
     Ignored { event_id: String, event_type: String },
 }
@@ -212,28 +271,31 @@ pub fn parse_event(body: &[u8]) -> Result<WebhookEvent, serde_json::Error> {
     match SessionEventKind::parse(&raw.event_type) {
         None => Ok(WebhookEvent::Ignored { event_id: raw.id, event_type: raw.event_type }),
         Some(kind) => {
-            let session: SessionObject = serde_json::from_value(raw.data.object)?;
+            let session: Box<SessionObject> = serde_json::from_value(raw.data.object)?;
             Ok(WebhookEvent::Session { event_id: raw.id, kind, session })
         }
     }
 }
 
 /// The provider event a session event means for `attempt_id`: completed and
-/// paid → `Paid` (card); completed and unpaid → `AwaitingAsync` (OXXO);
-/// async succeeded → `Paid`; async failed → `AsyncFailed`; expired → `Expired`.
+/// paid → `Paid` (card); completed and unpaid → `AwaitingAsync` (OXXO or
+/// SPEI, with the voucher or transfer details when the session was
+/// retrieved with its PaymentIntent); async succeeded → `Paid`; async
+/// failed → `AsyncFailed`; expired → `Expired`.
 pub fn provider_event(event_id: &str, kind: SessionEventKind, session: &SessionObject, attempt_id: i64) -> ProviderEvent {
     let paid = || PaymentEvent::Paid {
         amount: Centavos(session.amount_total.unwrap_or(0)),
         currency: session.currency.clone().unwrap_or_default().to_ascii_lowercase(),
     };
+    let async_method = session.async_method().map(Method::as_str);
     let (event, method) = match kind {
         SessionEventKind::Completed if session.payment_status.as_deref() == Some("paid") => (paid(), Some("card")),
         SessionEventKind::Completed if session.payment_status.as_deref() == Some("no_payment_required") => {
             (paid(), None)
         }
-        SessionEventKind::Completed => (PaymentEvent::AwaitingAsync, Some("oxxo")),
-        SessionEventKind::AsyncPaymentSucceeded => (paid(), Some("oxxo")),
-        SessionEventKind::AsyncPaymentFailed => (PaymentEvent::AsyncFailed, Some("oxxo")),
+        SessionEventKind::Completed => (PaymentEvent::AwaitingAsync, async_method),
+        SessionEventKind::AsyncPaymentSucceeded => (paid(), async_method),
+        SessionEventKind::AsyncPaymentFailed => (PaymentEvent::AsyncFailed, async_method),
         SessionEventKind::Expired => (PaymentEvent::Expired, None),
     };
     ProviderEvent {
@@ -242,7 +304,8 @@ pub fn provider_event(event_id: &str, kind: SessionEventKind, session: &SessionO
         attempt_id,
         event,
         method: method.map(str::to_string),
-        voucher_reference: None,
+        instructions: session.intent.as_ref().and_then(|i| i.instructions.clone()),
+        payment_intent: session.payment_intent.clone(),
     }
 }
 
@@ -257,9 +320,48 @@ mod tests {
             webhook_secret: Some(Secret::new("whsec_abc")),
             api_base: None,
             public_url: "http://localhost".into(),
+            spei: false,
+            refund_overpayments: false,
         };
         let shown = format!("{c:?}");
         assert!(!shown.contains("sk_test") && !shown.contains("whsec"), "{shown}");
+    }
+
+    #[test]
+    fn a_session_names_its_payment_intent_as_an_id_or_an_object() {
+        let as_id: SessionObject =
+            serde_json::from_str(r#"{"id":"cs_1","payment_intent":"pi_1","payment_method_types":["card","oxxo"]}"#)
+                .unwrap();
+        let as_object: SessionObject =
+            serde_json::from_str(r#"{"id":"cs_1","payment_intent":{"id":"pi_1","status":"requires_action"}}"#).unwrap();
+        let none: SessionObject = serde_json::from_str(r#"{"id":"cs_1","payment_intent":null}"#).unwrap();
+        assert_eq!(as_id.payment_intent.as_deref(), Some("pi_1"));
+        assert_eq!(as_object.payment_intent.as_deref(), Some("pi_1"));
+        assert_eq!(none.payment_intent, None);
+    }
+
+    #[test]
+    fn the_async_method_comes_from_the_intent_or_the_only_one_offered() {
+        let mut s: SessionObject =
+            serde_json::from_str(r#"{"id":"cs_1","payment_method_types":["card","oxxo","customer_balance"]}"#).unwrap();
+        assert_eq!(s.async_method(), None, "two asynchronous methods offered: unknown until Stripe says");
+        s.intent = Some(IntentDetails {
+            status: "requires_action".into(),
+            instructions: Some(Instructions::Spei {
+                clabe: "002180650612345670".into(),
+                bank: "BANAMEX".into(),
+                reference: "4M5HGS".into(),
+                expires_at: None,
+                url: None,
+            }),
+        });
+        assert_eq!(s.async_method(), Some(Method::Spei));
+        let only_oxxo: SessionObject =
+            serde_json::from_str(r#"{"id":"cs_1","payment_method_types":["card","oxxo"]}"#).unwrap();
+        assert_eq!(only_oxxo.async_method(), Some(Method::Oxxo));
+        let event = provider_event("evt_1", SessionEventKind::Completed, &s, 9);
+        assert_eq!((event.event, event.method.as_deref()), (PaymentEvent::AwaitingAsync, Some("spei")));
+        assert!(matches!(event.instructions, Some(Instructions::Spei { .. })));
     }
 
     #[test]

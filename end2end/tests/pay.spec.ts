@@ -63,9 +63,15 @@ test('OXXO: the voucher leaves the payment in process until the cash arrives', a
   await new DemoCheckoutPage(page).oxxoPending.click();
   await expect(page).toHaveURL(orderUrl);
   const order = new OrderPage(page);
-  await expect(order.paymentPending).toContainText('Pago en proceso');
+  await expect(order.paymentPending).toContainText('Pague en efectivo en cualquier tienda OXXO');
   await expect(order.oxxoVoucher).toHaveText(/^\d{10,}$/);
+  // Valid until the end of the third day after today (2026-11-21), and
+  // the order lives as long.
+  await expect(order.payBefore).toHaveText('24/11/2026 23:59 h');
+  await expect(order.amountToPay).toHaveText(/^\$[\d,]+\.\d{2}$/);
+  await expect(order.expires).toContainText('24/11/2026 23:59 h');
   await expect(order.status).toHaveText('Pago en proceso');
+  await expect(order.payOnline).toHaveCount(0);
 
   // Still owed while the voucher is unpaid.
   const lookup = new LookupPage(page);

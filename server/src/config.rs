@@ -101,11 +101,23 @@ impl Settings {
             .or(file.site_root)
             .unwrap_or_else(|| PathBuf::from("target/site"));
         let nonempty = |name: &str| env(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let flag = |name: &'static str| -> Result<bool, ConfigError> {
+            match nonempty(name).map(|v| v.to_lowercase()) {
+                None => Ok(false),
+                Some(v) if matches!(v.as_str(), "1" | "true" | "yes" | "si" | "sí") => Ok(true),
+                Some(v) if matches!(v.as_str(), "0" | "false" | "no") => Ok(false),
+                Some(v) => Err(ConfigError::Invalid { name, value: v, expected: "true o false" }),
+            }
+        };
+        let spei = flag("RECAUDA_STRIPE_SPEI")?;
+        let refund_overpayments = flag("RECAUDA_STRIPE_REFUND_OVERPAYMENTS")?;
         let stripe = nonempty("RECAUDA_STRIPE_SECRET_KEY").map(|key| StripeConfig {
             secret_key: Secret::new(key),
             webhook_secret: nonempty("RECAUDA_STRIPE_WEBHOOK_SECRET").map(Secret::new),
             api_base: nonempty("RECAUDA_STRIPE_API_BASE"),
             public_url: nonempty("RECAUDA_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}")),
+            spei,
+            refund_overpayments,
         });
         Ok(Settings { database_url, addr, municipality, today, lookup_limit, trust_forwarded_for, site_root, stripe })
     }

@@ -98,6 +98,18 @@ pub fn router(state: AppState) -> Router {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// The healing sweep, stopped with the server.
+    _sweep: Option<AbortOnDrop>,
+}
+
+/// A background task that ends when its handle is dropped (the server
+/// stopped, or a test killed it).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Application {
@@ -108,10 +120,8 @@ impl Application {
 
     pub async fn with_state(addr: SocketAddr, state: AppState) -> Result<Self, StartupError> {
         let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
-        if state.stripe.is_some() {
-            tokio::spawn(healing_sweep(state.clone()));
-        }
-        Ok(Self { listener, router: router(state) })
+        let sweep = state.stripe.is_some().then(|| AbortOnDrop(tokio::spawn(healing_sweep(state.clone()))));
+        Ok(Self { listener, router: router(state), _sweep: sweep })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

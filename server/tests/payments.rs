@@ -6,7 +6,7 @@ mod common;
 
 use app::domain::money::Centavos;
 use app::domain::payment::{PaymentEvent, PaymentStatus, Transition, CURRENCY_MXN};
-use app::payments::{apply_provider_event, PaymentError, DEMO_PROVIDER};
+use app::payments::{apply_provider_event, Instructions, PaymentError, DEMO_PROVIDER};
 use app::store::{EventOutcome, ProviderEvent};
 use chrono::NaiveDate;
 use common::{spawn_app, TestApp};
@@ -153,7 +153,8 @@ async fn the_same_event_delivered_ten_times_is_applied_once() {
         attempt_id: attempt,
         event: PaymentEvent::Paid { amount: Centavos(64_000), currency: CURRENCY_MXN.into() },
         method: Some("card".into()),
-        voucher_reference: None,
+        instructions: None,
+        payment_intent: None,
     };
     let mut tasks = Vec::new();
     for _ in 0..10 {
@@ -224,8 +225,17 @@ async fn oxxo_pending_then_paid() {
     assert_eq!(location(&r), format!("/orden/{reference}"));
     let (_, html) = page(&app, &format!("/orden/{reference}")).await;
     assert!(html.contains("Pago en proceso"), "{html}");
-    let voucher = app.store.get_attempt(attempt).await.unwrap().unwrap().voucher_reference.expect("a voucher");
-    assert!(html.contains(&voucher));
+    let Some(Instructions::Oxxo { number, expires_at: Some(deadline), .. }) =
+        app.store.get_attempt(attempt).await.unwrap().unwrap().instructions
+    else {
+        panic!("an OXXO voucher with a deadline")
+    };
+    assert!(html.contains(&number));
+    // Valid until the end of the third day after today (2026-11-21, Loreto):
+    // the order lives as long, so the charges stay held meanwhile.
+    assert_eq!(deadline.to_rfc3339(), "2026-11-25T07:00:00+00:00");
+    assert!(html.contains("24/11/2026 23:59 h"), "the deadline, local time: {html}");
+    assert_eq!(order_json(&app, &reference).await["expires_at"], "2026-11-25T07:00:00Z");
     assert_eq!(order_json(&app, &reference).await["status"], "pending");
     assert_eq!(charge_ids(&app, "A-000003").await.len(), 2, "not paid yet");
 
@@ -258,7 +268,8 @@ async fn money_after_expiry_is_an_overpayment_recorded_once() {
             attempt_id: attempt,
             event: PaymentEvent::Paid { amount: total, currency: CURRENCY_MXN.into() },
             method: Some("oxxo".into()),
-            voucher_reference: None,
+            instructions: None,
+            payment_intent: None,
         };
         let outcome = apply_provider_event(&later.state, &late).await.unwrap();
         assert!(matches!(outcome, EventOutcome::Overpayment { .. } | EventOutcome::Duplicate), "{outcome:?}");

@@ -18,8 +18,9 @@ use app::domain::reference::OrderReference;
 use app::domain::rfc::PersonKind;
 use app::store::{
     connect, ChargeStatus, Counts, EventOutcome, ImportSummary, NewAttempt, NewOrder, OrderItem, PadronRow,
-    ProviderEvent, Store, StoreError,
+    ProviderEvent, RefundStatus, Store, StoreError,
 };
+use app::payments::Instructions;
 use server::demo::{demo_padron, DEFAULT_SEED};
 use server::import::parse_padron;
 
@@ -436,7 +437,8 @@ fn demo_event(event_id: &str, attempt_id: i64, event: PaymentEvent) -> ProviderE
         attempt_id,
         event,
         method: None,
-        voucher_reference: None,
+        instructions: None,
+        payment_intent: None,
     }
 }
 
@@ -462,9 +464,16 @@ async fn payments_chapter(store: &dyn Store, account_a: i64, account_b: i64) {
     ));
     assert_eq!(store.attempts_of_order(order.id).await.unwrap(), vec![a1.clone()]);
     // The healing sweep's work list, and the provider's id recorded once.
-    assert_eq!(store.pending_attempts_before("demo", t0).await.unwrap(), vec![a1.clone()]);
-    assert!(store.pending_attempts_before("demo", t0 - chrono::Duration::seconds(1)).await.unwrap().is_empty());
-    assert!(store.pending_attempts_before("stripe", t0).await.unwrap().is_empty());
+    assert_eq!(store.attempts_to_check("demo", t0, t0).await.unwrap(), vec![a1.clone()]);
+    assert!(store.attempts_to_check("demo", t0 - chrono::Duration::seconds(1), t0).await.unwrap().is_empty());
+    assert!(store.attempts_to_check("stripe", t0, t0).await.unwrap().is_empty());
+    // Asked about: not again before its next check.
+    let next = t0 + chrono::Duration::hours(1);
+    store.set_attempt_next_check(a1.id, next).await.unwrap();
+    assert!(store.attempts_to_check("demo", t0, t0).await.unwrap().is_empty());
+    let a1 = store.get_attempt(a1.id).await.unwrap().unwrap();
+    assert_eq!(a1.next_check_at, Some(next));
+    assert_eq!(store.attempts_to_check("demo", t0, next).await.unwrap(), vec![a1.clone()]);
     assert!(store.set_attempt_provider_ref(a1.id, "cs_test_1", t0).await.unwrap());
     assert!(!store.set_attempt_provider_ref(a1.id, "cs_test_2", t0).await.unwrap(), "set once");
     assert_eq!(store.get_attempt(a1.id).await.unwrap().unwrap().provider_ref.as_deref(), Some("cs_test_1"));
@@ -504,9 +513,16 @@ async fn payments_chapter(store: &dyn Store, account_a: i64, account_b: i64) {
     assert!(!open_b.is_empty());
     let order_b = store.create_order(&new_order(&open_b, None), t0).await.unwrap();
     let b1 = store.start_attempt(&attempt(order_b.id, "key-b1", order_b.total), t0).await.unwrap();
+    // The voucher is valid two days longer than the order: the order lives as long.
+    let slip = Instructions::Oxxo {
+        number: "93000001".into(),
+        expires_at: Some(instant("2026-05-23T07:00:00Z")),
+        url: Some("https://payments.stripe.com/oxxo/voucher/test".into()),
+    };
     let voucher = ProviderEvent {
         method: Some("oxxo".into()),
-        voucher_reference: Some("93000001".into()),
+        instructions: Some(slip.clone()),
+        payment_intent: Some("pi_test_b1".into()),
         ..demo_event("evt-voucher", b1.id, PaymentEvent::AwaitingAsync)
     };
     assert_eq!(
@@ -514,9 +530,12 @@ async fn payments_chapter(store: &dyn Store, account_a: i64, account_b: i64) {
         EventOutcome::Applied(Transition::AlreadyThere(PaymentStatus::Pending))
     );
     let b1 = store.get_attempt(b1.id).await.unwrap().unwrap();
-    assert_eq!((b1.method.as_deref(), b1.voucher_reference.as_deref()), (Some("oxxo"), Some("93000001")));
-    assert_eq!(store.expire_due_orders(instant("2026-05-21T07:00:00Z")).await.unwrap(), 1);
-    let t1 = instant("2026-05-21T09:00:00Z");
+    assert_eq!((b1.method.as_deref(), b1.instructions.as_ref()), (Some("oxxo"), Some(&slip)));
+    assert_eq!(b1.payment_intent.as_deref(), Some("pi_test_b1"));
+    assert_eq!(store.get_order(order_b.id).await.unwrap().unwrap().expires_at, instant("2026-05-23T07:00:00Z"));
+    assert_eq!(store.expire_due_orders(instant("2026-05-21T07:00:00Z")).await.unwrap(), 0, "the voucher still runs");
+    assert_eq!(store.expire_due_orders(instant("2026-05-23T07:00:00Z")).await.unwrap(), 1);
+    let t1 = instant("2026-05-23T09:00:00Z");
     let late = |id: &str| demo_event(id, b1.id, PaymentEvent::Paid { amount: order_b.total, currency: CURRENCY_MXN.into() });
     assert_eq!(
         store.apply_provider_event(&late("evt-late-1"), t1).await.unwrap(),
@@ -533,6 +552,40 @@ async fn payments_chapter(store: &dyn Store, account_a: i64, account_b: i64) {
     assert_eq!(store.get_attempt(b1.id).await.unwrap().unwrap().status, "overpaid");
     assert_eq!(store.open_charges(&[account_b]).await.unwrap(), open_b, "an overpayment pays no charge");
     assert_eq!(store.get_order(order_b.id).await.unwrap().unwrap().status, PaymentStatus::Expired);
+
+    // Its refund: to refund, failed (retried), refunded, and refunded stays.
+    assert_eq!((over[0].refund, over[0].provider.as_str()), (RefundStatus::ToRefund, "demo"));
+    assert_eq!(over[0].payment_intent.as_deref(), Some("pi_test_b1"));
+    assert_eq!(store.overpayments_to_refund("demo").await.unwrap(), over);
+    assert!(store.overpayments_to_refund("stripe").await.unwrap().is_empty());
+    store.record_refund(over[0].id, Err("Stripe no respondió"), t1).await.unwrap();
+    let failed = store.overpayments_of_order(order_b.id).await.unwrap();
+    assert_eq!((failed[0].refund, failed[0].refund_error.as_deref()), (RefundStatus::RefundFailed, Some("Stripe no respondió")));
+    assert_eq!(store.overpayments_to_refund("demo").await.unwrap().len(), 1, "a failed refund is retried");
+    store.record_refund(over[0].id, Ok("re_test_1"), t1).await.unwrap();
+    store.record_refund(over[0].id, Err("late failure"), t1).await.unwrap();
+    let done = store.overpayments_of_order(order_b.id).await.unwrap();
+    assert_eq!(
+        (done[0].refund, done[0].refund_ref.as_deref(), done[0].refunded_at),
+        (RefundStatus::Refunded, Some("re_test_1"), Some(t1))
+    );
+    assert!(store.overpayments_to_refund("demo").await.unwrap().is_empty());
+
+    // A pending Stripe attempt keeps its order past the expiry: Stripe's word decides.
+    let order_c = store.create_order(&new_order(&open_b, None), t1).await.unwrap();
+    let c1 = store
+        .start_attempt(&NewAttempt { provider: "stripe".into(), ..attempt(order_c.id, "key-c1", order_c.total) }, t1)
+        .await
+        .unwrap();
+    let far = instant("2026-06-30T00:00:00Z");
+    assert_eq!(store.expire_due_orders(far).await.unwrap(), 0);
+    assert_eq!(store.get_order(order_c.id).await.unwrap().unwrap().status, PaymentStatus::Pending);
+    assert_eq!(store.attempts_to_check("stripe", far, far).await.unwrap(), vec![c1.clone()]);
+    let expired = demo_event("evt-c1-expired", c1.id, PaymentEvent::Expired);
+    let expired = ProviderEvent { provider: "stripe".into(), ..expired };
+    assert!(matches!(store.apply_provider_event(&expired, far).await.unwrap(), EventOutcome::Applied(_)));
+    assert_eq!(store.get_order(order_c.id).await.unwrap().unwrap().status, PaymentStatus::Expired);
+    assert!(store.attempts_to_check("stripe", far, far).await.unwrap().is_empty());
 }
 
 fn instant(s: &str) -> DateTime<Utc> {
@@ -857,6 +910,93 @@ async fn story_postgres() {
         .execute(&mut admin)
         .await
         .unwrap();
+    admin.close().await.unwrap();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// A database left by migrations 0001–0003 (an OXXO voucher in the old
+/// `voucher_reference` column, an overpayment) upgraded by [`connect`]:
+/// nothing is lost.
+async fn upgrade_keeps_payments(backend: &str, url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations").join(backend);
+    for n in ["0001_init.sql", "0002_payment_orders.sql", "0003_payment_attempts.sql"] {
+        std::fs::copy(source.join(n), dir.path().join(n)).unwrap();
+    }
+    let old = sqlx::migrate::Migrator::new(dir.path()).await.unwrap();
+    let at = "2026-05-20T18:00:00.000000Z";
+    let rows = [
+        "INSERT INTO payment_orders (id, reference, status, subtotal_centavos, rounding_centavos, total_centavos, \
+         expires_at, created_at, updated_at) VALUES (41, '0726000000004168', 'expired', 36000, 0, 36000, \
+         '2026-05-21T07:00:00.000000Z', '2026-05-20T18:00:00.000000Z', '2026-05-21T07:00:00.000000Z')",
+        "INSERT INTO payment_attempts (id, order_id, provider, idempotency_key, method, voucher_reference, status, \
+         amount_centavos, created_at, updated_at) VALUES (7, 41, 'demo', 'key-old', 'oxxo', '93000001', 'overpaid', \
+         36000, '2026-05-20T18:00:00.000000Z', '2026-05-21T09:00:00.000000Z')",
+        "INSERT INTO overpayments (order_id, attempt_id, amount_centavos, reason, created_at) \
+         VALUES (41, 7, 36000, 'paid_after_expired', '2026-05-21T09:00:00.000000Z')",
+    ];
+    if backend == "sqlite" {
+        let pool = sqlx::SqlitePool::connect(&format!("{url}?mode=rwc")).await.unwrap();
+        old.run(&pool).await.unwrap();
+        for r in rows {
+            sqlx::query(r).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        old.run(&pool).await.unwrap();
+        for r in rows {
+            // Explicit ids into identity columns.
+            let r = if r.contains("(id,") { r.replacen(" VALUES (", " OVERRIDING SYSTEM VALUE VALUES (", 1) } else { r.into() };
+            sqlx::query(&r)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        pool.close().await;
+    }
+    let store = connect(url).await.unwrap();
+    let attempt = store.get_attempt(7).await.unwrap().unwrap();
+    assert_eq!(
+        (attempt.method.as_deref(), attempt.status.as_str(), attempt.instructions),
+        (
+            Some("oxxo"),
+            "overpaid",
+            Some(Instructions::Oxxo { number: "93000001".into(), expires_at: None, url: None })
+        )
+    );
+    let over = store.overpayments_of_order(41).await.unwrap();
+    assert_eq!(over.len(), 1);
+    assert_eq!(
+        (over[0].attempt_id, over[0].amount, over[0].refund, over[0].created_at),
+        (7, Centavos(36_000), RefundStatus::ToRefund, instant(at) + chrono::Duration::hours(15))
+    );
+    assert_eq!(store.overpayments_to_refund("demo").await.unwrap(), over);
+}
+
+#[tokio::test]
+async fn upgrading_a_sqlite_database_keeps_its_payments() {
+    let dir = tempfile::tempdir().unwrap();
+    upgrade_keeps_payments("sqlite", &format!("sqlite://{}", dir.path().join("old.db").display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrading_a_postgres_database_keeps_its_payments() {
+    let Ok(admin_url) = std::env::var("RECAUDA_TEST_POSTGRES_URL") else {
+        assert!(std::env::var("CI").is_err(), "CI is set but RECAUDA_TEST_POSTGRES_URL is not");
+        println!("skipped: RECAUDA_TEST_POSTGRES_URL not set");
+        return;
+    };
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    // Only digits and ASCII letters: safe to splice into the DDL below.
+    let db = format!("recauda_upgrade_{}_{}", std::process::id(), nanos);
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE \"{db}\"")).execute(&mut admin).await.unwrap();
+    let url = with_database(&admin_url, &db);
+    let outcome = tokio::spawn(async move { upgrade_keeps_payments("postgres", &url).await }).await;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).execute(&mut admin).await.unwrap();
     admin.close().await.unwrap();
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());

@@ -1,8 +1,10 @@
-//! Stripe Checkout and its webhook against an in-process fake of the two
-//! Stripe endpoints used (`POST /v1/checkout/sessions`, `GET
-//! /v1/checkout/sessions/{id}`), served over HTTP on loopback and built on
-//! Stripe's published example objects (`tests/fixtures/stripe-fixtures.json`,
-//! from stripe/openapi). Webhooks are signed exactly as Stripe signs them.
+//! Stripe Checkout and its webhook against an in-process fake of the Stripe
+//! endpoints used (`POST /v1/checkout/sessions`, `GET
+//! /v1/checkout/sessions/{id}` with `expand[]=payment_intent`, `POST
+//! /v1/refunds`), served over HTTP on loopback and built on Stripe's
+//! published example objects (`tests/fixtures/stripe-fixtures.json`, from
+//! stripe/openapi). Like Stripe, the fake answers a repeated idempotency key
+//! with the first answer. Webhooks are signed exactly as Stripe signs them.
 
 mod common;
 
@@ -11,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use app::stripe::{sign, Secret, StripeConfig};
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -44,14 +46,28 @@ impl Received {
 struct Fake {
     created: Mutex<Vec<Received>>,
     sessions: Mutex<HashMap<String, Value>>,
+    /// PaymentIntents by id (what `expand[]=payment_intent` embeds).
+    intents: Mutex<HashMap<String, Value>>,
+    /// Idempotency key → the first answer (Stripe replays it for 24 h).
+    replies: Mutex<HashMap<String, Value>>,
+    refunds: Mutex<Vec<Received>>,
+    /// Refuse refunds (Stripe down), to see them retried.
+    refuse_refunds: Mutex<bool>,
+}
+
+fn received(headers: &HeaderMap, body: &Bytes) -> Received {
+    let params: Vec<(String, String)> =
+        form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+    Received { idempotency_key: header("idempotency-key"), authorization: header("authorization"), params }
 }
 
 async fn create_session(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: Bytes) -> Json<Value> {
-    let params: Vec<(String, String)> =
-        form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
-    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let received =
-        Received { idempotency_key: header("idempotency-key"), authorization: header("authorization"), params };
+    let received = received(&headers, &body);
+    let key = received.idempotency_key.clone().expect("every create carries an idempotency key");
+    if let Some(first) = fake.replies.lock().unwrap().get(&key) {
+        return Json(first.clone());
+    }
     let mut sessions = fake.sessions.lock().unwrap();
     let id = format!("cs_test_recauda{:04}", sessions.len() + 1);
     let unit: i64 = received.param("line_items[0][price_data][unit_amount]").unwrap_or("0").parse().unwrap();
@@ -70,7 +86,13 @@ async fn create_session(State(fake): State<Arc<Fake>>, headers: HeaderMap, body:
     session["amount_subtotal"] = json!(unit * quantity);
     session["currency"] = json!(received.param("currency"));
     session["metadata"] = Value::Object(metadata);
-    session["payment_method_types"] = json!(["card", "oxxo"]);
+    let methods: Vec<&str> = received
+        .params
+        .iter()
+        .filter(|(k, _)| k.starts_with("allowed_payment_method_types"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    session["payment_method_types"] = json!(methods);
     session["success_url"] = json!(received.param("success_url"));
     session["cancel_url"] = json!(received.param("cancel_url"));
     session["expires_at"] = json!(received.param("expires_at").map(|t| t.parse::<i64>().unwrap()));
@@ -80,18 +102,59 @@ async fn create_session(State(fake): State<Arc<Fake>>, headers: HeaderMap, body:
     session["payment_status"] = json!("unpaid");
     sessions.insert(id, session.clone());
     fake.created.lock().unwrap().push(received);
+    fake.replies.lock().unwrap().insert(key, session.clone());
     Json(session)
 }
 
-async fn retrieve_session(State(fake): State<Arc<Fake>>, Path(id): Path<String>) -> Response {
-    match fake.sessions.lock().unwrap().get(&id) {
-        Some(s) => Json(s.clone()).into_response(),
-        None => (
+async fn retrieve_session(
+    State(fake): State<Arc<Fake>>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let expand = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .any(|(k, v)| k.starts_with("expand") && v == "payment_intent");
+    let Some(mut session) = fake.sessions.lock().unwrap().get(&id).cloned() else {
+        return (
             StatusCode::NOT_FOUND,
             Json(json!({"error": {"type": "invalid_request_error", "message": "No such checkout.session"}})),
         )
-            .into_response(),
+            .into_response();
+    };
+    if expand {
+        if let Some(pi) = session["payment_intent"].as_str().and_then(|pi| fake.intents.lock().unwrap().get(pi).cloned()) {
+            session["payment_intent"] = pi;
+        }
     }
+    Json(session).into_response()
+}
+
+async fn create_refund(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: Bytes) -> Response {
+    let received = received(&headers, &body);
+    fake.refunds.lock().unwrap().push(received.clone());
+    if *fake.refuse_refunds.lock().unwrap() {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"error": {"type": "api_error", "message": "Stripe is having trouble"}})),
+        )
+            .into_response();
+    }
+    let key = received.idempotency_key.clone().expect("every refund carries an idempotency key");
+    let mut replies = fake.replies.lock().unwrap();
+    let refunds = fake.refunds.lock().unwrap();
+    let answer = replies
+        .entry(key)
+        .or_insert_with(|| {
+            let mut r = fixtures()["resources"]["refund"].clone();
+            r["id"] = json!(format!("re_test_recauda{:04}", refunds.len()));
+            r["amount"] = json!(received.param("amount").unwrap().parse::<i64>().unwrap());
+            r["currency"] = json!("mxn");
+            r["payment_intent"] = json!(received.param("payment_intent"));
+            r["reason"] = json!(received.param("reason"));
+            r["status"] = json!("succeeded");
+            r
+        })
+        .clone();
+    Json(answer).into_response()
 }
 
 /// The fake, listening on 127.0.0.1:0; its base URL.
@@ -100,6 +163,7 @@ async fn spawn_fake() -> (Arc<Fake>, String) {
     let router = Router::new()
         .route("/v1/checkout/sessions", post(create_session))
         .route("/v1/checkout/sessions/{id}", get(retrieve_session))
+        .route("/v1/refunds", post(create_refund))
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -112,16 +176,73 @@ struct Harness {
     fake: Arc<Fake>,
 }
 
-async fn harness() -> Harness {
-    let (fake, base) = spawn_fake().await;
-    let app = spawn_app_with_stripe(StripeConfig {
+fn config(base: String) -> StripeConfig {
+    StripeConfig {
         secret_key: Secret::new(SECRET_KEY),
         webhook_secret: Some(Secret::new(WEBHOOK_SECRET)),
         api_base: Some(base),
         public_url: "https://pagos.loreto.gob.mx".into(),
-    })
-    .await;
+        spei: false,
+        refund_overpayments: false,
+    }
+}
+
+async fn harness() -> Harness {
+    harness_with(|_| {}).await
+}
+
+async fn harness_with(tune: impl FnOnce(&mut StripeConfig)) -> Harness {
+    let (fake, base) = spawn_fake().await;
+    let mut config = config(base);
+    tune(&mut config);
+    let app = spawn_app_with_stripe(config).await;
     Harness { app, fake }
+}
+
+/// What Stripe does when the citizen picks OXXO at Checkout: the session
+/// completes unpaid and its PaymentIntent shows the voucher (expiring at
+/// `expires_after`, a Unix time). Returns the updated session.
+fn choose_oxxo(h: &Harness, session_id: &str, expires_after: i64) -> Value {
+    let pi_id = format!("pi_test_{session_id}");
+    let mut pi = intent_fixture(&pi_id, "requires_action", session_of(h, session_id)["amount_total"].as_i64().unwrap());
+    pi["payment_method_types"] = json!(["oxxo"]);
+    pi["next_action"] = json!({
+        "type": "oxxo_display_details",
+        "oxxo_display_details": {
+            "expires_after": expires_after,
+            "hosted_voucher_url": format!("https://payments.stripe.com/oxxo/voucher/{pi_id}"),
+            "number": "12345678901234657890123456789012"
+        }
+    });
+    h.fake.intents.lock().unwrap().insert(pi_id.clone(), pi);
+    set_session(h, session_id, "complete", "unpaid", Some(&pi_id))
+}
+
+/// Stripe's example PaymentIntent as this order's.
+fn intent_fixture(id: &str, status: &str, amount: i64) -> Value {
+    let mut pi = fixtures()["resources"]["payment_intent"].clone();
+    pi["id"] = json!(id);
+    pi["status"] = json!(status);
+    pi["amount"] = json!(amount);
+    pi["currency"] = json!("mxn");
+    pi["canceled_at"] = Value::Null;
+    pi["last_payment_error"] = Value::Null;
+    pi["processing"] = Value::Null;
+    pi["transfer_data"] = Value::Null;
+    pi["next_action"] = Value::Null;
+    pi
+}
+
+/// Moves the fake's session (what Stripe would report) and returns it.
+fn set_session(h: &Harness, id: &str, status: &str, payment_status: &str, intent: Option<&str>) -> Value {
+    let mut sessions = h.fake.sessions.lock().unwrap();
+    let s = sessions.get_mut(id).unwrap();
+    s["status"] = json!(status);
+    s["payment_status"] = json!(payment_status);
+    if let Some(pi) = intent {
+        s["payment_intent"] = json!(pi);
+    }
+    s.clone()
 }
 
 /// An order for every open charge of `account` (API) and its checkout:
@@ -390,4 +511,335 @@ async fn the_webhook_is_in_the_openapi_document_and_absent_without_stripe() {
     let body = event("evt_x", "checkout.session.completed", &json!({"id": "cs_x"}));
     let (status, body) = deliver(&app, &body).await;
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("stripe_not_configured")), "{body}");
+}
+
+/// Waits (up to 10 s) until the order reaches `status`.
+async fn until_status(app: &TestApp, id: i64, status: &str) -> Value {
+    for _ in 0..200 {
+        let o = order(app, id).await;
+        if o["status"] == status {
+            return o;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("order {id} never reached {status}: {}", order(app, id).await);
+}
+
+async fn page(app: &TestApp, path: &str) -> (u16, String) {
+    let r = app.get(path).await;
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn back_from_checkout_the_page_says_in_process_until_stripe_confirms() {
+    let h = harness().await;
+    let (id, session_id, _) = order_and_checkout(&h, "P-000002").await;
+    let reference = order(&h.app, id).await["reference"].as_str().unwrap().to_string();
+    let back = format!("/orden/{reference}?pago=stripe");
+
+    // Redirected back before Stripe confirms (the session is still open):
+    // "pago en proceso", refreshing itself; no second "pay" button.
+    let (status, html) = page(&h.app, &back).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"data-testid="payment-processing""#), "{html}");
+    assert!(html.contains("Pago en proceso") && html.contains(r#"http-equiv="refresh""#), "{html}");
+    assert!(!html.contains(r#"data-testid="pay-online""#));
+    // The sweep does not ask about an open session again before it expires.
+    let attempt = h.app.store.attempts_of_order(id).await.unwrap().pop().unwrap();
+    let expires = chrono::DateTime::parse_from_rfc3339(order(&h.app, id).await["expires_at"].as_str().unwrap()).unwrap();
+    assert_eq!(attempt.next_check_at, Some(expires.to_utc() + chrono::Duration::minutes(1)));
+
+    // Stripe took the card; its webhook is slow. The refresh asks Stripe and applies it.
+    set_session(&h, &session_id, "complete", "paid", Some("pi_test_card"));
+    let (_, html) = page(&h.app, &back).await;
+    assert!(html.contains(r#"data-testid="payment-received""#), "{html}");
+    assert_eq!(open_charges(&h.app, "P-000002").await, 0);
+    let attempt = h.app.store.get_attempt(attempt.id).await.unwrap().unwrap();
+    assert_eq!((attempt.status.as_str(), attempt.payment_intent.as_deref()), ("succeeded", Some("pi_test_card")));
+
+    // Then the webhook: nothing more happens.
+    let (status, _) = deliver(&h.app, &event("evt_slow", "checkout.session.completed", &session_of(&h, &session_id))).await;
+    assert_eq!(status, 200);
+    let o = order(&h.app, id).await;
+    assert_eq!((o["status"].as_str(), moves_to(&o, "succeeded")), (Some("succeeded"), 1));
+}
+
+#[tokio::test]
+async fn an_oxxo_voucher_shows_stripe_details_and_holds_the_order_until_it_expires() {
+    let h = harness().await;
+    let (id, session_id, _) = order_and_checkout(&h, "P-000002").await;
+    let reference = order(&h.app, id).await["reference"].as_str().unwrap().to_string();
+    // The voucher is valid for three days (Stripe's default).
+    let voucher_expiry = h.app.state.clock.now() + chrono::Duration::days(3);
+    let session = choose_oxxo(&h, &session_id, voucher_expiry.timestamp());
+    // The webhook's session names its PaymentIntent but does not carry the
+    // voucher: the portal asks Stripe for it.
+    let (status, _) = deliver(&h.app, &event("evt_oxxo_voucher", "checkout.session.completed", &session)).await;
+    assert_eq!(status, 200);
+    let attempt = h.app.store.attempts_of_order(id).await.unwrap().pop().unwrap();
+    assert_eq!(attempt.method.as_deref(), Some("oxxo"));
+    let Some(app::payments::Instructions::Oxxo { number, expires_at, url }) = attempt.instructions.clone() else {
+        panic!("an OXXO voucher: {attempt:?}")
+    };
+    assert_eq!(number, "12345678901234657890123456789012");
+    assert_eq!(expires_at.map(|t| t.timestamp()), Some(voucher_expiry.timestamp()));
+    assert_eq!(url.as_deref(), Some(format!("https://payments.stripe.com/oxxo/voucher/pi_test_{session_id}").as_str()));
+    let o = order(&h.app, id).await;
+    assert_eq!(o["status"], "pending");
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(o["expires_at"].as_str().unwrap()).unwrap().timestamp(),
+        voucher_expiry.timestamp(),
+        "an OXXO order lives as long as its voucher"
+    );
+
+    // The order page, also when back from Checkout: the voucher, not "pay".
+    for path in [format!("/orden/{reference}"), format!("/orden/{reference}?pago=stripe")] {
+        let (_, html) = page(&h.app, &path).await;
+        assert!(html.contains(r#"data-method="oxxo""#) && html.contains(&number), "{html}");
+        assert!(html.contains(&format!("https://payments.stripe.com/oxxo/voucher/pi_test_{session_id}")));
+        assert!(!html.contains(r#"data-testid="pay-online""#) && !html.contains(r#"http-equiv="refresh""#));
+    }
+
+    // Two days later the charges are still held: nobody can order them again.
+    let later = h.app.on_day(common::today() + chrono::Days::new(2)).await;
+    assert_eq!(order(&later, id).await["status"], "pending");
+    let (status, _) = later.post_json("/api/v1/orders", &json!({ "account": "P-000002" })).await;
+    assert_eq!(status, 409);
+    // The cash arrives: paid once.
+    set_session(&h, &session_id, "complete", "paid", None);
+    let (status, _) = deliver(
+        &later,
+        &event("evt_oxxo_cash", "checkout.session.async_payment_succeeded", &session_of(&h, &session_id)),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let o = order(&later, id).await;
+    assert_eq!((o["status"].as_str(), moves_to(&o, "succeeded")), (Some("succeeded"), 1));
+}
+
+#[tokio::test]
+async fn an_unpaid_voucher_whose_webhook_was_lost_is_failed_by_the_sweep() {
+    let h = harness().await;
+    let (id, session_id, _) = order_and_checkout(&h, "A-000003").await;
+    let expiry = h.app.state.clock.now() + chrono::Duration::days(3);
+    let session = choose_oxxo(&h, &session_id, expiry.timestamp());
+    deliver(&h.app, &event("evt_v", "checkout.session.completed", &session)).await;
+    // The sweep leaves it alone until the voucher's deadline has passed.
+    let now = h.app.state.clock.now();
+    assert_eq!(app::payments::heal_stripe_attempts(&h.app.state, now + chrono::Duration::hours(2)).await.unwrap(), 0);
+    assert_eq!(order(&h.app, id).await["status"], "pending");
+    // The voucher ran out unpaid (Stripe cancels the PaymentIntent) and the
+    // async_payment_failed webhook never came.
+    h.fake.intents.lock().unwrap().get_mut(&format!("pi_test_{session_id}")).unwrap()["status"] = json!("canceled");
+    let after = expiry + chrono::Duration::hours(2);
+    assert_eq!(app::payments::heal_stripe_attempts(&h.app.state, after).await.unwrap(), 1);
+    assert_eq!(order(&h.app, id).await["status"], "failed");
+    assert_eq!(open_charges(&h.app, "A-000003").await, 2, "the charges are free again");
+}
+
+#[tokio::test]
+async fn a_server_killed_between_stripe_and_our_commit_heals_on_restart() {
+    let h = harness().await;
+    // 1. Killed after recording the session, before the webhook's commit:
+    //    Stripe took the card; every delivery of the webhook fails.
+    let (paid_id, paid_session, _) = order_and_checkout(&h, "P-000002").await;
+    set_session(&h, &paid_session, "complete", "paid", Some("pi_test_killed_1"));
+
+    // 2. Killed between Stripe's answer to "create the session" and
+    //    recording its id: the attempt exists, its session id does not.
+    let (status, o) = h.app.post_json("/api/v1/orders", &json!({ "account": "A-000003" })).await;
+    assert_eq!(status, 201, "{o}");
+    let lost_id = o["id"].as_i64().unwrap();
+    let now = h.app.state.clock.now();
+    let attempt = h
+        .app
+        .store
+        .start_attempt(
+            &app::store::NewAttempt {
+                order_id: lost_id,
+                provider: "stripe".into(),
+                provider_ref: None,
+                idempotency_key: "order-lost-before-commit".into(),
+                amount: app::domain::money::Centavos(o["total"].as_str().unwrap().replace('.', "").parse().unwrap()),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    // What the dead process had sent (the same request the sweep repeats).
+    let order_row = h.app.store.get_order(lost_id).await.unwrap().unwrap();
+    let base = h.app.state.stripe.as_ref().unwrap().api_base.clone().unwrap();
+    let lost_session: Value = reqwest::Client::new()
+        .post(format!("{base}/v1/checkout/sessions"))
+        .header("idempotency-key", "order-lost-before-commit")
+        .form(&[
+            ("mode", "payment".to_string()),
+            ("currency", "mxn".into()),
+            ("line_items[0][price_data][currency]", "mxn".into()),
+            ("line_items[0][price_data][unit_amount]", order_row.total.0.to_string()),
+            ("line_items[0][quantity]", "1".into()),
+            ("allowed_payment_method_types[0]", "card".into()),
+            ("allowed_payment_method_types[1]", "oxxo".into()),
+            ("metadata[order_id]", lost_id.to_string()),
+            ("metadata[attempt_id]", attempt.id.to_string()),
+            ("metadata[reference]", order_row.reference.clone()),
+            ("client_reference_id", order_row.reference.clone()),
+            ("success_url", format!("https://pagos.loreto.gob.mx/orden/{}?pago=stripe", order_row.reference)),
+            ("cancel_url", format!("https://pagos.loreto.gob.mx/orden/{}", order_row.reference)),
+            ("expires_at", order_row.expires_at.timestamp().to_string()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let lost_session = lost_session["id"].as_str().unwrap().to_string();
+    set_session(&h, &lost_session, "complete", "paid", Some("pi_test_killed_2"));
+    assert_eq!(h.fake.created.lock().unwrap().len(), 2);
+
+    h.app.kill().await;
+
+    // Restarted the next morning: the start-up sweep asks Stripe and applies
+    // both, once.
+    let restarted = h.app.on_day(common::today() + chrono::Days::new(1)).await;
+    for id in [paid_id, lost_id] {
+        let o = until_status(&restarted, id, "succeeded").await;
+        assert_eq!(moves_to(&o, "succeeded"), 1, "{o}");
+    }
+    assert_eq!(open_charges(&restarted, "P-000002").await, 0);
+    assert_eq!(open_charges(&restarted, "A-000003").await, 0);
+    let healed = restarted.store.get_attempt(attempt.id).await.unwrap().unwrap();
+    assert_eq!(healed.provider_ref.as_deref(), Some(lost_session.as_str()), "the session id was recovered");
+    assert_eq!(h.fake.created.lock().unwrap().len(), 2, "the repeated create was answered from the idempotency key");
+    // The late webhooks change nothing.
+    for (n, s) in [&paid_session, &lost_session].into_iter().enumerate() {
+        let (status, _) =
+            deliver(&restarted, &event(&format!("evt_after_restart_{n}"), "checkout.session.completed", &session_of(&h, s))).await;
+        assert_eq!(status, 200);
+    }
+    for id in [paid_id, lost_id] {
+        assert_eq!(moves_to(&order(&restarted, id).await, "succeeded"), 1);
+    }
+}
+
+#[tokio::test]
+async fn overpayments_are_refunded_once_when_configured() {
+    let h = harness_with(|c| c.refund_overpayments = true).await;
+    let (id, session_id, _) = order_and_checkout(&h, "P-000002").await;
+    // Out of order: "expired" first, then the card payment (which Stripe
+    // took before the session expired).
+    let expired = set_session(&h, &session_id, "expired", "unpaid", None);
+    deliver(&h.app, &event("evt_exp", "checkout.session.expired", &expired)).await;
+    assert_eq!(order(&h.app, id).await["status"], "expired");
+    let paid = set_session(&h, &session_id, "complete", "paid", Some("pi_test_over"));
+    let (status, body) = deliver(&h.app, &event("evt_paid_late", "checkout.session.completed", &paid)).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("overpayment")), "{body}");
+    let over = h.app.store.overpayments_of_order(id).await.unwrap();
+    assert_eq!(over.len(), 1);
+    assert_eq!(
+        (over[0].refund, over[0].refund_ref.as_deref()),
+        (app::store::RefundStatus::Refunded, Some("re_test_recauda0001"))
+    );
+    let refunds = h.fake.refunds.lock().unwrap().clone();
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(refunds[0].param("payment_intent"), Some("pi_test_over"));
+    assert_eq!(refunds[0].param("amount"), Some("64000"));
+    assert_eq!(refunds[0].param("reason"), Some("duplicate"));
+    assert_eq!(refunds[0].idempotency_key, Some(format!("recauda-refund-overpayment-{}", over[0].id)));
+    // Delivered again under another id, and a sweep: no second refund.
+    deliver(&h.app, &event("evt_paid_late_again", "checkout.session.completed", &paid)).await;
+    app::payments::heal_stripe_attempts(&h.app.state, h.app.state.clock.now()).await.unwrap();
+    assert_eq!(h.fake.refunds.lock().unwrap().len(), 1);
+    assert_eq!(open_charges(&h.app, "P-000002").await, 1, "an overpayment pays no charge");
+
+    // Stripe down at the time: recorded as failed, refunded by the next sweep.
+    *h.fake.refuse_refunds.lock().unwrap() = true;
+    let (id, session_id, _) = order_and_checkout(&h, "A-000003").await;
+    deliver(&h.app, &event("evt_exp_2", "checkout.session.expired", &set_session(&h, &session_id, "expired", "unpaid", None))).await;
+    let paid = set_session(&h, &session_id, "complete", "paid", Some("pi_test_over_2"));
+    deliver(&h.app, &event("evt_paid_late_2", "checkout.session.completed", &paid)).await;
+    let over = h.app.store.overpayments_of_order(id).await.unwrap();
+    assert_eq!(over[0].refund, app::store::RefundStatus::RefundFailed);
+    assert!(over[0].refund_error.as_deref().unwrap().contains("Stripe"), "{over:?}");
+    *h.fake.refuse_refunds.lock().unwrap() = false;
+    app::payments::heal_stripe_attempts(&h.app.state, h.app.state.clock.now()).await.unwrap();
+    let over = h.app.store.overpayments_of_order(id).await.unwrap();
+    assert_eq!(over[0].refund, app::store::RefundStatus::Refunded);
+    assert_eq!(h.fake.refunds.lock().unwrap().iter().filter(|r| r.param("payment_intent") == Some("pi_test_over_2")).count(), 2, "one refused, one done");
+}
+
+#[tokio::test]
+async fn without_the_setting_overpayments_wait_to_be_refunded_by_hand() {
+    let h = harness().await;
+    let (id, session_id, _) = order_and_checkout(&h, "P-000002").await;
+    deliver(&h.app, &event("evt_exp", "checkout.session.expired", &set_session(&h, &session_id, "expired", "unpaid", None))).await;
+    let paid = set_session(&h, &session_id, "complete", "paid", Some("pi_test_manual"));
+    deliver(&h.app, &event("evt_paid_late", "checkout.session.completed", &paid)).await;
+    app::payments::heal_stripe_attempts(&h.app.state, h.app.state.clock.now()).await.unwrap();
+    let over = h.app.store.overpayments_of_order(id).await.unwrap();
+    assert_eq!((over.len(), over[0].refund), (1, app::store::RefundStatus::ToRefund));
+    assert!(h.fake.refunds.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn spei_transfers_when_configured() {
+    let h = harness_with(|c| c.spei = true).await;
+    let (id, session_id, _) = order_and_checkout(&h, "P-000002").await;
+    let created = h.fake.created.lock().unwrap()[0].clone();
+    let methods: Vec<&str> = created
+        .params
+        .iter()
+        .filter(|(k, _)| k.starts_with("allowed_payment_method_types"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(methods, ["card", "oxxo", "customer_balance"]);
+    assert_eq!(created.param("payment_method_options[customer_balance][funding_type]"), Some("bank_transfer"));
+    assert_eq!(created.param("payment_method_options[customer_balance][bank_transfer][type]"), Some("mx_bank_transfer"));
+    assert_eq!(created.param("customer_creation"), Some("always"));
+
+    // The citizen picks SPEI: Stripe shows a CLABE and waits for the transfer.
+    let pi_id = "pi_test_spei";
+    let mut pi = intent_fixture(pi_id, "requires_action", 64_000);
+    pi["payment_method_types"] = json!(["customer_balance"]);
+    pi["next_action"] = json!({
+        "type": "display_bank_transfer_instructions",
+        "display_bank_transfer_instructions": {
+            "amount_remaining": 64_000,
+            "currency": "mxn",
+            "financial_addresses": [{
+                "type": "spei",
+                "supported_networks": ["spei"],
+                "spei": {
+                    "account_holder_address": {"city": null, "country": "MX", "line1": null, "line2": null, "postal_code": null, "state": null},
+                    "account_holder_name": "Municipio de Loreto",
+                    "bank_address": {"city": null, "country": "MX", "line1": null, "line2": null, "postal_code": null, "state": null},
+                    "bank_code": "002",
+                    "bank_name": "BANAMEX",
+                    "clabe": "002180650612345670"
+                }
+            }],
+            "hosted_instructions_url": "https://payments.stripe.com/bank_transfers/instructions/test",
+            "reference": "4M5HGS",
+            "type": "mx_bank_transfer"
+        }
+    });
+    h.fake.intents.lock().unwrap().insert(pi_id.into(), pi);
+    let session = set_session(&h, &session_id, "complete", "unpaid", Some(pi_id));
+    deliver(&h.app, &event("evt_spei_1", "checkout.session.completed", &session)).await;
+    let attempt = h.app.store.attempts_of_order(id).await.unwrap().pop().unwrap();
+    assert_eq!(attempt.method.as_deref(), Some("spei"));
+    let reference = order(&h.app, id).await["reference"].as_str().unwrap().to_string();
+    let (_, html) = page(&h.app, &format!("/orden/{reference}")).await;
+    assert!(html.contains(r#"data-method="spei""#), "{html}");
+    for shown in ["002180650612345670", "BANAMEX", "4M5HGS", "$640.00"] {
+        assert!(html.contains(shown), "{shown} in {html}");
+    }
+    // The transfer arrives.
+    let paid = set_session(&h, &session_id, "complete", "paid", None);
+    deliver(&h.app, &event("evt_spei_2", "checkout.session.async_payment_succeeded", &paid)).await;
+    let o = order(&h.app, id).await;
+    assert_eq!((o["status"].as_str(), moves_to(&o, "succeeded")), (Some("succeeded"), 1));
+    let attempt = h.app.store.get_attempt(attempt.id).await.unwrap().unwrap();
+    assert_eq!((attempt.status.as_str(), attempt.method.as_deref()), ("succeeded", Some("spei")));
 }

@@ -18,6 +18,7 @@ use crate::domain::money::Centavos;
 use crate::domain::payment::{PaymentEvent, PaymentStatus, Transition, TransitionError};
 use crate::domain::reference::ReferenceError;
 use crate::domain::rfc::{PersonKind, Rfc};
+use crate::payments::Instructions;
 
 pub mod postgres;
 pub mod sqlite;
@@ -212,10 +213,14 @@ pub struct PaymentAttempt {
     /// The provider's id (Stripe's Checkout Session id); `None` for the demo.
     pub provider_ref: Option<String>,
     pub idempotency_key: String,
-    /// `"card"` or `"oxxo"`, once known.
+    /// `"card"`, `"oxxo"` or `"spei"`, once known.
     pub method: Option<String>,
-    /// The OXXO voucher reference, when one was issued.
-    pub voucher_reference: Option<String>,
+    /// The OXXO voucher or the SPEI transfer details, once issued.
+    pub instructions: Option<Instructions>,
+    /// The provider's payment id (Stripe's PaymentIntent), once known.
+    pub payment_intent: Option<String>,
+    /// When the healing sweep asks the provider about it next.
+    pub next_check_at: Option<DateTime<Utc>>,
     /// `pending`, `succeeded`, `failed`, `expired`, `cancelled`, `refunded`
     /// or `overpaid` (money arrived for an order already closed or paid).
     pub status: String,
@@ -243,10 +248,14 @@ pub struct ProviderEvent {
     pub event_id: String,
     pub attempt_id: i64,
     pub event: PaymentEvent,
-    /// The payment method, when the event tells it (`"card"`, `"oxxo"`).
+    /// The payment method, when the event tells it (`"card"`, `"oxxo"`, `"spei"`).
     pub method: Option<String>,
-    /// The OXXO voucher reference, when the event issues one.
-    pub voucher_reference: Option<String>,
+    /// The OXXO voucher or SPEI transfer details, when the event issues
+    /// them. With a deadline, an `AwaitingAsync` event moves the order's
+    /// expiry to it (an OXXO order lives as long as its voucher).
+    pub instructions: Option<Instructions>,
+    /// The provider's payment id, when the event tells it.
+    pub payment_intent: Option<String>,
 }
 
 /// What applying a provider event did.
@@ -264,22 +273,98 @@ pub enum EventOutcome {
 /// Money to refund: it arrived for an order that could not take it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Overpayment {
+    pub id: i64,
     pub order_id: i64,
     pub attempt_id: i64,
+    /// The attempt's provider and payment id (what a refund needs).
+    pub provider: String,
+    pub payment_intent: Option<String>,
     pub amount: Centavos,
     pub reason: String,
     pub created_at: DateTime<Utc>,
+    pub refund: RefundStatus,
+    /// The provider's refund id, once refunded.
+    pub refund_ref: Option<String>,
+    /// The provider's answer to the last failed refund.
+    pub refund_error: Option<String>,
+    pub refunded_at: Option<DateTime<Utc>>,
+}
+
+/// Where the refund of an overpayment stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    /// Recorded; refunded by hand, or automatically when configured.
+    ToRefund,
+    Refunded,
+    /// The provider refused or could not be reached; retried.
+    RefundFailed,
+}
+
+impl RefundStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundStatus::ToRefund => "to_refund",
+            RefundStatus::Refunded => "refunded",
+            RefundStatus::RefundFailed => "refund_failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RefundStatus> {
+        [RefundStatus::ToRefund, RefundStatus::Refunded, RefundStatus::RefundFailed]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+/// `overpayments` columns (joined with the attempt) as both backends read
+/// them: id, order_id, attempt_id, provider, payment_intent,
+/// amount_centavos, reason, created_at, refund_status, refund_ref,
+/// refund_error, refunded_at.
+pub(crate) type OverpaymentRow = (
+    i64,
+    i64,
+    i64,
+    String,
+    Option<String>,
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+pub(crate) fn overpayment_from_row(r: OverpaymentRow) -> Result<Overpayment, StoreError> {
+    Ok(Overpayment {
+        id: r.0,
+        order_id: r.1,
+        attempt_id: r.2,
+        provider: r.3,
+        payment_intent: r.4,
+        amount: Centavos(r.5),
+        reason: r.6,
+        created_at: timestamp_from_db(&r.7)?,
+        refund: RefundStatus::parse(&r.8).ok_or_else(|| StoreError::Corrupt(format!("refund status {:?}", r.8)))?,
+        refund_ref: r.9,
+        refund_error: r.10,
+        refunded_at: r.11.as_deref().map(timestamp_from_db).transpose()?,
+    })
 }
 
 /// `payment_attempts` columns as both backends read them: id, order_id,
-/// provider, provider_ref, idempotency_key, method, voucher_reference,
-/// status, amount_centavos, created_at, updated_at.
+/// provider, provider_ref, idempotency_key, method, instructions,
+/// payment_intent, next_check_at, status, amount_centavos, created_at,
+/// updated_at.
 pub(crate) type AttemptRow = (
     i64,
     i64,
     String,
     Option<String>,
     String,
+    Option<String>,
+    Option<String>,
     Option<String>,
     Option<String>,
     String,
@@ -289,6 +374,14 @@ pub(crate) type AttemptRow = (
 );
 
 pub(crate) fn attempt_from_row(r: AttemptRow) -> Result<PaymentAttempt, StoreError> {
+    let instructions = r
+        .6
+        .as_deref()
+        .map(|json| {
+            serde_json::from_str::<Instructions>(json)
+                .map_err(|e| StoreError::Corrupt(format!("payment instructions {json:?}: {e}")))
+        })
+        .transpose()?;
     Ok(PaymentAttempt {
         id: r.0,
         order_id: r.1,
@@ -296,12 +389,25 @@ pub(crate) fn attempt_from_row(r: AttemptRow) -> Result<PaymentAttempt, StoreErr
         provider_ref: r.3,
         idempotency_key: r.4,
         method: r.5,
-        voucher_reference: r.6,
-        status: r.7,
-        amount: Centavos(r.8),
-        created_at: timestamp_from_db(&r.9)?,
-        updated_at: timestamp_from_db(&r.10)?,
+        instructions,
+        payment_intent: r.7,
+        next_check_at: r.8.as_deref().map(timestamp_from_db).transpose()?,
+        status: r.9,
+        amount: Centavos(r.10),
+        created_at: timestamp_from_db(&r.11)?,
+        updated_at: timestamp_from_db(&r.12)?,
     })
+}
+
+/// The stored form of an event's instructions: JSON and the deadline.
+pub(crate) fn instructions_to_db(i: Option<&Instructions>) -> (Option<String>, Option<String>) {
+    match i {
+        None => (None, None),
+        Some(i) => (
+            Some(serde_json::to_string(i).expect("instructions serialise")),
+            i.expires_at().map(timestamp_to_db),
+        ),
+    }
 }
 
 /// The attempt status written after an event moved (or kept) its order at
@@ -454,7 +560,11 @@ pub trait Store: Send + Sync + 'static {
     /// The order with its items and transitions (oldest first).
     async fn get_order(&self, id: i64) -> Result<Option<Order>, StoreError>;
     /// Moves every live order whose expiry is at or before `now` to
-    /// `expired`, records the transition and releases its charges.
+    /// `expired`, records the transition and releases its charges —
+    /// except an order with a pending Stripe attempt: Stripe may still take
+    /// its money (a card at the last second, OXXO cash reported the next
+    /// day), so Stripe's word decides (the `expired` and
+    /// `async_payment_failed` webhooks, or the healing sweep asking).
     /// Returns how many orders expired.
     async fn expire_due_orders(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Applies `event` to the order through
@@ -480,9 +590,17 @@ pub trait Store: Send + Sync + 'static {
     /// id), once the provider answered. Only a pending attempt without one
     /// is updated; returns whether it was.
     async fn set_attempt_provider_ref(&self, id: i64, provider_ref: &str, now: DateTime<Utc>) -> Result<bool, StoreError>;
-    /// The pending attempts of `provider` created at or before `before`,
-    /// oldest first (the healing sweep's work list).
-    async fn pending_attempts_before(&self, provider: &str, before: DateTime<Utc>) -> Result<Vec<PaymentAttempt>, StoreError>;
+    /// The healing sweep's work list, oldest first: the pending attempts of
+    /// `provider` created at or before `created_before` that are due to be
+    /// asked about (`next_check_at` unset or at or before `now`).
+    async fn attempts_to_check(
+        &self,
+        provider: &str,
+        created_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<PaymentAttempt>, StoreError>;
+    /// When the sweep asks about this attempt next.
+    async fn set_attempt_next_check(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError>;
     /// The attempts of an order, oldest first.
     async fn attempts_of_order(&self, order_id: i64) -> Result<Vec<PaymentAttempt>, StoreError>;
     /// THE path every provider event takes, in ONE transaction:
@@ -494,6 +612,18 @@ pub trait Store: Send + Sync + 'static {
     /// overpayment per attempt. Amounts are checked by the caller.
     async fn apply_provider_event(&self, event: &ProviderEvent, now: DateTime<Utc>) -> Result<EventOutcome, StoreError>;
     async fn overpayments_of_order(&self, order_id: i64) -> Result<Vec<Overpayment>, StoreError>;
+    /// The overpayments of `provider` not refunded yet (`to_refund`,
+    /// `refund_failed`), oldest first.
+    async fn overpayments_to_refund(&self, provider: &str) -> Result<Vec<Overpayment>, StoreError>;
+    /// Records the outcome of refunding overpayment `id`: `Ok(refund id)`
+    /// → `refunded`; `Err(the provider's answer)` → `refund_failed`. A
+    /// refunded overpayment stays refunded.
+    async fn record_refund(
+        &self,
+        id: i64,
+        outcome: Result<&str, &str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 }
 
 /// Opens the database named by `database_url` and applies pending migrations.

@@ -22,17 +22,29 @@ use crate::domain::payment::{
     transition, PaymentEvent, PaymentEventKind, PaymentStatus, Transition, TransitionError,
 };
 use super::{
-    attempt_from_row, attempt_status_for, timestamp_from_db, AttemptRow, EventOutcome, NewAttempt,
-    Overpayment, PaymentAttempt, ProviderEvent,
+    attempt_from_row, attempt_status_for, instructions_to_db, overpayment_from_row, AttemptRow,
+    EventOutcome, NewAttempt, Overpayment, OverpaymentRow, PaymentAttempt, ProviderEvent, RefundStatus,
 };
 
 /// The `payment_attempts` columns of [`AttemptRow`] (timestamps as UTC text).
 macro_rules! attempt_select {
     () => {
         concat!(
-            "SELECT id, order_id, provider, provider_ref, idempotency_key, method, voucher_reference, status, \
-             amount_centavos, ",
+            "SELECT id, order_id, provider, provider_ref, idempotency_key, method, instructions, payment_intent, ",
+            utc_text!("next_check_at"), ", status, amount_centavos, ",
             utc_text!("created_at"), ", ", utc_text!("updated_at"), " FROM payment_attempts"
+        )
+    };
+}
+
+/// The `overpayments` columns of [`OverpaymentRow`] (joined with the attempt as `a`).
+macro_rules! overpayment_select {
+    () => {
+        concat!(
+            "SELECT o.id, o.order_id, o.attempt_id, a.provider, a.payment_intent, o.amount_centavos, o.reason, ",
+            utc_text!("o.created_at"), ", o.refund_status, o.refund_ref, o.refund_error, ",
+            utc_text!("o.refunded_at"),
+            " FROM overpayments o JOIN payment_attempts a ON a.id = o.attempt_id"
         )
     };
 }
@@ -318,8 +330,10 @@ impl Store for PgStore {
         // Lock the due orders (skipping those another transaction is moving),
         // then expire exactly those.
         let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM payment_orders WHERE status IN ('created', 'pending') \
-             AND expires_at <= $1::timestamptz ORDER BY id FOR UPDATE SKIP LOCKED",
+            "SELECT id FROM payment_orders o WHERE status IN ('created', 'pending') \
+             AND expires_at <= $1::timestamptz AND NOT EXISTS (SELECT 1 FROM payment_attempts a \
+             WHERE a.order_id = o.id AND a.status = 'pending' AND a.provider = 'stripe') \
+             ORDER BY id FOR UPDATE SKIP LOCKED",
         )
         .bind(&now)
         .fetch_all(&mut *tx)
@@ -451,19 +465,36 @@ impl Store for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn pending_attempts_before(&self, provider: &str, before: DateTime<Utc>) -> Result<Vec<PaymentAttempt>, StoreError> {
+    async fn attempts_to_check(
+        &self,
+        provider: &str,
+        created_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<PaymentAttempt>, StoreError> {
         sqlx::query_as::<_, AttemptRow>(concat!(
             attempt_select!(),
-            " WHERE provider = $1 AND status = 'pending' AND created_at <= $2::timestamptz ORDER BY id"
+            " WHERE provider = $1 AND status = 'pending' AND created_at <= $2::timestamptz \
+              AND (next_check_at IS NULL OR next_check_at <= $3::timestamptz) ORDER BY id"
         ))
         .bind(provider)
-        .bind(timestamp_to_db(before))
+        .bind(timestamp_to_db(created_before))
+        .bind(timestamp_to_db(now))
         .fetch_all(&self.pool)
         .await
-        .map_err(query_err("read the pending payment attempts"))?
+        .map_err(query_err("read the payment attempts to check"))?
         .into_iter()
         .map(attempt_from_row)
         .collect()
+    }
+
+    async fn set_attempt_next_check(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE payment_attempts SET next_check_at = $2::timestamptz WHERE id = $1")
+            .bind(id)
+            .bind(timestamp_to_db(at))
+            .execute(&self.pool)
+            .await
+            .map_err(query_err("schedule the next check of a payment attempt"))?;
+        Ok(())
     }
 
     async fn attempts_of_order(&self, order_id: i64) -> Result<Vec<PaymentAttempt>, StoreError> {
@@ -560,20 +591,38 @@ impl Store for PgStore {
         }
         let keep = matches!(outcome, EventOutcome::Applied(Transition::AlreadyThere(_)))
             && attempt_status != "pending";
+        let (instructions, pay_before) = instructions_to_db(ev.instructions.as_ref());
         sqlx::query(
             "UPDATE payment_attempts SET status = CASE WHEN $6 THEN status ELSE $2 END, \
-             method = COALESCE($3, method), voucher_reference = COALESCE($4, voucher_reference), \
-             updated_at = $5::timestamptz WHERE id = $1",
+             method = COALESCE($3, method), instructions = COALESCE($4, instructions), \
+             pay_before = COALESCE($7::timestamptz, pay_before), \
+             payment_intent = COALESCE($8, payment_intent), updated_at = $5::timestamptz WHERE id = $1",
         )
         .bind(ev.attempt_id)
         .bind(new_status)
         .bind(&ev.method)
-        .bind(&ev.voucher_reference)
+        .bind(&instructions)
         .bind(&now)
         .bind(keep)
+        .bind(&pay_before)
+        .bind(&ev.payment_intent)
         .execute(&mut *tx)
         .await
         .map_err(query_err("update a payment attempt"))?;
+        // A voucher (or transfer) with a deadline: the order lives as long
+        // as it, so the charges stay held while the money may still come.
+        if let (PaymentEvent::AwaitingAsync, Some(deadline)) = (&ev.event, &pay_before) {
+            sqlx::query(
+                "UPDATE payment_orders SET expires_at = $2::timestamptz, updated_at = $3::timestamptz \
+                 WHERE id = $1 AND status = 'pending' AND expires_at < $2::timestamptz",
+            )
+            .bind(order_id)
+            .bind(deadline)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await
+            .map_err(query_err("extend a payment order to its voucher's deadline"))?;
+        }
         tx.commit()
             .await
             .map_err(query_err("commit a provider event"))?;
@@ -581,26 +630,55 @@ impl Store for PgStore {
     }
 
     async fn overpayments_of_order(&self, order_id: i64) -> Result<Vec<Overpayment>, StoreError> {
-        let rows: Vec<(i64, i64, i64, String, String)> = sqlx::query_as(concat!(
-            "SELECT order_id, attempt_id, amount_centavos, reason, ",
-            utc_text!("created_at"),
-            " FROM overpayments WHERE order_id = $1 ORDER BY id"
+        sqlx::query_as::<_, OverpaymentRow>(concat!(overpayment_select!(), " WHERE o.order_id = $1 ORDER BY o.id"))
+            .bind(order_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_err("read the overpayments of a payment order"))?
+            .into_iter()
+            .map(overpayment_from_row)
+            .collect()
+    }
+
+    async fn overpayments_to_refund(&self, provider: &str) -> Result<Vec<Overpayment>, StoreError> {
+        sqlx::query_as::<_, OverpaymentRow>(concat!(
+            overpayment_select!(),
+            " WHERE a.provider = $1 AND o.refund_status IN ('to_refund', 'refund_failed') ORDER BY o.id"
         ))
-        .bind(order_id)
+        .bind(provider)
         .fetch_all(&self.pool)
         .await
-        .map_err(query_err("read the overpayments of a payment order"))?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(Overpayment {
-                    order_id: r.0,
-                    attempt_id: r.1,
-                    amount: Centavos(r.2),
-                    reason: r.3,
-                    created_at: timestamp_from_db(&r.4)?,
-                })
-            })
-            .collect()
+        .map_err(query_err("read the overpayments to refund"))?
+        .into_iter()
+        .map(overpayment_from_row)
+        .collect()
+    }
+
+    async fn record_refund(
+        &self,
+        id: i64,
+        outcome: Result<&str, &str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (status, refund_ref, error) = match outcome {
+            Ok(r) => (RefundStatus::Refunded, Some(r), None),
+            Err(e) => (RefundStatus::RefundFailed, None, Some(e)),
+        };
+        sqlx::query(
+            "UPDATE overpayments SET refund_status = $2, refund_ref = COALESCE($3, refund_ref), \
+             refund_error = $4, \
+             refunded_at = CASE WHEN $3::text IS NULL THEN refunded_at ELSE $5::timestamptz END \
+             WHERE id = $1 AND refund_status <> 'refunded'",
+        )
+        .bind(id)
+        .bind(status.as_str())
+        .bind(refund_ref)
+        .bind(error)
+        .bind(timestamp_to_db(now))
+        .execute(&self.pool)
+        .await
+        .map_err(query_err("record the refund of an overpayment"))?;
+        Ok(())
     }
 }
 

@@ -24,15 +24,34 @@ use crate::domain::payment::{
     transition, PaymentEvent, PaymentEventKind, PaymentStatus, Transition, TransitionError,
 };
 use super::{
-    attempt_from_row, attempt_status_for, timestamp_from_db, AttemptRow, EventOutcome, NewAttempt,
-    Overpayment, PaymentAttempt, ProviderEvent,
+    attempt_from_row, attempt_status_for, instructions_to_db, overpayment_from_row, AttemptRow,
+    EventOutcome, NewAttempt, Overpayment, OverpaymentRow, PaymentAttempt, ProviderEvent, RefundStatus,
 };
 
 /// The `payment_attempts` columns of [`AttemptRow`].
 macro_rules! attempt_select {
     () => {
-        "SELECT id, order_id, provider, provider_ref, idempotency_key, method, voucher_reference, status, \
-         amount_centavos, created_at, updated_at FROM payment_attempts"
+        "SELECT id, order_id, provider, provider_ref, idempotency_key, method, instructions, payment_intent, \
+         next_check_at, status, amount_centavos, created_at, updated_at FROM payment_attempts"
+    };
+}
+
+/// The live orders [`Store::expire_due_orders`] expires at `?1`: past
+/// their expiry, and without a pending Stripe attempt (Stripe's word decides those).
+macro_rules! due_orders_where {
+    () => {
+        " WHERE status IN ('created', 'pending') AND expires_at <= ?1 AND NOT EXISTS \
+         (SELECT 1 FROM payment_attempts a WHERE a.order_id = payment_orders.id \
+          AND a.status = 'pending' AND a.provider = 'stripe')"
+    };
+}
+
+/// The `overpayments` columns of [`OverpaymentRow`] (joined with the attempt as `a`).
+macro_rules! overpayment_select {
+    () => {
+        "SELECT o.id, o.order_id, o.attempt_id, a.provider, a.payment_intent, o.amount_centavos, o.reason, \
+         o.created_at, o.refund_status, o.refund_ref, o.refund_error, o.refunded_at \
+         FROM overpayments o JOIN payment_attempts a ON a.id = o.attempt_id"
     };
 }
 
@@ -304,8 +323,7 @@ impl Store for SqliteStore {
         let now = timestamp_to_db(now);
         // A read first: the common case (nothing due) takes no write lock.
         let due: i64 = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM payment_orders \
-             WHERE status IN ('created', 'pending') AND expires_at <= ?1)",
+            concat!("SELECT EXISTS (SELECT 1 FROM payment_orders", due_orders_where!(), ")"),
         )
         .bind(&now)
         .fetch_one(&self.pool)
@@ -320,9 +338,12 @@ impl Store for SqliteStore {
             .await
             .map_err(query_err("start the expiry transaction"))?;
         sqlx::query(
-            "INSERT INTO payment_transitions (order_id, from_status, to_status, event, at) \
-             SELECT id, status, ?2, ?3, ?1 FROM payment_orders \
-             WHERE status IN ('created', 'pending') AND expires_at <= ?1 ORDER BY id",
+            concat!(
+                "INSERT INTO payment_transitions (order_id, from_status, to_status, event, at) \
+                 SELECT id, status, ?2, ?3, ?1 FROM payment_orders",
+                due_orders_where!(),
+                " ORDER BY id"
+            ),
         )
         .bind(&now)
         .bind(PaymentStatus::Expired.as_str())
@@ -331,16 +352,18 @@ impl Store for SqliteStore {
         .await
         .map_err(query_err("record the expiry of payment orders"))?;
         sqlx::query(
-            "DELETE FROM live_order_charges WHERE order_id IN (SELECT id FROM payment_orders \
-             WHERE status IN ('created', 'pending') AND expires_at <= ?1)",
+            concat!(
+                "DELETE FROM live_order_charges WHERE order_id IN (SELECT id FROM payment_orders",
+                due_orders_where!(),
+                ")"
+            ),
         )
         .bind(&now)
         .execute(&mut *tx)
         .await
         .map_err(query_err("release the charges of expired payment orders"))?;
         let expired = sqlx::query(
-            "UPDATE payment_orders SET status = ?2, updated_at = ?1 \
-             WHERE status IN ('created', 'pending') AND expires_at <= ?1",
+            concat!("UPDATE payment_orders SET status = ?2, updated_at = ?1", due_orders_where!()),
         )
         .bind(&now)
         .bind(PaymentStatus::Expired.as_str())
@@ -443,19 +466,36 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn pending_attempts_before(&self, provider: &str, before: DateTime<Utc>) -> Result<Vec<PaymentAttempt>, StoreError> {
+    async fn attempts_to_check(
+        &self,
+        provider: &str,
+        created_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<PaymentAttempt>, StoreError> {
         sqlx::query_as::<_, AttemptRow>(concat!(
             attempt_select!(),
-            " WHERE provider = ?1 AND status = 'pending' AND created_at <= ?2 ORDER BY id"
+            " WHERE provider = ?1 AND status = 'pending' AND created_at <= ?2 \
+              AND (next_check_at IS NULL OR next_check_at <= ?3) ORDER BY id"
         ))
         .bind(provider)
-        .bind(timestamp_to_db(before))
+        .bind(timestamp_to_db(created_before))
+        .bind(timestamp_to_db(now))
         .fetch_all(&self.pool)
         .await
-        .map_err(query_err("read the pending payment attempts"))?
+        .map_err(query_err("read the payment attempts to check"))?
         .into_iter()
         .map(attempt_from_row)
         .collect()
+    }
+
+    async fn set_attempt_next_check(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE payment_attempts SET next_check_at = ?2 WHERE id = ?1")
+            .bind(id)
+            .bind(timestamp_to_db(at))
+            .execute(&self.pool)
+            .await
+            .map_err(query_err("schedule the next check of a payment attempt"))?;
+        Ok(())
     }
 
     async fn attempts_of_order(&self, order_id: i64) -> Result<Vec<PaymentAttempt>, StoreError> {
@@ -547,20 +587,38 @@ impl Store for SqliteStore {
         // status unless this event moved its order.
         let keep = matches!(outcome, EventOutcome::Applied(Transition::AlreadyThere(_)))
             && attempt_status != "pending";
+        let (instructions, pay_before) = instructions_to_db(ev.instructions.as_ref());
         sqlx::query(
             "UPDATE payment_attempts SET status = CASE WHEN ?6 THEN status ELSE ?2 END, \
-             method = COALESCE(?3, method), voucher_reference = COALESCE(?4, voucher_reference), \
+             method = COALESCE(?3, method), instructions = COALESCE(?4, instructions), \
+             pay_before = COALESCE(?7, pay_before), payment_intent = COALESCE(?8, payment_intent), \
              updated_at = ?5 WHERE id = ?1",
         )
         .bind(ev.attempt_id)
         .bind(new_status)
         .bind(&ev.method)
-        .bind(&ev.voucher_reference)
+        .bind(&instructions)
         .bind(&now)
         .bind(keep)
+        .bind(&pay_before)
+        .bind(&ev.payment_intent)
         .execute(&mut *tx)
         .await
         .map_err(query_err("update a payment attempt"))?;
+        // A voucher (or transfer) with a deadline: the order lives as long
+        // as it, so the charges stay held while the money may still come.
+        if let (PaymentEvent::AwaitingAsync, Some(deadline)) = (&ev.event, &pay_before) {
+            sqlx::query(
+                "UPDATE payment_orders SET expires_at = ?2, updated_at = ?3 \
+                 WHERE id = ?1 AND status = 'pending' AND expires_at < ?2",
+            )
+            .bind(order_id)
+            .bind(deadline)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await
+            .map_err(query_err("extend a payment order to its voucher's deadline"))?;
+        }
         tx.commit()
             .await
             .map_err(query_err("commit a provider event"))?;
@@ -568,25 +626,54 @@ impl Store for SqliteStore {
     }
 
     async fn overpayments_of_order(&self, order_id: i64) -> Result<Vec<Overpayment>, StoreError> {
-        let rows: Vec<(i64, i64, i64, String, String)> = sqlx::query_as(
-            "SELECT order_id, attempt_id, amount_centavos, reason, created_at FROM overpayments \
-             WHERE order_id = ?1 ORDER BY id",
-        )
-        .bind(order_id)
+        sqlx::query_as::<_, OverpaymentRow>(concat!(overpayment_select!(), " WHERE o.order_id = ?1 ORDER BY o.id"))
+            .bind(order_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_err("read the overpayments of a payment order"))?
+            .into_iter()
+            .map(overpayment_from_row)
+            .collect()
+    }
+
+    async fn overpayments_to_refund(&self, provider: &str) -> Result<Vec<Overpayment>, StoreError> {
+        sqlx::query_as::<_, OverpaymentRow>(concat!(
+            overpayment_select!(),
+            " WHERE a.provider = ?1 AND o.refund_status IN ('to_refund', 'refund_failed') ORDER BY o.id"
+        ))
+        .bind(provider)
         .fetch_all(&self.pool)
         .await
-        .map_err(query_err("read the overpayments of a payment order"))?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(Overpayment {
-                    order_id: r.0,
-                    attempt_id: r.1,
-                    amount: Centavos(r.2),
-                    reason: r.3,
-                    created_at: timestamp_from_db(&r.4)?,
-                })
-            })
-            .collect()
+        .map_err(query_err("read the overpayments to refund"))?
+        .into_iter()
+        .map(overpayment_from_row)
+        .collect()
+    }
+
+    async fn record_refund(
+        &self,
+        id: i64,
+        outcome: Result<&str, &str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (status, refund_ref, error) = match outcome {
+            Ok(r) => (RefundStatus::Refunded, Some(r), None),
+            Err(e) => (RefundStatus::RefundFailed, None, Some(e)),
+        };
+        sqlx::query(
+            "UPDATE overpayments SET refund_status = ?2, refund_ref = COALESCE(?3, refund_ref), \
+             refund_error = ?4, refunded_at = CASE WHEN ?3 IS NULL THEN refunded_at ELSE ?5 END \
+             WHERE id = ?1 AND refund_status <> 'refunded'",
+        )
+        .bind(id)
+        .bind(status.as_str())
+        .bind(refund_ref)
+        .bind(error)
+        .bind(timestamp_to_db(now))
+        .execute(&self.pool)
+        .await
+        .map_err(query_err("record the refund of an overpayment"))?;
+        Ok(())
     }
 }
 

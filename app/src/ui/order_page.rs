@@ -53,7 +53,7 @@ mod ssr {
 mod ssr {
     use chrono::Duration;
     use leptos::prelude::*;
-    use leptos_meta::Title;
+    use leptos_meta::{Meta, Title};
 
     use super::super::format;
     use super::super::PageContext;
@@ -61,6 +61,7 @@ mod ssr {
     use crate::domain::payment::PaymentStatus;
     use crate::domain::reference::OrderReference;
     use crate::i18n::{Lang, Texts};
+    use crate::payments::Instructions;
     use crate::state::AppState;
     use crate::store::{Order, OrderItem, PaymentAttempt};
 
@@ -91,6 +92,15 @@ mod ssr {
         OrderReference::parse(reference).map(|r| r.display_grouped()).unwrap_or_else(|_| reference.to_string())
     }
 
+    /// Whether the request came back from Stripe Checkout's success URL
+    /// (`?pago=stripe`).
+    fn back_from_stripe(current: &str) -> bool {
+        current.split_once('?').is_some_and(|(_, q)| q.split('&').any(|pair| pair == "pago=stripe"))
+    }
+
+    /// How long the order page waits for Stripe before rendering what it has.
+    const STRIPE_WAIT: std::time::Duration = std::time::Duration::from_secs(8);
+
     pub async fn order_page(reference: String) -> AnyView {
         let ctx = expect_context::<PageContext>();
         let state = expect_context::<AppState>();
@@ -101,6 +111,27 @@ mod ssr {
             Ok(None) => return not_found(),
             Err(_) => return unavailable(t),
         };
+        let returning = back_from_stripe(&ctx.current);
+        if returning && state.stripe.is_some() {
+            // Back from Checkout: ask Stripe now rather than wait for the
+            // webhook, through the same path (whichever comes first wins,
+            // the other is a duplicate).
+            if let Ok(attempts) = state.store.attempts_of_order(id).await {
+                let pending = attempts
+                    .into_iter()
+                    .rev()
+                    .find(|a| a.status == "pending" && a.provider == crate::stripe::STRIPE_PROVIDER);
+                if let Some(attempt) = pending {
+                    let now = state.clock.now();
+                    let asked = crate::payments::reconcile_stripe_attempt(&state, &attempt, now);
+                    match tokio::time::timeout(STRIPE_WAIT, asked).await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => tracing::warn!(order_id = id, error = %e, "order page: Stripe not settled"),
+                        Err(_) => tracing::warn!(order_id = id, "order page: Stripe did not answer in time"),
+                    }
+                }
+            }
+        }
         let order = match crate::orders::get_order(&state, id).await {
             Ok(o) => o,
             Err(crate::orders::OrderError::NotFound(_)) => return not_found(),
@@ -111,17 +142,14 @@ mod ssr {
             Err(_) => return unavailable(t),
         };
         let token = page_token();
-        let tz = state.clock.timezone();
-        let last_local = (order.expires_at - Duration::seconds(1)).with_timezone(&tz);
-        let expires = format!("{} {} ({})", format::date(last_local.date_naive(), lang), last_local.format("%H:%M h"), tz.name());
-        render_order(&ctx, order, attempts, expires, token, t, lang)
+        render_order(&ctx, order, attempts, returning, token, t, lang)
     }
 
     fn render_order(
         ctx: &PageContext,
         order: Order,
         attempts: Vec<PaymentAttempt>,
-        expires: String,
+        returning: bool,
         token: String,
         t: &'static Texts,
         lang: Lang,
@@ -129,8 +157,17 @@ mod ssr {
         let status = order.status;
         let words = status_words(status, t);
         let reference = order.reference.clone();
-        let voucher = attempts.iter().rev().find_map(|a| a.voucher_reference.clone());
-        let oxxo_pending = status == PaymentStatus::Pending && voucher.is_some();
+        let pending_attempt = attempts.iter().rev().find(|a| a.status == "pending");
+        let instructions = pending_attempt.and_then(|a| a.instructions.clone());
+        // Back from a card checkout and not confirmed yet: "pago en proceso"
+        // (refreshing itself), not a second "pay" button.
+        let processing = status == PaymentStatus::Pending
+            && instructions.is_none()
+            && (returning || pending_attempt.is_some_and(|a| a.method.is_some()));
+        let tz = ctx.municipality.timezone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::UTC);
+        let last_local = (order.expires_at - Duration::seconds(1)).with_timezone(&tz);
+        let expires = format!("{} {} ({})", format::date(last_local.date_naive(), lang), last_local.format("%H:%M h"), tz.name());
+        let total = order.total.display_mxn();
         let first_account = order.items.first().map(|i| i.account.clone()).unwrap_or_default();
         let lookup_href = format!("/consulta?cuenta={}", format::url_encode(&first_account));
         let m = ctx.municipality.clone();
@@ -177,11 +214,15 @@ mod ssr {
                         <p>{t.paid_note}</p>
                     </div>
                 }.into_any(),
-                PaymentStatus::Pending if oxxo_pending => view! {
-                    <div class="notice" role="status" data-testid="payment-pending">
-                        <h2>{t.status_pending}</h2>
-                        <p>{t.pending_note}</p>
-                        <p>{t.oxxo_voucher}": "<strong data-testid="oxxo-voucher">{voucher.clone().unwrap_or_default()}</strong></p>
+                PaymentStatus::Pending if instructions.is_some() => {
+                    instructions.clone().map(|i| pay_instructions(i, total.clone(), tz, t, lang)).into_any()
+                }
+                PaymentStatus::Pending if processing => view! {
+                    <Meta http_equiv="refresh" content="5"/>
+                    <div class="notice" role="status" data-testid="payment-processing">
+                        <h2>{t.processing_title}</h2>
+                        <p>{t.processing_note}</p>
+                        <p><a href=format!("/orden/{reference}?pago=stripe") data-testid="refresh-status">{t.refresh_status}</a></p>
                     </div>
                 }.into_any(),
                 PaymentStatus::Created | PaymentStatus::Pending => view! {
@@ -206,6 +247,53 @@ mod ssr {
             <p><a class="button secondary" href=lookup_href data-testid="lookup-again">{t.new_search}</a></p>
         }
         .into_any()
+    }
+
+    /// The OXXO voucher or the SPEI transfer details of a pending payment.
+    fn pay_instructions(
+        i: Instructions,
+        total: String,
+        tz: chrono_tz::Tz,
+        t: &'static Texts,
+        lang: Lang,
+    ) -> AnyView {
+        let deadline = i.expires_at().map(|at| {
+            let local = (at - Duration::seconds(1)).with_timezone(&tz);
+            format!("{} {}", format::date(local.date_naive(), lang), local.format("%H:%M h"))
+        });
+        let deadline_row = deadline.map(|d| {
+            view! { <div><dt>{t.pay_before}</dt><dd data-testid="pay-before">{d}</dd></div> }
+        });
+        match i {
+            Instructions::Oxxo { number, url, .. } => view! {
+                <div class="notice" role="status" data-testid="payment-pending" data-method="oxxo">
+                    <h2>{t.oxxo_title}</h2>
+                    <p>{t.oxxo_note}</p>
+                    <dl class="order-head">
+                        <div><dt>{t.oxxo_voucher}</dt><dd class="reference" data-testid="oxxo-voucher">{number}</dd></div>
+                        <div><dt>{t.amount_to_pay}</dt><dd data-testid="amount-to-pay">{total}</dd></div>
+                        {deadline_row}
+                    </dl>
+                    {url.map(|u| view! { <p><a href=u rel="noopener" data-testid="voucher-link">{t.oxxo_voucher_link}</a></p> })}
+                </div>
+            }
+            .into_any(),
+            Instructions::Spei { clabe, bank, reference, url, .. } => view! {
+                <div class="notice" role="status" data-testid="payment-pending" data-method="spei">
+                    <h2>{t.spei_title}</h2>
+                    <p>{t.spei_note}</p>
+                    <dl class="order-head">
+                        <div><dt>{t.spei_clabe}</dt><dd class="reference" data-testid="spei-clabe">{clabe}</dd></div>
+                        <div><dt>{t.spei_bank}</dt><dd data-testid="spei-bank">{bank}</dd></div>
+                        <div><dt>{t.spei_reference}</dt><dd data-testid="spei-reference">{reference}</dd></div>
+                        <div><dt>{t.amount_to_pay}</dt><dd data-testid="amount-to-pay">{total}</dd></div>
+                        {deadline_row}
+                    </dl>
+                    {url.map(|u| view! { <p><a href=u rel="noopener" data-testid="transfer-link">{t.spei_link}</a></p> })}
+                </div>
+            }
+            .into_any(),
+        }
     }
 
     fn item_row(i: OrderItem, m: &crate::domain::municipality::Municipality, t: &'static Texts, lang: Lang) -> impl IntoView {

@@ -14,6 +14,8 @@ export class OrderPage {
   readonly paymentReceived: Locator;
   readonly paymentPending: Locator;
   readonly oxxoVoucher: Locator;
+  readonly payBefore: Locator;
+  readonly amountToPay: Locator;
   readonly lookupAgain: Locator;
 
   constructor(readonly page: Page) {
@@ -29,6 +31,8 @@ export class OrderPage {
     this.paymentReceived = page.getByTestId('payment-received');
     this.paymentPending = page.getByTestId('payment-pending');
     this.oxxoVoucher = page.getByTestId('oxxo-voucher');
+    this.payBefore = page.getByTestId('pay-before');
+    this.amountToPay = page.getByTestId('amount-to-pay');
     this.lookupAgain = page.getByTestId('lookup-again');
   }
 

@@ -33,6 +33,8 @@ pub struct TestApp {
     /// The server's own state (to call services such as
     /// `app::payments::apply_provider_event` directly).
     pub state: app::state::AppState,
+    /// The server task: [`TestApp::kill`] aborts it (and its sweep).
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
     _dir: Arc<tempfile::TempDir>,
 }
 
@@ -85,7 +87,7 @@ async fn start(
     let shared = state.clone();
     let app = Application::with_state(settings.addr, state).await.expect("bind");
     let addr = app.local_addr();
-    tokio::spawn(app.run_until_stopped());
+    let server = tokio::spawn(app.run_until_stopped());
     TestApp {
         addr,
         base: format!("http://{addr}"),
@@ -93,6 +95,7 @@ async fn start(
         client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
         store,
         state: shared,
+        server,
         _dir: dir,
     }
 }
@@ -108,8 +111,17 @@ impl TestApp {
         (status, response.json().await.expect("json body"))
     }
 
+    /// Kills the server as a crash would: no graceful shutdown, its
+    /// healing sweep stopped mid-way, nothing more answered.
+    pub async fn kill(&self) {
+        self.server.abort();
+        while !self.server.is_finished() {
+            tokio::task::yield_now().await;
+        }
+    }
+
     /// A second server on the same database whose today is `today` (to see
-    /// the same orders on a later day).
+    /// the same orders on a later day, or to restart after [`TestApp::kill`]).
     pub async fn on_day(&self, today: NaiveDate) -> TestApp {
         start(self._dir.clone(), today, 0, false, self.state.stripe.as_deref().cloned()).await
     }
