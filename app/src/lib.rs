@@ -11,6 +11,7 @@ pub mod lookup;
 pub mod orders;
 pub mod payments;
 pub mod privacy;
+pub mod receipts;
 pub mod ui;
 
 #[cfg(feature = "ssr")]

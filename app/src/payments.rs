@@ -499,7 +499,15 @@ mod service {
                 state.store.get_order(attempt.order_id).await.map_err(store_err)?.ok_or(PaymentError::OrderNotFound)?;
             check_amount(order.total, CURRENCY_MXN, *amount, currency).map_err(PaymentError::Refused)?;
         }
-        let outcome = state.store.apply_provider_event(event, state.clock.now()).await.map_err(store_err)?;
+        let outcome =
+            state.store.apply_provider_event(event, state.clock.now(), state.clock.today()).await.map_err(store_err)?;
+        if let EventOutcome::Applied(Transition::Moved { to: PaymentStatus::Succeeded, .. }) = outcome {
+            // The receipt was issued with the payment; sign it now (a crash
+            // here leaves it to the next reader or the start-up pass).
+            if let Err(e) = crate::receipts::sign_unsigned(state).await {
+                tracing::warn!(order_id = attempt.order_id, error = %e, "receipt not signed yet");
+            }
+        }
         match &outcome {
             EventOutcome::Overpayment { reason } => {
                 tracing::warn!(

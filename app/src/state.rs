@@ -25,6 +25,10 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// Stripe, when a secret key is configured; `None` → the demo provider.
     pub stripe: Option<Arc<crate::stripe::StripeConfig>>,
+    /// The portal's public URL (`RECAUDA_PUBLIC_URL`): receipts' QR codes point here.
+    pub public_url: String,
+    /// The receipts' signing key and published keyring.
+    pub receipt_keys: Arc<crate::receipts::ReceiptKeys>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

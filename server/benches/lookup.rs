@@ -489,6 +489,8 @@ async fn main() {
         trust_forwarded_for: false,
         site_root: dir.path().join("site"),
         stripe: None,
+        public_url: "https://pagos.loreto.gob.mx".into(),
+        receipt_keys: dir.path().join("receipt-keys.json"),
     };
     let state = build_state(&settings).await.expect("application state");
 

@@ -30,6 +30,12 @@ pub struct Settings {
     /// `RECAUDA_STRIPE_API_BASE`, `RECAUDA_PUBLIC_URL`); `None` without a
     /// secret key → the embedded demo provider. Its secrets print as `***`.
     pub stripe: Option<StripeConfig>,
+    /// The portal's public URL (`RECAUDA_PUBLIC_URL`, default
+    /// `http://{addr}`): Stripe's return links and receipts' QR codes.
+    pub public_url: String,
+    /// The receipts' key file (`RECAUDA_RECEIPT_KEYS`, default
+    /// `recauda-receipt-keys.json`): created with a new key on first start.
+    pub receipt_keys: PathBuf,
 }
 
 /// The settings file; every key is optional.
@@ -43,6 +49,8 @@ struct FileSettings {
     lookup_limit: Option<u32>,
     trust_forwarded_for: Option<bool>,
     site_root: Option<PathBuf>,
+    public_url: Option<String>,
+    receipt_keys: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,15 +119,42 @@ impl Settings {
         };
         let spei = flag("RECAUDA_STRIPE_SPEI")?;
         let refund_overpayments = flag("RECAUDA_STRIPE_REFUND_OVERPAYMENTS")?;
+        let public_url = nonempty("RECAUDA_PUBLIC_URL")
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{addr}"))
+            .trim_end_matches('/')
+            .to_string();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid {
+                name: "RECAUDA_PUBLIC_URL",
+                value: public_url,
+                expected: "URL que empiece con http:// o https://",
+            });
+        }
+        let receipt_keys = nonempty("RECAUDA_RECEIPT_KEYS")
+            .map(PathBuf::from)
+            .or(file.receipt_keys)
+            .unwrap_or_else(|| PathBuf::from("recauda-receipt-keys.json"));
         let stripe = nonempty("RECAUDA_STRIPE_SECRET_KEY").map(|key| StripeConfig {
             secret_key: Secret::new(key),
             webhook_secret: nonempty("RECAUDA_STRIPE_WEBHOOK_SECRET").map(Secret::new),
             api_base: nonempty("RECAUDA_STRIPE_API_BASE"),
-            public_url: nonempty("RECAUDA_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}")),
+            public_url: public_url.clone(),
             spei,
             refund_overpayments,
         });
-        Ok(Settings { database_url, addr, municipality, today, lookup_limit, trust_forwarded_for, site_root, stripe })
+        Ok(Settings {
+            database_url,
+            addr,
+            municipality,
+            today,
+            lookup_limit,
+            trust_forwarded_for,
+            site_root,
+            stripe,
+            public_url,
+            receipt_keys,
+        })
     }
 
     /// The database URL with any password replaced, for logs.

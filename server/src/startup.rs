@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use app::domain::municipality::Municipality;
 use app::rate_limit::RateLimiter;
+use app::receipts::ReceiptKeys;
 use app::state::{AppState, Clock};
 use app::{shell, App};
 use axum::routing::{get, post};
@@ -28,6 +29,8 @@ pub enum StartupError {
     TimeZone(String),
     #[error("no se pudo abrir la base de datos")]
     Store(#[from] app::store::StoreError),
+    #[error("no se pudieron preparar las llaves de firma de los recibos")]
+    ReceiptKeys(#[from] app::receipts::KeyFileError),
     #[error("no se pudo escuchar en {addr}")]
     Bind { addr: SocketAddr, #[source] source: std::io::Error },
 }
@@ -46,6 +49,8 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
     let tz: chrono_tz::Tz =
         municipality.timezone.parse().map_err(|_| StartupError::TimeZone(municipality.timezone.clone()))?;
     let store = app::store::connect(&settings.database_url).await?;
+    let clock = Clock::new(tz, settings.today);
+    let receipt_keys = ReceiptKeys::load_or_create(&settings.receipt_keys, clock.today())?;
     let leptos_options = LeptosOptions::builder()
         .output_name("recauda")
         .site_root(settings.site_root.display().to_string())
@@ -56,10 +61,12 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         leptos_options,
         store,
         municipality: Arc::new(municipality),
-        clock: Clock::new(tz, settings.today),
+        clock,
         lookup_limiter: Arc::new(RateLimiter::per_minute(settings.lookup_limit)),
         trust_forwarded_for: settings.trust_forwarded_for,
         stripe: settings.stripe.clone().map(Arc::new),
+        public_url: settings.public_url.clone(),
+        receipt_keys: Arc::new(receipt_keys),
     })
 }
 

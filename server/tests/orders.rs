@@ -254,9 +254,9 @@ async fn the_order_shows_every_transition_and_a_paid_order_clears_the_debt() {
     let (_, order) = app.post_json("/api/v1/orders", &json!({"account": "P-000001"})).await;
     let id = order["id"].as_i64().unwrap();
     let now = at("2026-11-21T18:00:00Z");
-    app.store.apply_transition(id, &PaymentEvent::Redirected, now).await.unwrap();
+    app.store.apply_transition(id, &PaymentEvent::Redirected, now, now.date_naive()).await.unwrap();
     let paid = PaymentEvent::Paid { amount: app::domain::money::Centavos(107_300), currency: CURRENCY_MXN.into() };
-    app.store.apply_transition(id, &paid, now).await.unwrap();
+    app.store.apply_transition(id, &paid, now, now.date_naive()).await.unwrap();
     let (status, shown) = app.get_json(&format!("/api/v1/orders/{id}")).await;
     assert_eq!(status, 200);
     assert_eq!(shown["status"], "succeeded");

@@ -149,8 +149,8 @@ fn key(
     (a.into(), c.into(), p.into(), date(due), Centavos(amount))
 }
 
-async fn story(store: Arc<dyn Store>, backend: Backend) {
-    let store: &dyn Store = &*store;
+async fn story(shared: Arc<dyn Store>, backend: Backend) {
+    let store: &dyn Store = &*shared;
     store.ping().await.unwrap();
     assert_eq!(store.counts().await.unwrap(), Counts::default());
 
@@ -428,6 +428,123 @@ async fn story(store: Arc<dyn Store>, backend: Backend) {
     let second = demo.iter().find(|r| r.account != demo[0].account).expect("two demo accounts");
     let second = store.account_by_number(&second.account).await.unwrap().expect("second demo account");
     payments_chapter(store, first.id, second.id).await;
+
+    // 13. Official receipts and their folios.
+    receipts_chapter(shared.clone(), &demo).await;
+}
+
+/// Receipts are issued with the payment, one per succeeded order; folios of
+/// a series and year are 1, 2, 3… with no gap and no repeat, also when many
+/// payments succeed at once; a cancelled receipt keeps its folio.
+async fn receipts_chapter(store: Arc<dyn Store>, demo: &[PadronRow]) {
+    let numbers = |rs: &[app::store::Receipt]| rs.iter().map(|r| r.folio.number()).collect::<Vec<u32>>();
+    let before = store.receipts_of_series("A", 2026).await.unwrap();
+    assert!(!before.is_empty(), "the payments above issued receipts");
+    assert_eq!(numbers(&before), (1..=u32::try_from(before.len()).unwrap()).collect::<Vec<_>>());
+
+    // Sixteen accounts pay at the same moment.
+    let at = instant("2026-05-25T17:00:00Z");
+    let today = date("2026-05-25");
+    let mut accounts: Vec<&str> = Vec::new();
+    for r in demo {
+        if !accounts.contains(&r.account.as_str()) {
+            accounts.push(&r.account);
+        }
+    }
+    let mut paying = Vec::new();
+    for (i, number) in accounts.iter().skip(2).take(16).enumerate() {
+        let account = store.account_by_number(number).await.unwrap().unwrap();
+        let open = store.open_charges(&[account.id]).await.unwrap();
+        if open.is_empty() {
+            continue;
+        }
+        let wanted = NewOrder { expires_at: instant("2027-12-31T00:00:00Z"), ..new_order(&open, None) };
+        let order = store.create_order(&wanted, at).await.unwrap();
+        let attempt = store.start_attempt(&attempt(order.id, &format!("key-receipt-{i}"), order.total), at).await.unwrap();
+        paying.push((order, attempt, account));
+    }
+    assert!(paying.len() >= 10, "enough demo accounts with open charges");
+    let mut tasks = Vec::new();
+    for (order, attempt, _) in &paying {
+        let store = store.clone();
+        let paid = ProviderEvent {
+            method: Some("card".into()),
+            payment_intent: Some(format!("pi_receipt_{}", attempt.id)),
+            ..demo_event(
+                &format!("evt-receipt-{}", attempt.id),
+                attempt.id,
+                PaymentEvent::Paid { amount: order.total, currency: CURRENCY_MXN.into() },
+            )
+        };
+        tasks.push(tokio::spawn(async move { store.apply_provider_event(&paid, at, today).await }));
+    }
+    for t in tasks {
+        assert!(matches!(t.await.unwrap().unwrap(), EventOutcome::Applied(Transition::Moved { .. })));
+    }
+    let after = store.receipts_of_series("A", 2026).await.unwrap();
+    let expected: Vec<u32> = (1..=u32::try_from(before.len() + paying.len()).unwrap()).collect();
+    assert_eq!(numbers(&after), expected, "gapless, no repeats");
+    for (order, attempt, account) in &paying {
+        let r = store.receipt_of_order(order.id).await.unwrap().expect("one receipt per paid order");
+        assert_eq!(r.folio.to_string(), format!("A-2026-{:06}", r.folio.number()));
+        assert_eq!(
+            (r.total, r.issued_on, r.issued_at, r.account.as_str(), r.payer_name.as_str()),
+            (order.total, today, at, account.number.as_str(), account.name.as_str())
+        );
+        assert_eq!(
+            (r.attempt_id, r.method.as_deref(), r.provider.as_deref(), r.provider_reference.clone()),
+            (Some(attempt.id), Some("card"), Some("demo"), Some(format!("pi_receipt_{}", attempt.id)))
+        );
+        assert_eq!((r.status.clone(), r.signature.clone()), (app::store::ReceiptStatus::Valid, None));
+        assert_eq!(store.receipt_by_folio(&r.folio.to_string()).await.unwrap(), Some(r));
+    }
+
+    // Signed once: a second signature never replaces the first.
+    let first = after[0].clone();
+    assert!(store.unsigned_receipts(1000).await.unwrap().iter().any(|r| r.id == first.id));
+    store.set_receipt_signature(first.id, "k1", "k1.first").await.unwrap();
+    store.set_receipt_signature(first.id, "k2", "k2.second").await.unwrap();
+    let signed = store.receipt_by_folio(&first.folio.to_string()).await.unwrap().unwrap();
+    assert_eq!(signed.signature.as_deref(), Some("k1.first"));
+    assert!(!store.unsigned_receipts(1000).await.unwrap().iter().any(|r| r.id == first.id));
+
+    // Cancelled: the folio stays, with its reason; it is never reused.
+    let last = after.last().unwrap().clone();
+    assert!(store.cancel_receipt(&last.folio.to_string(), "Pago aplicado a otra cuenta", at).await.unwrap());
+    assert!(!store.cancel_receipt(&last.folio.to_string(), "otra vez", at).await.unwrap());
+    assert!(!store.cancel_receipt("A-2026-999999", "no existe", at).await.unwrap());
+    let cancelled = store.receipt_by_folio(&last.folio.to_string()).await.unwrap().unwrap();
+    assert_eq!(
+        cancelled.status,
+        app::store::ReceiptStatus::Cancelled { reason: "Pago aplicado a otra cuenta".into(), at }
+    );
+
+    // A new fiscal year starts its own count; the old one goes on.
+    let mut more = Vec::new();
+    for number in accounts.iter().skip(18).take(6) {
+        let account = store.account_by_number(number).await.unwrap().unwrap();
+        let open = store.open_charges(&[account.id]).await.unwrap();
+        if !open.is_empty() {
+            more.push(open);
+        }
+    }
+    assert!(more.len() >= 2);
+    let pay = |open: Vec<app::store::ChargeRecord>, key: &'static str, today: NaiveDate| {
+        let store = store.clone();
+        async move {
+            let wanted = NewOrder { expires_at: instant("2027-12-31T00:00:00Z"), ..new_order(&open, None) };
+            let order = store.create_order(&wanted, at).await.unwrap();
+            let a = store.start_attempt(&attempt(order.id, key, order.total), at).await.unwrap();
+            let paid = demo_event(key, a.id, PaymentEvent::Paid { amount: order.total, currency: CURRENCY_MXN.into() });
+            store.apply_provider_event(&paid, at, today).await.unwrap();
+            store.receipt_of_order(order.id).await.unwrap().unwrap()
+        }
+    };
+    let new_year = pay(more.pop().unwrap(), "key-2027", date("2027-01-01")).await;
+    assert_eq!(new_year.folio.to_string(), "A-2027-000001");
+    let same_year = pay(more.pop().unwrap(), "key-2026-late", today).await;
+    assert_eq!(same_year.folio.number(), last.folio.number() + 1, "the cancelled folio is not reused");
+    assert_eq!(same_year.provider_reference.as_deref(), Some("key-2026-late"), "the event id when there is no payment id");
 }
 
 fn demo_event(event_id: &str, attempt_id: i64, event: PaymentEvent) -> ProviderEvent {
@@ -447,13 +564,6 @@ async fn payments_chapter(store: &dyn Store, account_a: i64, account_b: i64) {
     let open = store.open_charges(&[account_a]).await.unwrap();
     assert!(!open.is_empty());
     let order = store.create_order(&new_order(&open, None), t0).await.unwrap();
-    let attempt = |order_id: i64, key: &str, amount: Centavos| NewAttempt {
-        order_id,
-        provider: "demo".into(),
-        provider_ref: None,
-        idempotency_key: key.into(),
-        amount,
-    };
     let a1 = store.start_attempt(&attempt(order.id, "key-a1", order.total), t0).await.unwrap();
     assert_eq!((a1.status.as_str(), a1.order_id, a1.amount), ("pending", order.id, order.total));
     assert_eq!(store.get_order(order.id).await.unwrap().unwrap().status, PaymentStatus::Pending);
@@ -481,9 +591,9 @@ async fn payments_chapter(store: &dyn Store, account_a: i64, account_b: i64) {
     // The same Paid event three times at once: applied once.
     let paid = demo_event("evt-paid", a1.id, PaymentEvent::Paid { amount: order.total, currency: CURRENCY_MXN.into() });
     let (x, y, z) = tokio::join!(
-        store.apply_provider_event(&paid, t0),
-        store.apply_provider_event(&paid, t0),
-        store.apply_provider_event(&paid, t0)
+        store.apply_provider_event(&paid, t0, t0.date_naive()),
+        store.apply_provider_event(&paid, t0, t0.date_naive()),
+        store.apply_provider_event(&paid, t0, t0.date_naive())
     );
     let mut outcomes = vec![x.unwrap(), y.unwrap(), z.unwrap()];
     outcomes.sort_by_key(|o| format!("{o:?}"));
@@ -504,7 +614,7 @@ async fn payments_chapter(store: &dyn Store, account_a: i64, account_b: i64) {
         Err(StoreError::Transition { .. })
     ));
     assert!(matches!(
-        store.apply_provider_event(&demo_event("evt-x", a1.id + 1000, PaymentEvent::Expired), t0).await,
+        store.apply_provider_event(&demo_event("evt-x", a1.id + 1000, PaymentEvent::Expired), t0, t0.date_naive()).await,
         Err(StoreError::AttemptNotFound(_))
     ));
 
@@ -526,7 +636,7 @@ async fn payments_chapter(store: &dyn Store, account_a: i64, account_b: i64) {
         ..demo_event("evt-voucher", b1.id, PaymentEvent::AwaitingAsync)
     };
     assert_eq!(
-        store.apply_provider_event(&voucher, t0).await.unwrap(),
+        store.apply_provider_event(&voucher, t0, t0.date_naive()).await.unwrap(),
         EventOutcome::Applied(Transition::AlreadyThere(PaymentStatus::Pending))
     );
     let b1 = store.get_attempt(b1.id).await.unwrap().unwrap();
@@ -538,12 +648,12 @@ async fn payments_chapter(store: &dyn Store, account_a: i64, account_b: i64) {
     let t1 = instant("2026-05-23T09:00:00Z");
     let late = |id: &str| demo_event(id, b1.id, PaymentEvent::Paid { amount: order_b.total, currency: CURRENCY_MXN.into() });
     assert_eq!(
-        store.apply_provider_event(&late("evt-late-1"), t1).await.unwrap(),
+        store.apply_provider_event(&late("evt-late-1"), t1, t1.date_naive()).await.unwrap(),
         EventOutcome::Overpayment { reason: "paid_after_expired".into() }
     );
-    assert_eq!(store.apply_provider_event(&late("evt-late-1"), t1).await.unwrap(), EventOutcome::Duplicate);
+    assert_eq!(store.apply_provider_event(&late("evt-late-1"), t1, t1.date_naive()).await.unwrap(), EventOutcome::Duplicate);
     assert!(matches!(
-        store.apply_provider_event(&late("evt-late-2"), t1).await.unwrap(),
+        store.apply_provider_event(&late("evt-late-2"), t1, t1.date_naive()).await.unwrap(),
         EventOutcome::Overpayment { .. }
     ));
     let over = store.overpayments_of_order(order_b.id).await.unwrap();
@@ -583,9 +693,14 @@ async fn payments_chapter(store: &dyn Store, account_a: i64, account_b: i64) {
     assert_eq!(store.attempts_to_check("stripe", far, far).await.unwrap(), vec![c1.clone()]);
     let expired = demo_event("evt-c1-expired", c1.id, PaymentEvent::Expired);
     let expired = ProviderEvent { provider: "stripe".into(), ..expired };
-    assert!(matches!(store.apply_provider_event(&expired, far).await.unwrap(), EventOutcome::Applied(_)));
+    assert!(matches!(store.apply_provider_event(&expired, far, far.date_naive()).await.unwrap(), EventOutcome::Applied(_)));
     assert_eq!(store.get_order(order_c.id).await.unwrap().unwrap().status, PaymentStatus::Expired);
     assert!(store.attempts_to_check("stripe", far, far).await.unwrap().is_empty());
+}
+
+/// A demo attempt of `order_id`.
+fn attempt(order_id: i64, key: &str, amount: Centavos) -> NewAttempt {
+    NewAttempt { order_id, provider: "demo".into(), provider_ref: None, idempotency_key: key.into(), amount }
 }
 
 fn instant(s: &str) -> DateTime<Utc> {
@@ -674,7 +789,7 @@ async fn orders_chapter(store: &dyn Store, account_id: i64) {
     let t1 = instant("2026-05-20T17:31:00Z");
     assert_eq!(
         store
-            .apply_transition(order.id, &PaymentEvent::Redirected, t1)
+            .apply_transition(order.id, &PaymentEvent::Redirected, t1, t1.date_naive())
             .await
             .unwrap(),
         Transition::Moved {
@@ -684,13 +799,13 @@ async fn orders_chapter(store: &dyn Store, account_id: i64) {
     );
     assert_eq!(
         store
-            .apply_transition(order.id, &PaymentEvent::AwaitingAsync, t1)
+            .apply_transition(order.id, &PaymentEvent::AwaitingAsync, t1, t1.date_naive())
             .await
             .unwrap(),
         Transition::AlreadyThere(PaymentStatus::Pending)
     );
     match store
-        .apply_transition(order.id, &PaymentEvent::Redirected, t1)
+        .apply_transition(order.id, &PaymentEvent::Redirected, t1, t1.date_naive())
         .await
     {
         Err(StoreError::Transition {
@@ -703,7 +818,7 @@ async fn orders_chapter(store: &dyn Store, account_id: i64) {
     }
     assert!(matches!(
         store
-            .apply_transition(order.id + 1000, &PaymentEvent::Redirected, t1)
+            .apply_transition(order.id + 1000, &PaymentEvent::Redirected, t1, t1.date_naive())
             .await,
         Err(StoreError::OrderNotFound(_))
     ));
@@ -771,19 +886,19 @@ async fn orders_chapter(store: &dyn Store, account_id: i64) {
     };
     let t3 = instant("2026-05-21T08:00:00Z");
     assert!(store
-        .apply_transition(won.id, &paid, t3)
+        .apply_transition(won.id, &paid, t3, t3.date_naive())
         .await
         .unwrap()
         .is_change());
     assert!(store.open_charges(&[account_id]).await.unwrap().is_empty());
     assert_eq!(store.counts().await.unwrap().open_charges, open_before - 2);
     assert_eq!(
-        store.apply_transition(won.id, &paid, t3).await.unwrap(),
+        store.apply_transition(won.id, &paid, t3, t3.date_naive()).await.unwrap(),
         Transition::AlreadyThere(PaymentStatus::Succeeded)
     );
     assert!(matches!(
         store
-            .apply_transition(won.id, &PaymentEvent::Cancelled, t3)
+            .apply_transition(won.id, &PaymentEvent::Cancelled, t3, t3.date_naive())
             .await,
         Err(StoreError::Transition {
             source: TransitionError::Final { .. },

@@ -1,19 +1,24 @@
 //! The pure domain of Recauda: money, RFC, UMA, recargos, authorized
-//! discounts, the municipality file and the debt quote.
+//! discounts, the municipality file, the debt quote, the payment state
+//! machine, payment references, and the official receipt's folio, amount in
+//! words and signature.
 //!
 //! No I/O, no clock, no feature-gated dependencies except the TOML reader
 //! (`Municipality::from_toml_str`, feature `ssr`), so the same code runs on
 //! the server and in the browser (wasm).
 
 pub mod discounts;
+pub mod folio;
 pub mod money;
 pub mod municipality;
 pub mod payment;
 pub mod quote;
 pub mod recargos;
+pub mod receipt_sig;
 pub mod reference;
 pub mod rfc;
 pub mod uma;
+pub mod words;
 
 /// Serde helper for calendar dates in configuration
 /// (`#[serde(with = "crate::domain::config_date")]`): accepts `"2026-01-01"`

@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::domain::money::Centavos;
 use crate::domain::payment::{PaymentEvent, PaymentStatus, Transition, TransitionError};
 use crate::domain::reference::ReferenceError;
+use crate::domain::folio::Folio;
 use crate::domain::rfc::{PersonKind, Rfc};
 use crate::payments::Instructions;
 
@@ -317,6 +318,106 @@ impl RefundStatus {
     }
 }
 
+/// The folio series of receipts issued online (each channel has its own:
+/// cashier boxes get theirs).
+pub const ONLINE_SERIES: &str = "A";
+
+/// An official receipt (recibo oficial), as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Receipt {
+    pub id: i64,
+    pub folio: Folio,
+    pub order_id: i64,
+    pub attempt_id: Option<i64>,
+    pub issued_at: DateTime<Utc>,
+    /// The date in the municipality's time zone (signed; its year is the fiscal year).
+    pub issued_on: NaiveDate,
+    /// The account paid: the first one, with `+N` when the order covers more.
+    pub account: String,
+    pub payer_name: String,
+    pub total: Centavos,
+    /// `card`, `oxxo`, `spei` (online), when known.
+    pub method: Option<String>,
+    pub provider: Option<String>,
+    /// The provider's payment id (Stripe's PaymentIntent), or the event's.
+    pub provider_reference: Option<String>,
+    pub status: ReceiptStatus,
+    /// The signature token (`<key id>.<signature>`, the QR's `s`) once signed.
+    pub signature: Option<String>,
+}
+
+/// A receipt is valid, or cancelled by the treasury (its folio stays).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ReceiptStatus {
+    Valid,
+    Cancelled { reason: String, at: DateTime<Utc> },
+}
+
+/// `receipts` columns as both backends read them: id, folio, order_id,
+/// attempt_id, issued_at, issued_on, account, payer_name, total_centavos,
+/// method, provider, provider_reference, status, cancel_reason,
+/// cancelled_at, signature.
+pub(crate) type ReceiptRow = (
+    i64,
+    String,
+    i64,
+    Option<i64>,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+pub(crate) fn receipt_from_row(r: ReceiptRow) -> Result<Receipt, StoreError> {
+    let status = match (r.12.as_str(), r.13, r.14) {
+        ("valid", _, _) => ReceiptStatus::Valid,
+        ("cancelled", Some(reason), Some(at)) => ReceiptStatus::Cancelled { reason, at: timestamp_from_db(&at)? },
+        (other, _, _) => return Err(StoreError::Corrupt(format!("receipt status {other:?}"))),
+    };
+    Ok(Receipt {
+        id: r.0,
+        folio: Folio::parse(&r.1).map_err(|_| StoreError::Corrupt(format!("folio {:?}", r.1)))?,
+        order_id: r.2,
+        attempt_id: r.3,
+        issued_at: timestamp_from_db(&r.4)?,
+        issued_on: NaiveDate::parse_from_str(&r.5, "%Y-%m-%d")
+            .map_err(|_| StoreError::Corrupt(format!("receipt date {:?}", r.5)))?,
+        account: r.6,
+        payer_name: r.7,
+        total: Centavos(r.8),
+        method: r.9,
+        provider: r.10,
+        provider_reference: r.11,
+        status,
+        signature: r.15,
+    })
+}
+
+/// The account label of a receipt: the order's first account, `+N` when it
+/// covers N more.
+pub(crate) fn receipt_account(accounts: &[String]) -> String {
+    let mut distinct: Vec<&String> = Vec::new();
+    for a in accounts {
+        if !distinct.contains(&a) {
+            distinct.push(a);
+        }
+    }
+    match distinct.as_slice() {
+        [] => String::new(),
+        [one] => (*one).clone(),
+        [first, rest @ ..] => format!("{first} +{}", rest.len()),
+    }
+}
+
 /// `overpayments` columns (joined with the attempt) as both backends read
 /// them: id, order_id, attempt_id, provider, payment_intent,
 /// amount_centavos, reason, created_at, refund_status, refund_ref,
@@ -571,12 +672,15 @@ pub trait Store: Send + Sync + 'static {
     /// [`crate::domain::payment::transition`], in one transaction: the new
     /// status and its transition row; when the order leaves the live
     /// statuses its charges are released, and on `succeeded` they are marked
-    /// paid. An event that changes nothing (`AlreadyThere`) writes nothing.
+    /// paid and its receipt is issued (folio of [`ONLINE_SERIES`] and
+    /// `today`'s fiscal year). An event that changes nothing
+    /// (`AlreadyThere`) writes nothing.
     async fn apply_transition(
         &self,
         order_id: i64,
         event: &PaymentEvent,
         now: DateTime<Utc>,
+        today: NaiveDate,
     ) -> Result<Transition, StoreError>;
 
     /// The id of the order with this reference.
@@ -609,8 +713,16 @@ pub trait Store: Send + Sync + 'static {
     /// transition as [`Store::apply_transition`] does (charges paid on
     /// success), updates the attempt, and records a payment that cannot be
     /// applied (order closed, or paid by another attempt) as one
-    /// overpayment per attempt. Amounts are checked by the caller.
-    async fn apply_provider_event(&self, event: &ProviderEvent, now: DateTime<Utc>) -> Result<EventOutcome, StoreError>;
+    /// overpayment per attempt. When the order succeeds, its receipt is
+    /// issued in the same transaction (the next folio of [`ONLINE_SERIES`]
+    /// in `today`'s fiscal year: gapless, never reused). Amounts are checked
+    /// by the caller.
+    async fn apply_provider_event(
+        &self,
+        event: &ProviderEvent,
+        now: DateTime<Utc>,
+        today: NaiveDate,
+    ) -> Result<EventOutcome, StoreError>;
     async fn overpayments_of_order(&self, order_id: i64) -> Result<Vec<Overpayment>, StoreError>;
     /// The overpayments of `provider` not refunded yet (`to_refund`,
     /// `refund_failed`), oldest first.
@@ -624,6 +736,18 @@ pub trait Store: Send + Sync + 'static {
         outcome: Result<&str, &str>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+
+    async fn receipt_by_folio(&self, folio: &str) -> Result<Option<Receipt>, StoreError>;
+    async fn receipt_of_order(&self, order_id: i64) -> Result<Option<Receipt>, StoreError>;
+    /// Receipts without a signature yet, oldest first (normally none).
+    async fn unsigned_receipts(&self, limit: i64) -> Result<Vec<Receipt>, StoreError>;
+    /// Records a receipt's signature, once (a signature already there stays).
+    async fn set_receipt_signature(&self, id: i64, key_id: &str, signature: &str) -> Result<(), StoreError>;
+    /// Cancels a valid receipt with a reason (its folio stays, never reused).
+    /// Returns false when there is no such valid receipt.
+    async fn cancel_receipt(&self, folio: &str, reason: &str, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Every receipt of a series and fiscal year, by number (audits, tests).
+    async fn receipts_of_series(&self, series: &str, fiscal_year: i32) -> Result<Vec<Receipt>, StoreError>;
 }
 
 /// Opens the database named by `database_url` and applies pending migrations.

@@ -24,9 +24,11 @@ use crate::domain::payment::{
     transition, PaymentEvent, PaymentEventKind, PaymentStatus, Transition, TransitionError,
 };
 use super::{
-    attempt_from_row, attempt_status_for, instructions_to_db, overpayment_from_row, AttemptRow,
-    EventOutcome, NewAttempt, Overpayment, OverpaymentRow, PaymentAttempt, ProviderEvent, RefundStatus,
+    attempt_from_row, attempt_status_for, instructions_to_db, overpayment_from_row, receipt_account,
+    receipt_from_row, AttemptRow, EventOutcome, NewAttempt, Overpayment, OverpaymentRow, PaymentAttempt,
+    ProviderEvent, Receipt, ReceiptRow, RefundStatus, ONLINE_SERIES,
 };
+use crate::domain::folio::Folio;
 
 /// The `payment_attempts` columns of [`AttemptRow`].
 macro_rules! attempt_select {
@@ -52,6 +54,14 @@ macro_rules! overpayment_select {
         "SELECT o.id, o.order_id, o.attempt_id, a.provider, a.payment_intent, o.amount_centavos, o.reason, \
          o.created_at, o.refund_status, o.refund_ref, o.refund_error, o.refunded_at \
          FROM overpayments o JOIN payment_attempts a ON a.id = o.attempt_id"
+    };
+}
+
+/// The `receipts` columns of [`ReceiptRow`].
+macro_rules! receipt_select {
+    () => {
+        "SELECT id, folio, order_id, attempt_id, issued_at, issued_on, account, payer_name, total_centavos, \
+         method, provider, provider_reference, status, cancel_reason, cancelled_at, signature FROM receipts"
     };
 }
 
@@ -382,6 +392,7 @@ impl Store for SqliteStore {
         order_id: i64,
         event: &PaymentEvent,
         now: DateTime<Utc>,
+        today: NaiveDate,
     ) -> Result<Transition, StoreError> {
         let now = timestamp_to_db(now);
         let mut tx = self
@@ -392,6 +403,9 @@ impl Store for SqliteStore {
         let outcome = Self::move_order(&mut tx, order_id, event, &now)
             .await?
             .map_err(|source| StoreError::Transition { order_id, source })?;
+        if let Transition::Moved { to: PaymentStatus::Succeeded, .. } = outcome {
+            Self::issue_receipt(&mut tx, order_id, None, None, &now, today).await?;
+        }
         tx.commit()
             .await
             .map_err(query_err("commit a payment transition"))?;
@@ -513,6 +527,7 @@ impl Store for SqliteStore {
         &self,
         ev: &ProviderEvent,
         now: DateTime<Utc>,
+        today: NaiveDate,
     ) -> Result<EventOutcome, StoreError> {
         let now = timestamp_to_db(now);
         let mut tx = self
@@ -619,6 +634,9 @@ impl Store for SqliteStore {
             .await
             .map_err(query_err("extend a payment order to its voucher's deadline"))?;
         }
+        if let EventOutcome::Applied(Transition::Moved { to: PaymentStatus::Succeeded, .. }) = outcome {
+            Self::issue_receipt(&mut tx, order_id, Some(ev.attempt_id), Some(&ev.event_id), &now, today).await?;
+        }
         tx.commit()
             .await
             .map_err(query_err("commit a provider event"))?;
@@ -650,6 +668,77 @@ impl Store for SqliteStore {
         .collect()
     }
 
+    async fn receipt_by_folio(&self, folio: &str) -> Result<Option<Receipt>, StoreError> {
+        sqlx::query_as::<_, ReceiptRow>(concat!(receipt_select!(), " WHERE folio = ?1"))
+            .bind(folio)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query_err("read a receipt"))?
+            .map(receipt_from_row)
+            .transpose()
+    }
+
+    async fn receipt_of_order(&self, order_id: i64) -> Result<Option<Receipt>, StoreError> {
+        sqlx::query_as::<_, ReceiptRow>(concat!(receipt_select!(), " WHERE order_id = ?1"))
+            .bind(order_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query_err("read the receipt of a payment order"))?
+            .map(receipt_from_row)
+            .transpose()
+    }
+
+    async fn unsigned_receipts(&self, limit: i64) -> Result<Vec<Receipt>, StoreError> {
+        sqlx::query_as::<_, ReceiptRow>(concat!(receipt_select!(), " WHERE signature IS NULL ORDER BY id LIMIT ?1"))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_err("read the receipts to sign"))?
+            .into_iter()
+            .map(receipt_from_row)
+            .collect()
+    }
+
+    async fn set_receipt_signature(&self, id: i64, key_id: &str, signature: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE receipts SET key_id = ?2, signature = ?3 WHERE id = ?1 AND signature IS NULL")
+            .bind(id)
+            .bind(key_id)
+            .bind(signature)
+            .execute(&self.pool)
+            .await
+            .map_err(query_err("record a receipt's signature"))?;
+        Ok(())
+    }
+
+    async fn cancel_receipt(&self, folio: &str, reason: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE receipts SET status = 'cancelled', cancel_reason = ?2, cancelled_at = ?3 \
+             WHERE folio = ?1 AND status = 'valid'",
+        )
+        .bind(folio)
+        .bind(reason)
+        .bind(timestamp_to_db(now))
+        .execute(&self.pool)
+        .await
+        .map_err(query_err("cancel a receipt"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn receipts_of_series(&self, series: &str, fiscal_year: i32) -> Result<Vec<Receipt>, StoreError> {
+        sqlx::query_as::<_, ReceiptRow>(concat!(
+            receipt_select!(),
+            " WHERE series = ?1 AND fiscal_year = ?2 ORDER BY number"
+        ))
+        .bind(series)
+        .bind(fiscal_year)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_err("read the receipts of a series"))?
+        .into_iter()
+        .map(receipt_from_row)
+        .collect()
+    }
+
     async fn record_refund(
         &self,
         id: i64,
@@ -678,6 +767,81 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
+    /// Issues the receipt of order `order_id`, which just succeeded, inside
+    /// the caller's transaction: the next number of [`ONLINE_SERIES`] in
+    /// `today`'s fiscal year (the counter row is written in this same
+    /// transaction, so a rollback gives the number back: no gaps), the
+    /// account and payer of the order's first item, the attempt's method and
+    /// payment id. Unsigned: the service signs it after the commit.
+    async fn issue_receipt(
+        conn: &mut SqliteConnection,
+        order_id: i64,
+        attempt_id: Option<i64>,
+        event_id: Option<&str>,
+        now: &str,
+        today: NaiveDate,
+    ) -> Result<(), StoreError> {
+        let year = chrono::Datelike::year(&today);
+        let number: i64 = sqlx::query_scalar(
+            "INSERT INTO folio_counters (series, fiscal_year, last_number) VALUES (?1, ?2, 1) \
+             ON CONFLICT (series, fiscal_year) DO UPDATE SET last_number = last_number + 1 \
+             RETURNING last_number",
+        )
+        .bind(ONLINE_SERIES)
+        .bind(year)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(query_err("take the next folio"))?;
+        let folio = Folio::new(ONLINE_SERIES, u16::try_from(year).unwrap_or(0), u32::try_from(number).unwrap_or(0))
+            .map_err(|e| StoreError::Corrupt(format!("folio {ONLINE_SERIES}-{year}-{number}: {}", e.message_en())))?;
+        let accounts: Vec<String> =
+            sqlx::query_scalar("SELECT account FROM payment_order_items WHERE order_id = ?1 ORDER BY id")
+                .bind(order_id)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(query_err("read the accounts of a payment order"))?;
+        let payer: Option<String> = sqlx::query_scalar(
+            "SELECT t.name FROM accounts a JOIN taxpayers t ON t.id = a.taxpayer_id WHERE a.number = ?1",
+        )
+        .bind(accounts.first())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(query_err("read the payer of a payment order"))?;
+        let (method, provider, reference): (Option<String>, Option<String>, Option<String>) = match attempt_id {
+            None => (None, None, None),
+            Some(id) => sqlx::query_as(
+                "SELECT method, provider, COALESCE(payment_intent, provider_ref) FROM payment_attempts WHERE id = ?1",
+            )
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(query_err("read the attempt of a receipt"))?,
+        };
+        sqlx::query(
+            "INSERT INTO receipts (folio, series, fiscal_year, number, order_id, attempt_id, issued_at, issued_on, \
+             account, payer_name, total_centavos, method, provider, provider_reference) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, total_centavos, ?11, ?12, ?13 \
+             FROM payment_orders WHERE id = ?5",
+        )
+        .bind(folio.to_string())
+        .bind(ONLINE_SERIES)
+        .bind(year)
+        .bind(number)
+        .bind(order_id)
+        .bind(attempt_id)
+        .bind(now)
+        .bind(today.format("%Y-%m-%d").to_string())
+        .bind(receipt_account(&accounts))
+        .bind(payer.unwrap_or_default())
+        .bind(method)
+        .bind(provider)
+        .bind(reference.or(event_id.map(str::to_string)))
+        .execute(&mut *conn)
+        .await
+        .map_err(query_err("issue a receipt"))?;
+        Ok(())
+    }
+
     /// Applies `event` to order `order_id` inside the caller's transaction:
     /// the guarded transition; on a move, the new status, its transition
     /// row, the charges marked paid on `succeeded` and released when the

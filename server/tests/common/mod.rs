@@ -77,6 +77,8 @@ async fn start(
         trust_forwarded_for: false,
         site_root: dir.path().join("site"),
         stripe,
+        public_url: "https://pagos.loreto.gob.mx".into(),
+        receipt_keys: dir.path().join("receipt-keys.json"),
     };
     let state = build_state(&settings).await.expect("state");
     if import {
