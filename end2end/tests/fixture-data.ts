@@ -236,6 +236,8 @@ export const PAY_ACCOUNTS = {
   oxxo: 'P-000902',
   /** Demo card payment with JavaScript disabled. */
   noJs: 'P-000903',
+  /** Demo card payment, then its receipt (receipt.spec.ts). */
+  receipt: 'P-000904',
 } as const;
 
 export const PAY_TOTAL = { subtotal: '202.94', rounding: '0.06', total: '203.00' } satisfies ExpectedTotals;

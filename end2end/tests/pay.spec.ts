@@ -1,8 +1,8 @@
 import { expect, test, type Page } from '@playwright/test';
-import { PAY_ACCOUNTS, PAY_TOTAL } from './fixture-data';
+import { PAY_ACCOUNTS } from './fixture-data';
+import { lookupToCheckout } from './pages/flows';
 import { phoneContext } from './pages/contexts';
 import { LookupPage } from './pages/lookup-page';
-import { money } from './pages/money';
 import { DemoCheckoutPage, OrderPage } from './pages/order-page';
 
 // Paying with the embedded demo provider (no Stripe key configured): lookup →
@@ -10,33 +10,6 @@ import { DemoCheckoutPage, OrderPage } from './pages/order-page';
 // → back on the order page. Every step is a real form POST answered with a
 // 303, so it works with JavaScript disabled too. These accounts are used by
 // no other spec: paying them changes nobody else's figures.
-
-/** From the lookup of `account` to the demo checkout; the order page's URL. */
-async function lookupToCheckout(page: Page, account: string): Promise<string> {
-  const lookup = new LookupPage(page);
-  await lookup.goto({ cuenta: account });
-  await lookup.card(account).root.waitFor();
-  await expect(lookup.chargeCheckboxes).toHaveCount(1);
-  await expect(lookup.chargeCheckboxes.first()).toBeChecked();
-  await lookup.expectTotals(PAY_TOTAL);
-  await lookup.payThese.click();
-
-  const order = new OrderPage(page);
-  await order.expectLoaded();
-  await expect(order.status).toHaveText('Por pagar');
-  await expect(order.items).toHaveCount(1);
-  await expect(order.total).toHaveText(money(PAY_TOTAL.total));
-  await expect(order.rounding).toContainText(money(PAY_TOTAL.rounding));
-  await expect(order.reference).toHaveText(/^\d{4} \d{4} \d{4} \d{4}$/);
-  await expect(order.expires).toContainText('21/11/2026');
-  const orderUrl = page.url();
-  await order.payOnline.click();
-
-  const demo = new DemoCheckoutPage(page);
-  await demo.expectLoaded();
-  await expect(demo.total).toHaveText(money(PAY_TOTAL.total));
-  return orderUrl;
-}
 
 async function expectDebtGone(page: Page, account: string): Promise<void> {
   const order = new OrderPage(page);

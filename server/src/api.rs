@@ -190,7 +190,17 @@ pub async fn order(State(state): State<AppState>, path: Result<Path<String>, Pat
         Err(e) => Err(e),
     };
     match result {
-        Ok(order) => Json(ApiOrder::from(order)).into_response(),
+        Ok(order) => {
+            let id = order.id;
+            let mut body = ApiOrder::from(order);
+            if matches!(body.status, PaymentStatus::Succeeded | PaymentStatus::Refunded) {
+                match app::receipts::receipt_of_order(&state, id).await {
+                    Ok(r) => body.receipt = r.as_ref().and_then(|r| ApiReceiptLinks::of(&state, r)),
+                    Err(e) => tracing::warn!(order_id = id, error = %e, "order's receipt unavailable"),
+                }
+            }
+            Json(body).into_response()
+        }
         Err(e) => order_error_response(&e),
     }
 }
@@ -255,6 +265,35 @@ pub struct ApiOrder {
     pub created_at: DateTime<Utc>,
     pub requoted_from: Option<i64>,
     pub transitions: Vec<ApiTransition>,
+    /// The official receipt, once the order is paid.
+    pub receipt: Option<ApiReceiptLinks>,
+}
+
+/// Where a paid order's receipt is.
+#[derive(Debug, Serialize)]
+pub struct ApiReceiptLinks {
+    pub folio: String,
+    /// What its QR code holds: anyone can check it there.
+    pub verify_url: String,
+    /// The printable page and the PDFs (letter, 80 mm ticket).
+    pub html_url: String,
+    pub pdf_letter_url: String,
+    pub pdf_ticket_url: String,
+}
+
+impl ApiReceiptLinks {
+    pub fn of(state: &AppState, r: &app::store::Receipt) -> Option<ApiReceiptLinks> {
+        let s = r.signature.as_deref()?;
+        let base = state.public_url.trim_end_matches('/');
+        let folio = r.folio.to_string();
+        Some(ApiReceiptLinks {
+            verify_url: app::receipts::verify_url(state, r)?,
+            html_url: format!("{base}/recibo/{folio}?s={s}"),
+            pdf_letter_url: format!("{base}/recibo/{folio}/pdf?papel=carta&s={s}"),
+            pdf_ticket_url: format!("{base}/recibo/{folio}/pdf?papel=ticket&s={s}"),
+            folio,
+        })
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -293,6 +332,7 @@ impl From<Order> for ApiOrder {
             created_at: o.created_at,
             requoted_from: o.requoted_from,
             transitions: o.transitions.into_iter().map(ApiTransition::from).collect(),
+            receipt: None,
         }
     }
 }

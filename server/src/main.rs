@@ -5,6 +5,10 @@
 //! recauda import padron FILE.csv  import a padrón (all or nothing)
 //! recauda demo [--accounts N]     import the demo padrón, then serve
 //! recauda precompress DIR         write brotli copies of static assets
+//! recauda verify URL [--total T --fecha F --cuenta C] [--llaves FILE]
+//!                                 check a receipt's QR code (online, or offline)
+//! recauda llaves rotar            retire the receipt signing key, start a new one
+//! recauda recibo cancelar FOLIO MOTIVO   cancel a receipt (the folio stays)
 //! ```
 
 use std::path::PathBuf;
@@ -17,7 +21,12 @@ const USAGE: &str = "uso:
   recauda [serve]                  inicia el portal
   recauda import padron ARCHIVO    importa un padrón CSV (todo o nada)
   recauda demo [--accounts N]      carga el padrón de demostración e inicia el portal
-  recauda precompress DIR          comprime (brotli) los archivos estáticos de DIR";
+  recauda precompress DIR          comprime (brotli) los archivos estáticos de DIR
+  recauda verify URL               verifica el código QR de un recibo con el portal que lo emitió
+      [--total 1234.50 --fecha 2026-11-22 --cuenta P-000123 --llaves llaves.json]
+                                   … o sin red, con los datos impresos y las llaves publicadas
+  recauda llaves rotar             retira la llave de firma de recibos y crea una nueva
+  recauda recibo cancelar FOLIO MOTIVO   cancela un recibo (el folio se conserva)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -88,6 +97,53 @@ async fn run(args: &[&str]) -> Result<ExitCode, AnyError> {
             let (files, raw, br) = server::precompress::precompress_dir(&PathBuf::from(dir))?;
             println!("{files} archivos: {raw} bytes → {br} bytes brotli");
             Ok(ExitCode::SUCCESS)
+        }
+        ["verify", url, rest @ ..] => {
+            let options = server::verify_cli::Options::parse(rest)?;
+            let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(20)).build()?;
+            let outcome = server::verify_cli::run(url, &options, &client).await?;
+            if let Some(facts) = &outcome.facts {
+                println!(
+                    "Folio {}  total ${}  fecha {}  cuenta {}",
+                    facts.folio(),
+                    facts.total().to_api_string(),
+                    facts.issue_date(),
+                    facts.account()
+                );
+            }
+            if let Some(portal) = &outcome.portal {
+                println!("Portal: {portal}");
+            }
+            println!("Firma: {}", outcome.verdict.message_es());
+            Ok(if outcome.verdict.is_authentic() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        ["llaves", "rotar"] => {
+            let settings = Settings::load()?;
+            let today = match settings.today {
+                Some(d) => d,
+                None => {
+                    let m = server::startup::load_municipality(&settings)?;
+                    let tz: chrono_tz::Tz = m.timezone.parse().map_err(|_| format!("zona horaria «{}»", m.timezone))?;
+                    chrono::Utc::now().with_timezone(&tz).date_naive()
+                }
+            };
+            let (old, new) = app::receipts::ReceiptKeys::rotate(&settings.receipt_keys, today)?;
+            println!("Llave {old} retirada (vigente hasta {today}); los recibos nuevos se firman con {new}.");
+            println!("Reinicie el portal para usarla. Los recibos anteriores siguen verificándose.");
+            Ok(ExitCode::SUCCESS)
+        }
+        ["recibo", "cancelar", folio, reason @ ..] if !reason.is_empty() => {
+            let settings = Settings::load()?;
+            let store = app::store::connect(&settings.database_url).await?;
+            let reason = reason.join(" ");
+            let folio = app::domain::folio::Folio::parse(folio).map_err(|e| e.message_es().to_string())?;
+            if store.cancel_receipt(&folio.to_string(), reason.trim(), chrono::Utc::now()).await? {
+                println!("Recibo {folio} cancelado: {reason}");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("No hay un recibo vigente con el folio {folio}.");
+                Ok(ExitCode::FAILURE)
+            }
         }
         ["--help" | "-h" | "help"] => {
             println!("{USAGE}");

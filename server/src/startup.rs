@@ -17,7 +17,7 @@ use leptos_axum::{generate_route_list_with_exclusions_and_ssg_and_context, Lepto
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
-use crate::{api, pay, security, stripe_webhook};
+use crate::{api, pay, receipts, security, stripe_webhook};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -87,6 +87,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/debts", get(api::debts))
         .route("/api/v1/orders", post(api::create_order))
         .route("/api/v1/orders/{id}", get(api::order))
+        .route("/api/v1/receipts/keys", get(receipts::keys))
+        .route("/api/v1/receipts/{folio}/verify", get(receipts::verify))
+        .route("/recibo/{folio}/pdf", get(receipts::pdf))
         .route("/api/v1/orders/{id}/requote", post(api::requote_order))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/orders/{id}/checkout", post(api::checkout_order))
@@ -128,6 +131,15 @@ impl Application {
     pub async fn with_state(addr: SocketAddr, state: AppState) -> Result<Self, StartupError> {
         let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
         let sweep = state.stripe.is_some().then(|| AbortOnDrop(tokio::spawn(healing_sweep(state.clone()))));
+        // Receipts left unsigned by a crash right after their payment's commit.
+        let signer = state.clone();
+        tokio::spawn(async move {
+            match app::receipts::sign_unsigned(&signer).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(signed = n, "receipts signed at start-up"),
+                Err(e) => tracing::warn!(error = %e, "receipts not signed at start-up"),
+            }
+        });
         Ok(Self { listener, router: router(state), _sweep: sweep })
     }
 

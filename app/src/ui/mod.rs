@@ -7,6 +7,7 @@ pub mod islands;
 mod layout;
 mod lookup_page;
 mod order_page;
+mod receipt_page;
 mod page;
 
 use leptos::prelude::*;
@@ -81,6 +82,9 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("consulta") view=lookup_page::LookupPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("orden"), ParamSegment("reference")) view=order_page::OrderPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("prueba"), StaticSegment("pago"), ParamSegment("attempt")) view=order_page::DemoCheckoutPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("v"), ParamSegment("folio")) view=receipt_page::VerifyPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("recibo"), ParamSegment("folio")) view=receipt_page::ReceiptPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("recibos") view=receipt_page::MyReceiptsPage ssr=SsrMode::Async/>
                 </Routes>
             </layout::Layout>
         </Router>

@@ -63,7 +63,7 @@ mod ssr {
     use crate::i18n::{Lang, Texts};
     use crate::payments::Instructions;
     use crate::state::AppState;
-    use crate::store::{Order, OrderItem, PaymentAttempt};
+    use crate::store::{Order, OrderItem, PaymentAttempt, Receipt};
 
     fn not_found() -> AnyView {
         view! { <super::super::layout::NotFound/> }.into_any()
@@ -105,7 +105,6 @@ mod ssr {
         let ctx = expect_context::<PageContext>();
         let state = expect_context::<AppState>();
         let t = ctx.t();
-        let lang = ctx.lang;
         let id = match state.store.order_id_by_reference(&reference).await {
             Ok(Some(id)) => id,
             Ok(None) => return not_found(),
@@ -141,19 +140,25 @@ mod ssr {
             Ok(a) => a,
             Err(_) => return unavailable(t),
         };
+        let receipt = match order.status {
+            PaymentStatus::Succeeded | PaymentStatus::Refunded => {
+                crate::receipts::receipt_of_order(&state, id).await.ok().flatten()
+            }
+            _ => None,
+        };
         let token = page_token();
-        render_order(&ctx, order, attempts, returning, token, t, lang)
+        render_order(&ctx, order, attempts, receipt, returning, token)
     }
 
     fn render_order(
         ctx: &PageContext,
         order: Order,
         attempts: Vec<PaymentAttempt>,
+        receipt: Option<Receipt>,
         returning: bool,
         token: String,
-        t: &'static Texts,
-        lang: Lang,
     ) -> AnyView {
+        let (t, lang) = (ctx.t(), ctx.lang);
         let status = order.status;
         let words = status_words(status, t);
         let reference = order.reference.clone();
@@ -212,6 +217,14 @@ mod ssr {
                     <div class="notice success" role="status" data-testid="payment-received">
                         <h2>{t.status_succeeded}</h2>
                         <p>{t.paid_note}</p>
+                        {receipt.as_ref().and_then(|r| r.signature.clone().map(|s| (r.folio.to_string(), s))).map(|(folio, s)| view! {
+                            <p>{lang.pick("Recibo oficial", "Official receipt")}" "<strong data-testid="receipt-folio-link">{folio.clone()}</strong></p>
+                            <p class="receipt-links">
+                                <a class="button" href=format!("/recibo/{folio}?s={s}") data-testid="open-receipt">{lang.pick("Ver e imprimir el recibo", "View and print the receipt")}</a>" "
+                                <a class="button secondary" href=format!("/recibo/{folio}/pdf?papel=carta&s={s}") data-testid="receipt-pdf">{lang.pick("Descargar PDF", "Download PDF")}</a>" "
+                                <a class="button secondary" href=format!("/recibo/{folio}/pdf?papel=ticket&s={s}")>{lang.pick("PDF ticket 80 mm", "80 mm ticket PDF")}</a>
+                            </p>
+                        })}
                     </div>
                 }.into_any(),
                 PaymentStatus::Pending if instructions.is_some() => {

@@ -17,6 +17,8 @@ export class OrderPage {
   readonly payBefore: Locator;
   readonly amountToPay: Locator;
   readonly lookupAgain: Locator;
+  readonly openReceipt: Locator;
+  readonly receiptFolio: Locator;
 
   constructor(readonly page: Page) {
     this.order = page.getByTestId('order');
@@ -34,6 +36,8 @@ export class OrderPage {
     this.payBefore = page.getByTestId('pay-before');
     this.amountToPay = page.getByTestId('amount-to-pay');
     this.lookupAgain = page.getByTestId('lookup-again');
+    this.openReceipt = page.getByTestId('open-receipt');
+    this.receiptFolio = page.getByTestId('receipt-folio-link');
   }
 
   /** We are on an order page (16-digit reference in the URL). */

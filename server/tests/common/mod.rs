@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod pdf;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,0 +1,530 @@
+//! Receipt pages, rendered on the server (no JavaScript needed):
+//!
+//! * `/v/{folio}?s=…` — the verification page anyone reaches by scanning
+//!   the QR code: authentic (green, with the amounts to compare), altered or
+//!   forged (red), cancelled (grey, with the reason), unknown.
+//! * `/recibo/{folio}?s=…` — the printable receipt (print CSS) with its QR
+//!   code and the PDF links; `s` is the receipt's own signature, which only
+//!   the payer's links (success page, "mis recibos", the QR) carry.
+//! * `/recibos?cuenta=…&folio=…` — "mis recibos": a receipt found again by
+//!   account and folio.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn VerifyPage() -> impl IntoView {
+    let params = use_params_map();
+    let folio = move || params.read().get("folio").unwrap_or_default();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let f = folio();
+                Suspend::new(async move { ssr::verify_page(f).await })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn ReceiptPage() -> impl IntoView {
+    let params = use_params_map();
+    let folio = move || params.read().get("folio").unwrap_or_default();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let f = folio();
+                Suspend::new(async move { ssr::receipt_page(f).await })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn MyReceiptsPage() -> impl IntoView {
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move { ssr::my_receipts_page().await })}
+        </Suspense>
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+mod ssr {
+    use leptos::prelude::*;
+
+    // Pages render on the server only (islands): nothing to do in the browser.
+    pub async fn verify_page(_folio: String) -> AnyView {
+        ().into_any()
+    }
+
+    pub async fn receipt_page(_folio: String) -> AnyView {
+        ().into_any()
+    }
+
+    pub async fn my_receipts_page() -> AnyView {
+        ().into_any()
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use std::net::SocketAddr;
+
+    use axum::http::StatusCode;
+    use leptos::prelude::*;
+    use leptos_meta::Title;
+
+    use super::super::format;
+    use super::super::PageContext;
+    use crate::domain::folio::Folio;
+    use crate::domain::words::amount_in_words;
+    use crate::i18n::Lang;
+    use crate::receipts::{self, PublicReceipt, VerdictKind};
+    use crate::state::AppState;
+    use crate::store::{Receipt, ReceiptStatus};
+
+    fn set_status(status: StatusCode) {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(status);
+        }
+    }
+
+    fn not_found() -> AnyView {
+        view! { <super::super::layout::NotFound/> }.into_any()
+    }
+
+    fn unavailable(lang: Lang) -> AnyView {
+        set_status(StatusCode::SERVICE_UNAVAILABLE);
+        view! {
+            <h1>{lang.pick("Servicio no disponible", "Service unavailable")}</h1>
+            <p>{lang.pick("Intente más tarde.", "Please try again later.")}</p>
+        }
+        .into_any()
+    }
+
+    /// The query parameters of the current request.
+    fn query(ctx: &PageContext) -> Vec<(String, String)> {
+        ctx.current
+            .split_once('?')
+            .map(|(_, q)| form_urlencoded_pairs(q))
+            .unwrap_or_default()
+    }
+
+    fn form_urlencoded_pairs(q: &str) -> Vec<(String, String)> {
+        q.split('&')
+            .filter(|p| !p.is_empty())
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (percent_decode(k), percent_decode(v))
+            })
+            .collect()
+    }
+
+    /// `application/x-www-form-urlencoded` decoding (`+` is a space).
+    fn percent_decode(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' => {
+                    let hex = bytes
+                        .get(i + 1..i + 3)
+                        .and_then(|h| std::str::from_utf8(h).ok())
+                        .and_then(|h| u8::from_str_radix(h, 16).ok());
+                    match hex {
+                        Some(b) => {
+                            out.push(b);
+                            i += 2;
+                        }
+                        None => out.push(b'%'),
+                    }
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn param(ctx: &PageContext, name: &str) -> Option<String> {
+        query(ctx).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    fn method_words(method: Option<&str>, lang: Lang) -> &'static str {
+        match method {
+            Some("card") => lang.pick("Tarjeta", "Card"),
+            Some("oxxo") => lang.pick("Efectivo en OXXO", "Cash at OXXO"),
+            Some("spei") => lang.pick("Transferencia SPEI", "SPEI transfer"),
+            _ => lang.pick("Pago en línea", "Online payment"),
+        }
+    }
+
+    /// The QR code of `url` as inline SVG (error correction M, 4-module quiet zone).
+    fn qr_svg(url: &str) -> String {
+        use qrcode::render::svg;
+        match qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M) {
+            Ok(code) => code
+                .render::<svg::Color<'_>>()
+                .min_dimensions(200, 200)
+                .dark_color(svg::Color("#000000"))
+                .light_color(svg::Color("#ffffff"))
+                .quiet_zone(true)
+                .build(),
+            Err(_) => String::new(),
+        }
+    }
+
+    // ---------------------------------------------------------------- /v/{folio}
+
+    pub async fn verify_page(folio: String) -> AnyView {
+        let ctx = expect_context::<PageContext>();
+        let state = expect_context::<AppState>();
+        let lang = ctx.lang;
+        let peer = leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>().await.ok().map(|c| c.0);
+        let headers = use_context::<axum::http::request::Parts>().map(|p| p.headers).unwrap_or_default();
+        if let Err(retry) = state.lookup_limiter.check(state.client_ip(peer, &headers)) {
+            set_status(StatusCode::TOO_MANY_REQUESTS);
+            return view! {
+                <Title text=lang.pick("Demasiadas consultas", "Too many requests")/>
+                <h1>{lang.pick("Demasiadas consultas", "Too many requests")}</h1>
+                <p>{format!("{} {} s.", lang.pick("Espere e intente de nuevo en", "Wait and try again in"), retry.0)}</p>
+            }
+            .into_any();
+        }
+        let s = param(&ctx, "s").unwrap_or_default();
+        let outcome = match receipts::check(&state, &folio, &s).await {
+            Ok(v) => v,
+            Err(_) => return unavailable(lang),
+        };
+        if outcome.kind == VerdictKind::Unknown {
+            set_status(StatusCode::NOT_FOUND);
+        }
+        let (title, body, icon) = match outcome.kind {
+            VerdictKind::Authentic => (
+                lang.pick("Recibo auténtico", "Authentic receipt"),
+                lang.pick(
+                    "Este recibo fue emitido por la tesorería con estos datos. Compárelos con el papel: deben ser iguales.",
+                    "This receipt was issued by the treasury with these details. Compare them with the paper: they must match.",
+                ),
+                "✔",
+            ),
+            VerdictKind::Forged => (
+                lang.pick("Recibo alterado o falso", "Altered or forged receipt"),
+                lang.pick(
+                    "El código no corresponde a un recibo emitido por la tesorería. No acepte este recibo como comprobante de pago.",
+                    "The code does not match a receipt issued by the treasury. Do not accept this receipt as proof of payment.",
+                ),
+                "✖",
+            ),
+            VerdictKind::Cancelled => (
+                lang.pick("Recibo cancelado", "Cancelled receipt"),
+                lang.pick(
+                    "La tesorería canceló este recibo; ya no ampara el pago.",
+                    "The treasury cancelled this receipt; it no longer covers the payment.",
+                ),
+                "⊘",
+            ),
+            VerdictKind::Unknown => (
+                lang.pick("Folio desconocido", "Unknown folio"),
+                lang.pick("No existe un recibo con ese folio.", "There is no receipt with that folio."),
+                "?",
+            ),
+        };
+        let kind = outcome.kind.as_str();
+        let folio_shown = folio.trim().to_uppercase();
+        view! {
+            <Title text=format!("{title} — {folio_shown}")/>
+            <h1>{lang.pick("Verificación de recibo", "Receipt verification")}</h1>
+            <section class=format!("verdict verdict-{kind}") role="status" data-testid="verdict" data-verdict=kind>
+                <h2><span class="verdict-icon" aria-hidden="true">{icon}</span>" "{title}</h2>
+                <p>{body}</p>
+                <p class="muted">{lang.pick("Folio", "Folio")}": "<strong data-testid="verdict-folio">{folio_shown}</strong></p>
+                {outcome.cancel_reason.map(|r| view! {
+                    <p data-testid="cancel-reason"><strong>{lang.pick("Motivo", "Reason")}": "</strong>{r}</p>
+                })}
+                {outcome.receipt.map(|r| public_facts(r, lang))}
+            </section>
+            <p><a href="/recibos">{lang.pick("Buscar mis recibos", "Find my receipts")}</a></p>
+        }
+        .into_any()
+    }
+
+    fn public_facts(r: PublicReceipt, lang: Lang) -> impl IntoView {
+        view! {
+            <dl class="order-head" data-testid="verified-facts">
+                <div><dt>{lang.pick("Fecha de emisión", "Issued on")}</dt><dd>{format::date(r.issued_on, lang)}</dd></div>
+                <div><dt>{lang.pick("Cuenta", "Account")}</dt><dd data-testid="verified-account">{r.account}</dd></div>
+                <div><dt>{lang.pick("Contribuyente", "Taxpayer")}</dt><dd>{r.payer}</dd></div>
+                <div><dt>{lang.pick("Forma de pago", "Payment method")}</dt><dd>{method_words(r.method.as_deref(), lang)}</dd></div>
+                <div class="grand"><dt>{lang.pick("Total pagado", "Total paid")}</dt><dd data-testid="verified-total">{r.total.display_mxn()}</dd></div>
+            </dl>
+            <table class="debts">
+                <thead><tr>
+                    <th scope="col">{lang.pick("Concepto", "Concept")}</th>
+                    <th scope="col">{lang.pick("Periodo", "Period")}</th>
+                    <th scope="col" class="num">{lang.pick("Importe", "Amount")}</th>
+                </tr></thead>
+                <tbody>
+                    {r.items.into_iter().map(|i| view! {
+                        <tr>
+                            <th scope="row">{i.concept}</th>
+                            <td>{i.period}</td>
+                            <td class="num">{i.total.display_mxn()}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        }
+    }
+
+    // ----------------------------------------------------------- /recibo/{folio}
+
+    pub async fn receipt_page(folio: String) -> AnyView {
+        let ctx = expect_context::<PageContext>();
+        let state = expect_context::<AppState>();
+        let lang = ctx.lang;
+        let s = param(&ctx, "s");
+        let receipt = match Folio::parse(&folio) {
+            Err(_) => return not_found(),
+            Ok(f) => match receipts::receipt_by_folio(&state, &f).await {
+                Ok(Some(r)) if s.as_deref().is_some_and(|s| receipts::opens(&r, s)) => r,
+                Ok(_) => return not_found(),
+                Err(_) => return unavailable(lang),
+            },
+        };
+        let order = match state.store.get_order(receipt.order_id).await {
+            Ok(o) => o,
+            Err(_) => return unavailable(lang),
+        };
+        render_receipt(&ctx, &state, receipt, order, lang)
+    }
+
+    fn render_receipt(
+        ctx: &PageContext,
+        state: &AppState,
+        r: Receipt,
+        order: Option<crate::store::Order>,
+        lang: Lang,
+    ) -> AnyView {
+        let m = ctx.municipality.clone();
+        let tz = state.clock.timezone();
+        let local = r.issued_at.with_timezone(&tz);
+        let issued = format!("{} {} ({})", format::date(local.date_naive(), lang), local.format("%H:%M h"), tz.name());
+        let verify_url = receipts::verify_url(state, &r).unwrap_or_default();
+        let verify_path = receipts::verify_path(&r).unwrap_or_default();
+        let s = r.signature.clone().unwrap_or_default();
+        let folio = r.folio.to_string();
+        let pdf = |papel: &str| format!("/recibo/{folio}/pdf?papel={papel}&s={s}");
+        let (pdf_letter, pdf_ticket) = (pdf("carta"), pdf("ticket"));
+        let qr = qr_svg(&verify_url);
+        let rounding = order.as_ref().map(|o| o.rounding).filter(|c| c.0 != 0);
+        let items = order.map(|o| o.items).unwrap_or_default();
+        let cancelled = match &r.status {
+            ReceiptStatus::Valid => None,
+            ReceiptStatus::Cancelled { reason, .. } => Some(reason.clone()),
+        };
+        let demo = r.provider.as_deref() == Some(crate::payments::DEMO_PROVIDER);
+        let method = method_words(r.method.as_deref(), lang);
+        let words = amount_in_words(r.total);
+        view! {
+            <Title text=format!("{} {folio}", lang.pick("Recibo oficial", "Official receipt"))/>
+            <nav class="no-print receipt-actions" aria-label=lang.pick("Descargas", "Downloads")>
+                <a class="button" href=pdf_letter data-testid="receipt-pdf-letter">{lang.pick("Descargar PDF (carta)", "Download PDF (letter)")}</a>
+                <a class="button secondary" href=pdf_ticket data-testid="receipt-pdf-ticket">{lang.pick("PDF para ticket de 80 mm", "PDF for 80 mm ticket")}</a>
+                <a class="button secondary" href=verify_path.clone() data-testid="receipt-verify-link">{lang.pick("Verificar", "Verify")}</a>
+                <p class="muted small">{lang.pick("Para imprimir esta página use la opción Imprimir de su navegador.", "To print this page use your browser's Print option.")}</p>
+            </nav>
+            <article class="receipt card" data-testid="receipt" data-folio=folio.clone()>
+                {cancelled.clone().map(|reason| view! {
+                    <p class="receipt-cancelled" role="note" data-testid="receipt-cancelled">
+                        <strong>{lang.pick("CANCELADO", "CANCELLED")}</strong>" — "{reason}
+                    </p>
+                })}
+                {demo.then(|| view! {
+                    <p class="demo-banner" role="note"><strong>{lang.pick("MODO DE PRUEBA: recibo de demostración, sin validez oficial.", "TEST MODE: demonstration receipt, not an official document.")}</strong></p>
+                })}
+                <header class="receipt-head">
+                    <img src=m.logo.clone() alt="" width="56" height="56"/>
+                    <div>
+                        <p class="receipt-municipality">{format!("{} {}", lang.pick("Municipio de", "Municipality of"), m.name)}</p>
+                        <p class="muted">{m.state.clone()}" · "{m.address.clone()}</p>
+                    </div>
+                    <div class="receipt-folio">
+                        <p class="receipt-title">{lang.pick("RECIBO OFICIAL DE PAGO", "OFFICIAL PAYMENT RECEIPT")}</p>
+                        <p>{lang.pick("Folio", "Folio")}" "<strong data-testid="receipt-folio">{folio.clone()}</strong></p>
+                        <p class="muted small">{issued}</p>
+                    </div>
+                </header>
+                <dl class="order-head">
+                    <div><dt>{lang.pick("Contribuyente", "Taxpayer")}</dt><dd data-testid="receipt-payer">{r.payer_name.clone()}</dd></div>
+                    <div><dt>{lang.pick("Cuenta", "Account")}</dt><dd data-testid="receipt-account">{r.account.clone()}</dd></div>
+                </dl>
+                <table class="debts">
+                    <thead><tr>
+                        <th scope="col">{lang.pick("Concepto", "Concept")}</th>
+                        <th scope="col">{lang.pick("Periodo", "Period")}</th>
+                        <th scope="col" class="num">{lang.pick("Principal", "Principal")}</th>
+                        <th scope="col" class="num">{lang.pick("Recargos", "Surcharges")}</th>
+                        <th scope="col" class="num">{lang.pick("Descuento", "Discount")}</th>
+                        <th scope="col" class="num">{lang.pick("Importe", "Amount")}</th>
+                    </tr></thead>
+                    <tbody>
+                        {items.into_iter().map(|i| {
+                            let concept = m.concept(&i.concept).map(|c| lang.pick(&c.name_es, &c.name_en).to_string()).unwrap_or(i.concept.clone());
+                            let discount = if i.discount.0 == 0 { i.discount.display_mxn() } else { format!("−{}", i.discount.display_mxn()) };
+                            view! {
+                                <tr>
+                                    <th scope="row">{concept}<span class="muted small">" · "{i.account.clone()}</span></th>
+                                    <td>{i.period.clone()}</td>
+                                    <td class="num">{i.principal.display_mxn()}</td>
+                                    <td class="num">{i.recargos.display_mxn()}</td>
+                                    <td class="num">{discount}</td>
+                                    <td class="num"><strong>{i.total.display_mxn()}</strong></td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+                <dl class="totals">
+                    {rounding.map(|c| view! { <div><dt>{lang.pick("Redondeo", "Rounding")}</dt><dd>{c.display_mxn()}</dd></div> })}
+                    <div class="grand"><dt>{lang.pick("Total", "Total")}</dt><dd data-testid="receipt-total">{r.total.display_mxn()}</dd></div>
+                </dl>
+                <p class="receipt-words" data-testid="receipt-words">{words}</p>
+                <div class="receipt-foot">
+                    <div class="receipt-qr" data-testid="receipt-qr" inner_html=qr></div>
+                    <dl>
+                        <div><dt>{lang.pick("Forma de pago", "Payment method")}</dt><dd>{method}</dd></div>
+                        <div><dt>{lang.pick("Referencia", "Reference")}</dt><dd class="small">{r.provider_reference.clone().unwrap_or_default()}</dd></div>
+                        <div><dt>{lang.pick("Verifique este recibo escaneando el código o en:", "Verify this receipt by scanning the code or at:")}</dt>
+                            <dd class="small verify-url"><a href=verify_path data-testid="receipt-verify-url">{verify_url.clone()}</a></dd></div>
+                    </dl>
+                </div>
+            </article>
+        }
+        .into_any()
+    }
+
+    // ------------------------------------------------------------------ /recibos
+
+    pub async fn my_receipts_page() -> AnyView {
+        let ctx = expect_context::<PageContext>();
+        let state = expect_context::<AppState>();
+        let lang = ctx.lang;
+        let cuenta = param(&ctx, "cuenta").map(|s| s.trim().to_uppercase()).unwrap_or_default();
+        let folio = param(&ctx, "folio").map(|s| s.trim().to_uppercase()).unwrap_or_default();
+        let asked = !cuenta.is_empty() || !folio.is_empty();
+        let mut errors: Vec<(&'static str, String)> = Vec::new();
+        let mut found: Option<Receipt> = None;
+        if asked {
+            if cuenta.is_empty() {
+                errors.push(("cuenta", lang.pick("Escriba el número de cuenta.", "Enter the account number.").into()));
+            }
+            let parsed = if folio.is_empty() {
+                errors.push(("folio", lang.pick("Escriba el folio del recibo.", "Enter the receipt's folio.").into()));
+                None
+            } else {
+                match Folio::parse(&folio) {
+                    Ok(f) => Some(f),
+                    Err(e) => {
+                        errors.push(("folio", lang.pick(e.message_es(), e.message_en()).into()));
+                        None
+                    }
+                }
+            };
+            if let (Some(f), true) = (parsed, errors.is_empty()) {
+                let peer = leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>().await.ok().map(|c| c.0);
+                let headers = use_context::<axum::http::request::Parts>().map(|p| p.headers).unwrap_or_default();
+                if let Err(retry) = state.lookup_limiter.check(state.client_ip(peer, &headers)) {
+                    set_status(StatusCode::TOO_MANY_REQUESTS);
+                    errors.push((
+                        "cuenta",
+                        format!("{} {} s.", lang.pick("Demasiadas consultas: espere", "Too many requests: wait"), retry.0),
+                    ));
+                } else {
+                    match receipts::receipt_by_folio(&state, &f).await {
+                        Err(_) => return unavailable(lang),
+                        Ok(r) => {
+                            let belongs = match &r {
+                                Some(r) => match state.store.get_order(r.order_id).await {
+                                    Ok(Some(o)) => o.items.iter().any(|i| i.account == cuenta),
+                                    Ok(None) => false,
+                                    Err(_) => return unavailable(lang),
+                                },
+                                None => false,
+                            };
+                            if belongs {
+                                found = r;
+                            } else {
+                                set_status(StatusCode::NOT_FOUND);
+                                errors.push((
+                                    "folio",
+                                    lang.pick(
+                                        "No encontramos un recibo con ese folio para esa cuenta. Revise ambos datos en su recibo.",
+                                        "We found no receipt with that folio for that account. Check both on your receipt.",
+                                    )
+                                    .into(),
+                                ));
+                            }
+                        }
+                    }
+                }
+            } else {
+                set_status(StatusCode::BAD_REQUEST);
+            }
+        }
+        let field_error = |field: &str| errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.clone());
+        let (cuenta_error, folio_error) = (field_error("cuenta"), field_error("folio"));
+        let title = lang.pick("Mis recibos", "My receipts");
+        view! {
+            <Title text=if errors.is_empty() { title.to_string() } else { format!("{} — {title}", lang.pick("Revise los datos", "Check the details")) }/>
+            <h1>{title}</h1>
+            {(!errors.is_empty()).then(|| view! {
+                <div class="error-summary" role="alert" tabindex="-1" autofocus data-testid="error-summary" aria-labelledby="error-summary-title">
+                    <h2 id="error-summary-title">{lang.pick("Revise los datos", "Check the details")}</h2>
+                    <ul>{errors.iter().map(|(f, m)| view! { <li><a href=format!("#{f}")>{m.clone()}</a></li> }).collect_view()}</ul>
+                </div>
+            })}
+            {found.map(|r| found_receipt(&r, lang))}
+            <form method="get" action="/recibos" class="card lookup-form">
+                <p class="lead">{lang.pick(
+                    "Vuelva a descargar un recibo con el número de cuenta y el folio impresos en él.",
+                    "Download a receipt again with the account number and the folio printed on it.")}</p>
+                <label for="cuenta">{lang.pick("Número de cuenta", "Account number")}</label>
+                {cuenta_error.clone().map(|e| view! { <p id="cuenta-error" class="field-error">{e}</p> })}
+                <input id="cuenta" name="cuenta" type="text" value=cuenta autocomplete="off" autocapitalize="characters"
+                    spellcheck="false" maxlength="32" aria-invalid=cuenta_error.is_some().to_string()
+                    aria-describedby=cuenta_error.is_some().then_some("cuenta-error") data-testid="receipts-account"/>
+                <label for="folio">{lang.pick("Folio del recibo", "Receipt folio")}</label>
+                <p id="folio-help" class="help">{lang.pick("Por ejemplo A-2026-000123", "For example A-2026-000123")}</p>
+                {folio_error.clone().map(|e| view! { <p id="folio-error" class="field-error">{e}</p> })}
+                <input id="folio" name="folio" type="text" value=folio autocomplete="off" autocapitalize="characters"
+                    spellcheck="false" maxlength="20" aria-invalid=folio_error.is_some().to_string()
+                    aria-describedby=if folio_error.is_some() { "folio-help folio-error" } else { "folio-help" }
+                    data-testid="receipts-folio"/>
+                <button type="submit" data-testid="receipts-submit">{lang.pick("Buscar recibo", "Find receipt")}</button>
+            </form>
+        }
+        .into_any()
+    }
+
+    fn found_receipt(r: &Receipt, lang: Lang) -> impl IntoView {
+        let s = r.signature.clone().unwrap_or_default();
+        let folio = r.folio.to_string();
+        let cancelled = matches!(r.status, ReceiptStatus::Cancelled { .. });
+        view! {
+            <section class="notice success" role="status" data-testid="receipt-found">
+                <h2>{lang.pick("Recibo", "Receipt")}" "{folio.clone()}</h2>
+                <p>{format::date(r.issued_on, lang)}" · "{r.total.display_mxn()}
+                    {cancelled.then(|| view! { " · "<strong>{lang.pick("CANCELADO", "CANCELLED")}</strong> })}</p>
+                <p>
+                    <a class="button" href=format!("/recibo/{folio}?s={s}") data-testid="receipt-open">{lang.pick("Ver e imprimir", "View and print")}</a>" "
+                    <a class="button secondary" href=format!("/recibo/{folio}/pdf?papel=carta&s={s}")>{lang.pick("PDF carta", "PDF letter")}</a>" "
+                    <a class="button secondary" href=format!("/recibo/{folio}/pdf?papel=ticket&s={s}")>{lang.pick("PDF ticket", "PDF ticket")}</a>
+                </p>
+            </section>
+        }
+    }
+}

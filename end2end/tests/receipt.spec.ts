@@ -1,0 +1,90 @@
+import { expect, test } from '@playwright/test';
+import { PAY_ACCOUNTS, PAY_TOTAL } from './fixture-data';
+import { phoneContext } from './pages/contexts';
+import { lookupToCheckout } from './pages/flows';
+import { money } from './pages/money';
+import { DemoCheckoutPage, OrderPage } from './pages/order-page';
+import { MyReceiptsPage, ReceiptPage, VerifyPage } from './pages/receipt-pages';
+
+// The official receipt of a demo payment: opened from the success page,
+// verified by following its QR code's URL ("auténtico"), then with its
+// signature altered (forgery). Then found again in "mis recibos" with
+// JavaScript disabled. P-000904 is paid by this spec only.
+
+test('pay → receipt → its verification URL says authentic; an altered code says forged', async ({ page, request }) => {
+  await lookupToCheckout(page, PAY_ACCOUNTS.receipt);
+  await new DemoCheckoutPage(page).payCard.click();
+  const order = new OrderPage(page);
+  await expect(order.paymentReceived).toContainText('Pago recibido');
+  await expect(order.receiptFolio).toHaveText(/^A-2026-\d{6}$/);
+  const folio = (await order.receiptFolio.textContent())!.trim();
+
+  await order.openReceipt.click();
+  const receipt = new ReceiptPage(page);
+  await expect(receipt.folio).toHaveText(folio);
+  await expect(receipt.total).toHaveText(money(PAY_TOTAL.total));
+  await expect(receipt.words).toHaveText('DOSCIENTOS TRES PESOS 00/100 M.N.');
+  await expect(receipt.payer).toHaveText('Jorge Meza Cota');
+  await expect(receipt.qr).toBeVisible();
+
+  // The PDFs download.
+  for (const link of [receipt.pdfLetter, receipt.pdfTicket]) {
+    const response = await request.get((await link.getAttribute('href'))!);
+    expect(response.status()).toBe(200);
+    expect(response.headers()['content-type']).toBe('application/pdf');
+    expect((await response.body()).subarray(0, 5).toString()).toBe('%PDF-');
+  }
+
+  // What the QR code holds, as a phone camera would open it.
+  const url = (await receipt.verifyUrl.textContent())!.trim();
+  expect(url).toMatch(new RegExp(`/v/${folio}\\?s=[0-9a-f]{8}\\.[A-Za-z0-9_-]{86}$`));
+  const path = url.slice(url.indexOf('/v/'));
+  await page.goto(path);
+  const verify = new VerifyPage(page);
+  await expect(verify.verdict).toHaveAttribute('data-verdict', 'authentic');
+  await expect(verify.verdict).toContainText('Recibo auténtico');
+  await expect(verify.total).toHaveText(money(PAY_TOTAL.total));
+  await expect(verify.account).toHaveText(PAY_ACCOUNTS.receipt);
+  await expect(verify.verdict).toContainText('J**** M*** C***');
+
+  // One character of the signature changed.
+  const last = path.at(-1)!;
+  const altered = path.slice(0, -1) + (last === 'A' ? 'B' : 'A');
+  await page.goto(altered);
+  await expect(verify.verdict).toHaveAttribute('data-verdict', 'forged');
+  await expect(verify.verdict).toContainText('Recibo alterado o falso');
+  await expect(verify.total).toHaveCount(0);
+
+  // Found again later in "mis recibos" with the account and the folio.
+  const mine = new MyReceiptsPage(page);
+  await mine.goto();
+  await mine.account.fill(PAY_ACCOUNTS.receipt);
+  await mine.folio.fill(folio.toLowerCase());
+  await mine.submit.click();
+  await expect(mine.found).toContainText(folio);
+  await mine.open.click();
+  await expect(receipt.folio).toHaveText(folio);
+});
+
+test('"mis recibos" finds the receipt again without JavaScript', async ({ browser }, testInfo) => {
+  const context = await phoneContext(browser, testInfo, { javaScriptEnabled: false });
+  try {
+    const page = await context.newPage();
+    const mine = new MyReceiptsPage(page);
+    await mine.goto();
+    await mine.account.fill(PAY_ACCOUNTS.card);
+    await mine.folio.fill('A-2026-1');
+    await mine.submit.click();
+    await expect(mine.errorSummary).toContainText('6 dígitos');
+    await expect(mine.found).toHaveCount(0);
+
+    // The receipt of the first spec's payment (whichever folio it got) is
+    // not this account's: nothing is shown.
+    await mine.account.fill('P-000101');
+    await mine.folio.fill('A-2026-000001');
+    await mine.submit.click();
+    await expect(mine.errorSummary).toContainText('No encontramos un recibo con ese folio para esa cuenta');
+  } finally {
+    await context.close();
+  }
+});

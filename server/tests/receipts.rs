@@ -1,0 +1,224 @@
+//! Official receipts end to end on a real server: issued when the demo
+//! provider's payment succeeds, linked from the order (page and API),
+//! verified at `/v/{folio}` and as JSON (authentic, altered, forged,
+//! cancelled, unknown), printed as HTML and as PDF (letter, ticket) whose
+//! text holds the folio and the total and whose QR code decodes back to the
+//! verification URL; "mis recibos"; `recauda verify` online and offline.
+
+mod common;
+
+use app::domain::folio::Folio;
+use app::domain::receipt_sig::{sign, ReceiptFacts, SigningKeyPair};
+use app::payments::{demo_action, DemoAction};
+use common::pdf::{qr_in_pdf, text};
+use common::{spawn_app, TestApp};
+use serde_json::{json, Value};
+
+/// Pays every open charge of `account` by card through the demo provider
+/// (the same path as its button); the order's id.
+async fn pay(app: &TestApp, account: &str) -> i64 {
+    let (status, order) = app.post_json("/api/v1/orders", &json!({ "account": account })).await;
+    assert_eq!(status, 201, "{order}");
+    let id = order["id"].as_i64().unwrap();
+    let (status, checkout) = app.post_json(&format!("/api/v1/orders/{id}/checkout"), &json!({})).await;
+    assert_eq!(status, 201, "{checkout}");
+    demo_action(&app.state, checkout["attempt_id"].as_i64().unwrap(), DemoAction::PayCard).await.unwrap();
+    id
+}
+
+async fn page(app: &TestApp, path: &str) -> (u16, String) {
+    let r = app.get(path).await;
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// The path and query of one of the portal's absolute URLs.
+fn local(url: &str) -> String {
+    url.strip_prefix("https://pagos.loreto.gob.mx").unwrap_or_else(|| panic!("{url} is not the portal's")).to_string()
+}
+
+fn verdict_of(html: &str) -> &str {
+    let at = html.find("data-verdict=\"").expect("a verdict") + "data-verdict=\"".len();
+    &html[at..at + html[at..].find('"').unwrap()]
+}
+
+#[tokio::test]
+async fn a_paid_order_gets_a_signed_receipt_anyone_can_verify() {
+    let app = spawn_app().await;
+    let id = pay(&app, "P-000002").await;
+    let (_, order) = app.get_json(&format!("/api/v1/orders/{id}")).await;
+    assert_eq!(order["status"], "succeeded");
+    let receipt = &order["receipt"];
+    assert_eq!(receipt["folio"], "A-2026-000001", "{order}");
+    let verify_url = receipt["verify_url"].as_str().unwrap();
+    assert!(verify_url.starts_with("https://pagos.loreto.gob.mx/v/A-2026-000001?s="), "{verify_url}");
+    let s = verify_url.split_once("?s=").unwrap().1.to_string();
+    assert_eq!(s.len(), 95, "<kid>.<86 base64url>");
+    // The published keyring holds the key that signed it.
+    let (_, keys) = app.get_json("/api/v1/receipts/keys").await;
+    assert_eq!(keys["keys"][0]["kid"].as_str(), Some(&s[..8]));
+
+    // The order page links the receipt.
+    let reference = order["reference"].as_str().unwrap();
+    let (_, html) = page(&app, &format!("/orden/{reference}")).await;
+    assert!(html.contains("A-2026-000001") && html.contains(&format!("/recibo/A-2026-000001?s={s}")), "{html}");
+
+    // Scanning the QR: authentic, with the amounts to compare; the name masked.
+    let (status, html) = page(&app, &local(verify_url)).await;
+    assert_eq!((status, verdict_of(&html)), (200, "authentic"), "{html}");
+    assert!(html.contains("Recibo auténtico") && html.contains("$640.00") && html.contains("P-000002"));
+    assert!(html.contains("M**** P*** N****") && !html.contains("María Peña Núñez"), "{html}");
+    let (status, v) = app.get_json(&format!("/api/v1/receipts/A-2026-000001/verify?s={s}")).await;
+    assert_eq!((status, v["verdict"].as_str()), (200, Some("authentic")), "{v}");
+    assert_eq!((v["receipt"]["total"].as_str(), v["receipt"]["account"].as_str()), (Some("640.00"), Some("P-000002")));
+    assert_eq!(v["receipt"]["issued_on"], "2026-11-21");
+
+    // The printable page (only with the receipt's own signature).
+    let (status, html) = page(&app, &local(receipt["html_url"].as_str().unwrap())).await;
+    assert_eq!(status, 200);
+    for shown in ["A-2026-000001", "María Peña Núñez", "$640.00", "SEISCIENTOS CUARENTA PESOS 00/100 M.N.", "<svg"] {
+        assert!(html.contains(shown), "{shown} in {html}");
+    }
+    assert_eq!(page(&app, "/recibo/A-2026-000001").await.0, 404);
+    assert_eq!(page(&app, "/recibo/A-2026-000001?s=00000000.AAAA").await.0, 404);
+}
+
+#[tokio::test]
+async fn altered_forged_cancelled_and_unknown_receipts_are_told_apart() {
+    let app = spawn_app().await;
+    pay(&app, "P-000002").await;
+    let second = pay(&app, "A-000003").await;
+    let first = app.store.receipt_by_folio("A-2026-000001").await.unwrap().unwrap();
+    let s = first.signature.clone().unwrap();
+    let check = |folio: &'static str, s: String| {
+        let app = &app;
+        async move {
+            let (status, v) = app.get_json(&format!("/api/v1/receipts/{folio}/verify?s={s}")).await;
+            let (page_status, html) = page(app, &format!("/v/{folio}?s={s}")).await;
+            assert_eq!(v["verdict"].as_str(), Some(verdict_of(&html)), "page and JSON agree: {v}");
+            assert_eq!(status, page_status);
+            (status, v)
+        }
+    };
+    // One character of the signature changed; truncated; another folio's signature.
+    let mut flipped = s.clone().into_bytes();
+    let last = flipped.len() - 2;
+    flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
+    for (folio, bad) in [
+        ("A-2026-000001", String::from_utf8(flipped).unwrap()),
+        ("A-2026-000001", s[..60].to_string()),
+        ("A-2026-000002", s.clone()),
+    ] {
+        let (status, v) = check(folio, bad).await;
+        assert_eq!((status, v["verdict"].as_str()), (200, Some("forged")), "{folio}: {v}");
+        assert!(v["receipt"].is_null(), "a forged code reveals nothing: {v}");
+    }
+    // A changed amount: signed with the right key over other facts.
+    let keys_file = std::fs::read_to_string(app.db_path.parent().unwrap().join("receipt-keys.json")).unwrap();
+    let seed = serde_json::from_str::<Value>(&keys_file).unwrap()["signing_seed_b64url"].as_str().unwrap().to_string();
+    let right_key = SigningKeyPair::from_seed_b64url(&seed).unwrap();
+    let folio = Folio::parse("A-2026-000001").unwrap();
+    let altered = ReceiptFacts::new(folio.clone(), app::domain::money::Centavos(6_400), first.issued_on, &first.account).unwrap();
+    let (_, v) = check("A-2026-000001", sign(&right_key, &altered).into_string()).await;
+    assert_eq!(v["verdict"], "forged", "another amount");
+    // Another key, the same facts.
+    let genuine = ReceiptFacts::new(folio, first.total, first.issued_on, &first.account).unwrap();
+    assert_eq!(sign(&right_key, &genuine).into_string(), s, "the stored signature is the key's");
+    let (_, v) = check("A-2026-000001", sign(&SigningKeyPair::from_seed([7; 32]), &genuine).into_string()).await;
+    assert_eq!(v["verdict"], "forged", "another key");
+
+    // Unknown folio; no signature at all.
+    let (status, v) = check("A-2026-000099", s.clone()).await;
+    assert_eq!((status, v["verdict"].as_str()), (404, Some("unknown")));
+    let (status, v) = app.get_json("/api/v1/receipts/A-2026-000001/verify").await;
+    assert_eq!((status, v["error"]["code"].as_str()), (400, Some("missing_signature")));
+
+    // Cancelled by the treasury: grey, with the reason; the folio stays.
+    assert!(app.store.cancel_receipt("A-2026-000002", "Pago duplicado", app.state.clock.now()).await.unwrap());
+    let s2 = app.store.receipt_of_order(second).await.unwrap().unwrap().signature.unwrap();
+    let (status, v) = check("A-2026-000002", s2.clone()).await;
+    assert_eq!((status, v["verdict"].as_str(), v["cancel_reason"].as_str()), (200, Some("cancelled"), Some("Pago duplicado")));
+    let (_, html) = page(&app, &format!("/v/A-2026-000002?s={s2}")).await;
+    assert!(html.contains("Recibo cancelado") && html.contains("Pago duplicado"), "{html}");
+}
+
+#[tokio::test]
+async fn the_pdf_carries_folio_total_and_a_qr_that_decodes_to_the_verify_url() {
+    let app = spawn_app().await;
+    let id = pay(&app, "LC-000001").await;
+    let (_, order) = app.get_json(&format!("/api/v1/orders/{id}")).await;
+    let receipt = &order["receipt"];
+    let total = app::domain::money::Centavos::parse_pesos(order["total"].as_str().unwrap()).unwrap().display_mxn();
+    assert!(total.starts_with('$') && total.contains(','), "{total}: a total above a thousand pesos");
+    for key in ["pdf_letter_url", "pdf_ticket_url"] {
+        let r = app.get(&local(receipt[key].as_str().unwrap())).await;
+        assert_eq!(r.status(), 200, "{key}");
+        assert_eq!(r.headers()["content-type"], "application/pdf");
+        let bytes = r.bytes().await.unwrap();
+        assert!(bytes.starts_with(b"%PDF-"));
+        let doc = lopdf::Document::load_mem(&bytes).expect("a PDF");
+        let t = text(&doc);
+        assert!(t.contains("A-2026-000001"), "{key}: {t}");
+        assert!(t.contains(&total), "{key}: {total} in {t}");
+        assert!(t.contains("Emilio Gómez Díaz") && t.contains("MODO DE PRUEBA"), "{key}: {t}");
+        assert_eq!(qr_in_pdf(&doc), receipt["verify_url"].as_str().unwrap(), "{key}: the QR");
+    }
+    // Without the receipt's own signature: nothing.
+    let (status, _) = page(&app, "/recibo/A-2026-000001/pdf?papel=carta&s=x").await;
+    assert_eq!(status, 404);
+    let (status, _) = page(&app, &format!("{}&papel=a4", local(receipt["pdf_letter_url"].as_str().unwrap()))).await;
+    assert_eq!(status, 200, "the first papel wins");
+}
+
+#[tokio::test]
+async fn my_receipts_finds_a_receipt_by_account_and_folio() {
+    let app = spawn_app().await;
+    pay(&app, "P-000002").await;
+    let (status, html) = page(&app, "/recibos?cuenta=P-000002&folio=a-2026-000001").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"data-testid="receipt-found""#) && html.contains("/recibo/A-2026-000001?s="), "{html}");
+    // Another account's folio, a malformed folio, a missing field: Spanish errors, nothing shown.
+    for (query, code) in [
+        ("cuenta=A-000003&folio=A-2026-000001", 404),
+        ("cuenta=P-000002&folio=A-2026-1", 400),
+        ("cuenta=&folio=A-2026-000001", 400),
+    ] {
+        let (status, html) = page(&app, &format!("/recibos?{query}")).await;
+        assert_eq!(status, code, "{query}");
+        assert!(html.contains(r#"data-testid="error-summary""#) && !html.contains("receipt-found"), "{query}: {html}");
+    }
+    let (_, html) = page(&app, "/recibos?cuenta=A-000003&folio=A-2026-000001").await;
+    assert!(html.contains("No encontramos un recibo con ese folio para esa cuenta"));
+}
+
+#[tokio::test]
+async fn recauda_verify_checks_a_url_online_and_offline() {
+    let app = spawn_app().await;
+    let id = pay(&app, "P-000002").await;
+    let receipt = app.store.receipt_of_order(id).await.unwrap().unwrap();
+    let s = receipt.signature.clone().unwrap();
+    // The QR's URL, but pointing at this test server.
+    let url = format!("{}/v/{}?s={s}", app.base, receipt.folio);
+    let client = reqwest::Client::new();
+    let none = server::verify_cli::Options::default();
+    let online = server::verify_cli::run(&url, &none, &client).await.unwrap();
+    assert!(online.verdict.is_authentic(), "{online:?}");
+    assert_eq!(online.portal.as_deref(), Some("authentic"));
+    let forged = server::verify_cli::run(&url.replace("?s=", "?s=0"), &none, &client).await.unwrap();
+    assert!(!forged.verdict.is_authentic());
+
+    // Offline: the printed facts and the saved keyring, no server.
+    let keys = app.db_path.parent().unwrap().join("keys.json");
+    let (_, keyring) = app.get_json("/api/v1/receipts/keys").await;
+    std::fs::write(&keys, keyring.to_string()).unwrap();
+    let offline = |total: &str| server::verify_cli::Options {
+        total: Some(total.into()),
+        date: Some("21/11/2026".into()),
+        account: Some("P-000002".into()),
+        keys: Some(keys.display().to_string()),
+    };
+    app.kill().await;
+    let printed = server::verify_cli::run(&url, &offline("640.00"), &client).await.unwrap();
+    assert!(printed.verdict.is_authentic(), "{printed:?}");
+    let altered = server::verify_cli::run(&url, &offline("6400.00"), &client).await.unwrap();
+    assert!(!altered.verdict.is_authentic(), "an altered amount on the paper");
+}
