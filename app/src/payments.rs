@@ -504,7 +504,7 @@ mod service {
         if let EventOutcome::Applied(Transition::Moved { to: PaymentStatus::Succeeded, .. }) = outcome {
             // The receipt was issued with the payment; sign it now (a crash
             // here leaves it to the next reader or the start-up pass).
-            if let Err(e) = crate::receipts::sign_unsigned(state).await {
+            if let Err(e) = crate::receipts::receipt_of_order(state, attempt.order_id).await {
                 tracing::warn!(order_id = attempt.order_id, error = %e, "receipt not signed yet");
             }
         }

@@ -4,7 +4,7 @@ import { phoneContext } from './pages/contexts';
 import { lookupToCheckout } from './pages/flows';
 import { money } from './pages/money';
 import { DemoCheckoutPage, OrderPage } from './pages/order-page';
-import { MyReceiptsPage, ReceiptPage, VerifyPage } from './pages/receipt-pages';
+import { CheckDeskPage, MyReceiptsPage, ReceiptPage, VerifyPage } from './pages/receipt-pages';
 
 // The official receipt of a demo payment: opened from the success page,
 // verified by following its QR code's URL ("auténtico"), then with its
@@ -64,6 +64,28 @@ test('pay → receipt → its verification URL says authentic; an altered code s
   await expect(mine.found).toContainText(folio);
   await mine.open.click();
   await expect(receipt.folio).toHaveText(folio);
+
+  // The cashier desk checks the QR against the printed facts in the
+  // browser: once the page is loaded, with the network cut.
+  const desk = new CheckDeskPage(page);
+  await desk.goto();
+  await page.context().setOffline(true);
+  try {
+    // (Typed again until the island has hydrated: typing before that is
+    // plain HTML, which the form would still send to the server.)
+    await expect(async () => {
+      await desk.url.fill(url);
+      await desk.total.fill('$203.00');
+      await desk.date.fill('21/11/2026');
+      await desk.account.fill(PAY_ACCOUNTS.receipt);
+      await expect(desk.live).toHaveAttribute('data-authentic', 'true', { timeout: 1000 });
+    }).toPass({ timeout: 15000 });
+    await expect(desk.live).toHaveText('Recibo auténtico.');
+    await desk.total.fill('$2,003.00');
+    await expect(desk.live).toHaveAttribute('data-authentic', 'false');
+  } finally {
+    await page.context().setOffline(false);
+  }
 });
 
 test('"mis recibos" finds the receipt again without JavaScript', async ({ browser }, testInfo) => {

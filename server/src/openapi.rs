@@ -95,6 +95,29 @@ pub fn document() -> Value {
                     }
                 }
             },
+            "/api/v1/receipts/{folio}/verify": {
+                "get": {
+                    "operationId": "verifyReceipt",
+                    "summary": "Verifica un recibo oficial con el código de su QR: auténtico, alterado o falso, cancelado o desconocido",
+                    "parameters": [
+                        {"name": "folio", "in": "path", "required": true, "schema": {"type": "string", "example": "A-2026-000123"}},
+                        {"name": "s", "in": "query", "required": true, "description": "El código del QR: <kid>.<firma Ed25519 en base64url>", "schema": {"type": "string"}}
+                    ],
+                    "responses": {
+                        "200": {"description": "Veredicto (authentic, forged o cancelled)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Verification"}}}},
+                        "400": {"description": "Falta el código (missing_signature)", "content": {"application/json": {"schema": error}}},
+                        "404": {"description": "Folio desconocido (verdict unknown)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Verification"}}}},
+                        "429": {"description": "Demasiadas consultas (rate_limited)", "content": {"application/json": {"schema": error}}}
+                    }
+                }
+            },
+            "/api/v1/receipts/keys": {
+                "get": {
+                    "operationId": "receiptKeys",
+                    "summary": "Las llaves públicas (Ed25519) que firman los recibos, vigentes y retiradas, con su identificador",
+                    "responses": {"200": {"description": "{\"keys\": [{kid, public_key_b64url, valid_from, valid_until}]}"}}
+                }
+            },
             "/api/v1/stripe/webhook": {
                 "post": {
                     "operationId": "stripeWebhook",
@@ -201,7 +224,29 @@ pub fn document() -> Value {
                         "expires_at": {"type": "string", "format": "date-time", "description": "Fin del día (zona horaria del municipio), en UTC"},
                         "created_at": {"type": "string", "format": "date-time"},
                         "requoted_from": {"type": ["integer", "null"]},
-                        "transitions": {"type": "array", "items": {"$ref": "#/components/schemas/Transition"}}
+                        "transitions": {"type": "array", "items": {"$ref": "#/components/schemas/Transition"}},
+                        "receipt": {
+                            "description": "El recibo oficial de una orden pagada (null si no lo está)",
+                            "type": ["object", "null"],
+                            "properties": {
+                                "folio": {"type": "string", "example": "A-2026-000123"},
+                                "verify_url": {"type": "string", "format": "uri", "description": "Lo que contiene el código QR"},
+                                "html_url": {"type": "string", "format": "uri"},
+                                "pdf_letter_url": {"type": "string", "format": "uri"},
+                                "pdf_ticket_url": {"type": "string", "format": "uri"}
+                            }
+                        }
+                    }
+                },
+                "Verification": {
+                    "type": "object",
+                    "required": ["folio", "verdict", "message"],
+                    "properties": {
+                        "folio": {"type": "string"},
+                        "verdict": {"type": "string", "enum": ["authentic", "forged", "cancelled", "unknown"]},
+                        "message": {"type": "string"},
+                        "cancel_reason": {"type": ["string", "null"]},
+                        "receipt": {"description": "Datos para comparar con el papel (solo si es auténtico o cancelado); el nombre va enmascarado", "type": ["object", "null"]}
                     }
                 },
                 "OrderStatus": {"type": "string", "enum": ["created", "pending", "succeeded", "failed", "expired", "cancelled", "refunded"]},

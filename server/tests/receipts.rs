@@ -53,6 +53,10 @@ async fn a_paid_order_gets_a_signed_receipt_anyone_can_verify() {
     assert!(verify_url.starts_with("https://pagos.loreto.gob.mx/v/A-2026-000001?s="), "{verify_url}");
     let s = verify_url.split_once("?s=").unwrap().1.to_string();
     assert_eq!(s.len(), 95, "<kid>.<86 base64url>");
+    // Described in the OpenAPI document.
+    let (_, doc) = app.get_json("/api/v1/openapi.json").await;
+    assert_eq!(doc["paths"]["/api/v1/receipts/{folio}/verify"]["get"]["operationId"], "verifyReceipt");
+    assert!(doc["components"]["schemas"]["Order"]["properties"]["receipt"].is_object());
     // The published keyring holds the key that signed it.
     let (_, keys) = app.get_json("/api/v1/receipts/keys").await;
     assert_eq!(keys["keys"][0]["kid"].as_str(), Some(&s[..8]));
@@ -221,4 +225,30 @@ async fn recauda_verify_checks_a_url_online_and_offline() {
     assert!(printed.verdict.is_authentic(), "{printed:?}");
     let altered = server::verify_cli::run(&url, &offline("6400.00"), &client).await.unwrap();
     assert!(!altered.verdict.is_authentic(), "an altered amount on the paper");
+}
+
+#[tokio::test]
+async fn the_cashier_desk_checks_the_qr_against_the_printed_facts() {
+    let app = spawn_app().await;
+    let id = pay(&app, "P-000002").await;
+    let (_, order) = app.get_json(&format!("/api/v1/orders/{id}")).await;
+    let url = order["receipt"]["verify_url"].as_str().unwrap().to_string();
+    let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let desk = |total: &str, fecha: &str, cuenta: &str| {
+        format!("/verificar?url={}&total={}&fecha={}&cuenta={}", encode(&url), encode(total), encode(fecha), encode(cuenta))
+    };
+    let (status, html) = page(&app, &desk("$640.00", "21/11/2026", "P-000002")).await;
+    assert_eq!((status, verdict_of(&html)), (200, "authentic"), "{html}");
+    // The page carries the keyring for the in-browser check.
+    assert!(html.contains("public_key_b64url"), "{html}");
+    for (total, fecha, cuenta) in [("6,400.00", "21/11/2026", "P-000002"), ("640.00", "22/11/2026", "P-000002"), ("640.00", "21/11/2026", "P-000003")] {
+        let (status, html) = page(&app, &desk(total, fecha, cuenta)).await;
+        assert_eq!((status, verdict_of(&html)), (200, "forged"), "{total} {fecha} {cuenta}");
+    }
+    let (status, html) = page(&app, &desk("640.00", "", "P-000002")).await;
+    assert_eq!(status, 400);
+    assert!(html.contains(r#"data-testid="error-summary""#));
+    let (status, html) = page(&app, "/verificar").await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("data-verdict"));
 }

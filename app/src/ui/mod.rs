@@ -85,6 +85,7 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("v"), ParamSegment("folio")) view=receipt_page::VerifyPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("recibo"), ParamSegment("folio")) view=receipt_page::ReceiptPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("recibos") view=receipt_page::MyReceiptsPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("verificar") view=receipt_page::CheckDeskPage ssr=SsrMode::Async/>
                 </Routes>
             </layout::Layout>
         </Router>

@@ -41,6 +41,15 @@ pub fn ReceiptPage() -> impl IntoView {
 }
 
 #[component]
+pub fn CheckDeskPage() -> impl IntoView {
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move { ssr::check_desk_page().await })}
+        </Suspense>
+    }
+}
+
+#[component]
 pub fn MyReceiptsPage() -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
@@ -63,6 +72,10 @@ mod ssr {
     }
 
     pub async fn my_receipts_page() -> AnyView {
+        ().into_any()
+    }
+
+    pub async fn check_desk_page() -> AnyView {
         ().into_any()
     }
 }
@@ -403,6 +416,55 @@ mod ssr {
                     </dl>
                 </div>
             </article>
+        }
+        .into_any()
+    }
+
+    // ----------------------------------------------------------------- /verificar
+
+    /// The cashier desk's check: the QR link plus the printed facts, checked
+    /// against the published keys — by the server when the form is sent,
+    /// and live in the browser (no network) by the `OfflineCheck` island.
+    pub async fn check_desk_page() -> AnyView {
+        use super::super::islands::{offline_check, OfflineCheck};
+        let ctx = expect_context::<PageContext>();
+        let state = expect_context::<AppState>();
+        let lang = ctx.lang;
+        let get = |name: &str| param(&ctx, name).unwrap_or_default();
+        let (url, total, fecha, cuenta) = (get("url"), get("total"), get("fecha"), get("cuenta"));
+        let keyring = serde_json::json!({ "keys": state.receipt_keys.keyring() }).to_string();
+        let submitted = [&url, &total, &fecha, &cuenta].iter().any(|f| !f.is_empty());
+        let outcome = offline_check(&url, &total, &fecha, &cuenta, &keyring, lang);
+        if submitted && outcome.is_none() {
+            set_status(StatusCode::BAD_REQUEST);
+        }
+        let title = lang.pick("Verificar un recibo", "Check a receipt");
+        view! {
+            <Title text=title/>
+            <h1>{title}</h1>
+            <p class="lead">{lang.pick(
+                "Para la ventanilla: compare el código QR con los datos impresos en el recibo. Una vez abierta, esta página verifica sin conexión a internet.",
+                "For the cashier desk: compare the QR code with the details printed on the receipt. Once open, this page checks with no internet connection.")}</p>
+            {(submitted && outcome.is_none()).then(|| view! {
+                <div class="error-summary" role="alert" tabindex="-1" autofocus data-testid="error-summary">
+                    <h2>{lang.pick("Faltan datos", "Missing details")}</h2>
+                    <p>{lang.pick("Escriba el enlace, el total, la fecha y la cuenta.", "Enter the link, the total, the date and the account.")}</p>
+                </div>
+            })}
+            {outcome.map(|o| {
+                let kind = if o.authentic { "authentic" } else { "forged" };
+                view! {
+                    <section class=format!("verdict verdict-{kind}") role="status" data-testid="verdict" data-verdict=kind>
+                        <h2>{if o.authentic { lang.pick("✔ La firma corresponde a estos datos", "✔ The signature matches these details") }
+                             else { lang.pick("✖ La firma no corresponde", "✖ The signature does not match") }}</h2>
+                        <p>{o.message}</p>
+                    </section>
+                }
+            })}
+            <form method="get" action="/verificar" class="card lookup-form">
+                <OfflineCheck lang=lang keyring=keyring url=url total=total fecha=fecha cuenta=cuenta/>
+                <button type="submit" data-testid="check-submit">{lang.pick("Verificar", "Check")}</button>
+            </form>
         }
         .into_any()
     }

@@ -60,3 +60,28 @@ export class MyReceiptsPage {
     await this.page.goto('/recibos');
   }
 }
+
+/** The cashier desk's check, `/verificar`: QR link + printed facts, checked in the browser. */
+export class CheckDeskPage {
+  readonly url: Locator;
+  readonly total: Locator;
+  readonly date: Locator;
+  readonly account: Locator;
+  readonly live: Locator;
+  readonly submit: Locator;
+
+  constructor(readonly page: Page) {
+    this.url = page.getByTestId('check-url');
+    this.total = page.getByTestId('check-total');
+    this.date = page.getByTestId('check-fecha');
+    this.account = page.getByTestId('check-cuenta');
+    this.live = page.getByTestId('check-live');
+    this.submit = page.getByTestId('check-submit');
+  }
+
+  /** Opens the page and lets its WebAssembly load (the live check needs it). */
+  async goto(): Promise<void> {
+    await this.page.goto('/verificar');
+    await this.page.waitForLoadState('networkidle');
+  }
+}
