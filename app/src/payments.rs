@@ -354,8 +354,9 @@ mod service {
     /// * The event id is derived from what Stripe reports, so asking again
     ///   about an unchanged session is a duplicate.
     /// * Returns what applying did (`None`: nothing to apply yet) and
-    ///   schedules the sweep's next question: at the session's expiry while
-    ///   it is open, at the voucher's deadline while cash is awaited.
+    ///   schedules the sweep's next question: every 15 minutes while the
+    ///   session is open (and right after its expiry), hourly while cash or
+    ///   a transfer is awaited (and right after the voucher's deadline).
     pub async fn reconcile_stripe_attempt(
         state: &AppState,
         attempt: &PaymentAttempt,
@@ -395,12 +396,16 @@ mod service {
         };
         let next_check = match (&kind, session.intent.as_ref().and_then(|i| i.instructions.as_ref())) {
             (None, _) => {
-                // Still open: Stripe says "expired" at the order's expiry.
+                // Still open: again in 15 minutes, and just after the
+                // session's expiry at the latest (Stripe then says "expired").
                 let order = state.store.get_order(attempt.order_id).await.map_err(store_err)?;
-                order.map_or(now, |o| o.expires_at).max(now) + Duration::minutes(1)
+                let expiry = order.map_or(now, |o| o.expires_at).max(now) + Duration::minutes(1);
+                (now + Duration::minutes(HEAL_AFTER_MINUTES)).min(expiry)
             }
+            // Cash or a transfer awaited: hourly, and just after the deadline.
             (Some(SessionEventKind::Completed), Some(i)) => {
-                i.expires_at().map_or(now + Duration::hours(6), |t| t.max(now) + Duration::hours(1))
+                let hourly = now + Duration::hours(1);
+                i.expires_at().map_or(hourly, |t| hourly.min(t.max(now) + Duration::minutes(5)))
             }
             _ => now + Duration::hours(1),
         };
