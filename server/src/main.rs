@@ -104,9 +104,9 @@ async fn run(args: &[&str]) -> Result<ExitCode, AnyError> {
             let outcome = server::verify_cli::run(url, &options, &client).await?;
             if let Some(facts) = &outcome.facts {
                 println!(
-                    "Folio {}  total ${}  fecha {}  cuenta {}",
+                    "Folio {}  total {}  fecha {}  cuenta {}",
                     facts.folio(),
-                    facts.total().to_api_string(),
+                    facts.total().display_mxn(),
                     facts.issue_date(),
                     facts.account()
                 );
