@@ -36,6 +36,9 @@ use server::config::Settings;
 use server::startup::{build_state, Application};
 use tokio::net::TcpStream;
 
+mod support;
+use support::{as_f64, env_or, spawn_baseline, thousands};
+
 const CHARGES_PER_ACCOUNT: usize = 10;
 
 /// A count as `u64` (for the import summary and seeds).
@@ -43,17 +46,7 @@ fn count(n: usize) -> u64 {
     u64::try_from(n).expect("usize fits u64")
 }
 
-/// A count as `f64`, for rates (counts here stay far below `u32::MAX`).
-fn as_f64(n: usize) -> f64 {
-    f64::from(u32::try_from(n).unwrap_or(u32::MAX))
-}
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(v) => v.trim().parse().unwrap_or_else(|_| panic!("{name}: cannot parse «{v}»")),
-        Err(_) => default,
-    }
-}
 
 /// splitmix64: deterministic, dependency-free pseudo-random numbers.
 #[derive(Clone)]
@@ -318,19 +311,6 @@ fn build_padron(n_accounts: usize) -> Padron {
 // Servers
 // ---------------------------------------------------------------------------
 
-/// The baseline: a bare axum 0.8 handler with a small static JSON body.
-async fn spawn_baseline() -> SocketAddr {
-    use axum::http::header;
-    use axum::routing::get;
-    async fn handler() -> impl axum::response::IntoResponse {
-        ([(header::CONTENT_TYPE, "application/json")], r#"{"status":"ok","database":"ok"}"#)
-    }
-    let router = axum::Router::new().route("/baseline", get(handler));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind baseline");
-    let addr = listener.local_addr().expect("baseline address");
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    addr
-}
 
 // ---------------------------------------------------------------------------
 // Load generator
@@ -433,18 +413,6 @@ fn percentile_ms(sorted_us: &[u32], permille: usize) -> f64 {
     f64::from(sorted_us[rank.clamp(1, sorted_us.len()) - 1]) / 1000.0
 }
 
-/// `1234567` → `1,234,567` (rounded to a whole number).
-fn thousands(n: f64) -> String {
-    let s = format!("{n:.0}");
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 // ---------------------------------------------------------------------------
 
