@@ -59,6 +59,16 @@ pub struct PublicItem {
     pub total: Centavos,
 }
 
+/// How a payment method is written on a receipt.
+pub fn method_label(method: Option<&str>, lang: crate::i18n::Lang) -> &'static str {
+    match method {
+        Some("card") => lang.pick("Tarjeta", "Card"),
+        Some("oxxo") => lang.pick("Efectivo en OXXO", "Cash at OXXO"),
+        Some("spei") => lang.pick("Transferencia SPEI", "SPEI transfer"),
+        _ => lang.pick("Pago en línea", "Online payment"),
+    }
+}
+
 #[cfg(feature = "ssr")]
 pub use service::*;
 

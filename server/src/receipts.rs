@@ -148,15 +148,9 @@ pub async fn pdf(State(state): State<AppState>, Path(folio): Path<String>, RawQu
     }
 }
 
-/// How a payment method is written on the receipt.
-pub fn method_label(method: Option<&str>, provider: Option<&str>) -> String {
-    let method = match method {
-        Some("card") => "Tarjeta",
-        Some("oxxo") => "Efectivo en OXXO",
-        Some("spei") => "Transferencia SPEI",
-        Some(other) => other,
-        None => "Pago en línea",
-    };
+/// How the payment method is written on the PDF: the method, and who took it.
+fn method_with_provider(method: Option<&str>, provider: Option<&str>) -> String {
+    let method = service::method_label(method, app::i18n::Lang::Es);
     match provider {
         Some("stripe") => format!("{method} (Stripe)"),
         Some("demo") => format!("{method} (modo de prueba)"),
@@ -217,7 +211,7 @@ pub async fn receipt_view(state: &AppState, r: &Receipt) -> Result<ReceiptView, 
         rounding,
         total: r.total.display_mxn(),
         total_in_words: amount_in_words(r.total),
-        payment_method: method_label(r.method.as_deref(), r.provider.as_deref()),
+        payment_method: method_with_provider(r.method.as_deref(), r.provider.as_deref()),
         provider_reference: r.provider_reference.clone().unwrap_or_default(),
         verify_url: service::verify_url(state, r).unwrap_or_default(),
         cancelled: match &r.status {

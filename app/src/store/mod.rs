@@ -402,6 +402,13 @@ pub(crate) fn receipt_from_row(r: ReceiptRow) -> Result<Receipt, StoreError> {
     })
 }
 
+/// The folio of the `number`th online receipt of `year`.
+pub(crate) fn online_folio(year: i32, number: i64) -> Result<Folio, StoreError> {
+    let (y, n) = (u16::try_from(year).unwrap_or(0), u32::try_from(number).unwrap_or(0));
+    Folio::new(ONLINE_SERIES, y, n)
+        .map_err(|e| StoreError::Corrupt(format!("folio {ONLINE_SERIES}-{year}-{number}: {}", e.message_en())))
+}
+
 /// The account label of a receipt: the order's first account, `+N` when it
 /// covers N more.
 pub(crate) fn receipt_account(accounts: &[String]) -> String {

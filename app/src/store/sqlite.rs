@@ -24,11 +24,10 @@ use crate::domain::payment::{
     transition, PaymentEvent, PaymentEventKind, PaymentStatus, Transition, TransitionError,
 };
 use super::{
-    attempt_from_row, attempt_status_for, instructions_to_db, overpayment_from_row, receipt_account,
+    attempt_from_row, attempt_status_for, instructions_to_db, online_folio, overpayment_from_row, receipt_account,
     receipt_from_row, AttemptRow, EventOutcome, NewAttempt, Overpayment, OverpaymentRow, PaymentAttempt,
     ProviderEvent, Receipt, ReceiptRow, RefundStatus, ONLINE_SERIES,
 };
-use crate::domain::folio::Folio;
 
 /// The `payment_attempts` columns of [`AttemptRow`].
 macro_rules! attempt_select {
@@ -792,8 +791,7 @@ impl SqliteStore {
         .fetch_one(&mut *conn)
         .await
         .map_err(query_err("take the next folio"))?;
-        let folio = Folio::new(ONLINE_SERIES, u16::try_from(year).unwrap_or(0), u32::try_from(number).unwrap_or(0))
-            .map_err(|e| StoreError::Corrupt(format!("folio {ONLINE_SERIES}-{year}-{number}: {}", e.message_en())))?;
+        let folio = online_folio(year, number)?;
         let accounts: Vec<String> =
             sqlx::query_scalar("SELECT account FROM payment_order_items WHERE order_id = ?1 ORDER BY id")
                 .bind(order_id)

@@ -92,12 +92,6 @@ mod ssr {
         OrderReference::parse(reference).map(|r| r.display_grouped()).unwrap_or_else(|_| reference.to_string())
     }
 
-    /// Whether the request came back from Stripe Checkout's success URL
-    /// (`?pago=stripe`).
-    fn back_from_stripe(current: &str) -> bool {
-        current.split_once('?').is_some_and(|(_, q)| q.split('&').any(|pair| pair == "pago=stripe"))
-    }
-
     /// How long the order page waits for Stripe before rendering what it has.
     const STRIPE_WAIT: std::time::Duration = std::time::Duration::from_secs(8);
 
@@ -110,7 +104,8 @@ mod ssr {
             Ok(None) => return not_found(),
             Err(_) => return unavailable(t),
         };
-        let returning = back_from_stripe(&ctx.current);
+        // Back from Stripe Checkout's success URL (`?pago=stripe`).
+        let returning = ctx.param("pago").as_deref() == Some("stripe");
         if returning && state.stripe.is_some() {
             // Back from Checkout: ask Stripe now rather than wait for the
             // webhook, through the same path (whichever comes first wins,

@@ -23,6 +23,13 @@ impl PageContext {
         self.lang.texts()
     }
 
+    /// The first value of query parameter `name` of the current request,
+    /// decoded (`application/x-www-form-urlencoded`).
+    pub fn param(&self, name: &str) -> Option<String> {
+        let (_, query) = self.current.split_once('?')?;
+        form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    }
+
     /// Builds the context from the request being rendered.
     #[cfg(feature = "ssr")]
     pub fn from_request() -> Self {

@@ -116,65 +116,6 @@ mod ssr {
         .into_any()
     }
 
-    /// The query parameters of the current request.
-    fn query(ctx: &PageContext) -> Vec<(String, String)> {
-        ctx.current
-            .split_once('?')
-            .map(|(_, q)| form_urlencoded_pairs(q))
-            .unwrap_or_default()
-    }
-
-    fn form_urlencoded_pairs(q: &str) -> Vec<(String, String)> {
-        q.split('&')
-            .filter(|p| !p.is_empty())
-            .map(|pair| {
-                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                (percent_decode(k), percent_decode(v))
-            })
-            .collect()
-    }
-
-    /// `application/x-www-form-urlencoded` decoding (`+` is a space).
-    fn percent_decode(s: &str) -> String {
-        let bytes = s.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'+' => out.push(b' '),
-                b'%' => {
-                    let hex = bytes
-                        .get(i + 1..i + 3)
-                        .and_then(|h| std::str::from_utf8(h).ok())
-                        .and_then(|h| u8::from_str_radix(h, 16).ok());
-                    match hex {
-                        Some(b) => {
-                            out.push(b);
-                            i += 2;
-                        }
-                        None => out.push(b'%'),
-                    }
-                }
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    fn param(ctx: &PageContext, name: &str) -> Option<String> {
-        query(ctx).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
-    }
-
-    fn method_words(method: Option<&str>, lang: Lang) -> &'static str {
-        match method {
-            Some("card") => lang.pick("Tarjeta", "Card"),
-            Some("oxxo") => lang.pick("Efectivo en OXXO", "Cash at OXXO"),
-            Some("spei") => lang.pick("Transferencia SPEI", "SPEI transfer"),
-            _ => lang.pick("Pago en línea", "Online payment"),
-        }
-    }
-
     /// The QR code of `url` as inline SVG (error correction M, 4-module quiet zone).
     fn qr_svg(url: &str) -> String {
         use qrcode::render::svg;
@@ -207,7 +148,7 @@ mod ssr {
             }
             .into_any();
         }
-        let s = param(&ctx, "s").unwrap_or_default();
+        let s = ctx.param("s").unwrap_or_default();
         let outcome = match receipts::check(&state, &folio, &s).await {
             Ok(v) => v,
             Err(_) => return unavailable(lang),
@@ -271,7 +212,7 @@ mod ssr {
                 <div><dt>{lang.pick("Fecha de emisión", "Issued on")}</dt><dd>{format::date(r.issued_on, lang)}</dd></div>
                 <div><dt>{lang.pick("Cuenta", "Account")}</dt><dd data-testid="verified-account">{r.account}</dd></div>
                 <div><dt>{lang.pick("Contribuyente", "Taxpayer")}</dt><dd>{r.payer}</dd></div>
-                <div><dt>{lang.pick("Forma de pago", "Payment method")}</dt><dd>{method_words(r.method.as_deref(), lang)}</dd></div>
+                <div><dt>{lang.pick("Forma de pago", "Payment method")}</dt><dd>{receipts::method_label(r.method.as_deref(), lang)}</dd></div>
                 <div class="grand"><dt>{lang.pick("Total pagado", "Total paid")}</dt><dd data-testid="verified-total">{r.total.display_mxn()}</dd></div>
             </dl>
             <table class="debts">
@@ -299,7 +240,7 @@ mod ssr {
         let ctx = expect_context::<PageContext>();
         let state = expect_context::<AppState>();
         let lang = ctx.lang;
-        let s = param(&ctx, "s");
+        let s = ctx.param("s");
         let receipt = match Folio::parse(&folio) {
             Err(_) => return not_found(),
             Ok(f) => match receipts::receipt_by_folio(&state, &f).await {
@@ -340,7 +281,7 @@ mod ssr {
             ReceiptStatus::Cancelled { reason, .. } => Some(reason.clone()),
         };
         let demo = r.provider.as_deref() == Some(crate::payments::DEMO_PROVIDER);
-        let method = method_words(r.method.as_deref(), lang);
+        let method = receipts::method_label(r.method.as_deref(), lang);
         let words = amount_in_words(r.total);
         view! {
             <Title text=format!("{} {folio}", lang.pick("Recibo oficial", "Official receipt"))/>
@@ -430,7 +371,7 @@ mod ssr {
         let ctx = expect_context::<PageContext>();
         let state = expect_context::<AppState>();
         let lang = ctx.lang;
-        let get = |name: &str| param(&ctx, name).unwrap_or_default();
+        let get = |name: &str| ctx.param(name).unwrap_or_default();
         let (url, total, fecha, cuenta) = (get("url"), get("total"), get("fecha"), get("cuenta"));
         let keyring = serde_json::json!({ "keys": state.receipt_keys.keyring() }).to_string();
         let submitted = [&url, &total, &fecha, &cuenta].iter().any(|f| !f.is_empty());
@@ -475,8 +416,8 @@ mod ssr {
         let ctx = expect_context::<PageContext>();
         let state = expect_context::<AppState>();
         let lang = ctx.lang;
-        let cuenta = param(&ctx, "cuenta").map(|s| s.trim().to_uppercase()).unwrap_or_default();
-        let folio = param(&ctx, "folio").map(|s| s.trim().to_uppercase()).unwrap_or_default();
+        let cuenta = ctx.param("cuenta").map(|s| s.trim().to_uppercase()).unwrap_or_default();
+        let folio = ctx.param("folio").map(|s| s.trim().to_uppercase()).unwrap_or_default();
         let asked = !cuenta.is_empty() || !folio.is_empty();
         let mut errors: Vec<(&'static str, String)> = Vec::new();
         let mut found: Option<Receipt> = None;
