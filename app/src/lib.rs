@@ -19,9 +19,9 @@ pub mod rate_limit;
 #[cfg(feature = "ssr")]
 pub mod state;
 #[cfg(feature = "ssr")]
-pub mod stripe;
-#[cfg(feature = "ssr")]
 pub mod store;
+#[cfg(feature = "ssr")]
+pub mod stripe;
 
 pub use ui::{shell, App};
 

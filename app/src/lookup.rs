@@ -90,9 +90,7 @@ impl LookupError {
     pub fn code(&self) -> &'static str {
         match self {
             LookupError::Missing | LookupError::BothGiven => "invalid_query",
-            LookupError::EmptyAccount | LookupError::AccountTooLong | LookupError::AccountShape => {
-                "invalid_account"
-            }
+            LookupError::EmptyAccount | LookupError::AccountTooLong | LookupError::AccountShape => "invalid_account",
             LookupError::Rfc(e) => e.code(),
             LookupError::AccountNotFound(_) | LookupError::RfcNotFound { .. } => "not_found",
             LookupError::RateLimited(_) => "rate_limited",
@@ -111,18 +109,16 @@ impl LookupError {
 
     pub fn message(&self, lang: Lang) -> String {
         match self {
-            LookupError::Missing => lang
-                .pick("Escriba un número de cuenta o un RFC.", "Type an account number or an RFC.")
-                .into(),
+            LookupError::Missing => {
+                lang.pick("Escriba un número de cuenta o un RFC.", "Type an account number or an RFC.").into()
+            }
             LookupError::BothGiven => lang
                 .pick(
                     "Busque por número de cuenta o por RFC, no por ambos a la vez.",
                     "Search by account number or by RFC, not both at once.",
                 )
                 .into(),
-            LookupError::EmptyAccount => lang
-                .pick("Escriba su número de cuenta.", "Type your account number.")
-                .into(),
+            LookupError::EmptyAccount => lang.pick("Escriba su número de cuenta.", "Type your account number.").into(),
             LookupError::AccountTooLong => match lang {
                 Lang::Es => format!("El número de cuenta no puede pasar de {MAX_ACCOUNT_LEN} caracteres."),
                 Lang::En => format!("An account number has at most {MAX_ACCOUNT_LEN} characters."),
@@ -138,21 +134,17 @@ impl LookupError {
                 Lang::En => e.message_en().to_string(),
             },
             LookupError::AccountNotFound(account) => match lang {
-                Lang::Es => format!(
-                    "No encontramos la cuenta «{account}». Revise el número en su último recibo."
-                ),
-                Lang::En => format!(
-                    "We could not find account “{account}”. Check the number on your last receipt."
-                ),
+                Lang::Es => format!("No encontramos la cuenta «{account}». Revise el número en su último recibo."),
+                Lang::En => format!("We could not find account “{account}”. Check the number on your last receipt."),
             },
             LookupError::RfcNotFound { rfc, .. } => match lang {
                 Lang::Es => format!("No encontramos cuentas a nombre del RFC {rfc}."),
                 Lang::En => format!("We found no accounts for RFC {rfc}."),
             },
             LookupError::RateLimited(secs) => match lang {
-                Lang::Es => format!(
-                    "Ha hecho muchas consultas seguidas. Espere {secs} segundos y vuelva a intentarlo."
-                ),
+                Lang::Es => {
+                    format!("Ha hecho muchas consultas seguidas. Espere {secs} segundos y vuelva a intentarlo.")
+                }
                 Lang::En => format!("You have made many lookups in a row. Wait {secs} seconds and try again."),
             },
             LookupError::Unavailable => lang
@@ -289,10 +281,9 @@ pub async fn find_accounts(
     if accounts.is_empty() {
         return Err(match query {
             LookupQuery::Account(number) => LookupError::AccountNotFound(number.clone()),
-            LookupQuery::Rfc(rfc) => LookupError::RfcNotFound {
-                rfc: rfc.as_str().to_string(),
-                check_digit_failed: !rfc.check_digit_ok(),
-            },
+            LookupQuery::Rfc(rfc) => {
+                LookupError::RfcNotFound { rfc: rfc.as_str().to_string(), check_digit_failed: !rfc.check_digit_ok() }
+            }
         });
     }
     Ok(accounts)
@@ -301,10 +292,7 @@ pub async fn find_accounts(
 /// Looks up and quotes. Rate limiting is the caller's job (it knows the
 /// client address).
 #[cfg(feature = "ssr")]
-pub async fn run_lookup(
-    state: &crate::state::AppState,
-    query: &LookupQuery,
-) -> Result<DebtDocument, LookupError> {
+pub async fn run_lookup(state: &crate::state::AppState, query: &LookupQuery) -> Result<DebtDocument, LookupError> {
     use crate::domain::quote::{quote, OpenCharge};
 
     let unavailable = |e: crate::store::StoreError| {
@@ -360,10 +348,7 @@ pub async fn run_lookup(
 /// The lookup behind the page's forms. Problems are returned as data (not as
 /// `Err`) so the page can render them, and the HTTP status is set to match.
 #[server(prefix = "/api/sf", endpoint = "lookup")]
-pub async fn lookup_debts(
-    cuenta: Option<String>,
-    rfc: Option<String>,
-) -> Result<Option<LookupOutcome>, ServerFnError> {
+pub async fn lookup_debts(cuenta: Option<String>, rfc: Option<String>) -> Result<Option<LookupOutcome>, ServerFnError> {
     use axum::extract::ConnectInfo;
     use axum::http::{header, HeaderValue, StatusCode};
     use std::net::SocketAddr;
@@ -371,8 +356,8 @@ pub async fn lookup_debts(
     let Some(query) = LookupQuery::from_params(cuenta.as_deref(), rfc.as_deref()) else {
         return Ok(None);
     };
-    let state = use_context::<crate::state::AppState>()
-        .ok_or_else(|| ServerFnError::new("application state missing"))?;
+    let state =
+        use_context::<crate::state::AppState>().ok_or_else(|| ServerFnError::new("application state missing"))?;
     let peer = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok().map(|c| c.0);
     let headers = use_context::<axum::http::request::Parts>().map(|p| p.headers).unwrap_or_default();
     let ip = state.client_ip(peer, &headers);
@@ -410,26 +395,14 @@ mod tests {
             Some(Ok(LookupQuery::Account("P-000123".into())))
         );
         assert_eq!(LookupQuery::from_params(Some(""), None), Some(Err(LookupError::EmptyAccount)));
-        assert_eq!(
-            LookupQuery::from_params(Some("P-1"), Some("GODE561231GR8")),
-            Some(Err(LookupError::BothGiven))
-        );
-        assert!(matches!(
-            LookupQuery::from_params(Some(""), Some("GODE561231GR8")),
-            Some(Ok(LookupQuery::Rfc(_)))
-        ));
+        assert_eq!(LookupQuery::from_params(Some("P-1"), Some("GODE561231GR8")), Some(Err(LookupError::BothGiven)));
+        assert!(matches!(LookupQuery::from_params(Some(""), Some("GODE561231GR8")), Some(Ok(LookupQuery::Rfc(_)))));
         assert!(matches!(
             LookupQuery::from_params(None, Some("XAXX010101000")),
             Some(Err(LookupError::Rfc(RfcError::Generic)))
         ));
-        assert_eq!(
-            LookupQuery::from_params(Some(&"9".repeat(10_000)), None),
-            Some(Err(LookupError::AccountTooLong))
-        );
-        assert_eq!(
-            LookupQuery::from_params(Some("P-1'; DROP TABLE"), None),
-            Some(Err(LookupError::AccountShape))
-        );
+        assert_eq!(LookupQuery::from_params(Some(&"9".repeat(10_000)), None), Some(Err(LookupError::AccountTooLong)));
+        assert_eq!(LookupQuery::from_params(Some("P-1'; DROP TABLE"), None), Some(Err(LookupError::AccountShape)));
     }
 
     #[test]

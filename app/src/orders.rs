@@ -327,12 +327,7 @@ mod service {
     /// day is over).
     pub async fn get_order(state: &AppState, id: i64) -> Result<Order, OrderError> {
         expire_due(state, state.clock.now()).await?;
-        state
-            .store
-            .get_order(id)
-            .await
-            .map_err(unavailable)?
-            .ok_or_else(|| OrderError::NotFound(id.to_string()))
+        state.store.get_order(id).await.map_err(unavailable)?.ok_or_else(|| OrderError::NotFound(id.to_string()))
     }
 
     /// A new order for the charges of expired order `id`, at today's figures,
@@ -363,12 +358,10 @@ mod service {
             }
         }
         let charges: Vec<i64> = old.items.iter().map(|i| i.charge_id).collect();
-        place_order(state, &account_ids, Some(&charges), Some(id), now)
-            .await
-            .map_err(|e| match e {
-                OrderError::UnknownCharge(_) => OrderError::ChargesNoLongerOpen(id),
-                other => other,
-            })
+        place_order(state, &account_ids, Some(&charges), Some(id), now).await.map_err(|e| match e {
+            OrderError::UnknownCharge(_) => OrderError::ChargesNoLongerOpen(id),
+            other => other,
+        })
     }
 
     #[cfg(test)]

@@ -317,7 +317,11 @@ mod service {
         }
         if attempt.provider_ref.is_none() {
             // The session was created but we crashed before recording it.
-            state.store.set_attempt_provider_ref(attempt.id, &session.id, state.clock.now()).await.map_err(store_err)?;
+            state
+                .store
+                .set_attempt_provider_ref(attempt.id, &session.id, state.clock.now())
+                .await
+                .map_err(store_err)?;
         }
         let awaiting = kind == SessionEventKind::Completed
             && !matches!(session.payment_status.as_deref(), Some("paid" | "no_payment_required"));
@@ -459,7 +463,9 @@ mod service {
                     // Not in the event: ask the session.
                     let attempt = state.store.get_attempt(over.attempt_id).await.map_err(store_err)?;
                     match attempt.and_then(|a| a.provider_ref) {
-                        Some(id) => stripe_checkout::retrieve_session(config, &id).await.ok().and_then(|s| s.payment_intent),
+                        Some(id) => {
+                            stripe_checkout::retrieve_session(config, &id).await.ok().and_then(|s| s.payment_intent)
+                        }
                         None => None,
                     }
                 }
@@ -474,7 +480,9 @@ mod service {
                     tracing::info!(overpayment = over.id, order_id = over.order_id, refund = %refund_id, "overpayment refunded");
                     refunded += 1;
                 }
-                Err(e) => tracing::warn!(overpayment = over.id, order_id = over.order_id, error = %e, "overpayment refund failed"),
+                Err(e) => {
+                    tracing::warn!(overpayment = over.id, order_id = over.order_id, error = %e, "overpayment refund failed")
+                }
             }
             state
                 .store
@@ -490,10 +498,7 @@ mod service {
     /// order's amount and currency; then the store dedupes, transitions and
     /// records overpayments in one transaction. A Stripe overpayment is
     /// refunded at once when configured.
-    pub async fn apply_provider_event(
-        state: &AppState,
-        event: &ProviderEvent,
-    ) -> Result<EventOutcome, PaymentError> {
+    pub async fn apply_provider_event(state: &AppState, event: &ProviderEvent) -> Result<EventOutcome, PaymentError> {
         let attempt =
             state.store.get_attempt(event.attempt_id).await.map_err(store_err)?.ok_or(PaymentError::AttemptNotFound)?;
         if attempt.provider != event.provider {
@@ -554,7 +559,8 @@ mod service {
             DemoAction::PayCard => (paid, Some(Method::Card), None),
             DemoAction::Fail => (PaymentEvent::Declined { reason: "card_declined".into() }, Some(Method::Card), None),
             DemoAction::OxxoPending => {
-                let digits: String = random_token().bytes().filter(u8::is_ascii_digit).take(8).map(char::from).collect();
+                let digits: String =
+                    random_token().bytes().filter(u8::is_ascii_digit).take(8).map(char::from).collect();
                 let number = format!("9300{attempt_id:06}{digits:0<8}");
                 // As Stripe's OXXO vouchers: valid until the end of the
                 // third day after issue (the order lives as long).
@@ -596,8 +602,8 @@ mod stripe_api {
     use chrono::{DateTime, Utc};
     use stripe_checkout::checkout_session::{
         CreateCheckoutSession, CreateCheckoutSessionAllowedPaymentMethodTypes as Pm,
-        CreateCheckoutSessionCustomerCreation, CreateCheckoutSessionLineItems,
-        CreateCheckoutSessionLineItemsPriceData, CreateCheckoutSessionPaymentMethodOptions,
+        CreateCheckoutSessionCustomerCreation, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
+        CreateCheckoutSessionPaymentMethodOptions,
         CreateCheckoutSessionPaymentMethodOptionsCustomerBalance as CustomerBalance,
         CreateCheckoutSessionPaymentMethodOptionsCustomerBalanceBankTransfer as BankTransfer,
         CreateCheckoutSessionPaymentMethodOptionsCustomerBalanceBankTransferType as BankTransferType,
@@ -765,7 +771,9 @@ mod stripe_api {
                 format!("Stripe rechazó el reembolso o no respondió: {e}")
             })?;
         match refund.status.as_deref() {
-            Some("failed" | "canceled") => Err(format!("Stripe informa el reembolso {} como {:?}", refund.id, refund.status)),
+            Some("failed" | "canceled") => {
+                Err(format!("Stripe informa el reembolso {} como {:?}", refund.id, refund.status))
+            }
             _ => Ok(refund.id.to_string()),
         }
     }

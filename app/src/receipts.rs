@@ -81,9 +81,7 @@ mod service {
 
     use super::{PublicItem, PublicReceipt, VerdictKind};
     use crate::domain::folio::Folio;
-    use crate::domain::receipt_sig::{
-        sign, verify, FactsError, PublicKeyEntry, ReceiptFacts, SigningKeyPair, Verdict,
-    };
+    use crate::domain::receipt_sig::{sign, verify, FactsError, PublicKeyEntry, ReceiptFacts, SigningKeyPair, Verdict};
     use crate::privacy::mask_name;
     use crate::state::AppState;
     use crate::store::{Receipt, ReceiptStatus, StoreError};
@@ -116,7 +114,11 @@ mod service {
     #[derive(Debug, thiserror::Error)]
     pub enum KeyFileError {
         #[error("no se pudo leer o escribir el archivo de llaves de recibos {path}")]
-        Io { path: PathBuf, #[source] source: std::io::Error },
+        Io {
+            path: PathBuf,
+            #[source]
+            source: std::io::Error,
+        },
         #[error("el archivo de llaves de recibos {path} no es válido: {reason}")]
         Invalid { path: PathBuf, reason: String },
     }
@@ -162,10 +164,13 @@ mod service {
         fn parse(path: &Path, text: &str) -> Result<ReceiptKeys, KeyFileError> {
             let invalid = |reason: String| KeyFileError::Invalid { path: path.into(), reason };
             let file: KeyFile = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
-            let signing =
-                SigningKeyPair::from_seed_b64url(&file.signing_seed_b64url).map_err(|e| invalid(e.message_es().into()))?;
+            let signing = SigningKeyPair::from_seed_b64url(&file.signing_seed_b64url)
+                .map_err(|e| invalid(e.message_es().into()))?;
             if !file.keys.iter().any(|k| k.kid() == signing.kid() && k.public_key() == signing.public_key()) {
-                return Err(invalid(format!("la llave de firma {} no está en la lista de llaves públicas", signing.kid())));
+                return Err(invalid(format!(
+                    "la llave de firma {} no está en la lista de llaves públicas",
+                    signing.kid()
+                )));
             }
             Ok(ReceiptKeys { signing, keyring: file.keys })
         }
@@ -174,10 +179,7 @@ mod service {
         /// readable and writable by its owner only.
         fn save(&self, path: &Path) -> Result<(), KeyFileError> {
             use std::io::Write;
-            let file = KeyFile {
-                signing_seed_b64url: self.signing.seed_b64url(),
-                keys: self.keyring.clone(),
-            };
+            let file = KeyFile { signing_seed_b64url: self.signing.seed_b64url(), keys: self.keyring.clone() };
             let text = serde_json::to_string_pretty(&file).expect("the key file serialises");
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(io(dir))?;
@@ -205,7 +207,11 @@ mod service {
             };
             let mut keyring = Vec::new();
             for k in old.keyring {
-                keyring.push(if k.kid() == old_kid { k.clone().with_validity(k.valid_from(), Some(today)).map_err(invalid)? } else { k });
+                keyring.push(if k.kid() == old_kid {
+                    k.clone().with_validity(k.valid_from(), Some(today)).map_err(invalid)?
+                } else {
+                    k
+                });
             }
             let signing = SigningKeyPair::from_seed(random_seed());
             keyring.push(signing.public_key_entry().with_validity(Some(today), None).map_err(invalid)?);
@@ -340,13 +346,21 @@ mod service {
         let facts = facts_of(&r).map_err(ReceiptError::Facts)?;
         let verdict = verify(&facts, s.trim(), state.receipt_keys.keyring());
         if !verdict.is_authentic() {
-            return Ok(Verification { kind: VerdictKind::Forged, verdict: Some(verdict), receipt: None, cancel_reason: None });
+            return Ok(Verification {
+                kind: VerdictKind::Forged,
+                verdict: Some(verdict),
+                receipt: None,
+                cancel_reason: None,
+            });
         }
         let public = public_receipt(state, &r).await?;
         Ok(match &r.status {
-            ReceiptStatus::Valid => {
-                Verification { kind: VerdictKind::Authentic, verdict: Some(verdict), receipt: Some(public), cancel_reason: None }
-            }
+            ReceiptStatus::Valid => Verification {
+                kind: VerdictKind::Authentic,
+                verdict: Some(verdict),
+                receipt: Some(public),
+                cancel_reason: None,
+            },
             ReceiptStatus::Cancelled { reason, .. } => Verification {
                 kind: VerdictKind::Cancelled,
                 verdict: Some(verdict),
@@ -365,11 +379,7 @@ mod service {
                 o.items
                     .into_iter()
                     .map(|i| PublicItem {
-                        concept: state
-                            .municipality
-                            .concept(&i.concept)
-                            .map(|c| c.name_es.clone())
-                            .unwrap_or(i.concept),
+                        concept: state.municipality.concept(&i.concept).map(|c| c.name_es.clone()).unwrap_or(i.concept),
                         period: i.period,
                         total: i.total,
                     })

@@ -128,10 +128,7 @@ pub fn verify_signature(header: &str, body: &[u8], secret: &str, now: DateTime<U
         return Err(SignatureError::Malformed);
     }
     let expected = mac(secret, timestamp, body);
-    let matches = candidates
-        .iter()
-        .filter_map(|c| unhex(c))
-        .any(|sig| expected.clone().verify_slice(&sig).is_ok());
+    let matches = candidates.iter().filter_map(|c| unhex(c)).any(|sig| expected.clone().verify_slice(&sig).is_ok());
     if !matches {
         return Err(SignatureError::Mismatch);
     }
@@ -247,9 +244,16 @@ impl SessionEventKind {
 /// A webhook body, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WebhookEvent {
-    Session { event_id: String, kind: SessionEventKind, session: Box<SessionObject> },
+    Session {
+        event_id: String,
+        kind: SessionEventKind,
+        session: Box<SessionObject>,
+    },
     /// Any other event type: answered 200 and ignored.
-    Ignored { event_id: String, event_type: String },
+    Ignored {
+        event_id: String,
+        event_type: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -282,7 +286,12 @@ pub fn parse_event(body: &[u8]) -> Result<WebhookEvent, serde_json::Error> {
 /// SPEI, with the voucher or transfer details when the session was
 /// retrieved with its PaymentIntent); async succeeded → `Paid`; async
 /// failed → `AsyncFailed`; expired → `Expired`.
-pub fn provider_event(event_id: &str, kind: SessionEventKind, session: &SessionObject, attempt_id: i64) -> ProviderEvent {
+pub fn provider_event(
+    event_id: &str,
+    kind: SessionEventKind,
+    session: &SessionObject,
+    attempt_id: i64,
+) -> ProviderEvent {
     let paid = || PaymentEvent::Paid {
         amount: Centavos(session.amount_total.unwrap_or(0)),
         currency: session.currency.clone().unwrap_or_default().to_ascii_lowercase(),

@@ -46,8 +46,6 @@ fn count(n: usize) -> u64 {
     u64::try_from(n).expect("usize fits u64")
 }
 
-
-
 /// splitmix64: deterministic, dependency-free pseudo-random numbers.
 #[derive(Clone)]
 struct Rng(u64);
@@ -78,22 +76,85 @@ impl Rng {
 // ---------------------------------------------------------------------------
 
 const FIRST_NAMES: &[&str] = &[
-    "José", "María", "Juan", "Guadalupe", "Francisco", "Ana", "Jesús", "Rosa", "Antonio", "Laura", "Miguel",
-    "Verónica", "Pedro", "Patricia", "Luis", "Carmen", "Alejandro", "Leticia", "Manuel", "Silvia",
+    "José",
+    "María",
+    "Juan",
+    "Guadalupe",
+    "Francisco",
+    "Ana",
+    "Jesús",
+    "Rosa",
+    "Antonio",
+    "Laura",
+    "Miguel",
+    "Verónica",
+    "Pedro",
+    "Patricia",
+    "Luis",
+    "Carmen",
+    "Alejandro",
+    "Leticia",
+    "Manuel",
+    "Silvia",
 ];
 const SURNAMES: &[&str] = &[
-    "Hernández", "García", "Martínez", "López", "González", "Pérez", "Rodríguez", "Sánchez", "Ramírez",
-    "Cruz", "Flores", "Gómez", "Morales", "Vázquez", "Reyes", "Jiménez", "Torres", "Díaz", "Gutiérrez", "Ruiz",
-    "Mendoza", "Aguilar", "Ortiz", "Moreno", "Castillo", "Romero", "Álvarez", "Méndez", "Chávez", "Rivera",
+    "Hernández",
+    "García",
+    "Martínez",
+    "López",
+    "González",
+    "Pérez",
+    "Rodríguez",
+    "Sánchez",
+    "Ramírez",
+    "Cruz",
+    "Flores",
+    "Gómez",
+    "Morales",
+    "Vázquez",
+    "Reyes",
+    "Jiménez",
+    "Torres",
+    "Díaz",
+    "Gutiérrez",
+    "Ruiz",
+    "Mendoza",
+    "Aguilar",
+    "Ortiz",
+    "Moreno",
+    "Castillo",
+    "Romero",
+    "Álvarez",
+    "Méndez",
+    "Chávez",
+    "Rivera",
 ];
 const COMPANY_WORDS: &[&str] = &[
-    "Comercializadora", "Servicios", "Abarrotes", "Distribuidora", "Restaurante", "Hotel", "Ferretería",
-    "Pescados y Mariscos", "Materiales", "Farmacia",
+    "Comercializadora",
+    "Servicios",
+    "Abarrotes",
+    "Distribuidora",
+    "Restaurante",
+    "Hotel",
+    "Ferretería",
+    "Pescados y Mariscos",
+    "Materiales",
+    "Farmacia",
 ];
 const COMPANY_SUFFIX: &[&str] = &["S.A. de C.V.", "S. de R.L. de C.V.", "S.C."];
 const COLONIAS: &[&str] = &[
-    "Centro", "Zaragoza", "Miramar", "Nopoló", "Jesús Castro Agúndez", "Pedro Ruiz", "Benito Juárez",
-    "Misioneros", "Colinas", "San Javier", "El Ranchito", "Infonavit",
+    "Centro",
+    "Zaragoza",
+    "Miramar",
+    "Nopoló",
+    "Jesús Castro Agúndez",
+    "Pedro Ruiz",
+    "Benito Juárez",
+    "Misioneros",
+    "Colinas",
+    "San Javier",
+    "El Ranchito",
+    "Infonavit",
 ];
 
 fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -311,7 +372,6 @@ fn build_padron(n_accounts: usize) -> Padron {
 // Servers
 // ---------------------------------------------------------------------------
 
-
 // ---------------------------------------------------------------------------
 // Load generator
 // ---------------------------------------------------------------------------
@@ -355,7 +415,13 @@ async fn request(sender: &mut Sender, addr: SocketAddr, path: &str) -> Result<()
 /// Closed loop: `concurrency` workers, each on its own keep-alive connection,
 /// send the next request as soon as the previous answer is read. Only
 /// requests started and finished inside the measuring window count.
-async fn run_load(addr: SocketAddr, paths: Arc<Vec<String>>, concurrency: usize, warmup: Duration, measure: Duration) -> Outcome {
+async fn run_load(
+    addr: SocketAddr,
+    paths: Arc<Vec<String>>,
+    concurrency: usize,
+    warmup: Duration,
+    measure: Duration,
+) -> Outcome {
     let start = Instant::now();
     let window_start = start + warmup;
     let window_end = window_start + measure;
@@ -412,7 +478,6 @@ fn percentile_ms(sorted_us: &[u32], permille: usize) -> f64 {
     let rank = (sorted_us.len() * permille).div_ceil(1000);
     f64::from(sorted_us[rank.clamp(1, sorted_us.len()) - 1]) / 1000.0
 }
-
 
 // ---------------------------------------------------------------------------
 
@@ -537,7 +602,11 @@ async fn main() {
     let mut results = Vec::new();
     let mut failed = false;
     for (name, addr, paths) in scenarios {
-        eprintln!("running {name} ({} s warm-up, {} s measured, {concurrency} connections)…", warmup.as_secs_f64(), measure.as_secs_f64());
+        eprintln!(
+            "running {name} ({} s warm-up, {} s measured, {concurrency} connections)…",
+            warmup.as_secs_f64(),
+            measure.as_secs_f64()
+        );
         let outcome = run_load(addr, Arc::new(paths), concurrency, warmup, measure).await;
         if outcome.errors > 0 {
             eprintln!(

@@ -69,9 +69,8 @@ async fn main() {
     state.store.import_padron(&rows, &|_| {}).await.expect("import");
     let mut links = Vec::with_capacity(receipts);
     for i in 1..=receipts {
-        let order = app::orders::create_order(&state, &LookupQuery::Account(format!("R-{i:06}")), None)
-            .await
-            .expect("order");
+        let order =
+            app::orders::create_order(&state, &LookupQuery::Account(format!("R-{i:06}")), None).await.expect("order");
         let checkout = start_checkout(&state, order.id).await.expect("checkout");
         demo_action(&state, checkout.attempt.id, DemoAction::PayCard).await.expect("paid");
         let r = app::receipts::receipt_of_order(&state, order.id).await.expect("read").expect("a receipt");
@@ -87,13 +86,10 @@ async fn main() {
     let baseline = spawn_baseline().await;
 
     let requests = |papel: &str| -> Arc<Vec<Request>> {
-        Arc::new(
-            (0..rounds)
-                .flat_map(|_| links.iter().map(|l| Request::get(format!("{l}&papel={papel}"))))
-                .collect(),
-        )
+        Arc::new((0..rounds).flat_map(|_| links.iter().map(|l| Request::get(format!("{l}&papel={papel}")))).collect())
     };
-    let base_run = drive(baseline, Arc::new(vec![Request::get("/baseline"); receipts * rounds]), concurrency, false).await;
+    let base_run =
+        drive(baseline, Arc::new(vec![Request::get("/baseline"); receipts * rounds]), concurrency, false).await;
     let letter = drive(addr, requests("carta"), concurrency, true).await;
     let ticket = drive(addr, requests("ticket"), concurrency, true).await;
     for body in letter.bodies.iter().chain(ticket.bodies.iter()) {
@@ -121,7 +117,9 @@ async fn main() {
         base_run.percentile_ms(500),
         base_run.percentile_ms(990)
     );
-    for (name, r) in [("`GET /recibo/{folio}/pdf?papel=carta`", &letter), ("`GET /recibo/{folio}/pdf?papel=ticket`", &ticket)] {
+    for (name, r) in
+        [("`GET /recibo/{folio}/pdf?papel=carta`", &letter), ("`GET /recibo/{folio}/pdf?papel=ticket`", &ticket)]
+    {
         println!(
             "| {name} | {} | {:.2} | {:.2} | {:.1} % | {} KB |",
             thousands(r.per_second()),

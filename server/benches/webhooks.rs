@@ -81,14 +81,14 @@ async fn main() {
     state.store.import_padron(&rows, &|_| {}).await.expect("import");
 
     // One order and one pending Stripe attempt per account; one event each.
-    let template: Value = serde_json::from_str(include_str!("../tests/fixtures/stripe-fixtures.json")).expect("fixtures");
+    let template: Value =
+        serde_json::from_str(include_str!("../tests/fixtures/stripe-fixtures.json")).expect("fixtures");
     let now = state.clock.now();
     let mut events = Vec::with_capacity(orders);
     let mut order_ids = Vec::with_capacity(orders);
     for i in 1..=orders {
-        let order = app::orders::create_order(&state, &LookupQuery::Account(format!("B-{i:06}")), None)
-            .await
-            .expect("order");
+        let order =
+            app::orders::create_order(&state, &LookupQuery::Account(format!("B-{i:06}")), None).await.expect("order");
         let session_id = format!("cs_bench_{i:06}");
         let attempt = state
             .store

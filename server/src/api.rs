@@ -82,7 +82,13 @@ struct ApiError<'a> {
 }
 
 /// The JSON error shape shared by every endpoint (messages in Spanish).
-pub(crate) fn api_error(status: u16, code: &str, message: String, hint: Option<String>, retry_after: Option<u64>) -> Response {
+pub(crate) fn api_error(
+    status: u16,
+    code: &str,
+    message: String,
+    hint: Option<String>,
+    retry_after: Option<u64>,
+) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     let body = ApiErrorBody { error: ApiError { code, message, hint } };
     let mut response = (status, Json(body)).into_response();
@@ -114,13 +120,9 @@ fn json_rejection_response(rejection: &JsonRejection) -> Response {
             None,
             None,
         ),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => api_error(
-            413,
-            "payload_too_large",
-            "El cuerpo de la solicitud es demasiado grande.".into(),
-            None,
-            None,
-        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            api_error(413, "payload_too_large", "El cuerpo de la solicitud es demasiado grande.".into(), None, None)
+        }
         JsonRejection::JsonDataError(_) => api_error(
             400,
             "invalid_json",
@@ -130,13 +132,7 @@ fn json_rejection_response(rejection: &JsonRejection) -> Response {
             None,
             None,
         ),
-        _ => api_error(
-            400,
-            "invalid_json",
-            "El cuerpo de la solicitud no es un JSON válido.".into(),
-            None,
-            None,
-        ),
+        _ => api_error(400, "invalid_json", "El cuerpo de la solicitud no es un JSON válido.".into(), None, None),
     }
 }
 

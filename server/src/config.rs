@@ -5,8 +5,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
 use app::stripe::{Secret, StripeConfig};
+use chrono::NaiveDate;
 use serde::Deserialize;
 
 /// Where the settings file is looked for when `RECAUDA_CONFIG` is not set.
@@ -56,9 +56,17 @@ struct FileSettings {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("no se pudo leer el archivo de configuración {path}")]
-    Read { path: PathBuf, #[source] source: std::io::Error },
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("el archivo de configuración {path} no es TOML válido")]
-    Parse { path: PathBuf, #[source] source: toml::de::Error },
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: toml::de::Error,
+    },
     #[error("{name}: valor inválido «{value}» ({expected})")]
     Invalid { name: &'static str, value: String, expected: &'static str },
 }
@@ -73,9 +81,8 @@ impl Settings {
     }
 
     fn from_sources(file: FileSettings, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let database_url = env("RECAUDA_DATABASE_URL")
-            .or(file.database_url)
-            .unwrap_or_else(|| "sqlite://recauda.db".into());
+        let database_url =
+            env("RECAUDA_DATABASE_URL").or(file.database_url).unwrap_or_else(|| "sqlite://recauda.db".into());
         let addr_raw = env("RECAUDA_ADDR").or(file.addr).unwrap_or_else(|| "127.0.0.1:3000".into());
         let addr = addr_raw.parse().map_err(|_| ConfigError::Invalid {
             name: "RECAUDA_ADDR",
@@ -86,12 +93,13 @@ impl Settings {
             .map(PathBuf::from)
             .or(file.municipality)
             .unwrap_or_else(|| PathBuf::from("config/municipalities/loreto.toml"));
-        let today = match env("RECAUDA_TODAY").or(file.today).filter(|s| !s.trim().is_empty()) {
-            None => None,
-            Some(raw) => Some(NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
-                ConfigError::Invalid { name: "RECAUDA_TODAY", value: raw.clone(), expected: "fecha AAAA-MM-DD" }
-            })?),
-        };
+        let today =
+            match env("RECAUDA_TODAY").or(file.today).filter(|s| !s.trim().is_empty()) {
+                None => None,
+                Some(raw) => Some(NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
+                    ConfigError::Invalid { name: "RECAUDA_TODAY", value: raw.clone(), expected: "fecha AAAA-MM-DD" }
+                })?),
+            };
         let lookup_limit = match env("RECAUDA_LOOKUP_LIMIT") {
             Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Invalid {
                 name: "RECAUDA_LOOKUP_LIMIT",

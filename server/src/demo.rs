@@ -166,12 +166,7 @@ const NOMBRES_COMERCIALES: [&str; 16] = [
     "La Ballena Azul",
 ];
 
-const SOCIEDADES: [&str; 4] = [
-    "S.A. de C.V.",
-    "S. de R.L. de C.V.",
-    "S.C.",
-    "S.A.P.I. de C.V.",
-];
+const SOCIEDADES: [&str; 4] = ["S.A. de C.V.", "S. de R.L. de C.V.", "S.C.", "S.A.P.I. de C.V."];
 
 /// Colonias of Loreto, B.C.S.
 const COLONIAS: [&str; 11] = [
@@ -193,10 +188,9 @@ const HOMOCLAVE: &[u8] = b"123456789ABCDEFGHIJKLMNPQRSTUVWXYZ";
 
 /// Four-letter words SAT never issues: the last letter becomes X.
 const INCONVENIENT: [&str; 41] = [
-    "BUEI", "BUEY", "CACA", "CACO", "CAGA", "CAGO", "CAKA", "CAKO", "COGE", "COJA", "COJE", "COJI",
-    "COJO", "CULO", "FETO", "GUEY", "JOTO", "KACA", "KACO", "KAGA", "KAGO", "KOGE", "KOJO", "KAKA",
-    "KULO", "MAME", "MAMO", "MEAR", "MEAS", "MEON", "MION", "MOCO", "MULA", "PEDA", "PEDO", "PENE",
-    "PUTA", "PUTO", "QULO", "RATA", "RUIN",
+    "BUEI", "BUEY", "CACA", "CACO", "CAGA", "CAGO", "CAKA", "CAKO", "COGE", "COJA", "COJE", "COJI", "COJO", "CULO",
+    "FETO", "GUEY", "JOTO", "KACA", "KACO", "KAGA", "KAGO", "KOGE", "KOJO", "KAKA", "KULO", "MAME", "MAMO", "MEAR",
+    "MEAS", "MEON", "MION", "MOCO", "MULA", "PEDA", "PEDO", "PENE", "PUTA", "PUTO", "QULO", "RATA", "RUIN",
 ];
 
 /// UMA daily value 2025, for multas expressed in UMAs.
@@ -295,11 +289,7 @@ fn spec(kind: &str) -> &'static KindSpec {
 }
 
 fn last_day_of_month(year: i32, month: u32) -> NaiveDate {
-    let (ny, nm) = if month == 12 {
-        (year + 1, 1)
-    } else {
-        (year, month + 1)
-    };
+    let (ny, nm) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
     NaiveDate::from_ymd_opt(ny, nm, 1).expect("valid month") - Duration::days(1)
 }
 
@@ -317,10 +307,7 @@ fn slot(schedule: Schedule, n: i32) -> (String, NaiveDate) {
         Schedule::Monthly => {
             let (y, m) = (n.div_euclid(12), n.rem_euclid(12) as u32 + 1);
             let (dy, dm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-            (
-                format!("{y:04}-{m:02}"),
-                NaiveDate::from_ymd_opt(dy, dm, 15).expect("valid"),
-            )
+            (format!("{y:04}-{m:02}"), NaiveDate::from_ymd_opt(dy, dm, 15).expect("valid"))
         }
         Schedule::Bimonthly => {
             let (y, b) = (n.div_euclid(6), n.rem_euclid(6) as u32 + 1);
@@ -347,11 +334,7 @@ fn slot_of(schedule: Schedule, d: NaiveDate) -> i32 {
 
 /// The charges of an account `delay_months` behind: every period due in
 /// `[today - delay, today]`, plus the first one due after today.
-fn schedule_periods(
-    schedule: Schedule,
-    today: NaiveDate,
-    delay_months: u32,
-) -> Vec<(String, NaiveDate)> {
+fn schedule_periods(schedule: Schedule, today: NaiveDate, delay_months: u32) -> Vec<(String, NaiveDate)> {
     let from = months_back(today, delay_months);
     let mut n = slot_of(schedule, from) - 2;
     let mut out = Vec::new();
@@ -427,18 +410,10 @@ impl Gen {
         let name = format!("{nombre} {paterno} {materno}");
         let rfc = with_rfc.then(|| {
             let p = ascii_upper(paterno);
-            let vowel = p
-                .chars()
-                .skip(1)
-                .find(|c| "AEIOU".contains(*c))
-                .unwrap_or('X');
+            let vowel = p.chars().skip(1).find(|c| "AEIOU".contains(*c)).unwrap_or('X');
             let first_name = nombre.split(' ').next().expect("non-empty");
-            let mut letters = format!(
-                "{}{vowel}{}{}",
-                &p[..1],
-                &ascii_upper(materno)[..1],
-                &ascii_upper(first_name)[..1]
-            );
+            let mut letters =
+                format!("{}{vowel}{}{}", &p[..1], &ascii_upper(materno)[..1], &ascii_upper(first_name)[..1]);
             if INCONVENIENT.contains(&letters.as_str()) {
                 letters.replace_range(3.., "X");
             }
@@ -462,10 +437,7 @@ impl Gen {
         let rfc = with_rfc.then(|| {
             let words: Vec<String> = format!("{giro} {comercial}")
                 .split(' ')
-                .filter(|w| {
-                    !["de", "la", "las", "el", "los", "del", "y"]
-                        .contains(&w.to_lowercase().as_str())
-                })
+                .filter(|w| !["de", "la", "las", "el", "los", "del", "y"].contains(&w.to_lowercase().as_str()))
                 .map(ascii_upper)
                 .filter(|w| !w.is_empty())
                 .collect();
@@ -497,22 +469,12 @@ impl Gen {
 
     fn amount(&mut self, pesos: (i64, i64)) -> Centavos {
         let whole = self.rng.range(pesos.0, pesos.1) * 100;
-        let cents = if self.rng.chance(50) {
-            0
-        } else {
-            self.rng.range(0, 99)
-        };
+        let cents = if self.rng.chance(50) { 0 } else { self.rng.range(0, 99) };
         Centavos(whole + cents)
     }
 
     /// One account and its charges. `delay` None = random.
-    fn account(
-        &mut self,
-        kind: &'static str,
-        owner: &Taxpayer,
-        delay: Option<u32>,
-        force_multa: bool,
-    ) {
+    fn account(&mut self, kind: &'static str, owner: &Taxpayer, delay: Option<u32>, force_multa: bool) {
         let spec = spec(kind);
         let counter = self.counters.entry(spec.prefix).or_insert(0);
         *counter += 1;
@@ -572,13 +534,7 @@ impl Gen {
 /// (each with at least one charge). `line` numbers are those of the equivalent
 /// CSV file (header = line 1).
 pub fn demo_padron(accounts: usize, seed: u64, today: NaiveDate) -> Vec<PadronRow> {
-    let mut g = Gen {
-        rng: Rng(seed),
-        today,
-        rfcs: HashSet::new(),
-        counters: HashMap::new(),
-        rows: Vec::new(),
-    };
+    let mut g = Gen { rng: Rng(seed), today, rfcs: HashSet::new(), counters: HashMap::new(), rows: Vec::new() };
     let mut made = 0usize;
     let mut taxpayer_no = 0usize;
     while made < accounts {
@@ -690,12 +646,7 @@ pub fn demo_showcase(rows: &[PadronRow]) -> Vec<String> {
     let mut index: HashMap<&str, usize> = HashMap::new();
     for r in rows {
         let i = *index.entry(r.account.as_str()).or_insert_with(|| {
-            accounts.push(Acc {
-                number: &r.account,
-                kind: &r.kind,
-                rfc: r.rfc.as_ref(),
-                per_concept: Vec::new(),
-            });
+            accounts.push(Acc { number: &r.account, kind: &r.kind, rfc: r.rfc.as_ref(), per_concept: Vec::new() });
             accounts.len() - 1
         });
         let acc = &mut accounts[i];
@@ -711,11 +662,7 @@ pub fn demo_showcase(rows: &[PadronRow]) -> Vec<String> {
         if a.rfc.is_none() {
             parts.push("sin RFC".into());
         }
-        parts.push(if overdue(a) {
-            "con recargos".into()
-        } else {
-            "al corriente".into()
-        });
+        parts.push(if overdue(a) { "con recargos".into() } else { "al corriente".into() });
         if has_multa(a) {
             parts.push("con multa".into());
         }
@@ -732,10 +679,7 @@ pub fn demo_showcase(rows: &[PadronRow]) -> Vec<String> {
         &|a| a.rfc.is_none(),
     ];
     for pick in picks {
-        if let Some(a) = accounts
-            .iter()
-            .find(|a| !shown.contains(a.number) && pick(a))
-        {
+        if let Some(a) = accounts.iter().find(|a| !shown.contains(a.number) && pick(a)) {
             shown.insert(a.number);
             lines.push(describe(a));
         }
@@ -755,13 +699,13 @@ pub fn demo_showcase(rows: &[PadronRow]) -> Vec<String> {
         (app::domain::rfc::PersonKind::Moral, "persona moral"),
         (app::domain::rfc::PersonKind::Fisica, "persona física"),
     ] {
-        let best = by_rfc
-            .iter()
-            .filter(|(r, n)| r.person_kind() == kind && *n > 1)
-            .fold(None::<(&Rfc, usize)>, |best, (r, n)| match best {
+        let best = by_rfc.iter().filter(|(r, n)| r.person_kind() == kind && *n > 1).fold(
+            None::<(&Rfc, usize)>,
+            |best, (r, n)| match best {
                 Some((_, m)) if m >= *n => best,
                 _ => Some((r, *n)),
-            });
+            },
+        );
         if let Some((rfc, n)) = best {
             lines.push(format!("RFC {} ({label}, {n} cuentas)", rfc.as_str()));
         }
@@ -838,27 +782,15 @@ mod tests {
         assert!(rows.iter().all(|r| CONCEPTS.contains(&r.concept.as_str())));
         assert!(rows.iter().all(|r| r.amount > Centavos::ZERO));
         for r in rows.iter().filter(|r| r.concept == "predial") {
-            assert!(
-                (35_000..=900_099).contains(&r.amount.0) || r.due_date.year() < 2026,
-                "{r:?}"
-            );
+            assert!((35_000..=900_099).contains(&r.amount.0) || r.due_date.year() < 2026, "{r:?}");
             assert!(r.period.len() == 7 && r.period.contains("-B"), "{r:?}");
         }
-        assert!(rows
-            .iter()
-            .filter(|r| r.concept == "agua")
-            .all(|r| r.period.len() == 7));
+        assert!(rows.iter().filter(|r| r.concept == "agua").all(|r| r.period.len() == 7));
         // RFCs: valid check digit, both kinds, unique per taxpayer name, some missing.
         let with_rfc: Vec<&PadronRow> = rows.iter().filter(|r| r.rfc.is_some()).collect();
-        assert!(with_rfc
-            .iter()
-            .all(|r| r.rfc.as_ref().unwrap().check_digit_ok()));
-        assert!(with_rfc
-            .iter()
-            .any(|r| r.rfc.as_ref().unwrap().as_str().chars().count() == 12));
-        assert!(with_rfc
-            .iter()
-            .any(|r| r.rfc.as_ref().unwrap().as_str().chars().count() == 13));
+        assert!(with_rfc.iter().all(|r| r.rfc.as_ref().unwrap().check_digit_ok()));
+        assert!(with_rfc.iter().any(|r| r.rfc.as_ref().unwrap().as_str().chars().count() == 12));
+        assert!(with_rfc.iter().any(|r| r.rfc.as_ref().unwrap().as_str().chars().count() == 13));
         assert!(rows.iter().any(|r| r.rfc.is_none()));
         let mut names: HashMap<&str, &str> = HashMap::new();
         for r in &with_rfc {
@@ -876,10 +808,7 @@ mod tests {
         assert!(rows.iter().any(|r| r.concept.starts_with("multa_")));
         // Every account has exactly one charge per concept due after today at most.
         let mut future: HashMap<(&str, &str), usize> = HashMap::new();
-        for r in rows
-            .iter()
-            .filter(|r| r.due_date > today() && !r.concept.starts_with("multa_"))
-        {
+        for r in rows.iter().filter(|r| r.due_date > today() && !r.concept.starts_with("multa_")) {
             *future.entry((&r.account, &r.concept)).or_default() += 1;
         }
         assert!(future.values().all(|n| *n == 1));
@@ -890,10 +819,7 @@ mod tests {
         let t = today();
         assert_eq!(
             schedule_periods(Schedule::Bimonthly, t, 0),
-            vec![(
-                "2026-B3".to_string(),
-                NaiveDate::from_ymd_opt(2026, 5, 31).unwrap()
-            )]
+            vec![("2026-B3".to_string(), NaiveDate::from_ymd_opt(2026, 5, 31).unwrap())]
         );
         let p = schedule_periods(Schedule::Bimonthly, t, 6);
         let labels: Vec<&str> = p.iter().map(|(l, _)| l.as_str()).collect();
@@ -902,10 +828,7 @@ mod tests {
         let labels: Vec<&str> = m.iter().map(|(l, _)| l.as_str()).collect();
         assert_eq!(labels, ["2026-03", "2026-04", "2026-05"]);
         let y = schedule_periods(Schedule::Yearly { month: 2, day: 0 }, t, 26);
-        assert_eq!(
-            y.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(),
-            ["2025", "2026", "2027"]
-        );
+        assert_eq!(y.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), ["2025", "2026", "2027"]);
         assert_eq!(y[0].1, NaiveDate::from_ymd_opt(2025, 2, 28).unwrap());
         assert_eq!(
             months_back(NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(), 1),
@@ -917,27 +840,11 @@ mod tests {
     fn showcase_lines() {
         let rows = demo_padron(DEFAULT_ACCOUNTS, DEFAULT_SEED, today());
         let lines = demo_showcase(&rows);
-        assert!(
-            lines[0].starts_with("Cuenta P-000001 (predial, con recargos"),
-            "{lines:#?}"
-        );
-        assert!(
-            lines.iter().any(|l| l.contains("al corriente")),
-            "{lines:#?}"
-        );
+        assert!(lines[0].starts_with("Cuenta P-000001 (predial, con recargos"), "{lines:#?}");
+        assert!(lines.iter().any(|l| l.contains("al corriente")), "{lines:#?}");
         assert!(lines.iter().any(|l| l.contains("sin RFC")), "{lines:#?}");
         assert!(lines.iter().any(|l| l.contains("con multa")), "{lines:#?}");
-        assert!(
-            lines
-                .iter()
-                .any(|l| l.starts_with("RFC ") && l.contains("(persona moral, ")),
-            "{lines:#?}"
-        );
-        assert!(
-            lines
-                .iter()
-                .any(|l| l.starts_with("RFC ") && l.contains("(persona física, ")),
-            "{lines:#?}"
-        );
+        assert!(lines.iter().any(|l| l.starts_with("RFC ") && l.contains("(persona moral, ")), "{lines:#?}");
+        assert!(lines.iter().any(|l| l.starts_with("RFC ") && l.contains("(persona física, ")), "{lines:#?}");
     }
 }

@@ -23,9 +23,8 @@ use app::domain::rfc::Rfc;
 use app::store::{ImportSummary, PadronRow, Store, StoreError};
 
 /// The exact header line.
-pub const PADRON_HEADER: [&str; 9] = [
-    "account", "kind", "rfc", "name", "colonia", "concept", "period", "due_date", "amount",
-];
+pub const PADRON_HEADER: [&str; 9] =
+    ["account", "kind", "rfc", "name", "colonia", "concept", "period", "due_date", "amount"];
 
 /// Account kinds the padrón may carry.
 pub const ACCOUNT_KINDS: [&str; 8] = [
@@ -82,10 +81,7 @@ impl ImportErrors {
     }
 
     fn push(&mut self, line: usize, reason: impl Into<String>) {
-        self.errors.push(RowError {
-            line,
-            reason: reason.into(),
-        });
+        self.errors.push(RowError { line, reason: reason.into() });
     }
 
     fn single(line: usize, reason: impl Into<String>) -> ImportErrors {
@@ -159,14 +155,7 @@ struct CrlfToLf<R> {
 
 impl<R: Read> CrlfToLf<R> {
     fn new(inner: R) -> Self {
-        CrlfToLf {
-            inner,
-            buf: vec![0; 1 << 16].into_boxed_slice(),
-            pos: 0,
-            len: 0,
-            cr_pending: false,
-            eof: false,
-        }
+        CrlfToLf { inner, buf: vec![0; 1 << 16].into_boxed_slice(), pos: 0, len: 0, cr_pending: false, eof: false }
     }
 }
 
@@ -224,10 +213,7 @@ struct AccountFirstSeen {
 }
 
 fn parse_padron_limited(reader: impl Read, max_bytes: u64) -> Result<Vec<PadronRow>, ImportErrors> {
-    let counting = CountingReader {
-        inner: reader.take(max_bytes.saturating_add(1)),
-        count: 0,
-    };
+    let counting = CountingReader { inner: reader.take(max_bytes.saturating_add(1)), count: 0 };
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -241,10 +227,7 @@ fn parse_padron_limited(reader: impl Read, max_bytes: u64) -> Result<Vec<PadronR
     let mut header_seen = false;
 
     loop {
-        let line_before = record
-            .position()
-            .map(|p| p.line() as usize + 1)
-            .unwrap_or(1);
+        let line_before = record.position().map(|p| p.line() as usize + 1).unwrap_or(1);
         match csv.read_byte_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
@@ -256,19 +239,11 @@ fn parse_padron_limited(reader: impl Read, max_bytes: u64) -> Result<Vec<PadronR
                     csv::ErrorKind::Io(io) => format!("error al leer el archivo: {io}"),
                     other => format!("el archivo no es un CSV válido: {other:?}"),
                 };
-                errors.push(
-                    e.position()
-                        .map(|p| p.line() as usize)
-                        .unwrap_or(line_before),
-                    reason,
-                );
+                errors.push(e.position().map(|p| p.line() as usize).unwrap_or(line_before), reason);
                 break;
             }
         }
-        let line = record
-            .position()
-            .map(|p| p.line() as usize)
-            .unwrap_or(line_before);
+        let line = record.position().map(|p| p.line() as usize).unwrap_or(line_before);
 
         if !header_seen {
             header_seen = true;
@@ -279,14 +254,7 @@ fn parse_padron_limited(reader: impl Read, max_bytes: u64) -> Result<Vec<PadronR
         }
 
         if record.len() != PADRON_HEADER.len() {
-            errors.push(
-                line,
-                format!(
-                    "se esperaban {} campos y la línea tiene {}",
-                    PADRON_HEADER.len(),
-                    record.len()
-                ),
-            );
+            errors.push(line, format!("se esperaban {} campos y la línea tiene {}", PADRON_HEADER.len(), record.len()));
             continue;
         }
         let mut fields: Vec<&str> = Vec::with_capacity(PADRON_HEADER.len());
@@ -379,25 +347,16 @@ fn parse_padron_limited(reader: impl Read, max_bytes: u64) -> Result<Vec<PadronR
     }
 
     if csv.get_ref().inner.count > max_bytes {
-        return Err(ImportErrors::single(
-            0,
-            "el archivo excede el tamaño máximo de 2 GB; no se importó nada",
-        ));
+        return Err(ImportErrors::single(0, "el archivo excede el tamaño máximo de 2 GB; no se importó nada"));
     }
     if !header_seen {
         return Err(ImportErrors::single(
             0,
-            format!(
-                "el archivo está vacío; la primera línea debe ser «{}»",
-                PADRON_HEADER.join(",")
-            ),
+            format!("el archivo está vacío; la primera línea debe ser «{}»", PADRON_HEADER.join(",")),
         ));
     }
     if rows.is_empty() && errors.is_empty() {
-        return Err(ImportErrors::single(
-            0,
-            "el archivo no tiene filas de datos, solo el encabezado",
-        ));
+        return Err(ImportErrors::single(0, "el archivo no tiene filas de datos, solo el encabezado"));
     }
 
     // (account, concept, period) must be unique. Sorting indices keeps memory small.
@@ -445,20 +404,15 @@ fn check_header(record: &csv::ByteRecord) -> Result<(), String> {
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            let f = if i == 0 {
-                f.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(f)
-            } else {
-                f
-            };
+            let f = if i == 0 { f.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(f) } else { f };
             std::str::from_utf8(f).ok()
         })
         .collect();
     match fields {
         Some(fields) if fields == PADRON_HEADER => Ok(()),
-        Some(fields) => Err(format!(
-            "encabezado inválido «{}»; se esperaba exactamente «{expected}»",
-            fields.join(",")
-        )),
+        Some(fields) => {
+            Err(format!("encabezado inválido «{}»; se esperaba exactamente «{expected}»", fields.join(",")))
+        }
         None => Err(format!(
             "el encabezado no es UTF-8 válido; guarde el archivo con codificación UTF-8 (se esperaba «{expected}»)"
         )),
@@ -480,9 +434,7 @@ fn validate_row(line: usize, f: &[&str]) -> Result<PadronRow, Vec<String>> {
     if account.is_empty() {
         errs.push("falta el número de cuenta".into());
     } else if account_chars > MAX_ACCOUNT_CHARS
-        || !account
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '/')
+        || !account.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '/')
     {
         errs.push(format!(
             "número de cuenta inválido «{account}» (de 1 a {MAX_ACCOUNT_CHARS} caracteres: letras, dígitos, «-» o «/»)"
@@ -490,10 +442,7 @@ fn validate_row(line: usize, f: &[&str]) -> Result<PadronRow, Vec<String>> {
     }
 
     if !ACCOUNT_KINDS.contains(kind) {
-        errs.push(format!(
-            "tipo de cuenta inválido «{kind}» (válidos: {})",
-            ACCOUNT_KINDS.join(", ")
-        ));
+        errs.push(format!("tipo de cuenta inválido «{kind}» (válidos: {})", ACCOUNT_KINDS.join(", ")));
     }
 
     let rfc = if rfc.is_empty() {
@@ -525,17 +474,13 @@ fn validate_row(line: usize, f: &[&str]) -> Result<PadronRow, Vec<String>> {
     if concept.is_empty() {
         errs.push("falta el concepto".into());
     } else if concept.chars().count() > MAX_CONCEPT_CHARS || has_control_chars(concept) {
-        errs.push(format!(
-            "concepto inválido «{concept}» (máximo {MAX_CONCEPT_CHARS} caracteres)"
-        ));
+        errs.push(format!("concepto inválido «{concept}» (máximo {MAX_CONCEPT_CHARS} caracteres)"));
     }
 
     if period.is_empty() {
         errs.push("falta el periodo".into());
     } else if period.chars().count() > MAX_PERIOD_CHARS || has_control_chars(period) {
-        errs.push(format!(
-            "periodo inválido «{period}» (máximo {MAX_PERIOD_CHARS} caracteres)"
-        ));
+        errs.push(format!("periodo inválido «{period}» (máximo {MAX_PERIOD_CHARS} caracteres)"));
     }
 
     let due = parse_iso_date(due_date);
@@ -543,9 +488,7 @@ fn validate_row(line: usize, f: &[&str]) -> Result<PadronRow, Vec<String>> {
         if due_date.is_empty() {
             errs.push("falta la fecha de vencimiento (AAAA-MM-DD)".into());
         } else {
-            errs.push(format!(
-                "fecha de vencimiento inválida «{due_date}» (formato AAAA-MM-DD, fecha real)"
-            ));
+            errs.push(format!("fecha de vencimiento inválida «{due_date}» (formato AAAA-MM-DD, fecha real)"));
         }
     }
 
@@ -568,11 +511,7 @@ fn validate_row(line: usize, f: &[&str]) -> Result<PadronRow, Vec<String>> {
             kind: kind.to_string(),
             rfc,
             name: name.to_string(),
-            colonia: if colonia.is_empty() {
-                None
-            } else {
-                Some(colonia.to_string())
-            },
+            colonia: if colonia.is_empty() { None } else { Some(colonia.to_string()) },
             concept: concept.to_string(),
             period: period.to_string(),
             due_date,
@@ -586,13 +525,7 @@ fn validate_row(line: usize, f: &[&str]) -> Result<PadronRow, Vec<String>> {
 fn parse_iso_date(s: &str) -> Option<NaiveDate> {
     let b = s.as_bytes();
     let shape_ok = b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                *c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        });
+        && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
     if !shape_ok {
         return None;
     }
@@ -618,42 +551,27 @@ pub fn group_thousands(n: usize) -> String {
 /// `recauda import padron FILE.csv`: validates the whole file, then imports it in
 /// one transaction, printing progress to stderr. On any problem nothing is imported.
 pub async fn run_import(store: &dyn Store, path: &Path) -> Result<ImportSummary, ImportError> {
-    let read_err = |source| ImportError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
+    let read_err = |source| ImportError::Read { path: path.to_path_buf(), source };
     let size = std::fs::metadata(path).map_err(read_err)?.len();
     if size > MAX_FILE_BYTES {
-        return Err(ImportError::TooLarge {
-            path: path.to_path_buf(),
-            size,
-        });
+        return Err(ImportError::TooLarge { path: path.to_path_buf(), size });
     }
     let file = std::fs::File::open(path).map_err(read_err)?;
     eprintln!("validando {} …", path.display());
-    let rows = tokio::task::spawn_blocking(move || {
-        parse_padron(io::BufReader::with_capacity(1 << 20, file))
-    })
-    .await
-    .expect("the padrón parser does not panic")
-    .map_err(ImportError::Invalid)?;
+    let rows = tokio::task::spawn_blocking(move || parse_padron(io::BufReader::with_capacity(1 << 20, file)))
+        .await
+        .expect("the padrón parser does not panic")
+        .map_err(ImportError::Invalid)?;
 
     let total = rows.len();
     let last_percent = AtomicUsize::new(usize::MAX);
     let progress = |done: usize| {
         let percent = (done.min(total) * 100).checked_div(total).unwrap_or(100);
         if last_percent.swap(percent, Ordering::Relaxed) != percent {
-            eprintln!(
-                "importando padrón: {percent} % ({} de {} filas)",
-                group_thousands(done),
-                group_thousands(total)
-            );
+            eprintln!("importando padrón: {percent} % ({} de {} filas)", group_thousands(done), group_thousands(total));
         }
     };
-    store
-        .import_padron(&rows, &progress)
-        .await
-        .map_err(ImportError::Store)
+    store.import_padron(&rows, &progress).await.map_err(ImportError::Store)
 }
 
 #[cfg(test)]
@@ -675,10 +593,7 @@ mod tests {
 
     fn assert_refused(body_line: &str, needle: &str) {
         let r = reasons(body_line);
-        assert!(
-            r.iter().any(|m| m.contains(needle)),
-            "expected «{needle}» in {r:?}"
-        );
+        assert!(r.iter().any(|m| m.contains(needle)), "expected «{needle}» in {r:?}");
     }
 
     const GOOD: &str = "\
@@ -727,10 +642,7 @@ LC-000001,licencia_comercial,hml180101ab4,\"Hotel Misión Loreto, S.A. de C.V.\"
 
     #[test]
     fn bom_and_crlf_accepted() {
-        let text = format!(
-            "\u{feff}{}",
-            format!("{HEADER}{GOOD}").replace('\n', "\r\n")
-        );
+        let text = format!("\u{feff}{}", format!("{HEADER}{GOOD}").replace('\n', "\r\n"));
         let rows = parse_padron(text.as_bytes()).unwrap();
         assert_eq!(rows.len(), 4);
         assert_eq!(rows[3].amount, Centavos(1_500_050));
@@ -757,8 +669,7 @@ LC-000001,licencia_comercial,hml180101ab4,\"Hotel Misión Loreto, S.A. de C.V.\"
 
     #[test]
     fn crlf_line_numbers_in_errors() {
-        let text = format!("{HEADER}{GOOD}P-1,predial,,Ana,,predial,2026-B1,2026-02-30,10\n")
-            .replace('\n', "\r\n");
+        let text = format!("{HEADER}{GOOD}P-1,predial,,Ana,,predial,2026-B1,2026-02-30,10\n").replace('\n', "\r\n");
         let errs = parse_padron(text.as_bytes()).unwrap_err();
         assert_eq!(
             errs.to_string(),
@@ -776,10 +687,7 @@ LC-000001,licencia_comercial,hml180101ab4,\"Hotel Misión Loreto, S.A. de C.V.\"
             let errs = parse_padron(format!("{header}{GOOD}").as_bytes()).unwrap_err();
             assert_eq!(errs.len(), 1);
             assert_eq!(errs.errors[0].line, 1);
-            assert!(
-                errs.errors[0].reason.contains("encabezado inválido"),
-                "{errs}"
-            );
+            assert!(errs.errors[0].reason.contains("encabezado inválido"), "{errs}");
         }
     }
 
@@ -793,158 +701,67 @@ LC-000001,licencia_comercial,hml180101ab4,\"Hotel Misión Loreto, S.A. de C.V.\"
 
     #[test]
     fn bad_account() {
-        assert_refused(
-            ",predial,,Ana,,predial,2026-B1,2026-02-28,10",
-            "falta el número de cuenta",
-        );
-        assert_refused(
-            "P 1,predial,,Ana,,predial,2026-B1,2026-02-28,10",
-            "número de cuenta inválido «P 1»",
-        );
-        assert_refused(
-            "P-Ñ,predial,,Ana,,predial,2026-B1,2026-02-28,10",
-            "número de cuenta inválido",
-        );
+        assert_refused(",predial,,Ana,,predial,2026-B1,2026-02-28,10", "falta el número de cuenta");
+        assert_refused("P 1,predial,,Ana,,predial,2026-B1,2026-02-28,10", "número de cuenta inválido «P 1»");
+        assert_refused("P-Ñ,predial,,Ana,,predial,2026-B1,2026-02-28,10", "número de cuenta inválido");
         let long = "P".repeat(33);
-        assert_refused(
-            &format!("{long},predial,,Ana,,predial,2026-B1,2026-02-28,10"),
-            "número de cuenta inválido",
-        );
+        assert_refused(&format!("{long},predial,,Ana,,predial,2026-B1,2026-02-28,10"), "número de cuenta inválido");
         let ok = "P".repeat(32);
-        assert!(parse(&format!(
-            "{ok},predial,,Ana,,predial,2026-B1,2026-02-28,10\n"
-        ))
-        .is_ok());
+        assert!(parse(&format!("{ok},predial,,Ana,,predial,2026-B1,2026-02-28,10\n")).is_ok());
         assert!(parse("12/34-a,predial,,Ana,,predial,2026-B1,2026-02-28,10\n").is_ok());
     }
 
     #[test]
     fn bad_kind() {
-        assert_refused(
-            "P-1,Predial,,Ana,,predial,2026-B1,2026-02-28,10",
-            "tipo de cuenta inválido «Predial»",
-        );
-        assert_refused(
-            "P-1,,,Ana,,predial,2026-B1,2026-02-28,10",
-            "tipo de cuenta inválido",
-        );
+        assert_refused("P-1,Predial,,Ana,,predial,2026-B1,2026-02-28,10", "tipo de cuenta inválido «Predial»");
+        assert_refused("P-1,,,Ana,,predial,2026-B1,2026-02-28,10", "tipo de cuenta inválido");
     }
 
     #[test]
     fn bad_rfc() {
-        assert_refused(
-            "P-1,predial,XAXX010101000,Ana,,predial,2026-B1,2026-02-28,10",
-            "RFC inválido «XAXX010101000»",
-        );
-        assert_refused(
-            "P-1,predial,ABC,Ana,,predial,2026-B1,2026-02-28,10",
-            "RFC inválido «ABC»",
-        );
-        assert_refused(
-            "P-1,predial,PECJ801301H31,Ana,,predial,2026-B1,2026-02-28,10",
-            "RFC inválido",
-        );
+        assert_refused("P-1,predial,XAXX010101000,Ana,,predial,2026-B1,2026-02-28,10", "RFC inválido «XAXX010101000»");
+        assert_refused("P-1,predial,ABC,Ana,,predial,2026-B1,2026-02-28,10", "RFC inválido «ABC»");
+        assert_refused("P-1,predial,PECJ801301H31,Ana,,predial,2026-B1,2026-02-28,10", "RFC inválido");
     }
 
     #[test]
     fn bad_name_concept_period() {
-        assert_refused(
-            "P-1,predial,,,,predial,2026-B1,2026-02-28,10",
-            "falta el nombre",
-        );
+        assert_refused("P-1,predial,,,,predial,2026-B1,2026-02-28,10", "falta el nombre");
         let long = "ñ".repeat(201);
-        assert_refused(
-            &format!("P-1,predial,,{long},,predial,2026-B1,2026-02-28,10"),
-            "el nombre excede 200",
-        );
-        assert!(parse(&format!(
-            "P-1,predial,,{},,predial,2026-B1,2026-02-28,10\n",
-            "ñ".repeat(200)
-        ))
-        .is_ok());
-        assert_refused(
-            "P-1,predial,,\"Ana\nLuisa\",,predial,2026-B1,2026-02-28,10",
-            "caracteres de control",
-        );
-        assert_refused(
-            "P-1,predial,,Ana,,,2026-B1,2026-02-28,10",
-            "falta el concepto",
-        );
+        assert_refused(&format!("P-1,predial,,{long},,predial,2026-B1,2026-02-28,10"), "el nombre excede 200");
+        assert!(parse(&format!("P-1,predial,,{},,predial,2026-B1,2026-02-28,10\n", "ñ".repeat(200))).is_ok());
+        assert_refused("P-1,predial,,\"Ana\nLuisa\",,predial,2026-B1,2026-02-28,10", "caracteres de control");
+        assert_refused("P-1,predial,,Ana,,,2026-B1,2026-02-28,10", "falta el concepto");
         let long = "c".repeat(41);
-        assert_refused(
-            &format!("P-1,predial,,Ana,,{long},2026-B1,2026-02-28,10"),
-            "concepto inválido",
-        );
-        assert_refused(
-            "P-1,predial,,Ana,,predial,,2026-02-28,10",
-            "falta el periodo",
-        );
-        assert_refused(
-            "P-1,predial,,Ana,,predial,2026-B1-extra-largo-x,2026-02-28,10",
-            "periodo inválido",
-        );
+        assert_refused(&format!("P-1,predial,,Ana,,{long},2026-B1,2026-02-28,10"), "concepto inválido");
+        assert_refused("P-1,predial,,Ana,,predial,,2026-02-28,10", "falta el periodo");
+        assert_refused("P-1,predial,,Ana,,predial,2026-B1-extra-largo-x,2026-02-28,10", "periodo inválido");
     }
 
     #[test]
     fn bad_due_date() {
         let r = reasons("P-1,predial,,Ana,,predial,2026-B1,2026-02-30,10");
-        assert_eq!(
-            r,
-            vec!["fecha de vencimiento inválida «2026-02-30» (formato AAAA-MM-DD, fecha real)"]
-        );
-        assert_refused(
-            "P-1,predial,,Ana,,predial,2026-B1,28/02/2026,10",
-            "fecha de vencimiento inválida «28/02/2026»",
-        );
-        assert_refused(
-            "P-1,predial,,Ana,,predial,2026-B1,2026-2-28,10",
-            "fecha de vencimiento inválida",
-        );
-        assert_refused(
-            "P-1,predial,,Ana,,predial,2026-B1,,10",
-            "falta la fecha de vencimiento",
-        );
+        assert_eq!(r, vec!["fecha de vencimiento inválida «2026-02-30» (formato AAAA-MM-DD, fecha real)"]);
+        assert_refused("P-1,predial,,Ana,,predial,2026-B1,28/02/2026,10", "fecha de vencimiento inválida «28/02/2026»");
+        assert_refused("P-1,predial,,Ana,,predial,2026-B1,2026-2-28,10", "fecha de vencimiento inválida");
+        assert_refused("P-1,predial,,Ana,,predial,2026-B1,,10", "falta la fecha de vencimiento");
         assert!(parse("P-1,predial,,Ana,,predial,2028-B1,2028-02-29,10\n").is_ok());
     }
 
     #[test]
     fn bad_amount() {
-        assert_refused(
-            "P-1,predial,,Ana,,predial,2026-B1,2026-02-28,0",
-            "mayor que cero",
-        );
-        assert_refused(
-            "P-1,predial,,Ana,,predial,2026-B1,2026-02-28,0.00",
-            "mayor que cero",
-        );
-        assert_refused(
-            "P-1,predial,,Ana,,predial,2026-B1,2026-02-28,-5",
-            "importe inválido «-5»",
-        );
-        assert_refused(
-            "P-1,predial,,Ana,,predial,2026-B1,2026-02-28,\"1,234.00\"",
-            "importe inválido «1,234.00»",
-        );
-        assert_refused(
-            "P-1,predial,,Ana,,predial,2026-B1,2026-02-28,12.345",
-            "importe inválido",
-        );
-        assert_refused(
-            "P-1,predial,,Ana,,predial,2026-B1,2026-02-28,",
-            "importe inválido",
-        );
+        assert_refused("P-1,predial,,Ana,,predial,2026-B1,2026-02-28,0", "mayor que cero");
+        assert_refused("P-1,predial,,Ana,,predial,2026-B1,2026-02-28,0.00", "mayor que cero");
+        assert_refused("P-1,predial,,Ana,,predial,2026-B1,2026-02-28,-5", "importe inválido «-5»");
+        assert_refused("P-1,predial,,Ana,,predial,2026-B1,2026-02-28,\"1,234.00\"", "importe inválido «1,234.00»");
+        assert_refused("P-1,predial,,Ana,,predial,2026-B1,2026-02-28,12.345", "importe inválido");
+        assert_refused("P-1,predial,,Ana,,predial,2026-B1,2026-02-28,", "importe inválido");
     }
 
     #[test]
     fn wrong_field_count() {
-        assert_refused(
-            "P-1,predial,,Ana,,predial,2026-B1,2026-02-28",
-            "se esperaban 9 campos y la línea tiene 8",
-        );
-        assert_refused(
-            "P-1,predial,,Ana,,predial,2026-B1,2026-02-28,10,x",
-            "tiene 10",
-        );
+        assert_refused("P-1,predial,,Ana,,predial,2026-B1,2026-02-28", "se esperaban 9 campos y la línea tiene 8");
+        assert_refused("P-1,predial,,Ana,,predial,2026-B1,2026-02-28,10,x", "tiene 10");
     }
 
     #[test]
@@ -971,16 +788,14 @@ LC-000001,licencia_comercial,hml180101ab4,\"Hotel Misión Loreto, S.A. de C.V.\"
         let text = errs.to_string();
         assert_eq!(errs.len(), 3, "{text}");
         assert!(
-            text.contains(
-                "línea 3: la cuenta «P-1» tiene tipo «agua», pero en la línea 2 tiene «predial»"
-            ),
+            text.contains("línea 3: la cuenta «P-1» tiene tipo «agua», pero en la línea 2 tiene «predial»"),
             "{text}"
         );
-        assert!(text.contains("línea 4: la cuenta «P-1» tiene RFC «PECJ800101H31», pero en la línea 2 tiene vacío"), "{text}");
         assert!(
-            text.contains("línea 5: la cuenta «P-1» tiene nombre «Ana Pena»"),
+            text.contains("línea 4: la cuenta «P-1» tiene RFC «PECJ800101H31», pero en la línea 2 tiene vacío"),
             "{text}"
         );
+        assert!(text.contains("línea 5: la cuenta «P-1» tiene nombre «Ana Pena»"), "{text}");
     }
 
     #[test]
@@ -1011,10 +826,7 @@ LC-000001,licencia_comercial,hml180101ab4,\"Hotel Misión Loreto, S.A. de C.V.\"
         assert_eq!(lines, vec![2, 4, 4, 4, 5], "{errs}");
         let text = errs.to_string();
         assert_eq!(text.lines().count(), 5);
-        assert!(
-            text.starts_with("línea 2: fecha de vencimiento inválida «2026-02-30»"),
-            "{text}"
-        );
+        assert!(text.starts_with("línea 2: fecha de vencimiento inválida «2026-02-30»"), "{text}");
     }
 
     #[test]

@@ -36,20 +36,13 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 fn lang_of(headers: &HeaderMap) -> Lang {
-    headers
-        .get(header::COOKIE)
-        .and_then(|c| c.to_str().ok())
-        .and_then(Lang::from_cookie_header)
-        .unwrap_or_default()
+    headers.get(header::COOKIE).and_then(|c| c.to_str().ok()).and_then(Lang::from_cookie_header).unwrap_or_default()
 }
 
 /// Does the form's token match the cookie's?
 fn csrf_ok(headers: &HeaderMap, fields: &[(String, String)]) -> bool {
-    let cookie = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|c| c.to_str().ok())
-        .find_map(csrf::from_cookie_header);
+    let cookie =
+        headers.get_all(header::COOKIE).iter().filter_map(|c| c.to_str().ok()).find_map(csrf::from_cookie_header);
     match (cookie, field(fields, CSRF_FIELD)) {
         (Some(cookie), Some(sent)) => csrf::tokens_match(cookie, sent),
         _ => false,
@@ -133,8 +126,12 @@ pub async fn create_order(
     let cuenta = field(&form, "cuenta");
     let rfc = field(&form, "rfc");
     let back = match (cuenta.filter(|c| !c.trim().is_empty()), rfc.filter(|r| !r.trim().is_empty())) {
-        (Some(c), _) => format!("/consulta?cuenta={}", form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>()),
-        (None, Some(r)) => format!("/consulta?rfc={}", form_urlencoded::byte_serialize(r.as_bytes()).collect::<String>()),
+        (Some(c), _) => {
+            format!("/consulta?cuenta={}", form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>())
+        }
+        (None, Some(r)) => {
+            format!("/consulta?rfc={}", form_urlencoded::byte_serialize(r.as_bytes()).collect::<String>())
+        }
         _ => "/consulta".into(),
     };
     let ip = state.client_ip(Some(peer), &headers);

@@ -88,7 +88,13 @@ pub async fn verify(
 
 fn unavailable(e: service::ReceiptError) -> Response {
     tracing::error!(error = %e, "receipts unavailable");
-    api_error(503, "unavailable", "El servicio no está disponible por el momento. Intente más tarde.".into(), None, None)
+    api_error(
+        503,
+        "unavailable",
+        "El servicio no está disponible por el momento. Intente más tarde.".into(),
+        None,
+        None,
+    )
 }
 
 /// `GET /api/v1/receipts/keys`: every public key that ever signed a receipt.
@@ -175,7 +181,8 @@ pub async fn receipt_view(state: &AppState, r: &Receipt) -> Result<ReceiptView, 
     let m = &state.municipality;
     let tz = state.clock.timezone();
     let local = r.issued_at.with_timezone(&tz);
-    let minus = |c: app::domain::money::Centavos| if c.0 == 0 { String::new() } else { format!("-{}", c.display_mxn()) };
+    let minus =
+        |c: app::domain::money::Centavos| if c.0 == 0 { String::new() } else { format!("-{}", c.display_mxn()) };
     let items = order
         .as_ref()
         .map(|o| {

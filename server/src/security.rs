@@ -85,7 +85,11 @@ fn safe_return_path(path: &str) -> String {
     match path.split_once('?') {
         Some((base, q)) => {
             let kept: Vec<&str> = q.split('&').filter(|kv| !kv.starts_with("lang=")).collect();
-            if kept.is_empty() { base.into() } else { format!("{base}?{}", kept.join("&")) }
+            if kept.is_empty() {
+                base.into()
+            } else {
+                format!("{base}?{}", kept.join("&"))
+            }
         }
         None => path.into(),
     }

@@ -7,11 +7,11 @@ use app::domain::municipality::Municipality;
 use app::rate_limit::RateLimiter;
 use app::receipts::ReceiptKeys;
 use app::state::{AppState, Clock};
+use app::ui::PageContext;
 use app::{shell, App};
 use axum::routing::{get, post};
 use axum::Router;
 use leptos::config::LeptosOptions;
-use app::ui::PageContext;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list_with_exclusions_and_ssg_and_context, LeptosRoutes};
 use tokio::net::TcpListener;
@@ -22,9 +22,17 @@ use crate::{api, pay, receipts, security, stripe_webhook};
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("no se pudo leer el archivo del municipio {path}")]
-    MunicipalityRead { path: String, #[source] source: std::io::Error },
+    MunicipalityRead {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("el archivo del municipio {path} no es válido")]
-    Municipality { path: String, #[source] source: app::domain::municipality::MunicipalityError },
+    Municipality {
+        path: String,
+        #[source]
+        source: app::domain::municipality::MunicipalityError,
+    },
     #[error("zona horaria desconocida «{0}» en el archivo del municipio")]
     TimeZone(String),
     #[error("no se pudo abrir la base de datos")]
@@ -32,7 +40,11 @@ pub enum StartupError {
     #[error("no se pudieron preparar las llaves de firma de los recibos")]
     ReceiptKeys(#[from] app::receipts::KeyFileError),
     #[error("no se pudo escuchar en {addr}")]
-    Bind { addr: SocketAddr, #[source] source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Reads and validates the municipality file.

@@ -26,11 +26,19 @@ pub enum VerifyCliError {
     #[error("{0}")]
     Usage(String),
     #[error("no se pudo consultar {url}")]
-    Http { url: String, #[source] source: reqwest::Error },
+    Http {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
     #[error("el portal respondió algo inesperado: {0}")]
     Portal(String),
     #[error("no se pudo leer el archivo de llaves {path}")]
-    Keys { path: String, #[source] source: std::io::Error },
+    Keys {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 #[derive(Deserialize)]
@@ -83,13 +91,13 @@ impl Options {
 /// The scheme and host of a URL (`https://pagos.example.gob.mx`).
 fn origin(url: &str) -> Result<String, VerifyCliError> {
     let url = url.trim();
-    let rest = url
-        .strip_prefix("https://")
-        .map(|r| ("https", r))
-        .or_else(|| url.strip_prefix("http://").map(|r| ("http", r)));
+    let rest =
+        url.strip_prefix("https://").map(|r| ("https", r)).or_else(|| url.strip_prefix("http://").map(|r| ("http", r)));
     match rest {
         Some((scheme, r)) => Ok(format!("{scheme}://{}", r.split('/').next().unwrap_or_default())),
-        None => Err(VerifyCliError::Usage("para consultar el portal la URL debe empezar con http:// o https://".into())),
+        None => {
+            Err(VerifyCliError::Usage("para consultar el portal la URL debe empezar con http:// o https://".into()))
+        }
     }
 }
 
@@ -98,14 +106,19 @@ pub async fn run(url: &str, options: &Options, client: &reqwest::Client) -> Resu
     let (folio, token) = parse_verify_url(url).map_err(|e| VerifyCliError::Usage(e.message_es().into()))?;
     let keyring: Vec<PublicKeyEntry> = match &options.keys {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| VerifyCliError::Keys { path: path.clone(), source })?;
+            let text =
+                std::fs::read_to_string(path).map_err(|source| VerifyCliError::Keys { path: path.clone(), source })?;
             serde_json::from_str::<Keyring>(&text)
                 .map_err(|e| VerifyCliError::Usage(format!("{path}: no es una lista de llaves válida: {e}")))?
                 .keys
         }
         None => {
             let keys_url = format!("{}/api/v1/receipts/keys", origin(url)?);
-            let r = client.get(&keys_url).send().await.map_err(|source| VerifyCliError::Http { url: keys_url.clone(), source })?;
+            let r = client
+                .get(&keys_url)
+                .send()
+                .await
+                .map_err(|source| VerifyCliError::Http { url: keys_url.clone(), source })?;
             r.json::<Keyring>().await.map_err(|source| VerifyCliError::Http { url: keys_url, source })?.keys
         }
     };
@@ -130,7 +143,8 @@ pub async fn run(url: &str, options: &Options, client: &reqwest::Client) -> Resu
         .send()
         .await
         .map_err(|source| VerifyCliError::Http { url: check_url.clone(), source })?;
-    let answer: PortalVerification = r.json().await.map_err(|source| VerifyCliError::Http { url: check_url, source })?;
+    let answer: PortalVerification =
+        r.json().await.map_err(|source| VerifyCliError::Http { url: check_url, source })?;
     let Some(receipt) = answer.receipt else {
         // The portal shows no facts unless the signature is right.
         return Ok(CliVerdict { verdict: Verdict::Forged, portal: Some(answer.verdict), facts: None });

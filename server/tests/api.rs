@@ -116,8 +116,10 @@ async fn a_charge_not_yet_due_has_no_recargos() {
 #[tokio::test]
 async fn an_account_with_nothing_open_owes_nothing() {
     let app = spawn_app().await;
-    app.sql("UPDATE charges SET status = 'paid' WHERE account_id = (SELECT id FROM accounts WHERE number = 'P-000002')")
-        .await;
+    app.sql(
+        "UPDATE charges SET status = 'paid' WHERE account_id = (SELECT id FROM accounts WHERE number = 'P-000002')",
+    )
+    .await;
     let (status, doc) = app.get_json("/api/v1/debts?account=P-000002").await;
     assert_eq!(status, 200);
     assert_eq!(doc["accounts"][0]["items"].as_array().unwrap().len(), 0);

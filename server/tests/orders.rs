@@ -138,8 +138,10 @@ async fn bad_selections_and_queries_are_refused_in_spanish() {
         assert_eq!(answer["error"]["code"], *code, "{body}: {answer}");
         assert!(!answer["error"]["message"].as_str().unwrap().is_empty());
     }
-    app.sql("UPDATE charges SET status = 'paid' WHERE account_id = (SELECT id FROM accounts WHERE number = 'P-000002')")
-        .await;
+    app.sql(
+        "UPDATE charges SET status = 'paid' WHERE account_id = (SELECT id FROM accounts WHERE number = 'P-000002')",
+    )
+    .await;
     let (status, answer) = app.post_json("/api/v1/orders", &json!({"account": "P-000002"})).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("invalid_charges")), "{answer}");
     assert!(answer["error"]["message"].as_str().unwrap().contains("no tiene adeudos"), "{answer}");
@@ -300,9 +302,8 @@ async fn the_openapi_document_describes_the_orders_endpoints() {
     assert!(doc["paths"]["/api/v1/orders"]["post"]["responses"]["409"].is_object());
     assert!(doc["paths"]["/api/v1/orders/{id}"]["get"].is_object());
     assert!(doc["paths"]["/api/v1/orders/{id}/requote"]["post"].is_object());
-    let codes = doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
-        .as_array()
-        .unwrap();
+    let codes =
+        doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"].as_array().unwrap();
     for code in ["charges_in_live_order", "older_charge_unpaid", "invalid_charges", "invalid_json"] {
         assert!(codes.iter().any(|c| c == code), "{code}");
     }

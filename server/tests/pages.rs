@@ -78,13 +78,8 @@ async fn the_language_switch_remembers_english_and_returns_to_the_page() {
 #[tokio::test]
 async fn pages_travel_compressed_to_phones() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(format!("{}/consulta", app.base))
-        .header("accept-encoding", "br")
-        .send()
-        .await
-        .unwrap();
+    let response =
+        app.client.get(format!("{}/consulta", app.base)).header("accept-encoding", "br").send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-encoding"], "br");
 }

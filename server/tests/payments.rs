@@ -19,7 +19,13 @@ fn encode(s: &str) -> String {
 }
 
 /// POSTs a form with the CSRF cookie `cookie` and the field `field`.
-async fn post_form_with(app: &TestApp, path: &str, fields: &[(&str, String)], cookie: Option<&str>, field: Option<&str>) -> reqwest::Response {
+async fn post_form_with(
+    app: &TestApp,
+    path: &str,
+    fields: &[(&str, String)],
+    cookie: Option<&str>,
+    field: Option<&str>,
+) -> reqwest::Response {
     let mut body: Vec<String> = fields.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
     if let Some(f) = field {
         body.push(format!("csrf={}", encode(f)));
@@ -96,7 +102,12 @@ async fn lookup_pay_by_demo_card_and_the_debt_is_gone() {
     // The lookup page sets the CSRF cookie and echoes it in the pay form.
     let r = app.get("/consulta?cuenta=A-000003").await;
     assert_eq!(r.status().as_u16(), 200);
-    let cookie = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).find(|c| c.starts_with("recauda_csrf="));
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("recauda_csrf="));
     let cookie = cookie.expect("a CSRF cookie");
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/"), "{cookie}");
     let token = cookie.trim_start_matches("recauda_csrf=").split(';').next().unwrap().to_string();
@@ -108,7 +119,10 @@ async fn lookup_pay_by_demo_card_and_the_debt_is_gone() {
     let reference = order_by_form(&app, "A-000003").await;
     let (status, html) = page(&app, &format!("/orden/{reference}")).await;
     assert_eq!(status, 200);
-    assert!(html.contains("Formato de pago") && html.contains("Por pagar") && html.contains("Pagar en línea"), "{html}");
+    assert!(
+        html.contains("Formato de pago") && html.contains("Por pagar") && html.contains("Pagar en línea"),
+        "{html}"
+    );
     assert!(html.contains("America/Mazatlan"), "expiry in the municipality's zone");
 
     let attempt = checkout(&app, &reference).await;
@@ -318,7 +332,13 @@ async fn forms_without_the_right_csrf_token_are_refused_and_change_nothing() {
     let ids = charge_ids(&app, "P-000002").await;
     let fields = vec![("cuenta", "P-000002".to_string()), ("cargo", ids[0].to_string())];
     let other = "fedcba9876543210fedcba9876543210";
-    for (cookie, field) in [(None, None), (Some(TOKEN), None), (None, Some(TOKEN)), (Some(TOKEN), Some(other)), (Some("short"), Some("short"))] {
+    for (cookie, field) in [
+        (None, None),
+        (Some(TOKEN), None),
+        (None, Some(TOKEN)),
+        (Some(TOKEN), Some(other)),
+        (Some("short"), Some("short")),
+    ] {
         let r = post_form_with(&app, "/orden", &fields, cookie, field).await;
         assert_eq!(r.status().as_u16(), 403, "{cookie:?} {field:?}");
         let html = r.text().await.unwrap();
@@ -333,7 +353,14 @@ async fn forms_without_the_right_csrf_token_are_refused_and_change_nothing() {
     assert_eq!(r.status().as_u16(), 403);
     assert_eq!(order_json(&app, &reference).await["status"], "created");
     let attempt = checkout(&app, &reference).await;
-    let r = post_form_with(&app, &format!("/prueba/pago/{attempt}/accion"), &[("accion", "pagar".into())], Some(TOKEN), None).await;
+    let r = post_form_with(
+        &app,
+        &format!("/prueba/pago/{attempt}/accion"),
+        &[("accion", "pagar".into())],
+        Some(TOKEN),
+        None,
+    )
+    .await;
     assert_eq!(r.status().as_u16(), 403);
     assert_eq!(order_json(&app, &reference).await["status"], "pending");
 }

@@ -5,12 +5,12 @@
 mod sample {
 
     #![allow(dead_code)]
-    
+
     use server::receipt_pdf::{Labels, ReceiptLine, ReceiptView};
-    
+
     pub const LORETO_PNG: &[u8] = include_bytes!("../../public/img/loreto.png");
     pub const OCOTLAN_PNG: &[u8] = include_bytes!("../../public/img/ocotlan.png");
-    
+
     pub fn sample(items: usize) -> ReceiptView {
         let base = [
             ReceiptLine {
@@ -62,8 +62,6 @@ mod sample {
     }
 }
 
-
-
 mod common;
 
 use common::pdf::{decode_rects, qr_rects_in_pdf, text};
@@ -80,7 +78,6 @@ fn render(v: &ReceiptView, paper: Paper) -> (Vec<u8>, Document) {
     let doc = Document::load_mem(&bytes).expect("lopdf parses the output");
     (bytes, doc)
 }
-
 
 fn page_size_pt(doc: &Document, page_no: u32) -> (f32, f32) {
     let id = doc.get_pages()[&page_no];
@@ -114,8 +111,7 @@ fn text_is_extractable_with_accents_for_both_papers() {
         }
         // Amount in words may wrap on the ticket: compare without whitespace.
         let squashed: String = t.chars().filter(|c| !c.is_whitespace()).collect();
-        let words: String =
-            v.total_in_words.chars().filter(|c| !c.is_whitespace()).collect();
+        let words: String = v.total_in_words.chars().filter(|c| !c.is_whitespace()).collect();
         assert!(squashed.contains(&words), "{paper:?}: total in words missing");
         assert!(!t.contains("CANCELADO"), "{paper:?}: not cancelled");
     }
@@ -207,7 +203,6 @@ fn output_is_deterministic_and_logo_optional() {
 
 // ------------------------------------------------------------------ QR
 
-
 #[test]
 fn qr_matrix_decodes_to_url() {
     let url = sample::sample(1).verify_url;
@@ -224,7 +219,6 @@ fn qr_matrix_decodes_to_url() {
     assert_eq!(decode_rects(&placed.rects, placed.module_mm), url);
     assert!((placed.total_mm - 32.0 * (37.0 + 8.0) / 37.0).abs() < 1e-3);
 }
-
 
 #[test]
 fn qr_drawn_in_pdf_decodes_to_exact_url_and_is_large_enough() {

@@ -79,7 +79,8 @@ async fn a_paid_order_gets_a_signed_receipt_anyone_can_verify() {
     // The printable page (only with the receipt's own signature).
     let (status, html) = page(&app, &local(receipt["html_url"].as_str().unwrap())).await;
     assert_eq!(status, 200);
-    for shown in ["A-2026-000001", "María Peña Núñez", "$640.00", "SEISCIENTOS CUARENTA PESOS 00/100 M.N.", "<svg"] {
+    for shown in ["A-2026-000001", "María Peña Núñez", "$640.00", "SEISCIENTOS CUARENTA PESOS 00/100 M.N.", "<svg"]
+    {
         assert!(html.contains(shown), "{shown} in {html}");
     }
     assert_eq!(page(&app, "/recibo/A-2026-000001").await.0, 404);
@@ -121,7 +122,8 @@ async fn altered_forged_cancelled_and_unknown_receipts_are_told_apart() {
     let seed = serde_json::from_str::<Value>(&keys_file).unwrap()["signing_seed_b64url"].as_str().unwrap().to_string();
     let right_key = SigningKeyPair::from_seed_b64url(&seed).unwrap();
     let folio = Folio::parse("A-2026-000001").unwrap();
-    let altered = ReceiptFacts::new(folio.clone(), app::domain::money::Centavos(6_400), first.issued_on, &first.account).unwrap();
+    let altered =
+        ReceiptFacts::new(folio.clone(), app::domain::money::Centavos(6_400), first.issued_on, &first.account).unwrap();
     let (_, v) = check("A-2026-000001", sign(&right_key, &altered).into_string()).await;
     assert_eq!(v["verdict"], "forged", "another amount");
     // Another key, the same facts.
@@ -140,7 +142,10 @@ async fn altered_forged_cancelled_and_unknown_receipts_are_told_apart() {
     assert!(app.store.cancel_receipt("A-2026-000002", "Pago duplicado", app.state.clock.now()).await.unwrap());
     let s2 = app.store.receipt_of_order(second).await.unwrap().unwrap().signature.unwrap();
     let (status, v) = check("A-2026-000002", s2.clone()).await;
-    assert_eq!((status, v["verdict"].as_str(), v["cancel_reason"].as_str()), (200, Some("cancelled"), Some("Pago duplicado")));
+    assert_eq!(
+        (status, v["verdict"].as_str(), v["cancel_reason"].as_str()),
+        (200, Some("cancelled"), Some("Pago duplicado"))
+    );
     let (_, html) = page(&app, &format!("/v/A-2026-000002?s={s2}")).await;
     assert!(html.contains("Recibo cancelado") && html.contains("Pago duplicado"), "{html}");
 }
@@ -235,13 +240,23 @@ async fn the_cashier_desk_checks_the_qr_against_the_printed_facts() {
     let url = order["receipt"]["verify_url"].as_str().unwrap().to_string();
     let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let desk = |total: &str, fecha: &str, cuenta: &str| {
-        format!("/verificar?url={}&total={}&fecha={}&cuenta={}", encode(&url), encode(total), encode(fecha), encode(cuenta))
+        format!(
+            "/verificar?url={}&total={}&fecha={}&cuenta={}",
+            encode(&url),
+            encode(total),
+            encode(fecha),
+            encode(cuenta)
+        )
     };
     let (status, html) = page(&app, &desk("$640.00", "21/11/2026", "P-000002")).await;
     assert_eq!((status, verdict_of(&html)), (200, "authentic"), "{html}");
     // The page carries the keyring for the in-browser check.
     assert!(html.contains("public_key_b64url"), "{html}");
-    for (total, fecha, cuenta) in [("6,400.00", "21/11/2026", "P-000002"), ("640.00", "22/11/2026", "P-000002"), ("640.00", "21/11/2026", "P-000003")] {
+    for (total, fecha, cuenta) in [
+        ("6,400.00", "21/11/2026", "P-000002"),
+        ("640.00", "22/11/2026", "P-000002"),
+        ("640.00", "21/11/2026", "P-000003"),
+    ] {
         let (status, html) = page(&app, &desk(total, fecha, cuenta)).await;
         assert_eq!((status, verdict_of(&html)), (200, "forged"), "{total} {fecha} {cuenta}");
     }

@@ -11,16 +11,14 @@ use sqlx::Connection;
 use chrono::{DateTime, Utc};
 
 use app::domain::money::Centavos;
-use app::domain::payment::{
-    PaymentEvent, PaymentStatus, Transition, TransitionError, CURRENCY_MXN,
-};
+use app::domain::payment::{PaymentEvent, PaymentStatus, Transition, TransitionError, CURRENCY_MXN};
 use app::domain::reference::OrderReference;
 use app::domain::rfc::PersonKind;
+use app::payments::Instructions;
 use app::store::{
     connect, ChargeStatus, Counts, EventOutcome, ImportSummary, NewAttempt, NewOrder, OrderItem, PadronRow,
     ProviderEvent, RefundStatus, Store, StoreError,
 };
-use app::payments::Instructions;
 use server::demo::{demo_padron, DEFAULT_SEED};
 use server::import::parse_padron;
 
@@ -41,8 +39,7 @@ LA-900001,licencia_alcoholes,HML180101AB4,\"Hotel Misión Loreto, S.A. de C.V.\"
 ";
 
 fn padron(body: &str) -> Vec<PadronRow> {
-    parse_padron(format!("{HEADER}{body}").as_bytes())
-        .unwrap_or_else(|e| panic!("test padrón invalid:\n{e}"))
+    parse_padron(format!("{HEADER}{body}").as_bytes()).unwrap_or_else(|e| panic!("test padrón invalid:\n{e}"))
 }
 
 /// PADRON_1 with: P-900001 2026-B1 now 1300.00, the multa's due date moved,
@@ -112,21 +109,13 @@ impl Backend {
     }
 }
 
-async fn import(
-    store: &dyn Store,
-    rows: &[PadronRow],
-) -> (Result<ImportSummary, StoreError>, Vec<usize>) {
+async fn import(store: &dyn Store, rows: &[PadronRow]) -> (Result<ImportSummary, StoreError>, Vec<usize>) {
     let calls = Mutex::new(Vec::new());
-    let result = store
-        .import_padron(rows, &|done| calls.lock().unwrap().push(done))
-        .await;
+    let result = store.import_padron(rows, &|done| calls.lock().unwrap().push(done)).await;
     (result, calls.into_inner().unwrap())
 }
 
-async fn open_keys(
-    store: &dyn Store,
-    ids: &[i64],
-) -> Vec<(String, String, String, NaiveDate, Centavos)> {
+async fn open_keys(store: &dyn Store, ids: &[i64]) -> Vec<(String, String, String, NaiveDate, Centavos)> {
     store
         .open_charges(ids)
         .await
@@ -139,13 +128,7 @@ async fn open_keys(
         .collect()
 }
 
-fn key(
-    a: &str,
-    c: &str,
-    p: &str,
-    due: &str,
-    amount: i64,
-) -> (String, String, String, NaiveDate, Centavos) {
+fn key(a: &str, c: &str, p: &str, due: &str, amount: i64) -> (String, String, String, NaiveDate, Centavos) {
     (a.into(), c.into(), p.into(), date(due), Centavos(amount))
 }
 
@@ -159,31 +142,18 @@ async fn story(shared: Arc<dyn Store>, backend: Backend) {
     let (result, progress) = import(store, &rows_1).await;
     assert_eq!(result.unwrap(), summary(3, 4, 8, 0, 0));
     assert_eq!(progress, vec![8]);
-    let after_first = Counts {
-        taxpayers: 3,
-        accounts: 4,
-        charges: 8,
-        open_charges: 8,
-    };
+    let after_first = Counts { taxpayers: 3, accounts: 4, charges: 8, open_charges: 8 };
     assert_eq!(store.counts().await.unwrap(), after_first);
 
     // 2. Lookups by account number.
-    let p = store
-        .account_by_number("P-900001")
-        .await
-        .unwrap()
-        .expect("P-900001 exists");
+    let p = store.account_by_number("P-900001").await.unwrap().expect("P-900001 exists");
     assert_eq!(p.number, "P-900001");
     assert_eq!(p.kind, "predial");
     assert_eq!(p.rfc.as_deref(), Some("PECJ800101H31"));
     assert_eq!(p.person_kind, PersonKind::Fisica);
     assert_eq!(p.name, "José Peña Cota");
     assert_eq!(p.colonia.as_deref(), Some("Centro"));
-    let a = store
-        .account_by_number("A-900007")
-        .await
-        .unwrap()
-        .expect("A-900007 exists");
+    let a = store.account_by_number("A-900007").await.unwrap().expect("A-900007 exists");
     assert_eq!(a.rfc, None);
     assert_eq!(a.person_kind, PersonKind::Fisica);
     assert_eq!(a.name, "María Ibáñez Núñez");
@@ -195,53 +165,20 @@ async fn story(shared: Arc<dyn Store>, backend: Backend) {
     let hotel = store.accounts_by_rfc(" hml180101ab4 ").await.unwrap();
     let numbers: Vec<&str> = hotel.iter().map(|a| a.number.as_str()).collect();
     assert_eq!(numbers, ["LA-900001", "LC-900003"]);
-    assert!(hotel
-        .iter()
-        .all(|a| a.person_kind == PersonKind::Moral && a.taxpayer_id == hotel[0].taxpayer_id));
+    assert!(hotel.iter().all(|a| a.person_kind == PersonKind::Moral && a.taxpayer_id == hotel[0].taxpayer_id));
     assert_eq!(hotel[0].name, "Hotel Misión Loreto, S.A. de C.V.");
     assert_eq!(hotel[1].kind, "licencia_comercial");
-    assert_eq!(
-        store.accounts_by_rfc("PECJ800101H31").await.unwrap(),
-        vec![p.clone()]
-    );
-    assert!(store
-        .accounts_by_rfc("GOAN9002284X4")
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(store.accounts_by_rfc("PECJ800101H31").await.unwrap(), vec![p.clone()]);
+    assert!(store.accounts_by_rfc("GOAN9002284X4").await.unwrap().is_empty());
     let (la, lc) = (hotel[0].id, hotel[1].id);
 
     // 4. Open charges: ordered by account, due date, concept, period.
     assert!(store.open_charges(&[]).await.unwrap().is_empty());
     let expected_open = vec![
-        key(
-            "LA-900001",
-            "refrendo_alcoholes",
-            "2025",
-            "2025-02-28",
-            3_648_000,
-        ),
-        key(
-            "LA-900001",
-            "refrendo_alcoholes",
-            "2026",
-            "2026-02-28",
-            3_800_000,
-        ),
-        key(
-            "LC-900003",
-            "multa_reglamentos",
-            "MR-2025-0042",
-            "2025-11-20",
-            113_140,
-        ),
-        key(
-            "LC-900003",
-            "licencia_comercial",
-            "2026",
-            "2026-03-31",
-            1_500_050,
-        ),
+        key("LA-900001", "refrendo_alcoholes", "2025", "2025-02-28", 3_648_000),
+        key("LA-900001", "refrendo_alcoholes", "2026", "2026-02-28", 3_800_000),
+        key("LC-900003", "multa_reglamentos", "MR-2025-0042", "2025-11-20", 113_140),
+        key("LC-900003", "licencia_comercial", "2026", "2026-03-31", 1_500_050),
         key("P-900001", "predial", "2025-B5", "2025-10-31", 120_000),
         key("P-900001", "predial", "2025-B6", "2025-12-31", 123_456),
         key("P-900001", "predial", "2026-B1", "2026-02-28", 123_456),
@@ -257,51 +194,28 @@ async fn story(shared: Arc<dyn Store>, backend: Backend) {
     assert_eq!(result.unwrap(), summary(0, 0, 0, 0, 8));
     assert_eq!(store.counts().await.unwrap(), after_first);
     assert_eq!(open_keys(store, &[p.id, lc, la]).await, expected_open);
-    assert_eq!(
-        store.account_by_number("A-900007").await.unwrap(),
-        Some(a.clone())
-    );
+    assert_eq!(store.account_by_number("A-900007").await.unwrap(), Some(a.clone()));
 
     // 6. An updated padrón: open charges follow the file, new ones are added.
     let rows_2 = padron(&padron_2());
     let (result, _) = import(store, &rows_2).await;
     assert_eq!(result.unwrap(), summary(0, 0, 1, 2, 6));
-    let after_second = Counts {
-        taxpayers: 3,
-        accounts: 4,
-        charges: 9,
-        open_charges: 9,
-    };
+    let after_second = Counts { taxpayers: 3, accounts: 4, charges: 9, open_charges: 9 };
     assert_eq!(store.counts().await.unwrap(), after_second);
     let p_open = open_keys(store, &[p.id]).await;
-    assert_eq!(
-        p_open[2],
-        key("P-900001", "predial", "2026-B1", "2026-02-28", 130_000)
-    );
+    assert_eq!(p_open[2], key("P-900001", "predial", "2026-B1", "2026-02-28", 130_000));
     let lc_open = open_keys(store, &[lc]).await;
     assert_eq!(lc_open[0].3, date("2025-11-27"));
     assert_eq!(open_keys(store, &[a.id]).await.len(), 2);
 
     // 7. A paid charge leaves the open list; re-importing it with the same amount is fine.
-    backend
-        .set_status("P-900001", "predial", "2025-B5", ChargeStatus::Paid)
-        .await;
-    backend
-        .set_status("A-900007", "agua", "2026-01", ChargeStatus::Cancelled)
-        .await;
+    backend.set_status("P-900001", "predial", "2025-B5", ChargeStatus::Paid).await;
+    backend.set_status("A-900007", "agua", "2026-01", ChargeStatus::Cancelled).await;
     let p_open = open_keys(store, &[p.id]).await;
-    assert_eq!(
-        p_open.iter().map(|k| k.2.as_str()).collect::<Vec<_>>(),
-        ["2025-B6", "2026-B1"]
-    );
+    assert_eq!(p_open.iter().map(|k| k.2.as_str()).collect::<Vec<_>>(), ["2025-B6", "2026-B1"]);
     let (result, _) = import(store, &rows_2).await;
     assert_eq!(result.unwrap(), summary(0, 0, 0, 0, 9));
-    let after_payment = Counts {
-        taxpayers: 3,
-        accounts: 4,
-        charges: 9,
-        open_charges: 7,
-    };
+    let after_payment = Counts { taxpayers: 3, accounts: 4, charges: 9, open_charges: 7 };
     assert_eq!(store.counts().await.unwrap(), after_payment);
 
     // 8. A file that contradicts a paid charge is refused as a whole: nothing changes,
@@ -312,20 +226,9 @@ async fn story(shared: Arc<dyn Store>, backend: Backend) {
         + "P-900099,predial,GOAN9002284X4,Ana González Núñez,Zaragoza,predial,2026-B1,2026-02-28,800\n";
     let (result, _) = import(store, &padron(&conflicting)).await;
     match result {
-        Err(StoreError::ImportConflict {
-            line,
-            account,
-            concept,
-            period,
-            status,
-            stored,
-            incoming,
-        }) => {
+        Err(StoreError::ImportConflict { line, account, concept, period, status, stored, incoming }) => {
             assert_eq!(line, 4);
-            assert_eq!(
-                (account.as_str(), concept.as_str(), period.as_str()),
-                ("P-900001", "predial", "2025-B5")
-            );
+            assert_eq!((account.as_str(), concept.as_str(), period.as_str()), ("P-900001", "predial", "2025-B5"));
             assert_eq!(status, ChargeStatus::Paid);
             assert_eq!((stored, incoming), (Centavos(120_000), Centavos(99_900)));
         }
@@ -333,55 +236,22 @@ async fn story(shared: Arc<dyn Store>, backend: Backend) {
     }
     assert_eq!(store.counts().await.unwrap(), after_payment);
     assert!(store.account_by_number("P-900099").await.unwrap().is_none());
-    assert!(store
-        .accounts_by_rfc("GOAN9002284X4")
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(store.accounts_by_rfc("GOAN9002284X4").await.unwrap().is_empty());
     assert_eq!(open_keys(store, &[p.id]).await[1].4, Centavos(130_000));
 
     // Same for a cancelled charge; the message names the line.
-    let conflicting =
-        padron_2().replace("agua,2026-01,2026-02-15,250", "agua,2026-01,2026-02-15,260");
+    let conflicting = padron_2().replace("agua,2026-01,2026-02-15,250", "agua,2026-01,2026-02-15,260");
     let (result, _) = import(store, &padron(&conflicting)).await;
     let err = result.expect_err("cancelled charge with another amount");
-    assert!(
-        matches!(
-            err,
-            StoreError::ImportConflict {
-                status: ChargeStatus::Cancelled,
-                line: 5,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    assert!(
-        err.message_es()
-            .starts_with("línea 5: la cuenta «A-900007»"),
-        "{}",
-        err.message_es()
-    );
+    assert!(matches!(err, StoreError::ImportConflict { status: ChargeStatus::Cancelled, line: 5, .. }), "{err:?}");
+    assert!(err.message_es().starts_with("línea 5: la cuenta «A-900007»"), "{}", err.message_es());
     assert_eq!(store.counts().await.unwrap(), after_payment);
 
     // 9. Duplicate keys handed to the store directly are refused (nothing written).
     let mut dup = padron("P-900050,predial,,Luis Cota,,predial,2026-B1,2026-02-28,10\n");
-    dup.push(PadronRow {
-        line: 3,
-        ..dup[0].clone()
-    });
+    dup.push(PadronRow { line: 3, ..dup[0].clone() });
     let (result, _) = import(store, &dup).await;
-    assert!(
-        matches!(
-            result,
-            Err(StoreError::DuplicateRow {
-                line: 3,
-                first_line: 2,
-                ..
-            })
-        ),
-        "{result:?}"
-    );
+    assert!(matches!(result, Err(StoreError::DuplicateRow { line: 3, first_line: 2, .. })), "{result:?}");
     assert_eq!(store.counts().await.unwrap(), after_payment);
 
     // 10. A demo padrón on top: progress every 1000 rows, then idempotent again.
@@ -404,21 +274,11 @@ async fn story(shared: Arc<dyn Store>, backend: Backend) {
     let (result, _) = import(store, &demo).await;
     assert_eq!(result.unwrap(), summary(0, 0, 0, 0, demo.len() as u64));
     assert_eq!(store.counts().await.unwrap(), counts);
-    let first = store
-        .account_by_number(&demo[0].account)
-        .await
-        .unwrap()
-        .unwrap();
+    let first = store.account_by_number(&demo[0].account).await.unwrap().unwrap();
     assert_eq!(first.name, demo[0].name);
-    assert_eq!(
-        first.rfc.as_deref(),
-        demo[0].rfc.as_ref().map(|r| r.as_str())
-    );
+    assert_eq!(first.rfc.as_deref(), demo[0].rfc.as_ref().map(|r| r.as_str()));
     let first_open = store.open_charges(&[first.id]).await.unwrap();
-    let demo_first: Vec<&PadronRow> = demo
-        .iter()
-        .filter(|r| r.account == demo[0].account)
-        .collect();
+    let demo_first: Vec<&PadronRow> = demo.iter().filter(|r| r.account == demo[0].account).collect();
     assert_eq!(first_open.len(), demo_first.len());
 
     // 11. Payment orders.
@@ -460,7 +320,8 @@ async fn receipts_chapter(store: Arc<dyn Store>, demo: &[PadronRow]) {
         }
         let wanted = NewOrder { expires_at: instant("2027-12-31T00:00:00Z"), ..new_order(&open, None) };
         let order = store.create_order(&wanted, at).await.unwrap();
-        let attempt = store.start_attempt(&attempt(order.id, &format!("key-receipt-{i}"), order.total), at).await.unwrap();
+        let attempt =
+            store.start_attempt(&attempt(order.id, &format!("key-receipt-{i}"), order.total), at).await.unwrap();
         paying.push((order, attempt, account));
     }
     assert!(paying.len() >= 10, "enough demo accounts with open charges");
@@ -544,7 +405,11 @@ async fn receipts_chapter(store: Arc<dyn Store>, demo: &[PadronRow]) {
     assert_eq!(new_year.folio.to_string(), "A-2027-000001");
     let same_year = pay(more.pop().unwrap(), "key-2026-late", today).await;
     assert_eq!(same_year.folio.number(), last.folio.number() + 1, "the cancelled folio is not reused");
-    assert_eq!(same_year.provider_reference.as_deref(), Some("key-2026-late"), "the event id when there is no payment id");
+    assert_eq!(
+        same_year.provider_reference.as_deref(),
+        Some("key-2026-late"),
+        "the event id when there is no payment id"
+    );
 }
 
 fn demo_event(event_id: &str, attempt_id: i64, event: PaymentEvent) -> ProviderEvent {
@@ -614,7 +479,9 @@ async fn payments_chapter(store: &dyn Store, account_a: i64, account_b: i64) {
         Err(StoreError::Transition { .. })
     ));
     assert!(matches!(
-        store.apply_provider_event(&demo_event("evt-x", a1.id + 1000, PaymentEvent::Expired), t0, t0.date_naive()).await,
+        store
+            .apply_provider_event(&demo_event("evt-x", a1.id + 1000, PaymentEvent::Expired), t0, t0.date_naive())
+            .await,
         Err(StoreError::AttemptNotFound(_))
     ));
 
@@ -646,12 +513,16 @@ async fn payments_chapter(store: &dyn Store, account_a: i64, account_b: i64) {
     assert_eq!(store.expire_due_orders(instant("2026-05-21T07:00:00Z")).await.unwrap(), 0, "the voucher still runs");
     assert_eq!(store.expire_due_orders(instant("2026-05-23T07:00:00Z")).await.unwrap(), 1);
     let t1 = instant("2026-05-23T09:00:00Z");
-    let late = |id: &str| demo_event(id, b1.id, PaymentEvent::Paid { amount: order_b.total, currency: CURRENCY_MXN.into() });
+    let late =
+        |id: &str| demo_event(id, b1.id, PaymentEvent::Paid { amount: order_b.total, currency: CURRENCY_MXN.into() });
     assert_eq!(
         store.apply_provider_event(&late("evt-late-1"), t1, t1.date_naive()).await.unwrap(),
         EventOutcome::Overpayment { reason: "paid_after_expired".into() }
     );
-    assert_eq!(store.apply_provider_event(&late("evt-late-1"), t1, t1.date_naive()).await.unwrap(), EventOutcome::Duplicate);
+    assert_eq!(
+        store.apply_provider_event(&late("evt-late-1"), t1, t1.date_naive()).await.unwrap(),
+        EventOutcome::Duplicate
+    );
     assert!(matches!(
         store.apply_provider_event(&late("evt-late-2"), t1, t1.date_naive()).await.unwrap(),
         EventOutcome::Overpayment { .. }
@@ -670,7 +541,10 @@ async fn payments_chapter(store: &dyn Store, account_a: i64, account_b: i64) {
     assert!(store.overpayments_to_refund("stripe").await.unwrap().is_empty());
     store.record_refund(over[0].id, Err("Stripe no respondió"), t1).await.unwrap();
     let failed = store.overpayments_of_order(order_b.id).await.unwrap();
-    assert_eq!((failed[0].refund, failed[0].refund_error.as_deref()), (RefundStatus::RefundFailed, Some("Stripe no respondió")));
+    assert_eq!(
+        (failed[0].refund, failed[0].refund_error.as_deref()),
+        (RefundStatus::RefundFailed, Some("Stripe no respondió"))
+    );
     assert_eq!(store.overpayments_to_refund("demo").await.unwrap().len(), 1, "a failed refund is retried");
     store.record_refund(over[0].id, Ok("re_test_1"), t1).await.unwrap();
     store.record_refund(over[0].id, Err("late failure"), t1).await.unwrap();
@@ -693,7 +567,10 @@ async fn payments_chapter(store: &dyn Store, account_a: i64, account_b: i64) {
     assert_eq!(store.attempts_to_check("stripe", far, far).await.unwrap(), vec![c1.clone()]);
     let expired = demo_event("evt-c1-expired", c1.id, PaymentEvent::Expired);
     let expired = ProviderEvent { provider: "stripe".into(), ..expired };
-    assert!(matches!(store.apply_provider_event(&expired, far, far.date_naive()).await.unwrap(), EventOutcome::Applied(_)));
+    assert!(matches!(
+        store.apply_provider_event(&expired, far, far.date_naive()).await.unwrap(),
+        EventOutcome::Applied(_)
+    ));
     assert_eq!(store.get_order(order_c.id).await.unwrap().unwrap().status, PaymentStatus::Expired);
     assert!(store.attempts_to_check("stripe", far, far).await.unwrap().is_empty());
 }
@@ -749,38 +626,23 @@ async fn orders_chapter(store: &dyn Store, account_id: i64) {
     let order = store.create_order(&wanted, created_at).await.unwrap();
     assert_eq!(order.status, PaymentStatus::Created);
     assert_eq!(order.items, wanted.items);
-    assert_eq!(
-        (order.subtotal, order.rounding, order.total),
-        (wanted.subtotal, wanted.rounding, wanted.total)
-    );
+    assert_eq!((order.subtotal, order.rounding, order.total), (wanted.subtotal, wanted.rounding, wanted.total));
     assert_eq!(order.currency, "MXN");
     assert_eq!(order.expires_at, wanted.expires_at);
-    assert_eq!(
-        (order.created_at, order.updated_at),
-        (created_at, created_at)
-    );
+    assert_eq!((order.created_at, order.updated_at), (created_at, created_at));
     assert_eq!(order.requoted_from, None);
     let reference = OrderReference::parse(&order.reference).unwrap();
     assert_eq!(reference.order_id(), order.id as u64);
-    assert_eq!(
-        (reference.municipality_prefix(), reference.year_suffix()),
-        (7, 26)
-    );
+    assert_eq!((reference.municipality_prefix(), reference.year_suffix()), (7, 26));
     assert_eq!(order.transitions.len(), 1);
     assert_eq!(order.transitions[0].from, None);
     assert_eq!(order.transitions[0].to, PaymentStatus::Created);
     assert_eq!(order.transitions[0].at, created_at);
-    assert_eq!(
-        store.get_order(order.id).await.unwrap(),
-        Some(order.clone())
-    );
+    assert_eq!(store.get_order(order.id).await.unwrap(), Some(order.clone()));
     assert_eq!(store.get_order(order.id + 1000).await.unwrap(), None);
 
     // The same charges cannot sit in two live orders, even one at a time.
-    match store
-        .create_order(&new_order(&open[1..], None), created_at)
-        .await
-    {
+    match store.create_order(&new_order(&open[1..], None), created_at).await {
         Err(StoreError::ChargesInLiveOrder(ids)) => assert_eq!(ids, vec![open[1].id]),
         other => panic!("expected ChargesInLiveOrder, got {other:?}"),
     }
@@ -788,108 +650,59 @@ async fn orders_chapter(store: &dyn Store, account_id: i64) {
     // Guarded transitions, each stored with its timestamp.
     let t1 = instant("2026-05-20T17:31:00Z");
     assert_eq!(
-        store
-            .apply_transition(order.id, &PaymentEvent::Redirected, t1, t1.date_naive())
-            .await
-            .unwrap(),
-        Transition::Moved {
-            from: PaymentStatus::Created,
-            to: PaymentStatus::Pending
-        }
+        store.apply_transition(order.id, &PaymentEvent::Redirected, t1, t1.date_naive()).await.unwrap(),
+        Transition::Moved { from: PaymentStatus::Created, to: PaymentStatus::Pending }
     );
     assert_eq!(
-        store
-            .apply_transition(order.id, &PaymentEvent::AwaitingAsync, t1, t1.date_naive())
-            .await
-            .unwrap(),
+        store.apply_transition(order.id, &PaymentEvent::AwaitingAsync, t1, t1.date_naive()).await.unwrap(),
         Transition::AlreadyThere(PaymentStatus::Pending)
     );
-    match store
-        .apply_transition(order.id, &PaymentEvent::Redirected, t1, t1.date_naive())
-        .await
-    {
-        Err(StoreError::Transition {
-            order_id,
-            source: TransitionError::NotAllowed { .. },
-        }) => {
+    match store.apply_transition(order.id, &PaymentEvent::Redirected, t1, t1.date_naive()).await {
+        Err(StoreError::Transition { order_id, source: TransitionError::NotAllowed { .. } }) => {
             assert_eq!(order_id, order.id)
         }
         other => panic!("expected a refused transition, got {other:?}"),
     }
     assert!(matches!(
-        store
-            .apply_transition(order.id + 1000, &PaymentEvent::Redirected, t1, t1.date_naive())
-            .await,
+        store.apply_transition(order.id + 1000, &PaymentEvent::Redirected, t1, t1.date_naive()).await,
         Err(StoreError::OrderNotFound(_))
     ));
 
     // Lazy expiry: nothing before the end of the day, then the order expires
     // and its charges are free again.
-    assert_eq!(
-        store
-            .expire_due_orders(instant("2026-05-21T06:59:59Z"))
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(store.expire_due_orders(instant("2026-05-21T06:59:59Z")).await.unwrap(), 0);
     let t2 = instant("2026-05-21T07:00:00Z");
     assert_eq!(store.expire_due_orders(t2).await.unwrap(), 1);
     assert_eq!(store.expire_due_orders(t2).await.unwrap(), 0);
     let expired = store.get_order(order.id).await.unwrap().unwrap();
     assert_eq!(expired.status, PaymentStatus::Expired);
     assert_eq!(expired.updated_at, t2);
-    let moves: Vec<(Option<PaymentStatus>, PaymentStatus, &str, DateTime<Utc>)> = expired
-        .transitions
-        .iter()
-        .map(|t| (t.from, t.to, t.event.as_str(), t.at))
-        .collect();
+    let moves: Vec<(Option<PaymentStatus>, PaymentStatus, &str, DateTime<Utc>)> =
+        expired.transitions.iter().map(|t| (t.from, t.to, t.event.as_str(), t.at)).collect();
     assert_eq!(
         moves,
         [
             (None, PaymentStatus::Created, "created", created_at),
-            (
-                Some(PaymentStatus::Created),
-                PaymentStatus::Pending,
-                "redirected",
-                t1
-            ),
-            (
-                Some(PaymentStatus::Pending),
-                PaymentStatus::Expired,
-                "expired",
-                t2
-            ),
+            (Some(PaymentStatus::Created), PaymentStatus::Pending, "redirected", t1),
+            (Some(PaymentStatus::Pending), PaymentStatus::Expired, "expired", t2),
         ]
     );
 
     // Two concurrent orders for the same charges: exactly one wins.
     let requote = new_order(&open, Some(order.id));
-    let (a, b) = tokio::join!(
-        store.create_order(&requote, t2),
-        store.create_order(&requote, t2)
-    );
+    let (a, b) = tokio::join!(store.create_order(&requote, t2), store.create_order(&requote, t2));
     let (won, lost) = match (a, b) {
         (Ok(o), Err(e)) | (Err(e), Ok(o)) => (o, e),
         other => panic!("expected one order and one refusal, got {other:?}"),
     };
-    assert!(
-        matches!(lost, StoreError::ChargesInLiveOrder(ref ids) if !ids.is_empty()),
-        "{lost:?}"
-    );
+    assert!(matches!(lost, StoreError::ChargesInLiveOrder(ref ids) if !ids.is_empty()), "{lost:?}");
     assert_eq!(won.requoted_from, Some(order.id));
     assert_ne!(won.reference, order.reference);
 
     // Paid: the charges are paid in the same transaction and leave the lookup.
-    let paid = PaymentEvent::Paid {
-        amount: won.total,
-        currency: CURRENCY_MXN.into(),
-    };
+    let paid = PaymentEvent::Paid { amount: won.total, currency: CURRENCY_MXN.into() };
     let t3 = instant("2026-05-21T08:00:00Z");
-    assert!(store
-        .apply_transition(won.id, &paid, t3, t3.date_naive())
-        .await
-        .unwrap()
-        .is_change());
+    assert!(store.apply_transition(won.id, &paid, t3, t3.date_naive()).await.unwrap().is_change());
     assert!(store.open_charges(&[account_id]).await.unwrap().is_empty());
     assert_eq!(store.counts().await.unwrap().open_charges, open_before - 2);
     assert_eq!(
@@ -897,22 +710,11 @@ async fn orders_chapter(store: &dyn Store, account_id: i64) {
         Transition::AlreadyThere(PaymentStatus::Succeeded)
     );
     assert!(matches!(
-        store
-            .apply_transition(won.id, &PaymentEvent::Cancelled, t3, t3.date_naive())
-            .await,
-        Err(StoreError::Transition {
-            source: TransitionError::Final { .. },
-            ..
-        })
+        store.apply_transition(won.id, &PaymentEvent::Cancelled, t3, t3.date_naive()).await,
+        Err(StoreError::Transition { source: TransitionError::Final { .. }, .. })
     ));
     // A paid order is final: it never expires.
-    assert_eq!(
-        store
-            .expire_due_orders(instant("2027-01-01T00:00:00Z"))
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(store.expire_due_orders(instant("2027-01-01T00:00:00Z")).await.unwrap(), 0);
     let done = store.get_order(won.id).await.unwrap().unwrap();
     assert_eq!(done.status, PaymentStatus::Succeeded);
     assert_eq!(done.transitions.len(), 2);
@@ -926,17 +728,11 @@ async fn story_sqlite() {
     let path = path.to_str().unwrap().to_string();
     assert!(!std::path::Path::new(&path).exists());
     let store = connect(&path).await.unwrap();
-    assert!(
-        std::path::Path::new(&path).exists(),
-        "database file created"
-    );
+    assert!(std::path::Path::new(&path).exists(), "database file created");
 
     let url = format!("sqlite:{path}");
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut conn).await.unwrap();
     assert_eq!(mode, "wal");
     conn.close().await.unwrap();
 
@@ -944,10 +740,7 @@ async fn story_sqlite() {
 
     // Reopening runs no migration twice and keeps the data.
     let again = connect(&url).await.unwrap();
-    assert_eq!(
-        again.counts().await.unwrap().accounts,
-        4 + DEMO_ACCOUNTS as u64
-    );
+    assert_eq!(again.counts().await.unwrap().accounts, 4 + DEMO_ACCOUNTS as u64);
 }
 
 #[tokio::test]
@@ -1000,19 +793,11 @@ async fn story_postgres() {
         println!("skipped: RECAUDA_TEST_POSTGRES_URL not set");
         return;
     };
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
     // Only digits and ASCII letters: safe to splice into the DDL below.
     let db = format!("recauda_test_{}_{}", std::process::id(), nanos);
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .expect("connect to RECAUDA_TEST_POSTGRES_URL");
-    sqlx::query(&format!("CREATE DATABASE \"{db}\""))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("connect to RECAUDA_TEST_POSTGRES_URL");
+    sqlx::query(&format!("CREATE DATABASE \"{db}\"")).execute(&mut admin).await.unwrap();
 
     let url = with_database(&admin_url, &db);
     let outcome = tokio::spawn(async move {
@@ -1021,10 +806,7 @@ async fn story_postgres() {
     })
     .await;
 
-    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).execute(&mut admin).await.unwrap();
     admin.close().await.unwrap();
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
@@ -1064,11 +846,12 @@ async fn upgrade_keeps_payments(backend: &str, url: &str) {
         old.run(&pool).await.unwrap();
         for r in rows {
             // Explicit ids into identity columns.
-            let r = if r.contains("(id,") { r.replacen(" VALUES (", " OVERRIDING SYSTEM VALUE VALUES (", 1) } else { r.into() };
-            sqlx::query(&r)
-                .execute(&pool)
-                .await
-                .unwrap();
+            let r = if r.contains("(id,") {
+                r.replacen(" VALUES (", " OVERRIDING SYSTEM VALUE VALUES (", 1)
+            } else {
+                r.into()
+            };
+            sqlx::query(&r).execute(&pool).await.unwrap();
         }
         pool.close().await;
     }
@@ -1076,11 +859,7 @@ async fn upgrade_keeps_payments(backend: &str, url: &str) {
     let attempt = store.get_attempt(7).await.unwrap().unwrap();
     assert_eq!(
         (attempt.method.as_deref(), attempt.status.as_str(), attempt.instructions),
-        (
-            Some("oxxo"),
-            "overpaid",
-            Some(Instructions::Oxxo { number: "93000001".into(), expires_at: None, url: None })
-        )
+        (Some("oxxo"), "overpaid", Some(Instructions::Oxxo { number: "93000001".into(), expires_at: None, url: None }))
     );
     let over = store.overpayments_of_order(41).await.unwrap();
     assert_eq!(over.len(), 1);
@@ -1124,12 +903,6 @@ fn database_url_rewriting() {
         with_database("postgres://postgres@127.0.0.1:5433/postgres", "x"),
         "postgres://postgres@127.0.0.1:5433/x"
     );
-    assert_eq!(
-        with_database("postgresql://u:p@h/db?sslmode=disable", "x"),
-        "postgresql://u:p@h/x?sslmode=disable"
-    );
-    assert_eq!(
-        with_database("postgres://h:5432", "x"),
-        "postgres://h:5432/x"
-    );
+    assert_eq!(with_database("postgresql://u:p@h/db?sslmode=disable", "x"), "postgresql://u:p@h/x?sslmode=disable");
+    assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
 }

@@ -121,7 +121,9 @@ async fn retrieve_session(
             .into_response();
     };
     if expand {
-        if let Some(pi) = session["payment_intent"].as_str().and_then(|pi| fake.intents.lock().unwrap().get(pi).cloned()) {
+        if let Some(pi) =
+            session["payment_intent"].as_str().and_then(|pi| fake.intents.lock().unwrap().get(pi).cloned())
+        {
             session["payment_intent"] = pi;
         }
     }
@@ -335,8 +337,12 @@ async fn card_paid_through_checkout_and_a_signed_webhook() {
     assert_eq!(req.param("line_items[0][quantity]"), Some("1"));
     assert_eq!(req.param("metadata[order_id]"), Some(id.to_string().as_str()));
     assert_eq!(req.param("metadata[attempt_id]"), Some(attempt.id.to_string().as_str()));
-    let methods: Vec<&str> =
-        req.params.iter().filter(|(k, _)| k.starts_with("allowed_payment_method_types")).map(|(_, v)| v.as_str()).collect();
+    let methods: Vec<&str> = req
+        .params
+        .iter()
+        .filter(|(k, _)| k.starts_with("allowed_payment_method_types"))
+        .map(|(_, v)| v.as_str())
+        .collect();
     assert_eq!(methods, ["card", "oxxo"]);
     let reference = order(&h.app, id).await["reference"].as_str().unwrap().to_string();
     assert_eq!(req.param("cancel_url"), Some(format!("https://pagos.loreto.gob.mx/orden/{reference}").as_str()));
@@ -350,7 +356,8 @@ async fn card_paid_through_checkout_and_a_signed_webhook() {
     assert_eq!(h.fake.created.lock().unwrap().len(), 1);
 
     // A forged signature and a stale replay change nothing.
-    let paid = event("evt_card_paid", "checkout.session.completed", &with(&session_of(&h, &session_id), "complete", "paid"));
+    let paid =
+        event("evt_card_paid", "checkout.session.completed", &with(&session_of(&h, &session_id), "complete", "paid"));
     let now = chrono::Utc::now().timestamp();
     let (status, body) = deliver_signed(&h.app, &paid, &sign("whsec_forged", now, paid.as_bytes())).await;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("bad_signature")), "{body}");
@@ -406,7 +413,9 @@ async fn oxxo_pending_then_paid_and_oxxo_expired() {
     let h = harness().await;
     let (id, session_id, _) = order_and_checkout(&h, "P-000002").await;
     let session = session_of(&h, &session_id);
-    let (status, _) = deliver(&h.app, &event("evt_oxxo_1", "checkout.session.completed", &with(&session, "complete", "unpaid"))).await;
+    let (status, _) =
+        deliver(&h.app, &event("evt_oxxo_1", "checkout.session.completed", &with(&session, "complete", "unpaid")))
+            .await;
     assert_eq!(status, 200);
     assert_eq!(order(&h.app, id).await["status"], "pending");
     assert_eq!(open_charges(&h.app, "P-000002").await, 1, "awaiting the cash");
@@ -424,7 +433,8 @@ async fn oxxo_pending_then_paid_and_oxxo_expired() {
     let (id, session_id, _) = order_and_checkout(&h, "A-000003").await;
     let session = session_of(&h, &session_id);
     deliver(&h.app, &event("evt_oxxo_3", "checkout.session.completed", &with(&session, "complete", "unpaid"))).await;
-    let (status, _) = deliver(&h.app, &event("evt_oxxo_4", "checkout.session.expired", &with(&session, "expired", "unpaid"))).await;
+    let (status, _) =
+        deliver(&h.app, &event("evt_oxxo_4", "checkout.session.expired", &with(&session, "expired", "unpaid"))).await;
     assert_eq!(status, 200);
     assert_eq!(order(&h.app, id).await["status"], "expired");
     assert_eq!(open_charges(&h.app, "A-000003").await, 2);
@@ -444,7 +454,8 @@ async fn events_out_of_order_succeed_once() {
     .await;
     assert_eq!(status, 200);
     let (status, body) =
-        deliver(&h.app, &event("evt_late_1", "checkout.session.completed", &with(&session, "complete", "unpaid"))).await;
+        deliver(&h.app, &event("evt_late_1", "checkout.session.completed", &with(&session, "complete", "unpaid")))
+            .await;
     assert_eq!(status, 200, "{body}");
     let o = order(&h.app, id).await;
     assert_eq!((o["status"].as_str(), moves_to(&o, "succeeded")), (Some("succeeded"), 1), "{o}");
@@ -547,7 +558,8 @@ async fn back_from_checkout_the_page_says_in_process_until_stripe_confirms() {
     // The sweep asks again about the open session in 15 minutes (or right
     // after it expires, if sooner), not at every pass.
     let attempt = h.app.store.attempts_of_order(id).await.unwrap().pop().unwrap();
-    let expires = chrono::DateTime::parse_from_rfc3339(order(&h.app, id).await["expires_at"].as_str().unwrap()).unwrap();
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(order(&h.app, id).await["expires_at"].as_str().unwrap()).unwrap();
     let next = attempt.next_check_at.expect("scheduled");
     let now = h.app.state.clock.now();
     assert!(
@@ -566,7 +578,8 @@ async fn back_from_checkout_the_page_says_in_process_until_stripe_confirms() {
     assert_eq!((attempt.status.as_str(), attempt.payment_intent.as_deref()), ("succeeded", Some("pi_test_card")));
 
     // Then the webhook: nothing more happens.
-    let (status, _) = deliver(&h.app, &event("evt_slow", "checkout.session.completed", &session_of(&h, &session_id))).await;
+    let (status, _) =
+        deliver(&h.app, &event("evt_slow", "checkout.session.completed", &session_of(&h, &session_id))).await;
     assert_eq!(status, 200);
     let o = order(&h.app, id).await;
     assert_eq!((o["status"].as_str(), moves_to(&o, "succeeded")), (Some("succeeded"), 1));
@@ -722,8 +735,11 @@ async fn a_server_killed_between_stripe_and_our_commit_heals_on_restart() {
     assert_eq!(h.fake.created.lock().unwrap().len(), 2, "the repeated create was answered from the idempotency key");
     // The late webhooks change nothing.
     for (n, s) in [&paid_session, &lost_session].into_iter().enumerate() {
-        let (status, _) =
-            deliver(&restarted, &event(&format!("evt_after_restart_{n}"), "checkout.session.completed", &session_of(&h, s))).await;
+        let (status, _) = deliver(
+            &restarted,
+            &event(&format!("evt_after_restart_{n}"), "checkout.session.completed", &session_of(&h, s)),
+        )
+        .await;
         assert_eq!(status, 200);
     }
     for id in [paid_id, lost_id] {
@@ -764,7 +780,11 @@ async fn overpayments_are_refunded_once_when_configured() {
     // Stripe down at the time: recorded as failed, refunded by the next sweep.
     *h.fake.refuse_refunds.lock().unwrap() = true;
     let (id, session_id, _) = order_and_checkout(&h, "A-000003").await;
-    deliver(&h.app, &event("evt_exp_2", "checkout.session.expired", &set_session(&h, &session_id, "expired", "unpaid", None))).await;
+    deliver(
+        &h.app,
+        &event("evt_exp_2", "checkout.session.expired", &set_session(&h, &session_id, "expired", "unpaid", None)),
+    )
+    .await;
     let paid = set_session(&h, &session_id, "complete", "paid", Some("pi_test_over_2"));
     deliver(&h.app, &event("evt_paid_late_2", "checkout.session.completed", &paid)).await;
     let over = h.app.store.overpayments_of_order(id).await.unwrap();
@@ -774,14 +794,22 @@ async fn overpayments_are_refunded_once_when_configured() {
     app::payments::heal_stripe_attempts(&h.app.state, h.app.state.clock.now()).await.unwrap();
     let over = h.app.store.overpayments_of_order(id).await.unwrap();
     assert_eq!(over[0].refund, app::store::RefundStatus::Refunded);
-    assert_eq!(h.fake.refunds.lock().unwrap().iter().filter(|r| r.param("payment_intent") == Some("pi_test_over_2")).count(), 2, "one refused, one done");
+    assert_eq!(
+        h.fake.refunds.lock().unwrap().iter().filter(|r| r.param("payment_intent") == Some("pi_test_over_2")).count(),
+        2,
+        "one refused, one done"
+    );
 }
 
 #[tokio::test]
 async fn without_the_setting_overpayments_wait_to_be_refunded_by_hand() {
     let h = harness().await;
     let (id, session_id, _) = order_and_checkout(&h, "P-000002").await;
-    deliver(&h.app, &event("evt_exp", "checkout.session.expired", &set_session(&h, &session_id, "expired", "unpaid", None))).await;
+    deliver(
+        &h.app,
+        &event("evt_exp", "checkout.session.expired", &set_session(&h, &session_id, "expired", "unpaid", None)),
+    )
+    .await;
     let paid = set_session(&h, &session_id, "complete", "paid", Some("pi_test_manual"));
     deliver(&h.app, &event("evt_paid_late", "checkout.session.completed", &paid)).await;
     app::payments::heal_stripe_attempts(&h.app.state, h.app.state.clock.now()).await.unwrap();
@@ -803,7 +831,10 @@ async fn spei_transfers_when_configured() {
         .collect();
     assert_eq!(methods, ["card", "oxxo", "customer_balance"]);
     assert_eq!(created.param("payment_method_options[customer_balance][funding_type]"), Some("bank_transfer"));
-    assert_eq!(created.param("payment_method_options[customer_balance][bank_transfer][type]"), Some("mx_bank_transfer"));
+    assert_eq!(
+        created.param("payment_method_options[customer_balance][bank_transfer][type]"),
+        Some("mx_bank_transfer")
+    );
     assert_eq!(created.param("customer_creation"), Some("always"));
 
     // The citizen picks SPEI: Stripe shows a CLABE and waits for the transfer.

@@ -99,9 +99,7 @@ impl DiscountProgram {
 
     /// Whether the program lists `concept` (or `"*"`).
     pub fn covers(&self, concept: &str) -> bool {
-        self.concepts
-            .iter()
-            .any(|c| c == ALL_CONCEPTS || c == concept)
+        self.concepts.iter().any(|c| c == ALL_CONCEPTS || c == concept)
     }
 }
 
@@ -130,17 +128,12 @@ pub fn apply_discounts(
     if base <= Centavos::ZERO {
         return Vec::new();
     }
-    let applicable: Vec<&DiscountProgram> = programs
-        .iter()
-        .filter(|p| p.component == component && p.covers(concept) && p.applies_on(on))
-        .collect();
-    let best = applicable.iter().copied().filter(|p| !p.stacks).fold(
-        None::<&DiscountProgram>,
-        |best, p| match best {
-            Some(b) if b.percent >= p.percent => Some(b),
-            _ => Some(p),
-        },
-    );
+    let applicable: Vec<&DiscountProgram> =
+        programs.iter().filter(|p| p.component == component && p.covers(concept) && p.applies_on(on)).collect();
+    let best = applicable.iter().copied().filter(|p| !p.stacks).fold(None::<&DiscountProgram>, |best, p| match best {
+        Some(b) if b.percent >= p.percent => Some(b),
+        _ => Some(p),
+    });
     let stacking = applicable.iter().copied().filter(|p| p.stacks);
 
     let mut remaining = base;
@@ -177,10 +170,7 @@ pub fn validate_programs(programs: &[DiscountProgram]) -> Result<(), DiscountErr
         if p.id.trim().is_empty() {
             return Err(DiscountError::EmptyId);
         }
-        let empty = |field: &'static str| DiscountError::EmptyField {
-            id: p.id.clone(),
-            field,
-        };
+        let empty = |field: &'static str| DiscountError::EmptyField { id: p.id.clone(), field };
         if p.name.trim().is_empty() {
             return Err(empty("name"));
         }
@@ -228,13 +218,7 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
     }
 
-    fn program(
-        id: &str,
-        concepts: &[&str],
-        component: Component,
-        percent: Decimal,
-        stacks: bool,
-    ) -> DiscountProgram {
+    fn program(id: &str, concepts: &[&str], component: Component, percent: Decimal, stacks: bool) -> DiscountProgram {
         DiscountProgram {
             id: id.into(),
             name: format!("Programa {id}"),
@@ -259,13 +243,7 @@ mod tests {
 
     #[test]
     fn covers_with_wildcard() {
-        let p = program(
-            "a",
-            &["predial", "agua"],
-            Component::Recargos,
-            dec!(50),
-            false,
-        );
+        let p = program("a", &["predial", "agua"], Component::Recargos, dec!(50), false);
         assert!(p.covers("predial") && p.covers("agua") && !p.covers("basura"));
         let all = program("b", &["*"], Component::Recargos, dec!(50), false);
         assert!(all.covers("basura"));
@@ -282,13 +260,7 @@ mod tests {
             program("agua", &["agua"], Component::Recargos, dec!(100), false),
         ];
         // base 181.48: 50 % = 90.74; 10 % = 18.148 → 18.15
-        let applied = apply_discounts(
-            &programs,
-            "predial",
-            Component::Recargos,
-            Centavos(18_148),
-            d(2026, 11, 21),
-        );
+        let applied = apply_discounts(&programs, "predial", Component::Recargos, Centavos(18_148), d(2026, 11, 21));
         let ids: Vec<&str> = applied.iter().map(|a| a.program_id.as_str()).collect();
         assert_eq!(ids, ["p50", "s10"]);
         assert_eq!(applied[0].amount, Centavos(9_074));
@@ -296,55 +268,23 @@ mod tests {
         assert_eq!(applied[0].valid_until, d(2026, 12, 31));
         assert_eq!(applied[0].component, Component::Recargos);
         // outside the window: nothing
-        assert!(apply_discounts(
-            &programs,
-            "predial",
-            Component::Recargos,
-            Centavos(18_148),
-            d(2027, 1, 1)
-        )
-        .is_empty());
+        assert!(apply_discounts(&programs, "predial", Component::Recargos, Centavos(18_148), d(2027, 1, 1)).is_empty());
         // zero base: nothing listed
-        assert!(apply_discounts(
-            &programs,
-            "predial",
-            Component::Recargos,
-            Centavos::ZERO,
-            d(2026, 5, 1)
-        )
-        .is_empty());
+        assert!(apply_discounts(&programs, "predial", Component::Recargos, Centavos::ZERO, d(2026, 5, 1)).is_empty());
     }
 
     #[test]
     fn half_centavo_rounds_away_from_zero_and_sum_is_clipped() {
         // 0.05 × 30 % = 0.015 → 0.02
-        let p = vec![program(
-            "m",
-            &["multa_basura"],
-            Component::Multas,
-            dec!(30),
-            false,
-        )];
-        let a = apply_discounts(
-            &p,
-            "multa_basura",
-            Component::Multas,
-            Centavos(5),
-            d(2026, 8, 1),
-        );
+        let p = vec![program("m", &["multa_basura"], Component::Multas, dec!(30), false)];
+        let a = apply_discounts(&p, "multa_basura", Component::Multas, Centavos(5), d(2026, 8, 1));
         assert_eq!(a[0].amount, Centavos(2));
         // 100 % + stacking 25 %: the stacking one is clipped to nothing left.
         let p = vec![
             program("full", &["agua"], Component::Recargos, dec!(100), false),
             program("extra", &["agua"], Component::Recargos, dec!(25), true),
         ];
-        let a = apply_discounts(
-            &p,
-            "agua",
-            Component::Recargos,
-            Centavos(1_001),
-            d(2026, 8, 1),
-        );
+        let a = apply_discounts(&p, "agua", Component::Recargos, Centavos(1_001), d(2026, 8, 1));
         assert_eq!(a.len(), 1);
         assert_eq!(a[0].amount, Centavos(1_001));
         // 80 % + stacking 30 %: the second is clipped to the remaining 20 %.
@@ -352,75 +292,36 @@ mod tests {
             program("big", &["agua"], Component::Recargos, dec!(80), false),
             program("more", &["agua"], Component::Recargos, dec!(30), true),
         ];
-        let a = apply_discounts(
-            &p,
-            "agua",
-            Component::Recargos,
-            Centavos(10_000),
-            d(2026, 8, 1),
-        );
-        assert_eq!(
-            a.iter().map(|x| x.amount).collect::<Vec<_>>(),
-            [Centavos(8_000), Centavos(2_000)]
-        );
+        let a = apply_discounts(&p, "agua", Component::Recargos, Centavos(10_000), d(2026, 8, 1));
+        assert_eq!(a.iter().map(|x| x.amount).collect::<Vec<_>>(), [Centavos(8_000), Centavos(2_000)]);
     }
 
     #[test]
     fn validation() {
         let ok = program("a", &["predial"], Component::Recargos, dec!(50), false);
         assert_eq!(validate_programs(std::slice::from_ref(&ok)), Ok(()));
-        assert_eq!(
-            validate_programs(&[ok.clone(), ok.clone()]),
-            Err(DiscountError::DuplicateId("a".into()))
-        );
+        assert_eq!(validate_programs(&[ok.clone(), ok.clone()]), Err(DiscountError::DuplicateId("a".into())));
         let mut p = ok.clone();
         p.percent = dec!(0);
-        assert_eq!(
-            validate_programs(&[p]),
-            Err(DiscountError::Percent("a".into()))
-        );
+        assert_eq!(validate_programs(&[p]), Err(DiscountError::Percent("a".into())));
         let mut p = ok.clone();
         p.percent = dec!(100.01);
-        assert_eq!(
-            validate_programs(&[p]),
-            Err(DiscountError::Percent("a".into()))
-        );
+        assert_eq!(validate_programs(&[p]), Err(DiscountError::Percent("a".into())));
         let mut p = ok.clone();
         p.percent = dec!(100);
         assert_eq!(validate_programs(&[p]), Ok(()));
         let mut p = ok.clone();
         p.valid_until = d(2025, 12, 31);
-        assert_eq!(
-            validate_programs(&[p]),
-            Err(DiscountError::Dates("a".into()))
-        );
+        assert_eq!(validate_programs(&[p]), Err(DiscountError::Dates("a".into())));
         let mut p = ok.clone();
         p.legal_basis = " ".into();
-        assert_eq!(
-            validate_programs(&[p]),
-            Err(DiscountError::EmptyField {
-                id: "a".into(),
-                field: "legal_basis"
-            })
-        );
+        assert_eq!(validate_programs(&[p]), Err(DiscountError::EmptyField { id: "a".into(), field: "legal_basis" }));
         let mut p = ok.clone();
         p.name = String::new();
-        assert_eq!(
-            validate_programs(&[p]),
-            Err(DiscountError::EmptyField {
-                id: "a".into(),
-                field: "name"
-            })
-        );
+        assert_eq!(validate_programs(&[p]), Err(DiscountError::EmptyField { id: "a".into(), field: "name" }));
         let mut p = ok.clone();
         p.concepts.clear();
-        assert_eq!(
-            validate_programs(&[p]),
-            Err(DiscountError::EmptyField {
-                id: "a".into(),
-                field: "concepts"
-            })
-        );
+        assert_eq!(validate_programs(&[p]), Err(DiscountError::EmptyField { id: "a".into(), field: "concepts" }));
         let mut p = ok;
         p.id = String::new();
         assert_eq!(validate_programs(&[p]), Err(DiscountError::EmptyId));
@@ -434,27 +335,19 @@ mod tests {
         assert_eq!(p.component, Component::Recargos);
         assert_eq!(p.percent, dec!(75));
         assert!(!p.stacks);
-        assert_eq!(
-            serde_json::to_string(&Component::Multas).unwrap(),
-            "\"multas\""
-        );
+        assert_eq!(serde_json::to_string(&Component::Multas).unwrap(), "\"multas\"");
         assert_eq!(Component::Multas.as_str(), "multas");
         assert_eq!(Component::Recargos.label_es(), "Recargos");
         assert_eq!(Component::Principal.label_en(), "Principal");
     }
 
     fn arb_program() -> impl Strategy<Value = DiscountProgram> {
-        (
-            1i64..=10_000,
-            any::<bool>(),
-            prop::sample::select(vec!["predial", "agua", "*"]),
-            0u32..3,
-        )
-            .prop_map(|(bp, stacks, concept, comp)| {
-                let component =
-                    [Component::Principal, Component::Recargos, Component::Multas][comp as usize];
+        (1i64..=10_000, any::<bool>(), prop::sample::select(vec!["predial", "agua", "*"]), 0u32..3).prop_map(
+            |(bp, stacks, concept, comp)| {
+                let component = [Component::Principal, Component::Recargos, Component::Multas][comp as usize];
                 program("g", &[concept], component, Decimal::new(bp, 2), stacks)
-            })
+            },
+        )
     }
 
     proptest! {

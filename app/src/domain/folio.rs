@@ -44,11 +44,7 @@ impl Folio {
         if number == 0 {
             return Err(FolioError::NumberZero);
         }
-        Ok(Folio {
-            series,
-            year,
-            number,
-        })
+        Ok(Folio { series, year, number })
     }
 
     /// Parses the canonical form (see the module documentation).
@@ -58,8 +54,7 @@ impl Folio {
             return Err(FolioError::Empty);
         }
         let mut parts = s.split('-');
-        let (Some(series), Some(year), Some(number), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(series), Some(year), Some(number), None) = (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(FolioError::Format);
         };
@@ -87,11 +82,7 @@ impl Folio {
         }
         let number: u32 = number.parse().map_err(|_| FolioError::NumberTooLarge)?;
 
-        Ok(Folio {
-            series,
-            year,
-            number,
-        })
+        Ok(Folio { series, year, number })
     }
 
     /// The serie, e.g. `"A"` or `"C1"`.
@@ -125,14 +116,7 @@ fn parse_series(s: &str) -> Result<String, FolioError> {
 
 impl fmt::Display for Folio {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}-{}-{:0width$}",
-            self.series,
-            self.year,
-            self.number,
-            width = NUMBER_PAD
-        )
+        write!(f, "{}-{}-{:0width$}", self.series, self.year, self.number, width = NUMBER_PAD)
     }
 }
 
@@ -188,12 +172,8 @@ impl FolioError {
     pub fn message_es(&self) -> &'static str {
         match self {
             FolioError::Empty => "Escriba el folio.",
-            FolioError::Format => {
-                "El folio debe tener la forma SERIE-AÑO-NÚMERO (por ejemplo A-2026-000123)."
-            }
-            FolioError::Series => {
-                "La serie del folio debe tener de 1 a 4 letras o dígitos y empezar con una letra."
-            }
+            FolioError::Format => "El folio debe tener la forma SERIE-AÑO-NÚMERO (por ejemplo A-2026-000123).",
+            FolioError::Series => "La serie del folio debe tener de 1 a 4 letras o dígitos y empezar con una letra.",
             FolioError::Year => "El año del folio debe tener 4 dígitos (por ejemplo 2026).",
             FolioError::Number => {
                 "El número del folio debe tener 6 dígitos, con ceros a la izquierda (por ejemplo 000123)."
@@ -206,12 +186,8 @@ impl FolioError {
     pub fn message_en(&self) -> &'static str {
         match self {
             FolioError::Empty => "Enter the folio.",
-            FolioError::Format => {
-                "The folio must have the form SERIES-YEAR-NUMBER (e.g. A-2026-000123)."
-            }
-            FolioError::Series => {
-                "The folio series must be 1 to 4 letters or digits, starting with a letter."
-            }
+            FolioError::Format => "The folio must have the form SERIES-YEAR-NUMBER (e.g. A-2026-000123).",
+            FolioError::Series => "The folio series must be 1 to 4 letters or digits, starting with a letter.",
             FolioError::Year => "The folio year must have 4 digits (e.g. 2026).",
             FolioError::Number => "The folio number must have 6 digits, zero-padded (e.g. 000123).",
             FolioError::NumberZero => "The folio number must not be zero.",
@@ -246,10 +222,7 @@ mod tests {
         assert_eq!(Folio::parse("c1-2026-000007").unwrap().series(), "C1");
         assert_eq!(Folio::parse("Ab3z-2026-000007").unwrap().series(), "AB3Z");
         assert_eq!(Folio::parse("A-2026-1234567").unwrap().number(), 1_234_567);
-        assert_eq!(
-            Folio::parse("A-2026-4294967295").unwrap().number(),
-            u32::MAX
-        );
+        assert_eq!(Folio::parse("A-2026-4294967295").unwrap().number(), u32::MAX);
         assert_eq!(Folio::new("c1", 2026, 5).unwrap().series(), "C1");
     }
 
@@ -314,15 +287,7 @@ mod tests {
         );
         // Every variant has distinct, non-empty messages in both languages.
         use FolioError::*;
-        let all = [
-            Empty,
-            Format,
-            Series,
-            Year,
-            Number,
-            NumberZero,
-            NumberTooLarge,
-        ];
+        let all = [Empty, Format, Series, Year, Number, NumberZero, NumberTooLarge];
         let es: std::collections::HashSet<_> = all.iter().map(|e| e.message_es()).collect();
         let en: std::collections::HashSet<_> = all.iter().map(|e| e.message_en()).collect();
         assert_eq!((es.len(), en.len()), (all.len(), all.len()));
@@ -341,23 +306,10 @@ mod tests {
 
     #[test]
     fn ordering_is_series_then_year_then_number() {
-        let mut v = [
-            f("B", 2026, 1),
-            f("A", 2027, 1),
-            f("A", 2026, 10),
-            f("A", 2026, 9),
-        ];
+        let mut v = [f("B", 2026, 1), f("A", 2027, 1), f("A", 2026, 10), f("A", 2026, 9)];
         v.sort();
         let s: Vec<String> = v.iter().map(|x| x.to_string()).collect();
-        assert_eq!(
-            s,
-            [
-                "A-2026-000009",
-                "A-2026-000010",
-                "A-2027-000001",
-                "B-2026-000001"
-            ]
-        );
+        assert_eq!(s, ["A-2026-000009", "A-2026-000010", "A-2027-000001", "B-2026-000001"]);
     }
 
     proptest! {

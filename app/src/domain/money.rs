@@ -66,11 +66,7 @@ impl Centavos {
     /// Values beyond the `i64` range saturate (unreachable with amounts that
     /// come through [`Centavos::parse_pesos`]).
     pub fn from_decimal(d: Decimal) -> Centavos {
-        let saturated = if d.is_sign_negative() {
-            i64::MIN
-        } else {
-            i64::MAX
-        };
+        let saturated = if d.is_sign_negative() { i64::MIN } else { i64::MAX };
         let cents = round_to_centavo(d)
             .checked_mul(Decimal::ONE_HUNDRED)
             .and_then(|c| i64::try_from(c.trunc()).ok())
@@ -250,14 +246,11 @@ pub mod decimal_exact {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Decimal, E> {
                 let v = v.trim();
-                let plain = !v.is_empty()
-                    && v.bytes()
-                        .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-');
+                let plain = !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-');
                 if !plain {
                     return Err(E::custom(format!("invalid decimal {v:?}")));
                 }
-                v.parse::<Decimal>()
-                    .map_err(|_| E::custom(format!("invalid decimal {v:?}")))
+                v.parse::<Decimal>().map_err(|_| E::custom(format!("invalid decimal {v:?}")))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Decimal, E> {
                 Ok(Decimal::from(v))
@@ -266,9 +259,7 @@ pub mod decimal_exact {
                 Ok(Decimal::from(v))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Decimal, E> {
-                Err(E::custom(format!(
-                    "write the decimal {v} between quotes (\"{v}\") so that it is read exactly"
-                )))
+                Err(E::custom(format!("write the decimal {v} between quotes (\"{v}\") so that it is read exactly")))
             }
         }
         deserializer.deserialize_any(V)
@@ -300,9 +291,7 @@ impl MoneyError {
             MoneyError::ThousandsSeparator => "Escriba el importe sin comas (por ejemplo 1234.50).",
             MoneyError::TooManyDecimals => "El importe debe tener como máximo dos decimales.",
             MoneyError::TooLarge => "El importe es demasiado grande.",
-            MoneyError::Invalid => {
-                "El importe solo puede contener dígitos y un punto decimal (por ejemplo 1234.50)."
-            }
+            MoneyError::Invalid => "El importe solo puede contener dígitos y un punto decimal (por ejemplo 1234.50).",
         }
     }
 
@@ -313,9 +302,7 @@ impl MoneyError {
             MoneyError::ThousandsSeparator => "Write the amount without commas (e.g. 1234.50).",
             MoneyError::TooManyDecimals => "The amount must have at most two decimals.",
             MoneyError::TooLarge => "The amount is too large.",
-            MoneyError::Invalid => {
-                "The amount may only contain digits and a decimal point (e.g. 1234.50)."
-            }
+            MoneyError::Invalid => "The amount may only contain digits and a decimal point (e.g. 1234.50).",
         }
     }
 }
@@ -391,14 +378,8 @@ mod tests {
 
     #[test]
     fn messages() {
-        assert_eq!(
-            MoneyError::TooManyDecimals.message_es(),
-            "El importe debe tener como máximo dos decimales."
-        );
-        assert_eq!(
-            MoneyError::TooManyDecimals.message_en(),
-            "The amount must have at most two decimals."
-        );
+        assert_eq!(MoneyError::TooManyDecimals.message_es(), "El importe debe tener como máximo dos decimales.");
+        assert_eq!(MoneyError::TooManyDecimals.message_en(), "The amount must have at most two decimals.");
     }
 
     #[test]

@@ -13,9 +13,7 @@ use std::collections::HashSet;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::discounts::{
-    validate_programs, Component, DiscountError, DiscountProgram, ALL_CONCEPTS,
-};
+use crate::domain::discounts::{validate_programs, Component, DiscountError, DiscountProgram, ALL_CONCEPTS};
 use crate::domain::reference::MAX_PREFIX;
 use crate::domain::uma::{UmaEntry, UmaError, UmaTable};
 
@@ -99,35 +97,24 @@ impl Municipality {
     /// Parses and validates a municipality file.
     #[cfg(feature = "ssr")]
     pub fn from_toml_str(s: &str) -> Result<Municipality, MunicipalityError> {
-        let m: Municipality =
-            toml::from_str(s).map_err(|e| MunicipalityError::Parse(e.to_string()))?;
+        let m: Municipality = toml::from_str(s).map_err(|e| MunicipalityError::Parse(e.to_string()))?;
         m.validate()?;
         Ok(m)
     }
 
     /// Checks the rules a parsed file must satisfy.
     pub fn validate(&self) -> Result<(), MunicipalityError> {
-        for (field, value) in [
-            ("name", &self.name),
-            ("state", &self.state),
-            ("timezone", &self.timezone),
-        ] {
+        for (field, value) in [("name", &self.name), ("state", &self.state), ("timezone", &self.timezone)] {
             if value.trim().is_empty() {
                 return Err(MunicipalityError::Empty(field));
             }
         }
         let slug_ok = !self.slug.is_empty()
-            && self
-                .slug
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && self.slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !slug_ok {
             return Err(MunicipalityError::Slug(self.slug.clone()));
         }
-        for (field, value) in [
-            ("primary", &self.colors.primary),
-            ("accent", &self.colors.accent),
-        ] {
+        for (field, value) in [("primary", &self.colors.primary), ("accent", &self.colors.accent)] {
             if !is_hex_color(value) {
                 return Err(MunicipalityError::Color(field));
             }
@@ -160,15 +147,8 @@ impl Municipality {
         }
         validate_programs(&self.discounts)?;
         for p in &self.discounts {
-            if let Some(unknown) = p
-                .concepts
-                .iter()
-                .find(|c| *c != ALL_CONCEPTS && !codes.contains(c.as_str()))
-            {
-                return Err(MunicipalityError::UnknownConcept {
-                    program: p.id.clone(),
-                    concept: unknown.clone(),
-                });
+            if let Some(unknown) = p.concepts.iter().find(|c| *c != ALL_CONCEPTS && !codes.contains(c.as_str())) {
+                return Err(MunicipalityError::UnknownConcept { program: p.id.clone(), concept: unknown.clone() });
             }
         }
         Ok(())
@@ -243,12 +223,7 @@ pub(crate) mod tests {
     }
 
     fn concept(code: &str, component: Component) -> Concept {
-        Concept {
-            code: code.into(),
-            name_es: format!("{code} (es)"),
-            name_en: format!("{code} (en)"),
-            component,
-        }
+        Concept { code: code.into(), name_es: format!("{code} (es)"), name_en: format!("{code} (en)"), component }
     }
 
     fn program(
@@ -281,32 +256,17 @@ pub(crate) mod tests {
             state: "Baja California Sur".into(),
             timezone: "America/Mazatlan".into(),
             logo: "/img/loreto.svg".into(),
-            colors: Colors {
-                primary: "#0b5563".into(),
-                accent: "#9a3412".into(),
-            },
+            colors: Colors { primary: "#0b5563".into(), accent: "#9a3412".into() },
             office_hours: "Lunes a viernes de 8:00 a 15:00 h".into(),
             address: "Palacio Municipal, Loreto, B.C.S.".into(),
             phone: String::new(),
             reference_prefix: 1,
             uma: vec![
-                UmaEntry {
-                    valid_from: d(2024, 2, 1),
-                    daily_value: dec!(108.57),
-                },
-                UmaEntry {
-                    valid_from: d(2025, 2, 1),
-                    daily_value: dec!(113.14),
-                },
-                UmaEntry {
-                    valid_from: d(2026, 2, 1),
-                    daily_value: dec!(117.31),
-                },
+                UmaEntry { valid_from: d(2024, 2, 1), daily_value: dec!(108.57) },
+                UmaEntry { valid_from: d(2025, 2, 1), daily_value: dec!(113.14) },
+                UmaEntry { valid_from: d(2026, 2, 1), daily_value: dec!(117.31) },
             ],
-            recargos: RecargosRule {
-                monthly_rate: dec!(0.0147),
-                cap_months: 60,
-            },
+            recargos: RecargosRule { monthly_rate: dec!(0.0147), cap_months: 60 },
             rounding: RoundingRule { cff_art20: true },
             concepts: vec![
                 concept("predial", Component::Principal),
@@ -352,15 +312,9 @@ pub(crate) mod tests {
         assert_eq!(m.component_of("multa_basura"), Component::Multas);
         assert_eq!(m.component_of("predial"), Component::Principal);
         assert_eq!(m.component_of("no_such_concept"), Component::Principal);
-        assert_eq!(
-            m.concept("agua").map(|c| c.name_es.as_str()),
-            Some("agua (es)")
-        );
+        assert_eq!(m.concept("agua").map(|c| c.name_es.as_str()), Some("agua (es)"));
         assert!(m.concept("nope").is_none());
-        assert_eq!(
-            m.uma_table().unwrap().value_on(d(2026, 2, 1)),
-            Some(dec!(117.31))
-        );
+        assert_eq!(m.uma_table().unwrap().value_on(d(2026, 2, 1)), Some(dec!(117.31)));
     }
 
     #[test]
@@ -370,60 +324,27 @@ pub(crate) mod tests {
             f(&mut m);
             assert_eq!(m.validate(), Err(expected));
         };
-        check(
-            |m| m.timezone = " ".into(),
-            MunicipalityError::Empty("timezone"),
-        );
+        check(|m| m.timezone = " ".into(), MunicipalityError::Empty("timezone"));
         check(|m| m.name.clear(), MunicipalityError::Empty("name"));
-        check(
-            |m| m.slug = "Loreto BCS".into(),
-            MunicipalityError::Slug("Loreto BCS".into()),
-        );
-        check(
-            |m| m.colors.accent = "red".into(),
-            MunicipalityError::Color("accent"),
-        );
+        check(|m| m.slug = "Loreto BCS".into(), MunicipalityError::Slug("Loreto BCS".into()));
+        check(|m| m.colors.accent = "red".into(), MunicipalityError::Color("accent"));
         check(|m| m.uma.clear(), MunicipalityError::Uma(UmaError::Empty));
-        check(
-            |m| m.recargos.monthly_rate = dec!(0.1001),
-            MunicipalityError::Rate,
-        );
-        check(
-            |m| m.recargos.monthly_rate = dec!(-0.01),
-            MunicipalityError::Rate,
-        );
-        check(
-            |m| m.reference_prefix = 100,
-            MunicipalityError::ReferencePrefix(100),
-        );
+        check(|m| m.recargos.monthly_rate = dec!(0.1001), MunicipalityError::Rate);
+        check(|m| m.recargos.monthly_rate = dec!(-0.01), MunicipalityError::Rate);
+        check(|m| m.reference_prefix = 100, MunicipalityError::ReferencePrefix(100));
         check(|m| m.recargos.cap_months = 0, MunicipalityError::Cap);
         check(|m| m.recargos.cap_months = 121, MunicipalityError::Cap);
-        check(
-            |m| m.concepts[0].code = "*".into(),
-            MunicipalityError::ConceptCode("*".into()),
-        );
-        check(
-            |m| m.concepts[0].name_en.clear(),
-            MunicipalityError::ConceptName("predial".into()),
-        );
-        check(
-            |m| m.concepts[0].component = Component::Recargos,
-            MunicipalityError::ConceptComponent("predial".into()),
-        );
-        check(
-            |m| m.concepts[1].code = "predial".into(),
-            MunicipalityError::DuplicateConcept("predial".into()),
-        );
+        check(|m| m.concepts[0].code = "*".into(), MunicipalityError::ConceptCode("*".into()));
+        check(|m| m.concepts[0].name_en.clear(), MunicipalityError::ConceptName("predial".into()));
+        check(|m| m.concepts[0].component = Component::Recargos, MunicipalityError::ConceptComponent("predial".into()));
+        check(|m| m.concepts[1].code = "predial".into(), MunicipalityError::DuplicateConcept("predial".into()));
         check(
             |m| m.discounts[0].percent = dec!(0),
             MunicipalityError::Discount(DiscountError::Percent("predial-recargos-2026".into())),
         );
         check(
             |m| m.discounts[0].concepts.push("cementerio".into()),
-            MunicipalityError::UnknownConcept {
-                program: "predial-recargos-2026".into(),
-                concept: "cementerio".into(),
-            },
+            MunicipalityError::UnknownConcept { program: "predial-recargos-2026".into(), concept: "cementerio".into() },
         );
         let mut m = sample();
         m.recargos.monthly_rate = dec!(0.1);
@@ -448,13 +369,7 @@ pub(crate) mod tests {
             assert_eq!(m.timezone, "America/Mazatlan");
             assert_eq!(m.logo, "/img/loreto.svg");
             assert_eq!(m.office_hours, "Lunes a viernes de 8:00 a 15:00 h");
-            assert_eq!(
-                m.recargos,
-                RecargosRule {
-                    monthly_rate: dec!(0.0147),
-                    cap_months: 60
-                }
-            );
+            assert_eq!(m.recargos, RecargosRule { monthly_rate: dec!(0.0147), cap_months: 60 });
             assert!(m.rounding.cff_art20);
             let uma = m.uma_table().unwrap();
             assert_eq!(uma.value_on(d(2025, 1, 31)), Some(dec!(108.57)));
@@ -480,46 +395,21 @@ pub(crate) mod tests {
             assert_eq!(m.component_of("multa_reglamentos"), Component::Multas);
             assert_eq!(m.component_of("predial"), Component::Principal);
             let ids: Vec<&str> = m.discounts.iter().map(|p| p.id.as_str()).collect();
-            assert_eq!(
-                ids,
-                [
-                    "predial-recargos-2026",
-                    "multas-regularizacion-2026",
-                    "agua-recargos-noviembre"
-                ]
-            );
+            assert_eq!(ids, ["predial-recargos-2026", "multas-regularizacion-2026", "agua-recargos-noviembre"]);
             // End-to-end tests rely on these concepts never being discounted.
             for p in &m.discounts {
-                assert!(
-                    !p.covers("licencia_comercial") && !p.covers("basura"),
-                    "{}",
-                    p.id
-                );
+                assert!(!p.covers("licencia_comercial") && !p.covers("basura"), "{}", p.id);
             }
             // Same programs as the hand-built sample used by the quote tests.
             assert_eq!(
                 m.discounts
                     .iter()
-                    .map(|p| (
-                        &p.id,
-                        p.percent,
-                        p.component,
-                        p.valid_from,
-                        p.valid_until,
-                        &p.concepts
-                    ))
+                    .map(|p| (&p.id, p.percent, p.component, p.valid_from, p.valid_until, &p.concepts))
                     .collect::<Vec<_>>(),
                 sample()
                     .discounts
                     .iter()
-                    .map(|p| (
-                        &p.id,
-                        p.percent,
-                        p.component,
-                        p.valid_from,
-                        p.valid_until,
-                        &p.concepts
-                    ))
+                    .map(|p| (&p.id, p.percent, p.component, p.valid_from, p.valid_until, &p.concepts))
                     .collect::<Vec<_>>()
             );
         }
@@ -533,12 +423,7 @@ pub(crate) mod tests {
             assert_eq!(m.reference_prefix, 2);
             // The prefix is optional: 1 when the file leaves it out.
             let without = OCOTLAN.replace("reference_prefix = 2\n", "");
-            assert_eq!(
-                Municipality::from_toml_str(&without)
-                    .unwrap()
-                    .reference_prefix,
-                1
-            );
+            assert_eq!(Municipality::from_toml_str(&without).unwrap().reference_prefix, 1);
             assert_eq!(m.recargos.monthly_rate, dec!(0.0147));
             let p = &m.discounts[0];
             assert_eq!(p.id, "cartera-vencida-2026");
@@ -551,20 +436,11 @@ pub(crate) mod tests {
         #[test]
         fn parse_errors() {
             let float_rate = LORETO.replace("monthly_rate = \"0.0147\"", "monthly_rate = 0.0147");
-            assert!(matches!(
-                Municipality::from_toml_str(&float_rate),
-                Err(MunicipalityError::Parse(_))
-            ));
+            assert!(matches!(Municipality::from_toml_str(&float_rate), Err(MunicipalityError::Parse(_))));
             let unknown_field = format!("colour = \"x\"\n{LORETO}");
-            assert!(matches!(
-                Municipality::from_toml_str(&unknown_field),
-                Err(MunicipalityError::Parse(_))
-            ));
+            assert!(matches!(Municipality::from_toml_str(&unknown_field), Err(MunicipalityError::Parse(_))));
             let bad_tz = LORETO.replace("timezone = \"America/Mazatlan\"", "timezone = \"\"");
-            assert_eq!(
-                Municipality::from_toml_str(&bad_tz),
-                Err(MunicipalityError::Empty("timezone"))
-            );
+            assert_eq!(Municipality::from_toml_str(&bad_tz), Err(MunicipalityError::Empty("timezone")));
         }
     }
 }

@@ -239,9 +239,7 @@ impl PaymentEventKind {
     /// The status this kind of event leads to when it is allowed.
     pub fn target(self) -> PaymentStatus {
         match self {
-            PaymentEventKind::Redirected | PaymentEventKind::AwaitingAsync => {
-                PaymentStatus::Pending
-            }
+            PaymentEventKind::Redirected | PaymentEventKind::AwaitingAsync => PaymentStatus::Pending,
             PaymentEventKind::Paid => PaymentStatus::Succeeded,
             PaymentEventKind::Declined | PaymentEventKind::AsyncFailed => PaymentStatus::Failed,
             PaymentEventKind::Expired => PaymentStatus::Expired,
@@ -263,10 +261,7 @@ pub enum Transition {
     /// The status changes from `from` to `to`: persist it and apply its
     /// effect (e.g. mark the charges paid on `succeeded`, release them on
     /// `failed`/`expired`/`cancelled`).
-    Moved {
-        from: PaymentStatus,
-        to: PaymentStatus,
-    },
+    Moved { from: PaymentStatus, to: PaymentStatus },
     /// Nothing changes: the event repeats the outcome already recorded
     /// (a retried webhook, a second OXXO voucher notice). Record the event
     /// if useful, apply nothing.
@@ -294,16 +289,10 @@ pub enum TransitionError {
     /// The event does not apply to a live payment in this status (a refund
     /// of an unpaid order, a second redirect of a pending one).
     #[error("event {event} is not allowed for a {from} payment")]
-    NotAllowed {
-        from: PaymentStatus,
-        event: PaymentEventKind,
-    },
+    NotAllowed { from: PaymentStatus, event: PaymentEventKind },
     /// The payment already has a final status and the event would change it.
     #[error("the payment is already {from}; event {event} refused")]
-    Final {
-        from: PaymentStatus,
-        event: PaymentEventKind,
-    },
+    Final { from: PaymentStatus, event: PaymentEventKind },
     /// Money arrived for an order already failed, expired or cancelled: an
     /// overpayment to refund, never to be applied to the charges.
     #[error("payment received for an order already {0}: record it as an overpayment to refund")]
@@ -320,16 +309,12 @@ impl TransitionError {
     /// Spanish message for logs and staff pages.
     pub fn message_es(&self) -> String {
         match self {
-            TransitionError::NotAllowed { from, event } => format!(
-                "El evento «{}» no procede para un pago en estado «{}».",
-                event.label_es(),
-                from.label_es()
-            ),
-            TransitionError::Final { from, event } => format!(
-                "El pago ya está en estado «{}»; se rechaza el evento «{}».",
-                from.label_es(),
-                event.label_es()
-            ),
+            TransitionError::NotAllowed { from, event } => {
+                format!("El evento «{}» no procede para un pago en estado «{}».", event.label_es(), from.label_es())
+            }
+            TransitionError::Final { from, event } => {
+                format!("El pago ya está en estado «{}»; se rechaza el evento «{}».", from.label_es(), event.label_es())
+            }
             TransitionError::PaidAfterFinal(from) => format!(
                 "Se recibió un pago para una orden en estado «{}»: regístrelo como pago en exceso \
                  por devolver; no se aplica a los adeudos.",
@@ -354,10 +339,7 @@ impl TransitionError {
 
 /// Applies `event` to a payment in status `from`. See the module
 /// documentation for the diagram and the rules.
-pub fn transition(
-    from: PaymentStatus,
-    event: &PaymentEvent,
-) -> Result<Transition, TransitionError> {
+pub fn transition(from: PaymentStatus, event: &PaymentEvent) -> Result<Transition, TransitionError> {
     use PaymentEventKind as E;
     use PaymentStatus as S;
 
@@ -366,9 +348,7 @@ pub fn transition(
     let moved = Ok(Transition::Moved { from, to });
     match (from, kind) {
         // A refund needs a succeeded payment.
-        (S::Created | S::Pending, E::Refunded) => {
-            Err(TransitionError::NotAllowed { from, event: kind })
-        }
+        (S::Created | S::Pending, E::Refunded) => Err(TransitionError::NotAllowed { from, event: kind }),
         // A pending payment already has its checkout or voucher.
         (S::Pending, E::Redirected) => Err(TransitionError::NotAllowed { from, event: kind }),
         (S::Pending, E::AwaitingAsync) => Ok(Transition::AlreadyThere(S::Pending)),
@@ -376,9 +356,7 @@ pub fn transition(
         (S::Succeeded, E::Refunded) => moved,
         // Final statuses from here on: identical outcomes are harmless.
         (_, _) if to == from => Ok(Transition::AlreadyThere(from)),
-        (S::Failed | S::Expired | S::Cancelled, E::Paid) => {
-            Err(TransitionError::PaidAfterFinal(from))
-        }
+        (S::Failed | S::Expired | S::Cancelled, E::Paid) => Err(TransitionError::PaidAfterFinal(from)),
         (_, _) => Err(TransitionError::Final { from, event: kind }),
     }
 }
@@ -413,19 +391,14 @@ mod tests {
         match kind {
             PaymentEventKind::Redirected => PaymentEvent::Redirected,
             PaymentEventKind::AwaitingAsync => PaymentEvent::AwaitingAsync,
-            PaymentEventKind::Paid => PaymentEvent::Paid {
-                amount: Centavos(123_400),
-                currency: CURRENCY_MXN.to_string(),
-            },
-            PaymentEventKind::Declined => PaymentEvent::Declined {
-                reason: "card_declined".to_string(),
-            },
+            PaymentEventKind::Paid => {
+                PaymentEvent::Paid { amount: Centavos(123_400), currency: CURRENCY_MXN.to_string() }
+            }
+            PaymentEventKind::Declined => PaymentEvent::Declined { reason: "card_declined".to_string() },
             PaymentEventKind::AsyncFailed => PaymentEvent::AsyncFailed,
             PaymentEventKind::Expired => PaymentEvent::Expired,
             PaymentEventKind::Cancelled => PaymentEvent::Cancelled,
-            PaymentEventKind::Refunded => PaymentEvent::Refunded {
-                amount: Centavos(123_400),
-            },
+            PaymentEventKind::Refunded => PaymentEvent::Refunded { amount: Centavos(123_400) },
         }
     }
 
@@ -453,44 +426,16 @@ mod tests {
         let matrix: [(PaymentStatus, [X; 8]); 7] = [
             (
                 Created,
-                [
-                    To(Pending),
-                    To(Pending),
-                    To(Succeeded),
-                    To(Failed),
-                    To(Failed),
-                    To(Expired),
-                    To(Cancelled),
-                    No,
-                ],
+                [To(Pending), To(Pending), To(Succeeded), To(Failed), To(Failed), To(Expired), To(Cancelled), No],
             ),
-            (
-                Pending,
-                [
-                    No,
-                    Same,
-                    To(Succeeded),
-                    To(Failed),
-                    To(Failed),
-                    To(Expired),
-                    To(Cancelled),
-                    No,
-                ],
-            ),
-            (
-                Succeeded,
-                [Fin, Fin, Same, Fin, Fin, Fin, Fin, To(Refunded)],
-            ),
+            (Pending, [No, Same, To(Succeeded), To(Failed), To(Failed), To(Expired), To(Cancelled), No]),
+            (Succeeded, [Fin, Fin, Same, Fin, Fin, Fin, Fin, To(Refunded)]),
             (Failed, [Fin, Fin, Late, Same, Same, Fin, Fin, Fin]),
             (Expired, [Fin, Fin, Late, Fin, Fin, Same, Fin, Fin]),
             (Cancelled, [Fin, Fin, Late, Fin, Fin, Fin, Same, Fin]),
             (Refunded, [Fin, Fin, Fin, Fin, Fin, Fin, Fin, Same]),
         ];
-        assert_eq!(
-            matrix.map(|(s, _)| s),
-            PaymentStatus::ALL,
-            "one row per status"
-        );
+        assert_eq!(matrix.map(|(s, _)| s), PaymentStatus::ALL, "one row per status");
         let mut cells = 0;
         for (from, row) in matrix {
             for (kind, expected) in PaymentEventKind::ALL.into_iter().zip(row) {
@@ -514,10 +459,7 @@ mod tests {
         for from in PaymentStatus::ALL.into_iter().filter(|s| s.is_final()) {
             for kind in PaymentEventKind::ALL {
                 if let Ok(Transition::Moved { to, .. }) = transition(from, &event(kind)) {
-                    assert_eq!(
-                        (from, to),
-                        (PaymentStatus::Succeeded, PaymentStatus::Refunded)
-                    );
+                    assert_eq!((from, to), (PaymentStatus::Succeeded, PaymentStatus::Refunded));
                 }
             }
         }
@@ -527,23 +469,12 @@ mod tests {
     fn event_data_does_not_change_the_outcome() {
         // A Paid with another amount at succeeded is still a retry: amounts
         // are the caller's business (check_amount), not the state machine's.
-        let paid = PaymentEvent::Paid {
-            amount: Centavos(1),
-            currency: "usd".to_string(),
-        };
-        assert_eq!(
-            transition(PaymentStatus::Succeeded, &paid),
-            Ok(Transition::AlreadyThere(PaymentStatus::Succeeded))
-        );
-        let declined = PaymentEvent::Declined {
-            reason: String::new(),
-        };
+        let paid = PaymentEvent::Paid { amount: Centavos(1), currency: "usd".to_string() };
+        assert_eq!(transition(PaymentStatus::Succeeded, &paid), Ok(Transition::AlreadyThere(PaymentStatus::Succeeded)));
+        let declined = PaymentEvent::Declined { reason: String::new() };
         assert_eq!(
             transition(PaymentStatus::Pending, &declined),
-            Ok(Transition::Moved {
-                from: PaymentStatus::Pending,
-                to: PaymentStatus::Failed
-            })
+            Ok(Transition::Moved { from: PaymentStatus::Pending, to: PaymentStatus::Failed })
         );
     }
 
@@ -570,15 +501,9 @@ mod tests {
     #[test]
     fn live_and_final() {
         use PaymentStatus::*;
-        let live: Vec<_> = PaymentStatus::ALL
-            .into_iter()
-            .filter(|s| s.is_live())
-            .collect();
+        let live: Vec<_> = PaymentStatus::ALL.into_iter().filter(|s| s.is_live()).collect();
         assert_eq!(live, [Created, Pending]);
-        let fin: Vec<_> = PaymentStatus::ALL
-            .into_iter()
-            .filter(|s| s.is_final())
-            .collect();
+        let fin: Vec<_> = PaymentStatus::ALL.into_iter().filter(|s| s.is_final()).collect();
         assert_eq!(fin, [Succeeded, Failed, Expired, Cancelled, Refunded]);
     }
 
@@ -594,15 +519,9 @@ mod tests {
 
     #[test]
     fn event_serde() {
-        let e = PaymentEvent::Paid {
-            amount: Centavos(123_450),
-            currency: "mxn".to_string(),
-        };
+        let e = PaymentEvent::Paid { amount: Centavos(123_450), currency: "mxn".to_string() };
         let json = serde_json::to_string(&e).unwrap();
-        assert_eq!(
-            json,
-            r#"{"kind":"paid","amount":"1234.50","currency":"mxn"}"#
-        );
+        assert_eq!(json, r#"{"kind":"paid","amount":"1234.50","currency":"mxn"}"#);
         assert_eq!(serde_json::from_str::<PaymentEvent>(&json).unwrap(), e);
         let json = serde_json::to_string(&PaymentEvent::AwaitingAsync).unwrap();
         assert_eq!(json, r#"{"kind":"awaiting_async"}"#);
@@ -616,25 +535,16 @@ mod tests {
         assert_eq!(check_amount(m, "MXN", m, "Mxn"), Ok(()));
         assert_eq!(
             check_amount(m, "mxn", Centavos(123_399), "mxn"),
-            Err(TransitionError::AmountMismatch {
-                expected: m,
-                got: Centavos(123_399)
-            })
+            Err(TransitionError::AmountMismatch { expected: m, got: Centavos(123_399) })
         );
         assert_eq!(
             check_amount(m, "mxn", Centavos(123_500), "mxn"),
-            Err(TransitionError::AmountMismatch {
-                expected: m,
-                got: Centavos(123_500)
-            })
+            Err(TransitionError::AmountMismatch { expected: m, got: Centavos(123_500) })
         );
         // Currency first, even when the amount also differs.
         assert_eq!(
             check_amount(m, "mxn", Centavos(1), "usd"),
-            Err(TransitionError::CurrencyMismatch {
-                expected: "mxn".to_string(),
-                got: "usd".to_string()
-            })
+            Err(TransitionError::CurrencyMismatch { expected: "mxn".to_string(), got: "usd".to_string() })
         );
         assert!(check_amount(m, "mxn", m, "mxn ").is_err());
         assert!(check_amount(m, "mxn", m, "").is_err());
@@ -652,67 +562,29 @@ mod tests {
             e.to_string(),
             "payment received for an order already expired: record it as an overpayment to refund"
         );
-        let e = TransitionError::Final {
-            from: PaymentStatus::Succeeded,
-            event: PaymentEventKind::Declined,
-        };
-        assert_eq!(
-            e.message_es(),
-            "El pago ya está en estado «pagado»; se rechaza el evento «pago rechazado»."
-        );
-        assert_eq!(
-            e.message_en(),
-            "the payment is already succeeded; event declined refused"
-        );
-        let e = TransitionError::NotAllowed {
-            from: PaymentStatus::Pending,
-            event: PaymentEventKind::Redirected,
-        };
-        assert_eq!(
-            e.message_es(),
-            "El evento «envío al pago en línea» no procede para un pago en estado «pendiente»."
-        );
-        let e = TransitionError::AmountMismatch {
-            expected: Centavos(123_400),
-            got: Centavos(100),
-        };
-        assert_eq!(
-            e.message_es(),
-            "El importe recibido ($1.00) no coincide con el de la orden ($1,234.00)."
-        );
-        assert_eq!(
-            e.to_string(),
-            "amount paid $1.00 does not match the order amount $1,234.00"
-        );
-        let e = TransitionError::CurrencyMismatch {
-            expected: "mxn".to_string(),
-            got: "usd".to_string(),
-        };
-        assert_eq!(
-            e.message_es(),
-            "La moneda recibida (USD) no es la de la orden (MXN)."
-        );
+        let e = TransitionError::Final { from: PaymentStatus::Succeeded, event: PaymentEventKind::Declined };
+        assert_eq!(e.message_es(), "El pago ya está en estado «pagado»; se rechaza el evento «pago rechazado».");
+        assert_eq!(e.message_en(), "the payment is already succeeded; event declined refused");
+        let e = TransitionError::NotAllowed { from: PaymentStatus::Pending, event: PaymentEventKind::Redirected };
+        assert_eq!(e.message_es(), "El evento «envío al pago en línea» no procede para un pago en estado «pendiente».");
+        let e = TransitionError::AmountMismatch { expected: Centavos(123_400), got: Centavos(100) };
+        assert_eq!(e.message_es(), "El importe recibido ($1.00) no coincide con el de la orden ($1,234.00).");
+        assert_eq!(e.to_string(), "amount paid $1.00 does not match the order amount $1,234.00");
+        let e = TransitionError::CurrencyMismatch { expected: "mxn".to_string(), got: "usd".to_string() };
+        assert_eq!(e.message_es(), "La moneda recibida (USD) no es la de la orden (MXN).");
     }
 
     fn any_event() -> impl Strategy<Value = PaymentEvent> {
         prop_oneof![
             Just(PaymentEvent::Redirected),
             Just(PaymentEvent::AwaitingAsync),
-            (
-                0i64..1_000_000,
-                prop_oneof![Just("mxn"), Just("MXN"), Just("usd")]
-            )
-                .prop_map(|(c, cur)| PaymentEvent::Paid {
-                    amount: Centavos(c),
-                    currency: cur.to_string()
-                }),
+            (0i64..1_000_000, prop_oneof![Just("mxn"), Just("MXN"), Just("usd")])
+                .prop_map(|(c, cur)| PaymentEvent::Paid { amount: Centavos(c), currency: cur.to_string() }),
             "[a-z_]{0,12}".prop_map(|reason| PaymentEvent::Declined { reason }),
             Just(PaymentEvent::AsyncFailed),
             Just(PaymentEvent::Expired),
             Just(PaymentEvent::Cancelled),
-            (0i64..1_000_000).prop_map(|c| PaymentEvent::Refunded {
-                amount: Centavos(c)
-            }),
+            (0i64..1_000_000).prop_map(|c| PaymentEvent::Refunded { amount: Centavos(c) }),
         ]
     }
 

@@ -86,49 +86,24 @@ pub fn quote(charges: &[OpenCharge], m: &Municipality, today: NaiveDate) -> Debt
     for charge in charges {
         let item = quote_item(charge, m, today);
         let i = *index.entry(charge.account.as_str()).or_insert_with(|| {
-            accounts.push(AccountQuote {
-                account: charge.account.clone(),
-                items: Vec::new(),
-                total: Centavos::ZERO,
-            });
+            accounts.push(AccountQuote { account: charge.account.clone(), items: Vec::new(), total: Centavos::ZERO });
             accounts.len() - 1
         });
         accounts[i].total = accounts[i].total + item.total;
         accounts[i].items.push(item);
     }
     let subtotal: Centavos = accounts.iter().map(|a| a.total).sum();
-    let (total, rounding) = if m.rounding.cff_art20 {
-        round_to_peso_cff20(subtotal)
-    } else {
-        (subtotal, Centavos::ZERO)
-    };
-    DebtQuote {
-        accounts,
-        subtotal,
-        rounding,
-        total,
-        computed_on: today,
-    }
+    let (total, rounding) =
+        if m.rounding.cff_art20 { round_to_peso_cff20(subtotal) } else { (subtotal, Centavos::ZERO) };
+    DebtQuote { accounts, subtotal, rounding, total, computed_on: today }
 }
 
 fn quote_item(charge: &OpenCharge, m: &Municipality, today: NaiveDate) -> QuoteItem {
     let months_late = months_of_delay(charge.due_date, today, m.recargos.cap_months);
     let recargos = recargos(charge.principal, m.recargos.monthly_rate, months_late);
     let component = m.component_of(&charge.concept);
-    let mut discounts = apply_discounts(
-        &m.discounts,
-        &charge.concept,
-        component,
-        charge.principal,
-        today,
-    );
-    discounts.extend(apply_discounts(
-        &m.discounts,
-        &charge.concept,
-        Component::Recargos,
-        recargos,
-        today,
-    ));
+    let mut discounts = apply_discounts(&m.discounts, &charge.concept, component, charge.principal, today);
+    discounts.extend(apply_discounts(&m.discounts, &charge.concept, Component::Recargos, recargos, today));
     let discount: Centavos = discounts.iter().map(|d| d.amount).sum();
     let (concept_name_es, concept_name_en) = match m.concept(&charge.concept) {
         Some(c) => (c.name_es.clone(), c.name_en.clone()),
@@ -213,14 +188,8 @@ mod tests {
         let (p, l) = (&q.accounts[0], &q.accounts[1]);
         assert_eq!(p.account, "P-001"); // order of first appearance
         assert_eq!(l.account, "L-77");
-        assert_eq!(
-            p.items.iter().map(|i| i.charge_id).collect::<Vec<_>>(),
-            [1, 3, 5]
-        );
-        assert_eq!(
-            l.items.iter().map(|i| i.charge_id).collect::<Vec<_>>(),
-            [2, 4, 6]
-        );
+        assert_eq!(p.items.iter().map(|i| i.charge_id).collect::<Vec<_>>(), [1, 3, 5]);
+        assert_eq!(l.items.iter().map(|i| i.charge_id).collect::<Vec<_>>(), [2, 4, 6]);
 
         let i1 = &p.items[0];
         assert_eq!(
@@ -262,14 +231,8 @@ mod tests {
         assert_eq!(i4.discounts[0].component, Component::Multas);
 
         let i6 = &l.items[2];
-        assert_eq!(
-            (i6.months_late, i6.recargos, i6.total),
-            (1, Centavos(1), Centavos(100))
-        );
-        assert_eq!(
-            (i6.concept_name_es.as_str(), i6.concept_name_en.as_str()),
-            ("derecho_x", "derecho_x")
-        );
+        assert_eq!((i6.months_late, i6.recargos, i6.total), (1, Centavos(1), Centavos(100)));
+        assert_eq!((i6.concept_name_es.as_str(), i6.concept_name_en.as_str()), ("derecho_x", "derecho_x"));
 
         // P-001: 1,325.30 + 1,152.80 + 350.00 = 2,828.10
         // L-77:  2,656.00 + 838.41 + 1.00 = 3,495.41
@@ -284,10 +247,7 @@ mod tests {
         let mut no_rounding = m.clone();
         no_rounding.rounding.cff_art20 = false;
         let q2 = quote(&charges, &no_rounding, today);
-        assert_eq!(
-            (q2.subtotal, q2.rounding, q2.total),
-            (Centavos(632_351), Centavos::ZERO, Centavos(632_351))
-        );
+        assert_eq!((q2.subtotal, q2.rounding, q2.total), (Centavos(632_351), Centavos::ZERO, Centavos(632_351)));
     }
 
     #[test]
@@ -303,32 +263,20 @@ mod tests {
             (item.months_late, item.recargos, item.discount, item.total),
             (2, Centavos(588), Centavos(588), Centavos(20_000))
         );
-        assert_eq!(
-            (q.subtotal, q.rounding, q.total),
-            (Centavos(20_000), Centavos::ZERO, Centavos(20_000))
-        );
+        assert_eq!((q.subtotal, q.rounding, q.total), (Centavos(20_000), Centavos::ZERO, Centavos(20_000)));
         // 2026-12-01: Sep 30 + 3 = Dec 30 → 3 months; 200 × 0.0147 × 3 = 8.82, no discount.
         // total 208.82 → CFF art. 20 rounds 82 centavos up: 209.00 (+0.18).
         let q = quote(&charges, &m, d(2026, 12, 1));
         let item = &q.accounts[0].items[0];
-        assert_eq!(
-            (item.months_late, item.recargos, item.discount),
-            (3, Centavos(882), Centavos::ZERO)
-        );
-        assert_eq!(
-            (q.subtotal, q.rounding, q.total),
-            (Centavos(20_882), Centavos(18), Centavos(20_900))
-        );
+        assert_eq!((item.months_late, item.recargos, item.discount), (3, Centavos(882), Centavos::ZERO));
+        assert_eq!((q.subtotal, q.rounding, q.total), (Centavos(20_882), Centavos(18), Centavos(20_900)));
     }
 
     #[test]
     fn empty_quote() {
         let q = quote(&[], &sample(), d(2026, 1, 1));
         assert!(q.accounts.is_empty());
-        assert_eq!(
-            (q.subtotal, q.rounding, q.total),
-            (Centavos::ZERO, Centavos::ZERO, Centavos::ZERO)
-        );
+        assert_eq!((q.subtotal, q.rounding, q.total), (Centavos::ZERO, Centavos::ZERO, Centavos::ZERO));
     }
 
     #[test]
@@ -346,9 +294,7 @@ mod tests {
     #[cfg(feature = "ssr")]
     #[test]
     fn shipped_loreto_file_quotes_the_e2e_concepts_without_discounts() {
-        let m =
-            Municipality::from_toml_str(include_str!("../../../config/municipalities/loreto.toml"))
-                .unwrap();
+        let m = Municipality::from_toml_str(include_str!("../../../config/municipalities/loreto.toml")).unwrap();
         // basura 500.00 due 2026-06-30 quoted 2026-11-21: Jun 30 + 5 = Nov 30 → 5 months;
         // recargos = 500 × 0.0147 × 5 = 36.75; no discount; total 536.75 → 537.00 (+0.25).
         let charges = [

@@ -22,8 +22,7 @@ use crate::domain::money::Centavos;
 /// day of the resulting month (Jan 31 + 1 = Feb 28 or 29). Saturates at the
 /// last representable date.
 pub fn add_months_clamped(d: NaiveDate, n: u32) -> NaiveDate {
-    d.checked_add_months(Months::new(n))
-        .unwrap_or(NaiveDate::MAX)
+    d.checked_add_months(Months::new(n)).unwrap_or(NaiveDate::MAX)
 }
 
 /// Months (or fractions of a month) of delay when a charge due on `due` is
@@ -36,20 +35,15 @@ pub fn months_of_delay(due: NaiveDate, paid_on: NaiveDate, cap: u32) -> u32 {
     // Calendar months between the two dates. The answer is this or one more:
     // `due + (diff − 1)` falls in the month before `paid_on`, so it is
     // earlier; `due + (diff + 1)` falls in the month after, so it is later.
-    let diff = (i64::from(paid_on.year()) - i64::from(due.year())) * 12
-        + i64::from(paid_on.month())
-        - i64::from(due.month());
+    let diff =
+        (i64::from(paid_on.year()) - i64::from(due.year())) * 12 + i64::from(paid_on.month()) - i64::from(due.month());
     let candidate = diff.max(1);
     if candidate >= i64::from(cap) {
         return cap;
     }
     // candidate < cap <= u32::MAX, so the conversion is lossless.
     let candidate = candidate as u32;
-    let months = if paid_on <= add_months_clamped(due, candidate) {
-        candidate
-    } else {
-        candidate + 1
-    };
+    let months = if paid_on <= add_months_clamped(due, candidate) { candidate } else { candidate + 1 };
     months.min(cap)
 }
 
@@ -111,10 +105,7 @@ mod tests {
     #[test]
     fn recargos_examples() {
         // 1,234.56 × 0.0147 × 10 = 181.48032 → 181.48
-        assert_eq!(
-            recargos(Centavos(123_456), dec!(0.0147), 10),
-            Centavos(18_148)
-        );
+        assert_eq!(recargos(Centavos(123_456), dec!(0.0147), 10), Centavos(18_148));
         // 100.00 × 0.0147 × 1 = 1.47
         assert_eq!(recargos(Centavos(10_000), dec!(0.0147), 1), Centavos(147));
         // 0.34 × 0.0147 × 1 = 0.004998 → 0.00; × 2 = 0.009996 → 0.01
@@ -123,10 +114,7 @@ mod tests {
         // 50.00 × 0.0147 × 5 = 3.675 → 3.68 (half away from zero)
         assert_eq!(recargos(Centavos(5_000), dec!(0.0147), 5), Centavos(368));
         assert_eq!(recargos(Centavos(5_000), dec!(0.0147), 0), Centavos::ZERO);
-        assert_eq!(
-            recargos(Centavos(i64::MAX), Decimal::MAX, u32::MAX),
-            Centavos(i64::MAX)
-        );
+        assert_eq!(recargos(Centavos(i64::MAX), Decimal::MAX, u32::MAX), Centavos(i64::MAX));
     }
 
     /// Reference implementation: the definition, month by month.

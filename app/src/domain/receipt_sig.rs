@@ -122,18 +122,10 @@ impl ReceiptFacts {
         if account.len() > MAX_ACCOUNT_LEN {
             return Err(FactsError::AccountTooLong);
         }
-        if !account
-            .bytes()
-            .all(|b| (0x20..=0x7e).contains(&b) && b != b'|')
-        {
+        if !account.bytes().all(|b| (0x20..=0x7e).contains(&b) && b != b'|') {
             return Err(FactsError::AccountCharacters);
         }
-        Ok(ReceiptFacts {
-            folio,
-            total,
-            issue_date,
-            account: account.to_string(),
-        })
+        Ok(ReceiptFacts { folio, total, issue_date, account: account.to_string() })
     }
 
     pub fn folio(&self) -> &Folio {
@@ -173,12 +165,7 @@ impl TryFrom<ReceiptFactsJson> for ReceiptFacts {
 
 impl From<ReceiptFacts> for ReceiptFactsJson {
     fn from(f: ReceiptFacts) -> Self {
-        ReceiptFactsJson {
-            folio: f.folio,
-            total: f.total,
-            issue_date: f.issue_date,
-            account: f.account,
-        }
+        ReceiptFactsJson { folio: f.folio, total: f.total, issue_date: f.issue_date, account: f.account }
     }
 }
 
@@ -230,10 +217,7 @@ impl FactsError {
 /// lowercase hex (8 characters).
 pub fn key_id(public_key: &[u8; 32]) -> String {
     let digest = Sha256::digest(public_key);
-    digest[..KID_LEN / 2]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    digest[..KID_LEN / 2].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The portal's signing key (server side only).
@@ -281,20 +265,13 @@ impl SigningKeyPair {
     /// The keyring entry to publish, with no validity bounds (add them
     /// with [`PublicKeyEntry::with_validity`]).
     pub fn public_key_entry(&self) -> PublicKeyEntry {
-        PublicKeyEntry {
-            kid: self.kid.clone(),
-            key: self.key.verifying_key(),
-            valid_from: None,
-            valid_until: None,
-        }
+        PublicKeyEntry { kid: self.kid.clone(), key: self.key.verifying_key(), valid_from: None, valid_until: None }
     }
 }
 
 impl fmt::Debug for SigningKeyPair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKeyPair")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
+        f.debug_struct("SigningKeyPair").field("kid", &self.kid).finish_non_exhaustive()
     }
 }
 
@@ -334,12 +311,7 @@ impl PublicKeyEntry {
         if key.is_weak() {
             return Err(KeyError::PublicKey);
         }
-        Ok(PublicKeyEntry {
-            kid: key_id(&public_key),
-            key,
-            valid_from: None,
-            valid_until: None,
-        })
+        Ok(PublicKeyEntry { kid: key_id(&public_key), key, valid_from: None, valid_until: None })
     }
 
     /// Sets the (inclusive) validity bounds.
@@ -381,16 +353,14 @@ impl PublicKeyEntry {
 
     /// Whether the key may have signed a receipt issued on `date`.
     pub fn is_valid_on(&self, date: NaiveDate) -> bool {
-        self.valid_from.is_none_or(|from| from <= date)
-            && self.valid_until.is_none_or(|until| date <= until)
+        self.valid_from.is_none_or(|from| from <= date) && self.valid_until.is_none_or(|until| date <= until)
     }
 }
 
 impl TryFrom<PublicKeyEntryJson> for PublicKeyEntry {
     type Error = &'static str;
     fn try_from(j: PublicKeyEntryJson) -> Result<Self, Self::Error> {
-        let bytes = decode_b64url_exact::<32>(&j.public_key_b64url)
-            .ok_or(KeyError::PublicKey.message_en())?;
+        let bytes = decode_b64url_exact::<32>(&j.public_key_b64url).ok_or(KeyError::PublicKey.message_en())?;
         let entry = PublicKeyEntry::new(bytes)
             .and_then(|e| e.with_validity(j.valid_from, j.valid_until))
             .map_err(|e| e.message_en())?;
@@ -440,9 +410,7 @@ impl KeyError {
     pub fn message_en(&self) -> &'static str {
         match self {
             KeyError::Seed => "The seed must be 32 bytes in base64url without padding.",
-            KeyError::PublicKey => {
-                "The public key must be a valid 32-byte Ed25519 key in base64url without padding."
-            }
+            KeyError::PublicKey => "The public key must be a valid 32-byte Ed25519 key in base64url without padding.",
             KeyError::KidMismatch => "The key id does not match the public key.",
             KeyError::Validity => "valid_from is after valid_until.",
         }
@@ -485,11 +453,7 @@ impl fmt::Display for SignatureToken {
 /// key and facts always give the same token.
 pub fn sign(keypair: &SigningKeyPair, facts: &ReceiptFacts) -> SignatureToken {
     let signature = keypair.key.sign(facts.canonical_string().as_bytes());
-    SignatureToken(format!(
-        "{}.{}",
-        keypair.kid,
-        URL_SAFE_NO_PAD.encode(signature.to_bytes())
-    ))
+    SignatureToken(format!("{}.{}", keypair.kid, URL_SAFE_NO_PAD.encode(signature.to_bytes())))
 }
 
 /// The outcome of [`verify`].
@@ -520,9 +484,7 @@ impl Verdict {
     pub fn message_es(&self) -> &'static str {
         match self {
             Verdict::Authentic { .. } => "Recibo auténtico.",
-            Verdict::Forged => {
-                "La firma no corresponde a los datos del recibo: el recibo no es válido."
-            }
+            Verdict::Forged => "La firma no corresponde a los datos del recibo: el recibo no es válido.",
             Verdict::UnknownKey { .. } => "El recibo está firmado con una llave desconocida.",
             Verdict::KeyNotValidOnDate { .. } => {
                 "El recibo está firmado con una llave que no estaba vigente en su fecha de emisión."
@@ -534,9 +496,7 @@ impl Verdict {
     pub fn message_en(&self) -> &'static str {
         match self {
             Verdict::Authentic { .. } => "Authentic receipt.",
-            Verdict::Forged => {
-                "The signature does not match the receipt's details: the receipt is not valid."
-            }
+            Verdict::Forged => "The signature does not match the receipt's details: the receipt is not valid.",
             Verdict::UnknownKey { .. } => "The receipt is signed with an unknown key.",
             Verdict::KeyNotValidOnDate { .. } => {
                 "The receipt is signed with a key that was not in force on its issue date."
@@ -551,10 +511,7 @@ pub fn verify(facts: &ReceiptFacts, token: &str, keyring: &[PublicKeyEntry]) -> 
     let Some((kid, sig_b64)) = token.split_once('.') else {
         return Verdict::Malformed;
     };
-    let kid_ok = kid.len() == KID_LEN
-        && kid
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let kid_ok = kid.len() == KID_LEN && kid.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     if !kid_ok || sig_b64.len() != SIGNATURE_B64_LEN {
         return Verdict::Malformed;
     }
@@ -568,26 +525,16 @@ pub fn verify(facts: &ReceiptFacts, token: &str, keyring: &[PublicKeyEntry]) -> 
     let message = facts.canonical_string();
     for entry in keyring.iter().filter(|e| e.kid == kid) {
         known = true;
-        if entry
-            .key
-            .verify_strict(message.as_bytes(), &signature)
-            .is_ok()
-        {
+        if entry.key.verify_strict(message.as_bytes(), &signature).is_ok() {
             good_signature = true;
             if entry.is_valid_on(facts.issue_date) {
-                return Verdict::Authentic {
-                    kid: kid.to_string(),
-                };
+                return Verdict::Authentic { kid: kid.to_string() };
             }
         }
     }
     match (known, good_signature) {
-        (false, _) => Verdict::UnknownKey {
-            kid: kid.to_string(),
-        },
-        (true, true) => Verdict::KeyNotValidOnDate {
-            kid: kid.to_string(),
-        },
+        (false, _) => Verdict::UnknownKey { kid: kid.to_string() },
+        (true, true) => Verdict::KeyNotValidOnDate { kid: kid.to_string() },
         (true, false) => Verdict::Forged,
     }
 }
@@ -615,9 +562,7 @@ pub fn build_verify_url(base: &str, folio: &Folio, token: &SignatureToken) -> St
 pub fn parse_verify_url(url: &str) -> Result<(Folio, String), VerifyUrlError> {
     let url = url.trim();
     let url = url.split_once('#').map_or(url, |(before, _)| before);
-    let (before_query, query) = url
-        .split_once('?')
-        .ok_or(VerifyUrlError::MissingSignature)?;
+    let (before_query, query) = url.split_once('?').ok_or(VerifyUrlError::MissingSignature)?;
 
     let without_scheme = match before_query.split_once("://") {
         Some((scheme, rest)) => {
@@ -629,10 +574,7 @@ pub fn parse_verify_url(url: &str) -> Result<(Folio, String), VerifyUrlError> {
         None => before_query,
     };
     // The path starts at the first '/' (after the host, if any).
-    let path = without_scheme
-        .find('/')
-        .map(|i| &without_scheme[i..])
-        .ok_or(VerifyUrlError::NotAVerifyUrl)?;
+    let path = without_scheme.find('/').map(|i| &without_scheme[i..]).ok_or(VerifyUrlError::NotAVerifyUrl)?;
     let path = path.strip_suffix('/').unwrap_or(path);
     let mut segments = path.rsplit('/');
     let folio_segment = segments.next().ok_or(VerifyUrlError::NotAVerifyUrl)?;
@@ -697,9 +639,7 @@ pub enum VerifyUrlError {
 impl VerifyUrlError {
     pub fn message_es(&self) -> &'static str {
         match self {
-            VerifyUrlError::NotAVerifyUrl => {
-                "No es una dirección de verificación de recibo (…/v/<folio>?s=…)."
-            }
+            VerifyUrlError::NotAVerifyUrl => "No es una dirección de verificación de recibo (…/v/<folio>?s=…).",
             VerifyUrlError::Encoding => "La dirección tiene caracteres mal codificados.",
             VerifyUrlError::Folio(e) => e.message_es(),
             VerifyUrlError::MissingSignature => "La dirección no trae la firma del recibo (s=…).",
@@ -709,15 +649,11 @@ impl VerifyUrlError {
 
     pub fn message_en(&self) -> &'static str {
         match self {
-            VerifyUrlError::NotAVerifyUrl => {
-                "Not a receipt verification address (…/v/<folio>?s=…)."
-            }
+            VerifyUrlError::NotAVerifyUrl => "Not a receipt verification address (…/v/<folio>?s=…).",
             VerifyUrlError::Encoding => "The address has badly encoded characters.",
             VerifyUrlError::Folio(e) => e.message_en(),
             VerifyUrlError::MissingSignature => "The address carries no receipt signature (s=…).",
-            VerifyUrlError::RepeatedSignature => {
-                "The address carries more than one signature (s=…)."
-            }
+            VerifyUrlError::RepeatedSignature => "The address carries more than one signature (s=…).",
         }
     }
 }
@@ -732,13 +668,7 @@ mod tests {
     }
 
     fn facts(folio: &str, cents: i64, day: &str, account: &str) -> ReceiptFacts {
-        ReceiptFacts::new(
-            Folio::parse(folio).unwrap(),
-            Centavos(cents),
-            date(day),
-            account,
-        )
-        .unwrap()
+        ReceiptFacts::new(Folio::parse(folio).unwrap(), Centavos(cents), date(day), account).unwrap()
     }
 
     fn base_facts() -> ReceiptFacts {
@@ -751,10 +681,7 @@ mod tests {
 
     #[test]
     fn canonical_string_v1() {
-        assert_eq!(
-            base_facts().canonical_string(),
-            "recauda-recibo-v1|A-2026-000123|1234.50|2026-11-22|P-000123"
-        );
+        assert_eq!(base_facts().canonical_string(), "recauda-recibo-v1|A-2026-000123|1234.50|2026-11-22|P-000123");
         assert_eq!(
             facts("c1-2027-1000000", 5, "2027-01-02", "  01 002 003 ").canonical_string(),
             "recauda-recibo-v1|C1-2027-1000000|0.05|2027-01-02|01 002 003"
@@ -769,29 +696,19 @@ mod tests {
     fn facts_are_validated() {
         let folio = Folio::parse("A-2026-000123").unwrap();
         let d = date("2026-11-22");
-        let new =
-            |c: i64, d: NaiveDate, a: &str| ReceiptFacts::new(folio.clone(), Centavos(c), d, a);
+        let new = |c: i64, d: NaiveDate, a: &str| ReceiptFacts::new(folio.clone(), Centavos(c), d, a);
         assert_eq!(new(-1, d, "P-1"), Err(FactsError::NegativeTotal));
         assert_eq!(new(1, d, ""), Err(FactsError::AccountEmpty));
         assert_eq!(new(1, d, "   "), Err(FactsError::AccountEmpty));
         assert_eq!(new(1, d, "P|1"), Err(FactsError::AccountCharacters));
-        assert_eq!(
-            new(1, d, "P-1|2026-11-22"),
-            Err(FactsError::AccountCharacters)
-        );
+        assert_eq!(new(1, d, "P-1|2026-11-22"), Err(FactsError::AccountCharacters));
         assert_eq!(new(1, d, "P\t1"), Err(FactsError::AccountCharacters));
         assert_eq!(new(1, d, "P\n1"), Err(FactsError::AccountCharacters));
         assert_eq!(new(1, d, "PEÑA-1"), Err(FactsError::AccountCharacters));
         assert_eq!(new(1, d, &"9".repeat(65)), Err(FactsError::AccountTooLong));
         assert!(new(1, d, &"9".repeat(64)).is_ok());
-        assert_eq!(
-            new(1, NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap(), "P-1"),
-            Err(FactsError::Date)
-        );
-        assert_eq!(
-            new(1, NaiveDate::from_ymd_opt(999, 12, 31).unwrap(), "P-1"),
-            Err(FactsError::Date)
-        );
+        assert_eq!(new(1, NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap(), "P-1"), Err(FactsError::Date));
+        assert_eq!(new(1, NaiveDate::from_ymd_opt(999, 12, 31).unwrap(), "P-1"), Err(FactsError::Date));
     }
 
     #[test]
@@ -825,7 +742,8 @@ mod tests {
     // "recauda-recibo-v1|A-2026-000123|1234.50|2026-11-22|P-000123".
     const GOLDEN_KID: &str = "fe812c12";
     const GOLDEN_PUBLIC_KEY: &str = "6kpsY-KcUgq-9VB7Ey7F-ZVHdq6-vnuSQh7qaRRG0iw";
-    const GOLDEN_TOKEN: &str = "fe812c12.8BGV9p5lkUhgoSSPm-rVpOBoey76KFVrGHxhkrhlktQnfZcjsz1Id9_1NqgxOH5PJQUI-dBkjdW5mUIilKHHDg";
+    const GOLDEN_TOKEN: &str =
+        "fe812c12.8BGV9p5lkUhgoSSPm-rVpOBoey76KFVrGHxhkrhlktQnfZcjsz1Id9_1NqgxOH5PJQUI-dBkjdW5mUIilKHHDg";
 
     #[test]
     fn token_shape() {
@@ -834,10 +752,7 @@ mod tests {
         assert_eq!(kid.len(), KID_LEN);
         assert_eq!(sig.len(), SIGNATURE_B64_LEN);
         assert_eq!(t.as_str().len(), 95);
-        assert!(t
-            .as_str()
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'));
+        assert!(t.as_str().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'));
         // Deterministic.
         assert_eq!(sign(&key(1), &base_facts()), t);
     }
@@ -848,12 +763,7 @@ mod tests {
         let keyring = [k.public_key_entry()];
         let t = sign(&k, &base_facts());
         let v = verify(&base_facts(), t.as_str(), &keyring);
-        assert_eq!(
-            v,
-            Verdict::Authentic {
-                kid: k.kid().to_string()
-            }
-        );
+        assert_eq!(v, Verdict::Authentic { kid: k.kid().to_string() });
         assert!(v.is_authentic());
         assert_eq!(v.message_es(), "Recibo auténtico.");
     }
@@ -874,12 +784,7 @@ mod tests {
             facts("A-2026-000123", 123_450, "2026-11-22", "p-000123"), // account case
         ];
         for f in changed {
-            assert_eq!(
-                verify(&f, t.as_str(), &keyring),
-                Verdict::Forged,
-                "{}",
-                f.canonical_string()
-            );
+            assert_eq!(verify(&f, t.as_str(), &keyring), Verdict::Forged, "{}", f.canonical_string());
         }
     }
 
@@ -892,12 +797,7 @@ mod tests {
 
         // Attacker signs with their own key under their own kid: unknown.
         let own = sign(&attacker, &f);
-        assert_eq!(
-            verify(&f, own.as_str(), &keyring),
-            Verdict::UnknownKey {
-                kid: attacker.kid().to_string()
-            }
-        );
+        assert_eq!(verify(&f, own.as_str(), &keyring), Verdict::UnknownKey { kid: attacker.kid().to_string() });
 
         // Attacker signs with their key but claims the legitimate kid.
         let (_, sig) = own.as_str().split_once('.').unwrap();
@@ -907,20 +807,10 @@ mod tests {
         // Legit signature with a kid that is not in the keyring.
         let legit_token = sign(&legit, &f);
         let (_, sig) = legit_token.as_str().split_once('.').unwrap();
-        assert_eq!(
-            verify(&f, &format!("00000000.{sig}"), &keyring),
-            Verdict::UnknownKey {
-                kid: "00000000".into()
-            }
-        );
+        assert_eq!(verify(&f, &format!("00000000.{sig}"), &keyring), Verdict::UnknownKey { kid: "00000000".into() });
 
         // Empty keyring.
-        assert_eq!(
-            verify(&f, legit_token.as_str(), &[]),
-            Verdict::UnknownKey {
-                kid: legit.kid().to_string()
-            }
-        );
+        assert_eq!(verify(&f, legit_token.as_str(), &[]), Verdict::UnknownKey { kid: legit.kid().to_string() });
     }
 
     #[test]
@@ -986,12 +876,8 @@ mod tests {
         let old = key(1);
         let new = key(2);
         let keyring = [
-            old.public_key_entry()
-                .with_validity(Some(date("2025-01-01")), Some(date("2026-06-30")))
-                .unwrap(),
-            new.public_key_entry()
-                .with_validity(Some(date("2026-07-01")), None)
-                .unwrap(),
+            old.public_key_entry().with_validity(Some(date("2025-01-01")), Some(date("2026-06-30"))).unwrap(),
+            new.public_key_entry().with_validity(Some(date("2026-07-01")), None).unwrap(),
         ];
         let old_receipt = facts("A-2026-000010", 50_000, "2026-03-15", "P-1");
         let new_receipt = facts("A-2026-090000", 70_000, "2026-11-22", "P-2");
@@ -1000,15 +886,11 @@ mod tests {
 
         assert_eq!(
             verify(&old_receipt, old_token.as_str(), &keyring),
-            Verdict::Authentic {
-                kid: old.kid().to_string()
-            }
+            Verdict::Authentic { kid: old.kid().to_string() }
         );
         assert_eq!(
             verify(&new_receipt, new_token.as_str(), &keyring),
-            Verdict::Authentic {
-                kid: new.kid().to_string()
-            }
+            Verdict::Authentic { kid: new.kid().to_string() }
         );
         // Bounds are inclusive.
         let last_day = facts("A-2026-050000", 1, "2026-06-30", "P-3");
@@ -1017,24 +899,18 @@ mod tests {
         let late = sign(&old, &new_receipt);
         assert_eq!(
             verify(&new_receipt, late.as_str(), &keyring),
-            Verdict::KeyNotValidOnDate {
-                kid: old.kid().to_string()
-            }
+            Verdict::KeyNotValidOnDate { kid: old.kid().to_string() }
         );
         // The new key backdating a receipt before its start.
         let early = sign(&new, &old_receipt);
         assert_eq!(
             verify(&old_receipt, early.as_str(), &keyring),
-            Verdict::KeyNotValidOnDate {
-                kid: new.kid().to_string()
-            }
+            Verdict::KeyNotValidOnDate { kid: new.kid().to_string() }
         );
         // A keyring that dropped the old key no longer knows old receipts.
         assert_eq!(
             verify(&old_receipt, old_token.as_str(), &keyring[1..]),
-            Verdict::UnknownKey {
-                kid: old.kid().to_string()
-            }
+            Verdict::UnknownKey { kid: old.kid().to_string() }
         );
         // Tampering is still Forged, not a date problem.
         let mut tampered = new_receipt.clone();
@@ -1045,10 +921,7 @@ mod tests {
     #[test]
     fn keyring_json() {
         let k = key(1);
-        let entry = k
-            .public_key_entry()
-            .with_validity(Some(date("2026-01-01")), None)
-            .unwrap();
+        let entry = k.public_key_entry().with_validity(Some(date("2026-01-01")), None).unwrap();
         let json = serde_json::to_string(&entry).unwrap();
         assert_eq!(
             json,
@@ -1068,10 +941,8 @@ mod tests {
         let err = serde_json::from_str::<PublicKeyEntry>(&wrong_kid).unwrap_err();
         assert!(err.to_string().contains("key id does not match"), "{err}");
         // Another key under the legit kid is refused too.
-        let swapped = json.replace(
-            &URL_SAFE_NO_PAD.encode(k.public_key()),
-            &URL_SAFE_NO_PAD.encode(key(2).public_key()),
-        );
+        let swapped =
+            json.replace(&URL_SAFE_NO_PAD.encode(k.public_key()), &URL_SAFE_NO_PAD.encode(key(2).public_key()));
         assert!(serde_json::from_str::<PublicKeyEntry>(&swapped).is_err());
         // Bad key encodings and inverted validity.
         for bad in [
@@ -1080,23 +951,14 @@ mod tests {
                 &URL_SAFE_NO_PAD.encode(k.public_key()),
                 &base64::engine::general_purpose::STANDARD.encode(k.public_key()),
             ),
-            json.replace(
-                r#""valid_from":"2026-01-01""#,
-                r#""valid_from":"2026-01-01","valid_until":"2025-12-31""#,
-            ),
+            json.replace(r#""valid_from":"2026-01-01""#, r#""valid_from":"2026-01-01","valid_until":"2025-12-31""#),
             json.replace(r#""kid""#, r#""extra":1,"kid""#),
         ] {
-            assert!(
-                serde_json::from_str::<PublicKeyEntry>(&bad).is_err(),
-                "{bad}"
-            );
+            assert!(serde_json::from_str::<PublicKeyEntry>(&bad).is_err(), "{bad}");
         }
         // Minimal form.
-        let min = format!(
-            r#"{{"kid":"{}","public_key_b64url":"{}"}}"#,
-            k.kid(),
-            URL_SAFE_NO_PAD.encode(k.public_key())
-        );
+        let min =
+            format!(r#"{{"kid":"{}","public_key_b64url":"{}"}}"#, k.kid(), URL_SAFE_NO_PAD.encode(k.public_key()));
         let e: PublicKeyEntry = serde_json::from_str(&min).unwrap();
         assert_eq!((e.valid_from(), e.valid_until()), (None, None));
         assert!(e.is_valid_on(date("1999-01-01")));
@@ -1119,20 +981,11 @@ mod tests {
         let b64 = URL_SAFE_NO_PAD.encode(seed);
         let k = SigningKeyPair::from_seed_b64url(&format!(" {b64}\n")).unwrap();
         assert_eq!(k.public_key(), SigningKeyPair::from_seed(seed).public_key());
-        assert_eq!(
-            SigningKeyPair::from_seed_b64url("short").unwrap_err(),
-            KeyError::Seed
-        );
-        assert_eq!(
-            SigningKeyPair::from_seed_b64url(&URL_SAFE_NO_PAD.encode([9u8; 31])).unwrap_err(),
-            KeyError::Seed
-        );
+        assert_eq!(SigningKeyPair::from_seed_b64url("short").unwrap_err(), KeyError::Seed);
+        assert_eq!(SigningKeyPair::from_seed_b64url(&URL_SAFE_NO_PAD.encode([9u8; 31])).unwrap_err(), KeyError::Seed);
         // Debug never shows the secret.
         let dbg = format!("{k:?}");
-        assert!(
-            dbg.contains(k.kid()) && !dbg.contains(&b64) && !dbg.contains("9, 9"),
-            "{dbg}"
-        );
+        assert!(dbg.contains(k.kid()) && !dbg.contains(&b64) && !dbg.contains("9, 9"), "{dbg}");
     }
 
     #[test]
@@ -1141,10 +994,7 @@ mod tests {
         let f = base_facts();
         let t = sign(&k, &f);
         let url = build_verify_url("https://pagos.ejemplo.gob.mx/", f.folio(), &t);
-        assert_eq!(
-            url,
-            format!("https://pagos.ejemplo.gob.mx/v/A-2026-000123?s={t}")
-        );
+        assert_eq!(url, format!("https://pagos.ejemplo.gob.mx/v/A-2026-000123?s={t}"));
         let (folio, token) = parse_verify_url(&url).unwrap();
         assert_eq!(&folio, f.folio());
         assert_eq!(token, t.as_str());
@@ -1168,77 +1018,31 @@ mod tests {
             format!("/v/A-2026-000123?s={t}"),
         ];
         for u in &accepted {
-            assert_eq!(
-                parse_verify_url(u),
-                Ok((f.folio().clone(), t.as_str().to_string())),
-                "{u}"
-            );
+            assert_eq!(parse_verify_url(u), Ok((f.folio().clone(), t.as_str().to_string())), "{u}");
         }
 
         use VerifyUrlError::*;
         let rejected = [
             (String::new(), MissingSignature),
-            (
-                "https://pagos.ejemplo.gob.mx/v/A-2026-000123".to_string(),
-                MissingSignature,
-            ),
-            (
-                "https://pagos.ejemplo.gob.mx/v/A-2026-000123?s=".to_string(),
-                MissingSignature,
-            ),
-            (
-                "https://pagos.ejemplo.gob.mx/v/A-2026-000123?x=1".to_string(),
-                MissingSignature,
-            ),
-            (
-                format!("https://pagos.ejemplo.gob.mx/v/A-2026-000123?s={t}&s={t}"),
-                RepeatedSignature,
-            ),
-            (
-                format!("ftp://pagos.ejemplo.gob.mx/v/A-2026-000123?s={t}"),
-                NotAVerifyUrl,
-            ),
-            (
-                format!("javascript://x/v/A-2026-000123?s={t}"),
-                NotAVerifyUrl,
-            ),
-            (
-                format!("https://pagos.ejemplo.gob.mx/r/A-2026-000123?s={t}"),
-                NotAVerifyUrl,
-            ),
-            (
-                format!("https://pagos.ejemplo.gob.mx/A-2026-000123?s={t}"),
-                NotAVerifyUrl,
-            ),
+            ("https://pagos.ejemplo.gob.mx/v/A-2026-000123".to_string(), MissingSignature),
+            ("https://pagos.ejemplo.gob.mx/v/A-2026-000123?s=".to_string(), MissingSignature),
+            ("https://pagos.ejemplo.gob.mx/v/A-2026-000123?x=1".to_string(), MissingSignature),
+            (format!("https://pagos.ejemplo.gob.mx/v/A-2026-000123?s={t}&s={t}"), RepeatedSignature),
+            (format!("ftp://pagos.ejemplo.gob.mx/v/A-2026-000123?s={t}"), NotAVerifyUrl),
+            (format!("javascript://x/v/A-2026-000123?s={t}"), NotAVerifyUrl),
+            (format!("https://pagos.ejemplo.gob.mx/r/A-2026-000123?s={t}"), NotAVerifyUrl),
+            (format!("https://pagos.ejemplo.gob.mx/A-2026-000123?s={t}"), NotAVerifyUrl),
             (format!("https://pagos.ejemplo.gob.mx?s={t}"), NotAVerifyUrl),
-            (
-                format!("https://pagos.ejemplo.gob.mx/v/?s={t}"),
-                NotAVerifyUrl,
-            ),
-            (
-                format!("https://pagos.ejemplo.gob.mx/v/A-2026-123?s={t}"),
-                Folio(FolioError::Number),
-            ),
-            (
-                format!("https://pagos.ejemplo.gob.mx/v/A-2026-00012%?s={t}"),
-                Encoding,
-            ),
-            (
-                format!("https://pagos.ejemplo.gob.mx/v/A-2026-000123?s={kid}%2G{sig}"),
-                Encoding,
-            ),
-            (
-                format!("https://pagos.ejemplo.gob.mx/v/A-2026-000123?s=%FF{t}"),
-                Encoding,
-            ),
+            (format!("https://pagos.ejemplo.gob.mx/v/?s={t}"), NotAVerifyUrl),
+            (format!("https://pagos.ejemplo.gob.mx/v/A-2026-123?s={t}"), Folio(FolioError::Number)),
+            (format!("https://pagos.ejemplo.gob.mx/v/A-2026-00012%?s={t}"), Encoding),
+            (format!("https://pagos.ejemplo.gob.mx/v/A-2026-000123?s={kid}%2G{sig}"), Encoding),
+            (format!("https://pagos.ejemplo.gob.mx/v/A-2026-000123?s=%FF{t}"), Encoding),
         ];
         for (u, err) in &rejected {
             assert_eq!(parse_verify_url(u), Err(*err), "{u}");
         }
-        assert_eq!(
-            Folio(FolioError::Number).message_es(),
-            FolioError::Number.message_es()
-        );
+        assert_eq!(Folio(FolioError::Number).message_es(), FolioError::Number.message_es());
     }
 
     proptest! {

@@ -161,10 +161,7 @@ fn digits_value(s: &str) -> u64 {
 /// ISO 7064 MOD 97-10 check digits (2..=98) for a string of ASCII digits:
 /// `98 − (payload × 100 mod 97)`.
 fn check_digits(payload: &[u8]) -> u32 {
-    let r = payload
-        .iter()
-        .chain(b"00")
-        .fold(0u32, |r, &b| (r * 10 + u32::from(b - b'0')) % 97);
+    let r = payload.iter().chain(b"00").fold(0u32, |r, &b| (r * 10 + u32::from(b - b'0')) % 97);
     98 - r
 }
 
@@ -224,9 +221,7 @@ impl ReferenceError {
             ReferenceError::NotDigits => "La referencia solo puede contener dígitos.",
             ReferenceError::CheckDigits => "La referencia no es válida: revise los dígitos.",
             ReferenceError::PrefixOutOfRange => "El prefijo del municipio debe estar entre 0 y 99.",
-            ReferenceError::OrderIdOutOfRange => {
-                "El número de orden no cabe en la referencia (máximo 10 dígitos)."
-            }
+            ReferenceError::OrderIdOutOfRange => "El número de orden no cabe en la referencia (máximo 10 dígitos).",
         }
     }
 
@@ -237,9 +232,7 @@ impl ReferenceError {
             ReferenceError::NotDigits => "The reference may only contain digits.",
             ReferenceError::CheckDigits => "The reference is not valid: check the digits.",
             ReferenceError::PrefixOutOfRange => "The municipality prefix must be between 0 and 99.",
-            ReferenceError::OrderIdOutOfRange => {
-                "The order number does not fit in the reference (at most 10 digits)."
-            }
+            ReferenceError::OrderIdOutOfRange => "The order number does not fit in the reference (at most 10 digits).",
         }
     }
 }
@@ -304,23 +297,14 @@ mod tests {
         assert_eq!(r.order_id(), MAX_ORDER_ID);
         assert_eq!(r.municipality_prefix(), 99);
         assert_eq!(OrderReference::parse(r.as_str()), Ok(r));
-        assert_eq!(
-            OrderReference::try_new(100, 1, date(2026, 1, 1)),
-            Err(ReferenceError::PrefixOutOfRange)
-        );
+        assert_eq!(OrderReference::try_new(100, 1, date(2026, 1, 1)), Err(ReferenceError::PrefixOutOfRange));
         assert_eq!(
             OrderReference::try_new(1, MAX_ORDER_ID + 1, date(2026, 1, 1)),
             Err(ReferenceError::OrderIdOutOfRange)
         );
-        assert_eq!(
-            OrderReference::try_new(1, u64::MAX, date(2026, 1, 1)),
-            Err(ReferenceError::OrderIdOutOfRange)
-        );
+        assert_eq!(OrderReference::try_new(1, u64::MAX, date(2026, 1, 1)), Err(ReferenceError::OrderIdOutOfRange));
         // Years outside 2000–2099 keep their last two digits.
-        assert_eq!(
-            OrderReference::new(1, 1, date(1999, 6, 1)).year_suffix(),
-            99
-        );
+        assert_eq!(OrderReference::new(1, 1, date(1999, 6, 1)).year_suffix(), 99);
         assert_eq!(OrderReference::new(1, 1, date(2100, 6, 1)).year_suffix(), 0);
     }
 
@@ -378,18 +362,9 @@ mod tests {
 
     #[test]
     fn messages() {
-        assert_eq!(
-            ReferenceError::Length.message_es(),
-            "La referencia debe tener 16 dígitos."
-        );
-        assert_eq!(
-            ReferenceError::CheckDigits.message_es(),
-            "La referencia no es válida: revise los dígitos."
-        );
-        assert_eq!(
-            ReferenceError::Length.message_en(),
-            "The reference must have 16 digits."
-        );
+        assert_eq!(ReferenceError::Length.message_es(), "La referencia debe tener 16 dígitos.");
+        assert_eq!(ReferenceError::CheckDigits.message_es(), "La referencia no es válida: revise los dígitos.");
+        assert_eq!(ReferenceError::Length.message_en(), "The reference must have 16 digits.");
         assert_eq!(ReferenceError::CheckDigits.code(), "invalid_reference");
         assert_eq!(
             ReferenceError::CheckDigits.to_string(),
@@ -403,10 +378,7 @@ mod tests {
         let json = serde_json::to_string(&r).unwrap();
         assert_eq!(json, "\"1226000001234524\"");
         assert_eq!(serde_json::from_str::<OrderReference>(&json).unwrap(), r);
-        assert_eq!(
-            serde_json::from_str::<OrderReference>("\"1226 0000 0123 4524\"").unwrap(),
-            r
-        );
+        assert_eq!(serde_json::from_str::<OrderReference>("\"1226 0000 0123 4524\"").unwrap(), r);
         assert!(serde_json::from_str::<OrderReference>("\"1226000001234525\"").is_err());
         assert!(serde_json::from_str::<OrderReference>("1226000001234524").is_err());
     }
@@ -421,15 +393,8 @@ mod tests {
         ];
         let mut checked = 0;
         for r in &sample {
-            for bad in substitutions(r.as_str())
-                .into_iter()
-                .chain(transpositions(r.as_str()))
-            {
-                assert_eq!(
-                    OrderReference::parse(&bad),
-                    Err(ReferenceError::CheckDigits),
-                    "{bad} (from {r})"
-                );
+            for bad in substitutions(r.as_str()).into_iter().chain(transpositions(r.as_str())) {
+                assert_eq!(OrderReference::parse(&bad), Err(ReferenceError::CheckDigits), "{bad} (from {r})");
                 checked += 1;
             }
         }
@@ -437,16 +402,10 @@ mod tests {
     }
 
     fn any_reference() -> impl Strategy<Value = OrderReference> {
-        (
-            0u8..=MAX_PREFIX,
-            0u64..=MAX_ORDER_ID,
-            1950i32..2150,
-            1u32..=365,
-        )
-            .prop_map(|(p, id, y, day)| {
-                let d = NaiveDate::from_yo_opt(y, day).unwrap();
-                OrderReference::new(p, id, d)
-            })
+        (0u8..=MAX_PREFIX, 0u64..=MAX_ORDER_ID, 1950i32..2150, 1u32..=365).prop_map(|(p, id, y, day)| {
+            let d = NaiveDate::from_yo_opt(y, day).unwrap();
+            OrderReference::new(p, id, d)
+        })
     }
 
     proptest! {

@@ -79,11 +79,8 @@ impl Rfc {
         if trimmed.len() > 4 * MAX_INPUT_CHARS || trimmed.chars().nth(MAX_INPUT_CHARS).is_some() {
             return Err(RfcError::TooLong);
         }
-        let normalised: String = trimmed
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != '-')
-            .flat_map(char::to_uppercase)
-            .collect();
+        let normalised: String =
+            trimmed.chars().filter(|c| !c.is_whitespace() && *c != '-').flat_map(char::to_uppercase).collect();
         if normalised.is_empty() {
             return Err(RfcError::Empty);
         }
@@ -100,9 +97,7 @@ impl Rfc {
         let (date, homoclave) = rest.split_at(6);
         let shape_ok = name.iter().all(|&c| is_rfc_letter(c))
             && date.iter().all(char::is_ascii_digit)
-            && homoclave[..2]
-                .iter()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            && homoclave[..2].iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
             && (homoclave[2].is_ascii_digit() || homoclave[2] == 'A');
         if !shape_ok {
             return Err(RfcError::Shape);
@@ -176,9 +171,7 @@ fn is_real_date(yymmdd: &str) -> bool {
         return false;
     };
     let yy = yy as i32; // two digits: lossless
-    [1900, 2000]
-        .iter()
-        .any(|century| NaiveDate::from_ymd_opt(century + yy, mm, dd).is_some())
+    [1900, 2000].iter().any(|century| NaiveDate::from_ymd_opt(century + yy, mm, dd).is_some())
 }
 
 /// The SAT check digit for the characters that precede it: 11 for a persona
@@ -238,9 +231,7 @@ impl RfcError {
         match self {
             RfcError::Empty => "Escriba su RFC.",
             RfcError::TooLong => "RFC inválido: es demasiado largo; un RFC tiene 12 o 13 caracteres.",
-            RfcError::Length => {
-                "RFC inválido: tiene 12 caracteres (persona moral) o 13 (persona física)."
-            }
+            RfcError::Length => "RFC inválido: tiene 12 caracteres (persona moral) o 13 (persona física).",
             RfcError::Shape => {
                 "RFC inválido: no tiene el formato esperado: letras iniciales, fecha (AAMMDD) y homoclave."
             }
@@ -363,13 +354,7 @@ mod tests {
     #[test]
     fn error_codes_and_messages() {
         assert_eq!(RfcError::Generic.code(), "generic_rfc");
-        for e in [
-            RfcError::Empty,
-            RfcError::TooLong,
-            RfcError::Length,
-            RfcError::Shape,
-            RfcError::Date,
-        ] {
+        for e in [RfcError::Empty, RfcError::TooLong, RfcError::Length, RfcError::Shape, RfcError::Date] {
             assert_eq!(e.code(), "invalid_rfc");
             assert!(!e.message_es().is_empty() && !e.message_en().is_empty());
         }
@@ -385,22 +370,10 @@ mod tests {
         assert_eq!(rfc.as_str(), "GODE561231GR8");
         assert_eq!(serde_json::to_string(&rfc).unwrap(), "\"GODE561231GR8\"");
         assert!(serde_json::from_str::<Rfc>("\"XAXX010101000\"").is_err());
-        assert_eq!(
-            serde_json::to_string(&PersonKind::Fisica).unwrap(),
-            "\"fisica\""
-        );
-        assert_eq!(
-            serde_json::from_str::<PersonKind>("\"moral\"").unwrap(),
-            PersonKind::Moral
-        );
-        assert_eq!(
-            PersonKind::parse(PersonKind::Moral.as_str()),
-            Some(PersonKind::Moral)
-        );
-        assert_eq!(
-            PersonKind::parse(PersonKind::Fisica.as_str()),
-            Some(PersonKind::Fisica)
-        );
+        assert_eq!(serde_json::to_string(&PersonKind::Fisica).unwrap(), "\"fisica\"");
+        assert_eq!(serde_json::from_str::<PersonKind>("\"moral\"").unwrap(), PersonKind::Moral);
+        assert_eq!(PersonKind::parse(PersonKind::Moral.as_str()), Some(PersonKind::Moral));
+        assert_eq!(PersonKind::parse(PersonKind::Fisica.as_str()), Some(PersonKind::Fisica));
         assert_eq!(PersonKind::parse("otra"), None);
     }
 
@@ -408,11 +381,7 @@ mod tests {
         prop::sample::select("ABCDEFGHIJKLMNOPQRSTUVWXYZ&Ñ".chars().collect::<Vec<_>>())
     }
     fn homo() -> impl Strategy<Value = char> {
-        prop::sample::select(
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                .chars()
-                .collect::<Vec<_>>(),
-        )
+        prop::sample::select("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".chars().collect::<Vec<_>>())
     }
 
     proptest! {

@@ -41,10 +41,7 @@ impl UmaTable {
         if let Some(e) = entries.iter().find(|e| e.daily_value <= Decimal::ZERO) {
             return Err(UmaError::NotPositive(e.valid_from));
         }
-        if let Some(w) = entries
-            .windows(2)
-            .find(|w| w[0].valid_from == w[1].valid_from)
-        {
+        if let Some(w) = entries.windows(2).find(|w| w[0].valid_from == w[1].valid_from) {
             return Err(UmaError::DuplicateDate(w[0].valid_from));
         }
         Ok(UmaTable { entries })
@@ -92,18 +89,9 @@ mod tests {
     fn table() -> UmaTable {
         // Deliberately out of order: `new` sorts.
         UmaTable::new(vec![
-            UmaEntry {
-                valid_from: d(2026, 2, 1),
-                daily_value: dec!(117.31),
-            },
-            UmaEntry {
-                valid_from: d(2024, 2, 1),
-                daily_value: dec!(108.57),
-            },
-            UmaEntry {
-                valid_from: d(2025, 2, 1),
-                daily_value: dec!(113.14),
-            },
+            UmaEntry { valid_from: d(2026, 2, 1), daily_value: dec!(117.31) },
+            UmaEntry { valid_from: d(2024, 2, 1), daily_value: dec!(108.57) },
+            UmaEntry { valid_from: d(2025, 2, 1), daily_value: dec!(113.14) },
         ])
         .unwrap()
     }
@@ -139,22 +127,13 @@ mod tests {
     fn invalid_tables() {
         assert_eq!(UmaTable::new(vec![]), Err(UmaError::Empty));
         assert_eq!(
-            UmaTable::new(vec![UmaEntry {
-                valid_from: d(2024, 2, 1),
-                daily_value: dec!(0)
-            }]),
+            UmaTable::new(vec![UmaEntry { valid_from: d(2024, 2, 1), daily_value: dec!(0) }]),
             Err(UmaError::NotPositive(d(2024, 2, 1)))
         );
         assert_eq!(
             UmaTable::new(vec![
-                UmaEntry {
-                    valid_from: d(2024, 2, 1),
-                    daily_value: dec!(1)
-                },
-                UmaEntry {
-                    valid_from: d(2024, 2, 1),
-                    daily_value: dec!(2)
-                },
+                UmaEntry { valid_from: d(2024, 2, 1), daily_value: dec!(1) },
+                UmaEntry { valid_from: d(2024, 2, 1), daily_value: dec!(2) },
             ]),
             Err(UmaError::DuplicateDate(d(2024, 2, 1)))
         );

@@ -31,9 +31,7 @@
 
 use crate::domain::money::Centavos;
 
-const UNITS: [&str; 10] = [
-    "", "UN", "DOS", "TRES", "CUATRO", "CINCO", "SEIS", "SIETE", "OCHO", "NUEVE",
-];
+const UNITS: [&str; 10] = ["", "UN", "DOS", "TRES", "CUATRO", "CINCO", "SEIS", "SIETE", "OCHO", "NUEVE"];
 
 /// 10..=29, written as one word.
 const TEENS_AND_TWENTIES: [&str; 20] = [
@@ -60,18 +58,7 @@ const TEENS_AND_TWENTIES: [&str; 20] = [
 ];
 
 /// Tens from 30 on (index = tens digit).
-const TENS: [&str; 10] = [
-    "",
-    "",
-    "",
-    "TREINTA",
-    "CUARENTA",
-    "CINCUENTA",
-    "SESENTA",
-    "SETENTA",
-    "OCHENTA",
-    "NOVENTA",
-];
+const TENS: [&str; 10] = ["", "", "", "TREINTA", "CUARENTA", "CINCUENTA", "SESENTA", "SETENTA", "OCHENTA", "NOVENTA"];
 
 /// Hundreds (index = hundreds digit); 100 alone is "CIEN", see [`below_thousand`].
 const HUNDREDS: [&str; 10] = [
@@ -137,12 +124,7 @@ fn push_integer(n: u64, words: &mut Vec<&'static str>) {
 
 /// `count` (1..=999_999) times a long-scale unit: "UN MILLÓN", "DOS MIL
 /// MILLONES".
-fn push_scaled(
-    count: u32,
-    singular: &'static str,
-    plural: &'static str,
-    words: &mut Vec<&'static str>,
-) {
+fn push_scaled(count: u32, singular: &'static str, plural: &'static str, words: &mut Vec<&'static str>) {
     if count == 1 {
         words.push("UN");
         words.push(singular);
@@ -222,10 +204,7 @@ mod tests {
             w(123_456_789),
             "UN MILLÓN DOSCIENTOS TREINTA Y CUATRO MIL QUINIENTOS SESENTA Y SIETE PESOS 89/100 M.N."
         );
-        assert_eq!(
-            w(123_450),
-            "UN MIL DOSCIENTOS TREINTA Y CUATRO PESOS 50/100 M.N."
-        );
+        assert_eq!(w(123_450), "UN MIL DOSCIENTOS TREINTA Y CUATRO PESOS 50/100 M.N.");
     }
 
     #[test]
@@ -326,10 +305,7 @@ mod tests {
         assert_eq!(p(101_000), "CIENTO UN MIL PESOS");
         assert_eq!(p(121_121), "CIENTO VEINTIÚN MIL CIENTO VEINTIÚN PESOS");
         assert_eq!(p(500_500), "QUINIENTOS MIL QUINIENTOS PESOS");
-        assert_eq!(
-            p(999_999),
-            "NOVECIENTOS NOVENTA Y NUEVE MIL NOVECIENTOS NOVENTA Y NUEVE PESOS"
-        );
+        assert_eq!(p(999_999), "NOVECIENTOS NOVENTA Y NUEVE MIL NOVECIENTOS NOVENTA Y NUEVE PESOS");
     }
 
     #[test]
@@ -397,11 +373,7 @@ mod tests {
         if has_de {
             tokens.pop();
         }
-        let pesos: u64 = if tokens == ["CERO"] {
-            0
-        } else {
-            read_integer(&tokens)?
-        };
+        let pesos: u64 = if tokens == ["CERO"] { 0 } else { read_integer(&tokens)? };
         if (noun == "PESO") != (pesos == 1) || !(noun == "PESO" || noun == "PESOS") {
             return None;
         }

@@ -14,10 +14,10 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 
+use crate::domain::folio::Folio;
 use crate::domain::money::Centavos;
 use crate::domain::payment::{PaymentEvent, PaymentStatus, Transition, TransitionError};
 use crate::domain::reference::ReferenceError;
-use crate::domain::folio::Folio;
 use crate::domain::rfc::{PersonKind, Rfc};
 use crate::payments::Instructions;
 
@@ -482,14 +482,13 @@ pub(crate) type AttemptRow = (
 );
 
 pub(crate) fn attempt_from_row(r: AttemptRow) -> Result<PaymentAttempt, StoreError> {
-    let instructions = r
-        .6
-        .as_deref()
-        .map(|json| {
-            serde_json::from_str::<Instructions>(json)
-                .map_err(|e| StoreError::Corrupt(format!("payment instructions {json:?}: {e}")))
-        })
-        .transpose()?;
+    let instructions =
+        r.6.as_deref()
+            .map(|json| {
+                serde_json::from_str::<Instructions>(json)
+                    .map_err(|e| StoreError::Corrupt(format!("payment instructions {json:?}: {e}")))
+            })
+            .transpose()?;
     Ok(PaymentAttempt {
         id: r.0,
         order_id: r.1,
@@ -511,10 +510,9 @@ pub(crate) fn attempt_from_row(r: AttemptRow) -> Result<PaymentAttempt, StoreErr
 pub(crate) fn instructions_to_db(i: Option<&Instructions>) -> (Option<String>, Option<String>) {
     match i {
         None => (None, None),
-        Some(i) => (
-            Some(serde_json::to_string(i).expect("instructions serialise")),
-            i.expires_at().map(timestamp_to_db),
-        ),
+        Some(i) => {
+            (Some(serde_json::to_string(i).expect("instructions serialise")), i.expires_at().map(timestamp_to_db))
+        }
     }
 }
 
@@ -563,16 +561,8 @@ pub enum StoreError {
         stored: Centavos,
         incoming: Centavos,
     },
-    #[error(
-        "padrón line {line} repeats account {account}, concept {concept}, period {period} of line {first_line}"
-    )]
-    DuplicateRow {
-        line: usize,
-        first_line: usize,
-        account: String,
-        concept: String,
-        period: String,
-    },
+    #[error("padrón line {line} repeats account {account}, concept {concept}, period {period} of line {first_line}")]
+    DuplicateRow { line: usize, first_line: usize, account: String, concept: String, period: String },
     #[error("unexpected value in the database: {0}")]
     Corrupt(String),
     /// Some of the charges already sit in a live (created or pending) order.
@@ -620,18 +610,15 @@ impl StoreError {
                 "línea {line}: el cargo {concept} {period} de la cuenta «{account}» ya aparece en la línea {first_line}"
             ),
             StoreError::Corrupt(what) => format!("dato inesperado en la base de datos: {what}"),
-            StoreError::ChargesInLiveOrder(ids) => format!(
-                "los cargos {ids:?} ya están en una orden de pago vigente"
-            ),
+            StoreError::ChargesInLiveOrder(ids) => format!("los cargos {ids:?} ya están en una orden de pago vigente"),
             StoreError::OrderNotFound(id) => format!("no existe la orden de pago {id}"),
             StoreError::AttemptNotFound(id) => format!("no existe el intento de pago {id}"),
             StoreError::Transition { order_id, source } => {
                 format!("orden de pago {order_id}: {}", source.message_es())
             }
-            StoreError::Reference { order_id, source } => format!(
-                "no se pudo formar la referencia de la orden {order_id}: {}",
-                source.message_es()
-            ),
+            StoreError::Reference { order_id, source } => {
+                format!("no se pudo formar la referencia de la orden {order_id}: {}", source.message_es())
+            }
         }
     }
 }
@@ -700,7 +687,12 @@ pub trait Store: Send + Sync + 'static {
     /// Records the provider's id of an attempt (Stripe's Checkout Session
     /// id), once the provider answered. Only a pending attempt without one
     /// is updated; returns whether it was.
-    async fn set_attempt_provider_ref(&self, id: i64, provider_ref: &str, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    async fn set_attempt_provider_ref(
+        &self,
+        id: i64,
+        provider_ref: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// The healing sweep's work list, oldest first: the pending attempts of
     /// `provider` created at or before `created_before` that are due to be
     /// asked about (`next_check_at` unset or at or before `now`).
@@ -737,12 +729,7 @@ pub trait Store: Send + Sync + 'static {
     /// Records the outcome of refunding overpayment `id`: `Ok(refund id)`
     /// → `refunded`; `Err(the provider's answer)` → `refund_failed`. A
     /// refunded overpayment stays refunded.
-    async fn record_refund(
-        &self,
-        id: i64,
-        outcome: Result<&str, &str>,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    async fn record_refund(&self, id: i64, outcome: Result<&str, &str>, now: DateTime<Utc>) -> Result<(), StoreError>;
 
     async fn receipt_by_folio(&self, folio: &str) -> Result<Option<Receipt>, StoreError>;
     async fn receipt_of_order(&self, order_id: i64) -> Result<Option<Receipt>, StoreError>;
@@ -784,12 +771,9 @@ pub fn redact_url(url: &str) -> String {
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let authority = &rest[..authority_end];
     match (authority.rfind('@'), authority.find(':')) {
-        (Some(at), Some(colon)) if colon < at => format!(
-            "{}{}:***{}",
-            &url[..scheme_end + 3],
-            &authority[..colon],
-            &rest[at..]
-        ),
+        (Some(at), Some(colon)) if colon < at => {
+            format!("{}{}:***{}", &url[..scheme_end + 3], &authority[..colon], &rest[at..])
+        }
         _ => url.to_string(),
     }
 }
@@ -799,12 +783,7 @@ pub fn redact_url(url: &str) -> String {
 pub fn guess_person_kind(name: &str) -> PersonKind {
     let tokens: Vec<String> = name
         .split(|c: char| c.is_whitespace() || c == ',')
-        .map(|t| {
-            t.chars()
-                .filter(|c| *c != '.')
-                .collect::<String>()
-                .to_uppercase()
-        })
+        .map(|t| t.chars().filter(|c| *c != '.').collect::<String>().to_uppercase())
         .filter(|t| !t.is_empty())
         .collect();
     const SUFFIXES: [&[&str]; 12] = [
@@ -821,10 +800,7 @@ pub fn guess_person_kind(name: &str) -> PersonKind {
         &["SPR", "DE", "RL"],
         &["IAP"],
     ];
-    if SUFFIXES
-        .iter()
-        .any(|s| tokens.ends_with(&s.iter().map(|x| x.to_string()).collect::<Vec<_>>()))
-    {
+    if SUFFIXES.iter().any(|s| tokens.ends_with(&s.iter().map(|x| x.to_string()).collect::<Vec<_>>())) {
         PersonKind::Moral
     } else {
         PersonKind::Fisica
@@ -844,8 +820,7 @@ pub(crate) fn status_from_db(s: &str) -> Result<ChargeStatus, StoreError> {
 }
 
 pub(crate) fn date_from_db(s: &str) -> Result<NaiveDate, StoreError> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| StoreError::Corrupt(format!("due_date {s:?}")))
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| StoreError::Corrupt(format!("due_date {s:?}")))
 }
 
 /// Timestamps at rest: RFC 3339 UTC with microseconds (fixed width, so
@@ -867,20 +842,8 @@ pub(crate) fn payment_status_from_db(s: &str) -> Result<PaymentStatus, StoreErro
 /// `payment_orders` columns as both backends read them (dates and
 /// timestamps as text): id, reference, status, subtotal, rounding, total,
 /// currency, method_hint, expires_at, created_at, updated_at, requoted_from.
-pub(crate) type OrderRow = (
-    i64,
-    String,
-    String,
-    i64,
-    i64,
-    i64,
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    Option<i64>,
-);
+pub(crate) type OrderRow =
+    (i64, String, String, i64, i64, i64, String, Option<String>, String, String, String, Option<i64>);
 
 /// `payment_order_items`: charge_id, account, concept, period, due_date,
 /// principal, recargos, discount, total.
@@ -1027,40 +990,16 @@ pub(crate) enum IdTable {
 /// Lists are passed whole so a backend can do each in one round trip.
 #[async_trait::async_trait]
 pub(crate) trait ImportTx: Send {
-    async fn accounts_by_numbers(
-        &mut self,
-        numbers: &[&str],
-    ) -> Result<Vec<ExistingAccount>, StoreError>;
-    async fn taxpayers_by_rfcs(
-        &mut self,
-        rfcs: &[&str],
-    ) -> Result<Vec<ExistingTaxpayer>, StoreError>;
+    async fn accounts_by_numbers(&mut self, numbers: &[&str]) -> Result<Vec<ExistingAccount>, StoreError>;
+    async fn taxpayers_by_rfcs(&mut self, rfcs: &[&str]) -> Result<Vec<ExistingTaxpayer>, StoreError>;
     /// `n` fresh ids for `table`, which the caller inserts right away (in this transaction).
     async fn allocate_ids(&mut self, table: IdTable, n: usize) -> Result<Vec<i64>, StoreError>;
     async fn insert_taxpayers(&mut self, taxpayers: &[NewTaxpayer<'_>]) -> Result<(), StoreError>;
-    async fn update_taxpayer(
-        &mut self,
-        id: i64,
-        name: &str,
-        colonia: Option<&str>,
-    ) -> Result<(), StoreError>;
+    async fn update_taxpayer(&mut self, id: i64, name: &str, colonia: Option<&str>) -> Result<(), StoreError>;
     async fn insert_accounts(&mut self, accounts: &[NewAccount<'_>]) -> Result<(), StoreError>;
-    async fn update_account(
-        &mut self,
-        id: i64,
-        kind: &str,
-        taxpayer_id: i64,
-    ) -> Result<(), StoreError>;
-    async fn charges_of_accounts(
-        &mut self,
-        account_ids: &[i64],
-    ) -> Result<Vec<ExistingCharge>, StoreError>;
-    async fn update_charge(
-        &mut self,
-        id: i64,
-        due_date: NaiveDate,
-        principal: i64,
-    ) -> Result<(), StoreError>;
+    async fn update_account(&mut self, id: i64, kind: &str, taxpayer_id: i64) -> Result<(), StoreError>;
+    async fn charges_of_accounts(&mut self, account_ids: &[i64]) -> Result<Vec<ExistingCharge>, StoreError>;
+    async fn update_charge(&mut self, id: i64, due_date: NaiveDate, principal: i64) -> Result<(), StoreError>;
     async fn insert_charges(&mut self, charges: &[NewCharge<'_>]) -> Result<(), StoreError>;
 }
 
@@ -1132,19 +1071,13 @@ pub(crate) async fn import_rows(
         let mut seen_here: HashSet<&str> = HashSet::new();
         let pending: Vec<&PadronRow> = chunk
             .iter()
-            .filter(|r| {
-                !accounts_done.contains_key(&r.account) && seen_here.insert(r.account.as_str())
-            })
+            .filter(|r| !accounts_done.contains_key(&r.account) && seen_here.insert(r.account.as_str()))
             .collect();
         let mut created_here: HashSet<i64> = HashSet::new();
         if !pending.is_empty() {
             let numbers: Vec<&str> = pending.iter().map(|r| r.account.as_str()).collect();
-            let mut existing: HashMap<String, ExistingAccount> = tx
-                .accounts_by_numbers(&numbers)
-                .await?
-                .into_iter()
-                .map(|a| (a.number.clone(), a))
-                .collect();
+            let mut existing: HashMap<String, ExistingAccount> =
+                tx.accounts_by_numbers(&numbers).await?.into_iter().map(|a| (a.number.clone(), a)).collect();
             let mut rfcs: Vec<&str> = pending
                 .iter()
                 .filter_map(|r| r.rfc.as_ref().map(|x| x.as_str()))
@@ -1154,14 +1087,7 @@ pub(crate) async fn import_rows(
             rfcs.dedup();
             if !rfcs.is_empty() {
                 for t in tx.taxpayers_by_rfcs(&rfcs).await? {
-                    taxpayers_by_rfc.insert(
-                        t.rfc,
-                        TaxpayerState {
-                            id: t.id,
-                            name: t.name,
-                            colonia: t.colonia,
-                        },
-                    );
+                    taxpayers_by_rfc.insert(t.rfc, TaxpayerState { id: t.id, name: t.name, colonia: t.colonia });
                 }
             }
 
@@ -1169,8 +1095,7 @@ pub(crate) async fn import_rows(
             // inserts are collected and sent in batches below.
             let mut new_taxpayers: Vec<NewTaxpayer<'_>> = Vec::new();
             let mut new_by_rfc: HashMap<&str, usize> = HashMap::new();
-            let mut plans: Vec<(&PadronRow, Owner, Option<ExistingAccount>)> =
-                Vec::with_capacity(pending.len());
+            let mut plans: Vec<(&PadronRow, Owner, Option<ExistingAccount>)> = Vec::with_capacity(pending.len());
             for row in pending {
                 let colonia = row.colonia.as_deref();
                 let known = existing.remove(&row.account);
@@ -1201,11 +1126,8 @@ pub(crate) async fn import_rows(
                     }
                     None => match &known {
                         Some(a) => {
-                            if a.taxpayer_name != row.name
-                                || a.taxpayer_colonia.as_deref() != colonia
-                            {
-                                tx.update_taxpayer(a.taxpayer_id, &row.name, colonia)
-                                    .await?;
+                            if a.taxpayer_name != row.name || a.taxpayer_colonia.as_deref() != colonia {
+                                tx.update_taxpayer(a.taxpayer_id, &row.name, colonia).await?;
                             }
                             Owner::Existing(a.taxpayer_id)
                         }
@@ -1225,9 +1147,7 @@ pub(crate) async fn import_rows(
             }
 
             if !new_taxpayers.is_empty() {
-                let ids = tx
-                    .allocate_ids(IdTable::Taxpayers, new_taxpayers.len())
-                    .await?;
+                let ids = tx.allocate_ids(IdTable::Taxpayers, new_taxpayers.len()).await?;
                 for (t, id) in new_taxpayers.iter_mut().zip(ids) {
                     t.id = id;
                 }
@@ -1260,18 +1180,11 @@ pub(crate) async fn import_rows(
                         }
                         accounts_done.insert(row.account.clone(), a.id);
                     }
-                    None => new_accounts.push(NewAccount {
-                        id: 0,
-                        number: &row.account,
-                        kind: &row.kind,
-                        taxpayer_id,
-                    }),
+                    None => new_accounts.push(NewAccount { id: 0, number: &row.account, kind: &row.kind, taxpayer_id }),
                 }
             }
             if !new_accounts.is_empty() {
-                let ids = tx
-                    .allocate_ids(IdTable::Accounts, new_accounts.len())
-                    .await?;
+                let ids = tx.allocate_ids(IdTable::Accounts, new_accounts.len()).await?;
                 for (a, id) in new_accounts.iter_mut().zip(ids) {
                     a.id = id;
                     created_here.insert(id);
@@ -1284,11 +1197,8 @@ pub(crate) async fn import_rows(
 
         // 2. Charges: load what the touched accounts already have (accounts
         //    created in this very chunk have nothing yet), then classify.
-        let mut to_load: Vec<i64> = chunk
-            .iter()
-            .map(|r| accounts_done[&r.account])
-            .filter(|id| !created_here.contains(id))
-            .collect();
+        let mut to_load: Vec<i64> =
+            chunk.iter().map(|r| accounts_done[&r.account]).filter(|id| !created_here.contains(id)).collect();
         to_load.sort_unstable();
         to_load.dedup();
         let mut stored: HashMap<i64, Vec<ExistingCharge>> = HashMap::new();
@@ -1301,10 +1211,9 @@ pub(crate) async fn import_rows(
         let mut inserts: Vec<NewCharge<'_>> = Vec::with_capacity(chunk.len());
         for row in chunk {
             let account_id = accounts_done[&row.account];
-            let existing = stored.get(&account_id).and_then(|list| {
-                list.iter()
-                    .find(|c| c.concept == row.concept && c.period == row.period)
-            });
+            let existing = stored
+                .get(&account_id)
+                .and_then(|list| list.iter().find(|c| c.concept == row.concept && c.period == row.period));
             match existing {
                 None => inserts.push(NewCharge {
                     account_id,
@@ -1363,34 +1272,19 @@ mod tests {
             redact_url("postgres://app:s3cret@db.example:5432/recauda?sslmode=require"),
             "postgres://app:***@db.example:5432/recauda?sslmode=require"
         );
-        assert_eq!(
-            redact_url("postgres://app@db/recauda"),
-            "postgres://app@db/recauda"
-        );
+        assert_eq!(redact_url("postgres://app@db/recauda"), "postgres://app@db/recauda");
         assert_eq!(redact_url("sqlite:recauda.db"), "sqlite:recauda.db");
     }
 
     #[test]
     fn guesses_person_kind_without_rfc() {
-        assert_eq!(
-            guess_person_kind("Hotel Misión Loreto, S.A. de C.V."),
-            PersonKind::Moral
-        );
-        assert_eq!(
-            guess_person_kind("Buceo Coronado S. de R.L. de C.V."),
-            PersonKind::Moral
-        );
-        assert_eq!(
-            guess_person_kind("Amigos de Loreto, A.C."),
-            PersonKind::Moral
-        );
+        assert_eq!(guess_person_kind("Hotel Misión Loreto, S.A. de C.V."), PersonKind::Moral);
+        assert_eq!(guess_person_kind("Buceo Coronado S. de R.L. de C.V."), PersonKind::Moral);
+        assert_eq!(guess_person_kind("Amigos de Loreto, A.C."), PersonKind::Moral);
         assert_eq!(guess_person_kind("José Luis Peña Cota"), PersonKind::Fisica);
         assert_eq!(guess_person_kind("Sacarías Núñez"), PersonKind::Fisica);
         assert_eq!(guess_person_kind("J. Luis Sosa"), PersonKind::Fisica);
-        assert_eq!(
-            guess_person_kind("Pescadería La Sirena SA"),
-            PersonKind::Moral
-        );
+        assert_eq!(guess_person_kind("Pescadería La Sirena SA"), PersonKind::Moral);
     }
 
     #[test]
@@ -1410,11 +1304,7 @@ mod tests {
 
     #[test]
     fn statuses_round_trip() {
-        for s in [
-            ChargeStatus::Open,
-            ChargeStatus::Paid,
-            ChargeStatus::Cancelled,
-        ] {
+        for s in [ChargeStatus::Open, ChargeStatus::Paid, ChargeStatus::Cancelled] {
             assert_eq!(ChargeStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(ChargeStatus::parse("OPEN"), None);

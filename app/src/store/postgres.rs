@@ -10,30 +10,31 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 
 use super::{
-    date_from_db, import_rows, is_unique_violation, normalize_rfc, order_charge_ids,
-    order_from_rows, order_reference, payment_status_from_db, person_kind_from_db, query_err,
-    redact_url, status_from_db, timestamp_to_db, AccountView, ChargeRecord, Counts,
-    ExistingAccount, ExistingCharge, ExistingTaxpayer, IdTable, ImportSummary, ImportTx,
-    NewAccount, NewCharge, NewOrder, NewTaxpayer, Order, OrderItemRow, OrderRow, PadronRow, Store,
-    StoreError, TransitionRow, CREATED_EVENT,
-};
-use crate::domain::money::Centavos;
-use crate::domain::payment::{
-    transition, PaymentEvent, PaymentEventKind, PaymentStatus, Transition, TransitionError,
+    attempt_from_row, attempt_status_for, instructions_to_db, online_folio, overpayment_from_row, receipt_account,
+    receipt_from_row, AttemptRow, EventOutcome, NewAttempt, Overpayment, OverpaymentRow, PaymentAttempt, ProviderEvent,
+    Receipt, ReceiptRow, RefundStatus, ONLINE_SERIES,
 };
 use super::{
-    attempt_from_row, attempt_status_for, instructions_to_db, online_folio, overpayment_from_row, receipt_account,
-    receipt_from_row, AttemptRow, EventOutcome, NewAttempt, Overpayment, OverpaymentRow, PaymentAttempt,
-    ProviderEvent, Receipt, ReceiptRow, RefundStatus, ONLINE_SERIES,
+    date_from_db, import_rows, is_unique_violation, normalize_rfc, order_charge_ids, order_from_rows, order_reference,
+    payment_status_from_db, person_kind_from_db, query_err, redact_url, status_from_db, timestamp_to_db, AccountView,
+    ChargeRecord, Counts, ExistingAccount, ExistingCharge, ExistingTaxpayer, IdTable, ImportSummary, ImportTx,
+    NewAccount, NewCharge, NewOrder, NewTaxpayer, Order, OrderItemRow, OrderRow, PadronRow, Store, StoreError,
+    TransitionRow, CREATED_EVENT,
 };
+use crate::domain::money::Centavos;
+use crate::domain::payment::{transition, PaymentEvent, PaymentEventKind, PaymentStatus, Transition, TransitionError};
 
 /// The `payment_attempts` columns of [`AttemptRow`] (timestamps as UTC text).
 macro_rules! attempt_select {
     () => {
         concat!(
             "SELECT id, order_id, provider, provider_ref, idempotency_key, method, instructions, payment_intent, ",
-            utc_text!("next_check_at"), ", status, amount_centavos, ",
-            utc_text!("created_at"), ", ", utc_text!("updated_at"), " FROM payment_attempts"
+            utc_text!("next_check_at"),
+            ", status, amount_centavos, ",
+            utc_text!("created_at"),
+            ", ",
+            utc_text!("updated_at"),
+            " FROM payment_attempts"
         )
     };
 }
@@ -43,7 +44,8 @@ macro_rules! overpayment_select {
     () => {
         concat!(
             "SELECT o.id, o.order_id, o.attempt_id, a.provider, a.payment_intent, o.amount_centavos, o.reason, ",
-            utc_text!("o.created_at"), ", o.refund_status, o.refund_ref, o.refund_error, ",
+            utc_text!("o.created_at"),
+            ", o.refund_status, o.refund_ref, o.refund_error, ",
             utc_text!("o.refunded_at"),
             " FROM overpayments o JOIN payment_attempts a ON a.id = o.attempt_id"
         )
@@ -77,16 +79,7 @@ macro_rules! account_view_select {
     };
 }
 
-type AccountViewRow = (
-    i64,
-    String,
-    String,
-    i64,
-    String,
-    Option<String>,
-    String,
-    Option<String>,
-);
+type AccountViewRow = (i64, String, String, i64, String, Option<String>, String, Option<String>);
 
 fn account_view(r: AccountViewRow) -> Result<AccountView, StoreError> {
     Ok(AccountView {
@@ -109,11 +102,7 @@ fn iso(d: NaiveDate) -> String {
 /// of `timestamp_to_db`), so the sqlx `chrono` feature is not needed.
 macro_rules! utc_text {
     ($col:literal) => {
-        concat!(
-            "to_char(",
-            $col,
-            " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-        )
+        concat!("to_char(", $col, " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
     };
 }
 
@@ -131,10 +120,7 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await
-            .map_err(|source| StoreError::Connect {
-                url: redact_url(url),
-                source,
-            })?;
+            .map_err(|source| StoreError::Connect { url: redact_url(url), source })?;
         MIGRATOR.run(&pool).await.map_err(StoreError::Migrate)?;
         Ok(PgStore { pool })
     }
@@ -147,10 +133,7 @@ impl PgStore {
 #[async_trait::async_trait]
 impl Store for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(query_err("ping the database"))?;
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(query_err("ping the database"))?;
         Ok(())
     }
 
@@ -215,11 +198,7 @@ impl Store for PgStore {
         rows: &[PadronRow],
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> Result<ImportSummary, StoreError> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(query_err("start the import transaction"))?;
+        let mut tx = self.pool.begin().await.map_err(query_err("start the import transaction"))?;
         // One import at a time; released automatically at commit/rollback.
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(IMPORT_LOCK_KEY)
@@ -230,14 +209,8 @@ impl Store for PgStore {
         // millions of rows inside this transaction, which no statistics have seen:
         // plan each statement afresh and never with a sequential scan (a plan made
         // for an empty, unanalysed table would otherwise make the import quadratic).
-        for setting in [
-            "SET LOCAL plan_cache_mode = force_custom_plan",
-            "SET LOCAL enable_seqscan = off",
-        ] {
-            sqlx::query(setting)
-                .execute(&mut *tx)
-                .await
-                .map_err(query_err("configure the import transaction"))?;
+        for setting in ["SET LOCAL plan_cache_mode = force_custom_plan", "SET LOCAL enable_seqscan = off"] {
+            sqlx::query(setting).execute(&mut *tx).await.map_err(query_err("configure the import transaction"))?;
         }
         let summary = import_rows(&mut PgImport { conn: &mut tx }, rows, progress).await?;
         tx.commit().await.map_err(query_err("commit the import"))?;
@@ -260,17 +233,9 @@ impl Store for PgStore {
         })
     }
 
-    async fn create_order(
-        &self,
-        order: &NewOrder,
-        now: DateTime<Utc>,
-    ) -> Result<Order, StoreError> {
+    async fn create_order(&self, order: &NewOrder, now: DateTime<Utc>) -> Result<Order, StoreError> {
         let charge_ids = order_charge_ids(order);
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(query_err("start the order transaction"))?;
+        let mut tx = self.pool.begin().await.map_err(query_err("start the order transaction"))?;
         let held = Self::held_charges(&mut tx, &charge_ids).await?;
         if !held.is_empty() {
             return Err(StoreError::ChargesInLiveOrder(held));
@@ -280,26 +245,16 @@ impl Store for PgStore {
             Err(StoreError::ChargesInLiveOrder(_)) => {
                 // Lost the race to a concurrent order: say which charges it holds.
                 drop(tx);
-                let mut conn = self
-                    .pool
-                    .acquire()
-                    .await
-                    .map_err(query_err("read the charges held by live orders"))?;
+                let mut conn = self.pool.acquire().await.map_err(query_err("read the charges held by live orders"))?;
                 let held = Self::held_charges(&mut conn, &charge_ids).await?;
-                return Err(StoreError::ChargesInLiveOrder(if held.is_empty() {
-                    charge_ids
-                } else {
-                    held
-                }));
+                return Err(StoreError::ChargesInLiveOrder(if held.is_empty() { charge_ids } else { held }));
             }
             Err(e) => return Err(e),
         };
-        tx.commit()
-            .await
-            .map_err(query_err("commit a payment order"))?;
-        self.get_order(id).await?.ok_or_else(|| {
-            StoreError::Corrupt(format!("payment order {id} vanished after its creation"))
-        })
+        tx.commit().await.map_err(query_err("commit a payment order"))?;
+        self.get_order(id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("payment order {id} vanished after its creation")))
     }
 
     async fn get_order(&self, id: i64) -> Result<Option<Order>, StoreError> {
@@ -337,11 +292,7 @@ impl Store for PgStore {
 
     async fn expire_due_orders(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let now = timestamp_to_db(now);
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(query_err("start the expiry transaction"))?;
+        let mut tx = self.pool.begin().await.map_err(query_err("start the expiry transaction"))?;
         // Lock the due orders (skipping those another transaction is moving),
         // then expire exactly those.
         let ids: Vec<i64> = sqlx::query_scalar(
@@ -373,19 +324,16 @@ impl Store for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(query_err("release the charges of expired payment orders"))?;
-        let expired = sqlx::query(
-            "UPDATE payment_orders SET status = $2, updated_at = $3::timestamptz WHERE id = ANY($1)",
-        )
-        .bind(&ids)
-        .bind(PaymentStatus::Expired.as_str())
-        .bind(&now)
-        .execute(&mut *tx)
-        .await
-        .map_err(query_err("expire payment orders"))?
-        .rows_affected();
-        tx.commit()
-            .await
-            .map_err(query_err("commit the expiry of payment orders"))?;
+        let expired =
+            sqlx::query("UPDATE payment_orders SET status = $2, updated_at = $3::timestamptz WHERE id = ANY($1)")
+                .bind(&ids)
+                .bind(PaymentStatus::Expired.as_str())
+                .bind(&now)
+                .execute(&mut *tx)
+                .await
+                .map_err(query_err("expire payment orders"))?
+                .rows_affected();
+        tx.commit().await.map_err(query_err("commit the expiry of payment orders"))?;
         Ok(expired)
     }
 
@@ -397,20 +345,14 @@ impl Store for PgStore {
         today: NaiveDate,
     ) -> Result<Transition, StoreError> {
         let now = timestamp_to_db(now);
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(query_err("start a payment transition"))?;
+        let mut tx = self.pool.begin().await.map_err(query_err("start a payment transition"))?;
         let outcome = Self::move_order(&mut tx, order_id, event, &now)
             .await?
             .map_err(|source| StoreError::Transition { order_id, source })?;
         if let Transition::Moved { to: PaymentStatus::Succeeded, .. } = outcome {
             Self::issue_receipt(&mut tx, order_id, None, None, &now, today).await?;
         }
-        tx.commit()
-            .await
-            .map_err(query_err("commit a payment transition"))?;
+        tx.commit().await.map_err(query_err("commit a payment transition"))?;
         Ok(outcome)
     }
 
@@ -422,17 +364,9 @@ impl Store for PgStore {
             .map_err(query_err("find a payment order by reference"))
     }
 
-    async fn start_attempt(
-        &self,
-        attempt: &NewAttempt,
-        now: DateTime<Utc>,
-    ) -> Result<PaymentAttempt, StoreError> {
+    async fn start_attempt(&self, attempt: &NewAttempt, now: DateTime<Utc>) -> Result<PaymentAttempt, StoreError> {
         let now = timestamp_to_db(now);
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(query_err("start a payment attempt"))?;
+        let mut tx = self.pool.begin().await.map_err(query_err("start a payment attempt"))?;
         let order_id = attempt.order_id;
         // Lock the order first, then write the attempt.
         Self::move_order(&mut tx, order_id, &PaymentEvent::Redirected, &now)
@@ -452,12 +386,8 @@ impl Store for PgStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(query_err("insert a payment attempt"))?;
-        tx.commit()
-            .await
-            .map_err(query_err("commit a payment attempt"))?;
-        self.get_attempt(id)
-            .await?
-            .ok_or(StoreError::AttemptNotFound(id))
+        tx.commit().await.map_err(query_err("commit a payment attempt"))?;
+        self.get_attempt(id).await?.ok_or(StoreError::AttemptNotFound(id))
     }
 
     async fn get_attempt(&self, id: i64) -> Result<Option<PaymentAttempt>, StoreError> {
@@ -470,7 +400,12 @@ impl Store for PgStore {
             .transpose()
     }
 
-    async fn set_attempt_provider_ref(&self, id: i64, provider_ref: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn set_attempt_provider_ref(
+        &self,
+        id: i64,
+        provider_ref: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE payment_attempts SET provider_ref = $2, updated_at = $3::timestamptz \
              WHERE id = $1 AND status = 'pending' AND provider_ref IS NULL",
@@ -534,11 +469,7 @@ impl Store for PgStore {
         today: NaiveDate,
     ) -> Result<EventOutcome, StoreError> {
         let now = timestamp_to_db(now);
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(query_err("start a provider event"))?;
+        let mut tx = self.pool.begin().await.map_err(query_err("start a provider event"))?;
         // A concurrent delivery of the same event waits here on the key.
         let fresh = sqlx::query(
             "INSERT INTO provider_events (provider, event_id, received_at) VALUES ($1, $2, $3::timestamptz) \
@@ -554,14 +485,13 @@ impl Store for PgStore {
         if fresh == 0 {
             return Ok(EventOutcome::Duplicate);
         }
-        let attempt: Option<(i64, i64)> = sqlx::query_as(
-            "SELECT order_id, amount_centavos FROM payment_attempts WHERE id = $1 AND provider = $2",
-        )
-        .bind(ev.attempt_id)
-        .bind(&ev.provider)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(query_err("read a payment attempt"))?;
+        let attempt: Option<(i64, i64)> =
+            sqlx::query_as("SELECT order_id, amount_centavos FROM payment_attempts WHERE id = $1 AND provider = $2")
+                .bind(ev.attempt_id)
+                .bind(&ev.provider)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(query_err("read a payment attempt"))?;
         let (order_id, amount) = attempt.ok_or(StoreError::AttemptNotFound(ev.attempt_id))?;
         // The order's row lock serialises every event of the order.
         let order_status: Option<String> =
@@ -570,14 +500,12 @@ impl Store for PgStore {
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(query_err("read the status of a payment order"))?;
-        let order_status =
-            payment_status_from_db(&order_status.ok_or(StoreError::OrderNotFound(order_id))?)?;
-        let attempt_status: String =
-            sqlx::query_scalar("SELECT status FROM payment_attempts WHERE id = $1")
-                .bind(ev.attempt_id)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(query_err("read a payment attempt"))?;
+        let order_status = payment_status_from_db(&order_status.ok_or(StoreError::OrderNotFound(order_id))?)?;
+        let attempt_status: String = sqlx::query_scalar("SELECT status FROM payment_attempts WHERE id = $1")
+            .bind(ev.attempt_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(query_err("read a payment attempt"))?;
         let paid = matches!(ev.event, PaymentEvent::Paid { .. });
         let overpaid_reason = if paid && order_status == PaymentStatus::Succeeded && attempt_status != "succeeded" {
             Some("second_payment".to_string())
@@ -588,10 +516,9 @@ impl Store for PgStore {
             Some(reason) => (EventOutcome::Overpayment { reason }, "overpaid"),
             None => match Self::move_order(&mut tx, order_id, &ev.event, &now).await? {
                 Ok(t) => (EventOutcome::Applied(t), attempt_status_for(t.status())),
-                Err(TransitionError::PaidAfterFinal(from)) => (
-                    EventOutcome::Overpayment { reason: format!("paid_after_{from}") },
-                    "overpaid",
-                ),
+                Err(TransitionError::PaidAfterFinal(from)) => {
+                    (EventOutcome::Overpayment { reason: format!("paid_after_{from}") }, "overpaid")
+                }
                 Err(source) => return Err(StoreError::Transition { order_id, source }),
             },
         };
@@ -609,8 +536,7 @@ impl Store for PgStore {
             .await
             .map_err(query_err("record an overpayment"))?;
         }
-        let keep = matches!(outcome, EventOutcome::Applied(Transition::AlreadyThere(_)))
-            && attempt_status != "pending";
+        let keep = matches!(outcome, EventOutcome::Applied(Transition::AlreadyThere(_))) && attempt_status != "pending";
         let (instructions, pay_before) = instructions_to_db(ev.instructions.as_ref());
         sqlx::query(
             "UPDATE payment_attempts SET status = CASE WHEN $6 THEN status ELSE $2 END, \
@@ -646,9 +572,7 @@ impl Store for PgStore {
         if let EventOutcome::Applied(Transition::Moved { to: PaymentStatus::Succeeded, .. }) = outcome {
             Self::issue_receipt(&mut tx, order_id, Some(ev.attempt_id), Some(&ev.event_id), &now, today).await?;
         }
-        tx.commit()
-            .await
-            .map_err(query_err("commit a provider event"))?;
+        tx.commit().await.map_err(query_err("commit a provider event"))?;
         Ok(outcome)
     }
 
@@ -748,12 +672,7 @@ impl Store for PgStore {
         .collect()
     }
 
-    async fn record_refund(
-        &self,
-        id: i64,
-        outcome: Result<&str, &str>,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    async fn record_refund(&self, id: i64, outcome: Result<&str, &str>, now: DateTime<Utc>) -> Result<(), StoreError> {
         let (status, refund_ref, error) = match outcome {
             Ok(r) => (RefundStatus::Refunded, Some(r), None),
             Err(e) => (RefundStatus::RefundFailed, None, Some(e)),
@@ -863,27 +782,24 @@ impl PgStore {
         event: &PaymentEvent,
         now: &str,
     ) -> Result<Result<Transition, TransitionError>, StoreError> {
-        let stored: Option<String> =
-            sqlx::query_scalar("SELECT status FROM payment_orders WHERE id = $1 FOR UPDATE")
-                .bind(order_id)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(query_err("read the status of a payment order"))?;
+        let stored: Option<String> = sqlx::query_scalar("SELECT status FROM payment_orders WHERE id = $1 FOR UPDATE")
+            .bind(order_id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(query_err("read the status of a payment order"))?;
         let from = payment_status_from_db(&stored.ok_or(StoreError::OrderNotFound(order_id))?)?;
         let outcome = match transition(from, event) {
             Ok(t) => t,
             Err(e) => return Ok(Err(e)),
         };
         if let Transition::Moved { from, to } = outcome {
-            sqlx::query(
-                "UPDATE payment_orders SET status = $1, updated_at = $2::timestamptz WHERE id = $3",
-            )
-            .bind(to.as_str())
-            .bind(now)
-            .bind(order_id)
-            .execute(&mut *conn)
-            .await
-            .map_err(query_err("update the status of a payment order"))?;
+            sqlx::query("UPDATE payment_orders SET status = $1, updated_at = $2::timestamptz WHERE id = $3")
+                .bind(to.as_str())
+                .bind(now)
+                .bind(order_id)
+                .execute(&mut *conn)
+                .await
+                .map_err(query_err("update the status of a payment order"))?;
             sqlx::query(
                 "INSERT INTO payment_transitions (order_id, from_status, to_status, event, at) \
                  VALUES ($1, $2, $3, $4, $5::timestamptz)",
@@ -921,17 +837,12 @@ impl PgStore {
 
 impl PgStore {
     /// Which of `charge_ids` live orders hold, sorted.
-    async fn held_charges(
-        conn: &mut PgConnection,
-        charge_ids: &[i64],
-    ) -> Result<Vec<i64>, StoreError> {
-        sqlx::query_scalar(
-            "SELECT charge_id FROM live_order_charges WHERE charge_id = ANY($1) ORDER BY charge_id",
-        )
-        .bind(charge_ids)
-        .fetch_all(conn)
-        .await
-        .map_err(query_err("read the charges held by live orders"))
+    async fn held_charges(conn: &mut PgConnection, charge_ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+        sqlx::query_scalar("SELECT charge_id FROM live_order_charges WHERE charge_id = ANY($1) ORDER BY charge_id")
+            .bind(charge_ids)
+            .fetch_all(conn)
+            .await
+            .map_err(query_err("read the charges held by live orders"))
     }
 
     /// Inserts the order, its items, its first transition and the
@@ -942,11 +853,10 @@ impl PgStore {
         charge_ids: &[i64],
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        let id: i64 =
-            sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('payment_orders', 'id'))")
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(query_err("allocate an order id"))?;
+        let id: i64 = sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('payment_orders', 'id'))")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(query_err("allocate an order id"))?;
         let reference = order_reference(order, id)?;
         let now = timestamp_to_db(now);
         sqlx::query(
@@ -1002,23 +912,18 @@ impl PgStore {
         .map_err(query_err("record the creation of a payment order"))?;
         // The database's own guard: a charge already held violates the key
         // (a concurrent order waits for the other transaction, then fails).
-        sqlx::query(
-            "INSERT INTO live_order_charges (charge_id, order_id) SELECT UNNEST($1::bigint[]), $2",
-        )
-        .bind(charge_ids)
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::ChargesInLiveOrder(charge_ids.to_vec())
-            } else {
-                StoreError::Query {
-                    context: "hold the charges of a payment order",
-                    source: e,
+        sqlx::query("INSERT INTO live_order_charges (charge_id, order_id) SELECT UNNEST($1::bigint[]), $2")
+            .bind(charge_ids)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::ChargesInLiveOrder(charge_ids.to_vec())
+                } else {
+                    StoreError::Query { context: "hold the charges of a payment order", source: e }
                 }
-            }
-        })?;
+            })?;
         Ok(id)
     }
 }
@@ -1029,10 +934,7 @@ struct PgImport<'c> {
 
 #[async_trait::async_trait]
 impl ImportTx for PgImport<'_> {
-    async fn accounts_by_numbers(
-        &mut self,
-        numbers: &[&str],
-    ) -> Result<Vec<ExistingAccount>, StoreError> {
+    async fn accounts_by_numbers(&mut self, numbers: &[&str]) -> Result<Vec<ExistingAccount>, StoreError> {
         let rows = sqlx::query_as::<_, (i64, String, String, i64, String, Option<String>)>(
             "SELECT a.id, a.number, a.kind, a.taxpayer_id, t.name, t.colonia \
              FROM accounts a JOIN taxpayers t ON t.id = a.taxpayer_id \
@@ -1055,10 +957,7 @@ impl ImportTx for PgImport<'_> {
             .collect())
     }
 
-    async fn taxpayers_by_rfcs(
-        &mut self,
-        rfcs: &[&str],
-    ) -> Result<Vec<ExistingTaxpayer>, StoreError> {
+    async fn taxpayers_by_rfcs(&mut self, rfcs: &[&str]) -> Result<Vec<ExistingTaxpayer>, StoreError> {
         let rows = sqlx::query_as::<_, (i64, String, String, Option<String>)>(
             "SELECT id, rfc, name, colonia FROM taxpayers WHERE rfc = ANY($1)",
         )
@@ -1066,27 +965,17 @@ impl ImportTx for PgImport<'_> {
         .fetch_all(&mut *self.conn)
         .await
         .map_err(query_err("read existing taxpayers"))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| ExistingTaxpayer {
-                id: r.0,
-                rfc: r.1,
-                name: r.2,
-                colonia: r.3,
-            })
-            .collect())
+        Ok(rows.into_iter().map(|r| ExistingTaxpayer { id: r.0, rfc: r.1, name: r.2, colonia: r.3 }).collect())
     }
 
     async fn allocate_ids(&mut self, table: IdTable, n: usize) -> Result<Vec<i64>, StoreError> {
         let sql = match table {
-            IdTable::Taxpayers => "SELECT nextval(pg_get_serial_sequence('taxpayers', 'id')) FROM generate_series(1, $1)",
+            IdTable::Taxpayers => {
+                "SELECT nextval(pg_get_serial_sequence('taxpayers', 'id')) FROM generate_series(1, $1)"
+            }
             IdTable::Accounts => "SELECT nextval(pg_get_serial_sequence('accounts', 'id')) FROM generate_series(1, $1)",
         };
-        sqlx::query_scalar(sql)
-            .bind(n as i64)
-            .fetch_all(&mut *self.conn)
-            .await
-            .map_err(query_err("allocate ids"))
+        sqlx::query_scalar(sql).bind(n as i64).fetch_all(&mut *self.conn).await.map_err(query_err("allocate ids"))
     }
 
     async fn insert_taxpayers(&mut self, taxpayers: &[NewTaxpayer<'_>]) -> Result<(), StoreError> {
@@ -1110,12 +999,7 @@ impl ImportTx for PgImport<'_> {
         Ok(())
     }
 
-    async fn update_taxpayer(
-        &mut self,
-        id: i64,
-        name: &str,
-        colonia: Option<&str>,
-    ) -> Result<(), StoreError> {
+    async fn update_taxpayer(&mut self, id: i64, name: &str, colonia: Option<&str>) -> Result<(), StoreError> {
         sqlx::query("UPDATE taxpayers SET name = $1, colonia = $2 WHERE id = $3")
             .bind(name)
             .bind(colonia)
@@ -1145,12 +1029,7 @@ impl ImportTx for PgImport<'_> {
         Ok(())
     }
 
-    async fn update_account(
-        &mut self,
-        id: i64,
-        kind: &str,
-        taxpayer_id: i64,
-    ) -> Result<(), StoreError> {
+    async fn update_account(&mut self, id: i64, kind: &str, taxpayer_id: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE accounts SET kind = $1, taxpayer_id = $2 WHERE id = $3")
             .bind(kind)
             .bind(taxpayer_id)
@@ -1161,10 +1040,7 @@ impl ImportTx for PgImport<'_> {
         Ok(())
     }
 
-    async fn charges_of_accounts(
-        &mut self,
-        account_ids: &[i64],
-    ) -> Result<Vec<ExistingCharge>, StoreError> {
+    async fn charges_of_accounts(&mut self, account_ids: &[i64]) -> Result<Vec<ExistingCharge>, StoreError> {
         let rows = sqlx::query_as::<_, (i64, i64, String, String, String, i64, String)>(
             "SELECT id, account_id, concept, period, to_char(due_date, 'YYYY-MM-DD'), principal_centavos, status \
              FROM charges WHERE account_id = ANY($1)",
@@ -1188,12 +1064,7 @@ impl ImportTx for PgImport<'_> {
             .collect()
     }
 
-    async fn update_charge(
-        &mut self,
-        id: i64,
-        due_date: NaiveDate,
-        principal: i64,
-    ) -> Result<(), StoreError> {
+    async fn update_charge(&mut self, id: i64, due_date: NaiveDate, principal: i64) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE charges SET due_date = $1::date, principal_centavos = $2, updated_at = now() \
              WHERE id = $3 AND status = 'open'",

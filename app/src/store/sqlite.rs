@@ -7,27 +7,23 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
 use super::{
-    date_from_db, import_rows, is_unique_violation, normalize_rfc, order_charge_ids,
-    order_from_rows, order_reference, payment_status_from_db, person_kind_from_db, query_err,
-    redact_url, status_from_db, timestamp_to_db, AccountView, ChargeRecord, Counts,
-    ExistingAccount, ExistingCharge, ExistingTaxpayer, IdTable, ImportSummary, ImportTx,
-    NewAccount, NewCharge, NewOrder, NewTaxpayer, Order, OrderItemRow, OrderRow, PadronRow, Store,
-    StoreError, TransitionRow, CREATED_EVENT,
-};
-use crate::domain::money::Centavos;
-use crate::domain::payment::{
-    transition, PaymentEvent, PaymentEventKind, PaymentStatus, Transition, TransitionError,
+    attempt_from_row, attempt_status_for, instructions_to_db, online_folio, overpayment_from_row, receipt_account,
+    receipt_from_row, AttemptRow, EventOutcome, NewAttempt, Overpayment, OverpaymentRow, PaymentAttempt, ProviderEvent,
+    Receipt, ReceiptRow, RefundStatus, ONLINE_SERIES,
 };
 use super::{
-    attempt_from_row, attempt_status_for, instructions_to_db, online_folio, overpayment_from_row, receipt_account,
-    receipt_from_row, AttemptRow, EventOutcome, NewAttempt, Overpayment, OverpaymentRow, PaymentAttempt,
-    ProviderEvent, Receipt, ReceiptRow, RefundStatus, ONLINE_SERIES,
+    date_from_db, import_rows, is_unique_violation, normalize_rfc, order_charge_ids, order_from_rows, order_reference,
+    payment_status_from_db, person_kind_from_db, query_err, redact_url, status_from_db, timestamp_to_db, AccountView,
+    ChargeRecord, Counts, ExistingAccount, ExistingCharge, ExistingTaxpayer, IdTable, ImportSummary, ImportTx,
+    NewAccount, NewCharge, NewOrder, NewTaxpayer, Order, OrderItemRow, OrderRow, PadronRow, Store, StoreError,
+    TransitionRow, CREATED_EVENT,
 };
+use crate::domain::money::Centavos;
+use crate::domain::payment::{transition, PaymentEvent, PaymentEventKind, PaymentStatus, Transition, TransitionError};
 
 /// The `payment_attempts` columns of [`AttemptRow`].
 macro_rules! attempt_select {
@@ -74,16 +70,7 @@ macro_rules! account_view_select {
     };
 }
 
-type AccountViewRow = (
-    i64,
-    String,
-    String,
-    i64,
-    String,
-    Option<String>,
-    String,
-    Option<String>,
-);
+type AccountViewRow = (i64, String, String, i64, String, Option<String>, String, Option<String>);
 
 fn account_view(r: AccountViewRow) -> Result<AccountView, StoreError> {
     Ok(AccountView {
@@ -119,10 +106,7 @@ impl SqliteStore {
     /// Opens (creating if missing) the database and applies migrations.
     /// Accepts `sqlite:…` URLs (including `sqlite::memory:`) or a plain file path.
     pub async fn connect(url: &str) -> Result<SqliteStore, StoreError> {
-        let connect_err = |source| StoreError::Connect {
-            url: redact_url(url),
-            source,
-        };
+        let connect_err = |source| StoreError::Connect { url: redact_url(url), source };
         let base = if url.starts_with("sqlite:") {
             SqliteConnectOptions::from_str(url).map_err(connect_err)?
         } else {
@@ -137,18 +121,11 @@ impl SqliteStore {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let pool_options = if in_memory {
             // Every connection to a private in-memory database is a new, empty database.
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
+            SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
         } else {
             SqlitePoolOptions::new().max_connections(8)
         };
-        let pool = pool_options
-            .connect_with(options)
-            .await
-            .map_err(connect_err)?;
+        let pool = pool_options.connect_with(options).await.map_err(connect_err)?;
         MIGRATOR.run(&pool).await.map_err(StoreError::Migrate)?;
         Ok(SqliteStore { pool })
     }
@@ -161,10 +138,7 @@ impl SqliteStore {
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(query_err("ping the database"))?;
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(query_err("ping the database"))?;
         Ok(())
     }
 
@@ -179,17 +153,14 @@ impl Store for SqliteStore {
     }
 
     async fn accounts_by_rfc(&self, rfc: &str) -> Result<Vec<AccountView>, StoreError> {
-        sqlx::query_as::<_, AccountViewRow>(concat!(
-            account_view_select!(),
-            " WHERE t.rfc = ?1 ORDER BY a.number"
-        ))
-        .bind(normalize_rfc(rfc))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(query_err("look up accounts by RFC"))?
-        .into_iter()
-        .map(account_view)
-        .collect()
+        sqlx::query_as::<_, AccountViewRow>(concat!(account_view_select!(), " WHERE t.rfc = ?1 ORDER BY a.number"))
+            .bind(normalize_rfc(rfc))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_err("look up accounts by RFC"))?
+            .into_iter()
+            .map(account_view)
+            .collect()
     }
 
     async fn open_charges(&self, account_ids: &[i64]) -> Result<Vec<ChargeRecord>, StoreError> {
@@ -229,11 +200,8 @@ impl Store for SqliteStore {
     ) -> Result<ImportSummary, StoreError> {
         // IMMEDIATE: take the write lock up front, so a concurrent writer waits
         // (busy_timeout) instead of failing half-way through the file.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(query_err("start the import transaction"))?;
+        let mut tx =
+            self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_err("start the import transaction"))?;
         let summary = import_rows(&mut SqliteImport { conn: &mut tx }, rows, progress).await?;
         tx.commit().await.map_err(query_err("commit the import"))?;
         Ok(summary)
@@ -255,17 +223,9 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn create_order(
-        &self,
-        order: &NewOrder,
-        now: DateTime<Utc>,
-    ) -> Result<Order, StoreError> {
+    async fn create_order(&self, order: &NewOrder, now: DateTime<Utc>) -> Result<Order, StoreError> {
         let charge_ids = order_charge_ids(order);
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(query_err("start the order transaction"))?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_err("start the order transaction"))?;
         let held = Self::held_charges(&mut tx, &charge_ids).await?;
         if !held.is_empty() {
             return Err(StoreError::ChargesInLiveOrder(held));
@@ -284,18 +244,13 @@ impl Store for SqliteStore {
             if is_unique_violation(&e) {
                 StoreError::ChargesInLiveOrder(charge_ids.clone())
             } else {
-                StoreError::Query {
-                    context: "hold the charges of a payment order",
-                    source: e,
-                }
+                StoreError::Query { context: "hold the charges of a payment order", source: e }
             }
         })?;
-        tx.commit()
-            .await
-            .map_err(query_err("commit a payment order"))?;
-        self.get_order(id).await?.ok_or_else(|| {
-            StoreError::Corrupt(format!("payment order {id} vanished after its creation"))
-        })
+        tx.commit().await.map_err(query_err("commit a payment order"))?;
+        self.get_order(id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("payment order {id} vanished after its creation")))
     }
 
     async fn get_order(&self, id: i64) -> Result<Option<Order>, StoreError> {
@@ -331,58 +286,47 @@ impl Store for SqliteStore {
     async fn expire_due_orders(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let now = timestamp_to_db(now);
         // A read first: the common case (nothing due) takes no write lock.
-        let due: i64 = sqlx::query_scalar(
-            concat!("SELECT EXISTS (SELECT 1 FROM payment_orders", due_orders_where!(), ")"),
-        )
-        .bind(&now)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(query_err("look for expired payment orders"))?;
+        let due: i64 =
+            sqlx::query_scalar(concat!("SELECT EXISTS (SELECT 1 FROM payment_orders", due_orders_where!(), ")"))
+                .bind(&now)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(query_err("look for expired payment orders"))?;
         if due == 0 {
             return Ok(0);
         }
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(query_err("start the expiry transaction"))?;
-        sqlx::query(
-            concat!(
-                "INSERT INTO payment_transitions (order_id, from_status, to_status, event, at) \
+        let mut tx =
+            self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_err("start the expiry transaction"))?;
+        sqlx::query(concat!(
+            "INSERT INTO payment_transitions (order_id, from_status, to_status, event, at) \
                  SELECT id, status, ?2, ?3, ?1 FROM payment_orders",
-                due_orders_where!(),
-                " ORDER BY id"
-            ),
-        )
+            due_orders_where!(),
+            " ORDER BY id"
+        ))
         .bind(&now)
         .bind(PaymentStatus::Expired.as_str())
         .bind(PaymentEventKind::Expired.as_str())
         .execute(&mut *tx)
         .await
         .map_err(query_err("record the expiry of payment orders"))?;
-        sqlx::query(
-            concat!(
-                "DELETE FROM live_order_charges WHERE order_id IN (SELECT id FROM payment_orders",
-                due_orders_where!(),
-                ")"
-            ),
-        )
+        sqlx::query(concat!(
+            "DELETE FROM live_order_charges WHERE order_id IN (SELECT id FROM payment_orders",
+            due_orders_where!(),
+            ")"
+        ))
         .bind(&now)
         .execute(&mut *tx)
         .await
         .map_err(query_err("release the charges of expired payment orders"))?;
-        let expired = sqlx::query(
-            concat!("UPDATE payment_orders SET status = ?2, updated_at = ?1", due_orders_where!()),
-        )
-        .bind(&now)
-        .bind(PaymentStatus::Expired.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(query_err("expire payment orders"))?
-        .rows_affected();
-        tx.commit()
-            .await
-            .map_err(query_err("commit the expiry of payment orders"))?;
+        let expired =
+            sqlx::query(concat!("UPDATE payment_orders SET status = ?2, updated_at = ?1", due_orders_where!()))
+                .bind(&now)
+                .bind(PaymentStatus::Expired.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(query_err("expire payment orders"))?
+                .rows_affected();
+        tx.commit().await.map_err(query_err("commit the expiry of payment orders"))?;
         Ok(expired)
     }
 
@@ -394,20 +338,14 @@ impl Store for SqliteStore {
         today: NaiveDate,
     ) -> Result<Transition, StoreError> {
         let now = timestamp_to_db(now);
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(query_err("start a payment transition"))?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_err("start a payment transition"))?;
         let outcome = Self::move_order(&mut tx, order_id, event, &now)
             .await?
             .map_err(|source| StoreError::Transition { order_id, source })?;
         if let Transition::Moved { to: PaymentStatus::Succeeded, .. } = outcome {
             Self::issue_receipt(&mut tx, order_id, None, None, &now, today).await?;
         }
-        tx.commit()
-            .await
-            .map_err(query_err("commit a payment transition"))?;
+        tx.commit().await.map_err(query_err("commit a payment transition"))?;
         Ok(outcome)
     }
 
@@ -419,17 +357,9 @@ impl Store for SqliteStore {
             .map_err(query_err("find a payment order by reference"))
     }
 
-    async fn start_attempt(
-        &self,
-        attempt: &NewAttempt,
-        now: DateTime<Utc>,
-    ) -> Result<PaymentAttempt, StoreError> {
+    async fn start_attempt(&self, attempt: &NewAttempt, now: DateTime<Utc>) -> Result<PaymentAttempt, StoreError> {
         let now = timestamp_to_db(now);
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(query_err("start a payment attempt"))?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_err("start a payment attempt"))?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO payment_attempts (order_id, provider, provider_ref, idempotency_key, status, \
              amount_centavos, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?6) RETURNING id",
@@ -447,12 +377,8 @@ impl Store for SqliteStore {
         Self::move_order(&mut tx, order_id, &PaymentEvent::Redirected, &now)
             .await?
             .map_err(|source| StoreError::Transition { order_id, source })?;
-        tx.commit()
-            .await
-            .map_err(query_err("commit a payment attempt"))?;
-        self.get_attempt(id)
-            .await?
-            .ok_or(StoreError::AttemptNotFound(id))
+        tx.commit().await.map_err(query_err("commit a payment attempt"))?;
+        self.get_attempt(id).await?.ok_or(StoreError::AttemptNotFound(id))
     }
 
     async fn get_attempt(&self, id: i64) -> Result<Option<PaymentAttempt>, StoreError> {
@@ -465,7 +391,12 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    async fn set_attempt_provider_ref(&self, id: i64, provider_ref: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn set_attempt_provider_ref(
+        &self,
+        id: i64,
+        provider_ref: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE payment_attempts SET provider_ref = ?2, updated_at = ?3 \
              WHERE id = ?1 AND status = 'pending' AND provider_ref IS NULL",
@@ -529,11 +460,7 @@ impl Store for SqliteStore {
         today: NaiveDate,
     ) -> Result<EventOutcome, StoreError> {
         let now = timestamp_to_db(now);
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(query_err("start a provider event"))?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(query_err("start a provider event"))?;
         let fresh = sqlx::query(
             "INSERT INTO provider_events (provider, event_id, received_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT (provider, event_id) DO NOTHING",
@@ -556,16 +483,13 @@ impl Store for SqliteStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(query_err("read a payment attempt"))?;
-        let (order_id, attempt_status, amount) =
-            attempt.ok_or(StoreError::AttemptNotFound(ev.attempt_id))?;
-        let order_status: Option<String> =
-            sqlx::query_scalar("SELECT status FROM payment_orders WHERE id = ?1")
-                .bind(order_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(query_err("read the status of a payment order"))?;
-        let order_status =
-            payment_status_from_db(&order_status.ok_or(StoreError::OrderNotFound(order_id))?)?;
+        let (order_id, attempt_status, amount) = attempt.ok_or(StoreError::AttemptNotFound(ev.attempt_id))?;
+        let order_status: Option<String> = sqlx::query_scalar("SELECT status FROM payment_orders WHERE id = ?1")
+            .bind(order_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(query_err("read the status of a payment order"))?;
+        let order_status = payment_status_from_db(&order_status.ok_or(StoreError::OrderNotFound(order_id))?)?;
         let paid = matches!(ev.event, PaymentEvent::Paid { .. });
         let overpaid_reason = if paid && order_status == PaymentStatus::Succeeded && attempt_status != "succeeded" {
             Some("second_payment".to_string())
@@ -576,10 +500,9 @@ impl Store for SqliteStore {
             Some(reason) => (EventOutcome::Overpayment { reason }, "overpaid"),
             None => match Self::move_order(&mut tx, order_id, &ev.event, &now).await? {
                 Ok(t) => (EventOutcome::Applied(t), attempt_status_for(t.status())),
-                Err(TransitionError::PaidAfterFinal(from)) => (
-                    EventOutcome::Overpayment { reason: format!("paid_after_{from}") },
-                    "overpaid",
-                ),
+                Err(TransitionError::PaidAfterFinal(from)) => {
+                    (EventOutcome::Overpayment { reason: format!("paid_after_{from}") }, "overpaid")
+                }
                 Err(source) => return Err(StoreError::Transition { order_id, source }),
             },
         };
@@ -599,8 +522,7 @@ impl Store for SqliteStore {
         }
         // An attempt that already failed, expired or was overpaid keeps its
         // status unless this event moved its order.
-        let keep = matches!(outcome, EventOutcome::Applied(Transition::AlreadyThere(_)))
-            && attempt_status != "pending";
+        let keep = matches!(outcome, EventOutcome::Applied(Transition::AlreadyThere(_))) && attempt_status != "pending";
         let (instructions, pay_before) = instructions_to_db(ev.instructions.as_ref());
         sqlx::query(
             "UPDATE payment_attempts SET status = CASE WHEN ?6 THEN status ELSE ?2 END, \
@@ -636,9 +558,7 @@ impl Store for SqliteStore {
         if let EventOutcome::Applied(Transition::Moved { to: PaymentStatus::Succeeded, .. }) = outcome {
             Self::issue_receipt(&mut tx, order_id, Some(ev.attempt_id), Some(&ev.event_id), &now, today).await?;
         }
-        tx.commit()
-            .await
-            .map_err(query_err("commit a provider event"))?;
+        tx.commit().await.map_err(query_err("commit a provider event"))?;
         Ok(outcome)
     }
 
@@ -738,12 +658,7 @@ impl Store for SqliteStore {
         .collect()
     }
 
-    async fn record_refund(
-        &self,
-        id: i64,
-        outcome: Result<&str, &str>,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    async fn record_refund(&self, id: i64, outcome: Result<&str, &str>, now: DateTime<Utc>) -> Result<(), StoreError> {
         let (status, refund_ref, error) = match outcome {
             Ok(r) => (RefundStatus::Refunded, Some(r), None),
             Err(e) => (RefundStatus::RefundFailed, None, Some(e)),
@@ -851,12 +766,11 @@ impl SqliteStore {
         event: &PaymentEvent,
         now: &str,
     ) -> Result<Result<Transition, TransitionError>, StoreError> {
-        let stored: Option<String> =
-            sqlx::query_scalar("SELECT status FROM payment_orders WHERE id = ?1")
-                .bind(order_id)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(query_err("read the status of a payment order"))?;
+        let stored: Option<String> = sqlx::query_scalar("SELECT status FROM payment_orders WHERE id = ?1")
+            .bind(order_id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(query_err("read the status of a payment order"))?;
         let from = payment_status_from_db(&stored.ok_or(StoreError::OrderNotFound(order_id))?)?;
         let outcome = match transition(from, event) {
             Ok(t) => t,
@@ -907,10 +821,7 @@ impl SqliteStore {
 
 impl SqliteStore {
     /// Live orders of `charge_ids` (those already held), sorted.
-    async fn held_charges(
-        conn: &mut SqliteConnection,
-        charge_ids: &[i64],
-    ) -> Result<Vec<i64>, StoreError> {
+    async fn held_charges(conn: &mut SqliteConnection, charge_ids: &[i64]) -> Result<Vec<i64>, StoreError> {
         sqlx::query_scalar(
             "SELECT charge_id FROM live_order_charges \
              WHERE charge_id IN (SELECT value FROM json_each(?1)) ORDER BY charge_id",
@@ -1001,10 +912,7 @@ struct SqliteImport<'c> {
 
 #[async_trait::async_trait]
 impl ImportTx for SqliteImport<'_> {
-    async fn accounts_by_numbers(
-        &mut self,
-        numbers: &[&str],
-    ) -> Result<Vec<ExistingAccount>, StoreError> {
+    async fn accounts_by_numbers(&mut self, numbers: &[&str]) -> Result<Vec<ExistingAccount>, StoreError> {
         let rows = sqlx::query_as::<_, (i64, String, String, i64, String, Option<String>)>(
             "SELECT a.id, a.number, a.kind, a.taxpayer_id, t.name, t.colonia \
              FROM accounts a JOIN taxpayers t ON t.id = a.taxpayer_id \
@@ -1027,10 +935,7 @@ impl ImportTx for SqliteImport<'_> {
             .collect())
     }
 
-    async fn taxpayers_by_rfcs(
-        &mut self,
-        rfcs: &[&str],
-    ) -> Result<Vec<ExistingTaxpayer>, StoreError> {
+    async fn taxpayers_by_rfcs(&mut self, rfcs: &[&str]) -> Result<Vec<ExistingTaxpayer>, StoreError> {
         let rows = sqlx::query_as::<_, (i64, String, String, Option<String>)>(
             "SELECT id, rfc, name, colonia FROM taxpayers WHERE rfc IN (SELECT value FROM json_each(?1))",
         )
@@ -1038,15 +943,7 @@ impl ImportTx for SqliteImport<'_> {
         .fetch_all(&mut *self.conn)
         .await
         .map_err(query_err("read existing taxpayers"))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| ExistingTaxpayer {
-                id: r.0,
-                rfc: r.1,
-                name: r.2,
-                colonia: r.3,
-            })
-            .collect())
+        Ok(rows.into_iter().map(|r| ExistingTaxpayer { id: r.0, rfc: r.1, name: r.2, colonia: r.3 }).collect())
     }
 
     async fn allocate_ids(&mut self, table: IdTable, n: usize) -> Result<Vec<i64>, StoreError> {
@@ -1055,18 +952,13 @@ impl ImportTx for SqliteImport<'_> {
             IdTable::Taxpayers => "SELECT COALESCE(MAX(id), 0) FROM taxpayers",
             IdTable::Accounts => "SELECT COALESCE(MAX(id), 0) FROM accounts",
         };
-        let max: i64 = sqlx::query_scalar(sql)
-            .fetch_one(&mut *self.conn)
-            .await
-            .map_err(query_err("allocate ids"))?;
+        let max: i64 = sqlx::query_scalar(sql).fetch_one(&mut *self.conn).await.map_err(query_err("allocate ids"))?;
         Ok((max + 1..=max + n as i64).collect())
     }
 
     async fn insert_taxpayers(&mut self, taxpayers: &[NewTaxpayer<'_>]) -> Result<(), StoreError> {
-        let batch: Vec<(i64, &str, Option<&str>, &str, Option<&str>)> = taxpayers
-            .iter()
-            .map(|t| (t.id, t.person_kind.as_str(), t.rfc, t.name, t.colonia))
-            .collect();
+        let batch: Vec<(i64, &str, Option<&str>, &str, Option<&str>)> =
+            taxpayers.iter().map(|t| (t.id, t.person_kind.as_str(), t.rfc, t.name, t.colonia)).collect();
         sqlx::query(
             "INSERT INTO taxpayers (id, person_kind, rfc, name, colonia) \
              SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
@@ -1080,12 +972,7 @@ impl ImportTx for SqliteImport<'_> {
         Ok(())
     }
 
-    async fn update_taxpayer(
-        &mut self,
-        id: i64,
-        name: &str,
-        colonia: Option<&str>,
-    ) -> Result<(), StoreError> {
+    async fn update_taxpayer(&mut self, id: i64, name: &str, colonia: Option<&str>) -> Result<(), StoreError> {
         sqlx::query("UPDATE taxpayers SET name = ?1, colonia = ?2 WHERE id = ?3")
             .bind(name)
             .bind(colonia)
@@ -1097,10 +984,8 @@ impl ImportTx for SqliteImport<'_> {
     }
 
     async fn insert_accounts(&mut self, accounts: &[NewAccount<'_>]) -> Result<(), StoreError> {
-        let batch: Vec<(i64, &str, &str, i64)> = accounts
-            .iter()
-            .map(|a| (a.id, a.number, a.kind, a.taxpayer_id))
-            .collect();
+        let batch: Vec<(i64, &str, &str, i64)> =
+            accounts.iter().map(|a| (a.id, a.number, a.kind, a.taxpayer_id)).collect();
         sqlx::query(
             "INSERT INTO accounts (id, number, kind, taxpayer_id) \
              SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
@@ -1114,12 +999,7 @@ impl ImportTx for SqliteImport<'_> {
         Ok(())
     }
 
-    async fn update_account(
-        &mut self,
-        id: i64,
-        kind: &str,
-        taxpayer_id: i64,
-    ) -> Result<(), StoreError> {
+    async fn update_account(&mut self, id: i64, kind: &str, taxpayer_id: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE accounts SET kind = ?1, taxpayer_id = ?2 WHERE id = ?3")
             .bind(kind)
             .bind(taxpayer_id)
@@ -1130,10 +1010,7 @@ impl ImportTx for SqliteImport<'_> {
         Ok(())
     }
 
-    async fn charges_of_accounts(
-        &mut self,
-        account_ids: &[i64],
-    ) -> Result<Vec<ExistingCharge>, StoreError> {
+    async fn charges_of_accounts(&mut self, account_ids: &[i64]) -> Result<Vec<ExistingCharge>, StoreError> {
         let rows = sqlx::query_as::<_, (i64, i64, String, String, String, i64, String)>(
             "SELECT id, account_id, concept, period, due_date, principal_centavos, status \
              FROM charges WHERE account_id IN (SELECT value FROM json_each(?1))",
@@ -1157,12 +1034,7 @@ impl ImportTx for SqliteImport<'_> {
             .collect()
     }
 
-    async fn update_charge(
-        &mut self,
-        id: i64,
-        due_date: NaiveDate,
-        principal: i64,
-    ) -> Result<(), StoreError> {
+    async fn update_charge(&mut self, id: i64, due_date: NaiveDate, principal: i64) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE charges SET due_date = ?1, principal_centavos = ?2, \
              updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') \
@@ -1178,18 +1050,8 @@ impl ImportTx for SqliteImport<'_> {
     }
 
     async fn insert_charges(&mut self, charges: &[NewCharge<'_>]) -> Result<(), StoreError> {
-        let batch: Vec<(i64, &str, &str, String, i64)> = charges
-            .iter()
-            .map(|c| {
-                (
-                    c.account_id,
-                    c.concept,
-                    c.period,
-                    iso(c.due_date),
-                    c.principal,
-                )
-            })
-            .collect();
+        let batch: Vec<(i64, &str, &str, String, i64)> =
+            charges.iter().map(|c| (c.account_id, c.concept, c.period, iso(c.due_date), c.principal)).collect();
         sqlx::query(
             "INSERT INTO charges (account_id, concept, period, due_date, principal_centavos) \
              SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \

@@ -44,13 +44,7 @@ pub fn DiscountsInForce() -> impl IntoView {
     let ctx = expect_context::<PageContext>();
     let t = ctx.t();
     let lang = ctx.lang;
-    let programs: Vec<_> = ctx
-        .municipality
-        .discounts
-        .iter()
-        .filter(|p| p.applies_on(ctx.today))
-        .cloned()
-        .collect();
+    let programs: Vec<_> = ctx.municipality.discounts.iter().filter(|p| p.applies_on(ctx.today)).cloned().collect();
     view! {
         <section class="discounts" data-testid="discounts-in-force">
             <h2>{t.discounts_title}</h2>

@@ -43,10 +43,13 @@ pub fn live_rfc_hint(raw: &str, lang: Lang) -> Option<(bool, String)> {
             )
             .to_string(),
         ),
-        Err(e) => (false, match lang {
-            Lang::Es => e.message_es().to_string(),
-            Lang::En => e.message_en().to_string(),
-        }),
+        Err(e) => (
+            false,
+            match lang {
+                Lang::Es => e.message_es().to_string(),
+                Lang::En => e.message_en().to_string(),
+            },
+        ),
     })
 }
 
@@ -63,7 +66,14 @@ pub struct OfflineOutcome {
 /// it), with the shared code of [`crate::domain::receipt_sig`]: the same
 /// check runs on the server (form without JavaScript) and in the browser
 /// (this island, no network needed once the page is loaded).
-pub fn offline_check(url: &str, total: &str, fecha: &str, cuenta: &str, keyring_json: &str, lang: Lang) -> Option<OfflineOutcome> {
+pub fn offline_check(
+    url: &str,
+    total: &str,
+    fecha: &str,
+    cuenta: &str,
+    keyring_json: &str,
+    lang: Lang,
+) -> Option<OfflineOutcome> {
     use crate::domain::money::Centavos;
     use crate::domain::receipt_sig::{parse_verify_url, verify, PublicKeyEntry, ReceiptFacts};
     if [url, total, fecha, cuenta].iter().any(|f| f.trim().is_empty()) {
@@ -98,7 +108,10 @@ pub fn offline_check(url: &str, total: &str, fecha: &str, cuenta: &str, keyring_
         Err(e) => return fail(pick(e.message_es(), e.message_en())),
     };
     let verdict = verify(&facts, &token, &keys);
-    Some(OfflineOutcome { authentic: verdict.is_authentic(), message: pick(verdict.message_es(), verdict.message_en()) })
+    Some(OfflineOutcome {
+        authentic: verdict.is_authentic(),
+        message: pick(verdict.message_es(), verdict.message_en()),
+    })
 }
 
 /// The cashier desk's receipt check (`/verificar`): the QR's URL and the
@@ -106,14 +119,20 @@ pub fn offline_check(url: &str, total: &str, fecha: &str, cuenta: &str, keyring_
 /// the server; with it, every keystroke is checked here, in the browser,
 /// against the keyring embedded in the page — no network needed.
 #[island]
-pub fn OfflineCheck(lang: Lang, keyring: String, url: String, total: String, fecha: String, cuenta: String) -> impl IntoView {
+pub fn OfflineCheck(
+    lang: Lang,
+    keyring: String,
+    url: String,
+    total: String,
+    fecha: String,
+    cuenta: String,
+) -> impl IntoView {
     let url = RwSignal::new(url);
     let total = RwSignal::new(total);
     let fecha = RwSignal::new(fecha);
     let cuenta = RwSignal::new(cuenta);
-    let outcome = Memo::new(move |_| {
-        offline_check(&url.get(), &total.get(), &fecha.get(), &cuenta.get(), &keyring, lang)
-    });
+    let outcome =
+        Memo::new(move |_| offline_check(&url.get(), &total.get(), &fecha.get(), &cuenta.get(), &keyring, lang));
     let field = move |id: &'static str, label: &'static str, help: &'static str, value: RwSignal<String>| {
         view! {
             <label for=id>{label}</label>

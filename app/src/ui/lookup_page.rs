@@ -42,7 +42,9 @@ fn render(ctx: &PageContext, cuenta: String, rfc: String, outcome: Option<Lookup
         Some(LookupOutcome::Problem(p)) => Some(p.clone()),
         _ => None,
     };
-    let field_error = |field: &str| problem.as_ref().filter(|p| p.field.as_deref() == Some(field)).map(|p| p.message(lang).to_string());
+    let field_error = |field: &str| {
+        problem.as_ref().filter(|p| p.field.as_deref() == Some(field)).map(|p| p.message(lang).to_string())
+    };
     let account_error = field_error("cuenta");
     let rfc_error = field_error("rfc");
     let title = match &outcome {
@@ -190,7 +192,8 @@ fn account_card(a: AccountDebt, lang: Lang, t: &'static Texts) -> impl IntoView 
 fn item_row(item: QuoteItem, lang: Lang, t: &'static Texts) -> impl IntoView {
     let concept = lang.pick(&item.concept_name_es, &item.concept_name_en).to_string();
     let late = (item.months_late > 0).then(|| format!(" ({} {})", item.months_late, t.months_late));
-    let discount = if item.discount.0 == 0 { item.discount.display_mxn() } else { format!("−{}", item.discount.display_mxn()) };
+    let discount =
+        if item.discount.0 == 0 { item.discount.display_mxn() } else { format!("−{}", item.discount.display_mxn()) };
     view! {
         <tr data-testid="debt-item">
             <th scope="row" data-label=t.col_concept data-testid="item-concept">

@@ -7,8 +7,8 @@ pub mod islands;
 mod layout;
 mod lookup_page;
 mod order_page;
-mod receipt_page;
 mod page;
+mod receipt_page;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags};
@@ -24,10 +24,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let ctx = expect_context::<PageContext>();
     #[cfg(feature = "ssr")]
     set_page_csp();
-    let theme = format!(
-        ":root{{--primary:{};--accent:{}}}",
-        ctx.municipality.colors.primary, ctx.municipality.colors.accent
-    );
+    let theme =
+        format!(":root{{--primary:{};--accent:{}}}", ctx.municipality.colors.primary, ctx.municipality.colors.accent);
     view! {
         <!DOCTYPE html>
         <html lang=ctx.lang.html_lang()>
@@ -53,8 +51,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[cfg(feature = "ssr")]
 fn set_page_csp() {
     use axum::http::{header, HeaderValue};
-    let (Some(nonce), Some(response)) =
-        (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+    let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
     else {
         return;
     };

@@ -166,7 +166,8 @@ mod ssr {
             && (returning || pending_attempt.is_some_and(|a| a.method.is_some()));
         let tz = ctx.municipality.timezone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::UTC);
         let last_local = (order.expires_at - Duration::seconds(1)).with_timezone(&tz);
-        let expires = format!("{} {} ({})", format::date(last_local.date_naive(), lang), last_local.format("%H:%M h"), tz.name());
+        let expires =
+            format!("{} {} ({})", format::date(last_local.date_naive(), lang), last_local.format("%H:%M h"), tz.name());
         let total = order.total.display_mxn();
         let first_account = order.items.first().map(|i| i.account.clone()).unwrap_or_default();
         let lookup_href = format!("/consulta?cuenta={}", format::url_encode(&first_account));
@@ -258,13 +259,7 @@ mod ssr {
     }
 
     /// The OXXO voucher or the SPEI transfer details of a pending payment.
-    fn pay_instructions(
-        i: Instructions,
-        total: String,
-        tz: chrono_tz::Tz,
-        t: &'static Texts,
-        lang: Lang,
-    ) -> AnyView {
+    fn pay_instructions(i: Instructions, total: String, tz: chrono_tz::Tz, t: &'static Texts, lang: Lang) -> AnyView {
         let deadline = i.expires_at().map(|at| {
             let local = (at - Duration::seconds(1)).with_timezone(&tz);
             format!("{} {}", format::date(local.date_naive(), lang), local.format("%H:%M h"))
@@ -304,12 +299,18 @@ mod ssr {
         }
     }
 
-    fn item_row(i: OrderItem, m: &crate::domain::municipality::Municipality, t: &'static Texts, lang: Lang) -> impl IntoView {
+    fn item_row(
+        i: OrderItem,
+        m: &crate::domain::municipality::Municipality,
+        t: &'static Texts,
+        lang: Lang,
+    ) -> impl IntoView {
         let concept = m
             .concept(&i.concept)
             .map(|c| lang.pick(&c.name_es, &c.name_en).to_string())
             .unwrap_or_else(|| i.concept.clone());
-        let discount = if i.discount.0 == 0 { i.discount.display_mxn() } else { format!("−{}", i.discount.display_mxn()) };
+        let discount =
+            if i.discount.0 == 0 { i.discount.display_mxn() } else { format!("−{}", i.discount.display_mxn()) };
         view! {
             <tr data-testid="order-item">
                 <td data-label=t.account>{i.account.clone()}</td>

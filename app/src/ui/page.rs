@@ -36,9 +36,9 @@ impl PageContext {
         use leptos::prelude::*;
         let state = expect_context::<crate::state::AppState>();
         let parts = use_context::<axum::http::request::Parts>();
-        let query_lang = parts.as_ref().and_then(|p| {
-            p.uri.query()?.split('&').find_map(|kv| kv.strip_prefix("lang=").and_then(Lang::parse))
-        });
+        let query_lang = parts
+            .as_ref()
+            .and_then(|p| p.uri.query()?.split('&').find_map(|kv| kv.strip_prefix("lang=").and_then(Lang::parse)));
         let cookie_lang = parts.as_ref().and_then(|p| {
             let cookie = p.headers.get(axum::http::header::COOKIE)?.to_str().ok()?;
             Lang::from_cookie_header(cookie)

@@ -444,7 +444,11 @@ mod ssr {
                     set_status(StatusCode::TOO_MANY_REQUESTS);
                     errors.push((
                         "cuenta",
-                        format!("{} {} s.", lang.pick("Demasiadas consultas: espere", "Too many requests: wait"), retry.0),
+                        format!(
+                            "{} {} s.",
+                            lang.pick("Demasiadas consultas: espere", "Too many requests: wait"),
+                            retry.0
+                        ),
                     ));
                 } else {
                     match receipts::receipt_by_folio(&state, &f).await {

@@ -111,10 +111,8 @@ async fn connect(addr: SocketAddr) -> Sender {
 
 async fn send(sender: &mut Sender, addr: SocketAddr, r: &Request) -> Result<Bytes, String> {
     sender.ready().await.map_err(|e| format!("connection: {e}"))?;
-    let mut builder = hyper::Request::builder()
-        .method(r.method.clone())
-        .uri(&r.path)
-        .header(hyper::header::HOST, addr.to_string());
+    let mut builder =
+        hyper::Request::builder().method(r.method.clone()).uri(&r.path).header(hyper::header::HOST, addr.to_string());
     for (name, value) in &r.headers {
         builder = builder.header(*name, value);
     }

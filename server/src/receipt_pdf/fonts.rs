@@ -46,9 +46,8 @@ impl FontData {
                 });
             }
         }
-        let advances = (0..face.number_of_glyphs())
-            .map(|g| face.glyph_hor_advance(ttf_parser::GlyphId(g)).unwrap_or(0))
-            .collect();
+        let advances =
+            (0..face.number_of_glyphs()).map(|g| face.glyph_hor_advance(ttf_parser::GlyphId(g)).unwrap_or(0)).collect();
         let fallback = glyphs.get(&'?').copied().unwrap_or((0, 0));
         let bb = face.global_bounding_box();
         FontData {

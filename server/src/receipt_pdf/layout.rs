@@ -37,16 +37,7 @@ enum Align {
 /// Draws one line of text whose line box starts at `top`; `x` is the left
 /// edge, right edge or centre depending on `align`.
 #[allow(clippy::too_many_arguments)]
-fn line(
-    items: &mut Vec<Item>,
-    font: FontKind,
-    size: f32,
-    x: f32,
-    top: f32,
-    text: &str,
-    align: Align,
-    color: Rgb,
-) {
+fn line(items: &mut Vec<Item>, font: FontKind, size: f32, x: f32, top: f32, text: &str, align: Align, color: Rgb) {
     let w = fonts().get(font).width_mm(text, size);
     let x = match align {
         Align::Left => x,
@@ -92,17 +83,13 @@ fn stroke_rect(items: &mut Vec<Item>, x: f32, y: f32, w: f32, h: f32, color: Rgb
 /// Moves a block laid out at y = 0 down by `dy`.
 fn shift(items: Vec<Item>, dy: f32) -> impl Iterator<Item = Item> {
     items.into_iter().map(move |it| match it {
-        Item::Text { font, size, x, y, text, color } => {
-            Item::Text { font, size, x, y: y + dy, text, color }
-        }
+        Item::Text { font, size, x, y, text, color } => Item::Text { font, size, x, y: y + dy, text, color },
         Item::Rect { x, y, w, h, fill, stroke } => Item::Rect { x, y: y + dy, w, h, fill, stroke },
         Item::Line { x1, y1, x2, y2, width_pt, color, dashed } => {
             Item::Line { x1, y1: y1 + dy, x2, y2: y2 + dy, width_pt, color, dashed }
         }
         Item::Logo { x, y, w, h } => Item::Logo { x, y: y + dy, w, h },
-        Item::Qr { rects } => Item::Qr {
-            rects: rects.into_iter().map(|r| [r[0], r[1] + dy, r[2], r[3]]).collect(),
-        },
+        Item::Qr { rects } => Item::Qr { rects: rects.into_iter().map(|r| [r[0], r[1] + dy, r[2], r[3]]).collect() },
         wm @ Item::Watermark { .. } => wm,
     })
 }
@@ -260,7 +247,15 @@ fn letter_payer(items: &mut Vec<Item>, v: &ReceiptView, top: f32) -> f32 {
     y2 = para(&mut tmp, Bold, 11.0, rx + 3.0, y2, cw - left_w - 6.0, &v.account, Align::Left, INK);
     let h = y1.max(y2) + pad;
     fill_rect(items, L_M, top, cw, h, LIGHT);
-    items.push(Item::Line { x1: rx, y1: top + 2.0, x2: rx, y2: top + h - 2.0, width_pt: 0.5, color: RULE, dashed: false });
+    items.push(Item::Line {
+        x1: rx,
+        y1: top + 2.0,
+        x2: rx,
+        y2: top + h - 2.0,
+        width_pt: 0.5,
+        color: RULE,
+        dashed: false,
+    });
     items.extend(shift(tmp, top));
     top + h
 }
@@ -333,14 +328,7 @@ pub(crate) fn letter(v: &ReceiptView, logo: Option<&Logo>) -> Result<Vec<Page>, 
     let cols = letter_cols();
     let size = 8.5;
     for (i, row) in v.items.iter().enumerate() {
-        let cells = [
-            &row.concept,
-            &row.period,
-            &row.principal,
-            &row.surcharges,
-            &row.discount,
-            &row.amount,
-        ];
+        let cells = [&row.concept, &row.period, &row.principal, &row.surcharges, &row.discount, &row.amount];
         let wrapped: Vec<Vec<String>> = cells
             .iter()
             .zip(&cols)
@@ -484,11 +472,9 @@ pub(crate) fn ticket(v: &ReceiptView, logo: Option<&Logo>) -> Result<Vec<Page>, 
             let p = format!("{}: {}", l.period, row.period);
             y = para(&mut it, Regular, 7.5, T_M, y, T_CW, &p, Align::Left, GREY);
         }
-        for (label, value) in [
-            (&l.principal, &row.principal),
-            (&l.surcharges, &row.surcharges),
-            (&l.discount, &row.discount),
-        ] {
+        for (label, value) in
+            [(&l.principal, &row.principal), (&l.surcharges, &row.surcharges), (&l.discount, &row.discount)]
+        {
             if !value.is_empty() {
                 y = kv(&mut it, y, label, value, Regular, 8.0, 8.0);
             }

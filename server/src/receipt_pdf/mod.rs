@@ -155,8 +155,7 @@ impl Default for Labels {
             continued: "continuación".into(),
             page: "Página".into(),
             page_of: "de".into(),
-            footer_note: "Este documento es la representación impresa de un recibo oficial de pago."
-                .into(),
+            footer_note: "Este documento es la representación impresa de un recibo oficial de pago.".into(),
         }
     }
 }

@@ -7,9 +7,7 @@
 use crate::receipt_pdf::fonts::{fonts, FontKind};
 use crate::receipt_pdf::{PdfError, MM_TO_PT};
 use miniz_oxide::deflate::compress_to_vec_zlib;
-use pdf_writer::types::{
-    CidFontType, FontFlags, SystemInfo, TextRenderingMode, UnicodeCmap,
-};
+use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, TextRenderingMode, UnicodeCmap};
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -50,7 +48,9 @@ pub(crate) enum Item {
         h: f32,
     },
     /// QR modules; emitted inside a `/QR BMC … EMC` marked-content block.
-    Qr { rects: Vec<[f32; 4]> },
+    Qr {
+        rects: Vec<[f32; 4]>,
+    },
     /// Outlined, rotated text centred on the page (cancellation mark).
     Watermark {
         text: String,
@@ -102,9 +102,7 @@ impl Logo {
         let mut dec = png::Decoder::new(std::io::Cursor::new(bytes));
         dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
         let mut reader = dec.read_info().map_err(err)?;
-        let size = reader
-            .output_buffer_size()
-            .ok_or_else(|| PdfError::Logo("image too large".into()))?;
+        let size = reader.output_buffer_size().ok_or_else(|| PdfError::Logo("image too large".into()))?;
         if size > 64 << 20 {
             return Err(PdfError::Logo("image too large".into()));
         }
@@ -129,20 +127,13 @@ impl Logo {
                 let a = buf.chunks_exact(2).map(|p| p[1]).collect();
                 (rgb, Some(a))
             }
-            png::ColorType::Indexed => {
-                return Err(PdfError::Logo("indexed PNG not expanded".into()))
-            }
+            png::ColorType::Indexed => return Err(PdfError::Logo("indexed PNG not expanded".into())),
         };
         if rgb.len() != n * 3 {
             return Err(PdfError::Logo("unexpected sample layout".into()));
         }
         let alpha = alpha.filter(|a| a.iter().any(|&v| v != 255));
-        Ok(Logo {
-            width: info.width,
-            height: info.height,
-            rgb: deflate(&rgb),
-            alpha: alpha.map(|a| deflate(&a)),
-        })
+        Ok(Logo { width: info.width, height: info.height, rgb: deflate(&rgb), alpha: alpha.map(|a| deflate(&a)) })
     }
 }
 
@@ -187,12 +178,7 @@ fn pt(mm: f32) -> f32 {
     mm * MM_TO_PT
 }
 
-pub(crate) fn write(
-    pages: &[Page],
-    logo: Option<&Logo>,
-    title: &str,
-    author: &str,
-) -> Result<Vec<u8>, PdfError> {
+pub(crate) fn write(pages: &[Page], logo: Option<&Logo>, title: &str, author: &str) -> Result<Vec<u8>, PdfError> {
     let mut pdf = Pdf::new();
     let mut next = 1;
     let mut alloc = || {
@@ -204,16 +190,12 @@ pub(crate) fn write(
     let tree_id = alloc();
     let info_id = alloc();
     let page_ids: Vec<(Ref, Ref)> = pages.iter().map(|_| (alloc(), alloc())).collect();
-    let font_ids: Vec<[Ref; 5]> =
-        (0..2).map(|_| [alloc(), alloc(), alloc(), alloc(), alloc()]).collect();
+    let font_ids: Vec<[Ref; 5]> = (0..2).map(|_| [alloc(), alloc(), alloc(), alloc(), alloc()]).collect();
     let logo_ids = logo.map(|_| (alloc(), alloc()));
 
     pdf.catalog(catalog_id).pages(tree_id);
     pdf.pages(tree_id).kids(page_ids.iter().map(|p| p.0)).count(pages.len() as i32);
-    pdf.document_info(info_id)
-        .title(TextStr(title))
-        .author(TextStr(author))
-        .producer(TextStr("Recauda"));
+    pdf.document_info(info_id).title(TextStr(title)).author(TextStr(author)).producer(TextStr("Recauda"));
 
     let mut uses = [FontUse::new(FontKind::Regular), FontUse::new(FontKind::Bold)];
 
@@ -366,8 +348,7 @@ fn write_font(pdf: &mut Pdf, fu: &FontUse, ids: [Ref; 5]) -> Result<(), PdfError
     let [type0_id, cid_id, desc_id, cmap_id, file_id] = ids;
     let f = fonts().get(fu.kind);
     let gids: Vec<u16> = fu.remapper.remapped_gids().collect();
-    let subset = subsetter::subset(f.bytes, 0, &fu.remapper)
-        .map_err(|e| PdfError::Font(format!("{e:?}")))?;
+    let subset = subsetter::subset(f.bytes, 0, &fu.remapper).map_err(|e| PdfError::Font(format!("{e:?}")))?;
 
     // Subset tag: six capitals derived from the glyph set (PDF 32000 §9.6.4).
     let mut hash: u32 = 0x811c_9dc5;
@@ -380,11 +361,7 @@ fn write_font(pdf: &mut Pdf, fu: &FontUse, ids: [Ref; 5]) -> Result<(), PdfError
     let base_name = format!("{tag}+{}", f.ps_name);
     let base = Name(base_name.as_bytes());
 
-    let system_info = SystemInfo {
-        registry: Str(b"Adobe"),
-        ordering: Str(b"Identity"),
-        supplement: 0,
-    };
+    let system_info = SystemInfo { registry: Str(b"Adobe"), ordering: Str(b"Identity"), supplement: 0 };
     let scale = 1000.0 / f.units_per_em;
 
     pdf.type0_font(type0_id)
@@ -400,20 +377,14 @@ fn write_font(pdf: &mut Pdf, fu: &FontUse, ids: [Ref; 5]) -> Result<(), PdfError
         .font_descriptor(desc_id)
         .default_width(0.0)
         .cid_to_gid_map_predefined(Name(b"Identity"));
-    cid.widths()
-        .consecutive(0, gids.iter().map(|&g| f.advance_of_gid(g) as f32 * scale));
+    cid.widths().consecutive(0, gids.iter().map(|&g| f.advance_of_gid(g) as f32 * scale));
     cid.finish();
 
     let bold = fu.kind == FontKind::Bold;
     pdf.font_descriptor(desc_id)
         .name(base)
         .flags(FontFlags::NON_SYMBOLIC)
-        .bbox(Rect::new(
-            f.bbox[0] * scale,
-            f.bbox[1] * scale,
-            f.bbox[2] * scale,
-            f.bbox[3] * scale,
-        ))
+        .bbox(Rect::new(f.bbox[0] * scale, f.bbox[1] * scale, f.bbox[2] * scale, f.bbox[3] * scale))
         .italic_angle(0.0)
         .ascent(f.ascender * scale)
         .descent(f.descender * scale)

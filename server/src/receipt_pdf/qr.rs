@@ -22,8 +22,8 @@ impl QrMatrix {
 
 /// Encode `data` with error-correction level M.
 pub fn qr_matrix(data: &str) -> Result<QrMatrix, PdfError> {
-    let code = QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M)
-        .map_err(|e| PdfError::Qr(e.to_string()))?;
+    let code =
+        QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M).map_err(|e| PdfError::Qr(e.to_string()))?;
     let width = code.width();
     let dark = code.to_colors().into_iter().map(|c| c == Color::Dark).collect();
     Ok(QrMatrix { width, dark })
@@ -64,19 +64,10 @@ pub fn qr_rects(data: &str, x: f32, y: f32, symbol_mm: f32) -> Result<QrPlacemen
             while col < m.width && m.is_dark(col, row) {
                 col += 1;
             }
-            rects.push([
-                ox + start as f32 * module,
-                oy + row as f32 * module,
-                (col - start) as f32 * module,
-                module,
-            ]);
+            rects.push([ox + start as f32 * module, oy + row as f32 * module, (col - start) as f32 * module, module]);
         }
     }
-    Ok(QrPlacement {
-        rects,
-        module_mm: module,
-        total_mm: (m.width + 2 * QUIET_ZONE) as f32 * module,
-    })
+    Ok(QrPlacement { rects, module_mm: module, total_mm: (m.width + 2 * QUIET_ZONE) as f32 * module })
 }
 
 /// Side of the whole QR block (symbol + quiet zone) for a given symbol width.

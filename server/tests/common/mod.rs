@@ -132,8 +132,7 @@ impl TestApp {
 
     /// POSTs a JSON body; the status and the JSON answer.
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
-        let response =
-            self.client.post(format!("{}{}", self.base, path)).json(body).send().await.expect("request");
+        let response = self.client.post(format!("{}{}", self.base, path)).json(body).send().await.expect("request");
         let status = response.status().as_u16();
         (status, response.json().await.expect("json body"))
     }
