@@ -64,7 +64,7 @@ pub fn page_token() -> String {
     if let Some(token) = already_set {
         return token;
     }
-    let token = crate::payments::random_token();
+    let token = crate::tokens::random_token();
     if let (Some(response), Ok(value)) = (response, HeaderValue::from_str(&set_cookie_value(&token))) {
         response.append_header(header::SET_COOKIE, value);
         response.insert_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

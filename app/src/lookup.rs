@@ -8,18 +8,16 @@ use chrono::NaiveDate;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::account::{AccountNumber, AccountNumberError, MAX_ACCOUNT_LEN};
 use crate::domain::money::Centavos;
 use crate::domain::quote::QuoteItem;
 use crate::domain::rfc::{PersonKind, Rfc, RfcError};
 use crate::i18n::Lang;
 
-/// Longest account number we accept (the padrón's own limit).
-pub const MAX_ACCOUNT_LEN: usize = 32;
-
 /// A parsed, valid lookup request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LookupQuery {
-    Account(String),
+    Account(AccountNumber),
     Rfc(Rfc),
 }
 
@@ -43,20 +41,13 @@ impl LookupQuery {
         }
     }
 
-    /// Normalises an account number: trimmed, uppercase; letters, digits,
-    /// '-' and '/' only.
+    /// An account number as typed ([`AccountNumber::parse`]).
     pub fn parse_account(raw: &str) -> Result<Self, LookupError> {
-        let account = raw.trim().to_uppercase();
-        if account.is_empty() {
-            return Err(LookupError::EmptyAccount);
-        }
-        if account.chars().count() > MAX_ACCOUNT_LEN {
-            return Err(LookupError::AccountTooLong);
-        }
-        if !account.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '/') {
-            return Err(LookupError::AccountShape);
-        }
-        Ok(LookupQuery::Account(account))
+        AccountNumber::parse(raw).map(LookupQuery::Account).map_err(|e| match e {
+            AccountNumberError::Empty => LookupError::EmptyAccount,
+            AccountNumberError::TooLong => LookupError::AccountTooLong,
+            AccountNumberError::Shape => LookupError::AccountShape,
+        })
     }
 }
 
@@ -260,73 +251,60 @@ pub enum LookupOutcome {
     Problem(LookupProblem),
 }
 
-/// The accounts a query names: the account itself, or every account of the
-/// RFC's taxpayer. None found is an error ([`LookupError::AccountNotFound`],
+/// The accounts a query names, each with its open charges: the account
+/// itself, or every account of the RFC's taxpayer (one query either way).
+/// None found is an error ([`LookupError::AccountNotFound`],
 /// [`LookupError::RfcNotFound`]).
 #[cfg(feature = "ssr")]
-pub async fn find_accounts(
+#[tracing::instrument(name = "lookup.find_debts", skip_all)]
+pub async fn find_debts(
     state: &crate::state::AppState,
     query: &LookupQuery,
-) -> Result<Vec<crate::store::AccountView>, LookupError> {
+) -> Result<Vec<crate::store::AccountDebts>, LookupError> {
     let unavailable = |e: crate::store::StoreError| {
         tracing::error!(error = %e, "lookup: store failed");
         LookupError::Unavailable
     };
-    let accounts: Vec<crate::store::AccountView> = match query {
+    let found = match query {
         LookupQuery::Account(number) => {
-            state.store.account_by_number(number).await.map_err(unavailable)?.into_iter().collect()
+            state.store.debts_of_account(number).await.map_err(unavailable)?.into_iter().collect()
         }
-        LookupQuery::Rfc(rfc) => state.store.accounts_by_rfc(rfc.as_str()).await.map_err(unavailable)?,
+        LookupQuery::Rfc(rfc) => state.store.debts_of_rfc(rfc).await.map_err(unavailable)?,
     };
-    if accounts.is_empty() {
+    if found.is_empty() {
         return Err(match query {
-            LookupQuery::Account(number) => LookupError::AccountNotFound(number.clone()),
+            LookupQuery::Account(number) => LookupError::AccountNotFound(number.to_string()),
             LookupQuery::Rfc(rfc) => {
                 LookupError::RfcNotFound { rfc: rfc.as_str().to_string(), check_digit_failed: !rfc.check_digit_ok() }
             }
         });
     }
-    Ok(accounts)
+    Ok(found)
 }
 
-/// Looks up and quotes. Rate limiting is the caller's job (it knows the
-/// client address).
+/// Looks up and quotes. Rate limiting is the HTTP layer's job.
 #[cfg(feature = "ssr")]
+#[tracing::instrument(name = "lookup.run_lookup", skip_all)]
 pub async fn run_lookup(state: &crate::state::AppState, query: &LookupQuery) -> Result<DebtDocument, LookupError> {
     use crate::domain::quote::{quote, OpenCharge};
 
-    let unavailable = |e: crate::store::StoreError| {
-        tracing::error!(error = %e, "lookup: store failed");
-        LookupError::Unavailable
-    };
-    let accounts = find_accounts(state, query).await?;
-    let ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
-    let charges = state.store.open_charges(&ids).await.map_err(unavailable)?;
-    let open: Vec<OpenCharge> = charges
-        .into_iter()
-        .map(|c| OpenCharge {
-            charge_id: c.id,
-            account: c.account,
-            concept: c.concept,
-            period: c.period,
-            due_date: c.due_date,
-            principal: c.principal,
-        })
-        .collect();
+    let found = find_debts(state, query).await?;
+    let open: Vec<OpenCharge> = found.iter().flat_map(|d| d.charges.iter()).map(OpenCharge::from).collect();
     let today = state.clock.today();
     let quoted = quote(&open, &state.municipality, today);
     let mut by_account: std::collections::HashMap<String, crate::domain::quote::AccountQuote> =
         quoted.accounts.into_iter().map(|a| (a.account.clone(), a)).collect();
-    let accounts = accounts
+    let accounts = found
         .into_iter()
-        .map(|a| {
-            let (items, total) = match by_account.remove(&a.number) {
+        .map(|d| {
+            let a = d.account;
+            let (items, total) = match by_account.remove(a.number.as_str()) {
                 Some(q) => (q.items, q.total),
                 None => (Vec::new(), Centavos::ZERO),
             };
             AccountDebt {
                 owner: crate::privacy::mask_name(&a.name),
-                account: a.number,
+                account: a.number.into_string(),
                 kind: a.kind,
                 person_kind: a.person_kind,
                 colonia: a.colonia,
@@ -392,7 +370,7 @@ mod tests {
         assert_eq!(LookupQuery::from_params(None, None), None);
         assert_eq!(
             LookupQuery::from_params(Some(" p-000123 "), None),
-            Some(Ok(LookupQuery::Account("P-000123".into())))
+            Some(Ok(LookupQuery::Account(AccountNumber::parse("P-000123").unwrap())))
         );
         assert_eq!(LookupQuery::from_params(Some(""), None), Some(Err(LookupError::EmptyAccount)));
         assert_eq!(LookupQuery::from_params(Some("P-1"), Some("GODE561231GR8")), Some(Err(LookupError::BothGiven)));

@@ -12,7 +12,7 @@
 //! (earlier due date; on a tie, earlier period) of the same account and
 //! concept is left out of the order.
 
-use crate::domain::payment::PaymentStatus;
+use crate::domain::payment::OrderStatus;
 use crate::i18n::Lang;
 use crate::lookup::LookupError;
 
@@ -38,9 +38,12 @@ pub enum OrderError {
     #[error("payment order {0} is still live")]
     StillLive(i64),
     #[error("payment order {id} is {status}: only an expired order can be re-quoted")]
-    NotRequotable { id: i64, status: PaymentStatus },
+    NotRequotable { id: i64, status: OrderStatus },
     #[error("some charges of payment order {0} are no longer open")]
     ChargesNoLongerOpen(i64),
+    /// Paid by another order between the quote and the new order.
+    #[error("some of these charges were paid a moment ago")]
+    ChargesJustPaid,
 }
 
 /// A charge selected while an older open charge of the same account and
@@ -67,7 +70,7 @@ impl OrderError {
             OrderError::NotFound(_) => "order_not_found",
             OrderError::StillLive(_) => "order_still_live",
             OrderError::NotRequotable { .. } => "order_not_requotable",
-            OrderError::ChargesNoLongerOpen(_) => "charges_not_open",
+            OrderError::ChargesNoLongerOpen(_) | OrderError::ChargesJustPaid => "charges_not_open",
         }
     }
 
@@ -82,7 +85,8 @@ impl OrderError {
             OrderError::ChargesInLiveOrder(_)
             | OrderError::StillLive(_)
             | OrderError::NotRequotable { .. }
-            | OrderError::ChargesNoLongerOpen(_) => 409,
+            | OrderError::ChargesNoLongerOpen(_)
+            | OrderError::ChargesJustPaid => 409,
         }
     }
 
@@ -145,6 +149,12 @@ impl OrderError {
                 ),
                 Lang::En => format!("Payment order {id} is {status}: only an expired order can be quoted again."),
             },
+            OrderError::ChargesJustPaid => lang
+                .pick(
+                    "Algunos de estos adeudos se acaban de pagar. Vuelva a consultar sus adeudos.",
+                    "Some of these charges were paid a moment ago. Look up your debts again.",
+                )
+                .into(),
             OrderError::ChargesNoLongerOpen(id) => match lang {
                 Lang::Es => format!(
                     "Algunos adeudos de la orden {id} ya no están pendientes. Vuelva a consultar sus adeudos."
@@ -180,9 +190,9 @@ mod service {
 
     use super::{OlderChargeLeftOut, OrderError};
     use crate::domain::municipality::Municipality;
-    use crate::domain::payment::PaymentStatus;
+    use crate::domain::payment::OrderStatus;
     use crate::domain::quote::{quote, OpenCharge};
-    use crate::lookup::{find_accounts, LookupError, LookupQuery};
+    use crate::lookup::{find_debts, LookupError, LookupQuery};
     use crate::state::AppState;
     use crate::store::{ChargeRecord, NewOrder, Order, OrderItem, StoreError};
 
@@ -191,7 +201,8 @@ mod service {
         OrderError::Lookup(LookupError::Unavailable)
     }
 
-    /// Expires, lazily, every live order past its end of day.
+    /// Expires every live order past its end of day (before a write that
+    /// depends on it: creating, re-quoting, paying).
     async fn expire_due(state: &AppState, now: DateTime<Utc>) -> Result<(), OrderError> {
         let expired = state.store.expire_due_orders(now).await.map_err(unavailable)?;
         if expired > 0 {
@@ -241,7 +252,7 @@ mod service {
                     None => (c.concept.clone(), c.concept.clone()),
                 };
                 return Err(OrderError::OlderChargeUnpaid(Box::new(OlderChargeLeftOut {
-                    account: c.account.clone(),
+                    account: c.account.to_string(),
                     concept: c.concept.clone(),
                     concept_name_es: name_es,
                     concept_name_en: name_en,
@@ -253,26 +264,17 @@ mod service {
         Ok(chosen)
     }
 
-    /// Quotes the chosen charges of `account_ids` today and stores the order.
+    /// Quotes the chosen charges of `open` (the open charges of the accounts
+    /// concerned) today and stores the order.
     async fn place_order(
         state: &AppState,
-        account_ids: &[i64],
+        open: &[ChargeRecord],
         selected: Option<&[i64]>,
         requoted_from: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<Order, OrderError> {
-        let open = state.store.open_charges(account_ids).await.map_err(unavailable)?;
-        let chosen: Vec<OpenCharge> = choose_charges(&open, selected, &state.municipality)?
-            .into_iter()
-            .map(|c| OpenCharge {
-                charge_id: c.id,
-                account: c.account.clone(),
-                concept: c.concept.clone(),
-                period: c.period.clone(),
-                due_date: c.due_date,
-                principal: c.principal,
-            })
-            .collect();
+        let chosen: Vec<OpenCharge> =
+            choose_charges(open, selected, &state.municipality)?.into_iter().map(OpenCharge::from).collect();
         let today = state.clock.today();
         let quoted = quote(&chosen, &state.municipality, today);
         let items = quoted
@@ -305,12 +307,14 @@ mod service {
         };
         state.store.create_order(&order, now).await.map_err(|e| match e {
             StoreError::ChargesInLiveOrder(ids) => OrderError::ChargesInLiveOrder(ids),
+            StoreError::ChargesNotOpen => OrderError::ChargesJustPaid,
             other => unavailable(other),
         })
     }
 
     /// Creates an order for the charges of `query` (all open ones, or the
-    /// `selected` ids). Rate limiting is the caller's job.
+    /// `selected` ids). Rate limiting is the HTTP layer's job.
+    #[tracing::instrument(name = "orders.create_order", skip_all)]
     pub async fn create_order(
         state: &AppState,
         query: &LookupQuery,
@@ -318,20 +322,20 @@ mod service {
     ) -> Result<Order, OrderError> {
         let now = state.clock.now();
         expire_due(state, now).await?;
-        let accounts = find_accounts(state, query).await?;
-        let ids: Vec<i64> = accounts.iter().map(|a| a.id).collect();
-        place_order(state, &ids, selected, None, now).await
+        let found = find_debts(state, query).await?;
+        let open: Vec<ChargeRecord> = found.into_iter().flat_map(|d| d.charges).collect();
+        place_order(state, &open, selected, None, now).await
     }
 
-    /// The order, its items and its transitions (expiring it first if its
-    /// day is over).
+    /// The order, its items and its transitions, as stored (reading never
+    /// writes: the expiry job moves orders past their day).
     pub async fn get_order(state: &AppState, id: i64) -> Result<Order, OrderError> {
-        expire_due(state, state.clock.now()).await?;
         state.store.get_order(id).await.map_err(unavailable)?.ok_or_else(|| OrderError::NotFound(id.to_string()))
     }
 
     /// A new order for the charges of expired order `id`, at today's figures,
     /// linked to it by `requoted_from`.
+    #[tracing::instrument(name = "orders.requote", skip(state))]
     pub async fn requote(state: &AppState, id: i64) -> Result<Order, OrderError> {
         let now = state.clock.now();
         expire_due(state, now).await?;
@@ -344,22 +348,14 @@ mod service {
         if old.status.is_live() {
             return Err(OrderError::StillLive(id));
         }
-        if old.status != PaymentStatus::Expired {
+        if old.status != OrderStatus::Expired {
             return Err(OrderError::NotRequotable { id, status: old.status });
         }
-        let mut numbers: Vec<&str> = old.items.iter().map(|i| i.account.as_str()).collect();
-        numbers.sort_unstable();
-        numbers.dedup();
-        let mut account_ids = Vec::with_capacity(numbers.len());
-        for number in numbers {
-            match state.store.account_by_number(number).await.map_err(unavailable)? {
-                Some(a) => account_ids.push(a.id),
-                None => return Err(OrderError::ChargesNoLongerOpen(id)),
-            }
-        }
         let charges: Vec<i64> = old.items.iter().map(|i| i.charge_id).collect();
-        place_order(state, &account_ids, Some(&charges), Some(id), now).await.map_err(|e| match e {
-            OrderError::UnknownCharge(_) => OrderError::ChargesNoLongerOpen(id),
+        let accounts = state.store.accounts_of_charges(&charges).await.map_err(unavailable)?;
+        let open = state.store.open_charges(&accounts).await.map_err(unavailable)?;
+        place_order(state, &open, Some(&charges), Some(id), now).await.map_err(|e| match e {
+            OrderError::UnknownCharge(_) | OrderError::ChargesNoLongerOpen(_) => OrderError::ChargesNoLongerOpen(id),
             other => other,
         })
     }
@@ -376,7 +372,7 @@ mod service {
             ChargeRecord {
                 id,
                 account_id,
-                account: format!("A-{account_id}"),
+                account: crate::domain::account::AccountNumber::parse(&format!("A-{account_id}")).unwrap(),
                 concept: concept.into(),
                 period: period.into(),
                 due_date: NaiveDate::parse_from_str(due, "%Y-%m-%d").unwrap(),
@@ -434,7 +430,7 @@ mod tests {
             OrderError::ChargesInLiveOrder(vec![1, 2]),
             OrderError::NotFound("9".into()),
             OrderError::StillLive(3),
-            OrderError::NotRequotable { id: 3, status: PaymentStatus::Succeeded },
+            OrderError::NotRequotable { id: 3, status: OrderStatus::Succeeded },
             OrderError::ChargesNoLongerOpen(3),
             OrderError::Lookup(LookupError::AccountNotFound("P-1".into())),
         ];

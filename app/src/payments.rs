@@ -12,91 +12,8 @@
 //!   transition (charges marked paid on success), and records money that
 //!   cannot be applied as one overpayment per attempt.
 
-use serde::{Deserialize, Serialize};
-
 use crate::domain::payment::TransitionError;
 use crate::i18n::Lang;
-
-/// The embedded demo provider's name (in `payment_attempts.provider`).
-pub const DEMO_PROVIDER: &str = "demo";
-
-/// How the citizen pays at the provider.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Method {
-    Card,
-    /// Cash at an OXXO store, with a voucher (asynchronous).
-    Oxxo,
-    /// A bank transfer through SPEI to a CLABE the provider assigns
-    /// (Stripe's `customer_balance`; asynchronous).
-    Spei,
-}
-
-impl Method {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Card => "card",
-            Method::Oxxo => "oxxo",
-            Method::Spei => "spei",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Method> {
-        [Method::Card, Method::Oxxo, Method::Spei].into_iter().find(|m| m.as_str() == s)
-    }
-}
-
-/// What the citizen needs to finish an asynchronous payment: the OXXO
-/// voucher, or the SPEI transfer details. Stored with the attempt (JSON)
-/// and shown on the order page.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "method", rename_all = "lowercase")]
-pub enum Instructions {
-    Oxxo {
-        /// The voucher's number (the barcode's digits) the cashier types.
-        number: String,
-        /// Pay before this instant; afterwards the voucher is void.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        expires_at: Option<chrono::DateTime<chrono::Utc>>,
-        /// The provider's printable voucher.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        url: Option<String>,
-    },
-    Spei {
-        /// The 18-digit CLABE to transfer to.
-        clabe: String,
-        bank: String,
-        /// The transfer's reference (concepto).
-        reference: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        expires_at: Option<chrono::DateTime<chrono::Utc>>,
-        /// The provider's page with the instructions.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        url: Option<String>,
-    },
-}
-
-impl Instructions {
-    pub fn method(&self) -> Method {
-        match self {
-            Instructions::Oxxo { .. } => Method::Oxxo,
-            Instructions::Spei { .. } => Method::Spei,
-        }
-    }
-
-    /// The deadline to pay, when known.
-    pub fn expires_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        match self {
-            Instructions::Oxxo { expires_at, .. } | Instructions::Spei { expires_at, .. } => *expires_at,
-        }
-    }
-
-    pub fn url(&self) -> Option<&str> {
-        match self {
-            Instructions::Oxxo { url, .. } | Instructions::Spei { url, .. } => url.as_deref(),
-        }
-    }
-}
 
 /// What a demo checkout button does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,26 +103,28 @@ impl PaymentError {
 
 #[cfg(feature = "ssr")]
 pub use service::{
-    apply_provider_event, apply_stripe_session_event, demo_action, heal_stripe_attempts, random_token,
-    reconcile_stripe_attempt, refund_overpayments, start_checkout, Checkout, DEMO_OXXO_DAYS, HEAL_AFTER_MINUTES,
+    apply_provider_event, apply_stripe_session_event, demo_action, heal_stripe_attempts, reconcile_stripe_attempt,
+    refund_overpayments, start_checkout, stripe_refresh_worker, Checkout, StripeRefresh, DEMO_OXXO_DAYS,
+    HEAL_AFTER_MINUTES,
 };
 
 #[cfg(feature = "ssr")]
 mod service {
     use chrono::{DateTime, Duration, Utc};
 
-    use super::stripe_api as stripe_checkout;
-    use super::{DemoAction, Instructions, Method, PaymentError, DEMO_PROVIDER};
-    use crate::domain::payment::{check_amount, PaymentEvent, PaymentStatus, Transition, CURRENCY_MXN};
+    use super::{DemoAction, PaymentError};
+    use crate::domain::payment::{
+        check_amount, AttemptStatus, EventOutcome, Instructions, Method, OrderStatus, PaymentEvent, Provider,
+        Transition, CURRENCY_MXN,
+    };
     use crate::state::AppState;
-    use crate::store::{EventOutcome, NewAttempt, PaymentAttempt, ProviderEvent, StoreError};
-    use crate::stripe::{self, SessionEventKind, SessionObject, StripeConfig, STRIPE_PROVIDER};
+    use crate::store::{NewAttempt, PaymentAttempt, ProviderEvent, StoreError};
+    use crate::stripe::{self, SessionEventKind, SessionObject, StripeConfig, StripeError};
+    use crate::tokens::{random_digits, random_token};
 
-    /// A random token: 32 hex digits (128 bits) from the operating system.
-    pub fn random_token() -> String {
-        let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes).expect("the operating system's random source");
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    fn stripe_err(e: StripeError) -> PaymentError {
+        tracing::error!(error = %e, "Stripe call failed");
+        PaymentError::Unavailable
     }
 
     fn store_err(e: StoreError) -> PaymentError {
@@ -216,6 +135,71 @@ mod service {
             other => {
                 tracing::error!(error = %other, cause = ?std::error::Error::source(&other), "payments: store failed");
                 PaymentError::Unavailable
+            }
+        }
+    }
+
+    /// Requests to ask Stripe, in the background, about attempts whose
+    /// citizen just came back from Checkout (the order page never calls
+    /// Stripe while it renders). Cheap to clone; a request never waits: when
+    /// the queue is full it is dropped, and the page's next refresh asks again.
+    #[derive(Clone, Default)]
+    pub struct StripeRefresh {
+        tx: Option<tokio::sync::mpsc::Sender<i64>>,
+        rx: std::sync::Arc<std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<i64>>>>,
+    }
+
+    impl StripeRefresh {
+        /// A queue for [`stripe_refresh_worker`] (with Stripe configured).
+        pub fn new() -> StripeRefresh {
+            let (tx, rx) = tokio::sync::mpsc::channel(1024);
+            StripeRefresh { tx: Some(tx), rx: std::sync::Arc::new(std::sync::Mutex::new(Some(rx))) }
+        }
+
+        /// No Stripe: requests go nowhere.
+        pub fn disabled() -> StripeRefresh {
+            StripeRefresh::default()
+        }
+
+        pub fn request(&self, attempt_id: i64) {
+            if let Some(tx) = &self.tx {
+                let _ = tx.try_send(attempt_id);
+            }
+        }
+
+        /// The receiving end, for the one worker that serves it.
+        pub fn take_receiver(&self) -> Option<tokio::sync::mpsc::Receiver<i64>> {
+            self.rx.lock().unwrap_or_else(|e| e.into_inner()).take()
+        }
+    }
+
+    /// The worker behind [`StripeRefresh`]: asks Stripe about each requested
+    /// attempt ([`reconcile_stripe_attempt`]), at most once a second per
+    /// attempt (a page refreshing itself every few seconds, a citizen
+    /// pressing reload), until the queue closes.
+    pub async fn stripe_refresh_worker(state: AppState, mut rx: tokio::sync::mpsc::Receiver<i64>) {
+        let mut last_asked: std::collections::HashMap<i64, std::time::Instant> = std::collections::HashMap::new();
+        while let Some(attempt_id) = rx.recv().await {
+            let now = std::time::Instant::now();
+            last_asked.retain(|_, at| now.duration_since(*at) < std::time::Duration::from_secs(60));
+            if last_asked.get(&attempt_id).is_some_and(|at| now.duration_since(*at) < std::time::Duration::from_secs(1))
+            {
+                continue;
+            }
+            last_asked.insert(attempt_id, now);
+            let attempt = match state.store.get_attempt(attempt_id).await {
+                Ok(Some(a)) if a.status == AttemptStatus::Pending && a.provider == Provider::Stripe => a,
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!(attempt_id, error = %e, "Stripe refresh: attempt unreadable");
+                    continue;
+                }
+            };
+            let asked = reconcile_stripe_attempt(&state, &attempt, state.clock.now());
+            match tokio::time::timeout(std::time::Duration::from_secs(20), asked).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(attempt_id, error = %e, "Stripe refresh: not settled"),
+                Err(_) => tracing::warn!(attempt_id, "Stripe refresh: Stripe did not answer in time"),
             }
         }
     }
@@ -240,15 +224,15 @@ mod service {
         state.store.expire_due_orders(now).await.map_err(store_err)?;
         let order = state.store.get_order(order_id).await.map_err(store_err)?.ok_or(PaymentError::OrderNotFound)?;
         match order.status {
-            PaymentStatus::Created => {
+            OrderStatus::Created => {
                 let stripe = state.stripe.clone();
-                let provider = if stripe.is_some() { STRIPE_PROVIDER } else { DEMO_PROVIDER };
+                let provider = if stripe.is_some() { Provider::Stripe } else { Provider::Demo };
                 let attempt = state
                     .store
                     .start_attempt(
                         &NewAttempt {
                             order_id,
-                            provider: provider.into(),
+                            provider,
                             provider_ref: None,
                             idempotency_key: format!("order-{order_id}-{}", random_token()),
                             amount: order.total,
@@ -261,16 +245,16 @@ mod service {
                     tracing::info!(order_id, attempt_id = attempt.id, "payment attempt started (demo provider)");
                     return Ok(Checkout { redirect_url: demo_url(attempt.id), attempt });
                 };
-                let session = stripe_checkout::create_session(&stripe, &order, &attempt).await?;
+                let session = stripe::create_session(&stripe, &order, &attempt).await.map_err(stripe_err)?;
                 state.store.set_attempt_provider_ref(attempt.id, &session.id, now).await.map_err(store_err)?;
                 tracing::info!(order_id, attempt_id = attempt.id, session = %session.id, "payment attempt started (Stripe Checkout)");
                 let attempt = PaymentAttempt { provider_ref: Some(session.id), ..attempt };
                 Ok(Checkout { redirect_url: session.url, attempt })
             }
-            PaymentStatus::Pending => {
+            OrderStatus::Pending => {
                 let attempts = state.store.attempts_of_order(order_id).await.map_err(store_err)?;
-                match attempts.into_iter().rev().find(|a| a.status == "pending") {
-                    Some(attempt) if attempt.provider == DEMO_PROVIDER => {
+                match attempts.into_iter().rev().find(|a| a.status == AttemptStatus::Pending) {
+                    Some(attempt) if attempt.provider == Provider::Demo => {
                         Ok(Checkout { redirect_url: demo_url(attempt.id), attempt })
                     }
                     Some(attempt) => {
@@ -278,7 +262,7 @@ mod service {
                         else {
                             return Err(PaymentError::NotPayable(order.status.label_es().into()));
                         };
-                        let session = stripe_checkout::retrieve_session(&stripe, &session_id).await?;
+                        let session = stripe::retrieve_session(&stripe, &session_id).await.map_err(stripe_err)?;
                         match session.url {
                             Some(url) if session.status.as_deref() == Some("open") => {
                                 Ok(Checkout { redirect_url: url, attempt })
@@ -309,7 +293,7 @@ mod service {
         let attempt_id = session.attempt_id().ok_or(PaymentError::AttemptNotFound)?;
         let attempt =
             state.store.get_attempt(attempt_id).await.map_err(store_err)?.ok_or(PaymentError::AttemptNotFound)?;
-        if attempt.provider != STRIPE_PROVIDER
+        if attempt.provider != Provider::Stripe
             || session.order_id().is_some_and(|o| o != attempt.order_id)
             || attempt.provider_ref.as_deref().is_some_and(|r| r != session.id)
         {
@@ -327,7 +311,7 @@ mod service {
             && !matches!(session.payment_status.as_deref(), Some("paid" | "no_payment_required"));
         let detailed;
         let session = match (&state.stripe, awaiting && session.intent.is_none()) {
-            (Some(config), true) => match stripe_checkout::retrieve_session(config, &session.id).await {
+            (Some(config), true) => match stripe::retrieve_session(config, &session.id).await {
                 Ok(s) => {
                     detailed = s;
                     &detailed
@@ -376,16 +360,15 @@ mod service {
                     .await
                     .map_err(store_err)?
                     .ok_or(PaymentError::OrderNotFound)?;
-                let created = stripe_checkout::create_session(&config, &order, attempt).await?;
+                let created = stripe::create_session(&config, &order, attempt).await.map_err(stripe_err)?;
                 state.store.set_attempt_provider_ref(attempt.id, &created.id, now).await.map_err(store_err)?;
                 tracing::info!(attempt_id = attempt.id, session = %created.id, "healing: recovered the session id of an attempt");
                 created.id
             }
         };
-        let session = stripe_checkout::retrieve_session(&config, &session_id).await?;
+        let session = stripe::retrieve_session(&config, &session_id).await.map_err(stripe_err)?;
         let intent_status = session.intent.as_ref().map(|i| i.status.as_str()).unwrap_or("");
-        let is_async = session.async_method().is_some()
-            || attempt.method.as_deref().and_then(Method::parse).is_some_and(|m| m != Method::Card);
+        let is_async = session.async_method().is_some() || attempt.method.is_some_and(|m| m != Method::Card);
         let kind = match (session.status.as_deref(), session.payment_status.as_deref()) {
             (Some("complete"), Some("paid")) if is_async => Some(SessionEventKind::AsyncPaymentSucceeded),
             (Some("complete"), Some("paid" | "no_payment_required")) => Some(SessionEventKind::Completed),
@@ -431,7 +414,7 @@ mod service {
     pub async fn heal_stripe_attempts(state: &AppState, now: DateTime<Utc>) -> Result<usize, PaymentError> {
         let Some(config) = state.stripe.clone() else { return Ok(0) };
         let before = now - Duration::minutes(HEAL_AFTER_MINUTES);
-        let attempts = state.store.attempts_to_check(STRIPE_PROVIDER, before, now).await.map_err(store_err)?;
+        let attempts = state.store.attempts_to_check(Provider::Stripe, before, now).await.map_err(store_err)?;
         let mut healed = 0;
         for attempt in attempts {
             match reconcile_stripe_attempt(state, &attempt, now).await {
@@ -454,7 +437,7 @@ mod service {
     /// overpayment, so a retry never refunds twice) and records each
     /// outcome. Returns how many were refunded.
     pub async fn refund_overpayments(state: &AppState, config: &StripeConfig) -> Result<usize, PaymentError> {
-        let due = state.store.overpayments_to_refund(STRIPE_PROVIDER).await.map_err(store_err)?;
+        let due = state.store.overpayments_to_refund(Provider::Stripe).await.map_err(store_err)?;
         let mut refunded = 0;
         for over in due {
             let intent = match over.payment_intent.clone() {
@@ -463,16 +446,14 @@ mod service {
                     // Not in the event: ask the session.
                     let attempt = state.store.get_attempt(over.attempt_id).await.map_err(store_err)?;
                     match attempt.and_then(|a| a.provider_ref) {
-                        Some(id) => {
-                            stripe_checkout::retrieve_session(config, &id).await.ok().and_then(|s| s.payment_intent)
-                        }
+                        Some(id) => stripe::retrieve_session(config, &id).await.ok().and_then(|s| s.payment_intent),
                         None => None,
                     }
                 }
             };
             let outcome = match intent {
                 None => Err("Stripe no informó el pago (PaymentIntent) que hay que reembolsar".to_string()),
-                Some(pi) => stripe_checkout::create_refund(config, &pi, over.amount, over.id).await,
+                Some(pi) => stripe::create_refund(config, &pi, over.amount, over.id).await,
             };
             let now = state.clock.now();
             match &outcome {
@@ -509,15 +490,11 @@ mod service {
                 state.store.get_order(attempt.order_id).await.map_err(store_err)?.ok_or(PaymentError::OrderNotFound)?;
             check_amount(order.total, CURRENCY_MXN, *amount, currency).map_err(PaymentError::Refused)?;
         }
-        let outcome =
-            state.store.apply_provider_event(event, state.clock.now(), state.clock.today()).await.map_err(store_err)?;
-        if let EventOutcome::Applied(Transition::Moved { to: PaymentStatus::Succeeded, .. }) = outcome {
-            // The receipt was issued with the payment; sign it now (a crash
-            // here leaves it to the next reader or the start-up pass).
-            if let Err(e) = crate::receipts::receipt_of_order(state, attempt.order_id).await {
-                tracing::warn!(order_id = attempt.order_id, error = %e, "receipt not signed yet");
-            }
-        }
+        let outcome = state
+            .store
+            .apply_provider_event(event, state.clock.now(), state.clock.today(), &state.receipt_keys)
+            .await
+            .map_err(store_err)?;
         match &outcome {
             EventOutcome::Overpayment { reason } => {
                 tracing::warn!(
@@ -528,7 +505,7 @@ mod service {
                     "payment received for an order that cannot take it: recorded as an overpayment to refund"
                 );
                 if let Some(config) = state.stripe.as_deref().filter(|c| c.refund_overpayments) {
-                    if event.provider == STRIPE_PROVIDER {
+                    if event.provider == Provider::Stripe {
                         // Failures are recorded and retried by the sweep.
                         let _ = refund_overpayments(state, config).await;
                     }
@@ -551,7 +528,7 @@ mod service {
     pub async fn demo_action(state: &AppState, attempt_id: i64, action: DemoAction) -> Result<i64, PaymentError> {
         let attempt =
             state.store.get_attempt(attempt_id).await.map_err(store_err)?.ok_or(PaymentError::AttemptNotFound)?;
-        if attempt.provider != DEMO_PROVIDER {
+        if attempt.provider != Provider::Demo {
             return Err(PaymentError::AttemptNotFound);
         }
         let paid = PaymentEvent::Paid { amount: attempt.amount, currency: CURRENCY_MXN.into() };
@@ -559,9 +536,7 @@ mod service {
             DemoAction::PayCard => (paid, Some(Method::Card), None),
             DemoAction::Fail => (PaymentEvent::Declined { reason: "card_declined".into() }, Some(Method::Card), None),
             DemoAction::OxxoPending => {
-                let digits: String =
-                    random_token().bytes().filter(u8::is_ascii_digit).take(8).map(char::from).collect();
-                let number = format!("9300{attempt_id:06}{digits:0<8}");
+                let number = format!("9300{attempt_id:06}{}", random_digits(8));
                 // As Stripe's OXXO vouchers: valid until the end of the
                 // third day after issue (the order lives as long).
                 let expires_at = state.clock.end_of_day(
@@ -572,209 +547,22 @@ mod service {
                 (PaymentEvent::AwaitingAsync, Some(Method::Oxxo), Some(voucher))
             }
             DemoAction::OxxoPaid => {
-                if attempt.method.as_deref() != Some(Method::Oxxo.as_str()) {
+                if attempt.method != Some(Method::Oxxo) {
                     return Err(PaymentError::NotPayable("sin ficha OXXO".into()));
                 }
                 (paid, Some(Method::Oxxo), None)
             }
         };
         let event = ProviderEvent {
-            provider: DEMO_PROVIDER.into(),
+            provider: Provider::Demo,
             event_id: format!("demo_evt_{}", random_token()),
             attempt_id,
             event,
-            method: method.map(|m| m.as_str().to_string()),
+            method,
             instructions,
             payment_intent: None,
         };
         apply_provider_event(state, &event).await?;
         Ok(attempt.order_id)
-    }
-}
-
-/// The Stripe API calls (async-stripe 1.0): create and retrieve a Checkout
-/// Session (with its PaymentIntent), refund a payment.
-#[cfg(feature = "ssr")]
-mod stripe_api {
-    use std::collections::HashMap;
-
-    use ::stripe::{IdempotencyKey, RequestStrategy, StripeRequest};
-    use chrono::{DateTime, Utc};
-    use stripe_checkout::checkout_session::{
-        CreateCheckoutSession, CreateCheckoutSessionAllowedPaymentMethodTypes as Pm,
-        CreateCheckoutSessionCustomerCreation, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
-        CreateCheckoutSessionPaymentMethodOptions,
-        CreateCheckoutSessionPaymentMethodOptionsCustomerBalance as CustomerBalance,
-        CreateCheckoutSessionPaymentMethodOptionsCustomerBalanceBankTransfer as BankTransfer,
-        CreateCheckoutSessionPaymentMethodOptionsCustomerBalanceBankTransferType as BankTransferType,
-        CreateCheckoutSessionPaymentMethodOptionsCustomerBalanceFundingType as FundingType, ProductData,
-        RetrieveCheckoutSession,
-    };
-    use stripe_checkout::{CheckoutSession, CheckoutSessionMode};
-    use stripe_core::refund::{CreateRefund, CreateRefundReason};
-
-    use super::{Instructions, PaymentError};
-    use crate::domain::money::Centavos;
-    use crate::store::{Order, PaymentAttempt};
-    use crate::stripe::{IntentDetails, SessionObject, StripeConfig};
-
-    /// What start_checkout needs of a created session.
-    pub struct Created {
-        pub id: String,
-        pub url: String,
-    }
-
-    fn unavailable(what: &str, e: impl std::fmt::Display) -> PaymentError {
-        tracing::error!(error = %e, "Stripe: {what} failed");
-        PaymentError::Unavailable
-    }
-
-    /// Creates the attempt's Checkout Session: payment mode, MXN, the
-    /// order's total (centavos) as one line, card and OXXO (and SPEI when
-    /// configured), the order and attempt ids in metadata, back to the order
-    /// page, expiring with the order, with the attempt's idempotency key (so
-    /// repeating the request — the healing sweep after a crash — answers the
-    /// same session).
-    pub async fn create_session(
-        config: &StripeConfig,
-        order: &Order,
-        attempt: &PaymentAttempt,
-    ) -> Result<Created, PaymentError> {
-        let client = config.client().map_err(|e| unavailable("building the client", e))?;
-        let back = format!("{}/orden/{}", config.public_url.trim_end_matches('/'), order.reference);
-        let mut price = CreateCheckoutSessionLineItemsPriceData::new(::stripe_types::Currency::MXN);
-        price.unit_amount = Some(attempt.amount.0);
-        price.product_data = Some(ProductData::new(format!("Orden de pago {}", order.reference)));
-        let mut line = CreateCheckoutSessionLineItems::new();
-        line.price_data = Some(price);
-        line.quantity = Some(1);
-        let metadata: HashMap<String, String> = [
-            ("order_id".to_string(), order.id.to_string()),
-            ("attempt_id".to_string(), attempt.id.to_string()),
-            ("reference".to_string(), order.reference.clone()),
-        ]
-        .into_iter()
-        .collect();
-        let key = IdempotencyKey::new(&attempt.idempotency_key).map_err(|e| unavailable("the idempotency key", e))?;
-        let mut request = CreateCheckoutSession::new();
-        let mut methods = vec![Pm::Card, Pm::Oxxo];
-        if config.spei {
-            // SPEI through Stripe's customer balance: a CLABE per customer,
-            // so Checkout always creates the customer.
-            methods.push(Pm::CustomerBalance);
-            let mut balance = CustomerBalance::new();
-            balance.funding_type = Some(FundingType::BankTransfer);
-            balance.bank_transfer = Some(BankTransfer::new(BankTransferType::MxBankTransfer));
-            let mut options = CreateCheckoutSessionPaymentMethodOptions::new();
-            options.customer_balance = Some(balance);
-            request = request
-                .payment_method_options(options)
-                .customer_creation(CreateCheckoutSessionCustomerCreation::Always);
-        }
-        let session: CheckoutSession = request
-            .mode(CheckoutSessionMode::Payment)
-            .currency(::stripe_types::Currency::MXN)
-            .line_items(vec![line])
-            .allowed_payment_method_types(methods)
-            .metadata(metadata)
-            .client_reference_id(order.reference.clone())
-            .success_url(format!("{back}?pago=stripe"))
-            .cancel_url(back)
-            .expires_at(order.expires_at.timestamp())
-            .build()
-            .customize::<CheckoutSession>()
-            .request_strategy(RequestStrategy::Idempotent(key))
-            .send(&client)
-            .await
-            .map_err(|e| unavailable("creating a Checkout Session", e))?;
-        let url = session.url.clone().ok_or_else(|| unavailable("creating a Checkout Session", "no url"))?;
-        Ok(Created { id: session.id.to_string(), url })
-    }
-
-    /// Asks Stripe for a Checkout Session with its PaymentIntent expanded
-    /// (to resume a checkout, to heal, to show an OXXO voucher).
-    pub async fn retrieve_session(config: &StripeConfig, id: &str) -> Result<SessionObject, PaymentError> {
-        let client = config.client().map_err(|e| unavailable("building the client", e))?;
-        let s: CheckoutSession = RetrieveCheckoutSession::new(id.to_string())
-            .expand(vec!["payment_intent".to_string()])
-            .send(&client)
-            .await
-            .map_err(|e| unavailable("retrieving a Checkout Session", e))?;
-        let intent = s.payment_intent.as_ref().and_then(|pi| pi.as_object()).map(|pi| IntentDetails {
-            status: pi.status.as_str().to_string(),
-            instructions: pi.next_action.as_ref().and_then(instructions_of),
-        });
-        Ok(SessionObject {
-            id: s.id.to_string(),
-            status: s.status.map(|v| v.as_str().to_string()),
-            payment_status: Some(s.payment_status.as_str().to_string()),
-            amount_total: s.amount_total,
-            currency: s.currency.map(|c| c.to_string().to_ascii_lowercase()),
-            metadata: s.metadata,
-            payment_method_types: s.payment_method_types,
-            url: s.url,
-            payment_intent: s.payment_intent.as_ref().map(|pi| pi.id().to_string()),
-            intent,
-        })
-    }
-
-    fn timestamp(t: Option<i64>) -> Option<DateTime<Utc>> {
-        t.and_then(|t| DateTime::from_timestamp(t, 0))
-    }
-
-    /// The OXXO voucher or the SPEI transfer details of a PaymentIntent's `next_action`.
-    fn instructions_of(next: &stripe_shared::PaymentIntentNextAction) -> Option<Instructions> {
-        if let Some(oxxo) = &next.oxxo_display_details {
-            return Some(Instructions::Oxxo {
-                number: oxxo.number.clone()?,
-                expires_at: timestamp(oxxo.expires_after),
-                url: oxxo.hosted_voucher_url.clone(),
-            });
-        }
-        let transfer = next.display_bank_transfer_instructions.as_ref()?;
-        let spei = transfer.financial_addresses.as_ref()?.iter().find_map(|a| a.spei.as_ref())?;
-        Some(Instructions::Spei {
-            clabe: spei.clabe.clone(),
-            bank: spei.bank_name.clone(),
-            reference: transfer.reference.clone().unwrap_or_default(),
-            expires_at: None,
-            url: transfer.hosted_instructions_url.clone(),
-        })
-    }
-
-    /// Refunds `amount` of PaymentIntent `payment_intent` (an overpayment,
-    /// reason `duplicate`). The idempotency key is derived from the
-    /// overpayment, so retrying after a crash or a timeout never refunds
-    /// twice. `Ok(refund id)`, or the reason it failed (for the record).
-    pub async fn create_refund(
-        config: &StripeConfig,
-        payment_intent: &str,
-        amount: Centavos,
-        overpayment_id: i64,
-    ) -> Result<String, String> {
-        let client = config.client().map_err(|e| format!("cliente de Stripe: {e}"))?;
-        let key = IdempotencyKey::new(format!("recauda-refund-overpayment-{overpayment_id}"))
-            .map_err(|e| format!("llave de idempotencia: {e}"))?;
-        let metadata: HashMap<String, String> =
-            [("overpayment_id".to_string(), overpayment_id.to_string())].into_iter().collect();
-        let refund = CreateRefund::new()
-            .payment_intent(payment_intent)
-            .amount(amount.0)
-            .reason(CreateRefundReason::Duplicate)
-            .metadata(metadata)
-            .customize()
-            .request_strategy(RequestStrategy::Idempotent(key))
-            .send(&client)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "Stripe: creating a refund failed");
-                format!("Stripe rechazó el reembolso o no respondió: {e}")
-            })?;
-        match refund.status.as_deref() {
-            Some("failed" | "canceled") => {
-                Err(format!("Stripe informa el reembolso {} como {:?}", refund.id, refund.status))
-            }
-            _ => Ok(refund.id.to_string()),
-        }
     }
 }

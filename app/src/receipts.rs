@@ -1,17 +1,17 @@
-//! Official receipts (recibos oficiales): the signing keys, signing a
-//! receipt right after the transaction that issued it, its verification URL
-//! (the QR code), and the verdict anyone gets at `/v/<folio>?s=…`.
+//! Official receipts (recibos oficiales): their verification URL (the QR
+//! code), and the verdict anyone gets at `/v/<folio>?s=…`.
 //!
-//! The receipt itself is issued by the store in the transaction that marks
-//! the payment succeeded ([`crate::store::Store::apply_provider_event`]);
-//! its signature is an Ed25519 signature over its stored facts
-//! ([`crate::domain::receipt_sig`]), so it is the same whoever computes it
-//! and whenever: [`sign_receipt`] runs right after the commit and again,
-//! as a no-op or to finish the job after a crash, whenever a receipt is read.
+//! The receipt itself is issued and signed by the store in the transaction
+//! that marks the payment succeeded
+//! ([`crate::store::Store::apply_provider_event`]) with the keys of
+//! [`crate::receipt_keys`]: an Ed25519 signature over its facts (folio,
+//! total, date, account; [`crate::domain::receipt_sig`]). Reading a receipt
+//! never writes.
 
 use serde::Serialize;
 
 use crate::domain::money::Centavos;
+use crate::domain::payment::Method;
 
 /// What the verification of a receipt concluded, in words for people.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -48,7 +48,7 @@ pub struct PublicReceipt {
     pub account: String,
     pub payer: String,
     pub total: Centavos,
-    pub method: Option<String>,
+    pub method: Option<Method>,
     pub items: Vec<PublicItem>,
 }
 
@@ -60,12 +60,12 @@ pub struct PublicItem {
 }
 
 /// How a payment method is written on a receipt.
-pub fn method_label(method: Option<&str>, lang: crate::i18n::Lang) -> &'static str {
+pub fn method_label(method: Option<Method>, lang: crate::i18n::Lang) -> &'static str {
     match method {
-        Some("card") => lang.pick("Tarjeta", "Card"),
-        Some("oxxo") => lang.pick("Efectivo en OXXO", "Cash at OXXO"),
-        Some("spei") => lang.pick("Transferencia SPEI", "SPEI transfer"),
-        _ => lang.pick("Pago en línea", "Online payment"),
+        Some(Method::Card) => lang.pick("Tarjeta", "Card"),
+        Some(Method::Oxxo) => lang.pick("Efectivo en OXXO", "Cash at OXXO"),
+        Some(Method::Spei) => lang.pick("Transferencia SPEI", "SPEI transfer"),
+        None => lang.pick("Pago en línea", "Online payment"),
     }
 }
 
@@ -74,165 +74,12 @@ pub use service::*;
 
 #[cfg(feature = "ssr")]
 mod service {
-    use std::path::{Path, PathBuf};
-
-    use chrono::NaiveDate;
-    use serde::{Deserialize, Serialize};
-
     use super::{PublicItem, PublicReceipt, VerdictKind};
     use crate::domain::folio::Folio;
-    use crate::domain::receipt_sig::{sign, verify, FactsError, PublicKeyEntry, ReceiptFacts, SigningKeyPair, Verdict};
+    use crate::domain::receipt_sig::{verify, FactsError, ReceiptFacts, Verdict};
     use crate::privacy::mask_name;
     use crate::state::AppState;
     use crate::store::{Receipt, ReceiptStatus, StoreError};
-
-    /// The signing key and the published keyring (every key ever used,
-    /// retired ones with `valid_until`), kept in one JSON file whose place is
-    /// configured (`RECAUDA_RECEIPT_KEYS`). Created with a fresh key on first
-    /// start, readable by its owner only.
-    pub struct ReceiptKeys {
-        signing: SigningKeyPair,
-        keyring: Vec<PublicKeyEntry>,
-    }
-
-    impl std::fmt::Debug for ReceiptKeys {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("ReceiptKeys").field("signing", &self.signing).field("keys", &self.keyring.len()).finish()
-        }
-    }
-
-    #[derive(Serialize, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct KeyFile {
-        /// The current key's 32-byte seed, base64url. Secret.
-        signing_seed_b64url: String,
-        /// The public keys: the current one and every retired one.
-        keys: Vec<PublicKeyEntry>,
-    }
-
-    /// Why the key file could not be used.
-    #[derive(Debug, thiserror::Error)]
-    pub enum KeyFileError {
-        #[error("no se pudo leer o escribir el archivo de llaves de recibos {path}")]
-        Io {
-            path: PathBuf,
-            #[source]
-            source: std::io::Error,
-        },
-        #[error("el archivo de llaves de recibos {path} no es válido: {reason}")]
-        Invalid { path: PathBuf, reason: String },
-    }
-
-    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyFileError + '_ {
-        move |source| KeyFileError::Io { path: path.to_path_buf(), source }
-    }
-
-    fn random_seed() -> [u8; 32] {
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).expect("the operating system's random source");
-        seed
-    }
-
-    impl ReceiptKeys {
-        /// Keys from a seed (tests, benchmarks): the keyring is its public key.
-        pub fn from_seed(seed: [u8; 32]) -> ReceiptKeys {
-            let signing = SigningKeyPair::from_seed(seed);
-            let keyring = vec![signing.public_key_entry()];
-            ReceiptKeys { signing, keyring }
-        }
-
-        /// Reads the key file, or creates it with a new key valid from
-        /// `today` when it does not exist.
-        pub fn load_or_create(path: &Path, today: NaiveDate) -> Result<ReceiptKeys, KeyFileError> {
-            match std::fs::read_to_string(path) {
-                Ok(text) => Self::parse(path, &text),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    let signing = SigningKeyPair::from_seed(random_seed());
-                    let entry = signing
-                        .public_key_entry()
-                        .with_validity(Some(today), None)
-                        .map_err(|e| KeyFileError::Invalid { path: path.into(), reason: e.message_es().into() })?;
-                    let keys = ReceiptKeys { signing, keyring: vec![entry] };
-                    keys.save(path)?;
-                    tracing::info!(path = %path.display(), kid = keys.kid(), "receipt signing key created");
-                    Ok(keys)
-                }
-                Err(e) => Err(io(path)(e)),
-            }
-        }
-
-        fn parse(path: &Path, text: &str) -> Result<ReceiptKeys, KeyFileError> {
-            let invalid = |reason: String| KeyFileError::Invalid { path: path.into(), reason };
-            let file: KeyFile = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
-            let signing = SigningKeyPair::from_seed_b64url(&file.signing_seed_b64url)
-                .map_err(|e| invalid(e.message_es().into()))?;
-            if !file.keys.iter().any(|k| k.kid() == signing.kid() && k.public_key() == signing.public_key()) {
-                return Err(invalid(format!(
-                    "la llave de firma {} no está en la lista de llaves públicas",
-                    signing.kid()
-                )));
-            }
-            Ok(ReceiptKeys { signing, keyring: file.keys })
-        }
-
-        /// Writes the file atomically (a temporary file renamed over it),
-        /// readable and writable by its owner only.
-        fn save(&self, path: &Path) -> Result<(), KeyFileError> {
-            use std::io::Write;
-            let file = KeyFile { signing_seed_b64url: self.signing.seed_b64url(), keys: self.keyring.clone() };
-            let text = serde_json::to_string_pretty(&file).expect("the key file serialises");
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(io(dir))?;
-            }
-            let tmp = path.with_extension("tmp");
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut out = options.open(&tmp).map_err(io(&tmp))?;
-            out.write_all(text.as_bytes()).and_then(|()| out.sync_all()).map_err(io(&tmp))?;
-            std::fs::rename(&tmp, path).map_err(io(path))
-        }
-
-        /// Retires the current key (valid until `today`) and signs from now
-        /// on with a new one (valid from `today`); both stay published, so
-        /// old receipts keep verifying. Returns (old kid, new kid).
-        pub fn rotate(path: &Path, today: NaiveDate) -> Result<(String, String), KeyFileError> {
-            let text = std::fs::read_to_string(path).map_err(io(path))?;
-            let old = Self::parse(path, &text)?;
-            let old_kid = old.kid().to_string();
-            let invalid = |e: crate::domain::receipt_sig::KeyError| KeyFileError::Invalid {
-                path: path.into(),
-                reason: e.message_es().into(),
-            };
-            let mut keyring = Vec::new();
-            for k in old.keyring {
-                keyring.push(if k.kid() == old_kid {
-                    k.clone().with_validity(k.valid_from(), Some(today)).map_err(invalid)?
-                } else {
-                    k
-                });
-            }
-            let signing = SigningKeyPair::from_seed(random_seed());
-            keyring.push(signing.public_key_entry().with_validity(Some(today), None).map_err(invalid)?);
-            let new = ReceiptKeys { signing, keyring };
-            new.save(path)?;
-            Ok((old_kid, new.kid().to_string()))
-        }
-
-        pub fn kid(&self) -> &str {
-            self.signing.kid()
-        }
-
-        /// Every public key ever used (published at `/api/v1/receipts/keys`).
-        pub fn keyring(&self) -> &[PublicKeyEntry] {
-            &self.keyring
-        }
-
-        pub fn sign(&self, facts: &ReceiptFacts) -> String {
-            sign(&self.signing, facts).into_string()
-        }
-    }
 
     /// The signed facts of a stored receipt.
     pub fn facts_of(r: &Receipt) -> Result<ReceiptFacts, FactsError> {
@@ -252,23 +99,9 @@ mod service {
         Facts(FactsError),
     }
 
-    /// Signs a receipt that has no signature yet and records it; returns the
-    /// receipt with its signature. A signed receipt comes back as it is.
-    pub async fn sign_receipt(state: &AppState, mut r: Receipt) -> Result<Receipt, ReceiptError> {
-        if r.signature.is_some() {
-            return Ok(r);
-        }
-        let facts = facts_of(&r).map_err(ReceiptError::Facts)?;
-        let token = state.receipt_keys.sign(&facts);
-        state.store.set_receipt_signature(r.id, state.receipt_keys.kid(), &token).await.map_err(unavailable)?;
-        // Another process may have signed it first (same facts, maybe
-        // another key after a rotation): what is stored wins.
-        r = state.store.receipt_by_folio(&r.folio.to_string()).await.map_err(unavailable)?.unwrap_or(r);
-        Ok(r)
-    }
-
-    /// Signs every receipt still unsigned (after a crash between the
-    /// payment's commit and its signature). Returns how many.
+    /// Signs, once, every receipt stored without a signature (issued before
+    /// receipts were signed at issue): the start-up job, never a reader.
+    /// Returns how many it signed.
     pub async fn sign_unsigned(state: &AppState) -> Result<usize, ReceiptError> {
         let mut signed = 0;
         loop {
@@ -277,33 +110,29 @@ mod service {
                 return Ok(signed);
             }
             for r in batch {
-                let folio = r.folio.clone();
-                match sign_receipt(state, r).await {
-                    Ok(_) => signed += 1,
-                    Err(ReceiptError::Facts(e)) => {
-                        tracing::error!(%folio, error = %e, "receipt cannot be signed");
+                let facts = match facts_of(&r) {
+                    Ok(facts) => facts,
+                    Err(e) => {
+                        tracing::error!(folio = %r.folio, error = %e, "receipt cannot be signed");
                         return Ok(signed);
                     }
-                    Err(e) => return Err(e),
-                }
+                };
+                let token = state.receipt_keys.sign(&facts);
+                // Another process may sign it first: what is stored first wins.
+                state.store.set_receipt_signature(r.id, state.receipt_keys.kid(), &token).await.map_err(unavailable)?;
+                signed += 1;
             }
         }
     }
 
-    /// The receipt of an order, signed.
+    /// The receipt of an order.
     pub async fn receipt_of_order(state: &AppState, order_id: i64) -> Result<Option<Receipt>, ReceiptError> {
-        match state.store.receipt_of_order(order_id).await.map_err(unavailable)? {
-            Some(r) => sign_receipt(state, r).await.map(Some),
-            None => Ok(None),
-        }
+        state.store.receipt_of_order(order_id).await.map_err(unavailable)
     }
 
-    /// The receipt with this folio, signed.
+    /// The receipt with this folio.
     pub async fn receipt_by_folio(state: &AppState, folio: &Folio) -> Result<Option<Receipt>, ReceiptError> {
-        match state.store.receipt_by_folio(&folio.to_string()).await.map_err(unavailable)? {
-            Some(r) => sign_receipt(state, r).await.map(Some),
-            None => Ok(None),
-        }
+        state.store.receipt_by_folio(folio).await.map_err(unavailable)
     }
 
     /// `<public URL>/v/<folio>?s=<signature>`: what the QR code holds.
@@ -393,7 +222,7 @@ mod service {
             account: r.account.clone(),
             payer: mask_name(&r.payer_name),
             total: r.total,
-            method: r.method.clone(),
+            method: r.method,
             items,
         })
     }

@@ -17,7 +17,7 @@ use crate::store::Store;
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub store: Arc<dyn Store>,
+    pub store: Store,
     pub municipality: Arc<Municipality>,
     pub clock: Clock,
     pub lookup_limiter: Arc<RateLimiter>,
@@ -25,10 +25,13 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// Stripe, when a secret key is configured; `None` → the demo provider.
     pub stripe: Option<Arc<crate::stripe::StripeConfig>>,
+    /// Asks Stripe in the background about attempts whose citizen came back
+    /// from Checkout.
+    pub stripe_refresh: crate::payments::StripeRefresh,
     /// The portal's public URL (`RECAUDA_PUBLIC_URL`): receipts' QR codes point here.
     pub public_url: String,
     /// The receipts' signing key and published keyring.
-    pub receipt_keys: Arc<crate::receipts::ReceiptKeys>,
+    pub receipt_keys: Arc<crate::receipt_keys::ReceiptKeys>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

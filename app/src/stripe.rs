@@ -1,24 +1,34 @@
-//! Stripe: its configuration (secrets that never print), the Checkout
-//! Session client (async-stripe 1.0, rustls), the `Stripe-Signature` check,
-//! and the mapping of `checkout.session.*` events onto [`ProviderEvent`]s,
-//! which then take the one shared path
-//! ([`crate::payments::apply_provider_event`]).
+//! Stripe: its configuration (secrets that never print), the three API
+//! calls used (create and retrieve a Checkout Session with its
+//! PaymentIntent, refund a payment; async-stripe 1.0 over rustls), the
+//! `Stripe-Signature` check, and the mapping of `checkout.session.*` events
+//! onto [`ProviderEvent`]s, which `crate::payments` applies through its one
+//! shared path. This module knows nothing of the services above it.
 
 use std::collections::HashMap;
 use std::fmt;
 
+use ::stripe::{IdempotencyKey, RequestStrategy, StripeRequest};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
+use stripe_checkout::checkout_session::{
+    CreateCheckoutSession, CreateCheckoutSessionAllowedPaymentMethodTypes as Pm, CreateCheckoutSessionCustomerCreation,
+    CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData, CreateCheckoutSessionPaymentMethodOptions,
+    CreateCheckoutSessionPaymentMethodOptionsCustomerBalance as CustomerBalance,
+    CreateCheckoutSessionPaymentMethodOptionsCustomerBalanceBankTransfer as BankTransfer,
+    CreateCheckoutSessionPaymentMethodOptionsCustomerBalanceBankTransferType as BankTransferType,
+    CreateCheckoutSessionPaymentMethodOptionsCustomerBalanceFundingType as FundingType, ProductData,
+    RetrieveCheckoutSession,
+};
+use stripe_checkout::{CheckoutSession, CheckoutSessionMode};
+use stripe_core::refund::{CreateRefund, CreateRefundReason};
 
 use crate::domain::money::Centavos;
-use crate::domain::payment::PaymentEvent;
-use crate::payments::{Instructions, Method};
-use crate::store::ProviderEvent;
+use crate::domain::payment::{Instructions, Method, PaymentEvent, Provider};
+use crate::store::{Order, PaymentAttempt, ProviderEvent};
 
-/// Stripe's name in `payment_attempts.provider`.
-pub const STRIPE_PROVIDER: &str = "stripe";
 /// How old (or how far ahead) a signed webhook may be: 5 minutes, as Stripe's libraries.
 pub const SIGNATURE_TOLERANCE_SECS: i64 = 300;
 
@@ -296,9 +306,11 @@ pub fn provider_event(
         amount: Centavos(session.amount_total.unwrap_or(0)),
         currency: session.currency.clone().unwrap_or_default().to_ascii_lowercase(),
     };
-    let async_method = session.async_method().map(Method::as_str);
+    let async_method = session.async_method();
     let (event, method) = match kind {
-        SessionEventKind::Completed if session.payment_status.as_deref() == Some("paid") => (paid(), Some("card")),
+        SessionEventKind::Completed if session.payment_status.as_deref() == Some("paid") => {
+            (paid(), Some(Method::Card))
+        }
         SessionEventKind::Completed if session.payment_status.as_deref() == Some("no_payment_required") => {
             (paid(), None)
         }
@@ -308,13 +320,182 @@ pub fn provider_event(
         SessionEventKind::Expired => (PaymentEvent::Expired, None),
     };
     ProviderEvent {
-        provider: STRIPE_PROVIDER.into(),
+        provider: Provider::Stripe,
         event_id: event_id.to_string(),
         attempt_id,
         event,
-        method: method.map(str::to_string),
+        method,
         instructions: session.intent.as_ref().and_then(|i| i.instructions.clone()),
         payment_intent: session.payment_intent.clone(),
+    }
+}
+
+// ---------------------------------------------------------------- the API calls
+
+/// What start_checkout needs of a created session.
+pub struct Created {
+    pub id: String,
+    pub url: String,
+}
+
+/// A call to Stripe that did not give what was asked: what was being done,
+/// and Stripe's answer (or why there was none).
+#[derive(Debug, thiserror::Error)]
+#[error("Stripe: {what} failed: {detail}")]
+pub struct StripeError {
+    pub what: &'static str,
+    pub detail: String,
+}
+
+fn unavailable(what: &'static str, e: impl std::fmt::Display) -> StripeError {
+    StripeError { what, detail: e.to_string() }
+}
+
+/// Creates the attempt's Checkout Session: payment mode, MXN, the
+/// order's total (centavos) as one line, card and OXXO (and SPEI when
+/// configured), the order and attempt ids in metadata, back to the order
+/// page, expiring with the order, with the attempt's idempotency key (so
+/// repeating the request — the healing sweep after a crash — answers the
+/// same session).
+pub async fn create_session(
+    config: &StripeConfig,
+    order: &Order,
+    attempt: &PaymentAttempt,
+) -> Result<Created, StripeError> {
+    let client = config.client().map_err(|e| unavailable("building the client", e))?;
+    let back = format!("{}/orden/{}", config.public_url.trim_end_matches('/'), order.reference);
+    let mut price = CreateCheckoutSessionLineItemsPriceData::new(::stripe_types::Currency::MXN);
+    price.unit_amount = Some(attempt.amount.0);
+    price.product_data = Some(ProductData::new(format!("Orden de pago {}", order.reference)));
+    let mut line = CreateCheckoutSessionLineItems::new();
+    line.price_data = Some(price);
+    line.quantity = Some(1);
+    let metadata: HashMap<String, String> = [
+        ("order_id".to_string(), order.id.to_string()),
+        ("attempt_id".to_string(), attempt.id.to_string()),
+        ("reference".to_string(), order.reference.clone()),
+    ]
+    .into_iter()
+    .collect();
+    let key = IdempotencyKey::new(&attempt.idempotency_key).map_err(|e| unavailable("the idempotency key", e))?;
+    let mut request = CreateCheckoutSession::new();
+    let mut methods = vec![Pm::Card, Pm::Oxxo];
+    if config.spei {
+        // SPEI through Stripe's customer balance: a CLABE per customer,
+        // so Checkout always creates the customer.
+        methods.push(Pm::CustomerBalance);
+        let mut balance = CustomerBalance::new();
+        balance.funding_type = Some(FundingType::BankTransfer);
+        balance.bank_transfer = Some(BankTransfer::new(BankTransferType::MxBankTransfer));
+        let mut options = CreateCheckoutSessionPaymentMethodOptions::new();
+        options.customer_balance = Some(balance);
+        request =
+            request.payment_method_options(options).customer_creation(CreateCheckoutSessionCustomerCreation::Always);
+    }
+    let session: CheckoutSession = request
+        .mode(CheckoutSessionMode::Payment)
+        .currency(::stripe_types::Currency::MXN)
+        .line_items(vec![line])
+        .allowed_payment_method_types(methods)
+        .metadata(metadata)
+        .client_reference_id(order.reference.clone())
+        .success_url(format!("{back}?pago=stripe"))
+        .cancel_url(back)
+        .expires_at(order.expires_at.timestamp())
+        .build()
+        .customize::<CheckoutSession>()
+        .request_strategy(RequestStrategy::Idempotent(key))
+        .send(&client)
+        .await
+        .map_err(|e| unavailable("creating a Checkout Session", e))?;
+    let url = session.url.clone().ok_or_else(|| unavailable("creating a Checkout Session", "no url"))?;
+    Ok(Created { id: session.id.to_string(), url })
+}
+
+/// Asks Stripe for a Checkout Session with its PaymentIntent expanded
+/// (to resume a checkout, to heal, to show an OXXO voucher).
+pub async fn retrieve_session(config: &StripeConfig, id: &str) -> Result<SessionObject, StripeError> {
+    let client = config.client().map_err(|e| unavailable("building the client", e))?;
+    let s: CheckoutSession = RetrieveCheckoutSession::new(id.to_string())
+        .expand(vec!["payment_intent".to_string()])
+        .send(&client)
+        .await
+        .map_err(|e| unavailable("retrieving a Checkout Session", e))?;
+    let intent = s.payment_intent.as_ref().and_then(|pi| pi.as_object()).map(|pi| IntentDetails {
+        status: pi.status.as_str().to_string(),
+        instructions: pi.next_action.as_ref().and_then(instructions_of),
+    });
+    Ok(SessionObject {
+        id: s.id.to_string(),
+        status: s.status.map(|v| v.as_str().to_string()),
+        payment_status: Some(s.payment_status.as_str().to_string()),
+        amount_total: s.amount_total,
+        currency: s.currency.map(|c| c.to_string().to_ascii_lowercase()),
+        metadata: s.metadata,
+        payment_method_types: s.payment_method_types,
+        url: s.url,
+        payment_intent: s.payment_intent.as_ref().map(|pi| pi.id().to_string()),
+        intent,
+    })
+}
+
+fn timestamp(t: Option<i64>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| DateTime::from_timestamp(t, 0))
+}
+
+/// The OXXO voucher or the SPEI transfer details of a PaymentIntent's `next_action`.
+fn instructions_of(next: &stripe_shared::PaymentIntentNextAction) -> Option<Instructions> {
+    if let Some(oxxo) = &next.oxxo_display_details {
+        return Some(Instructions::Oxxo {
+            number: oxxo.number.clone()?,
+            expires_at: timestamp(oxxo.expires_after),
+            url: oxxo.hosted_voucher_url.clone(),
+        });
+    }
+    let transfer = next.display_bank_transfer_instructions.as_ref()?;
+    let spei = transfer.financial_addresses.as_ref()?.iter().find_map(|a| a.spei.as_ref())?;
+    Some(Instructions::Spei {
+        clabe: spei.clabe.clone(),
+        bank: spei.bank_name.clone(),
+        reference: transfer.reference.clone().unwrap_or_default(),
+        expires_at: None,
+        url: transfer.hosted_instructions_url.clone(),
+    })
+}
+
+/// Refunds `amount` of PaymentIntent `payment_intent` (an overpayment,
+/// reason `duplicate`). The idempotency key is derived from the
+/// overpayment, so retrying after a crash or a timeout never refunds
+/// twice. `Ok(refund id)`, or the reason it failed (for the record).
+pub async fn create_refund(
+    config: &StripeConfig,
+    payment_intent: &str,
+    amount: Centavos,
+    overpayment_id: i64,
+) -> Result<String, String> {
+    let client = config.client().map_err(|e| format!("cliente de Stripe: {e}"))?;
+    let key = IdempotencyKey::new(format!("recauda-refund-overpayment-{overpayment_id}"))
+        .map_err(|e| format!("llave de idempotencia: {e}"))?;
+    let metadata: HashMap<String, String> =
+        [("overpayment_id".to_string(), overpayment_id.to_string())].into_iter().collect();
+    let refund = CreateRefund::new()
+        .payment_intent(payment_intent)
+        .amount(amount.0)
+        .reason(CreateRefundReason::Duplicate)
+        .metadata(metadata)
+        .customize()
+        .request_strategy(RequestStrategy::Idempotent(key))
+        .send(&client)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "Stripe: creating a refund failed");
+            format!("Stripe rechazó el reembolso o no respondió: {e}")
+        })?;
+    match refund.status.as_deref() {
+        Some("failed" | "canceled") => {
+            Err(format!("Stripe informa el reembolso {} como {:?}", refund.id, refund.status))
+        }
+        _ => Ok(refund.id.to_string()),
     }
 }
 
@@ -369,7 +550,7 @@ mod tests {
             serde_json::from_str(r#"{"id":"cs_1","payment_method_types":["card","oxxo"]}"#).unwrap();
         assert_eq!(only_oxxo.async_method(), Some(Method::Oxxo));
         let event = provider_event("evt_1", SessionEventKind::Completed, &s, 9);
-        assert_eq!((event.event, event.method.as_deref()), (PaymentEvent::AwaitingAsync, Some("spei")));
+        assert_eq!((event.event, event.method), (PaymentEvent::AwaitingAsync, Some(Method::Spei)));
         assert!(matches!(event.instructions, Some(Instructions::Spei { .. })));
     }
 

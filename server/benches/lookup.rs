@@ -346,7 +346,7 @@ fn build_padron(n_accounts: usize) -> Padron {
                 _ => ("licencia_comercial", "LC", 2),
             };
             serial[k] += 1;
-            let account = format!("{prefix}-{:06}", serial[k]);
+            let account = app::domain::account::AccountNumber::parse(&format!("{prefix}-{:06}", serial[k])).unwrap();
             for c in charges_for(kind, &mut rng) {
                 rows.push(PadronRow {
                     line: rows.len() + 2, // as if read from a CSV with a header line
@@ -361,7 +361,7 @@ fn build_padron(n_accounts: usize) -> Padron {
                     amount: c.amount,
                 });
             }
-            accounts.push(account);
+            accounts.push(account.into_string());
         }
         i += group;
     }

@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use app::domain::account::AccountNumber;
 use app::domain::money::Centavos;
 use app::lookup::LookupQuery;
 use app::payments::{demo_action, start_checkout, DemoAction};
@@ -55,7 +56,7 @@ async fn main() {
     let rows: Vec<PadronRow> = (1..=receipts)
         .map(|i| PadronRow {
             line: i + 1,
-            account: format!("R-{i:06}"),
+            account: AccountNumber::parse(&format!("R-{i:06}")).unwrap(),
             kind: "predial".into(),
             rfc: None,
             name: format!("María Guadalupe Pérez Núñez {i}"),
@@ -69,14 +70,24 @@ async fn main() {
     state.store.import_padron(&rows, &|_| {}).await.expect("import");
     let mut links = Vec::with_capacity(receipts);
     for i in 1..=receipts {
-        let order =
-            app::orders::create_order(&state, &LookupQuery::Account(format!("R-{i:06}")), None).await.expect("order");
+        let order = app::orders::create_order(
+            &state,
+            &LookupQuery::Account(AccountNumber::parse(&format!("R-{i:06}")).unwrap()),
+            None,
+        )
+        .await
+        .expect("order");
         let checkout = start_checkout(&state, order.id).await.expect("checkout");
         demo_action(&state, checkout.attempt.id, DemoAction::PayCard).await.expect("paid");
         let r = app::receipts::receipt_of_order(&state, order.id).await.expect("read").expect("a receipt");
         links.push(format!("/recibo/{}/pdf?s={}", r.folio, r.signature.expect("signed")));
     }
-    let sample = state.store.receipt_by_folio("A-2026-000001").await.expect("read").expect("receipt");
+    let sample = state
+        .store
+        .receipt_by_folio(&app::domain::folio::Folio::parse("A-2026-000001").unwrap())
+        .await
+        .expect("read")
+        .expect("receipt");
     let view = server::receipts::receipt_view(&state, &sample).await.expect("view");
     assert!(view.logo_png.is_some(), "the logo PNG is found under the site root");
 

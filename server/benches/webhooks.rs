@@ -24,7 +24,9 @@ mod support;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use app::domain::account::AccountNumber;
 use app::domain::money::Centavos;
+use app::domain::payment::Provider;
 use app::lookup::LookupQuery;
 use app::store::{NewAttempt, PadronRow};
 use app::stripe::{sign, Secret, StripeConfig};
@@ -67,7 +69,7 @@ async fn main() {
     let rows: Vec<PadronRow> = (1..=orders)
         .map(|i| PadronRow {
             line: i + 1,
-            account: format!("B-{i:06}"),
+            account: AccountNumber::parse(&format!("B-{i:06}")).unwrap(),
             kind: "predial".into(),
             rfc: None,
             name: format!("Contribuyente {i}"),
@@ -82,20 +84,25 @@ async fn main() {
 
     // One order and one pending Stripe attempt per account; one event each.
     let template: Value =
-        serde_json::from_str(include_str!("../tests/fixtures/stripe-fixtures.json")).expect("fixtures");
+        serde_json::from_str(include_str!("../tests/it/fixtures/stripe-fixtures.json")).expect("fixtures");
     let now = state.clock.now();
     let mut events = Vec::with_capacity(orders);
     let mut order_ids = Vec::with_capacity(orders);
     for i in 1..=orders {
-        let order =
-            app::orders::create_order(&state, &LookupQuery::Account(format!("B-{i:06}")), None).await.expect("order");
+        let order = app::orders::create_order(
+            &state,
+            &LookupQuery::Account(AccountNumber::parse(&format!("B-{i:06}")).unwrap()),
+            None,
+        )
+        .await
+        .expect("order");
         let session_id = format!("cs_bench_{i:06}");
         let attempt = state
             .store
             .start_attempt(
                 &NewAttempt {
                     order_id: order.id,
-                    provider: "stripe".into(),
+                    provider: Provider::Stripe,
                     provider_ref: Some(session_id.clone()),
                     idempotency_key: format!("bench-{i}"),
                     amount: order.total,

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use app::domain::money::Centavos;
-use app::domain::payment::PaymentStatus;
+use app::domain::payment::OrderStatus;
 use app::i18n::Lang;
 use app::lookup::{run_lookup, DebtDocument, LookupError, LookupQuery};
 use app::orders::{self, OrderError};
@@ -189,7 +189,7 @@ pub async fn order(State(state): State<AppState>, path: Result<Path<String>, Pat
         Ok(order) => {
             let id = order.id;
             let mut body = ApiOrder::from(order);
-            if matches!(body.status, PaymentStatus::Succeeded | PaymentStatus::Refunded) {
+            if matches!(body.status, OrderStatus::Succeeded | OrderStatus::Refunded) {
                 match app::receipts::receipt_of_order(&state, id).await {
                     Ok(r) => body.receipt = r.as_ref().and_then(|r| ApiReceiptLinks::of(&state, r)),
                     Err(e) => tracing::warn!(order_id = id, error = %e, "order's receipt unavailable"),
@@ -251,7 +251,7 @@ pub async fn checkout_order(State(state): State<AppState>, path: Result<Path<Str
 pub struct ApiOrder {
     pub id: i64,
     pub reference: String,
-    pub status: PaymentStatus,
+    pub status: OrderStatus,
     pub items: Vec<ApiOrderItem>,
     pub subtotal: Centavos,
     pub rounding: Centavos,
@@ -307,8 +307,8 @@ pub struct ApiOrderItem {
 
 #[derive(Debug, Serialize)]
 pub struct ApiTransition {
-    pub from: Option<PaymentStatus>,
-    pub to: PaymentStatus,
+    pub from: Option<OrderStatus>,
+    pub to: OrderStatus,
     pub event: String,
     pub at: DateTime<Utc>,
 }
@@ -351,7 +351,7 @@ impl From<OrderItem> for ApiOrderItem {
 
 impl From<OrderTransition> for ApiTransition {
     fn from(t: OrderTransition) -> Self {
-        ApiTransition { from: t.from, to: t.to, event: t.event, at: t.at }
+        ApiTransition { from: t.from, to: t.to, event: t.event.map_or("created", |e| e.as_str()).to_string(), at: t.at }
     }
 }
 

@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, Duration, NaiveDate};
 
+use app::domain::account::AccountNumber;
 use app::domain::money::Centavos;
 use app::domain::rfc::{rfc_check_digit, Rfc};
 use app::store::PadronRow;
@@ -516,7 +517,7 @@ impl Gen {
         for (concept, period, due_date, amount) in charges {
             self.rows.push(PadronRow {
                 line: 0,
-                account: number.clone(),
+                account: AccountNumber::parse(&number).expect("demo account numbers are well formed"),
                 kind: spec.kind.to_string(),
                 rfc: owner.rfc.clone(),
                 name: owner.name.clone(),
@@ -646,7 +647,12 @@ pub fn demo_showcase(rows: &[PadronRow]) -> Vec<String> {
     let mut index: HashMap<&str, usize> = HashMap::new();
     for r in rows {
         let i = *index.entry(r.account.as_str()).or_insert_with(|| {
-            accounts.push(Acc { number: &r.account, kind: &r.kind, rfc: r.rfc.as_ref(), per_concept: Vec::new() });
+            accounts.push(Acc {
+                number: r.account.as_str(),
+                kind: &r.kind,
+                rfc: r.rfc.as_ref(),
+                per_concept: Vec::new(),
+            });
             accounts.len() - 1
         });
         let acc = &mut accounts[i];
@@ -809,7 +815,7 @@ mod tests {
         // Every account has exactly one charge per concept due after today at most.
         let mut future: HashMap<(&str, &str), usize> = HashMap::new();
         for r in rows.iter().filter(|r| r.due_date > today() && !r.concept.starts_with("multa_")) {
-            *future.entry((&r.account, &r.concept)).or_default() += 1;
+            *future.entry((r.account.as_str(), &r.concept)).or_default() += 1;
         }
         assert!(future.values().all(|n| *n == 1));
     }

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::NaiveDate;
 
+use app::domain::account::{AccountNumber, AccountNumberError, MAX_ACCOUNT_LEN};
 use app::domain::money::Centavos;
 use app::domain::rfc::Rfc;
 use app::store::{ImportSummary, PadronRow, Store, StoreError};
@@ -41,7 +42,6 @@ pub const ACCOUNT_KINDS: [&str; 8] = [
 /// Largest file accepted (2 GB).
 pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
-const MAX_ACCOUNT_CHARS: usize = 32;
 const MAX_NAME_CHARS: usize = 200;
 const MAX_COLONIA_CHARS: usize = 100;
 const MAX_CONCEPT_CHARS: usize = 40;
@@ -222,7 +222,7 @@ fn parse_padron_limited(reader: impl Read, max_bytes: u64) -> Result<Vec<PadronR
 
     let mut errors = ImportErrors::default();
     let mut rows: Vec<PadronRow> = Vec::new();
-    let mut accounts: HashMap<String, AccountFirstSeen> = HashMap::new();
+    let mut accounts: HashMap<AccountNumber, AccountFirstSeen> = HashMap::new();
     let mut record = csv::ByteRecord::new();
     let mut header_seen = false;
 
@@ -430,16 +430,20 @@ fn validate_row(line: usize, f: &[&str]) -> Result<PadronRow, Vec<String>> {
     };
     let mut errs: Vec<String> = Vec::new();
 
-    let account_chars = account.chars().count();
-    if account.is_empty() {
-        errs.push("falta el número de cuenta".into());
-    } else if account_chars > MAX_ACCOUNT_CHARS
-        || !account.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '/')
-    {
-        errs.push(format!(
-            "número de cuenta inválido «{account}» (de 1 a {MAX_ACCOUNT_CHARS} caracteres: letras, dígitos, «-» o «/»)"
-        ));
-    }
+    // Normalised here, once: `p-000123` is imported as `P-000123`.
+    let account = match AccountNumber::parse(account) {
+        Ok(a) => Some(a),
+        Err(AccountNumberError::Empty) => {
+            errs.push("falta el número de cuenta".into());
+            None
+        }
+        Err(_) => {
+            errs.push(format!(
+                "número de cuenta inválido «{account}» (de 1 a {MAX_ACCOUNT_LEN} caracteres: letras, dígitos, «-» o «/»)"
+            ));
+            None
+        }
+    };
 
     if !ACCOUNT_KINDS.contains(kind) {
         errs.push(format!("tipo de cuenta inválido «{kind}» (válidos: {})", ACCOUNT_KINDS.join(", ")));
@@ -504,10 +508,10 @@ fn validate_row(line: usize, f: &[&str]) -> Result<PadronRow, Vec<String>> {
         }
     };
 
-    match (due, amount) {
-        (Some(due_date), Some(amount)) if errs.is_empty() => Ok(PadronRow {
+    match (account, due, amount) {
+        (Some(account), Some(due_date), Some(amount)) if errs.is_empty() => Ok(PadronRow {
             line,
-            account: account.to_string(),
+            account,
             kind: kind.to_string(),
             rfc,
             name: name.to_string(),
@@ -550,7 +554,7 @@ pub fn group_thousands(n: usize) -> String {
 
 /// `recauda import padron FILE.csv`: validates the whole file, then imports it in
 /// one transaction, printing progress to stderr. On any problem nothing is imported.
-pub async fn run_import(store: &dyn Store, path: &Path) -> Result<ImportSummary, ImportError> {
+pub async fn run_import(store: &Store, path: &Path) -> Result<ImportSummary, ImportError> {
     let read_err = |source| ImportError::Read { path: path.to_path_buf(), source };
     let size = std::fs::metadata(path).map_err(read_err)?.len();
     if size > MAX_FILE_BYTES {
@@ -609,7 +613,7 @@ LC-000001,licencia_comercial,hml180101ab4,\"Hotel Misión Loreto, S.A. de C.V.\"
         assert_eq!(rows.len(), 4);
         let r = &rows[0];
         assert_eq!(r.line, 2);
-        assert_eq!(r.account, "P-000001");
+        assert_eq!(r.account.as_str(), "P-000001");
         assert_eq!(r.kind, "predial");
         assert_eq!(r.rfc.as_ref().unwrap().as_str(), "PECJ800101H31");
         assert_eq!(r.name, "José Peña Cota");

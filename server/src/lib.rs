@@ -5,6 +5,7 @@ pub mod api;
 pub mod config;
 pub mod demo;
 pub mod import;
+pub mod jobs;
 pub mod openapi;
 pub mod pay;
 pub mod precompress;

@@ -62,8 +62,8 @@ async fn run(args: &[&str]) -> Result<ExitCode, AnyError> {
         }
         ["import", "padron", file] => {
             let settings = Settings::load()?;
-            let store = app::store::connect(&settings.database_url).await?;
-            match server::import::run_import(store.as_ref(), &PathBuf::from(file)).await {
+            let store = app::store::Store::connect(&settings.database_url).await?;
+            match server::import::run_import(&store, &PathBuf::from(file)).await {
                 Ok(summary) => {
                     println!("{summary}");
                     Ok(ExitCode::SUCCESS)
@@ -126,17 +126,17 @@ async fn run(args: &[&str]) -> Result<ExitCode, AnyError> {
                     chrono::Utc::now().with_timezone(&tz).date_naive()
                 }
             };
-            let (old, new) = app::receipts::ReceiptKeys::rotate(&settings.receipt_keys, today)?;
+            let (old, new) = app::receipt_keys::ReceiptKeys::rotate(&settings.receipt_keys, today)?;
             println!("Llave {old} retirada (vigente hasta {today}); los recibos nuevos se firman con {new}.");
             println!("Reinicie el portal para usarla. Los recibos anteriores siguen verificándose.");
             Ok(ExitCode::SUCCESS)
         }
         ["recibo", "cancelar", folio, reason @ ..] if !reason.is_empty() => {
             let settings = Settings::load()?;
-            let store = app::store::connect(&settings.database_url).await?;
+            let store = app::store::Store::connect(&settings.database_url).await?;
             let reason = reason.join(" ");
             let folio = app::domain::folio::Folio::parse(folio).map_err(|e| e.message_es().to_string())?;
-            if store.cancel_receipt(&folio.to_string(), reason.trim(), chrono::Utc::now()).await? {
+            if store.cancel_receipt(&folio, reason.trim(), chrono::Utc::now()).await? {
                 println!("Recibo {folio} cancelado: {reason}");
                 Ok(ExitCode::SUCCESS)
             } else {

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use app::domain::folio::Folio;
+use app::domain::payment::{Method, Provider};
 use app::domain::words::amount_in_words;
 use app::lookup::LookupError;
 use app::receipts::{self as service, PublicReceipt, VerdictKind};
@@ -155,12 +156,12 @@ pub async fn pdf(State(state): State<AppState>, Path(folio): Path<String>, RawQu
 }
 
 /// How the payment method is written on the PDF: the method, and who took it.
-fn method_with_provider(method: Option<&str>, provider: Option<&str>) -> String {
+fn method_with_provider(method: Option<Method>, provider: Option<Provider>) -> String {
     let method = service::method_label(method, app::i18n::Lang::Es);
     match provider {
-        Some("stripe") => format!("{method} (Stripe)"),
-        Some("demo") => format!("{method} (modo de prueba)"),
-        _ => method.to_string(),
+        Some(Provider::Stripe) => format!("{method} (Stripe)"),
+        Some(Provider::Demo) => format!("{method} (modo de prueba)"),
+        None => method.to_string(),
     }
 }
 
@@ -201,7 +202,7 @@ pub async fn receipt_view(state: &AppState, r: &Receipt) -> Result<ReceiptView, 
         .unwrap_or_default();
     let rounding = order.as_ref().map(|o| o.rounding).filter(|c| c.0 != 0).map(|c| c.display_mxn());
     let mut labels = Labels::default();
-    if r.provider.as_deref() == Some(app::payments::DEMO_PROVIDER) {
+    if r.provider == Some(Provider::Demo) {
         labels.footer_note = "MODO DE PRUEBA: recibo de demostración, sin validez oficial.".into();
     }
     Ok(ReceiptView {
@@ -218,7 +219,7 @@ pub async fn receipt_view(state: &AppState, r: &Receipt) -> Result<ReceiptView, 
         rounding,
         total: r.total.display_mxn(),
         total_in_words: amount_in_words(r.total),
-        payment_method: method_with_provider(r.method.as_deref(), r.provider.as_deref()),
+        payment_method: method_with_provider(r.method, r.provider),
         provider_reference: r.provider_reference.clone().unwrap_or_default(),
         verify_url: service::verify_url(state, r).unwrap_or_default(),
         cancelled: match &r.status {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use app::domain::municipality::Municipality;
 use app::rate_limit::RateLimiter;
-use app::receipts::ReceiptKeys;
+use app::receipt_keys::ReceiptKeys;
 use app::state::{AppState, Clock};
 use app::ui::PageContext;
 use app::{shell, App};
@@ -17,7 +17,7 @@ use leptos_axum::{generate_route_list_with_exclusions_and_ssg_and_context, Lepto
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
-use crate::{api, pay, receipts, security, stripe_webhook};
+use crate::{api, jobs, pay, receipts, security, stripe_webhook};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -38,7 +38,7 @@ pub enum StartupError {
     #[error("no se pudo abrir la base de datos")]
     Store(#[from] app::store::StoreError),
     #[error("no se pudieron preparar las llaves de firma de los recibos")]
-    ReceiptKeys(#[from] app::receipts::KeyFileError),
+    ReceiptKeys(#[from] app::receipt_keys::KeyFileError),
     #[error("no se pudo escuchar en {addr}")]
     Bind {
         addr: SocketAddr,
@@ -60,7 +60,7 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
     let municipality = load_municipality(settings)?;
     let tz: chrono_tz::Tz =
         municipality.timezone.parse().map_err(|_| StartupError::TimeZone(municipality.timezone.clone()))?;
-    let store = app::store::connect(&settings.database_url).await?;
+    let store = app::store::Store::connect(&settings.database_url).await?;
     let clock = Clock::new(tz, settings.today);
     let receipt_keys = ReceiptKeys::load_or_create(&settings.receipt_keys, clock.today())?;
     let leptos_options = LeptosOptions::builder()
@@ -76,6 +76,11 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         clock,
         lookup_limiter: Arc::new(RateLimiter::per_minute(settings.lookup_limit)),
         trust_forwarded_for: settings.trust_forwarded_for,
+        stripe_refresh: if settings.stripe.is_some() {
+            app::payments::StripeRefresh::new()
+        } else {
+            app::payments::StripeRefresh::disabled()
+        },
         stripe: settings.stripe.clone().map(Arc::new),
         public_url: settings.public_url.clone(),
         receipt_keys: Arc::new(receipt_keys),
@@ -120,18 +125,8 @@ pub fn router(state: AppState) -> Router {
 pub struct Application {
     listener: TcpListener,
     router: Router,
-    /// The healing sweep, stopped with the server.
-    _sweep: Option<AbortOnDrop>,
-}
-
-/// A background task that ends when its handle is dropped (the server
-/// stopped, or a test killed it).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+    /// The background jobs, stopped with the server.
+    _jobs: jobs::Jobs,
 }
 
 impl Application {
@@ -140,19 +135,12 @@ impl Application {
         Self::with_state(settings.addr, state).await
     }
 
+    /// Binds, catches up on what is due (orders past their day), and starts
+    /// the background jobs.
     pub async fn with_state(addr: SocketAddr, state: AppState) -> Result<Self, StartupError> {
         let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
-        let sweep = state.stripe.is_some().then(|| AbortOnDrop(tokio::spawn(healing_sweep(state.clone()))));
-        // Receipts left unsigned by a crash right after their payment's commit.
-        let signer = state.clone();
-        tokio::spawn(async move {
-            match app::receipts::sign_unsigned(&signer).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(signed = n, "receipts signed at start-up"),
-                Err(e) => tracing::warn!(error = %e, "receipts not signed at start-up"),
-            }
-        });
-        Ok(Self { listener, router: router(state), _sweep: sweep })
+        let jobs = jobs::start(&state).await;
+        Ok(Self { listener, router: router(state), _jobs: jobs })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -163,24 +151,6 @@ impl Application {
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown_signal())
             .await
-    }
-}
-
-/// How often the healing sweep runs (it also runs once at start-up).
-pub const HEALING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5 * 60);
-
-/// The background task: [`app::payments::heal_stripe_attempts`] at start-up
-/// and every [`HEALING_INTERVAL`].
-async fn healing_sweep(state: AppState) {
-    let mut every = tokio::time::interval(HEALING_INTERVAL);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        every.tick().await;
-        match app::payments::heal_stripe_attempts(&state, state.clock.now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(healed = n, "healing sweep"),
-            Err(e) => tracing::warn!(error = %e, "healing sweep failed"),
-        }
     }
 }
 

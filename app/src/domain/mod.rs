@@ -7,6 +7,99 @@
 //! (`Municipality::from_toml_str`, feature `ssr`), so the same code runs on
 //! the server and in the browser (wasm).
 
+/// Declares a plain enum whose variants are stored and serialised under
+/// fixed names (`"pending"`, `"card"`, …), and derives from that one table:
+/// `ALL`, `as_str`, `parse`, `Display`, `FromStr`, `TryFrom<String>` (what
+/// the store's row types decode through) and serde.
+///
+/// ```ignore
+/// string_enum! {
+///     /// How the citizen pays.
+///     pub enum Method { Card = "card", Oxxo = "oxxo" }
+/// }
+/// ```
+macro_rules! string_enum {
+    (@count) => { 0usize };
+    (@count $head:ident $($tail:ident)*) => { 1usize + string_enum!(@count $($tail)*) };
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $text:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        $vis enum $name {
+            $( $(#[$vmeta])* $variant ),+
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: [$name; string_enum!(@count $($variant)+)] = [$($name::$variant),+];
+
+            /// The stored and serialised name.
+            pub const fn as_str(self) -> &'static str {
+                match self { $( $name::$variant => $text ),+ }
+            }
+
+            /// Reads a name written by [`Self::as_str`] (exactly).
+            pub fn parse(s: &str) -> Option<$name> {
+                match s { $( $text => Some($name::$variant), )+ _ => None }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::domain::UnknownName;
+            fn from_str(s: &str) -> Result<$name, Self::Err> {
+                $name::parse(s).ok_or_else(|| $crate::domain::UnknownName::new(stringify!($name), s))
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = $crate::domain::UnknownName;
+            fn try_from(s: String) -> Result<$name, Self::Error> {
+                s.parse()
+            }
+        }
+
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
+                let s = <::std::borrow::Cow<'de, str> as ::serde::Deserialize>::deserialize(d)?;
+                s.parse().map_err(::serde::de::Error::custom)
+            }
+        }
+    };
+}
+#[allow(unused_imports)] // used by the store (ssr); the wasm build has none
+pub(crate) use string_enum;
+
+/// A name that is none of an enum's names (a corrupt row, a bad request).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} {value:?}")]
+pub struct UnknownName {
+    pub kind: &'static str,
+    pub value: String,
+}
+
+impl UnknownName {
+    pub fn new(kind: &'static str, value: &str) -> Self {
+        UnknownName { kind, value: value.chars().take(40).collect() }
+    }
+}
+
+pub mod account;
 pub mod discounts;
 pub mod folio;
 pub mod money;

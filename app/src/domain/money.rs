@@ -163,6 +163,12 @@ impl Centavos {
     }
 }
 
+impl From<i64> for Centavos {
+    fn from(c: i64) -> Centavos {
+        Centavos(c)
+    }
+}
+
 impl fmt::Display for Centavos {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.display_mxn())

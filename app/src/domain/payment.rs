@@ -1,6 +1,6 @@
 //! The payment state machine: what an online payment (Stripe Checkout card
 //! or OXXO, the embedded demo provider) may go through, as guarded
-//! transitions. Pure: the caller loads the stored [`PaymentStatus`], turns
+//! transitions. Pure: the caller loads the stored [`OrderStatus`], turns
 //! what happened (a redirect, a provider webhook, a staff action) into a
 //! [`PaymentEvent`], asks [`transition`] and persists the outcome.
 //!
@@ -26,9 +26,9 @@
 //!                  same outcome again → Ok(AlreadyThere) (webhook retries).
 //! ```
 //!
-//! * **Live** statuses ([`PaymentStatus::is_live`]): `created`, `pending`.
+//! * **Live** statuses ([`OrderStatus::is_live`]): `created`, `pending`.
 //!   The order still holds its charges; no other order may take them.
-//! * **Final** statuses ([`PaymentStatus::is_final`]): `succeeded`,
+//! * **Final** statuses ([`OrderStatus::is_final`]): `succeeded`,
 //!   `failed`, `expired`, `cancelled`, `refunded`. The only move out of a
 //!   final status is `succeeded → refunded`.
 //! * **Idempotency.** Providers retry webhooks. An event whose outcome is
@@ -51,8 +51,6 @@
 //!   a Paid event the caller checks it with [`check_amount`]; a mismatch is
 //!   not a payment of the order.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use crate::domain::money::Centavos;
@@ -60,67 +58,39 @@ use crate::domain::money::Centavos;
 /// The currency of every payment order (ISO 4217, as Stripe writes it).
 pub const CURRENCY_MXN: &str = "mxn";
 
-/// Where a payment order stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentStatus {
-    /// The order exists; the citizen has not been sent to pay yet.
-    Created,
-    /// The citizen was sent to a checkout, or an asynchronous method (OXXO
-    /// voucher, SPEI) is waiting for the money.
-    Pending,
-    /// The money arrived and was applied to the charges.
-    Succeeded,
-    /// The provider declined the card or the asynchronous payment failed.
-    Failed,
-    /// The checkout or the voucher expired unpaid.
-    Expired,
-    /// The citizen or the staff cancelled the order before it was paid.
-    Cancelled,
-    /// A succeeded payment was refunded.
-    Refunded,
+string_enum! {
+    /// Where a payment order stands (the order's state; each attempt to pay
+    /// it has its own [`AttemptStatus`]).
+    pub enum OrderStatus {
+        /// The order exists; the citizen has not been sent to pay yet.
+        Created = "created",
+        /// The citizen was sent to a checkout, or an asynchronous method (OXXO
+        /// voucher, SPEI) is waiting for the money.
+        Pending = "pending",
+        /// The money arrived and was applied to the charges.
+        Succeeded = "succeeded",
+        /// The provider declined the card or the asynchronous payment failed.
+        Failed = "failed",
+        /// The checkout or the voucher expired unpaid.
+        Expired = "expired",
+        /// The citizen or the staff cancelled the order before it was paid.
+        Cancelled = "cancelled",
+        /// A succeeded payment was refunded.
+        Refunded = "refunded",
+    }
 }
 
-impl PaymentStatus {
-    /// Every status, in the order of the lifecycle.
-    pub const ALL: [PaymentStatus; 7] = [
-        PaymentStatus::Created,
-        PaymentStatus::Pending,
-        PaymentStatus::Succeeded,
-        PaymentStatus::Failed,
-        PaymentStatus::Expired,
-        PaymentStatus::Cancelled,
-        PaymentStatus::Refunded,
-    ];
-
-    /// The stored / serialised name: `"created"`, `"pending"`, …
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentStatus::Created => "created",
-            PaymentStatus::Pending => "pending",
-            PaymentStatus::Succeeded => "succeeded",
-            PaymentStatus::Failed => "failed",
-            PaymentStatus::Expired => "expired",
-            PaymentStatus::Cancelled => "cancelled",
-            PaymentStatus::Refunded => "refunded",
-        }
-    }
-
-    /// Reads the name written by [`PaymentStatus::as_str`] (exactly).
-    pub fn parse(s: &str) -> Option<PaymentStatus> {
-        PaymentStatus::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
+impl OrderStatus {
     /// Spanish label for people (staff pages, logs).
     pub fn label_es(self) -> &'static str {
         match self {
-            PaymentStatus::Created => "creado",
-            PaymentStatus::Pending => "pendiente",
-            PaymentStatus::Succeeded => "pagado",
-            PaymentStatus::Failed => "fallido",
-            PaymentStatus::Expired => "vencido",
-            PaymentStatus::Cancelled => "cancelado",
-            PaymentStatus::Refunded => "reembolsado",
+            OrderStatus::Created => "creado",
+            OrderStatus::Pending => "pendiente",
+            OrderStatus::Succeeded => "pagado",
+            OrderStatus::Failed => "fallido",
+            OrderStatus::Expired => "vencido",
+            OrderStatus::Cancelled => "cancelado",
+            OrderStatus::Refunded => "reembolsado",
         }
     }
 
@@ -132,13 +102,7 @@ impl PaymentStatus {
 
     /// Created or pending: the order still holds its charges.
     pub fn is_live(self) -> bool {
-        matches!(self, PaymentStatus::Created | PaymentStatus::Pending)
-    }
-}
-
-impl fmt::Display for PaymentStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        matches!(self, OrderStatus::Created | OrderStatus::Pending)
     }
 }
 
@@ -182,46 +146,22 @@ impl PaymentEvent {
     }
 }
 
-/// The kind of a [`PaymentEvent`], without its data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentEventKind {
-    Redirected,
-    AwaitingAsync,
-    Paid,
-    Declined,
-    AsyncFailed,
-    Expired,
-    Cancelled,
-    Refunded,
+string_enum! {
+    /// The kind of a [`PaymentEvent`], without its data (what an order's
+    /// transition row records).
+    pub enum PaymentEventKind {
+        Redirected = "redirected",
+        AwaitingAsync = "awaiting_async",
+        Paid = "paid",
+        Declined = "declined",
+        AsyncFailed = "async_failed",
+        Expired = "expired",
+        Cancelled = "cancelled",
+        Refunded = "refunded",
+    }
 }
 
 impl PaymentEventKind {
-    /// Every kind of event.
-    pub const ALL: [PaymentEventKind; 8] = [
-        PaymentEventKind::Redirected,
-        PaymentEventKind::AwaitingAsync,
-        PaymentEventKind::Paid,
-        PaymentEventKind::Declined,
-        PaymentEventKind::AsyncFailed,
-        PaymentEventKind::Expired,
-        PaymentEventKind::Cancelled,
-        PaymentEventKind::Refunded,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentEventKind::Redirected => "redirected",
-            PaymentEventKind::AwaitingAsync => "awaiting_async",
-            PaymentEventKind::Paid => "paid",
-            PaymentEventKind::Declined => "declined",
-            PaymentEventKind::AsyncFailed => "async_failed",
-            PaymentEventKind::Expired => "expired",
-            PaymentEventKind::Cancelled => "cancelled",
-            PaymentEventKind::Refunded => "refunded",
-        }
-    }
-
     /// Spanish label for people (staff pages, logs).
     pub fn label_es(self) -> &'static str {
         match self {
@@ -237,21 +177,202 @@ impl PaymentEventKind {
     }
 
     /// The status this kind of event leads to when it is allowed.
-    pub fn target(self) -> PaymentStatus {
+    pub fn target(self) -> OrderStatus {
         match self {
-            PaymentEventKind::Redirected | PaymentEventKind::AwaitingAsync => PaymentStatus::Pending,
-            PaymentEventKind::Paid => PaymentStatus::Succeeded,
-            PaymentEventKind::Declined | PaymentEventKind::AsyncFailed => PaymentStatus::Failed,
-            PaymentEventKind::Expired => PaymentStatus::Expired,
-            PaymentEventKind::Cancelled => PaymentStatus::Cancelled,
-            PaymentEventKind::Refunded => PaymentStatus::Refunded,
+            PaymentEventKind::Redirected | PaymentEventKind::AwaitingAsync => OrderStatus::Pending,
+            PaymentEventKind::Paid => OrderStatus::Succeeded,
+            PaymentEventKind::Declined | PaymentEventKind::AsyncFailed => OrderStatus::Failed,
+            PaymentEventKind::Expired => OrderStatus::Expired,
+            PaymentEventKind::Cancelled => OrderStatus::Cancelled,
+            PaymentEventKind::Refunded => OrderStatus::Refunded,
         }
     }
 }
 
-impl fmt::Display for PaymentEventKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+string_enum! {
+    /// Who takes the money of an online payment.
+    pub enum Provider {
+        /// The embedded demo provider (`recauda demo`): no money moves.
+        Demo = "demo",
+        /// Stripe Checkout (card, OXXO, SPEI).
+        Stripe = "stripe",
+    }
+}
+
+string_enum! {
+    /// How the citizen pays at the provider.
+    pub enum Method {
+        Card = "card",
+        /// Cash at an OXXO store, with a voucher (asynchronous).
+        Oxxo = "oxxo",
+        /// A bank transfer through SPEI to a CLABE the provider assigns
+        /// (Stripe's `customer_balance`; asynchronous).
+        Spei = "spei",
+    }
+}
+
+string_enum! {
+    /// Where one attempt to pay an order stands. It follows its order's
+    /// status ([`attempt_status_for`]) while it is the attempt that moves
+    /// the order; money it brought for an order that could not take it
+    /// makes it `overpaid` ([`on_provider_event`]).
+    pub enum AttemptStatus {
+        Pending = "pending",
+        Succeeded = "succeeded",
+        Failed = "failed",
+        Expired = "expired",
+        Cancelled = "cancelled",
+        Refunded = "refunded",
+        /// Its money arrived for an order already closed, or already paid
+        /// by another attempt: an overpayment to refund.
+        Overpaid = "overpaid",
+    }
+}
+
+/// The attempt status written after an event moved (or kept) its order at
+/// `order`.
+pub fn attempt_status_for(order: OrderStatus) -> AttemptStatus {
+    match order {
+        OrderStatus::Created | OrderStatus::Pending => AttemptStatus::Pending,
+        OrderStatus::Succeeded => AttemptStatus::Succeeded,
+        OrderStatus::Failed => AttemptStatus::Failed,
+        OrderStatus::Expired => AttemptStatus::Expired,
+        OrderStatus::Cancelled => AttemptStatus::Cancelled,
+        OrderStatus::Refunded => AttemptStatus::Refunded,
+    }
+}
+
+string_enum! {
+    /// Why money could not be applied to its order (an overpayment).
+    pub enum OverpaymentReason {
+        /// The order was already paid by another attempt.
+        SecondPayment = "second_payment",
+        PaidAfterFailed = "paid_after_failed",
+        PaidAfterExpired = "paid_after_expired",
+        PaidAfterCancelled = "paid_after_cancelled",
+    }
+}
+
+impl OverpaymentReason {
+    /// The reason for money that arrived at an order closed as `status`.
+    pub fn paid_after(status: OrderStatus) -> Option<OverpaymentReason> {
+        match status {
+            OrderStatus::Failed => Some(OverpaymentReason::PaidAfterFailed),
+            OrderStatus::Expired => Some(OverpaymentReason::PaidAfterExpired),
+            OrderStatus::Cancelled => Some(OverpaymentReason::PaidAfterCancelled),
+            _ => None,
+        }
+    }
+}
+
+/// What a provider event does, decided by [`on_provider_event`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventEffect {
+    pub outcome: EventOutcome,
+    /// The attempt's status afterwards.
+    pub attempt: AttemptStatus,
+}
+
+/// The outcome of a provider event for its order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventOutcome {
+    /// This (provider, event id) was seen before: nothing changed.
+    Duplicate,
+    /// The order's guarded transition (Moved, or AlreadyThere for a repeat).
+    Applied(Transition),
+    /// Money for an order already closed, or already paid by another
+    /// attempt: recorded once as an overpayment to refund, never applied.
+    Overpayment { reason: OverpaymentReason },
+}
+
+/// Decides what a provider event about one attempt does, given where the
+/// order and the attempt stand (both read under the order's lock):
+///
+/// * money (`Paid`) for an order already succeeded through another attempt
+///   is an overpayment (`second_payment`);
+/// * otherwise the order's guarded [`transition`]: money for an order
+///   closed as failed, expired or cancelled is an overpayment
+///   (`paid_after_…`); any other refused event is an error (nothing
+///   written);
+/// * the attempt follows its order ([`attempt_status_for`]), or becomes
+///   `overpaid`; an attempt that already failed, expired or was overpaid
+///   keeps its status when the event changes nothing (a retried webhook).
+pub fn on_provider_event(
+    order: OrderStatus,
+    attempt: AttemptStatus,
+    event: &PaymentEvent,
+) -> Result<EventEffect, TransitionError> {
+    let overpaid =
+        |reason| Ok(EventEffect { outcome: EventOutcome::Overpayment { reason }, attempt: AttemptStatus::Overpaid });
+    if matches!(event, PaymentEvent::Paid { .. })
+        && order == OrderStatus::Succeeded
+        && attempt != AttemptStatus::Succeeded
+    {
+        return overpaid(OverpaymentReason::SecondPayment);
+    }
+    match transition(order, event) {
+        Ok(t) => {
+            let keep = matches!(t, Transition::AlreadyThere(_)) && attempt != AttemptStatus::Pending;
+            let next = if keep { attempt } else { attempt_status_for(t.status()) };
+            Ok(EventEffect { outcome: EventOutcome::Applied(t), attempt: next })
+        }
+        Err(TransitionError::PaidAfterFinal(from)) => match OverpaymentReason::paid_after(from) {
+            Some(reason) => overpaid(reason),
+            None => Err(TransitionError::PaidAfterFinal(from)),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// What the citizen needs to finish an asynchronous payment: the OXXO
+/// voucher, or the SPEI transfer details. Stored with the attempt (JSON)
+/// and shown on the order page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "lowercase")]
+pub enum Instructions {
+    Oxxo {
+        /// The voucher's number (the barcode's digits) the cashier types.
+        number: String,
+        /// Pay before this instant; afterwards the voucher is void.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// The provider's printable voucher.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+    },
+    Spei {
+        /// The 18-digit CLABE to transfer to.
+        clabe: String,
+        bank: String,
+        /// The transfer's reference (concepto).
+        reference: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// The provider's page with the instructions.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+    },
+}
+
+impl Instructions {
+    pub fn method(&self) -> Method {
+        match self {
+            Instructions::Oxxo { .. } => Method::Oxxo,
+            Instructions::Spei { .. } => Method::Spei,
+        }
+    }
+
+    /// The deadline to pay, when known.
+    pub fn expires_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        match self {
+            Instructions::Oxxo { expires_at, .. } | Instructions::Spei { expires_at, .. } => *expires_at,
+        }
+    }
+
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            Instructions::Oxxo { url, .. } | Instructions::Spei { url, .. } => url.as_deref(),
+        }
     }
 }
 
@@ -261,16 +382,16 @@ pub enum Transition {
     /// The status changes from `from` to `to`: persist it and apply its
     /// effect (e.g. mark the charges paid on `succeeded`, release them on
     /// `failed`/`expired`/`cancelled`).
-    Moved { from: PaymentStatus, to: PaymentStatus },
+    Moved { from: OrderStatus, to: OrderStatus },
     /// Nothing changes: the event repeats the outcome already recorded
     /// (a retried webhook, a second OXXO voucher notice). Record the event
     /// if useful, apply nothing.
-    AlreadyThere(PaymentStatus),
+    AlreadyThere(OrderStatus),
 }
 
 impl Transition {
     /// The status after the event.
-    pub fn status(self) -> PaymentStatus {
+    pub fn status(self) -> OrderStatus {
         match self {
             Transition::Moved { to, .. } => to,
             Transition::AlreadyThere(s) => s,
@@ -289,14 +410,14 @@ pub enum TransitionError {
     /// The event does not apply to a live payment in this status (a refund
     /// of an unpaid order, a second redirect of a pending one).
     #[error("event {event} is not allowed for a {from} payment")]
-    NotAllowed { from: PaymentStatus, event: PaymentEventKind },
+    NotAllowed { from: OrderStatus, event: PaymentEventKind },
     /// The payment already has a final status and the event would change it.
     #[error("the payment is already {from}; event {event} refused")]
-    Final { from: PaymentStatus, event: PaymentEventKind },
+    Final { from: OrderStatus, event: PaymentEventKind },
     /// Money arrived for an order already failed, expired or cancelled: an
     /// overpayment to refund, never to be applied to the charges.
     #[error("payment received for an order already {0}: record it as an overpayment to refund")]
-    PaidAfterFinal(PaymentStatus),
+    PaidAfterFinal(OrderStatus),
     /// The amount paid differs from the order's amount.
     #[error("amount paid {got} does not match the order amount {expected}")]
     AmountMismatch { expected: Centavos, got: Centavos },
@@ -339,9 +460,9 @@ impl TransitionError {
 
 /// Applies `event` to a payment in status `from`. See the module
 /// documentation for the diagram and the rules.
-pub fn transition(from: PaymentStatus, event: &PaymentEvent) -> Result<Transition, TransitionError> {
+pub fn transition(from: OrderStatus, event: &PaymentEvent) -> Result<Transition, TransitionError> {
+    use OrderStatus as S;
     use PaymentEventKind as E;
-    use PaymentStatus as S;
 
     let kind = event.kind();
     let to = kind.target();
@@ -406,7 +527,7 @@ mod tests {
     #[derive(Clone, Copy, Debug, PartialEq)]
     enum X {
         /// Moved to this status.
-        To(PaymentStatus),
+        To(OrderStatus),
         /// AlreadyThere (no-op).
         Same,
         /// NotAllowed.
@@ -419,11 +540,11 @@ mod tests {
 
     #[test]
     fn every_status_event_pair_matches_the_matrix() {
-        use PaymentStatus::*;
+        use OrderStatus::*;
         use X::*;
         // Columns: Redirected, AwaitingAsync, Paid, Declined, AsyncFailed,
         //          Expired, Cancelled, Refunded.
-        let matrix: [(PaymentStatus, [X; 8]); 7] = [
+        let matrix: [(OrderStatus, [X; 8]); 7] = [
             (
                 Created,
                 [To(Pending), To(Pending), To(Succeeded), To(Failed), To(Failed), To(Expired), To(Cancelled), No],
@@ -435,7 +556,7 @@ mod tests {
             (Cancelled, [Fin, Fin, Late, Fin, Fin, Fin, Same, Fin]),
             (Refunded, [Fin, Fin, Fin, Fin, Fin, Fin, Fin, Same]),
         ];
-        assert_eq!(matrix.map(|(s, _)| s), PaymentStatus::ALL, "one row per status");
+        assert_eq!(matrix.map(|(s, _)| s), OrderStatus::ALL, "one row per status");
         let mut cells = 0;
         for (from, row) in matrix {
             for (kind, expected) in PaymentEventKind::ALL.into_iter().zip(row) {
@@ -456,10 +577,10 @@ mod tests {
 
     #[test]
     fn final_statuses_only_leave_succeeded_to_refunded() {
-        for from in PaymentStatus::ALL.into_iter().filter(|s| s.is_final()) {
+        for from in OrderStatus::ALL.into_iter().filter(|s| s.is_final()) {
             for kind in PaymentEventKind::ALL {
                 if let Ok(Transition::Moved { to, .. }) = transition(from, &event(kind)) {
-                    assert_eq!((from, to), (PaymentStatus::Succeeded, PaymentStatus::Refunded));
+                    assert_eq!((from, to), (OrderStatus::Succeeded, OrderStatus::Refunded));
                 }
             }
         }
@@ -470,27 +591,27 @@ mod tests {
         // A Paid with another amount at succeeded is still a retry: amounts
         // are the caller's business (check_amount), not the state machine's.
         let paid = PaymentEvent::Paid { amount: Centavos(1), currency: "usd".to_string() };
-        assert_eq!(transition(PaymentStatus::Succeeded, &paid), Ok(Transition::AlreadyThere(PaymentStatus::Succeeded)));
+        assert_eq!(transition(OrderStatus::Succeeded, &paid), Ok(Transition::AlreadyThere(OrderStatus::Succeeded)));
         let declined = PaymentEvent::Declined { reason: String::new() };
         assert_eq!(
-            transition(PaymentStatus::Pending, &declined),
-            Ok(Transition::Moved { from: PaymentStatus::Pending, to: PaymentStatus::Failed })
+            transition(OrderStatus::Pending, &declined),
+            Ok(Transition::Moved { from: OrderStatus::Pending, to: OrderStatus::Failed })
         );
     }
 
     #[test]
     fn status_names_round_trip() {
-        for s in PaymentStatus::ALL {
-            assert_eq!(PaymentStatus::parse(s.as_str()), Some(s));
+        for s in OrderStatus::ALL {
+            assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
             assert_eq!(s.to_string(), s.as_str());
             let json = serde_json::to_string(&s).unwrap();
             assert_eq!(json, format!("\"{}\"", s.as_str()));
-            assert_eq!(serde_json::from_str::<PaymentStatus>(&json).unwrap(), s);
+            assert_eq!(serde_json::from_str::<OrderStatus>(&json).unwrap(), s);
             assert_ne!(s.is_final(), s.is_live());
         }
-        assert_eq!(PaymentStatus::parse("Succeeded"), None);
-        assert_eq!(PaymentStatus::parse(" pending"), None);
-        assert_eq!(PaymentStatus::parse(""), None);
+        assert_eq!(OrderStatus::parse("Succeeded"), None);
+        assert_eq!(OrderStatus::parse(" pending"), None);
+        assert_eq!(OrderStatus::parse(""), None);
         for k in PaymentEventKind::ALL {
             let json = serde_json::to_string(&k).unwrap();
             assert_eq!(json, format!("\"{}\"", k.as_str()));
@@ -500,21 +621,21 @@ mod tests {
 
     #[test]
     fn live_and_final() {
-        use PaymentStatus::*;
-        let live: Vec<_> = PaymentStatus::ALL.into_iter().filter(|s| s.is_live()).collect();
+        use OrderStatus::*;
+        let live: Vec<_> = OrderStatus::ALL.into_iter().filter(|s| s.is_live()).collect();
         assert_eq!(live, [Created, Pending]);
-        let fin: Vec<_> = PaymentStatus::ALL.into_iter().filter(|s| s.is_final()).collect();
+        let fin: Vec<_> = OrderStatus::ALL.into_iter().filter(|s| s.is_final()).collect();
         assert_eq!(fin, [Succeeded, Failed, Expired, Cancelled, Refunded]);
     }
 
     #[test]
     fn transition_helpers() {
-        let t = transition(PaymentStatus::Created, &PaymentEvent::Redirected).unwrap();
+        let t = transition(OrderStatus::Created, &PaymentEvent::Redirected).unwrap();
         assert!(t.is_change());
-        assert_eq!(t.status(), PaymentStatus::Pending);
-        let t = transition(PaymentStatus::Pending, &PaymentEvent::AwaitingAsync).unwrap();
+        assert_eq!(t.status(), OrderStatus::Pending);
+        let t = transition(OrderStatus::Pending, &PaymentEvent::AwaitingAsync).unwrap();
         assert!(!t.is_change());
-        assert_eq!(t.status(), PaymentStatus::Pending);
+        assert_eq!(t.status(), OrderStatus::Pending);
     }
 
     #[test]
@@ -552,7 +673,7 @@ mod tests {
 
     #[test]
     fn messages() {
-        let e = TransitionError::PaidAfterFinal(PaymentStatus::Expired);
+        let e = TransitionError::PaidAfterFinal(OrderStatus::Expired);
         assert_eq!(
             e.message_es(),
             "Se recibió un pago para una orden en estado «vencido»: regístrelo como pago en \
@@ -562,10 +683,10 @@ mod tests {
             e.to_string(),
             "payment received for an order already expired: record it as an overpayment to refund"
         );
-        let e = TransitionError::Final { from: PaymentStatus::Succeeded, event: PaymentEventKind::Declined };
+        let e = TransitionError::Final { from: OrderStatus::Succeeded, event: PaymentEventKind::Declined };
         assert_eq!(e.message_es(), "El pago ya está en estado «pagado»; se rechaza el evento «pago rechazado».");
         assert_eq!(e.message_en(), "the payment is already succeeded; event declined refused");
-        let e = TransitionError::NotAllowed { from: PaymentStatus::Pending, event: PaymentEventKind::Redirected };
+        let e = TransitionError::NotAllowed { from: OrderStatus::Pending, event: PaymentEventKind::Redirected };
         assert_eq!(e.message_es(), "El evento «envío al pago en línea» no procede para un pago en estado «pendiente».");
         let e = TransitionError::AmountMismatch { expected: Centavos(123_400), got: Centavos(100) };
         assert_eq!(e.message_es(), "El importe recibido ($1.00) no coincide con el de la orden ($1,234.00).");
@@ -591,7 +712,7 @@ mod tests {
     proptest! {
         #[test]
         fn random_histories_respect_the_rules(events in prop::collection::vec(any_event(), 0..40)) {
-            let mut status = PaymentStatus::Created;
+            let mut status = OrderStatus::Created;
             let mut paid_applied = 0;
             for e in &events {
                 match transition(status, e) {
@@ -602,10 +723,10 @@ mod tests {
                         if status.is_final() {
                             prop_assert_eq!(
                                 (status, to),
-                                (PaymentStatus::Succeeded, PaymentStatus::Refunded)
+                                (OrderStatus::Succeeded, OrderStatus::Refunded)
                             );
                         }
-                        if to == PaymentStatus::Succeeded {
+                        if to == OrderStatus::Succeeded {
                             paid_applied += 1;
                         }
                         status = to;
@@ -619,7 +740,7 @@ mod tests {
                         prop_assert_eq!(e.kind(), PaymentEventKind::Paid);
                         prop_assert!(matches!(
                             s,
-                            PaymentStatus::Failed | PaymentStatus::Expired | PaymentStatus::Cancelled
+                            OrderStatus::Failed | OrderStatus::Expired | OrderStatus::Cancelled
                         ));
                     }
                     Err(TransitionError::Final { from, event }) => {

@@ -40,31 +40,13 @@ const CHECK_DIGIT_TABLE: &str = "0123456789ABCDEFGHIJKLMN&OPQRSTUVWXYZ Ñ";
 #[serde(try_from = "String", into = "String")]
 pub struct Rfc(String);
 
-/// Whether the RFC belongs to a person or to a company.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PersonKind {
-    /// Persona física (13-character RFC).
-    Fisica,
-    /// Persona moral (12-character RFC).
-    Moral,
-}
-
-impl PersonKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PersonKind::Fisica => "fisica",
-            PersonKind::Moral => "moral",
-        }
-    }
-
-    /// The inverse of [`PersonKind::as_str`] (for values read from storage).
-    pub fn parse(s: &str) -> Option<PersonKind> {
-        match s {
-            "fisica" => Some(PersonKind::Fisica),
-            "moral" => Some(PersonKind::Moral),
-            _ => None,
-        }
+string_enum! {
+    /// Persona física or persona moral.
+    pub enum PersonKind {
+        /// Persona física (13-character RFC).
+        Fisica = "fisica",
+        /// Persona moral (12-character RFC).
+        Moral = "moral",
     }
 }
 

@@ -58,10 +58,10 @@ mod ssr {
     use super::super::format;
     use super::super::PageContext;
     use crate::csrf::{page_token, CSRF_FIELD};
-    use crate::domain::payment::PaymentStatus;
+    use crate::domain::payment::OrderStatus;
+    use crate::domain::payment::{AttemptStatus, Instructions, Provider};
     use crate::domain::reference::OrderReference;
     use crate::i18n::{Lang, Texts};
-    use crate::payments::Instructions;
     use crate::state::AppState;
     use crate::store::{Order, OrderItem, PaymentAttempt, Receipt};
 
@@ -76,24 +76,21 @@ mod ssr {
         view! { <h1>{t.order_title}</h1><p>{t.not_found_body}</p> }.into_any()
     }
 
-    pub fn status_words(s: PaymentStatus, t: &'static Texts) -> &'static str {
+    pub fn status_words(s: OrderStatus, t: &'static Texts) -> &'static str {
         match s {
-            PaymentStatus::Created => t.status_created,
-            PaymentStatus::Pending => t.status_pending,
-            PaymentStatus::Succeeded => t.status_succeeded,
-            PaymentStatus::Failed => t.status_failed,
-            PaymentStatus::Expired => t.status_expired,
-            PaymentStatus::Cancelled => t.status_cancelled,
-            PaymentStatus::Refunded => t.status_refunded,
+            OrderStatus::Created => t.status_created,
+            OrderStatus::Pending => t.status_pending,
+            OrderStatus::Succeeded => t.status_succeeded,
+            OrderStatus::Failed => t.status_failed,
+            OrderStatus::Expired => t.status_expired,
+            OrderStatus::Cancelled => t.status_cancelled,
+            OrderStatus::Refunded => t.status_refunded,
         }
     }
 
     fn grouped(reference: &str) -> String {
         OrderReference::parse(reference).map(|r| r.display_grouped()).unwrap_or_else(|_| reference.to_string())
     }
-
-    /// How long the order page waits for Stripe before rendering what it has.
-    const STRIPE_WAIT: std::time::Duration = std::time::Duration::from_secs(8);
 
     pub async fn order_page(reference: String) -> AnyView {
         let ctx = expect_context::<PageContext>();
@@ -104,28 +101,6 @@ mod ssr {
             Ok(None) => return not_found(),
             Err(_) => return unavailable(t),
         };
-        // Back from Stripe Checkout's success URL (`?pago=stripe`).
-        let returning = ctx.param("pago").as_deref() == Some("stripe");
-        if returning && state.stripe.is_some() {
-            // Back from Checkout: ask Stripe now rather than wait for the
-            // webhook, through the same path (whichever comes first wins,
-            // the other is a duplicate).
-            if let Ok(attempts) = state.store.attempts_of_order(id).await {
-                let pending = attempts
-                    .into_iter()
-                    .rev()
-                    .find(|a| a.status == "pending" && a.provider == crate::stripe::STRIPE_PROVIDER);
-                if let Some(attempt) = pending {
-                    let now = state.clock.now();
-                    let asked = crate::payments::reconcile_stripe_attempt(&state, &attempt, now);
-                    match tokio::time::timeout(STRIPE_WAIT, asked).await {
-                        Ok(Ok(_)) => {}
-                        Ok(Err(e)) => tracing::warn!(order_id = id, error = %e, "order page: Stripe not settled"),
-                        Err(_) => tracing::warn!(order_id = id, "order page: Stripe did not answer in time"),
-                    }
-                }
-            }
-        }
         let order = match crate::orders::get_order(&state, id).await {
             Ok(o) => o,
             Err(crate::orders::OrderError::NotFound(_)) => return not_found(),
@@ -135,8 +110,21 @@ mod ssr {
             Ok(a) => a,
             Err(_) => return unavailable(t),
         };
+        // Back from Stripe Checkout's success URL (`?pago=stripe`): the page
+        // says "pago en proceso" and refreshes itself, while Stripe is asked
+        // in the background (never during this render) and its answer is
+        // applied through the same path as the webhook; whichever comes
+        // first wins, the other is a duplicate.
+        let returning = ctx.param("pago").as_deref() == Some("stripe");
+        if returning && order.status == OrderStatus::Pending {
+            let pending =
+                attempts.iter().rev().find(|a| a.status == AttemptStatus::Pending && a.provider == Provider::Stripe);
+            if let Some(attempt) = pending {
+                state.stripe_refresh.request(attempt.id);
+            }
+        }
         let receipt = match order.status {
-            PaymentStatus::Succeeded | PaymentStatus::Refunded => {
+            OrderStatus::Succeeded | OrderStatus::Refunded => {
                 crate::receipts::receipt_of_order(&state, id).await.ok().flatten()
             }
             _ => None,
@@ -157,11 +145,11 @@ mod ssr {
         let status = order.status;
         let words = status_words(status, t);
         let reference = order.reference.clone();
-        let pending_attempt = attempts.iter().rev().find(|a| a.status == "pending");
+        let pending_attempt = attempts.iter().rev().find(|a| a.status == AttemptStatus::Pending);
         let instructions = pending_attempt.and_then(|a| a.instructions.clone());
         // Back from a card checkout and not confirmed yet: "pago en proceso"
         // (refreshing itself), not a second "pay" button.
-        let processing = status == PaymentStatus::Pending
+        let processing = status == OrderStatus::Pending
             && instructions.is_none()
             && (returning || pending_attempt.is_some_and(|a| a.method.is_some()));
         let tz = ctx.municipality.timezone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::UTC);
@@ -209,7 +197,7 @@ mod ssr {
                 <p class="muted small">{t.print_hint}</p>
             </section>
             {match status {
-                PaymentStatus::Succeeded | PaymentStatus::Refunded => view! {
+                OrderStatus::Succeeded | OrderStatus::Refunded => view! {
                     <div class="notice success" role="status" data-testid="payment-received">
                         <h2>{t.status_succeeded}</h2>
                         <p>{t.paid_note}</p>
@@ -223,10 +211,10 @@ mod ssr {
                         })}
                     </div>
                 }.into_any(),
-                PaymentStatus::Pending if instructions.is_some() => {
+                OrderStatus::Pending if instructions.is_some() => {
                     instructions.clone().map(|i| pay_instructions(i, total.clone(), tz, t, lang)).into_any()
                 }
-                PaymentStatus::Pending if processing => view! {
+                OrderStatus::Pending if processing => view! {
                     <Meta http_equiv="refresh" content="5"/>
                     <div class="notice" role="status" data-testid="payment-processing">
                         <h2>{t.processing_title}</h2>
@@ -234,13 +222,13 @@ mod ssr {
                         <p><a href=format!("/orden/{reference}?pago=stripe") data-testid="refresh-status">{t.refresh_status}</a></p>
                     </div>
                 }.into_any(),
-                PaymentStatus::Created | PaymentStatus::Pending => view! {
+                OrderStatus::Created | OrderStatus::Pending => view! {
                     <form method="post" action=format!("/orden/{reference}/pagar") class="actions">
                         <input type="hidden" name=CSRF_FIELD value=token.clone()/>
                         <button type="submit" data-testid="pay-online">{t.pay_online}</button>
                     </form>
                 }.into_any(),
-                PaymentStatus::Expired => view! {
+                OrderStatus::Expired => view! {
                     <div class="notice" role="status" data-testid="order-expired">
                         <p>{t.expired_note}</p>
                         <form method="post" action=format!("/orden/{reference}/cotizar") class="actions">
@@ -249,7 +237,7 @@ mod ssr {
                         </form>
                     </div>
                 }.into_any(),
-                PaymentStatus::Failed | PaymentStatus::Cancelled => view! {
+                OrderStatus::Failed | OrderStatus::Cancelled => view! {
                     <div class="notice" role="status" data-testid="payment-failed"><p>{t.failed_note}</p></div>
                 }.into_any(),
             }}
@@ -331,7 +319,7 @@ mod ssr {
         let t = ctx.t();
         let Ok(attempt_id) = attempt.parse::<i64>() else { return not_found() };
         let attempt = match state.store.get_attempt(attempt_id).await {
-            Ok(Some(a)) if a.provider == crate::payments::DEMO_PROVIDER => a,
+            Ok(Some(a)) if a.provider == Provider::Demo => a,
             Ok(_) => return not_found(),
             Err(_) => return unavailable(t),
         };

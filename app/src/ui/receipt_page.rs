@@ -212,7 +212,7 @@ mod ssr {
                 <div><dt>{lang.pick("Fecha de emisión", "Issued on")}</dt><dd>{format::date(r.issued_on, lang)}</dd></div>
                 <div><dt>{lang.pick("Cuenta", "Account")}</dt><dd data-testid="verified-account">{r.account}</dd></div>
                 <div><dt>{lang.pick("Contribuyente", "Taxpayer")}</dt><dd>{r.payer}</dd></div>
-                <div><dt>{lang.pick("Forma de pago", "Payment method")}</dt><dd>{receipts::method_label(r.method.as_deref(), lang)}</dd></div>
+                <div><dt>{lang.pick("Forma de pago", "Payment method")}</dt><dd>{receipts::method_label(r.method, lang)}</dd></div>
                 <div class="grand"><dt>{lang.pick("Total pagado", "Total paid")}</dt><dd data-testid="verified-total">{r.total.display_mxn()}</dd></div>
             </dl>
             <table class="debts">
@@ -280,8 +280,8 @@ mod ssr {
             ReceiptStatus::Valid => None,
             ReceiptStatus::Cancelled { reason, .. } => Some(reason.clone()),
         };
-        let demo = r.provider.as_deref() == Some(crate::payments::DEMO_PROVIDER);
-        let method = receipts::method_label(r.method.as_deref(), lang);
+        let demo = r.provider == Some(crate::domain::payment::Provider::Demo);
+        let method = receipts::method_label(r.method, lang);
         let words = amount_in_words(r.total);
         view! {
             <Title text=format!("{} {folio}", lang.pick("Recibo oficial", "Official receipt"))/>

@@ -2,14 +2,13 @@
 //! (real forms, CSRF, 303 redirects), and the shared provider-event path
 //! (dedupe, amounts, overpayments), on a real server with its own SQLite file.
 
-mod common;
-
+use crate::common::{spawn_app, TestApp};
 use app::domain::money::Centavos;
-use app::domain::payment::{PaymentEvent, PaymentStatus, Transition, CURRENCY_MXN};
-use app::payments::{apply_provider_event, Instructions, PaymentError, DEMO_PROVIDER};
+use app::domain::payment::{Instructions, Provider};
+use app::domain::payment::{OrderStatus, PaymentEvent, Transition, CURRENCY_MXN};
+use app::payments::{apply_provider_event, PaymentError};
 use app::store::{EventOutcome, ProviderEvent};
 use chrono::NaiveDate;
-use common::{spawn_app, TestApp};
 use serde_json::{json, Value};
 
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
@@ -144,7 +143,7 @@ async fn lookup_pay_by_demo_card_and_the_debt_is_gone() {
     assert!(html.contains("no tiene adeudos"));
     let attempts = app.store.attempts_of_order(order["id"].as_i64().unwrap()).await.unwrap();
     assert_eq!(attempts.len(), 1);
-    assert_eq!((attempts[0].status.as_str(), attempts[0].method.as_deref()), ("succeeded", Some("card")));
+    assert_eq!((attempts[0].status.as_str(), attempts[0].method.map(|m| m.as_str())), ("succeeded", Some("card")));
 
     // Paying again is refused; nothing changes.
     let r = post_form(&app, &format!("/orden/{reference}/pagar"), &[]).await;
@@ -162,11 +161,11 @@ async fn the_same_event_delivered_ten_times_is_applied_once() {
     let order = order_json(&app, &reference).await;
     assert_eq!(order["total"], "640.00", "640.10 rounds down to the peso");
     let event = ProviderEvent {
-        provider: DEMO_PROVIDER.into(),
+        provider: Provider::Demo,
         event_id: "evt_repeated".into(),
         attempt_id: attempt,
         event: PaymentEvent::Paid { amount: Centavos(64_000), currency: CURRENCY_MXN.into() },
-        method: Some("card".into()),
+        method: Some(app::domain::payment::Method::Card),
         instructions: None,
         payment_intent: None,
     };
@@ -183,7 +182,7 @@ async fn the_same_event_delivered_ten_times_is_applied_once() {
     let applied: Vec<_> = outcomes.iter().filter(|o| **o != EventOutcome::Duplicate).collect();
     assert_eq!(
         applied,
-        [&EventOutcome::Applied(Transition::Moved { from: PaymentStatus::Pending, to: PaymentStatus::Succeeded })]
+        [&EventOutcome::Applied(Transition::Moved { from: OrderStatus::Pending, to: OrderStatus::Succeeded })]
     );
     let order = order_json(&app, &reference).await;
     assert_eq!(order["status"], "succeeded");
@@ -260,7 +259,7 @@ async fn oxxo_pending_then_paid() {
     assert_eq!(moves_to(&order, "succeeded"), 1);
     assert!(charge_ids(&app, "A-000003").await.is_empty());
     let a = app.store.get_attempt(attempt).await.unwrap().unwrap();
-    assert_eq!((a.status.as_str(), a.method.as_deref()), ("succeeded", Some("oxxo")));
+    assert_eq!((a.status.as_str(), a.method.map(|m| m.as_str())), ("succeeded", Some("oxxo")));
 }
 
 #[tokio::test]
@@ -277,11 +276,11 @@ async fn money_after_expiry_is_an_overpayment_recorded_once() {
     assert!(html.contains("Volver a cotizar"), "{html}");
     for event_id in ["evt_late_1", "evt_late_2", "evt_late_1"] {
         let late = ProviderEvent {
-            provider: DEMO_PROVIDER.into(),
+            provider: Provider::Demo,
             event_id: event_id.into(),
             attempt_id: attempt,
             event: PaymentEvent::Paid { amount: total, currency: CURRENCY_MXN.into() },
-            method: Some("oxxo".into()),
+            method: Some(app::domain::payment::Method::Oxxo),
             instructions: None,
             payment_intent: None,
         };

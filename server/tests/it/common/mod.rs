@@ -31,7 +31,7 @@ pub struct TestApp {
     pub db_path: PathBuf,
     pub client: reqwest::Client,
     /// The server's own store (e.g. to move an order's time along).
-    pub store: Arc<dyn Store>,
+    pub store: Store,
     /// The server's own state (to call services such as
     /// `app::payments::apply_provider_event` directly).
     pub state: app::state::AppState,

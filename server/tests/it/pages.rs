@@ -1,8 +1,6 @@
 //! The server-rendered pages, as a browser without JavaScript gets them.
 
-mod common;
-
-use common::spawn_app;
+use crate::common::spawn_app;
 
 #[tokio::test]
 async fn the_home_page_says_what_can_be_done_and_when_the_office_opens() {

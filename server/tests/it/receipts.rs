@@ -5,13 +5,11 @@
 //! text holds the folio and the total and whose QR code decodes back to the
 //! verification URL; "mis recibos"; `recauda verify` online and offline.
 
-mod common;
-
+use crate::common::pdf::{qr_in_pdf, text};
+use crate::common::{spawn_app, TestApp};
 use app::domain::folio::Folio;
 use app::domain::receipt_sig::{sign, ReceiptFacts, SigningKeyPair};
 use app::payments::{demo_action, DemoAction};
-use common::pdf::{qr_in_pdf, text};
-use common::{spawn_app, TestApp};
 use serde_json::{json, Value};
 
 /// Pays every open charge of `account` by card through the demo provider
@@ -92,7 +90,8 @@ async fn altered_forged_cancelled_and_unknown_receipts_are_told_apart() {
     let app = spawn_app().await;
     pay(&app, "P-000002").await;
     let second = pay(&app, "A-000003").await;
-    let first = app.store.receipt_by_folio("A-2026-000001").await.unwrap().unwrap();
+    let first =
+        app.store.receipt_by_folio(&app::domain::folio::Folio::parse("A-2026-000001").unwrap()).await.unwrap().unwrap();
     let s = first.signature.clone().unwrap();
     let check = |folio: &'static str, s: String| {
         let app = &app;
@@ -139,7 +138,15 @@ async fn altered_forged_cancelled_and_unknown_receipts_are_told_apart() {
     assert_eq!((status, v["error"]["code"].as_str()), (400, Some("missing_signature")));
 
     // Cancelled by the treasury: grey, with the reason; the folio stays.
-    assert!(app.store.cancel_receipt("A-2026-000002", "Pago duplicado", app.state.clock.now()).await.unwrap());
+    assert!(app
+        .store
+        .cancel_receipt(
+            &app::domain::folio::Folio::parse("A-2026-000002").unwrap(),
+            "Pago duplicado",
+            app.state.clock.now()
+        )
+        .await
+        .unwrap());
     let s2 = app.store.receipt_of_order(second).await.unwrap().unwrap().signature.unwrap();
     let (status, v) = check("A-2026-000002", s2.clone()).await;
     assert_eq!(

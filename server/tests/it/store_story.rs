@@ -2,7 +2,7 @@
 //! RECAUDA_TEST_POSTGRES_URL is set (CI sets it via `.ci/postgres`), against a
 //! freshly created PostgreSQL database that is dropped afterwards.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::NaiveDate;
@@ -10,13 +10,17 @@ use sqlx::Connection;
 
 use chrono::{DateTime, Utc};
 
+use app::domain::account::AccountNumber;
 use app::domain::money::Centavos;
-use app::domain::payment::{PaymentEvent, PaymentStatus, Transition, TransitionError, CURRENCY_MXN};
+use app::domain::payment::{
+    AttemptStatus, Instructions, Method, OrderStatus, OverpaymentReason, PaymentEvent, Provider, Transition,
+    TransitionError, CURRENCY_MXN,
+};
 use app::domain::reference::OrderReference;
-use app::domain::rfc::PersonKind;
-use app::payments::Instructions;
+use app::domain::rfc::{PersonKind, Rfc};
+use app::receipt_keys::ReceiptKeys;
 use app::store::{
-    connect, ChargeStatus, Counts, EventOutcome, ImportSummary, NewAttempt, NewOrder, OrderItem, PadronRow,
+    AccountView, ChargeStatus, Counts, EventOutcome, ImportSummary, NewAttempt, NewOrder, OrderItem, PadronRow,
     ProviderEvent, RefundStatus, Store, StoreError,
 };
 use server::demo::{demo_padron, DEFAULT_SEED};
@@ -109,13 +113,13 @@ impl Backend {
     }
 }
 
-async fn import(store: &dyn Store, rows: &[PadronRow]) -> (Result<ImportSummary, StoreError>, Vec<usize>) {
+async fn import(store: &Store, rows: &[PadronRow]) -> (Result<ImportSummary, StoreError>, Vec<usize>) {
     let calls = Mutex::new(Vec::new());
     let result = store.import_padron(rows, &|done| calls.lock().unwrap().push(done)).await;
     (result, calls.into_inner().unwrap())
 }
 
-async fn open_keys(store: &dyn Store, ids: &[i64]) -> Vec<(String, String, String, NaiveDate, Centavos)> {
+async fn open_keys(store: &Store, ids: &[i64]) -> Vec<(String, String, String, NaiveDate, Centavos)> {
     store
         .open_charges(ids)
         .await
@@ -123,17 +127,29 @@ async fn open_keys(store: &dyn Store, ids: &[i64]) -> Vec<(String, String, Strin
         .into_iter()
         .map(|c| {
             assert_eq!(c.status, ChargeStatus::Open);
-            (c.account, c.concept, c.period, c.due_date, c.principal)
+            (c.account.into_string(), c.concept, c.period, c.due_date, c.principal)
         })
         .collect()
+}
+
+/// The account with this number, as the lookup reads it.
+async fn account_by_number(store: &Store, number: &str) -> Option<AccountView> {
+    let number = AccountNumber::parse(number).expect("a well-formed account number");
+    store.debts_of_account(&number).await.unwrap().map(|d| d.account)
+}
+
+/// The accounts of this RFC, as the lookup reads them.
+async fn accounts_by_rfc(store: &Store, rfc: &str) -> Vec<AccountView> {
+    let rfc = Rfc::parse(rfc).expect("a well-formed RFC");
+    store.debts_of_rfc(&rfc).await.unwrap().into_iter().map(|d| d.account).collect()
 }
 
 fn key(a: &str, c: &str, p: &str, due: &str, amount: i64) -> (String, String, String, NaiveDate, Centavos) {
     (a.into(), c.into(), p.into(), date(due), Centavos(amount))
 }
 
-async fn story(shared: Arc<dyn Store>, backend: Backend) {
-    let store: &dyn Store = &*shared;
+async fn story(shared: Store, backend: Backend) {
+    let store: &Store = &shared;
     store.ping().await.unwrap();
     assert_eq!(store.counts().await.unwrap(), Counts::default());
 
@@ -146,30 +162,29 @@ async fn story(shared: Arc<dyn Store>, backend: Backend) {
     assert_eq!(store.counts().await.unwrap(), after_first);
 
     // 2. Lookups by account number.
-    let p = store.account_by_number("P-900001").await.unwrap().expect("P-900001 exists");
-    assert_eq!(p.number, "P-900001");
+    let p = account_by_number(store, "P-900001").await.expect("P-900001 exists");
+    assert_eq!(p.number.as_str(), "P-900001");
     assert_eq!(p.kind, "predial");
     assert_eq!(p.rfc.as_deref(), Some("PECJ800101H31"));
     assert_eq!(p.person_kind, PersonKind::Fisica);
     assert_eq!(p.name, "José Peña Cota");
     assert_eq!(p.colonia.as_deref(), Some("Centro"));
-    let a = store.account_by_number("A-900007").await.unwrap().expect("A-900007 exists");
+    let a = account_by_number(store, "A-900007").await.expect("A-900007 exists");
     assert_eq!(a.rfc, None);
     assert_eq!(a.person_kind, PersonKind::Fisica);
     assert_eq!(a.name, "María Ibáñez Núñez");
     assert_eq!(a.colonia.as_deref(), Some("Nopoló"));
-    assert!(store.account_by_number("P-999998").await.unwrap().is_none());
-    assert!(store.account_by_number("").await.unwrap().is_none());
+    assert!(account_by_number(store, "P-999998").await.is_none());
 
     // 3. Lookups by RFC: normalised input, ordered by account number, one taxpayer.
-    let hotel = store.accounts_by_rfc(" hml180101ab4 ").await.unwrap();
+    let hotel = accounts_by_rfc(store, " hml180101ab4 ").await;
     let numbers: Vec<&str> = hotel.iter().map(|a| a.number.as_str()).collect();
     assert_eq!(numbers, ["LA-900001", "LC-900003"]);
     assert!(hotel.iter().all(|a| a.person_kind == PersonKind::Moral && a.taxpayer_id == hotel[0].taxpayer_id));
     assert_eq!(hotel[0].name, "Hotel Misión Loreto, S.A. de C.V.");
     assert_eq!(hotel[1].kind, "licencia_comercial");
-    assert_eq!(store.accounts_by_rfc("PECJ800101H31").await.unwrap(), vec![p.clone()]);
-    assert!(store.accounts_by_rfc("GOAN9002284X4").await.unwrap().is_empty());
+    assert_eq!(accounts_by_rfc(store, "PECJ800101H31").await, vec![p.clone()]);
+    assert!(accounts_by_rfc(store, "GOAN9002284X4").await.is_empty());
     let (la, lc) = (hotel[0].id, hotel[1].id);
 
     // 4. Open charges: ordered by account, due date, concept, period.
@@ -187,14 +202,14 @@ async fn story(shared: Arc<dyn Store>, backend: Backend) {
     let records = store.open_charges(&[a.id]).await.unwrap();
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].account_id, a.id);
-    assert_eq!(records[0].account, "A-900007");
+    assert_eq!(records[0].account.as_str(), "A-900007");
 
     // 5. Re-importing the same file changes nothing.
     let (result, _) = import(store, &rows_1).await;
     assert_eq!(result.unwrap(), summary(0, 0, 0, 0, 8));
     assert_eq!(store.counts().await.unwrap(), after_first);
     assert_eq!(open_keys(store, &[p.id, lc, la]).await, expected_open);
-    assert_eq!(store.account_by_number("A-900007").await.unwrap(), Some(a.clone()));
+    assert_eq!(account_by_number(store, "A-900007").await, Some(a.clone()));
 
     // 6. An updated padrón: open charges follow the file, new ones are added.
     let rows_2 = padron(&padron_2());
@@ -235,8 +250,8 @@ async fn story(shared: Arc<dyn Store>, backend: Backend) {
         other => panic!("expected ImportConflict, got {other:?}"),
     }
     assert_eq!(store.counts().await.unwrap(), after_payment);
-    assert!(store.account_by_number("P-900099").await.unwrap().is_none());
-    assert!(store.accounts_by_rfc("GOAN9002284X4").await.unwrap().is_empty());
+    assert!(account_by_number(store, "P-900099").await.is_none());
+    assert!(accounts_by_rfc(store, "GOAN9002284X4").await.is_empty());
     assert_eq!(open_keys(store, &[p.id]).await[1].4, Centavos(130_000));
 
     // Same for a cancelled charge; the message names the line.
@@ -274,7 +289,7 @@ async fn story(shared: Arc<dyn Store>, backend: Backend) {
     let (result, _) = import(store, &demo).await;
     assert_eq!(result.unwrap(), summary(0, 0, 0, 0, demo.len() as u64));
     assert_eq!(store.counts().await.unwrap(), counts);
-    let first = store.account_by_number(&demo[0].account).await.unwrap().unwrap();
+    let first = account_by_number(store, demo[0].account.as_str()).await.unwrap();
     assert_eq!(first.name, demo[0].name);
     assert_eq!(first.rfc.as_deref(), demo[0].rfc.as_ref().map(|r| r.as_str()));
     let first_open = store.open_charges(&[first.id]).await.unwrap();
@@ -286,7 +301,7 @@ async fn story(shared: Arc<dyn Store>, backend: Backend) {
 
     // 12. Payment attempts and provider events.
     let second = demo.iter().find(|r| r.account != demo[0].account).expect("two demo accounts");
-    let second = store.account_by_number(&second.account).await.unwrap().expect("second demo account");
+    let second = account_by_number(store, second.account.as_str()).await.expect("second demo account");
     payments_chapter(store, first.id, second.id).await;
 
     // 13. Official receipts and their folios.
@@ -296,7 +311,7 @@ async fn story(shared: Arc<dyn Store>, backend: Backend) {
 /// Receipts are issued with the payment, one per succeeded order; folios of
 /// a series and year are 1, 2, 3… with no gap and no repeat, also when many
 /// payments succeed at once; a cancelled receipt keeps its folio.
-async fn receipts_chapter(store: Arc<dyn Store>, demo: &[PadronRow]) {
+async fn receipts_chapter(store: Store, demo: &[PadronRow]) {
     let numbers = |rs: &[app::store::Receipt]| rs.iter().map(|r| r.folio.number()).collect::<Vec<u32>>();
     let before = store.receipts_of_series("A", 2026).await.unwrap();
     assert!(!before.is_empty(), "the payments above issued receipts");
@@ -308,12 +323,12 @@ async fn receipts_chapter(store: Arc<dyn Store>, demo: &[PadronRow]) {
     let mut accounts: Vec<&str> = Vec::new();
     for r in demo {
         if !accounts.contains(&r.account.as_str()) {
-            accounts.push(&r.account);
+            accounts.push(r.account.as_str());
         }
     }
     let mut paying = Vec::new();
     for (i, number) in accounts.iter().skip(2).take(16).enumerate() {
-        let account = store.account_by_number(number).await.unwrap().unwrap();
+        let account = account_by_number(&store, number).await.unwrap();
         let open = store.open_charges(&[account.id]).await.unwrap();
         if open.is_empty() {
             continue;
@@ -329,7 +344,7 @@ async fn receipts_chapter(store: Arc<dyn Store>, demo: &[PadronRow]) {
     for (order, attempt, _) in &paying {
         let store = store.clone();
         let paid = ProviderEvent {
-            method: Some("card".into()),
+            method: Some(Method::Card),
             payment_intent: Some(format!("pi_receipt_{}", attempt.id)),
             ..demo_event(
                 &format!("evt-receipt-{}", attempt.id),
@@ -337,7 +352,7 @@ async fn receipts_chapter(store: Arc<dyn Store>, demo: &[PadronRow]) {
                 PaymentEvent::Paid { amount: order.total, currency: CURRENCY_MXN.into() },
             )
         };
-        tasks.push(tokio::spawn(async move { store.apply_provider_event(&paid, at, today).await }));
+        tasks.push(tokio::spawn(async move { store.apply_provider_event(&paid, at, today, keys()).await }));
     }
     for t in tasks {
         assert!(matches!(t.await.unwrap().unwrap(), EventOutcome::Applied(Transition::Moved { .. })));
@@ -353,28 +368,41 @@ async fn receipts_chapter(store: Arc<dyn Store>, demo: &[PadronRow]) {
             (order.total, today, at, account.number.as_str(), account.name.as_str())
         );
         assert_eq!(
-            (r.attempt_id, r.method.as_deref(), r.provider.as_deref(), r.provider_reference.clone()),
-            (Some(attempt.id), Some("card"), Some("demo"), Some(format!("pi_receipt_{}", attempt.id)))
+            (r.attempt_id, r.method, r.provider, r.provider_reference.clone()),
+            (Some(attempt.id), Some(Method::Card), Some(Provider::Demo), Some(format!("pi_receipt_{}", attempt.id)))
         );
-        assert_eq!((r.status.clone(), r.signature.clone()), (app::store::ReceiptStatus::Valid, None));
-        assert_eq!(store.receipt_by_folio(&r.folio.to_string()).await.unwrap(), Some(r));
+        // Signed when issued: the signature verifies against the keyring.
+        assert_eq!(r.status, app::store::ReceiptStatus::Valid);
+        let facts =
+            app::domain::receipt_sig::ReceiptFacts::new(r.folio.clone(), r.total, r.issued_on, &r.account).unwrap();
+        let token = r.signature.clone().expect("signed at issue");
+        assert!(app::domain::receipt_sig::verify(&facts, &token, keys().keyring()).is_authentic(), "{token}");
+        assert_eq!(store.receipt_by_folio(&r.folio).await.unwrap(), Some(r));
     }
+    assert!(store.unsigned_receipts(1000).await.unwrap().is_empty(), "every receipt is signed at issue");
 
-    // Signed once: a second signature never replaces the first.
+    // A receipt stored unsigned (issued before receipts were signed at
+    // issue) is signed once: a second signature never replaces the first.
     let first = after[0].clone();
+    sqlx::query("UPDATE receipts SET signature = NULL, key_id = NULL WHERE id = $1")
+        .bind(first.id)
+        .execute(store.pool())
+        .await
+        .unwrap();
     assert!(store.unsigned_receipts(1000).await.unwrap().iter().any(|r| r.id == first.id));
     store.set_receipt_signature(first.id, "k1", "k1.first").await.unwrap();
     store.set_receipt_signature(first.id, "k2", "k2.second").await.unwrap();
-    let signed = store.receipt_by_folio(&first.folio.to_string()).await.unwrap().unwrap();
+    let signed = store.receipt_by_folio(&first.folio).await.unwrap().unwrap();
     assert_eq!(signed.signature.as_deref(), Some("k1.first"));
     assert!(!store.unsigned_receipts(1000).await.unwrap().iter().any(|r| r.id == first.id));
 
     // Cancelled: the folio stays, with its reason; it is never reused.
     let last = after.last().unwrap().clone();
-    assert!(store.cancel_receipt(&last.folio.to_string(), "Pago aplicado a otra cuenta", at).await.unwrap());
-    assert!(!store.cancel_receipt(&last.folio.to_string(), "otra vez", at).await.unwrap());
-    assert!(!store.cancel_receipt("A-2026-999999", "no existe", at).await.unwrap());
-    let cancelled = store.receipt_by_folio(&last.folio.to_string()).await.unwrap().unwrap();
+    assert!(store.cancel_receipt(&last.folio, "Pago aplicado a otra cuenta", at).await.unwrap());
+    assert!(!store.cancel_receipt(&last.folio, "otra vez", at).await.unwrap());
+    let unknown = app::domain::folio::Folio::parse("A-2026-999999").unwrap();
+    assert!(!store.cancel_receipt(&unknown, "no existe", at).await.unwrap());
+    let cancelled = store.receipt_by_folio(&last.folio).await.unwrap().unwrap();
     assert_eq!(
         cancelled.status,
         app::store::ReceiptStatus::Cancelled { reason: "Pago aplicado a otra cuenta".into(), at }
@@ -383,7 +411,7 @@ async fn receipts_chapter(store: Arc<dyn Store>, demo: &[PadronRow]) {
     // A new fiscal year starts its own count; the old one goes on.
     let mut more = Vec::new();
     for number in accounts.iter().skip(18).take(6) {
-        let account = store.account_by_number(number).await.unwrap().unwrap();
+        let account = account_by_number(&store, number).await.unwrap();
         let open = store.open_charges(&[account.id]).await.unwrap();
         if !open.is_empty() {
             more.push(open);
@@ -397,7 +425,7 @@ async fn receipts_chapter(store: Arc<dyn Store>, demo: &[PadronRow]) {
             let order = store.create_order(&wanted, at).await.unwrap();
             let a = store.start_attempt(&attempt(order.id, key, order.total), at).await.unwrap();
             let paid = demo_event(key, a.id, PaymentEvent::Paid { amount: order.total, currency: CURRENCY_MXN.into() });
-            store.apply_provider_event(&paid, at, today).await.unwrap();
+            store.apply_provider_event(&paid, at, today, keys()).await.unwrap();
             store.receipt_of_order(order.id).await.unwrap().unwrap()
         }
     };
@@ -412,9 +440,15 @@ async fn receipts_chapter(store: Arc<dyn Store>, demo: &[PadronRow]) {
     );
 }
 
+/// The receipts' signing keys of these tests.
+fn keys() -> &'static ReceiptKeys {
+    static KEYS: OnceLock<ReceiptKeys> = OnceLock::new();
+    KEYS.get_or_init(|| ReceiptKeys::from_seed([7; 32]))
+}
+
 fn demo_event(event_id: &str, attempt_id: i64, event: PaymentEvent) -> ProviderEvent {
     ProviderEvent {
-        provider: "demo".into(),
+        provider: Provider::Demo,
         event_id: event_id.into(),
         attempt_id,
         event,
@@ -424,14 +458,14 @@ fn demo_event(event_id: &str, attempt_id: i64, event: PaymentEvent) -> ProviderE
     }
 }
 
-async fn payments_chapter(store: &dyn Store, account_a: i64, account_b: i64) {
+async fn payments_chapter(store: &Store, account_a: i64, account_b: i64) {
     let t0 = instant("2026-05-20T18:00:00Z");
     let open = store.open_charges(&[account_a]).await.unwrap();
     assert!(!open.is_empty());
     let order = store.create_order(&new_order(&open, None), t0).await.unwrap();
     let a1 = store.start_attempt(&attempt(order.id, "key-a1", order.total), t0).await.unwrap();
-    assert_eq!((a1.status.as_str(), a1.order_id, a1.amount), ("pending", order.id, order.total));
-    assert_eq!(store.get_order(order.id).await.unwrap().unwrap().status, PaymentStatus::Pending);
+    assert_eq!((a1.status, a1.order_id, a1.amount), (AttemptStatus::Pending, order.id, order.total));
+    assert_eq!(store.get_order(order.id).await.unwrap().unwrap().status, OrderStatus::Pending);
     // A second checkout of a pending order is refused, and writes nothing.
     assert!(matches!(
         store.start_attempt(&attempt(order.id, "key-a2", order.total), t0).await,
@@ -439,16 +473,16 @@ async fn payments_chapter(store: &dyn Store, account_a: i64, account_b: i64) {
     ));
     assert_eq!(store.attempts_of_order(order.id).await.unwrap(), vec![a1.clone()]);
     // The healing sweep's work list, and the provider's id recorded once.
-    assert_eq!(store.attempts_to_check("demo", t0, t0).await.unwrap(), vec![a1.clone()]);
-    assert!(store.attempts_to_check("demo", t0 - chrono::Duration::seconds(1), t0).await.unwrap().is_empty());
-    assert!(store.attempts_to_check("stripe", t0, t0).await.unwrap().is_empty());
+    assert_eq!(store.attempts_to_check(Provider::Demo, t0, t0).await.unwrap(), vec![a1.clone()]);
+    assert!(store.attempts_to_check(Provider::Demo, t0 - chrono::Duration::seconds(1), t0).await.unwrap().is_empty());
+    assert!(store.attempts_to_check(Provider::Stripe, t0, t0).await.unwrap().is_empty());
     // Asked about: not again before its next check.
     let next = t0 + chrono::Duration::hours(1);
     store.set_attempt_next_check(a1.id, next).await.unwrap();
-    assert!(store.attempts_to_check("demo", t0, t0).await.unwrap().is_empty());
+    assert!(store.attempts_to_check(Provider::Demo, t0, t0).await.unwrap().is_empty());
     let a1 = store.get_attempt(a1.id).await.unwrap().unwrap();
     assert_eq!(a1.next_check_at, Some(next));
-    assert_eq!(store.attempts_to_check("demo", t0, next).await.unwrap(), vec![a1.clone()]);
+    assert_eq!(store.attempts_to_check(Provider::Demo, t0, next).await.unwrap(), vec![a1.clone()]);
     assert!(store.set_attempt_provider_ref(a1.id, "cs_test_1", t0).await.unwrap());
     assert!(!store.set_attempt_provider_ref(a1.id, "cs_test_2", t0).await.unwrap(), "set once");
     assert_eq!(store.get_attempt(a1.id).await.unwrap().unwrap().provider_ref.as_deref(), Some("cs_test_1"));
@@ -456,31 +490,36 @@ async fn payments_chapter(store: &dyn Store, account_a: i64, account_b: i64) {
     // The same Paid event three times at once: applied once.
     let paid = demo_event("evt-paid", a1.id, PaymentEvent::Paid { amount: order.total, currency: CURRENCY_MXN.into() });
     let (x, y, z) = tokio::join!(
-        store.apply_provider_event(&paid, t0, t0.date_naive()),
-        store.apply_provider_event(&paid, t0, t0.date_naive()),
-        store.apply_provider_event(&paid, t0, t0.date_naive())
+        store.apply_provider_event(&paid, t0, t0.date_naive(), keys()),
+        store.apply_provider_event(&paid, t0, t0.date_naive(), keys()),
+        store.apply_provider_event(&paid, t0, t0.date_naive(), keys())
     );
     let mut outcomes = vec![x.unwrap(), y.unwrap(), z.unwrap()];
     outcomes.sort_by_key(|o| format!("{o:?}"));
     assert_eq!(
         outcomes,
         [
-            EventOutcome::Applied(Transition::Moved { from: PaymentStatus::Pending, to: PaymentStatus::Succeeded }),
+            EventOutcome::Applied(Transition::Moved { from: OrderStatus::Pending, to: OrderStatus::Succeeded }),
             EventOutcome::Duplicate,
             EventOutcome::Duplicate,
         ]
     );
     assert!(store.open_charges(&[account_a]).await.unwrap().is_empty());
-    assert_eq!(store.get_attempt(a1.id).await.unwrap().unwrap().status, "succeeded");
+    assert_eq!(store.get_attempt(a1.id).await.unwrap().unwrap().status, AttemptStatus::Succeeded);
     let done = store.get_order(order.id).await.unwrap().unwrap();
-    assert_eq!(done.transitions.iter().filter(|t| t.to == PaymentStatus::Succeeded).count(), 1);
+    assert_eq!(done.transitions.iter().filter(|t| t.to == OrderStatus::Succeeded).count(), 1);
     assert!(matches!(
         store.start_attempt(&attempt(order.id, "key-a3", order.total), t0).await,
         Err(StoreError::Transition { .. })
     ));
     assert!(matches!(
         store
-            .apply_provider_event(&demo_event("evt-x", a1.id + 1000, PaymentEvent::Expired), t0, t0.date_naive())
+            .apply_provider_event(
+                &demo_event("evt-x", a1.id + 1000, PaymentEvent::Expired),
+                t0,
+                t0.date_naive(),
+                keys()
+            )
             .await,
         Err(StoreError::AttemptNotFound(_))
     ));
@@ -497,17 +536,17 @@ async fn payments_chapter(store: &dyn Store, account_a: i64, account_b: i64) {
         url: Some("https://payments.stripe.com/oxxo/voucher/test".into()),
     };
     let voucher = ProviderEvent {
-        method: Some("oxxo".into()),
+        method: Some(Method::Oxxo),
         instructions: Some(slip.clone()),
         payment_intent: Some("pi_test_b1".into()),
         ..demo_event("evt-voucher", b1.id, PaymentEvent::AwaitingAsync)
     };
     assert_eq!(
-        store.apply_provider_event(&voucher, t0, t0.date_naive()).await.unwrap(),
-        EventOutcome::Applied(Transition::AlreadyThere(PaymentStatus::Pending))
+        store.apply_provider_event(&voucher, t0, t0.date_naive(), keys()).await.unwrap(),
+        EventOutcome::Applied(Transition::AlreadyThere(OrderStatus::Pending))
     );
     let b1 = store.get_attempt(b1.id).await.unwrap().unwrap();
-    assert_eq!((b1.method.as_deref(), b1.instructions.as_ref()), (Some("oxxo"), Some(&slip)));
+    assert_eq!((b1.method, b1.instructions.as_ref()), (Some(Method::Oxxo), Some(&slip)));
     assert_eq!(b1.payment_intent.as_deref(), Some("pi_test_b1"));
     assert_eq!(store.get_order(order_b.id).await.unwrap().unwrap().expires_at, instant("2026-05-23T07:00:00Z"));
     assert_eq!(store.expire_due_orders(instant("2026-05-21T07:00:00Z")).await.unwrap(), 0, "the voucher still runs");
@@ -516,36 +555,36 @@ async fn payments_chapter(store: &dyn Store, account_a: i64, account_b: i64) {
     let late =
         |id: &str| demo_event(id, b1.id, PaymentEvent::Paid { amount: order_b.total, currency: CURRENCY_MXN.into() });
     assert_eq!(
-        store.apply_provider_event(&late("evt-late-1"), t1, t1.date_naive()).await.unwrap(),
-        EventOutcome::Overpayment { reason: "paid_after_expired".into() }
+        store.apply_provider_event(&late("evt-late-1"), t1, t1.date_naive(), keys()).await.unwrap(),
+        EventOutcome::Overpayment { reason: OverpaymentReason::PaidAfterExpired }
     );
     assert_eq!(
-        store.apply_provider_event(&late("evt-late-1"), t1, t1.date_naive()).await.unwrap(),
+        store.apply_provider_event(&late("evt-late-1"), t1, t1.date_naive(), keys()).await.unwrap(),
         EventOutcome::Duplicate
     );
     assert!(matches!(
-        store.apply_provider_event(&late("evt-late-2"), t1, t1.date_naive()).await.unwrap(),
+        store.apply_provider_event(&late("evt-late-2"), t1, t1.date_naive(), keys()).await.unwrap(),
         EventOutcome::Overpayment { .. }
     ));
     let over = store.overpayments_of_order(order_b.id).await.unwrap();
     assert_eq!(over.len(), 1, "one overpayment per attempt, never two");
     assert_eq!((over[0].attempt_id, over[0].amount, over[0].created_at), (b1.id, order_b.total, t1));
-    assert_eq!(store.get_attempt(b1.id).await.unwrap().unwrap().status, "overpaid");
+    assert_eq!(store.get_attempt(b1.id).await.unwrap().unwrap().status, AttemptStatus::Overpaid);
     assert_eq!(store.open_charges(&[account_b]).await.unwrap(), open_b, "an overpayment pays no charge");
-    assert_eq!(store.get_order(order_b.id).await.unwrap().unwrap().status, PaymentStatus::Expired);
+    assert_eq!(store.get_order(order_b.id).await.unwrap().unwrap().status, OrderStatus::Expired);
 
     // Its refund: to refund, failed (retried), refunded, and refunded stays.
     assert_eq!((over[0].refund, over[0].provider.as_str()), (RefundStatus::ToRefund, "demo"));
     assert_eq!(over[0].payment_intent.as_deref(), Some("pi_test_b1"));
-    assert_eq!(store.overpayments_to_refund("demo").await.unwrap(), over);
-    assert!(store.overpayments_to_refund("stripe").await.unwrap().is_empty());
+    assert_eq!(store.overpayments_to_refund(Provider::Demo).await.unwrap(), over);
+    assert!(store.overpayments_to_refund(Provider::Stripe).await.unwrap().is_empty());
     store.record_refund(over[0].id, Err("Stripe no respondió"), t1).await.unwrap();
     let failed = store.overpayments_of_order(order_b.id).await.unwrap();
     assert_eq!(
         (failed[0].refund, failed[0].refund_error.as_deref()),
         (RefundStatus::RefundFailed, Some("Stripe no respondió"))
     );
-    assert_eq!(store.overpayments_to_refund("demo").await.unwrap().len(), 1, "a failed refund is retried");
+    assert_eq!(store.overpayments_to_refund(Provider::Demo).await.unwrap().len(), 1, "a failed refund is retried");
     store.record_refund(over[0].id, Ok("re_test_1"), t1).await.unwrap();
     store.record_refund(over[0].id, Err("late failure"), t1).await.unwrap();
     let done = store.overpayments_of_order(order_b.id).await.unwrap();
@@ -553,31 +592,37 @@ async fn payments_chapter(store: &dyn Store, account_a: i64, account_b: i64) {
         (done[0].refund, done[0].refund_ref.as_deref(), done[0].refunded_at),
         (RefundStatus::Refunded, Some("re_test_1"), Some(t1))
     );
-    assert!(store.overpayments_to_refund("demo").await.unwrap().is_empty());
+    assert!(store.overpayments_to_refund(Provider::Demo).await.unwrap().is_empty());
 
     // A pending Stripe attempt keeps its order past the expiry: Stripe's word decides.
     let order_c = store.create_order(&new_order(&open_b, None), t1).await.unwrap();
     let c1 = store
-        .start_attempt(&NewAttempt { provider: "stripe".into(), ..attempt(order_c.id, "key-c1", order_c.total) }, t1)
+        .start_attempt(&NewAttempt { provider: Provider::Stripe, ..attempt(order_c.id, "key-c1", order_c.total) }, t1)
         .await
         .unwrap();
     let far = instant("2026-06-30T00:00:00Z");
     assert_eq!(store.expire_due_orders(far).await.unwrap(), 0);
-    assert_eq!(store.get_order(order_c.id).await.unwrap().unwrap().status, PaymentStatus::Pending);
-    assert_eq!(store.attempts_to_check("stripe", far, far).await.unwrap(), vec![c1.clone()]);
+    assert_eq!(store.get_order(order_c.id).await.unwrap().unwrap().status, OrderStatus::Pending);
+    assert_eq!(store.attempts_to_check(Provider::Stripe, far, far).await.unwrap(), vec![c1.clone()]);
     let expired = demo_event("evt-c1-expired", c1.id, PaymentEvent::Expired);
-    let expired = ProviderEvent { provider: "stripe".into(), ..expired };
+    let expired = ProviderEvent { provider: Provider::Stripe, ..expired };
     assert!(matches!(
-        store.apply_provider_event(&expired, far, far.date_naive()).await.unwrap(),
+        store.apply_provider_event(&expired, far, far.date_naive(), keys()).await.unwrap(),
         EventOutcome::Applied(_)
     ));
-    assert_eq!(store.get_order(order_c.id).await.unwrap().unwrap().status, PaymentStatus::Expired);
-    assert!(store.attempts_to_check("stripe", far, far).await.unwrap().is_empty());
+    assert_eq!(store.get_order(order_c.id).await.unwrap().unwrap().status, OrderStatus::Expired);
+    assert!(store.attempts_to_check(Provider::Stripe, far, far).await.unwrap().is_empty());
 }
 
 /// A demo attempt of `order_id`.
 fn attempt(order_id: i64, key: &str, amount: Centavos) -> NewAttempt {
-    NewAttempt { order_id, provider: "demo".into(), provider_ref: None, idempotency_key: key.into(), amount }
+    NewAttempt {
+        order_id,
+        provider: app::domain::payment::Provider::Demo,
+        provider_ref: None,
+        idempotency_key: key.into(),
+        amount,
+    }
 }
 
 fn instant(s: &str) -> DateTime<Utc> {
@@ -591,7 +636,7 @@ fn new_order(charges: &[app::store::ChargeRecord], requoted_from: Option<i64>) -
         .iter()
         .map(|c| OrderItem {
             charge_id: c.id,
-            account: c.account.clone(),
+            account: c.account.to_string(),
             concept: c.concept.clone(),
             period: c.period.clone(),
             due_date: c.due_date,
@@ -615,7 +660,7 @@ fn new_order(charges: &[app::store::ChargeRecord], requoted_from: Option<i64>) -
 }
 
 /// P-900001 has two open charges here (2025-B6 and 2026-B1).
-async fn orders_chapter(store: &dyn Store, account_id: i64) {
+async fn orders_chapter(store: &Store, account_id: i64) {
     let created_at = instant("2026-05-20T17:30:00.123456Z");
     let open = store.open_charges(&[account_id]).await.unwrap();
     assert_eq!(open.len(), 2);
@@ -624,7 +669,7 @@ async fn orders_chapter(store: &dyn Store, account_id: i64) {
     // Created in one go: items, first transition, reference from the id.
     let wanted = new_order(&open, None);
     let order = store.create_order(&wanted, created_at).await.unwrap();
-    assert_eq!(order.status, PaymentStatus::Created);
+    assert_eq!(order.status, OrderStatus::Created);
     assert_eq!(order.items, wanted.items);
     assert_eq!((order.subtotal, order.rounding, order.total), (wanted.subtotal, wanted.rounding, wanted.total));
     assert_eq!(order.currency, "MXN");
@@ -636,7 +681,7 @@ async fn orders_chapter(store: &dyn Store, account_id: i64) {
     assert_eq!((reference.municipality_prefix(), reference.year_suffix()), (7, 26));
     assert_eq!(order.transitions.len(), 1);
     assert_eq!(order.transitions[0].from, None);
-    assert_eq!(order.transitions[0].to, PaymentStatus::Created);
+    assert_eq!(order.transitions[0].to, OrderStatus::Created);
     assert_eq!(order.transitions[0].at, created_at);
     assert_eq!(store.get_order(order.id).await.unwrap(), Some(order.clone()));
     assert_eq!(store.get_order(order.id + 1000).await.unwrap(), None);
@@ -650,21 +695,21 @@ async fn orders_chapter(store: &dyn Store, account_id: i64) {
     // Guarded transitions, each stored with its timestamp.
     let t1 = instant("2026-05-20T17:31:00Z");
     assert_eq!(
-        store.apply_transition(order.id, &PaymentEvent::Redirected, t1, t1.date_naive()).await.unwrap(),
-        Transition::Moved { from: PaymentStatus::Created, to: PaymentStatus::Pending }
+        store.apply_transition(order.id, &PaymentEvent::Redirected, t1, t1.date_naive(), keys()).await.unwrap(),
+        Transition::Moved { from: OrderStatus::Created, to: OrderStatus::Pending }
     );
     assert_eq!(
-        store.apply_transition(order.id, &PaymentEvent::AwaitingAsync, t1, t1.date_naive()).await.unwrap(),
-        Transition::AlreadyThere(PaymentStatus::Pending)
+        store.apply_transition(order.id, &PaymentEvent::AwaitingAsync, t1, t1.date_naive(), keys()).await.unwrap(),
+        Transition::AlreadyThere(OrderStatus::Pending)
     );
-    match store.apply_transition(order.id, &PaymentEvent::Redirected, t1, t1.date_naive()).await {
+    match store.apply_transition(order.id, &PaymentEvent::Redirected, t1, t1.date_naive(), keys()).await {
         Err(StoreError::Transition { order_id, source: TransitionError::NotAllowed { .. } }) => {
             assert_eq!(order_id, order.id)
         }
         other => panic!("expected a refused transition, got {other:?}"),
     }
     assert!(matches!(
-        store.apply_transition(order.id + 1000, &PaymentEvent::Redirected, t1, t1.date_naive()).await,
+        store.apply_transition(order.id + 1000, &PaymentEvent::Redirected, t1, t1.date_naive(), keys()).await,
         Err(StoreError::OrderNotFound(_))
     ));
 
@@ -675,16 +720,16 @@ async fn orders_chapter(store: &dyn Store, account_id: i64) {
     assert_eq!(store.expire_due_orders(t2).await.unwrap(), 1);
     assert_eq!(store.expire_due_orders(t2).await.unwrap(), 0);
     let expired = store.get_order(order.id).await.unwrap().unwrap();
-    assert_eq!(expired.status, PaymentStatus::Expired);
+    assert_eq!(expired.status, OrderStatus::Expired);
     assert_eq!(expired.updated_at, t2);
-    let moves: Vec<(Option<PaymentStatus>, PaymentStatus, &str, DateTime<Utc>)> =
-        expired.transitions.iter().map(|t| (t.from, t.to, t.event.as_str(), t.at)).collect();
+    let moves: Vec<(Option<OrderStatus>, OrderStatus, &str, DateTime<Utc>)> =
+        expired.transitions.iter().map(|t| (t.from, t.to, t.event.map_or("created", |e| e.as_str()), t.at)).collect();
     assert_eq!(
         moves,
         [
-            (None, PaymentStatus::Created, "created", created_at),
-            (Some(PaymentStatus::Created), PaymentStatus::Pending, "redirected", t1),
-            (Some(PaymentStatus::Pending), PaymentStatus::Expired, "expired", t2),
+            (None, OrderStatus::Created, "created", created_at),
+            (Some(OrderStatus::Created), OrderStatus::Pending, "redirected", t1),
+            (Some(OrderStatus::Pending), OrderStatus::Expired, "expired", t2),
         ]
     );
 
@@ -702,21 +747,21 @@ async fn orders_chapter(store: &dyn Store, account_id: i64) {
     // Paid: the charges are paid in the same transaction and leave the lookup.
     let paid = PaymentEvent::Paid { amount: won.total, currency: CURRENCY_MXN.into() };
     let t3 = instant("2026-05-21T08:00:00Z");
-    assert!(store.apply_transition(won.id, &paid, t3, t3.date_naive()).await.unwrap().is_change());
+    assert!(store.apply_transition(won.id, &paid, t3, t3.date_naive(), keys()).await.unwrap().is_change());
     assert!(store.open_charges(&[account_id]).await.unwrap().is_empty());
     assert_eq!(store.counts().await.unwrap().open_charges, open_before - 2);
     assert_eq!(
-        store.apply_transition(won.id, &paid, t3, t3.date_naive()).await.unwrap(),
-        Transition::AlreadyThere(PaymentStatus::Succeeded)
+        store.apply_transition(won.id, &paid, t3, t3.date_naive(), keys()).await.unwrap(),
+        Transition::AlreadyThere(OrderStatus::Succeeded)
     );
     assert!(matches!(
-        store.apply_transition(won.id, &PaymentEvent::Cancelled, t3, t3.date_naive()).await,
+        store.apply_transition(won.id, &PaymentEvent::Cancelled, t3, t3.date_naive(), keys()).await,
         Err(StoreError::Transition { source: TransitionError::Final { .. }, .. })
     ));
     // A paid order is final: it never expires.
     assert_eq!(store.expire_due_orders(instant("2027-01-01T00:00:00Z")).await.unwrap(), 0);
     let done = store.get_order(won.id).await.unwrap().unwrap();
-    assert_eq!(done.status, PaymentStatus::Succeeded);
+    assert_eq!(done.status, OrderStatus::Succeeded);
     assert_eq!(done.transitions.len(), 2);
 }
 
@@ -727,7 +772,7 @@ async fn story_sqlite() {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let path = path.to_str().unwrap().to_string();
     assert!(!std::path::Path::new(&path).exists());
-    let store = connect(&path).await.unwrap();
+    let store = Store::connect(&path).await.unwrap();
     assert!(std::path::Path::new(&path).exists(), "database file created");
 
     let url = format!("sqlite:{path}");
@@ -739,15 +784,15 @@ async fn story_sqlite() {
     story(store, Backend::Sqlite(url.clone())).await;
 
     // Reopening runs no migration twice and keeps the data.
-    let again = connect(&url).await.unwrap();
+    let again = Store::connect(&url).await.unwrap();
     assert_eq!(again.counts().await.unwrap().accounts, 4 + DEMO_ACCOUNTS as u64);
 }
 
 #[tokio::test]
 async fn sqlite_in_memory_url() {
-    let store = connect("sqlite::memory:").await.unwrap();
+    let store = Store::connect("sqlite::memory:").await.unwrap();
     let rows = padron(PADRON_1);
-    let (result, _) = import(&*store, &rows).await;
+    let (result, _) = import(&store, &rows).await;
     assert_eq!(result.unwrap(), summary(3, 4, 8, 0, 0));
     assert_eq!(store.counts().await.unwrap().charges, 8);
 }
@@ -756,7 +801,7 @@ async fn sqlite_in_memory_url() {
 async fn connect_error_keeps_the_cause() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("missing-dir").join("recauda.db");
-    let err = match connect(path.to_str().unwrap()).await {
+    let err = match Store::connect(path.to_str().unwrap()).await {
         Err(e) => e,
         Ok(_) => panic!("the directory does not exist"),
     };
@@ -801,7 +846,7 @@ async fn story_postgres() {
 
     let url = with_database(&admin_url, &db);
     let outcome = tokio::spawn(async move {
-        let store = connect(&url).await.unwrap();
+        let store = Store::connect(&url).await.unwrap();
         story(store, Backend::Postgres(url)).await;
     })
     .await;
@@ -855,11 +900,15 @@ async fn upgrade_keeps_payments(backend: &str, url: &str) {
         }
         pool.close().await;
     }
-    let store = connect(url).await.unwrap();
+    let store = Store::connect(url).await.unwrap();
     let attempt = store.get_attempt(7).await.unwrap().unwrap();
     assert_eq!(
-        (attempt.method.as_deref(), attempt.status.as_str(), attempt.instructions),
-        (Some("oxxo"), "overpaid", Some(Instructions::Oxxo { number: "93000001".into(), expires_at: None, url: None }))
+        (attempt.method, attempt.status, attempt.instructions),
+        (
+            Some(Method::Oxxo),
+            AttemptStatus::Overpaid,
+            Some(Instructions::Oxxo { number: "93000001".into(), expires_at: None, url: None })
+        )
     );
     let over = store.overpayments_of_order(41).await.unwrap();
     assert_eq!(over.len(), 1);
@@ -867,7 +916,7 @@ async fn upgrade_keeps_payments(backend: &str, url: &str) {
         (over[0].attempt_id, over[0].amount, over[0].refund, over[0].created_at),
         (7, Centavos(36_000), RefundStatus::ToRefund, instant(at) + chrono::Duration::hours(15))
     );
-    assert_eq!(store.overpayments_to_refund("demo").await.unwrap(), over);
+    assert_eq!(store.overpayments_to_refund(Provider::Demo).await.unwrap(), over);
 }
 
 #[tokio::test]

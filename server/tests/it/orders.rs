@@ -1,12 +1,10 @@
 //! Payment orders through the JSON API, against a real server on port 0
 //! with its own SQLite file (today fixed at 2026-11-21, Loreto).
 
-mod common;
-
+use crate::common::{spawn_app, spawn_app_with_limit, TestApp};
 use app::domain::payment::{PaymentEvent, CURRENCY_MXN};
 use app::domain::reference::OrderReference;
 use chrono::{DateTime, NaiveDate, Utc};
-use common::{spawn_app, spawn_app_with_limit, TestApp};
 use serde_json::{json, Value};
 
 /// Every item of a debts document, in order.
@@ -256,9 +254,12 @@ async fn the_order_shows_every_transition_and_a_paid_order_clears_the_debt() {
     let (_, order) = app.post_json("/api/v1/orders", &json!({"account": "P-000001"})).await;
     let id = order["id"].as_i64().unwrap();
     let now = at("2026-11-21T18:00:00Z");
-    app.store.apply_transition(id, &PaymentEvent::Redirected, now, now.date_naive()).await.unwrap();
+    app.store
+        .apply_transition(id, &PaymentEvent::Redirected, now, now.date_naive(), &app.state.receipt_keys)
+        .await
+        .unwrap();
     let paid = PaymentEvent::Paid { amount: app::domain::money::Centavos(107_300), currency: CURRENCY_MXN.into() };
-    app.store.apply_transition(id, &paid, now, now.date_naive()).await.unwrap();
+    app.store.apply_transition(id, &paid, now, now.date_naive(), &app.state.receipt_keys).await.unwrap();
     let (status, shown) = app.get_json(&format!("/api/v1/orders/{id}")).await;
     assert_eq!(status, 200);
     assert_eq!(shown["status"], "succeeded");

@@ -1,8 +1,6 @@
 //! The JSON API against a real server on port 0 with its own SQLite file.
 
-mod common;
-
-use common::{spawn_app, spawn_app_with_limit};
+use crate::common::{spawn_app, spawn_app_with_limit};
 use serde_json::Value;
 
 fn item<'a>(doc: &'a Value, account: &str, concept: &str) -> &'a Value {

@@ -8,8 +8,8 @@ mod sample {
 
     use server::receipt_pdf::{Labels, ReceiptLine, ReceiptView};
 
-    pub const LORETO_PNG: &[u8] = include_bytes!("../../public/img/loreto.png");
-    pub const OCOTLAN_PNG: &[u8] = include_bytes!("../../public/img/ocotlan.png");
+    pub const LORETO_PNG: &[u8] = include_bytes!("../../../public/img/loreto.png");
+    pub const OCOTLAN_PNG: &[u8] = include_bytes!("../../../public/img/ocotlan.png");
 
     pub fn sample(items: usize) -> ReceiptView {
         let base = [
@@ -62,9 +62,7 @@ mod sample {
     }
 }
 
-mod common;
-
-use common::pdf::{decode_rects, qr_rects_in_pdf, text};
+use crate::common::pdf::{decode_rects, qr_rects_in_pdf, text};
 use lopdf::{Document, Object};
 use server::receipt_pdf::qr::{qr_matrix, qr_rects};
 use server::receipt_pdf::{render_pdf, Paper, ReceiptView};

@@ -6,11 +6,10 @@
 //! stripe/openapi). Like Stripe, the fake answers a repeated idempotency key
 //! with the first answer. Webhooks are signed exactly as Stripe signs them.
 
-mod common;
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::common::{spawn_app_with_stripe, TestApp};
 use app::stripe::{sign, Secret, StripeConfig};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -18,7 +17,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use common::{spawn_app_with_stripe, TestApp};
 use serde_json::{json, Value};
 
 const WEBHOOK_SECRET: &str = "whsec_test_recauda";
@@ -53,6 +51,8 @@ struct Fake {
     refunds: Mutex<Vec<Received>>,
     /// Refuse refunds (Stripe down), to see them retried.
     refuse_refunds: Mutex<bool>,
+    /// The session ids retrieved, in order.
+    retrieved: Mutex<Vec<String>>,
 }
 
 fn received(headers: &HeaderMap, body: &Bytes) -> Received {
@@ -113,6 +113,7 @@ async fn retrieve_session(
 ) -> Response {
     let expand = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .any(|(k, v)| k.starts_with("expand") && v == "payment_intent");
+    fake.retrieved.lock().unwrap().push(id.clone());
     let Some(mut session) = fake.sessions.lock().unwrap().get(&id).cloned() else {
         return (
             StatusCode::NOT_FOUND,
@@ -405,7 +406,7 @@ async fn card_paid_through_checkout_and_a_signed_webhook() {
     assert_eq!(moves_to(&o, "succeeded"), 1);
     assert_eq!(open_charges(&h.app, "P-000002").await, 0, "the charge is paid");
     let attempt = h.app.store.get_attempt(attempt.id).await.unwrap().unwrap();
-    assert_eq!((attempt.status.as_str(), attempt.method.as_deref()), ("succeeded", Some("card")));
+    assert_eq!((attempt.status.as_str(), attempt.method.map(|m| m.as_str())), ("succeeded", Some("card")));
 }
 
 #[tokio::test]
@@ -516,7 +517,7 @@ async fn a_lost_webhook_is_healed_by_the_sweep() {
 
 #[tokio::test]
 async fn the_webhook_is_in_the_openapi_document_and_absent_without_stripe() {
-    let app = common::spawn_app().await;
+    let app = crate::common::spawn_app().await;
     let (_, doc) = app.get_json("/api/v1/openapi.json").await;
     assert_eq!(doc["paths"]["/api/v1/stripe/webhook"]["post"]["operationId"], "stripeWebhook");
     let body = event("evt_x", "checkout.session.completed", &json!({"id": "cs_x"}));
@@ -549,15 +550,30 @@ async fn back_from_checkout_the_page_says_in_process_until_stripe_confirms() {
     let back = format!("/orden/{reference}?pago=stripe");
 
     // Redirected back before Stripe confirms (the session is still open):
-    // "pago en proceso", refreshing itself; no second "pay" button.
+    // "pago en proceso", refreshing itself; no second "pay" button. The
+    // page does not call Stripe while it renders: it asks a background
+    // worker to.
+    let asked_before = h.fake.retrieved.lock().unwrap().len();
     let (status, html) = page(&h.app, &back).await;
     assert_eq!(status, 200);
     assert!(html.contains(r#"data-testid="payment-processing""#), "{html}");
     assert!(html.contains("Pago en proceso") && html.contains(r#"http-equiv="refresh""#), "{html}");
     assert!(!html.contains(r#"data-testid="pay-online""#));
-    // The sweep asks again about the open session in 15 minutes (or right
-    // after it expires, if sooner), not at every pass.
-    let attempt = h.app.store.attempts_of_order(id).await.unwrap().pop().unwrap();
+    // In the background, Stripe is asked, and the sweep will ask again
+    // about the open session in 15 minutes (or right after it expires, if
+    // sooner), not at every pass.
+    let attempt = {
+        let mut waited = 0;
+        loop {
+            let a = h.app.store.attempts_of_order(id).await.unwrap().pop().unwrap();
+            if a.next_check_at.is_some() || waited > 200 {
+                break a;
+            }
+            waited += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    assert!(h.fake.retrieved.lock().unwrap().len() > asked_before, "Stripe was asked in the background");
     let expires =
         chrono::DateTime::parse_from_rfc3339(order(&h.app, id).await["expires_at"].as_str().unwrap()).unwrap();
     let next = attempt.next_check_at.expect("scheduled");
@@ -567,11 +583,25 @@ async fn back_from_checkout_the_page_says_in_process_until_stripe_confirms() {
             || (next > now + chrono::Duration::minutes(14) && next <= now + chrono::Duration::minutes(15)),
         "{next} (now {now}, expires {expires})"
     );
-    assert!(h.app.store.attempts_to_check("stripe", now + chrono::Duration::hours(1), now).await.unwrap().is_empty());
+    assert!(h
+        .app
+        .store
+        .attempts_to_check(app::domain::payment::Provider::Stripe, now + chrono::Duration::hours(1), now)
+        .await
+        .unwrap()
+        .is_empty());
 
-    // Stripe took the card; its webhook is slow. The refresh asks Stripe and applies it.
+    // Stripe took the card; its webhook is slow. The page's next refreshes
+    // have Stripe asked again, and show the payment once it is applied.
     set_session(&h, &session_id, "complete", "paid", Some("pi_test_card"));
-    let (_, html) = page(&h.app, &back).await;
+    let mut html = String::new();
+    for _ in 0..100 {
+        html = page(&h.app, &back).await.1;
+        if html.contains(r#"data-testid="payment-received""#) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     assert!(html.contains(r#"data-testid="payment-received""#), "{html}");
     assert_eq!(open_charges(&h.app, "P-000002").await, 0);
     let attempt = h.app.store.get_attempt(attempt.id).await.unwrap().unwrap();
@@ -598,8 +628,9 @@ async fn an_oxxo_voucher_shows_stripe_details_and_holds_the_order_until_it_expir
     let (status, _) = deliver(&h.app, &event("evt_oxxo_voucher", "checkout.session.completed", &session)).await;
     assert_eq!(status, 200);
     let attempt = h.app.store.attempts_of_order(id).await.unwrap().pop().unwrap();
-    assert_eq!(attempt.method.as_deref(), Some("oxxo"));
-    let Some(app::payments::Instructions::Oxxo { number, expires_at, url }) = attempt.instructions.clone() else {
+    assert_eq!(attempt.method.map(|m| m.as_str()), Some("oxxo"));
+    let Some(app::domain::payment::Instructions::Oxxo { number, expires_at, url }) = attempt.instructions.clone()
+    else {
         panic!("an OXXO voucher: {attempt:?}")
     };
     assert_eq!(number, "12345678901234657890123456789012");
@@ -622,7 +653,7 @@ async fn an_oxxo_voucher_shows_stripe_details_and_holds_the_order_until_it_expir
     }
 
     // Two days later the charges are still held: nobody can order them again.
-    let later = h.app.on_day(common::today() + chrono::Days::new(2)).await;
+    let later = h.app.on_day(crate::common::today() + chrono::Days::new(2)).await;
     assert_eq!(order(&later, id).await["status"], "pending");
     let (status, _) = later.post_json("/api/v1/orders", &json!({ "account": "P-000002" })).await;
     assert_eq!(status, 409);
@@ -678,7 +709,7 @@ async fn a_server_killed_between_stripe_and_our_commit_heals_on_restart() {
         .start_attempt(
             &app::store::NewAttempt {
                 order_id: lost_id,
-                provider: "stripe".into(),
+                provider: app::domain::payment::Provider::Stripe,
                 provider_ref: None,
                 idempotency_key: "order-lost-before-commit".into(),
                 amount: app::domain::money::Centavos(o["total"].as_str().unwrap().replace('.', "").parse().unwrap()),
@@ -723,7 +754,7 @@ async fn a_server_killed_between_stripe_and_our_commit_heals_on_restart() {
 
     // Restarted the next morning: the start-up sweep asks Stripe and applies
     // both, once.
-    let restarted = h.app.on_day(common::today() + chrono::Days::new(1)).await;
+    let restarted = h.app.on_day(crate::common::today() + chrono::Days::new(1)).await;
     for id in [paid_id, lost_id] {
         let o = until_status(&restarted, id, "succeeded").await;
         assert_eq!(moves_to(&o, "succeeded"), 1, "{o}");
@@ -867,7 +898,7 @@ async fn spei_transfers_when_configured() {
     let session = set_session(&h, &session_id, "complete", "unpaid", Some(pi_id));
     deliver(&h.app, &event("evt_spei_1", "checkout.session.completed", &session)).await;
     let attempt = h.app.store.attempts_of_order(id).await.unwrap().pop().unwrap();
-    assert_eq!(attempt.method.as_deref(), Some("spei"));
+    assert_eq!(attempt.method.map(|m| m.as_str()), Some("spei"));
     let reference = order(&h.app, id).await["reference"].as_str().unwrap().to_string();
     let (_, html) = page(&h.app, &format!("/orden/{reference}")).await;
     assert!(html.contains(r#"data-method="spei""#), "{html}");
@@ -880,5 +911,5 @@ async fn spei_transfers_when_configured() {
     let o = order(&h.app, id).await;
     assert_eq!((o["status"].as_str(), moves_to(&o, "succeeded")), (Some("succeeded"), 1));
     let attempt = h.app.store.get_attempt(attempt.id).await.unwrap().unwrap();
-    assert_eq!((attempt.status.as_str(), attempt.method.as_deref()), ("succeeded", Some("spei")));
+    assert_eq!((attempt.status.as_str(), attempt.method.map(|m| m.as_str())), ("succeeded", Some("spei")));
 }

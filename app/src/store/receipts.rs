@@ -1,0 +1,226 @@
+//! Official receipts: issued and signed in the transaction that marks their
+//! payment succeeded, with the next folio of their series (gapless: the
+//! counter row is written in that same transaction, so a rollback gives
+//! the number back; never reused: a cancelled receipt keeps its folio).
+
+use std::ops::DerefMut;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use sqlx::AnyConnection;
+
+use super::dialect::Stmt;
+use super::records::{date_to_db, receipt_account, timestamp_to_db, Receipt, ReceiptRow, ONLINE_SERIES};
+use super::{query_err, Conn, Store, StoreError, Tx};
+use crate::domain::folio::Folio;
+use crate::domain::money::Centavos;
+use crate::domain::receipt_sig::ReceiptFacts;
+use crate::receipt_keys::ReceiptKeys;
+
+static NEXT_FOLIO: Stmt = Stmt::new(
+    "INSERT INTO folio_counters (series, fiscal_year, last_number) VALUES ($1, $2, 1) \
+     ON CONFLICT (series, fiscal_year) DO UPDATE SET last_number = folio_counters.last_number + 1 \
+     RETURNING last_number",
+);
+static ORDER_ACCOUNTS: Stmt = Stmt::new("SELECT account FROM payment_order_items WHERE order_id = $1 ORDER BY id");
+static ORDER_PAYER: Stmt = Stmt::new(
+    "SELECT t.name FROM payment_order_items i JOIN charges c ON c.id = i.charge_id \
+     JOIN accounts a ON a.id = c.account_id JOIN taxpayers t ON t.id = a.taxpayer_id \
+     WHERE i.order_id = $1 ORDER BY i.id LIMIT 1",
+);
+static ATTEMPT_OF_RECEIPT: Stmt = Stmt::new(
+    "SELECT method, provider, COALESCE(payment_intent, provider_ref) AS reference \
+     FROM payment_attempts WHERE id = $1",
+);
+static INSERT_RECEIPT: Stmt = Stmt::new(
+    "INSERT INTO receipts (folio, series, fiscal_year, number, order_id, attempt_id, issued_at, issued_on, \
+     account, payer_name, total_centavos, method, provider, provider_reference, key_id, signature) \
+     VALUES ($1, $2, $3, $4, $5, $6, {ts:$7}, {date:$8}, $9, $10, $11, $12, $13, $14, $15, $16)",
+);
+
+macro_rules! receipt_select {
+    () => {
+        "SELECT id, folio, order_id, attempt_id, {ts_text:issued_at} AS issued_at, \
+                {date_text:issued_on} AS issued_on, account, payer_name, total_centavos, method, provider, \
+                provider_reference, status, cancel_reason, {ts_text:cancelled_at} AS cancelled_at, signature \
+         FROM receipts"
+    };
+}
+static RECEIPT_BY_FOLIO: Stmt = Stmt::new(concat!(receipt_select!(), " WHERE folio = $1"));
+static RECEIPT_OF_ORDER: Stmt = Stmt::new(concat!(receipt_select!(), " WHERE order_id = $1"));
+static UNSIGNED_RECEIPTS: Stmt = Stmt::new(concat!(receipt_select!(), " WHERE signature IS NULL ORDER BY id LIMIT $1"));
+static RECEIPTS_OF_SERIES: Stmt =
+    Stmt::new(concat!(receipt_select!(), " WHERE series = $1 AND fiscal_year = $2 ORDER BY number"));
+static SET_SIGNATURE: Stmt =
+    Stmt::new("UPDATE receipts SET key_id = $2, signature = $3 WHERE id = $1 AND signature IS NULL");
+static CANCEL_RECEIPT: Stmt = Stmt::new(
+    "UPDATE receipts SET status = 'cancelled', cancel_reason = $2, cancelled_at = {ts:$3} \
+     WHERE folio = $1 AND status = 'valid'",
+);
+
+/// The attempt facts a receipt prints.
+#[derive(sqlx::FromRow)]
+struct AttemptFacts {
+    method: Option<String>,
+    provider: Option<String>,
+    reference: Option<String>,
+}
+
+/// The folio of the `number`th receipt of `series` in `year`.
+fn folio(series: &str, year: i32, number: i64) -> Result<Folio, StoreError> {
+    let (y, n) = (u16::try_from(year).unwrap_or(0), u32::try_from(number).unwrap_or(0));
+    Folio::new(series, y, n)
+        .map_err(|e| StoreError::Corrupt(format!("folio {series}-{year}-{number}: {}", e.message_en())))
+}
+
+/// The receipts' one-statement primitives.
+impl<C: DerefMut<Target = AnyConnection> + Send> Conn<C> {
+    /// The next number of `series` in `fiscal_year` (the counter row is
+    /// locked until this transaction ends, so concurrent payments queue on it).
+    async fn next_folio_number(&mut self, series: &str, fiscal_year: i32) -> Result<i64, StoreError> {
+        sqlx::query_scalar(self.sql(&NEXT_FOLIO))
+            .bind(series)
+            .bind(fiscal_year)
+            .fetch_one(self.c())
+            .await
+            .map_err(query_err("take the next folio"))
+    }
+
+    async fn receipts_where(
+        &mut self,
+        stmt: &'static Stmt,
+        bind: impl FnOnce(
+            sqlx::query::QueryAs<'static, sqlx::Any, ReceiptRow, sqlx::any::AnyArguments<'static>>,
+        ) -> sqlx::query::QueryAs<'static, sqlx::Any, ReceiptRow, sqlx::any::AnyArguments<'static>>,
+        context: &'static str,
+    ) -> Result<Vec<Receipt>, StoreError> {
+        let rows = bind(sqlx::query_as(self.sql(stmt))).fetch_all(self.c()).await.map_err(query_err(context))?;
+        rows.into_iter().map(Receipt::try_from).collect()
+    }
+}
+
+/// Issues the receipt of order `order_id`, which just succeeded, inside the
+/// caller's transaction: the next folio of the online series in `today`'s
+/// fiscal year, the order's accounts (`+N`), its payer, the attempt's
+/// method and payment id, and the signature over folio, total, date and
+/// account (a receipt whose facts cannot be signed stays unsigned, and the
+/// start-up pass reports it).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn issue_receipt(
+    tx: &mut Tx,
+    order_id: i64,
+    total: Centavos,
+    attempt_id: Option<i64>,
+    event_id: Option<&str>,
+    now: &str,
+    today: NaiveDate,
+    keys: &ReceiptKeys,
+) -> Result<Folio, StoreError> {
+    let year = today.year();
+    let number = tx.next_folio_number(ONLINE_SERIES, year).await?;
+    let folio = folio(ONLINE_SERIES, year, number)?;
+    let accounts: Vec<String> = sqlx::query_scalar(tx.sql(&ORDER_ACCOUNTS))
+        .bind(order_id)
+        .fetch_all(tx.c())
+        .await
+        .map_err(query_err("read the accounts of a payment order"))?;
+    let payer: Option<String> = sqlx::query_scalar(tx.sql(&ORDER_PAYER))
+        .bind(order_id)
+        .fetch_optional(tx.c())
+        .await
+        .map_err(query_err("read the payer of a payment order"))?;
+    let attempt = match attempt_id {
+        None => AttemptFacts { method: None, provider: None, reference: None },
+        Some(id) => sqlx::query_as(tx.sql(&ATTEMPT_OF_RECEIPT))
+            .bind(id)
+            .fetch_one(tx.c())
+            .await
+            .map_err(query_err("read the attempt of a receipt"))?,
+    };
+    let account = receipt_account(&accounts);
+    let signature = match ReceiptFacts::new(folio.clone(), total, today, &account) {
+        Ok(facts) => Some((keys.kid().to_string(), keys.sign(&facts))),
+        Err(e) => {
+            tracing::error!(%folio, error = %e, "receipt issued unsigned: its facts cannot be signed");
+            None
+        }
+    };
+    let (key_id, token) = signature.unzip();
+    sqlx::query(tx.sql(&INSERT_RECEIPT))
+        .bind(folio.to_string())
+        .bind(ONLINE_SERIES)
+        .bind(year)
+        .bind(number)
+        .bind(order_id)
+        .bind(attempt_id)
+        .bind(now)
+        .bind(date_to_db(today))
+        .bind(account)
+        .bind(payer.unwrap_or_default())
+        .bind(total.0)
+        .bind(attempt.method)
+        .bind(attempt.provider)
+        .bind(attempt.reference.or(event_id.map(str::to_string)))
+        .bind(key_id)
+        .bind(token)
+        .execute(tx.c())
+        .await
+        .map_err(query_err("issue a receipt"))?;
+    Ok(folio)
+}
+
+impl Store {
+    pub async fn receipt_by_folio(&self, folio: &Folio) -> Result<Option<Receipt>, StoreError> {
+        let folio = folio.to_string();
+        let mut r = self.read().await?;
+        Ok(r.receipts_where(&RECEIPT_BY_FOLIO, |q| q.bind(folio), "read a receipt").await?.pop())
+    }
+
+    pub async fn receipt_of_order(&self, order_id: i64) -> Result<Option<Receipt>, StoreError> {
+        let mut r = self.read().await?;
+        Ok(r.receipts_where(&RECEIPT_OF_ORDER, |q| q.bind(order_id), "read the receipt of a payment order")
+            .await?
+            .pop())
+    }
+
+    /// Receipts without a signature, oldest first (issued before receipts
+    /// were signed at issue, or whose facts could not be signed).
+    pub async fn unsigned_receipts(&self, limit: i64) -> Result<Vec<Receipt>, StoreError> {
+        let mut r = self.read().await?;
+        r.receipts_where(&UNSIGNED_RECEIPTS, |q| q.bind(limit), "read the receipts to sign").await
+    }
+
+    /// Every receipt of a series and fiscal year, by number (audits, tests).
+    pub async fn receipts_of_series(&self, series: &str, fiscal_year: i32) -> Result<Vec<Receipt>, StoreError> {
+        let series = series.to_string();
+        let mut r = self.read().await?;
+        r.receipts_where(&RECEIPTS_OF_SERIES, |q| q.bind(series).bind(fiscal_year), "read the receipts of a series")
+            .await
+    }
+
+    /// Records a receipt's signature, once (a signature already there stays).
+    pub async fn set_receipt_signature(&self, id: i64, key_id: &str, signature: &str) -> Result<(), StoreError> {
+        let mut r = self.read().await?;
+        sqlx::query(r.sql(&SET_SIGNATURE))
+            .bind(id)
+            .bind(key_id)
+            .bind(signature)
+            .execute(r.c())
+            .await
+            .map_err(query_err("record a receipt's signature"))?;
+        Ok(())
+    }
+
+    /// Cancels a valid receipt with a reason (its folio stays, never reused).
+    /// Returns false when there is no such valid receipt.
+    pub async fn cancel_receipt(&self, folio: &Folio, reason: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let mut r = self.read().await?;
+        let done = sqlx::query(r.sql(&CANCEL_RECEIPT))
+            .bind(folio.to_string())
+            .bind(reason)
+            .bind(timestamp_to_db(now))
+            .execute(r.c())
+            .await
+            .map_err(query_err("cancel a receipt"))?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,19 @@
+//! Every integration test of the server, in ONE test binary (`cargo test -p
+//! server --test it`): the server and its dependencies are linked once.
+//!
+//! * `api`, `orders`, `payments`, `receipts`, `pages`: a real server on
+//!   port 0 with a fresh SQLite file each (`common::spawn_app`);
+//! * `stripe`: the same against an in-process fake of Stripe's endpoints;
+//! * `store_story`: the store's contract, on SQLite and on PostgreSQL;
+//! * `receipt_pdf`: the PDF renderer.
+
+mod common;
+
+mod api;
+mod orders;
+mod pages;
+mod payments;
+mod receipt_pdf;
+mod receipts;
+mod store_story;
+mod stripe;
