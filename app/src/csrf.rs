@@ -46,8 +46,12 @@ pub fn page_token() -> String {
     use axum::http::{header, HeaderValue};
     use leptos::prelude::use_context;
     let existing = use_context::<axum::http::request::Parts>().and_then(|p| {
-        let cookie = p.headers.get(header::COOKIE)?.to_str().ok()?;
-        from_cookie_header(cookie).map(str::to_string)
+        p.headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|c| c.to_str().ok())
+            .find_map(from_cookie_header)
+            .map(str::to_string)
     });
     if let Some(token) = existing {
         return token;

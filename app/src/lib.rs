@@ -6,6 +6,7 @@
 
 pub mod csrf;
 pub mod domain;
+pub mod error;
 pub mod i18n;
 pub mod lookup;
 pub mod orders;

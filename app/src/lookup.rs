@@ -12,6 +12,7 @@ use crate::domain::account::{AccountNumber, AccountNumberError, MAX_ACCOUNT_LEN}
 use crate::domain::money::Centavos;
 use crate::domain::quote::QuoteItem;
 use crate::domain::rfc::{PersonKind, Rfc, RfcError};
+use crate::error::AppError;
 use crate::i18n::Lang;
 
 /// A parsed, valid lookup request.
@@ -71,8 +72,6 @@ pub enum LookupError {
     AccountNotFound(String),
     #[error("no accounts for RFC {rfc}")]
     RfcNotFound { rfc: String, check_digit_failed: bool },
-    #[error("rate limited, retry after {0} s")]
-    RateLimited(u64),
     #[error("the database did not answer")]
     Unavailable,
 }
@@ -84,7 +83,6 @@ impl LookupError {
             LookupError::EmptyAccount | LookupError::AccountTooLong | LookupError::AccountShape => "invalid_account",
             LookupError::Rfc(e) => e.code(),
             LookupError::AccountNotFound(_) | LookupError::RfcNotFound { .. } => "not_found",
-            LookupError::RateLimited(_) => "rate_limited",
             LookupError::Unavailable => "unavailable",
         }
     }
@@ -92,7 +90,6 @@ impl LookupError {
     pub fn status(&self) -> u16 {
         match self {
             LookupError::AccountNotFound(_) | LookupError::RfcNotFound { .. } => 404,
-            LookupError::RateLimited(_) => 429,
             LookupError::Unavailable => 503,
             _ => 400,
         }
@@ -132,12 +129,6 @@ impl LookupError {
                 Lang::Es => format!("No encontramos cuentas a nombre del RFC {rfc}."),
                 Lang::En => format!("We found no accounts for RFC {rfc}."),
             },
-            LookupError::RateLimited(secs) => match lang {
-                Lang::Es => {
-                    format!("Ha hecho muchas consultas seguidas. Espere {secs} segundos y vuelva a intentarlo.")
-                }
-                Lang::En => format!("You have made many lookups in a row. Wait {secs} seconds and try again."),
-            },
             LookupError::Unavailable => lang
                 .pick(
                     "El servicio no está disponible en este momento. Intente de nuevo en unos minutos.",
@@ -172,50 +163,20 @@ impl LookupError {
             _ => None,
         }
     }
-
-    pub fn retry_after(&self) -> Option<u64> {
-        match self {
-            LookupError::RateLimited(secs) => Some(*secs),
-            _ => None,
-        }
-    }
-
-    pub fn to_problem(&self) -> LookupProblem {
-        LookupProblem {
-            code: self.code().into(),
-            status: self.status(),
-            field: self.field().map(Into::into),
-            message_es: self.message(Lang::Es),
-            message_en: self.message(Lang::En),
-            hint_es: self.hint(Lang::Es),
-            hint_en: self.hint(Lang::En),
-            retry_after: self.retry_after(),
-        }
-    }
 }
 
-/// A failed lookup as the page shows it (both languages travel, the page
-/// picks one).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LookupProblem {
-    pub code: String,
-    pub status: u16,
-    pub field: Option<String>,
-    pub message_es: String,
-    pub message_en: String,
-    pub hint_es: Option<String>,
-    pub hint_en: Option<String>,
-    pub retry_after: Option<u64>,
-}
-
-impl LookupProblem {
-    pub fn message(&self, lang: Lang) -> &str {
-        lang.pick(&self.message_es, &self.message_en)
-    }
-    pub fn hint(&self, lang: Lang) -> Option<&str> {
-        match lang {
-            Lang::Es => self.hint_es.as_deref(),
-            Lang::En => self.hint_en.as_deref(),
+impl From<LookupError> for AppError {
+    fn from(e: LookupError) -> AppError {
+        AppError {
+            code: e.code().into(),
+            status: e.status(),
+            field: e.field().map(Into::into),
+            message_es: e.message(Lang::Es),
+            message_en: e.message(Lang::En),
+            hint_es: e.hint(Lang::Es),
+            hint_en: e.hint(Lang::En),
+            retry_after: None,
+            back: Some("/consulta".into()),
         }
     }
 }
@@ -248,7 +209,7 @@ pub struct AccountDebt {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum LookupOutcome {
     Found(DebtDocument),
-    Problem(LookupProblem),
+    Problem(AppError),
 }
 
 /// The accounts a query names, each with its open charges: the account
@@ -327,36 +288,24 @@ pub async fn run_lookup(state: &crate::state::AppState, query: &LookupQuery) -> 
 /// `Err`) so the page can render them, and the HTTP status is set to match.
 #[server(prefix = "/api/sf", endpoint = "lookup")]
 pub async fn lookup_debts(cuenta: Option<String>, rfc: Option<String>) -> Result<Option<LookupOutcome>, ServerFnError> {
-    use axum::extract::ConnectInfo;
-    use axum::http::{header, HeaderValue, StatusCode};
-    use std::net::SocketAddr;
+    use axum::http::StatusCode;
 
     let Some(query) = LookupQuery::from_params(cuenta.as_deref(), rfc.as_deref()) else {
         return Ok(None);
     };
     let state =
         use_context::<crate::state::AppState>().ok_or_else(|| ServerFnError::new("application state missing"))?;
-    let peer = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok().map(|c| c.0);
-    let headers = use_context::<axum::http::request::Parts>().map(|p| p.headers).unwrap_or_default();
-    let ip = state.client_ip(peer, &headers);
-
-    let result = match state.lookup_limiter.check(ip) {
-        Err(retry) => Err(LookupError::RateLimited(retry.0)),
-        Ok(()) => match query {
-            Ok(query) => run_lookup(&state, &query).await,
-            Err(e) => Err(e),
-        },
+    let result = match query {
+        Ok(query) => run_lookup(&state, &query).await,
+        Err(e) => Err(e),
     };
     Ok(Some(match result {
         Ok(doc) => LookupOutcome::Found(doc),
         Err(e) => {
             if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
                 response.set_status(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST));
-                if let Some(secs) = e.retry_after() {
-                    response.insert_header(header::RETRY_AFTER, HeaderValue::from(secs));
-                }
             }
-            LookupOutcome::Problem(e.to_problem())
+            LookupOutcome::Problem(e.into())
         }
     }))
 }
@@ -390,11 +339,10 @@ mod tests {
             LookupError::EmptyAccount,
             LookupError::AccountNotFound("P-9".into()),
             LookupError::RfcNotFound { rfc: "GODE561231GR9".into(), check_digit_failed: true },
-            LookupError::RateLimited(12),
             LookupError::Unavailable,
         ];
         let statuses: Vec<u16> = errors.iter().map(LookupError::status).collect();
-        assert_eq!(statuses, [400, 400, 404, 404, 429, 503]);
+        assert_eq!(statuses, [400, 400, 404, 404, 503]);
         for e in &errors {
             assert!(!e.message(Lang::Es).is_empty());
             assert_ne!(e.message(Lang::Es), e.message(Lang::En));

@@ -13,6 +13,7 @@
 //! concept is left out of the order.
 
 use crate::domain::payment::OrderStatus;
+use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::lookup::LookupError;
 
@@ -170,11 +171,17 @@ impl OrderError {
             _ => None,
         }
     }
+}
 
-    pub fn retry_after(&self) -> Option<u64> {
-        match self {
-            OrderError::Lookup(e) => e.retry_after(),
-            _ => None,
+impl From<OrderError> for AppError {
+    fn from(e: OrderError) -> AppError {
+        match e {
+            OrderError::Lookup(e) => e.into(),
+            other => AppError {
+                hint_es: other.hint(Lang::Es),
+                hint_en: other.hint(Lang::En),
+                ..AppError::new(other.status(), other.code(), other.message(Lang::Es), other.message(Lang::En))
+            },
         }
     }
 }

@@ -13,6 +13,7 @@
 //!   cannot be applied as one overpayment per attempt.
 
 use crate::domain::payment::TransitionError;
+use crate::error::AppError;
 use crate::i18n::Lang;
 
 /// What a demo checkout button does.
@@ -98,6 +99,12 @@ impl PaymentError {
                 )
                 .into(),
         }
+    }
+}
+
+impl From<PaymentError> for AppError {
+    fn from(e: PaymentError) -> AppError {
+        AppError::new(e.status(), e.code(), e.message(Lang::Es), e.message(Lang::En))
     }
 }
 

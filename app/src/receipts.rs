@@ -15,6 +15,7 @@ use crate::domain::payment::Method;
 
 /// What the verification of a receipt concluded, in words for people.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum VerdictKind {
     /// Green: issued by this treasury with these amounts.
@@ -41,6 +42,7 @@ impl VerdictKind {
 /// The public facts shown with an authentic (or cancelled) receipt, to
 /// compare with the paper. The payer's name is masked.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PublicReceipt {
     pub folio: String,
     pub issued_on: chrono::NaiveDate,
@@ -53,6 +55,7 @@ pub struct PublicReceipt {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PublicItem {
     pub concept: String,
     pub period: String,

@@ -20,7 +20,8 @@ pub struct AppState {
     pub store: Store,
     pub municipality: Arc<Municipality>,
     pub clock: Clock,
-    pub lookup_limiter: Arc<RateLimiter>,
+    /// The per-address limits of the public routes (`server::http::rate_limit`).
+    pub rate_limiter: Arc<RateLimiter>,
     /// Take the client address from `X-Forwarded-For` (behind a reverse proxy).
     pub trust_forwarded_for: bool,
     /// Stripe, when a secret key is configured; `None` → the demo provider.

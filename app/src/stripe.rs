@@ -554,6 +554,26 @@ mod tests {
         assert!(matches!(event.instructions, Some(Instructions::Spei { .. })));
     }
 
+    /// A known answer, not computed by this code: Stripe documents the
+    /// header as `t=<unix time>,v1=<hex HMAC-SHA256, keyed with the
+    /// endpoint's secret, of "<t>.<raw body>">`; this value was computed
+    /// from that description with Python's `hmac` and `hashlib`.
+    #[test]
+    fn the_signature_matches_a_known_answer() {
+        let body = b"{\n  \"id\": \"evt_1NG8Du2eZvKYlo2CUI79vXWy\",\n  \"object\": \"event\",\n  \"type\": \"checkout.session.completed\"\n}";
+        let header = "t=1764000000,v1=7815dca34eaa40fd185b85b1d8a17bdc1e414e2551b707f1ca524248119118cc";
+        assert_eq!(sign("whsec_test_recauda_kat", 1_764_000_000, body), header);
+        let at = DateTime::from_timestamp(1_764_000_060, 0).unwrap();
+        assert_eq!(verify_signature(header, body, "whsec_test_recauda_kat", at), Ok(1_764_000_000));
+        // One byte of the body, of the secret or of the signature: refused.
+        let mut altered = body.to_vec();
+        altered[10] ^= 1;
+        assert_eq!(verify_signature(header, &altered, "whsec_test_recauda_kat", at), Err(SignatureError::Mismatch));
+        assert_eq!(verify_signature(header, body, "whsec_test_recauda_kaT", at), Err(SignatureError::Mismatch));
+        let flipped = header.replace("v1=7815", "v1=7825");
+        assert_eq!(verify_signature(&flipped, body, "whsec_test_recauda_kat", at), Err(SignatureError::Mismatch));
+    }
+
     #[test]
     fn signatures_are_checked_as_stripe_signs() {
         let now = Utc::now();

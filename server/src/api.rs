@@ -1,262 +1,326 @@
-//! The JSON API (`/api/v1`): debts and payment orders. Amounts are decimal
-//! strings ("1234.50"); errors are `{"error": {"code", "message"}}` with the
-//! matching HTTP status, also for a malformed JSON body.
+//! The JSON API (`/api/v1`): debts, payment orders, receipts, Stripe's
+//! webhook. Amounts are decimal strings ("1234.50"); errors are the one
+//! [`AppError`] in its JSON shape `{"error": {"code", "message"}}` with the
+//! matching HTTP status.
+//!
+//! Every route of `/api/v1` is declared in [`routes`], through
+//! `utoipa_axum::routes!`, which registers the handler and its documented
+//! operation together: the OpenAPI document (`/api/v1/openapi.json`) is
+//! generated from these handlers and their types, and cannot drift from them.
 
-use std::net::SocketAddr;
+use std::sync::OnceLock;
 
 use app::domain::money::Centavos;
-use app::domain::payment::OrderStatus;
-use app::i18n::Lang;
-use app::lookup::{run_lookup, DebtDocument, LookupError, LookupQuery};
+use app::domain::payment::{OrderStatus, Provider};
+use app::error::{ApiErrorBody, AppError};
+use app::lookup::{run_lookup, DebtDocument, LookupQuery};
 use app::orders::{self, OrderError};
 use app::state::AppState;
 use app::store::{Order, OrderItem, OrderTransition};
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::openapi;
+use crate::http::extract::{First, Json, Query};
 
-/// `GET /api/v1/debts?account=…` or `?rfc=…`
+/// The document's frame: title, description, tags. Paths and schemas come
+/// from the handlers registered in [`routes`].
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Recauda API",
+        description = "Consulta de adeudos municipales, órdenes de pago y recibos oficiales. Los importes son cadenas \
+                       decimales en pesos (MXN) con dos decimales; los mensajes de error están en español. Las rutas \
+                       públicas tienen un límite de solicitudes por minuto y por dirección (429 con Retry-After)."
+    ),
+    tags(
+        (name = "adeudos", description = "Lo que se debe, por número de cuenta o RFC"),
+        (name = "órdenes", description = "Órdenes de pago: la cotización congelada y su pago en línea"),
+        (name = "recibos", description = "Recibos oficiales: verificación del código QR y llaves públicas"),
+        (name = "stripe", description = "Eventos de Stripe"),
+        (name = "servicio", description = "Estado del servicio y este documento"),
+    )
+)]
+struct ApiDoc;
+
+/// Every route of the API, each registered with its documentation.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(debts))
+        .routes(routes!(create_order))
+        .routes(routes!(order))
+        .routes(routes!(requote_order))
+        .routes(routes!(checkout_order))
+        .routes(routes!(crate::receipts::verify))
+        .routes(routes!(crate::receipts::keys))
+        .routes(routes!(crate::stripe_webhook::webhook))
+        .routes(routes!(openapi))
+        .routes(routes!(healthz))
+}
+
+/// The OpenAPI document, generated once from [`routes`].
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    DOC.get_or_init(|| routes().split_for_parts().1)
+}
+
+/// The debts query: an account number or an RFC, not both.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DebtsQuery {
+    /// Número de cuenta (use account o rfc, no ambos).
+    #[param(value_type = Option<String>, max_length = 32)]
+    #[serde(default)]
+    pub account: First<String>,
+    /// RFC de persona física (13) o moral (12).
+    #[param(value_type = Option<String>, min_length = 12, max_length = 13)]
+    #[serde(default)]
+    pub rfc: First<String>,
+}
+
+/// What is owed by an account, or by every account of an RFC, quoted today.
+#[utoipa::path(
+    get,
+    path = "/api/v1/debts",
+    operation_id = "getDebts",
+    tag = "adeudos",
+    summary = "Adeudos por número de cuenta o por RFC",
+    params(DebtsQuery),
+    responses(
+        (status = 200, description = "Adeudos cotizados al día de hoy", body = ApiDebts),
+        (status = 400, description = "Consulta inválida (invalid_query, invalid_account, invalid_rfc, generic_rfc)", body = ApiErrorBody),
+        (status = 404, description = "Cuenta o RFC sin registro (not_found)", body = ApiErrorBody),
+        (status = 429, description = "Demasiadas consultas (rate_limited); ver Retry-After", body = ApiErrorBody,
+            headers(("Retry-After" = u64, description = "Segundos por esperar"))),
+        (status = 503, description = "Base de datos no disponible (unavailable)", body = ApiErrorBody),
+    )
+)]
+#[tracing::instrument(name = "api.debts", skip_all)]
 pub async fn debts(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let ip = state.client_ip(Some(peer), &headers);
-    if let Err(retry) = state.lookup_limiter.check(ip) {
-        return error_response(&LookupError::RateLimited(retry.0));
-    }
-    let (mut account, mut rfc) = (None, None);
-    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        match key.as_ref() {
-            "account" if account.is_none() => account = Some(value.into_owned()),
-            "rfc" if rfc.is_none() => rfc = Some(value.into_owned()),
-            _ => {}
-        }
-    }
-    let query = match LookupQuery::from_params(account.as_deref(), rfc.as_deref()) {
-        None => return error_response(&LookupError::Missing),
-        Some(Err(e)) => return error_response(&e),
-        Some(Ok(q)) => q,
-    };
-    match run_lookup(&state, &query).await {
-        Ok(doc) => Json(ApiDebts::from(doc)).into_response(),
-        Err(e) => error_response(&e),
-    }
+    Query(q): Query<DebtsQuery>,
+) -> Result<axum::Json<ApiDebts>, AppError> {
+    let query = LookupQuery::from_params(q.account.as_deref(), q.rfc.as_deref())
+        .unwrap_or(Err(app::lookup::LookupError::Missing))?;
+    Ok(axum::Json(ApiDebts::from(run_lookup(&state, &query).await?)))
 }
 
 /// `GET /healthz`: does the database answer?
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "health",
+    tag = "servicio",
+    summary = "¿Responde la base de datos?",
+    responses((status = 200, description = "Todo bien", body = Health), (status = 503, description = "La base de datos no responde", body = Health))
+)]
 pub async fn healthz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
-        Ok(()) => Json(serde_json::json!({"status": "ok", "database": "ok"})).into_response(),
+        Ok(()) => axum::Json(Health { status: "ok".into(), database: "ok".into() }).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "healthz: database did not answer");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "unavailable", "database": "error"})))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(Health { status: "unavailable".into(), database: "error".into() }),
+            )
                 .into_response()
         }
     }
 }
 
+/// The answer of `/healthz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `unavailable`.
+    pub status: String,
+    /// `ok` or `error`.
+    pub database: String,
+}
+
 /// `GET /api/v1/openapi.json`
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    operation_id = "openapi",
+    tag = "servicio",
+    summary = "Este documento (OpenAPI 3.1)",
+    responses((status = 200, description = "El documento OpenAPI", content_type = "application/json"))
+)]
 pub async fn openapi() -> Response {
-    Json(openapi::document()).into_response()
-}
-
-#[derive(Serialize)]
-struct ApiErrorBody<'a> {
-    error: ApiError<'a>,
-}
-
-#[derive(Serialize)]
-struct ApiError<'a> {
-    code: &'a str,
-    message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hint: Option<String>,
-}
-
-/// The JSON error shape shared by every endpoint (messages in Spanish).
-pub(crate) fn api_error(
-    status: u16,
-    code: &str,
-    message: String,
-    hint: Option<String>,
-    retry_after: Option<u64>,
-) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-    let body = ApiErrorBody { error: ApiError { code, message, hint } };
-    let mut response = (status, Json(body)).into_response();
-    if let Some(secs) = retry_after {
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    }
-    response
-}
-
-pub fn error_response(e: &LookupError) -> Response {
-    let lang = Lang::Es;
-    api_error(e.status(), e.code(), e.message(lang), e.hint(lang), e.retry_after())
-}
-
-pub fn order_error_response(e: &OrderError) -> Response {
-    let lang = Lang::Es;
-    api_error(e.status(), e.code(), e.message(lang), e.hint(lang), e.retry_after())
-}
-
-/// A body that is not the JSON expected: the same Spanish error shape
-/// instead of axum's plain-text answer.
-fn json_rejection_response(rejection: &JsonRejection) -> Response {
-    tracing::debug!(%rejection, "rejected JSON body");
-    match rejection {
-        JsonRejection::MissingJsonContentType(_) => api_error(
-            415,
-            "unsupported_media_type",
-            "Envíe el cuerpo como JSON (Content-Type: application/json).".into(),
-            None,
-            None,
-        ),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            api_error(413, "payload_too_large", "El cuerpo de la solicitud es demasiado grande.".into(), None, None)
-        }
-        JsonRejection::JsonDataError(_) => api_error(
-            400,
-            "invalid_json",
-            "La solicitud no tiene la forma esperada: envíe {\"account\": \"…\"} o {\"rfc\": \"…\"} \
-             y, si quiere, \"charges\" con la lista de números de cargo."
-                .into(),
-            None,
-            None,
-        ),
-        _ => api_error(400, "invalid_json", "El cuerpo de la solicitud no es un JSON válido.".into(), None, None),
-    }
+    axum::Json(document()).into_response()
 }
 
 /// `POST /api/v1/orders` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CreateOrder, description = "account o rfc, no ambos")]
 pub struct CreateOrderRequest {
+    #[schema(max_length = 32)]
     pub account: Option<String>,
+    #[schema(min_length = 12, max_length = 13)]
     pub rfc: Option<String>,
-    /// Charge ids to pay; all open charges when absent.
+    /// `charge_id` de los adeudos a pagar; todos si se omite.
+    #[schema(min_items = 1)]
     pub charges: Option<Vec<i64>>,
 }
 
-/// `POST /api/v1/orders`: creates a payment order (201), shares the lookup's
-/// rate limit.
+/// Creates a payment order (201).
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders",
+    operation_id = "createOrder",
+    tag = "órdenes",
+    summary = "Crea una orden de pago con los adeudos de una cuenta o un RFC",
+    description = "Congela la cotización (recargos, descuentos, redondeo) hasta el fin del día en la zona horaria \
+                   del municipio. Sin \"charges\" toma todos los adeudos pendientes; con ellos, solo esos, del más \
+                   antiguo al más reciente por cuenta y concepto.",
+    request_body = CreateOrderRequest,
+    responses(
+        (status = 201, description = "Orden creada", body = ApiOrder),
+        (status = 400, description = "Solicitud inválida (invalid_json, invalid_query, invalid_account, invalid_rfc, generic_rfc, invalid_charges, older_charge_unpaid)", body = ApiErrorBody),
+        (status = 404, description = "Cuenta o RFC sin registro (not_found)", body = ApiErrorBody),
+        (status = 409, description = "Algún adeudo ya está en otra orden vigente (charges_in_live_order) o se acaba de pagar (charges_not_open)", body = ApiErrorBody),
+        (status = 413, description = "Cuerpo demasiado grande (payload_too_large)", body = ApiErrorBody),
+        (status = 415, description = "El cuerpo no es JSON (unsupported_media_type)", body = ApiErrorBody),
+        (status = 429, description = "Demasiadas solicitudes (rate_limited); ver Retry-After", body = ApiErrorBody),
+        (status = 503, description = "Base de datos no disponible (unavailable)", body = ApiErrorBody),
+    )
+)]
+#[tracing::instrument(name = "api.create_order", skip_all)]
 pub async fn create_order(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Json<CreateOrderRequest>, JsonRejection>,
-) -> Response {
-    let ip = state.client_ip(Some(peer), &headers);
-    if let Err(retry) = state.lookup_limiter.check(ip) {
-        return error_response(&LookupError::RateLimited(retry.0));
-    }
-    let request = match body {
-        Ok(Json(request)) => request,
-        Err(rejection) => return json_rejection_response(&rejection),
-    };
-    let query = match LookupQuery::from_params(request.account.as_deref(), request.rfc.as_deref()) {
-        None => return error_response(&LookupError::Missing),
-        Some(Err(e)) => return error_response(&e),
-        Some(Ok(q)) => q,
-    };
-    match orders::create_order(&state, &query, request.charges.as_deref()).await {
-        Ok(order) => (StatusCode::CREATED, Json(ApiOrder::from(order))).into_response(),
-        Err(e) => order_error_response(&e),
-    }
+    Json(request): Json<CreateOrderRequest>,
+) -> Result<(StatusCode, axum::Json<ApiOrder>), AppError> {
+    let query = LookupQuery::from_params(request.account.as_deref(), request.rfc.as_deref())
+        .unwrap_or(Err(app::lookup::LookupError::Missing))?;
+    let order = orders::create_order(&state, &query, request.charges.as_deref()).await?;
+    Ok((StatusCode::CREATED, axum::Json(ApiOrder::from(order))))
 }
 
 /// The order id of a path; anything else is an unknown order.
-fn order_id(path: Result<Path<String>, PathRejection>) -> Result<i64, OrderError> {
-    let raw = path.map(|Path(raw)| raw).unwrap_or_default();
+fn order_id(raw: &str) -> Result<i64, OrderError> {
     raw.parse::<i64>().map_err(|_| OrderError::NotFound(raw.chars().take(20).collect()))
 }
 
-/// `GET /api/v1/orders/{id}`: the order with its status and transitions.
-pub async fn order(State(state): State<AppState>, path: Result<Path<String>, PathRejection>) -> Response {
-    let result = match order_id(path) {
-        Ok(id) => orders::get_order(&state, id).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(order) => {
-            let id = order.id;
-            let mut body = ApiOrder::from(order);
-            if matches!(body.status, OrderStatus::Succeeded | OrderStatus::Refunded) {
-                match app::receipts::receipt_of_order(&state, id).await {
-                    Ok(r) => body.receipt = r.as_ref().and_then(|r| ApiReceiptLinks::of(&state, r)),
-                    Err(e) => tracing::warn!(order_id = id, error = %e, "order's receipt unavailable"),
-                }
-            }
-            Json(body).into_response()
+/// The order with its status, items and transitions.
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders/{id}",
+    operation_id = "getOrder",
+    tag = "órdenes",
+    summary = "Una orden de pago: estado, partidas y transiciones",
+    params(("id" = i64, Path, description = "Número de la orden")),
+    responses(
+        (status = 200, description = "La orden", body = ApiOrder),
+        (status = 404, description = "Orden inexistente (order_not_found)", body = ApiErrorBody),
+        (status = 429, description = "Demasiadas solicitudes (rate_limited)", body = ApiErrorBody),
+        (status = 503, description = "Base de datos no disponible (unavailable)", body = ApiErrorBody),
+    )
+)]
+#[tracing::instrument(name = "api.order", skip(state))]
+pub async fn order(State(state): State<AppState>, Path(id): Path<String>) -> Result<axum::Json<ApiOrder>, AppError> {
+    let order = orders::get_order(&state, order_id(&id)?).await?;
+    let id = order.id;
+    let mut body = ApiOrder::from(order);
+    if matches!(body.status, OrderStatus::Succeeded | OrderStatus::Refunded) {
+        match app::receipts::receipt_of_order(&state, id).await {
+            Ok(r) => body.receipt = r.as_ref().and_then(|r| ApiReceiptLinks::of(&state, r)),
+            Err(e) => tracing::warn!(order_id = id, error = %e, "order's receipt unavailable"),
         }
-        Err(e) => order_error_response(&e),
     }
+    Ok(axum::Json(body))
 }
 
-/// `POST /api/v1/orders/{id}/requote`: a new order (201) for the charges of
-/// an expired one, at today's figures.
+/// A new order (201) for the charges of an expired one, at today's figures.
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders/{id}/requote",
+    operation_id = "requoteOrder",
+    tag = "órdenes",
+    summary = "Vuelve a cotizar una orden vencida: nueva orden con las cifras de hoy",
+    params(("id" = i64, Path, description = "Número de la orden vencida")),
+    responses(
+        (status = 201, description = "Nueva orden (requoted_from apunta a la vencida)", body = ApiOrder),
+        (status = 404, description = "Orden inexistente (order_not_found)", body = ApiErrorBody),
+        (status = 409, description = "La orden sigue vigente (order_still_live), no está vencida (order_not_requotable), sus adeudos ya no están pendientes (charges_not_open) o están en otra orden vigente (charges_in_live_order)", body = ApiErrorBody),
+        (status = 429, description = "Demasiadas solicitudes (rate_limited)", body = ApiErrorBody),
+        (status = 503, description = "Base de datos no disponible (unavailable)", body = ApiErrorBody),
+    )
+)]
+#[tracing::instrument(name = "api.requote_order", skip(state))]
 pub async fn requote_order(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    path: Result<Path<String>, PathRejection>,
-) -> Response {
-    let ip = state.client_ip(Some(peer), &headers);
-    if let Err(retry) = state.lookup_limiter.check(ip) {
-        return error_response(&LookupError::RateLimited(retry.0));
-    }
-    let result = match order_id(path) {
-        Ok(id) => orders::requote(&state, id).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(order) => (StatusCode::CREATED, Json(ApiOrder::from(order))).into_response(),
-        Err(e) => order_error_response(&e),
-    }
+    Path(id): Path<String>,
+) -> Result<(StatusCode, axum::Json<ApiOrder>), AppError> {
+    let order = orders::requote(&state, order_id(&id)?).await?;
+    Ok((StatusCode::CREATED, axum::Json(ApiOrder::from(order))))
 }
 
-/// `POST /api/v1/orders/{id}/checkout`: starts (or resumes) the online
-/// payment of a live order; 201 with the attempt and the URL to send the
-/// citizen to.
-pub async fn checkout_order(State(state): State<AppState>, path: Result<Path<String>, PathRejection>) -> Response {
-    let id = match order_id(path) {
-        Ok(id) => id,
-        Err(e) => return order_error_response(&e),
-    };
-    match app::payments::start_checkout(&state, id).await {
-        Ok(c) => (
-            StatusCode::CREATED,
-            Json(serde_json::json!({
-                "order_id": id,
-                "attempt_id": c.attempt.id,
-                "provider": c.attempt.provider,
-                "redirect_url": c.redirect_url,
-            })),
-        )
-            .into_response(),
-        Err(e) => api_error(e.status(), e.code(), e.message(Lang::Es), None, None),
-    }
+/// A started (or resumed) online payment: where to send the citizen.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Checkout)]
+pub struct ApiCheckout {
+    pub order_id: i64,
+    pub attempt_id: i64,
+    pub provider: Provider,
+    pub redirect_url: String,
+}
+
+/// Starts (or resumes) the online payment of a live order (201).
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders/{id}/checkout",
+    operation_id = "checkoutOrder",
+    tag = "órdenes",
+    summary = "Inicia (o retoma) el pago en línea de una orden vigente: devuelve la URL a la que enviar al ciudadano",
+    params(("id" = i64, Path, description = "Número de la orden")),
+    responses(
+        (status = 201, description = "Intento de pago", body = ApiCheckout),
+        (status = 404, description = "Orden inexistente (order_not_found)", body = ApiErrorBody),
+        (status = 409, description = "La orden ya no se puede pagar en línea (order_not_payable, event_refused)", body = ApiErrorBody),
+        (status = 429, description = "Demasiadas solicitudes (rate_limited)", body = ApiErrorBody),
+        (status = 503, description = "Base de datos o proveedor no disponible (unavailable)", body = ApiErrorBody),
+    )
+)]
+#[tracing::instrument(name = "api.checkout_order", skip(state))]
+pub async fn checkout_order(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, axum::Json<ApiCheckout>), AppError> {
+    let id = order_id(&id)?;
+    let c = app::payments::start_checkout(&state, id).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(ApiCheckout {
+            order_id: id,
+            attempt_id: c.attempt.id,
+            provider: c.attempt.provider,
+            redirect_url: c.redirect_url,
+        }),
+    ))
 }
 
 /// A payment order as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Order)]
 pub struct ApiOrder {
     pub id: i64,
+    /// Referencia de pago con dígitos verificadores (ISO 7064 MOD 97-10).
+    #[schema(pattern = "^[0-9]{16}$")]
     pub reference: String,
     pub status: OrderStatus,
     pub items: Vec<ApiOrderItem>,
     pub subtotal: Centavos,
     pub rounding: Centavos,
     pub total: Centavos,
+    /// Siempre `MXN`.
     pub currency: String,
+    /// Fin del día (zona horaria del municipio), en UTC; o el vencimiento de la ficha OXXO.
     pub expires_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub requoted_from: Option<i64>,
@@ -266,8 +330,10 @@ pub struct ApiOrder {
 }
 
 /// Where a paid order's receipt is.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ReceiptLinks)]
 pub struct ApiReceiptLinks {
+    #[schema(example = "A-2026-000123")]
     pub folio: String,
     /// What its QR code holds: anyone can check it there.
     pub verify_url: String,
@@ -292,7 +358,8 @@ impl ApiReceiptLinks {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = OrderItem)]
 pub struct ApiOrderItem {
     pub charge_id: i64,
     pub account: String,
@@ -305,10 +372,13 @@ pub struct ApiOrderItem {
     pub total: Centavos,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Transition)]
 pub struct ApiTransition {
     pub from: Option<OrderStatus>,
     pub to: OrderStatus,
+    /// `created`, or the event that moved the order (`redirected`, `paid`, `expired`…).
+    #[schema(examples("created", "redirected", "paid", "expired"))]
     pub event: String,
     pub at: DateTime<Utc>,
 }
@@ -357,34 +427,42 @@ impl From<OrderTransition> for ApiTransition {
 
 /// The debts document of the API: a stable contract, decoupled from the
 /// internal quote types.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Debts)]
 pub struct ApiDebts {
     pub computed_on: NaiveDate,
+    /// Siempre `MXN`.
     pub currency: String,
     pub accounts: Vec<ApiAccount>,
     pub subtotal: Centavos,
+    /// Ajuste por redondeo al peso (CFF art. 20).
     pub rounding: Centavos,
     pub total: Centavos,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Account)]
 pub struct ApiAccount {
     pub account: String,
+    #[schema(examples("predial", "agua", "licencia_comercial"))]
     pub kind: String,
-    pub person_kind: String,
+    pub person_kind: app::domain::rfc::PersonKind,
+    /// Nombre enmascarado (iniciales).
     pub owner: String,
     pub colonia: Option<String>,
     pub items: Vec<ApiItem>,
     pub total: Centavos,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Item)]
 pub struct ApiItem {
     pub charge_id: i64,
     pub concept: String,
     pub concept_name: String,
     pub period: String,
     pub due_date: NaiveDate,
+    #[schema(minimum = 0)]
     pub months_late: u32,
     pub principal: Centavos,
     pub recargos: Centavos,
@@ -393,13 +471,16 @@ pub struct ApiItem {
     pub total: Centavos,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Discount)]
 pub struct ApiDiscount {
     pub program: String,
     pub name: String,
     pub legal_basis: String,
     pub valid_until: NaiveDate,
+    /// `principal`, `recargos` o `multas`.
     pub component: String,
+    #[schema(examples("50"))]
     pub percent: String,
     pub amount: Centavos,
 }
@@ -418,7 +499,7 @@ impl From<DebtDocument> for ApiDebts {
                 .map(|a| ApiAccount {
                     account: a.account,
                     kind: a.kind,
-                    person_kind: a.person_kind.as_str().to_string(),
+                    person_kind: a.person_kind,
                     owner: a.owner,
                     colonia: a.colonia,
                     total: a.total,

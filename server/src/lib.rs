@@ -4,9 +4,9 @@
 pub mod api;
 pub mod config;
 pub mod demo;
+pub mod http;
 pub mod import;
 pub mod jobs;
-pub mod openapi;
 pub mod pay;
 pub mod precompress;
 pub mod receipt_pdf;

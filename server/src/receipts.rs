@@ -3,40 +3,34 @@
 //! published keyring (`/api/v1/receipts/keys`). The pages (`/v/{folio}`,
 //! `/recibo/{folio}`, `/recibos`) are Leptos routes (`app::ui::receipt_page`).
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use app::domain::folio::Folio;
 use app::domain::payment::{Method, Provider};
 use app::domain::words::amount_in_words;
-use app::lookup::LookupError;
+use app::error::{ApiErrorBody, AppError};
 use app::receipts::{self as service, PublicReceipt, VerdictKind};
 use app::state::AppState;
 use app::store::{Receipt, ReceiptStatus};
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use crate::api::{api_error, error_response};
+use crate::http::extract::{First, Query};
 use crate::receipt_pdf::{render_pdf, Labels, Paper, ReceiptLine, ReceiptView};
 
-fn query_param(query: &Option<String>, name: &str) -> Option<String> {
-    form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
 /// The verdict as JSON.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Verification)]
 pub struct ApiVerification {
     pub folio: String,
-    /// `authentic`, `forged`, `cancelled` or `unknown`.
     pub verdict: VerdictKind,
     pub message: String,
     pub cancel_reason: Option<String>,
-    /// The facts to compare with the paper (authentic or cancelled only).
+    /// The facts to compare with the paper (authentic or cancelled only); the name masked.
     pub receipt: Option<PublicReceipt>,
 }
 
@@ -49,58 +43,108 @@ pub fn verdict_message(kind: VerdictKind) -> &'static str {
     }
 }
 
-/// `GET /api/v1/receipts/{folio}/verify?s=…`: 200 with the verdict
-/// (authentic, forged or cancelled), 404 for an unknown folio, 400 without
-/// `s`. Rate-limited as the lookups.
+/// The code of a receipt's QR: `?s=<kid>.<signature>`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SignatureQuery {
+    /// El código del QR: `<kid>.<firma Ed25519 en base64url>`.
+    #[param(value_type = Option<String>)]
+    #[serde(default)]
+    pub s: First<String>,
+}
+
+/// The verdict on a receipt: 200 (authentic, forged or cancelled), 404 for
+/// an unknown folio, 400 without `s`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/receipts/{folio}/verify",
+    operation_id = "verifyReceipt",
+    tag = "recibos",
+    summary = "Verifica un recibo oficial con el código de su QR: auténtico, alterado o falso, cancelado o desconocido",
+    params(("folio" = String, Path, example = "A-2026-000123"), SignatureQuery),
+    responses(
+        (status = 200, description = "Veredicto (authentic, forged o cancelled)", body = ApiVerification),
+        (status = 400, description = "Falta el código (missing_signature)", body = ApiErrorBody),
+        (status = 404, description = "Folio desconocido (verdict unknown)", body = ApiVerification),
+        (status = 429, description = "Demasiadas consultas (rate_limited)", body = ApiErrorBody),
+        (status = 503, description = "Base de datos no disponible (unavailable)", body = ApiErrorBody),
+    )
+)]
+#[tracing::instrument(name = "api.verify_receipt", skip_all)]
 pub async fn verify(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     Path(folio): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Response {
-    if let Err(retry) = state.lookup_limiter.check(state.client_ip(Some(peer), &headers)) {
-        return error_response(&LookupError::RateLimited(retry.0));
-    }
-    let Some(s) = query_param(&query, "s").filter(|s| !s.trim().is_empty()) else {
-        return api_error(
+    Query(q): Query<SignatureQuery>,
+) -> Result<Response, AppError> {
+    let Some(s) = q.s.into_inner().filter(|s| !s.trim().is_empty()) else {
+        return Err(AppError::new(
             400,
             "missing_signature",
-            "Falta el código de verificación (parámetro «s» del enlace del código QR).".into(),
-            None,
-            None,
-        );
+            "Falta el código de verificación (parámetro «s» del enlace del código QR).",
+            "The verification code is missing (the «s» parameter of the QR code's link).",
+        ));
     };
-    match service::check(&state, &folio, &s).await {
-        Ok(v) => {
-            let status = if v.kind == VerdictKind::Unknown { StatusCode::NOT_FOUND } else { StatusCode::OK };
-            let body = ApiVerification {
-                folio: folio.trim().to_uppercase(),
-                verdict: v.kind,
-                message: verdict_message(v.kind).into(),
-                cancel_reason: v.cancel_reason,
-                receipt: v.receipt,
-            };
-            (status, Json(body)).into_response()
-        }
-        Err(e) => unavailable(e),
-    }
+    let v = service::check(&state, &folio, &s).await.map_err(unavailable)?;
+    let status = if v.kind == VerdictKind::Unknown { StatusCode::NOT_FOUND } else { StatusCode::OK };
+    let body = ApiVerification {
+        folio: folio.trim().to_uppercase(),
+        verdict: v.kind,
+        message: verdict_message(v.kind).into(),
+        cancel_reason: v.cancel_reason,
+        receipt: v.receipt,
+    };
+    Ok((status, Json(body)).into_response())
 }
 
-fn unavailable(e: service::ReceiptError) -> Response {
+fn unavailable(e: service::ReceiptError) -> AppError {
     tracing::error!(error = %e, "receipts unavailable");
-    api_error(
-        503,
-        "unavailable",
-        "El servicio no está disponible por el momento. Intente más tarde.".into(),
-        None,
-        None,
-    )
+    AppError::unavailable()
 }
 
-/// `GET /api/v1/receipts/keys`: every public key that ever signed a receipt.
+/// The published keyring.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Keyring)]
+pub struct ApiKeyring {
+    pub keys: Vec<ApiPublicKey>,
+}
+
+/// One public key that signs (or signed) receipts.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PublicKey)]
+pub struct ApiPublicKey {
+    /// Its id: the first characters of a receipt's code name it.
+    pub kid: String,
+    /// The Ed25519 public key, base64url.
+    pub public_key_b64url: String,
+    /// Receipts issued on these dates (inclusive) verify with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<chrono::NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<chrono::NaiveDate>,
+}
+
+/// Every public key that ever signed a receipt.
+#[utoipa::path(
+    get,
+    path = "/api/v1/receipts/keys",
+    operation_id = "receiptKeys",
+    tag = "recibos",
+    summary = "Las llaves públicas (Ed25519) que firman los recibos, vigentes y retiradas, con su identificador",
+    responses((status = 200, description = "Las llaves", body = ApiKeyring))
+)]
 pub async fn keys(State(state): State<AppState>) -> Response {
-    let mut response = Json(serde_json::json!({ "keys": state.receipt_keys.keyring() })).into_response();
+    let keys = state
+        .receipt_keys
+        .keyring()
+        .iter()
+        .map(|k| ApiPublicKey {
+            kid: k.kid().to_string(),
+            public_key_b64url: k.public_key_b64url(),
+            valid_from: k.valid_from(),
+            valid_until: k.valid_until(),
+        })
+        .collect();
+    let mut response = Json(ApiKeyring { keys }).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     response
 }
@@ -113,25 +157,41 @@ pub async fn opened(state: &AppState, folio: &str, s: Option<&str>) -> Result<Op
     Ok(service::receipt_by_folio(state, &folio).await?.filter(|r| service::opens(r, s)))
 }
 
+/// The PDF's query: the receipt's code and the paper.
+#[derive(Debug, Deserialize)]
+pub struct PdfQuery {
+    #[serde(default)]
+    pub s: First<String>,
+    #[serde(default)]
+    pub papel: First<String>,
+}
+
+fn receipt_not_found() -> AppError {
+    AppError::new(404, "not_found", "No encontramos ese recibo.", "We could not find that receipt.")
+        .with_back("/recibos")
+}
+
 /// `GET /recibo/{folio}/pdf?s=…&papel=carta|ticket`: the receipt as PDF.
-pub async fn pdf(State(state): State<AppState>, Path(folio): Path<String>, RawQuery(query): RawQuery) -> Response {
-    let paper = match query_param(&query, "papel").as_deref() {
+#[tracing::instrument(name = "receipt.pdf", skip_all)]
+pub async fn pdf(
+    State(state): State<AppState>,
+    Path(folio): Path<String>,
+    Query(q): Query<PdfQuery>,
+) -> Result<Response, AppError> {
+    let paper = match q.papel.as_deref() {
         None | Some("carta") => Paper::Letter,
         Some("ticket") => Paper::Ticket80mm,
         Some(_) => {
-            return (StatusCode::BAD_REQUEST, "Papel desconocido: use papel=carta o papel=ticket.").into_response();
+            return Err(AppError::new(
+                400,
+                "invalid_query",
+                "Papel desconocido: use papel=carta o papel=ticket.",
+                "Unknown paper: use papel=carta or papel=ticket.",
+            ));
         }
     };
-    let s = query_param(&query, "s");
-    let receipt = match opened(&state, &folio, s.as_deref()).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return (StatusCode::NOT_FOUND, "No encontramos ese recibo.").into_response(),
-        Err(e) => return unavailable(e),
-    };
-    let view = match receipt_view(&state, &receipt).await {
-        Ok(v) => v,
-        Err(e) => return unavailable(e),
-    };
+    let receipt = opened(&state, &folio, q.s.as_deref()).await.map_err(unavailable)?.ok_or_else(receipt_not_found)?;
+    let view = receipt_view(&state, &receipt).await.map_err(unavailable)?;
     let rendered = tokio::task::spawn_blocking(move || render_pdf(&view, paper)).await;
     match rendered {
         Ok(Ok(bytes)) => {
@@ -146,11 +206,16 @@ pub async fn pdf(State(state): State<AppState>, Path(folio): Path<String>, RawQu
                 h.insert(header::CONTENT_DISPOSITION, v);
             }
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-            response
+            Ok(response)
         }
         other => {
             tracing::error!(folio = %receipt.folio, outcome = ?other.map(|r| r.err()), "receipt PDF failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "No se pudo generar el PDF del recibo.").into_response()
+            Err(AppError::new(
+                500,
+                "unavailable",
+                "No se pudo generar el PDF del recibo.",
+                "The receipt's PDF could not be made.",
+            ))
         }
     }
 }

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use app::i18n::{Lang, LANG_COOKIE};
-use axum::extract::RawQuery;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
@@ -11,6 +10,8 @@ use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
+
+use crate::http::extract::{First, Query};
 
 /// Content-Security-Policy for responses that did not set their own. Pages
 /// set a stricter one with the request's nonce (see `app::ui::shell`).
@@ -46,19 +47,21 @@ pub fn protect<S: Clone + Send + Sync + 'static>(router: axum::Router<S>) -> axu
     )
 }
 
+/// The language switch's query.
+#[derive(Debug, serde::Deserialize)]
+pub struct LangSwitch {
+    #[serde(default)]
+    pub lang: First<String>,
+    /// The page to return to.
+    #[serde(default)]
+    pub volver: First<String>,
+}
+
 /// `GET /idioma?lang=en&volver=/consulta%3Fcuenta%3DP-1`: remembers the
 /// language in a cookie and returns to the page the citizen was on.
-pub async fn switch_language(RawQuery(query): RawQuery) -> Response {
-    let query = query.unwrap_or_default();
-    let mut lang = Lang::Es;
-    let mut back = String::from("/");
-    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-        match key.as_ref() {
-            "lang" => lang = Lang::parse(&value).unwrap_or_default(),
-            "volver" => back = value.into_owned(),
-            _ => {}
-        }
-    }
+pub async fn switch_language(Query(q): Query<LangSwitch>) -> Response {
+    let lang = q.lang.as_deref().and_then(Lang::parse).unwrap_or_default();
+    let back = q.volver.into_inner().unwrap_or_else(|| "/".into());
     let cookie = format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly", lang.code());
     let location = safe_return_path(&back);
     (

@@ -9,7 +9,8 @@ use app::receipt_keys::ReceiptKeys;
 use app::state::{AppState, Clock};
 use app::ui::PageContext;
 use app::{shell, App};
-use axum::routing::{get, post};
+use axum::middleware;
+use axum::routing::{any, get, post};
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -17,7 +18,7 @@ use leptos_axum::{generate_route_list_with_exclusions_and_ssg_and_context, Lepto
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
-use crate::{api, jobs, pay, receipts, security, stripe_webhook};
+use crate::{api, http, jobs, pay, receipts, security};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -74,7 +75,7 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         store,
         municipality: Arc::new(municipality),
         clock,
-        lookup_limiter: Arc::new(RateLimiter::per_minute(settings.lookup_limit)),
+        rate_limiter: Arc::new(RateLimiter::per_minute(settings.lookup_limit)),
         trust_forwarded_for: settings.trust_forwarded_for,
         stripe_refresh: if settings.stripe.is_some() {
             app::payments::StripeRefresh::new()
@@ -99,26 +100,22 @@ pub fn router(state: AppState) -> Router {
         }
     });
     let options = state.leptos_options.clone();
+    let (api, _) = api::routes().split_for_parts();
     let router = Router::new()
-        .route("/healthz", get(api::healthz))
-        .route("/api/v1/debts", get(api::debts))
-        .route("/api/v1/orders", post(api::create_order))
-        .route("/api/v1/orders/{id}", get(api::order))
-        .route("/api/v1/receipts/keys", get(receipts::keys))
-        .route("/api/v1/receipts/{folio}/verify", get(receipts::verify))
+        .merge(api)
+        .route("/api/v1/{*rest}", any(http::render::api_not_found))
         .route("/recibo/{folio}/pdf", get(receipts::pdf))
-        .route("/api/v1/orders/{id}/requote", post(api::requote_order))
-        .route("/api/v1/openapi.json", get(api::openapi))
-        .route("/api/v1/orders/{id}/checkout", post(api::checkout_order))
-        .route("/api/v1/stripe/webhook", post(stripe_webhook::webhook))
         .route("/idioma", get(security::switch_language))
         .route("/orden", post(pay::create_order))
         .route("/orden/{reference}/pagar", post(pay::pay_order))
         .route("/orden/{reference}/cotizar", post(pay::requote_order))
         .route("/prueba/pago/{attempt}/accion", post(pay::demo_action))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
-    security::protect(router).with_state(state)
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Inner to outer: the rate limits, then the one renderer of errors.
+        .layer(middleware::from_fn_with_state(state.clone(), http::rate_limit::limit))
+        .layer(middleware::from_fn_with_state(state.clone(), http::render::render_errors));
+    http::trace::layers(security::protect(router)).with_state(state)
 }
 
 /// A bound server, ready to run (zero2prod's `Application`).

@@ -15,74 +15,109 @@
 //!   not match the order, a transition not allowed) is answered 200, so that
 //!   Stripe stops retrying, and changes nothing.
 
+use app::error::{ApiErrorBody, AppError};
 use app::payments::{self, PaymentError};
 use app::state::AppState;
 use app::stripe::{self as stripe_mod, WebhookEvent};
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
 use axum::Json;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::api::api_error;
-
-fn refused(code: &str, message: &str) -> Response {
-    api_error(400, code, message.to_string(), None, None)
+fn refused(code: &str, es: &str, en: &str) -> AppError {
+    AppError::new(400, code, es, en)
 }
 
-fn ok(status: &str) -> Response {
-    (StatusCode::OK, Json(json!({ "received": true, "status": status }))).into_response()
+/// What the portal answers Stripe.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = WebhookAck)]
+pub struct WebhookAck {
+    pub received: bool,
+    /// `applied`, `duplicate`, `overpayment`, `refused` or `ignored`.
+    pub status: &'static str,
 }
 
-/// `POST /api/v1/stripe/webhook`
-pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+fn ok(status: &'static str) -> Json<WebhookAck> {
+    Json(WebhookAck { received: true, status })
+}
+
+/// Stripe's events about Checkout Sessions.
+#[utoipa::path(
+    post,
+    path = "/api/v1/stripe/webhook",
+    operation_id = "stripeWebhook",
+    tag = "stripe",
+    summary = "Eventos de Stripe (checkout.session.completed, .async_payment_succeeded, .async_payment_failed, .expired), \
+               firmados con Stripe-Signature sobre el cuerpo sin modificar (tolerancia de 5 minutos); otros tipos se \
+               aceptan y se ignoran",
+    params(("Stripe-Signature" = String, Header, description = "t=…,v1=… (HMAC-SHA256 del cuerpo)")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "Un evento de Stripe"),
+    responses(
+        (status = 200, description = "Recibido (status: applied, duplicate, overpayment, refused o ignored)", body = WebhookAck),
+        (status = 400, description = "Firma ausente, inválida o vencida (bad_signature), o cuerpo que no es un evento (bad_event)", body = ApiErrorBody),
+        (status = 404, description = "Stripe no está configurado (stripe_not_configured)", body = ApiErrorBody),
+        (status = 503, description = "Base de datos no disponible (unavailable): Stripe reintenta", body = ApiErrorBody),
+    )
+)]
+#[tracing::instrument(name = "api.stripe_webhook", skip_all)]
+pub async fn webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<WebhookAck>, AppError> {
     let Some(secret) = state.stripe.as_ref().and_then(|s| s.webhook_secret.clone()) else {
-        return api_error(
+        return Err(AppError::new(
             404,
             "stripe_not_configured",
-            "Stripe no está configurado en este portal.".into(),
-            None,
-            None,
-        );
+            "Stripe no está configurado en este portal.",
+            "Stripe is not configured on this portal.",
+        ));
     };
     let Some(signature) = headers.get("stripe-signature").and_then(|v| v.to_str().ok()) else {
-        return refused("bad_signature", "Falta la firma Stripe-Signature.");
+        return Err(refused("bad_signature", "Falta la firma Stripe-Signature.", "The Stripe-Signature is missing."));
     };
     if let Err(e) = stripe_mod::verify_signature(signature, &body, secret.expose(), state.clock.real_now()) {
         tracing::warn!(error = %e, "Stripe webhook refused");
-        return refused("bad_signature", "La firma Stripe-Signature no es válida o está vencida.");
+        return Err(refused(
+            "bad_signature",
+            "La firma Stripe-Signature no es válida o está vencida.",
+            "The Stripe-Signature is not valid or has expired.",
+        ));
     }
     let event = match stripe_mod::parse_event(&body) {
         Ok(event) => event,
         Err(e) => {
             tracing::warn!(error = %e, "Stripe webhook: a signed body that is not an event");
-            return refused("bad_event", "El evento no tiene la forma esperada.");
+            return Err(refused(
+                "bad_event",
+                "El evento no tiene la forma esperada.",
+                "The event is not what was expected.",
+            ));
         }
     };
     match event {
         WebhookEvent::Ignored { event_id, event_type } => {
             tracing::debug!(%event_id, %event_type, "Stripe webhook: event type not handled, ignored");
-            ok("ignored")
+            Ok(ok("ignored"))
         }
         WebhookEvent::Session { event_id, kind, session } => {
             match payments::apply_stripe_session_event(&state, &event_id, kind, &session).await {
-                Ok(outcome) => ok(match outcome {
+                Ok(outcome) => Ok(ok(match outcome {
                     app::store::EventOutcome::Duplicate => "duplicate",
                     app::store::EventOutcome::Applied(_) => "applied",
                     app::store::EventOutcome::Overpayment { .. } => "overpayment",
-                }),
-                Err(PaymentError::Unavailable) => {
-                    // Stripe retries: the event is applied later.
-                    api_error(503, "unavailable", PaymentError::Unavailable.message(app::i18n::Lang::Es), None, None)
-                }
+                })),
+                // Stripe retries: the event is applied later.
+                Err(e @ PaymentError::Unavailable) => Err(e.into()),
                 Err(e @ (PaymentError::AttemptNotFound | PaymentError::OrderNotFound)) => {
                     tracing::warn!(%event_id, session = %session.id, error = %e, "Stripe webhook: not one of our sessions, ignored");
-                    ok("ignored")
+                    Ok(ok("ignored"))
                 }
                 Err(e) => {
                     tracing::warn!(%event_id, session = %session.id, error = %e, "Stripe webhook: event refused, nothing changed");
-                    ok("refused")
+                    Ok(ok("refused"))
                 }
             }
         }

@@ -80,6 +80,20 @@ macro_rules! string_enum {
                 s.parse().map_err(::serde::de::Error::custom)
             }
         }
+
+        /// In the OpenAPI document: a string, one of the names.
+        #[cfg(feature = "ssr")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "ssr")]
+        impl utoipa::ToSchema for $name {}
     };
 }
 #[allow(unused_imports)] // used by the store (ssr); the wasm build has none

@@ -163,6 +163,27 @@ impl Centavos {
     }
 }
 
+/// In the OpenAPI document: `Money`, a decimal string of pesos with two
+/// decimals (`"1234.50"`), never a float.
+#[cfg(feature = "ssr")]
+impl utoipa::PartialSchema for Centavos {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^-?[0-9]+\.[0-9]{2}$"))
+            .examples(["1234.50"])
+            .description(Some("Pesos mexicanos (MXN) con dos decimales, como cadena"))
+            .into()
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl utoipa::ToSchema for Centavos {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Money".into()
+    }
+}
+
 impl From<i64> for Centavos {
     fn from(c: i64) -> Centavos {
         Centavos(c)

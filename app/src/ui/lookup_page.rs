@@ -5,13 +5,14 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use super::error_page::ErrorSummary;
 use super::format;
 use super::islands::RfcField;
 use super::PageContext;
 use crate::domain::quote::QuoteItem;
 use crate::domain::rfc::PersonKind;
 use crate::i18n::{Lang, Texts};
-use crate::lookup::{lookup_debts, AccountDebt, DebtDocument, LookupOutcome, LookupProblem};
+use crate::lookup::{lookup_debts, AccountDebt, DebtDocument, LookupOutcome};
 
 #[component]
 pub fn LookupPage() -> impl IntoView {
@@ -55,7 +56,7 @@ fn render(ctx: &PageContext, cuenta: String, rfc: String, outcome: Option<Lookup
     view! {
         <Title text=title/>
         <h1>{t.lookup_title}</h1>
-        {problem.map(|p| error_summary(&p, lang, t))}
+        {problem.map(|p| view! { <ErrorSummary err=p title=t.error_summary_title default_field="cuenta"/> })}
         {match outcome {
             Some(LookupOutcome::Found(doc)) => result(doc, lang, t, &cuenta, &rfc).into_any(),
             _ => view! { <p class="lead">{t.lookup_intro}</p> }.into_any(),
@@ -84,23 +85,6 @@ fn render(ctx: &PageContext, cuenta: String, rfc: String, outcome: Option<Lookup
         </div>
     }
     .into_any()
-}
-
-/// The error summary: announced, focused on load, linking to the field.
-fn error_summary(p: &LookupProblem, lang: Lang, t: &'static Texts) -> impl IntoView {
-    let href = p.field.as_ref().map(|f| format!("#{f}")).unwrap_or_else(|| "#cuenta".into());
-    let rate_limited = p.code == "rate_limited";
-    view! {
-        <div class="error-summary" role="alert" tabindex="-1" autofocus data-testid="error-summary"
-            data-code=p.code.clone() aria-labelledby="error-summary-title">
-            <h2 id="error-summary-title">{if rate_limited { t.rate_limited_title } else { t.error_summary_title }}</h2>
-            <ul>
-                <li><a href=href>{p.message(lang).to_string()}</a></li>
-            </ul>
-            {p.hint(lang).map(|h| view! { <p class="hint" data-testid="rfc-check-hint">{h.to_string()}</p> })}
-            {rate_limited.then(|| view! { <p data-testid="rate-limited">{p.retry_after.map(|s| format!("Retry-After: {s} s"))}</p> })}
-        </div>
-    }
 }
 
 /// The CSRF token for the pay form (pages render on the server only).

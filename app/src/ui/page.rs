@@ -35,23 +35,29 @@ impl PageContext {
     pub fn from_request() -> Self {
         use leptos::prelude::*;
         let state = expect_context::<crate::state::AppState>();
-        let parts = use_context::<axum::http::request::Parts>();
-        let query_lang = parts
-            .as_ref()
-            .and_then(|p| p.uri.query()?.split('&').find_map(|kv| kv.strip_prefix("lang=").and_then(Lang::parse)));
-        let cookie_lang = parts.as_ref().and_then(|p| {
-            let cookie = p.headers.get(axum::http::header::COOKIE)?.to_str().ok()?;
-            Lang::from_cookie_header(cookie)
-        });
-        let current = parts
-            .as_ref()
-            .and_then(|p| p.uri.path_and_query().map(|pq| pq.as_str().to_string()))
-            .unwrap_or_else(|| "/".into());
+        match use_context::<axum::http::request::Parts>() {
+            Some(p) => Self::for_request(&state, &p.uri, &p.headers),
+            None => Self::for_request(&state, &axum::http::Uri::from_static("/"), &axum::http::HeaderMap::new()),
+        }
+    }
+
+    /// The context of a request: the language from `?lang=` or the
+    /// language cookie (every `Cookie` header is read), today, the current
+    /// path and query.
+    #[cfg(feature = "ssr")]
+    pub fn for_request(state: &crate::state::AppState, uri: &axum::http::Uri, headers: &axum::http::HeaderMap) -> Self {
+        let query_lang =
+            uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=").and_then(Lang::parse)));
+        let cookie_lang = headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|c| c.to_str().ok())
+            .find_map(Lang::from_cookie_header);
         PageContext {
             lang: query_lang.or(cookie_lang).unwrap_or_default(),
             today: state.clock.today(),
             municipality: state.municipality.clone(),
-            current,
+            current: uri.path_and_query().map(|pq| pq.as_str().to_string()).unwrap_or_else(|| "/".into()),
         }
     }
 }

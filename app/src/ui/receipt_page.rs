@@ -82,7 +82,6 @@ mod ssr {
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use std::net::SocketAddr;
 
     use axum::http::StatusCode;
     use leptos::prelude::*;
@@ -90,6 +89,7 @@ mod ssr {
 
     use super::super::format;
     use super::super::PageContext;
+    use crate::domain::account::AccountNumber;
     use crate::domain::folio::Folio;
     use crate::domain::words::amount_in_words;
     use crate::i18n::Lang;
@@ -137,17 +137,6 @@ mod ssr {
         let ctx = expect_context::<PageContext>();
         let state = expect_context::<AppState>();
         let lang = ctx.lang;
-        let peer = leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>().await.ok().map(|c| c.0);
-        let headers = use_context::<axum::http::request::Parts>().map(|p| p.headers).unwrap_or_default();
-        if let Err(retry) = state.lookup_limiter.check(state.client_ip(peer, &headers)) {
-            set_status(StatusCode::TOO_MANY_REQUESTS);
-            return view! {
-                <Title text=lang.pick("Demasiadas consultas", "Too many requests")/>
-                <h1>{lang.pick("Demasiadas consultas", "Too many requests")}</h1>
-                <p>{format!("{} {} s.", lang.pick("Espere e intente de nuevo en", "Wait and try again in"), retry.0)}</p>
-            }
-            .into_any();
-        }
         let s = ctx.param("s").unwrap_or_default();
         let outcome = match receipts::check(&state, &folio, &s).await {
             Ok(v) => v,
@@ -416,14 +405,17 @@ mod ssr {
         let ctx = expect_context::<PageContext>();
         let state = expect_context::<AppState>();
         let lang = ctx.lang;
-        let cuenta = ctx.param("cuenta").map(|s| s.trim().to_uppercase()).unwrap_or_default();
+        let typed = ctx.param("cuenta").unwrap_or_default();
         let folio = ctx.param("folio").map(|s| s.trim().to_uppercase()).unwrap_or_default();
-        let asked = !cuenta.is_empty() || !folio.is_empty();
+        let asked = !typed.trim().is_empty() || !folio.is_empty();
         let mut errors: Vec<(&'static str, String)> = Vec::new();
         let mut found: Option<Receipt> = None;
+        // The account number, normalised as everywhere else.
+        let account = AccountNumber::parse(&typed);
+        let cuenta = account.as_ref().map(|a| a.to_string()).unwrap_or_else(|_| typed.trim().to_string());
         if asked {
-            if cuenta.is_empty() {
-                errors.push(("cuenta", lang.pick("Escriba el número de cuenta.", "Enter the account number.").into()));
+            if let Err(e) = &account {
+                errors.push(("cuenta", lang.pick(&e.message_es(), &e.message_en()).to_string()));
             }
             let parsed = if folio.is_empty() {
                 errors.push(("folio", lang.pick("Escriba el folio del recibo.", "Enter the receipt's folio.").into()));
@@ -438,19 +430,7 @@ mod ssr {
                 }
             };
             if let (Some(f), true) = (parsed, errors.is_empty()) {
-                let peer = leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>().await.ok().map(|c| c.0);
-                let headers = use_context::<axum::http::request::Parts>().map(|p| p.headers).unwrap_or_default();
-                if let Err(retry) = state.lookup_limiter.check(state.client_ip(peer, &headers)) {
-                    set_status(StatusCode::TOO_MANY_REQUESTS);
-                    errors.push((
-                        "cuenta",
-                        format!(
-                            "{} {} s.",
-                            lang.pick("Demasiadas consultas: espere", "Too many requests: wait"),
-                            retry.0
-                        ),
-                    ));
-                } else {
+                {
                     match receipts::receipt_by_folio(&state, &f).await {
                         Err(_) => return unavailable(lang),
                         Ok(r) => {

@@ -192,3 +192,25 @@ async fn the_openapi_document_describes_the_debts_endpoint() {
     }
     assert!(doc["paths"]["/api/v1/debts"]["get"]["responses"]["429"].is_object());
 }
+
+#[tokio::test]
+async fn an_account_imported_in_lower_case_is_found_as_typed() {
+    let app = spawn_app().await;
+    let csv = "account,kind,rfc,name,colonia,concept,period,due_date,amount\n\
+               p-000123,predial,,Luis Cota Peña,Centro,predial,2026-B6,2026-12-31,500.00\n";
+    let rows = server::import::parse_padron(csv.as_bytes()).unwrap();
+    assert_eq!(rows[0].account.as_str(), "P-000123", "normalised on import");
+    app.store.import_padron(&rows, &|_| {}).await.unwrap();
+    for typed in ["P-000123", "p-000123", "%20p-000123%20"] {
+        let (status, doc) = app.get_json(&format!("/api/v1/debts?account={typed}")).await;
+        assert_eq!(status, 200, "{typed}: {doc}");
+        assert_eq!(doc["accounts"][0]["account"], "P-000123");
+    }
+    // The page and the order form too.
+    let (status, html) = crate::common::page(&app, "/consulta?cuenta=p-000123").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("P-000123"), "{html}");
+    let (status, order) = app.post_json("/api/v1/orders", &serde_json::json!({"account": "p-000123"})).await;
+    assert_eq!(status, 201, "{order}");
+    assert_eq!(order["items"][0]["account"], "P-000123");
+}

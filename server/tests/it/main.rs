@@ -10,6 +10,7 @@
 mod common;
 
 mod api;
+mod boundary;
 mod orders;
 mod pages;
 mod payments;

@@ -2,7 +2,7 @@
 //! (real forms, CSRF, 303 redirects), and the shared provider-event path
 //! (dedupe, amounts, overpayments), on a real server with its own SQLite file.
 
-use crate::common::{spawn_app, TestApp};
+use crate::common::{location, page, post_form, post_form_with, spawn_app, TestApp, TOKEN};
 use app::domain::money::Centavos;
 use app::domain::payment::{Instructions, Provider};
 use app::domain::payment::{OrderStatus, PaymentEvent, Transition, CURRENCY_MXN};
@@ -10,50 +10,6 @@ use app::payments::{apply_provider_event, PaymentError};
 use app::store::{EventOutcome, ProviderEvent};
 use chrono::NaiveDate;
 use serde_json::{json, Value};
-
-const TOKEN: &str = "0123456789abcdef0123456789abcdef";
-
-fn encode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-/// POSTs a form with the CSRF cookie `cookie` and the field `field`.
-async fn post_form_with(
-    app: &TestApp,
-    path: &str,
-    fields: &[(&str, String)],
-    cookie: Option<&str>,
-    field: Option<&str>,
-) -> reqwest::Response {
-    let mut body: Vec<String> = fields.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
-    if let Some(f) = field {
-        body.push(format!("csrf={}", encode(f)));
-    }
-    let mut request = app
-        .client
-        .post(format!("{}{}", app.base, path))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body.join("&"));
-    if let Some(c) = cookie {
-        request = request.header("cookie", format!("recauda_csrf={c}"));
-    }
-    request.send().await.expect("request")
-}
-
-async fn post_form(app: &TestApp, path: &str, fields: &[(&str, String)]) -> reqwest::Response {
-    post_form_with(app, path, fields, Some(TOKEN), Some(TOKEN)).await
-}
-
-fn location(r: &reqwest::Response) -> String {
-    assert_eq!(r.status().as_u16(), 303, "expected a 303 redirect");
-    r.headers()["location"].to_str().unwrap().to_string()
-}
-
-async fn page(app: &TestApp, path: &str) -> (u16, String) {
-    let r = app.get(path).await;
-    let status = r.status().as_u16();
-    (status, r.text().await.unwrap())
-}
 
 async fn charge_ids(app: &TestApp, account: &str) -> Vec<i64> {
     let (status, doc) = app.get_json(&format!("/api/v1/debts?account={account}")).await;

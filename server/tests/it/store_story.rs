@@ -306,6 +306,19 @@ async fn story(shared: Store, backend: Backend) {
 
     // 13. Official receipts and their folios.
     receipts_chapter(shared.clone(), &demo).await;
+
+    // 14. Background jobs: one process at a time holds a job's lease.
+    let t = instant("2026-05-20T18:00:00Z");
+    let ttl = std::time::Duration::from_secs(600);
+    assert!(store.take_lease("stripe_sweep", "proc-a", t, ttl).await.unwrap());
+    assert!(!store.take_lease("stripe_sweep", "proc-b", t, ttl).await.unwrap(), "held by a");
+    assert!(store.take_lease("other_job", "proc-b", t, ttl).await.unwrap(), "leases are per job");
+    let later = t + chrono::Duration::minutes(5);
+    assert!(store.take_lease("stripe_sweep", "proc-a", later, ttl).await.unwrap(), "a renews its own");
+    assert!(!store.take_lease("stripe_sweep", "proc-b", later + chrono::Duration::minutes(9), ttl).await.unwrap());
+    let expired = later + chrono::Duration::minutes(10);
+    assert!(store.take_lease("stripe_sweep", "proc-b", expired, ttl).await.unwrap(), "a died: b takes over");
+    assert!(!store.take_lease("stripe_sweep", "proc-a", expired, ttl).await.unwrap());
 }
 
 /// Receipts are issued with the payment, one per succeeded order; folios of
@@ -878,6 +891,12 @@ async fn upgrade_keeps_payments(backend: &str, url: &str) {
          36000, '2026-05-20T18:00:00.000000Z', '2026-05-21T09:00:00.000000Z')",
         "INSERT INTO overpayments (order_id, attempt_id, amount_centavos, reason, created_at) \
          VALUES (41, 7, 36000, 'paid_after_expired', '2026-05-21T09:00:00.000000Z')",
+        // Account numbers imported in lower case before they were normalised;
+        // one whose upper-case form also exists stays as it was.
+        "INSERT INTO taxpayers (id, person_kind, name) VALUES (1, 'fisica', 'Luis Cota')",
+        "INSERT INTO accounts (id, number, kind, taxpayer_id) VALUES (1, 'p-000777', 'predial', 1)",
+        "INSERT INTO accounts (id, number, kind, taxpayer_id) VALUES (2, 'a-000001', 'agua', 1)",
+        "INSERT INTO accounts (id, number, kind, taxpayer_id) VALUES (3, 'A-000001', 'agua', 1)",
     ];
     if backend == "sqlite" {
         let pool = sqlx::SqlitePool::connect(&format!("{url}?mode=rwc")).await.unwrap();
@@ -901,6 +920,11 @@ async fn upgrade_keeps_payments(backend: &str, url: &str) {
         pool.close().await;
     }
     let store = Store::connect(url).await.unwrap();
+    assert_eq!(account_by_number(&store, "P-000777").await.map(|a| a.id), Some(1), "upper-cased by the migration");
+    assert_eq!(account_by_number(&store, "A-000001").await.map(|a| a.id), Some(3));
+    let kept: String =
+        sqlx::query_scalar("SELECT number FROM accounts WHERE id = 2").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(kept, "a-000001", "a clash is left for the treasury");
     let attempt = store.get_attempt(7).await.unwrap().unwrap();
     assert_eq!(
         (attempt.method, attempt.status, attempt.instructions),

@@ -158,3 +158,51 @@ impl TestApp {
         pool.close().await;
     }
 }
+
+/// The CSRF token the form helpers send as cookie and field.
+pub const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+pub fn encode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// POSTs a form with the CSRF cookie `cookie` and the field `field`.
+pub async fn post_form_with(
+    app: &TestApp,
+    path: &str,
+    fields: &[(&str, String)],
+    cookie: Option<&str>,
+    field: Option<&str>,
+) -> reqwest::Response {
+    let mut body: Vec<String> = fields.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+    if let Some(f) = field {
+        body.push(format!("csrf={}", encode(f)));
+    }
+    let mut request = app
+        .client
+        .post(format!("{}{}", app.base, path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.join("&"));
+    if let Some(c) = cookie {
+        request = request.header("cookie", format!("recauda_csrf={c}"));
+    }
+    request.send().await.expect("request")
+}
+
+/// POSTs a form with a matching CSRF cookie and field.
+pub async fn post_form(app: &TestApp, path: &str, fields: &[(&str, String)]) -> reqwest::Response {
+    post_form_with(app, path, fields, Some(TOKEN), Some(TOKEN)).await
+}
+
+/// The `Location` of a 303.
+pub fn location(r: &reqwest::Response) -> String {
+    assert_eq!(r.status().as_u16(), 303, "expected a 303 redirect");
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// GETs a page: its status and HTML.
+pub async fn page(app: &TestApp, path: &str) -> (u16, String) {
+    let r = app.get(path).await;
+    let status = r.status().as_u16();
+    (status, r.text().await.unwrap())
+}

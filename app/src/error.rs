@@ -1,0 +1,291 @@
+//! The ONE error the portal shows: a code, an HTTP status, a message in
+//! Spanish and in English (an optional hint, the form field it belongs to,
+//! an optional `Retry-After`, an optional way back).
+//!
+//! Every service error converts into it ([`crate::lookup::LookupError`],
+//! [`crate::orders::OrderError`], [`crate::payments::PaymentError`]), and so
+//! do the HTTP boundary's own refusals (a form that fails its CSRF check, a
+//! malformed body, too many requests). It is rendered in one place: as the
+//! JSON error shape `{"error": {"code", "message", "hint"}}` under `/api`,
+//! and as a page inside the site layout everywhere else (`server::http`).
+//! Pages that keep their form on screen (the lookup) render the same value
+//! as their error summary.
+
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::Lang;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppError {
+    /// Stable, for programs (`rate_limited`, `not_found`, `csrf`…).
+    pub code: String,
+    pub status: u16,
+    pub message_es: String,
+    pub message_en: String,
+    pub hint_es: Option<String>,
+    pub hint_en: Option<String>,
+    /// The form field the error belongs to (the error summary links to it).
+    pub field: Option<String>,
+    /// Seconds until a refused request may be made again.
+    pub retry_after: Option<u64>,
+    /// A path on this site to go back to from the error page.
+    pub back: Option<String>,
+}
+
+impl AppError {
+    pub fn new(status: u16, code: &str, message_es: impl Into<String>, message_en: impl Into<String>) -> AppError {
+        AppError {
+            code: code.into(),
+            status,
+            message_es: message_es.into(),
+            message_en: message_en.into(),
+            hint_es: None,
+            hint_en: None,
+            field: None,
+            retry_after: None,
+            back: None,
+        }
+    }
+
+    pub fn with_back(mut self, path: impl Into<String>) -> AppError {
+        self.back = Some(path.into());
+        self
+    }
+
+    pub fn with_hint(mut self, es: impl Into<String>, en: impl Into<String>) -> AppError {
+        self.hint_es = Some(es.into());
+        self.hint_en = Some(en.into());
+        self
+    }
+
+    pub fn message(&self, lang: Lang) -> &str {
+        lang.pick(&self.message_es, &self.message_en)
+    }
+
+    pub fn hint(&self, lang: Lang) -> Option<&str> {
+        match lang {
+            Lang::Es => self.hint_es.as_deref(),
+            Lang::En => self.hint_en.as_deref(),
+        }
+    }
+
+    pub fn is_rate_limited(&self) -> bool {
+        self.code == "rate_limited"
+    }
+
+    /// Too many requests from one address: wait `secs`.
+    pub fn rate_limited(secs: u64) -> AppError {
+        AppError {
+            retry_after: Some(secs),
+            ..AppError::new(
+                429,
+                "rate_limited",
+                format!("Ha hecho muchas consultas seguidas. Espere {secs} segundos y vuelva a intentarlo."),
+                format!("You have made many requests in a row. Wait {secs} seconds and try again."),
+            )
+        }
+    }
+
+    /// A state-changing form whose CSRF token does not match its cookie.
+    pub fn csrf() -> AppError {
+        AppError::new(
+            403,
+            "csrf",
+            "No pudimos verificar que este formulario salió de este portal (la sesión del navegador pudo haber \
+             cambiado). Vuelva a abrir la página y envíelo de nuevo.",
+            "We could not verify that this form came from this portal. Open the page again and resubmit it.",
+        )
+        .with_back("/consulta")
+    }
+
+    /// A form or query whose fields are not what the page sends.
+    pub fn bad_form(detail: &str) -> AppError {
+        AppError::new(
+            400,
+            "invalid_form",
+            format!("El formulario no tiene la forma esperada ({detail}). Vuelva a abrir la página."),
+            format!("The form is not what was expected ({detail}). Open the page again."),
+        )
+    }
+
+    /// A JSON body that is not the JSON expected.
+    pub fn bad_json(expected_es: &str, expected_en: &str) -> AppError {
+        AppError::new(400, "invalid_json", expected_es, expected_en)
+    }
+
+    /// No such route (under `/api`).
+    pub fn no_route() -> AppError {
+        AppError::new(404, "not_found", "No existe esa dirección de la API.", "There is no such API address.")
+    }
+
+    /// The database (or another part the request needs) did not answer.
+    pub fn unavailable() -> AppError {
+        AppError::new(
+            503,
+            "unavailable",
+            "El servicio no está disponible en este momento. Intente de nuevo en unos minutos.",
+            "The service is unavailable right now. Please try again in a few minutes.",
+        )
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.code, self.message_en)
+    }
+}
+
+impl std::error::Error for AppError {}
+
+/// Every code an error may carry (the OpenAPI document lists them).
+pub const ERROR_CODES: &[&str] = &[
+    "invalid_query",
+    "invalid_account",
+    "invalid_rfc",
+    "generic_rfc",
+    "not_found",
+    "rate_limited",
+    "unavailable",
+    "invalid_json",
+    "unsupported_media_type",
+    "payload_too_large",
+    "invalid_form",
+    "csrf",
+    "invalid_charges",
+    "older_charge_unpaid",
+    "charges_in_live_order",
+    "order_not_found",
+    "order_still_live",
+    "order_not_requotable",
+    "charges_not_open",
+    "attempt_not_found",
+    "order_not_payable",
+    "event_refused",
+    "missing_signature",
+    "stripe_not_configured",
+    "bad_signature",
+    "bad_event",
+];
+
+#[cfg(feature = "ssr")]
+fn code_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(ERROR_CODES.iter().copied()))
+        .build()
+}
+
+/// The JSON error shape of the API.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", schema(as = Error))]
+pub struct ApiErrorBody {
+    #[cfg_attr(feature = "ssr", schema(inline))]
+    pub error: ApiErrorDetail,
+}
+
+/// An API error: a stable code and a message in Spanish.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ApiErrorDetail {
+    #[cfg_attr(feature = "ssr", schema(schema_with = code_schema))]
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl From<&AppError> for ApiErrorBody {
+    fn from(e: &AppError) -> Self {
+        ApiErrorBody {
+            error: ApiErrorDetail { code: e.code.clone(), message: e.message_es.clone(), hint: e.hint_es.clone() },
+        }
+    }
+}
+
+/// The error as a response: its status, `Retry-After`, the JSON shape as
+/// body, and the error itself in the response's extensions, where the
+/// boundary's renderer turns it into a page for anything but `/api`.
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> axum::response::Response {
+        use axum::http::{header, HeaderValue, StatusCode};
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, axum::Json(ApiErrorBody::from(&self))).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::payment::{OrderStatus, TransitionError};
+    use crate::lookup::LookupError;
+    use crate::orders::OrderError;
+    use crate::payments::PaymentError;
+
+    #[test]
+    fn every_code_is_listed() {
+        let mut errors: Vec<AppError> = vec![
+            AppError::rate_limited(1),
+            AppError::csrf(),
+            AppError::bad_form("x"),
+            AppError::bad_json("x", "x"),
+            AppError::no_route(),
+            AppError::unavailable(),
+        ];
+        for e in [
+            LookupError::Missing,
+            LookupError::AccountShape,
+            LookupError::Rfc(crate::domain::rfc::RfcError::Generic),
+            LookupError::Rfc(crate::domain::rfc::RfcError::Shape),
+            LookupError::AccountNotFound("P-1".into()),
+            LookupError::Unavailable,
+        ] {
+            errors.push(e.into());
+        }
+        for e in [
+            OrderError::NothingToPay,
+            OrderError::ChargesInLiveOrder(vec![1]),
+            OrderError::NotFound("1".into()),
+            OrderError::StillLive(1),
+            OrderError::NotRequotable { id: 1, status: OrderStatus::Failed },
+            OrderError::ChargesNoLongerOpen(1),
+            OrderError::ChargesJustPaid,
+        ] {
+            errors.push(e.into());
+        }
+        for e in [
+            PaymentError::OrderNotFound,
+            PaymentError::AttemptNotFound,
+            PaymentError::NotPayable("x".into()),
+            PaymentError::Refused(TransitionError::PaidAfterFinal(OrderStatus::Expired)),
+            PaymentError::Unavailable,
+        ] {
+            errors.push(e.into());
+        }
+        for e in errors {
+            assert!(ERROR_CODES.contains(&e.code.as_str()), "{} is not in ERROR_CODES", e.code);
+            assert!(!e.message_es.is_empty() && e.message_es != e.message_en, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn both_languages_and_the_json_shape() {
+        let e = AppError::rate_limited(12);
+        assert_eq!((e.status, e.code.as_str(), e.retry_after), (429, "rate_limited", Some(12)));
+        assert!(e.message(Lang::Es).contains("Espere 12 segundos"));
+        assert!(e.message(Lang::En).contains("Wait 12 seconds"));
+        let json = serde_json::to_value(ApiErrorBody::from(&e)).unwrap();
+        assert_eq!(json["error"]["code"], "rate_limited");
+        assert!(json["error"].get("hint").is_none());
+        let e = AppError::no_route().with_hint("pista", "hint");
+        assert_eq!(serde_json::to_value(ApiErrorBody::from(&e)).unwrap()["error"]["hint"], "pista");
+    }
+}

@@ -1,0 +1,182 @@
+//! Typed extractors whose every refusal is an [`AppError`] (rendered by
+//! [`super::render`]): handlers never parse a body, a query or a cookie by
+//! hand.
+
+use std::net::{IpAddr, SocketAddr};
+
+use app::csrf::{self, CSRF_FIELD};
+use app::error::AppError;
+use app::state::AppState;
+use axum::body::Bytes;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum_extra::extract::CookieJar;
+use serde::de::DeserializeOwned;
+
+/// A single-valued parameter of a form or query: present (even empty) or
+/// absent, and when a request repeats it, the first value counts (a
+/// repeated `cargo` fills a `Vec` instead).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct First<T>(pub Option<T>);
+
+impl<T> First<T> {
+    pub fn as_deref(&self) -> Option<&T::Target>
+    where
+        T: std::ops::Deref,
+    {
+        self.0.as_deref()
+    }
+
+    pub fn into_inner(self) -> Option<T> {
+        self.0
+    }
+}
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for First<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // The form deserializer hands one value or several as a sequence.
+        let values: Vec<T> = Vec::deserialize(d)?;
+        Ok(First(values.into_iter().next()))
+    }
+}
+
+/// A form body (`application/x-www-form-urlencoded`) as `T`: repeated
+/// fields (`cargo=1&cargo=2`) fill a `Vec`.
+pub struct Form<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match axum_extra::extract::Form::<T>::from_request(req, state).await {
+            Ok(axum_extra::extract::Form(value)) => Ok(Form(value)),
+            Err(e) => {
+                tracing::debug!(rejection = %e, "form refused");
+                Err(AppError::bad_form(&e.body_text()))
+            }
+        }
+    }
+}
+
+/// The query string as `T` (repeated parameters fill a `Vec`).
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match axum_extra::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum_extra::extract::Query(value)) => Ok(Query(value)),
+            Err(e) => {
+                tracing::debug!(rejection = %e, "query refused");
+                Err(AppError::new(
+                    400,
+                    "invalid_query",
+                    "Los parámetros de la dirección no tienen la forma esperada.",
+                    "The address's parameters are not what was expected.",
+                ))
+            }
+        }
+    }
+}
+
+/// A JSON body as `T`. A body that is not JSON, not the JSON expected, or
+/// too large gets the API's error shape with the right status.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Json(value)),
+            Err(rejection) => Err(json_rejection(&rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: &JsonRejection) -> AppError {
+    tracing::debug!(%rejection, "rejected JSON body");
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => AppError::new(
+            415,
+            "unsupported_media_type",
+            "Envíe el cuerpo como JSON (Content-Type: application/json).",
+            "Send the body as JSON (Content-Type: application/json).",
+        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
+            413,
+            "payload_too_large",
+            "El cuerpo de la solicitud es demasiado grande.",
+            "The request body is too large.",
+        ),
+        JsonRejection::JsonDataError(_) => AppError::bad_json(
+            "La solicitud no tiene la forma esperada: envíe {\"account\": \"…\"} o {\"rfc\": \"…\"} \
+             y, si quiere, \"charges\" con la lista de números de cargo.",
+            "The request is not what was expected: send {\"account\": \"…\"} or {\"rfc\": \"…\"} \
+             and, optionally, \"charges\" with the list of charge ids.",
+        ),
+        _ => {
+            AppError::bad_json("El cuerpo de la solicitud no es un JSON válido.", "The request body is not valid JSON.")
+        }
+    }
+}
+
+/// A state-changing form, checked against CSRF before anything else: the
+/// hidden field [`CSRF_FIELD`] must equal the `recauda_csrf` cookie (any of
+/// the request's `Cookie` headers), compared in constant time. A missing or
+/// different token is refused with 403 and changes nothing. Then the body
+/// is read as `T`, like [`Form`].
+pub struct CsrfForm<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfForm<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let jar = CookieJar::from_headers(req.headers());
+        let body = Bytes::from_request(req, state).await.map_err(|e| AppError::bad_form(&e.body_text()))?;
+        let sent = form_urlencoded::parse(&body).find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.into_owned());
+        let cookie = jar.get(csrf::CSRF_COOKIE).map(|c| c.value().to_string());
+        match (cookie, sent) {
+            (Some(cookie), Some(sent)) if csrf::tokens_match(&cookie, &sent) => {}
+            _ => return Err(AppError::csrf()),
+        }
+        serde_html_form::from_bytes::<T>(&body).map(CsrfForm).map_err(|e| AppError::bad_form(&e.to_string()))
+    }
+}
+
+/// The client's address: the peer's, or behind our own reverse proxy
+/// (`trust_forwarded_for`) the last `X-Forwarded-For` entry.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientIp(pub IpAddr);
+
+impl ClientIp {
+    pub fn of(state: &AppState, peer: Option<SocketAddr>, headers: &HeaderMap) -> ClientIp {
+        ClientIp(state.client_ip(peer, headers))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        Ok(ClientIp::of(&state, peer, &parts.headers))
+    }
+}
+
+/// The visitor's language (`recauda_lang` cookie, any `Cookie` header).
+pub fn lang_of(headers: &HeaderMap) -> app::i18n::Lang {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|c| c.to_str().ok())
+        .find_map(app::i18n::Lang::from_cookie_header)
+        .unwrap_or_default()
+}

@@ -1,0 +1,102 @@
+//! The per-address limits, as one layer over every route: each public
+//! route belongs to a class ([`RouteClass`]) with its own budget per
+//! minute; a request past it is answered 429 with `Retry-After` (JSON under
+//! `/api`, a page elsewhere) and never reaches its handler.
+
+use std::net::SocketAddr;
+
+use app::error::AppError;
+use app::rate_limit::RouteClass;
+use app::state::AppState;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// The class of a request, `None` for what is not limited (static files,
+/// the home page, the language switch, health, the keyring, the OpenAPI
+/// document, Stripe's webhook).
+pub fn classify(method: &Method, path: &str, query: Option<&str>) -> Option<RouteClass> {
+    let has = |names: &[&str]| {
+        query.is_some_and(|q| {
+            form_urlencoded::parse(q.as_bytes()).any(|(k, v)| names.contains(&k.as_ref()) && !v.is_empty())
+        })
+    };
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let post = method == Method::POST;
+    match segments.as_slice() {
+        // What is owed.
+        ["consulta"] if has(&["cuenta", "rfc"]) => Some(RouteClass::Lookup),
+        ["api", "v1", "debts"] => Some(RouteClass::Lookup),
+        ["api", "sf", "lookup"] => Some(RouteClass::Lookup),
+        // Payment orders.
+        ["orden"] if post => Some(RouteClass::Orders),
+        ["api", "v1", "orders"] if post => Some(RouteClass::Orders),
+        ["orden", _, "cotizar"] | ["api", "v1", "orders", _, "requote"] if post => Some(RouteClass::Orders),
+        ["orden", _, "pagar"] | ["api", "v1", "orders", _, "checkout"] if post => Some(RouteClass::Checkout),
+        ["prueba", "pago", _, "accion"] if post => Some(RouteClass::Checkout),
+        ["orden", _] | ["api", "v1", "orders", _] | ["prueba", "pago", _] => Some(RouteClass::OrderReads),
+        // Receipts.
+        ["recibo", _] | ["recibo", _, "pdf"] => Some(RouteClass::Receipts),
+        ["recibos"] if has(&["cuenta", "folio"]) => Some(RouteClass::Receipts),
+        ["v", _] | ["api", "v1", "receipts", _, "verify"] => Some(RouteClass::Verify),
+        ["verificar"] if has(&["url"]) => Some(RouteClass::Verify),
+        _ => None,
+    }
+}
+
+pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(class) = classify(req.method(), req.uri().path(), req.uri().query()) {
+        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        let ip = state.client_ip(peer, req.headers());
+        if let Err(retry) = state.rate_limiter.check(class, ip) {
+            tracing::info!(class = class.as_str(), retry_after = retry.0, "rate limited");
+            let mut err = AppError::rate_limited(retry.0);
+            err.back = Some(if class == RouteClass::Lookup { "/consulta".into() } else { "/".into() });
+            return err.into_response();
+        }
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_public_route_class() {
+        let get = Method::GET;
+        let post = Method::POST;
+        let cases = [
+            (&get, "/consulta", Some("cuenta=P-1"), Some(RouteClass::Lookup)),
+            (&get, "/consulta", Some("rfc=GODE561231GR8"), Some(RouteClass::Lookup)),
+            (&get, "/consulta", None, None),
+            (&get, "/api/v1/debts", Some("account=P-1"), Some(RouteClass::Lookup)),
+            (&post, "/api/sf/lookup", None, Some(RouteClass::Lookup)),
+            (&post, "/orden", None, Some(RouteClass::Orders)),
+            (&post, "/api/v1/orders", None, Some(RouteClass::Orders)),
+            (&post, "/orden/1234/cotizar", None, Some(RouteClass::Orders)),
+            (&post, "/api/v1/orders/7/requote", None, Some(RouteClass::Orders)),
+            (&post, "/orden/1234/pagar", None, Some(RouteClass::Checkout)),
+            (&post, "/api/v1/orders/7/checkout", None, Some(RouteClass::Checkout)),
+            (&post, "/prueba/pago/3/accion", None, Some(RouteClass::Checkout)),
+            (&get, "/orden/1234", Some("pago=stripe"), Some(RouteClass::OrderReads)),
+            (&get, "/api/v1/orders/7", None, Some(RouteClass::OrderReads)),
+            (&get, "/recibo/A-2026-000001", Some("s=x"), Some(RouteClass::Receipts)),
+            (&get, "/recibo/A-2026-000001/pdf", Some("s=x"), Some(RouteClass::Receipts)),
+            (&get, "/recibos", Some("cuenta=P-1&folio=A-2026-000001"), Some(RouteClass::Receipts)),
+            (&get, "/recibos", None, None),
+            (&get, "/v/A-2026-000001", Some("s=x"), Some(RouteClass::Verify)),
+            (&get, "/api/v1/receipts/A-2026-000001/verify", Some("s=x"), Some(RouteClass::Verify)),
+            (&get, "/verificar", Some("url=x"), Some(RouteClass::Verify)),
+            (&get, "/", None, None),
+            (&get, "/pkg/recauda.wasm", None, None),
+            (&post, "/api/v1/stripe/webhook", None, None),
+            (&get, "/api/v1/receipts/keys", None, None),
+            (&get, "/healthz", None, None),
+        ];
+        for (method, path, query, class) in cases {
+            assert_eq!(classify(method, path, query), class, "{method} {path}?{query:?}");
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! Renders an [`AppError`] for the request that met it.
+//!
+//! Handlers, extractors and layers answer with an `AppError` (its
+//! `IntoResponse` writes the JSON shape and keeps the error in the
+//! response's extensions). This layer, around every route, looks at the
+//! request: under `/api` the JSON stays; anywhere else the error becomes a
+//! page inside the site layout, in the visitor's language, with the same
+//! status and `Retry-After`.
+
+use app::error::AppError;
+use app::state::AppState;
+use app::ui::PageContext;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+
+/// Whether a path answers in JSON.
+pub fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+pub async fn render_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let ctx = (!is_api(req.uri().path())).then(|| PageContext::for_request(&state, req.uri(), req.headers()));
+    let mut response = next.run(req).await;
+    let Some(ctx) = ctx else { return response };
+    let Some(err) = response.extensions_mut().remove::<AppError>() else { return response };
+    error_page(ctx, &err)
+}
+
+/// The error as a page inside the site layout.
+pub fn error_page(ctx: PageContext, err: &AppError) -> Response {
+    let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut page = (status, Html(app::ui::error_page::error_document(ctx, err))).into_response();
+    let headers = page.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(secs) = err.retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    page
+}
+
+/// Any `/api/v1/…` address that is not a route: the JSON 404.
+pub async fn api_not_found() -> AppError {
+    AppError::no_route()
+}
