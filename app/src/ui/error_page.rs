@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use super::PageContext;
 use crate::error::AppError;
+#[cfg(feature = "ssr")]
 use crate::i18n::Lang;
 
 /// The error summary of a page. `title` heads it (the page says what it is
@@ -42,6 +43,7 @@ pub fn ErrorSummary(
 }
 
 /// The body of the error page: the summary and a way back.
+#[cfg(feature = "ssr")]
 #[component]
 fn ErrorBody(err: AppError) -> impl IntoView {
     let ctx = expect_context::<PageContext>();
@@ -61,6 +63,7 @@ fn ErrorBody(err: AppError) -> impl IntoView {
     }
 }
 
+#[cfg(feature = "ssr")]
 fn page_title(err: &AppError, lang: Lang) -> &'static str {
     match err.status {
         429 => lang.pick("Demasiadas solicitudes", "Too many requests"),

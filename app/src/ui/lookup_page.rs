@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use super::debts::{Columns, DebtLine, DebtsTable};
 use super::error_page::ErrorSummary;
 use super::format;
 use super::islands::RfcField;
@@ -144,65 +145,29 @@ fn account_card(a: AccountDebt, lang: Lang, t: &'static Texts) -> impl IntoView 
             {if a.items.is_empty() {
                 view! { <p class="no-debts" data-testid="no-debts">{t.no_debts}</p> }.into_any()
             } else {
+                let lines = a.items.into_iter().map(|item| line(item, lang)).collect::<Vec<_>>();
                 view! {
-                    <table class="debts">
-                        <thead>
-                            <tr>
-                                <th scope="col">{t.col_concept}</th>
-                                <th scope="col">{t.col_period}</th>
-                                <th scope="col">{t.col_due_date}</th>
-                                <th scope="col" class="num">{t.col_principal}</th>
-                                <th scope="col" class="num">{t.col_recargos}</th>
-                                <th scope="col" class="num">{t.col_discount}</th>
-                                <th scope="col" class="num">{t.col_total}</th>
-                            </tr>
-                        </thead>
-                        <tbody>
-                            {a.items.into_iter().map(|item| item_row(item, lang, t)).collect_view()}
-                        </tbody>
-                        <tfoot>
-                            <tr>
-                                <th scope="row" colspan="6">{t.account_total}</th>
-                                <td class="num" data-label=t.account_total data-testid="account-total">{a.total.display_mxn()}</td>
-                            </tr>
-                        </tfoot>
-                    </table>
+                    <DebtsTable lines=lines columns=Columns::FULL lang=lang
+                        footer=(t.account_total.to_string(), a.total)/>
                 }.into_any()
             }}
         </article>
     }
 }
 
-fn item_row(item: QuoteItem, lang: Lang, t: &'static Texts) -> impl IntoView {
-    let concept = lang.pick(&item.concept_name_es, &item.concept_name_en).to_string();
-    let late = (item.months_late > 0).then(|| format!(" ({} {})", item.months_late, t.months_late));
-    let discount =
-        if item.discount.0 == 0 { item.discount.display_mxn() } else { format!("−{}", item.discount.display_mxn()) };
-    view! {
-        <tr data-testid="debt-item">
-            <th scope="row" data-label=t.col_concept data-testid="item-concept">
-                <input type="checkbox" name="cargo" form="pay-form" value=item.charge_id.to_string() checked
-                    aria-label=format!("{} {} {}", t.include_charge, concept, item.period) data-testid="charge-checkbox"/>
-                " "{concept.clone()}
-            </th>
-            <td data-label=t.col_period data-testid="item-period">{item.period.clone()}</td>
-            <td data-label=t.col_due_date data-testid="item-due-date">{format::date(item.due_date, lang)}<small class="late">{late}</small></td>
-            <td class="num" data-label=t.col_principal data-testid="item-principal">{item.principal.display_mxn()}</td>
-            <td class="num" data-label=t.col_recargos data-testid="item-recargos">{item.recargos.display_mxn()}</td>
-            <td class="num" data-label=t.col_discount>
-                <span data-testid="item-discount">{discount}</span>
-                {(!item.discounts.is_empty()).then(|| view! {
-                    <ul class="discount-details">
-                        {item.discounts.iter().map(|d| view! {
-                            <li data-testid="discount-detail">
-                                {format!("{}: {} % {} {}. ", d.name, d.percent.normalize(), t.discount_on, format::component(&d.component, lang))}
-                                <small>{format!("{}. {} {}.", d.legal_basis, t.discount_valid_until, format::date(d.valid_until, lang))}</small>
-                            </li>
-                        }).collect_view()}
-                    </ul>
-                })}
-            </td>
-            <td class="num" data-label=t.col_total data-testid="item-total"><strong>{item.total.display_mxn()}</strong></td>
-        </tr>
+/// A quoted charge as a line of the debts table, with its checkbox.
+fn line(item: QuoteItem, lang: Lang) -> DebtLine {
+    DebtLine {
+        selectable: Some(item.charge_id),
+        account: None,
+        concept: lang.pick(&item.concept_name_es, &item.concept_name_en).to_string(),
+        period: item.period,
+        due_date: Some(item.due_date),
+        months_late: item.months_late,
+        principal: item.principal,
+        recargos: item.recargos,
+        discount: item.discount,
+        discounts: item.discounts,
+        total: item.total,
     }
 }

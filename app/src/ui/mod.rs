@@ -1,6 +1,7 @@
 //! The pages. They render on the server; only the islands in [`islands`]
 //! ship WebAssembly.
 
+pub mod debts;
 pub mod error_page;
 mod format;
 mod home;
@@ -72,7 +73,21 @@ fn set_page_csp() {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let ctx = expect_context::<PageContext>();
+    let description = match ctx.lang {
+        crate::i18n::Lang::Es => format!(
+            "Consulte y pague en línea sus adeudos con el Municipio de {}: predial, agua, licencias y multas, con los \
+             descuentos vigentes y recibo oficial verificable.",
+            ctx.municipality.name
+        ),
+        crate::i18n::Lang::En => format!(
+            "Look up and pay online what you owe the Municipality of {}: property tax, water, licences and fines, \
+             with the discounts in force and a verifiable official receipt.",
+            ctx.municipality.name
+        ),
+    };
     view! {
+        <leptos_meta::Meta name="description" content=description/>
         <Router>
             <layout::Layout>
                 <Routes fallback=layout::NotFound>

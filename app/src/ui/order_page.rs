@@ -55,6 +55,7 @@ mod ssr {
     use leptos::prelude::*;
     use leptos_meta::{Meta, Title};
 
+    use super::super::debts::{Columns, DebtLine, DebtsTable};
     use super::super::format;
     use super::super::PageContext;
     use crate::csrf::{page_token, CSRF_FIELD};
@@ -160,57 +161,44 @@ mod ssr {
         let first_account = order.items.first().map(|i| i.account.clone()).unwrap_or_default();
         let lookup_href = format!("/consulta?cuenta={}", format::url_encode(&first_account));
         let m = ctx.municipality.clone();
-        let items = order.items.clone();
+        let lines: Vec<DebtLine> = order.items.iter().map(|i| line(i, &m, lang)).collect();
         let title = format!("{} {} — {}", t.order_title, reference, words);
+        let paid = matches!(status, OrderStatus::Succeeded | OrderStatus::Refunded);
         view! {
             <Title text=title/>
             <h1>{t.order_title}</h1>
+            // Paid: the confirmation first, where the eye lands.
+            {paid.then(|| view! {
+                <div class="notice success" role="status" tabindex="-1" autofocus data-testid="payment-received">
+                    <h2>{t.status_succeeded}</h2>
+                    <p>{t.paid_note}</p>
+                    {receipt.as_ref().and_then(|r| r.signature.clone().map(|s| (r.folio.to_string(), s))).map(|(folio, s)| view! {
+                        <p>{lang.pick("Recibo oficial", "Official receipt")}" "<strong data-testid="receipt-folio-link">{folio.clone()}</strong></p>
+                        <p class="receipt-links">
+                            <a class="button" href=format!("/recibo/{folio}?s={s}") data-testid="open-receipt">{lang.pick("Ver e imprimir el recibo", "View and print the receipt")}</a>" "
+                            <a class="button secondary" href=format!("/recibo/{folio}/pdf?papel=carta&s={s}") data-testid="receipt-pdf">{lang.pick("Descargar PDF", "Download PDF")}</a>" "
+                            <a class="button secondary" href=format!("/recibo/{folio}/pdf?papel=ticket&s={s}")>{lang.pick("PDF ticket 80 mm", "80 mm ticket PDF")}</a>
+                        </p>
+                    })}
+                </div>
+            })}
             <section class="card order" data-testid="order" data-reference=reference.clone() data-status=status.as_str()>
-                <p class="lead">{t.order_intro}</p>
+                {(!paid).then(|| view! { <p class="lead">{t.order_intro}</p> })}
                 <dl class="order-head">
                     <div><dt>{t.order_reference}</dt><dd class="reference" data-testid="order-reference">{grouped(&reference)}</dd></div>
                     <div><dt>{t.order_status}</dt><dd data-testid="order-status">{words}</dd></div>
-                    <div><dt>{t.order_expires}</dt><dd data-testid="order-expires">{expires}</dd></div>
+                    {(!paid).then(|| view! { <div><dt>{t.order_expires}</dt><dd data-testid="order-expires">{expires}</dd></div> })}
                 </dl>
-                <table class="debts">
-                    <thead>
-                        <tr>
-                            <th scope="col">{t.account}</th>
-                            <th scope="col">{t.col_concept}</th>
-                            <th scope="col">{t.col_period}</th>
-                            <th scope="col">{t.col_due_date}</th>
-                            <th scope="col" class="num">{t.col_principal}</th>
-                            <th scope="col" class="num">{t.col_recargos}</th>
-                            <th scope="col" class="num">{t.col_discount}</th>
-                            <th scope="col" class="num">{t.col_total}</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {items.into_iter().map(|i| item_row(i, &m, t, lang)).collect_view()}
-                    </tbody>
-                </table>
+                <DebtsTable lines=lines columns=Columns { account: true, ..Columns::FULL } lang=lang row_testid="order-item"/>
                 <dl class="totals">
                     <div><dt>{t.subtotal}</dt><dd data-testid="order-subtotal">{order.subtotal.display_mxn()}</dd></div>
                     <div data-testid="order-rounding"><dt>{t.rounding_line}</dt><dd>{order.rounding.display_mxn()}</dd></div>
                     <div class="grand"><dt>{t.order_total}</dt><dd data-testid="order-total">{order.total.display_mxn()}</dd></div>
                 </dl>
-                <p class="muted small">{t.print_hint}</p>
+                {(!paid).then(|| view! { <p class="muted small">{t.print_hint}</p> })}
             </section>
             {match status {
-                OrderStatus::Succeeded | OrderStatus::Refunded => view! {
-                    <div class="notice success" role="status" data-testid="payment-received">
-                        <h2>{t.status_succeeded}</h2>
-                        <p>{t.paid_note}</p>
-                        {receipt.as_ref().and_then(|r| r.signature.clone().map(|s| (r.folio.to_string(), s))).map(|(folio, s)| view! {
-                            <p>{lang.pick("Recibo oficial", "Official receipt")}" "<strong data-testid="receipt-folio-link">{folio.clone()}</strong></p>
-                            <p class="receipt-links">
-                                <a class="button" href=format!("/recibo/{folio}?s={s}") data-testid="open-receipt">{lang.pick("Ver e imprimir el recibo", "View and print the receipt")}</a>" "
-                                <a class="button secondary" href=format!("/recibo/{folio}/pdf?papel=carta&s={s}") data-testid="receipt-pdf">{lang.pick("Descargar PDF", "Download PDF")}</a>" "
-                                <a class="button secondary" href=format!("/recibo/{folio}/pdf?papel=ticket&s={s}")>{lang.pick("PDF ticket 80 mm", "80 mm ticket PDF")}</a>
-                            </p>
-                        })}
-                    </div>
-                }.into_any(),
+                OrderStatus::Succeeded | OrderStatus::Refunded => ().into_any(),
                 OrderStatus::Pending if instructions.is_some() => {
                     instructions.clone().map(|i| pay_instructions(i, total.clone(), tz, t, lang)).into_any()
                 }
@@ -287,29 +275,23 @@ mod ssr {
         }
     }
 
-    fn item_row(
-        i: OrderItem,
-        m: &crate::domain::municipality::Municipality,
-        t: &'static Texts,
-        lang: Lang,
-    ) -> impl IntoView {
-        let concept = m
-            .concept(&i.concept)
-            .map(|c| lang.pick(&c.name_es, &c.name_en).to_string())
-            .unwrap_or_else(|| i.concept.clone());
-        let discount =
-            if i.discount.0 == 0 { i.discount.display_mxn() } else { format!("−{}", i.discount.display_mxn()) };
-        view! {
-            <tr data-testid="order-item">
-                <td data-label=t.account>{i.account.clone()}</td>
-                <th scope="row" data-label=t.col_concept>{concept}</th>
-                <td data-label=t.col_period>{i.period.clone()}</td>
-                <td data-label=t.col_due_date>{format::date(i.due_date, lang)}</td>
-                <td class="num" data-label=t.col_principal>{i.principal.display_mxn()}</td>
-                <td class="num" data-label=t.col_recargos>{i.recargos.display_mxn()}</td>
-                <td class="num" data-label=t.col_discount>{discount}</td>
-                <td class="num" data-label=t.col_total><strong>{i.total.display_mxn()}</strong></td>
-            </tr>
+    /// A frozen order item as a line of the debts table.
+    fn line(i: &OrderItem, m: &crate::domain::municipality::Municipality, lang: Lang) -> DebtLine {
+        DebtLine {
+            selectable: None,
+            account: Some(i.account.clone()),
+            concept: m
+                .concept(&i.concept)
+                .map(|c| lang.pick(&c.name_es, &c.name_en).to_string())
+                .unwrap_or_else(|| i.concept.clone()),
+            period: i.period.clone(),
+            due_date: Some(i.due_date),
+            months_late: 0,
+            principal: i.principal,
+            recargos: i.recargos,
+            discount: i.discount,
+            discounts: Vec::new(),
+            total: i.total,
         }
     }
 

@@ -87,10 +87,12 @@ mod ssr {
     use leptos::prelude::*;
     use leptos_meta::Title;
 
+    use super::super::debts::{Columns, DebtLine, DebtsTable};
     use super::super::format;
     use super::super::PageContext;
     use crate::domain::account::AccountNumber;
     use crate::domain::folio::Folio;
+    use crate::domain::money::Centavos;
     use crate::domain::words::amount_in_words;
     use crate::i18n::Lang;
     use crate::receipts::{self, PublicReceipt, VerdictKind};
@@ -196,6 +198,23 @@ mod ssr {
     }
 
     fn public_facts(r: PublicReceipt, lang: Lang) -> impl IntoView {
+        let lines: Vec<DebtLine> = r
+            .items
+            .into_iter()
+            .map(|i| DebtLine {
+                selectable: None,
+                account: None,
+                concept: i.concept,
+                period: i.period,
+                due_date: None,
+                months_late: 0,
+                principal: i.total,
+                recargos: Centavos::ZERO,
+                discount: Centavos::ZERO,
+                discounts: Vec::new(),
+                total: i.total,
+            })
+            .collect();
         view! {
             <dl class="order-head" data-testid="verified-facts">
                 <div><dt>{lang.pick("Fecha de emisión", "Issued on")}</dt><dd>{format::date(r.issued_on, lang)}</dd></div>
@@ -204,22 +223,7 @@ mod ssr {
                 <div><dt>{lang.pick("Forma de pago", "Payment method")}</dt><dd>{receipts::method_label(r.method, lang)}</dd></div>
                 <div class="grand"><dt>{lang.pick("Total pagado", "Total paid")}</dt><dd data-testid="verified-total">{r.total.display_mxn()}</dd></div>
             </dl>
-            <table class="debts">
-                <thead><tr>
-                    <th scope="col">{lang.pick("Concepto", "Concept")}</th>
-                    <th scope="col">{lang.pick("Periodo", "Period")}</th>
-                    <th scope="col" class="num">{lang.pick("Importe", "Amount")}</th>
-                </tr></thead>
-                <tbody>
-                    {r.items.into_iter().map(|i| view! {
-                        <tr>
-                            <th scope="row">{i.concept}</th>
-                            <td>{i.period}</td>
-                            <td class="num">{i.total.display_mxn()}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
+            <DebtsTable lines=lines columns=Columns::default() lang=lang row_testid="verified-item"/>
         }
     }
 
@@ -264,7 +268,28 @@ mod ssr {
         let (pdf_letter, pdf_ticket) = (pdf("carta"), pdf("ticket"));
         let qr = qr_svg(&verify_url);
         let rounding = order.as_ref().map(|o| o.rounding).filter(|c| c.0 != 0);
-        let items = order.map(|o| o.items).unwrap_or_default();
+        let lines: Vec<DebtLine> = order
+            .map(|o| o.items)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| DebtLine {
+                selectable: None,
+                account: None,
+                concept: format!(
+                    "{} · {}",
+                    m.concept(&i.concept).map(|c| lang.pick(&c.name_es, &c.name_en).to_string()).unwrap_or(i.concept),
+                    i.account
+                ),
+                period: i.period,
+                due_date: None,
+                months_late: 0,
+                principal: i.principal,
+                recargos: i.recargos,
+                discount: i.discount,
+                discounts: Vec::new(),
+                total: i.total,
+            })
+            .collect();
         let cancelled = match &r.status {
             ReceiptStatus::Valid => None,
             ReceiptStatus::Cancelled { reason, .. } => Some(reason.clone()),
@@ -305,32 +330,7 @@ mod ssr {
                     <div><dt>{lang.pick("Contribuyente", "Taxpayer")}</dt><dd data-testid="receipt-payer">{r.payer_name.clone()}</dd></div>
                     <div><dt>{lang.pick("Cuenta", "Account")}</dt><dd data-testid="receipt-account">{r.account.clone()}</dd></div>
                 </dl>
-                <table class="debts">
-                    <thead><tr>
-                        <th scope="col">{lang.pick("Concepto", "Concept")}</th>
-                        <th scope="col">{lang.pick("Periodo", "Period")}</th>
-                        <th scope="col" class="num">{lang.pick("Principal", "Principal")}</th>
-                        <th scope="col" class="num">{lang.pick("Recargos", "Surcharges")}</th>
-                        <th scope="col" class="num">{lang.pick("Descuento", "Discount")}</th>
-                        <th scope="col" class="num">{lang.pick("Importe", "Amount")}</th>
-                    </tr></thead>
-                    <tbody>
-                        {items.into_iter().map(|i| {
-                            let concept = m.concept(&i.concept).map(|c| lang.pick(&c.name_es, &c.name_en).to_string()).unwrap_or(i.concept.clone());
-                            let discount = if i.discount.0 == 0 { i.discount.display_mxn() } else { format!("−{}", i.discount.display_mxn()) };
-                            view! {
-                                <tr>
-                                    <th scope="row">{concept}<span class="muted small">" · "{i.account.clone()}</span></th>
-                                    <td>{i.period.clone()}</td>
-                                    <td class="num">{i.principal.display_mxn()}</td>
-                                    <td class="num">{i.recargos.display_mxn()}</td>
-                                    <td class="num">{discount}</td>
-                                    <td class="num"><strong>{i.total.display_mxn()}</strong></td>
-                                </tr>
-                            }
-                        }).collect_view()}
-                    </tbody>
-                </table>
+                <DebtsTable lines=lines columns=Columns { due_date: false, ..Columns::FULL } lang=lang row_testid="receipt-item"/>
                 <dl class="totals">
                     {rounding.map(|c| view! { <div><dt>{lang.pick("Redondeo", "Rounding")}</dt><dd>{c.display_mxn()}</dd></div> })}
                     <div class="grand"><dt>{lang.pick("Total", "Total")}</dt><dd data-testid="receipt-total">{r.total.display_mxn()}</dd></div>

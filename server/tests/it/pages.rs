@@ -81,3 +81,58 @@ async fn pages_travel_compressed_to_phones() {
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-encoding"], "br");
 }
+
+#[tokio::test]
+async fn every_page_describes_itself_to_search_engines() {
+    let app = spawn_app().await;
+    for path in ["/", "/consulta", "/recibos"] {
+        let (_, html) = crate::common::page(&app, path).await;
+        assert!(html.contains(r#"<meta name="description" content="Consulte y pague en línea"#), "{path}: {html}");
+    }
+}
+
+/// One debts table for the lookup and the order: on a phone every figure
+/// carries its label, and the checkbox is the concept's own label.
+#[tokio::test]
+async fn the_lookup_and_the_order_share_one_labelled_debts_table() {
+    let app = spawn_app().await;
+    let (_, lookup) = crate::common::page(&app, "/consulta?cuenta=LC-000001").await;
+    for part in [
+        r#"<label for="cargo-"#,
+        r#"class="charge-choice""#,
+        r#"data-label="Periodo""#,
+        r#"data-label="Vencimiento""#,
+        r#"data-label="Recargos""#,
+        r#"<small class="late">"#,
+    ] {
+        assert!(lookup.contains(part), "lookup: {part}");
+    }
+    let (_, order) = app.post_json("/api/v1/orders", &serde_json::json!({"account": "LC-000001"})).await;
+    let reference = order["reference"].as_str().unwrap();
+    let (_, page) = crate::common::page(&app, &format!("/orden/{reference}")).await;
+    for part in
+        [r#"data-testid="order-item""#, r#"data-label="Periodo""#, r#"data-label="Recargos""#, r#"data-label="Cuenta""#]
+    {
+        assert!(page.contains(part), "order page: {part}");
+    }
+    assert!(!page.contains(r#"type="checkbox""#), "a frozen order has nothing to choose");
+}
+
+#[tokio::test]
+async fn a_paid_order_opens_with_its_confirmation_on_top() {
+    let app = spawn_app().await;
+    let (_, order) = app.post_json("/api/v1/orders", &serde_json::json!({"account": "P-000002"})).await;
+    let (id, reference) = (order["id"].as_i64().unwrap(), order["reference"].as_str().unwrap().to_string());
+    let (status, checkout) = app.post_json(&format!("/api/v1/orders/{id}/checkout"), &serde_json::json!({})).await;
+    assert_eq!(status, 201, "{checkout}");
+    let attempt = checkout["attempt_id"].as_i64().unwrap();
+    let r =
+        crate::common::post_form(&app, &format!("/prueba/pago/{attempt}/accion"), &[("accion", "pagar".into())]).await;
+    assert_eq!(crate::common::location(&r), format!("/orden/{reference}"));
+    let (_, html) = crate::common::page(&app, &format!("/orden/{reference}")).await;
+    let panel = html.find(r#"data-testid="payment-received""#).expect("the confirmation");
+    let list = html.find(r#"data-testid="order""#).expect("the order");
+    assert!(panel < list, "the confirmation comes before the list");
+    assert!(html[panel..list].contains("A-2026-000001") && html[panel..list].contains(r#"data-testid="open-receipt""#));
+    assert!(!html.contains("Presente la referencia"), "nothing left to present at the window");
+}
