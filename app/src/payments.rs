@@ -226,6 +226,7 @@ mod service {
     /// order gets a new attempt and becomes pending; a pending order whose
     /// last attempt is still pending resumes it (the citizen came back and
     /// pressed "Pagar en línea" again): never two open checkouts.
+    #[tracing::instrument(name = "payments.start_checkout", skip(state))]
     pub async fn start_checkout(state: &AppState, order_id: i64) -> Result<Checkout, PaymentError> {
         let now = state.clock.now();
         state.store.expire_due_orders(now).await.map_err(store_err)?;
@@ -291,6 +292,7 @@ mod service {
     /// unpaid session (an OXXO voucher, a SPEI transfer awaited) is first
     /// retrieved with its PaymentIntent, for the voucher's number and
     /// deadline (webhook payloads do not carry them).
+    #[tracing::instrument(name = "payments.apply_stripe_session_event", skip(state, session), fields(session = %session.id))]
     pub async fn apply_stripe_session_event(
         state: &AppState,
         event_id: &str,
@@ -352,6 +354,7 @@ mod service {
     ///   schedules the sweep's next question: every 15 minutes while the
     ///   session is open (and right after its expiry), hourly while cash or
     ///   a transfer is awaited (and right after the voucher's deadline).
+    #[tracing::instrument(name = "payments.reconcile_stripe_attempt", skip_all, fields(attempt_id = attempt.id))]
     pub async fn reconcile_stripe_attempt(
         state: &AppState,
         attempt: &PaymentAttempt,
@@ -418,6 +421,7 @@ mod service {
     /// that is due (a lost webhook, or a crash between Stripe's success and
     /// our commit, heals here); then [`refund_overpayments`] when
     /// configured. Returns how many attempts changed something.
+    #[tracing::instrument(name = "payments.heal_stripe_attempts", skip_all)]
     pub async fn heal_stripe_attempts(state: &AppState, now: DateTime<Utc>) -> Result<usize, PaymentError> {
         let Some(config) = state.stripe.clone() else { return Ok(0) };
         let before = now - Duration::minutes(HEAL_AFTER_MINUTES);
@@ -443,6 +447,7 @@ mod service {
     /// refund per overpayment, its idempotency key derived from the
     /// overpayment, so a retry never refunds twice) and records each
     /// outcome. Returns how many were refunded.
+    #[tracing::instrument(name = "payments.refund_overpayments", skip_all)]
     pub async fn refund_overpayments(state: &AppState, config: &StripeConfig) -> Result<usize, PaymentError> {
         let due = state.store.overpayments_to_refund(Provider::Stripe).await.map_err(store_err)?;
         let mut refunded = 0;
@@ -482,21 +487,13 @@ mod service {
     }
 
     /// THE shared path for provider events (demo buttons, Stripe webhooks,
-    /// the sweep, the return from Checkout): a `Paid` event must match the
-    /// order's amount and currency; then the store dedupes, transitions and
-    /// records overpayments in one transaction. A Stripe overpayment is
-    /// refunded at once when configured.
+    /// the sweep, the return from Checkout): in one transaction the store
+    /// dedupes, checks that money is the order's amount and currency,
+    /// transitions, records overpayments and issues the receipt
+    /// ([`crate::store::Store::apply_provider_event`]). A Stripe
+    /// overpayment is refunded at once when configured.
+    #[tracing::instrument(name = "payments.apply_provider_event", skip_all, fields(provider = %event.provider, attempt_id = event.attempt_id))]
     pub async fn apply_provider_event(state: &AppState, event: &ProviderEvent) -> Result<EventOutcome, PaymentError> {
-        let attempt =
-            state.store.get_attempt(event.attempt_id).await.map_err(store_err)?.ok_or(PaymentError::AttemptNotFound)?;
-        if attempt.provider != event.provider {
-            return Err(PaymentError::AttemptNotFound);
-        }
-        if let PaymentEvent::Paid { amount, currency } = &event.event {
-            let order =
-                state.store.get_order(attempt.order_id).await.map_err(store_err)?.ok_or(PaymentError::OrderNotFound)?;
-            check_amount(order.total, CURRENCY_MXN, *amount, currency).map_err(PaymentError::Refused)?;
-        }
         let outcome = state
             .store
             .apply_provider_event(event, state.clock.now(), state.clock.today(), &state.receipt_keys)
@@ -505,8 +502,7 @@ mod service {
         match &outcome {
             EventOutcome::Overpayment { reason } => {
                 tracing::warn!(
-                    order_id = attempt.order_id,
-                    attempt_id = attempt.id,
+                    attempt_id = event.attempt_id,
                     event_id = %event.event_id,
                     reason = %reason,
                     "payment received for an order that cannot take it: recorded as an overpayment to refund"
@@ -519,8 +515,7 @@ mod service {
                 }
             }
             other => tracing::info!(
-                order_id = attempt.order_id,
-                attempt_id = attempt.id,
+                attempt_id = event.attempt_id,
                 event_id = %event.event_id,
                 outcome = ?other,
                 "provider event"
@@ -532,6 +527,7 @@ mod service {
     /// One demo checkout button: builds the event (a fresh event id, the
     /// attempt's own amount) and applies it through [`apply_provider_event`].
     /// Returns the order's id.
+    #[tracing::instrument(name = "payments.demo_action", skip(state))]
     pub async fn demo_action(state: &AppState, attempt_id: i64, action: DemoAction) -> Result<i64, PaymentError> {
         let attempt =
             state.store.get_attempt(attempt_id).await.map_err(store_err)?.ok_or(PaymentError::AttemptNotFound)?;

@@ -171,6 +171,7 @@ mod service {
     /// Checks folio + signature against the stored receipt and the keyring.
     /// Details are disclosed only when the signature is the receipt's own
     /// (folios are sequential: a guess must reveal nothing).
+    #[tracing::instrument(name = "receipts.check", skip_all)]
     pub async fn check(state: &AppState, folio: &str, s: &str) -> Result<Verification, ReceiptError> {
         let unknown = Verification { kind: VerdictKind::Unknown, verdict: None, receipt: None, cancel_reason: None };
         let Ok(folio) = Folio::parse(folio) else { return Ok(unknown) };

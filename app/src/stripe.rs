@@ -357,6 +357,7 @@ fn unavailable(what: &'static str, e: impl std::fmt::Display) -> StripeError {
 /// page, expiring with the order, with the attempt's idempotency key (so
 /// repeating the request — the healing sweep after a crash — answers the
 /// same session).
+#[tracing::instrument(name = "stripe.create_session", skip_all)]
 pub async fn create_session(
     config: &StripeConfig,
     order: &Order,
@@ -414,6 +415,7 @@ pub async fn create_session(
 
 /// Asks Stripe for a Checkout Session with its PaymentIntent expanded
 /// (to resume a checkout, to heal, to show an OXXO voucher).
+#[tracing::instrument(name = "stripe.retrieve_session", skip_all)]
 pub async fn retrieve_session(config: &StripeConfig, id: &str) -> Result<SessionObject, StripeError> {
     let client = config.client().map_err(|e| unavailable("building the client", e))?;
     let s: CheckoutSession = RetrieveCheckoutSession::new(id.to_string())
@@ -467,6 +469,7 @@ fn instructions_of(next: &stripe_shared::PaymentIntentNextAction) -> Option<Inst
 /// reason `duplicate`). The idempotency key is derived from the
 /// overpayment, so retrying after a crash or a timeout never refunds
 /// twice. `Ok(refund id)`, or the reason it failed (for the record).
+#[tracing::instrument(name = "stripe.create_refund", skip_all)]
 pub async fn create_refund(
     config: &StripeConfig,
     payment_intent: &str,

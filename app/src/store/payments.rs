@@ -10,7 +10,8 @@ use super::records::{
 };
 use super::{query_err, Store, StoreError};
 use crate::domain::payment::{
-    on_provider_event, AttemptStatus, EventOutcome, OrderStatus, PaymentEvent, Provider, Transition,
+    check_amount, on_provider_event, AttemptStatus, EventOutcome, OrderStatus, PaymentEvent, Provider, Transition,
+    CURRENCY_MXN,
 };
 use crate::receipt_keys::ReceiptKeys;
 
@@ -179,7 +180,8 @@ impl Store {
     ///
     /// 1. records (provider, event id): a repeat changes nothing
     ///    ([`EventOutcome::Duplicate`]);
-    /// 2. locks the attempt's order, reads where the order and the attempt
+    /// 2. locks the attempt's order, checks that money is the order's
+    ///    amount and currency, reads where the order and the attempt
     ///    stand, and lets the domain decide
     ///    ([`crate::domain::payment::on_provider_event`]): the order's
     ///    guarded transition (charges paid on success, released when it
@@ -190,7 +192,8 @@ impl Store {
     ///    folio of the online series in `today`'s fiscal year: gapless,
     ///    never reused).
     ///
-    /// Amounts are checked by the caller.
+    /// A `Paid` event whose amount or currency is not the order's is
+    /// refused ([`StoreError::Transition`]; nothing written).
     #[tracing::instrument(
         name = "store.apply_provider_event",
         skip_all,
@@ -226,6 +229,11 @@ impl Store {
             .ok_or(StoreError::AttemptNotFound(ev.attempt_id))?;
         // The order's lock serialises every event of the order.
         let order = tx.lock_order(order_id).await?.ok_or(StoreError::OrderNotFound(order_id))?;
+        // Money must be the order's, to the centavo, in its currency.
+        if let PaymentEvent::Paid { amount, currency } = &ev.event {
+            check_amount(order.total, CURRENCY_MXN, *amount, currency)
+                .map_err(|source| StoreError::Transition { order_id, source })?;
+        }
         let attempt_status: AttemptStatus = sqlx::query_scalar::<_, String>(tx.sql(&ATTEMPT_STATUS))
             .bind(ev.attempt_id)
             .fetch_one(tx.c())

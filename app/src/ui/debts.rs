@@ -91,8 +91,7 @@ pub fn DebtsTable(
 ) -> impl IntoView {
     let l = labels(lang);
     let span = 2 + usize::from(columns.account) + usize::from(columns.due_date) + 3 * usize::from(columns.breakdown);
-    view! {
-        <table class="debts">
+    let head = view! {
             <thead>
                 <tr>
                     {columns.account.then(|| view! { <th scope="col">{l.account}</th> })}
@@ -107,22 +106,31 @@ pub fn DebtsTable(
                     <th scope="col" class="num">{l.total}</th>
                 </tr>
             </thead>
+    }
+    .into_any();
+    let foot = footer.map(|(label, total)| {
+        view! {
+            <tfoot>
+                <tr>
+                    <th scope="row" colspan=span.to_string()>{label.clone()}</th>
+                    <td class="num" data-label=label data-testid="account-total">{total.display_mxn()}</td>
+                </tr>
+            </tfoot>
+        }
+        .into_any()
+    });
+    view! {
+        <table class="debts">
+            {head}
             <tbody>
                 {lines.into_iter().map(|line| row(line, columns, lang, row_testid)).collect_view()}
             </tbody>
-            {footer.map(|(label, total)| view! {
-                <tfoot>
-                    <tr>
-                        <th scope="row" colspan=span.to_string()>{label.clone()}</th>
-                        <td class="num" data-label=label data-testid="account-total">{total.display_mxn()}</td>
-                    </tr>
-                </tfoot>
-            })}
+            {foot}
         </table>
     }
 }
 
-fn row(line: DebtLine, columns: Columns, lang: Lang, testid: &'static str) -> impl IntoView {
+fn row(line: DebtLine, columns: Columns, lang: Lang, testid: &'static str) -> AnyView {
     let l = labels(lang);
     let discount =
         if line.discount.0 == 0 { line.discount.display_mxn() } else { format!("−{}", line.discount.display_mxn()) };
@@ -177,4 +185,5 @@ fn row(line: DebtLine, columns: Columns, lang: Lang, testid: &'static str) -> im
             <td class="num" data-label=l.total data-testid="item-total"><strong>{line.total.display_mxn()}</strong></td>
         </tr>
     }
+    .into_any()
 }
