@@ -13,9 +13,14 @@
 //! | `{texts:$n}`      | `(SELECT value FROM json_each($n))` | `(SELECT jsonb_array_elements_text($n::jsonb))` |
 //! | `{rows:$n}`       | `json_each($n)`                 | `jsonb_array_elements($n::jsonb) WITH ORDINALITY AS r (value, key)` |
 //! | `{bytewise:X}`   | `X` (text compares by bytes)    | `X COLLATE "C"`                                 |
+//! | `{json_array:A, B}` | `json_array(A, B)`            | `json_build_array(A, B)`                        |
+//! | `{json_agg:X ORDER BY Y}` | `json_group_array(X ORDER BY Y)` | `json_agg(X ORDER BY Y)::text`        |
 //! | `{for_update}`    | (nothing: `BEGIN IMMEDIATE` holds the lock) | `FOR UPDATE`                          |
 //! | `{skip_locked}`   | (nothing)                       | `FOR UPDATE SKIP LOCKED`                        |
 //! | `{override}`      | (nothing)                       | `OVERRIDING SYSTEM VALUE`                       |
+//!
+//! Markers nest (`{json_agg:{json_array:{date_text:d}, n}}`): the innermost
+//! is rendered first.
 //!
 //! A list parameter (`{ids}`, `{texts}`, `{rows}`) is ONE JSON array bound
 //! as text ([`json`]), so each statement has a fixed text and is prepared
@@ -63,22 +68,19 @@ impl Dialect {
     /// templates are constants of this crate, and every one runs in the
     /// store's tests on both dialects.
     pub(crate) fn render(self, template: &str) -> String {
-        let mut out = String::with_capacity(template.len() + 32);
-        let mut rest = template;
-        while let Some(start) = rest.find('{') {
-            out.push_str(&rest[..start]);
-            let end =
-                rest[start..].find('}').map(|e| start + e).unwrap_or_else(|| panic!("unclosed marker in {template}"));
-            let inner = &rest[start + 1..end];
+        // Innermost first, so a marker may hold another one.
+        let mut sql = template.to_string();
+        while let Some(close) = sql.find('}') {
+            let open = sql[..close].rfind('{').unwrap_or_else(|| panic!("unbalanced marker in {template}"));
+            let inner = &sql[open + 1..close];
             let (name, arg) = inner.split_once(':').unwrap_or((inner, ""));
             let replaced = self
                 .marker(name.trim(), arg.trim())
                 .unwrap_or_else(|| panic!("unknown marker {{{inner}}} in {template}"));
-            out.push_str(&replaced);
-            rest = &rest[end + 1..];
+            sql.replace_range(open..=close, &replaced);
         }
-        out.push_str(rest);
-        out
+        assert!(!sql.contains('{'), "unclosed marker in {template}");
+        sql
     }
 }
 
@@ -126,6 +128,12 @@ mod tests {
         assert!(pg.ends_with("FOR UPDATE"), "{pg}");
         assert!(pg.contains("jsonb_array_elements_text($1::jsonb)"), "{pg}");
         assert_eq!(Dialect::Sqlite.render("no markers"), "no markers");
+        let nested = "{json_agg:{json_array:c.id, {date_text:c.due}} ORDER BY c.id}";
+        assert_eq!(Dialect::Sqlite.render(nested), "json_group_array(json_array(c.id, c.due) ORDER BY c.id)");
+        assert_eq!(
+            Dialect::Postgres.render(nested),
+            "json_agg(json_build_array(c.id, to_char(c.due, 'YYYY-MM-DD')) ORDER BY c.id)::text"
+        );
     }
 
     #[test]

@@ -10,32 +10,29 @@ use sqlx::AnyConnection;
 
 use super::dialect::{json, Stmt};
 use super::records::{
-    date_to_db, group_debts, timestamp_to_db, AccountChargeRow, AccountDebts, ChargeRecord, ChargeRow, ChargeStatus,
-    Counts, DbDate, ImportSummary, PadronRow,
+    date_to_db, timestamp_to_db, AccountDebts, AccountDebtsRow, ChargeRecord, ChargeRow, ChargeStatus, Counts, DbDate,
+    ImportSummary, PadronRow,
 };
 use super::{guess_person_kind, query_err, Conn, IdTable, Store, StoreError, Tx};
 use crate::domain::account::AccountNumber;
 use crate::domain::money::Centavos;
 use crate::domain::rfc::{PersonKind, Rfc};
 
-/// An account, its taxpayer, and (LEFT JOIN) each of its open charges.
+/// An account, its taxpayer, and its open charges (by due date, concept,
+/// period) aggregated into one JSON array: one row per account, so a lookup
+/// is one statement and one row crossing from the database.
 macro_rules! debts_select {
     () => {
         "SELECT a.id, a.number, a.kind, a.taxpayer_id, t.person_kind, t.rfc, t.name, t.colonia, \
-                c.id AS charge_id, c.concept, c.period, {date_text:c.due_date} AS due_date, c.principal_centavos \
-         FROM accounts a JOIN taxpayers t ON t.id = a.taxpayer_id \
-         LEFT JOIN charges c ON c.account_id = a.id AND c.status = 'open' "
+                (SELECT {json_agg:{json_array:c.id, c.concept, c.period, {date_text:c.due_date}, c.principal_centavos} \
+                         ORDER BY c.due_date, {bytewise:c.concept}, {bytewise:c.period}} \
+                 FROM charges c WHERE c.account_id = a.id AND c.status = 'open') AS charges \
+         FROM accounts a JOIN taxpayers t ON t.id = a.taxpayer_id "
     };
 }
 
-static DEBTS_OF_ACCOUNT: Stmt = Stmt::new(concat!(
-    debts_select!(),
-    "WHERE a.number = $1 ORDER BY c.due_date, {bytewise:c.concept}, {bytewise:c.period}"
-));
-static DEBTS_OF_RFC: Stmt = Stmt::new(concat!(
-    debts_select!(),
-    "WHERE t.rfc = $1 ORDER BY {bytewise:a.number}, a.id, c.due_date, {bytewise:c.concept}, {bytewise:c.period}"
-));
+static DEBTS_OF_ACCOUNT: Stmt = Stmt::new(concat!(debts_select!(), "WHERE a.number = $1"));
+static DEBTS_OF_RFC: Stmt = Stmt::new(concat!(debts_select!(), "WHERE t.rfc = $1 ORDER BY {bytewise:a.number}, a.id"));
 static OPEN_CHARGES: Stmt = Stmt::new(
     "SELECT c.id, c.account_id, a.number AS account, c.concept, c.period, {date_text:c.due_date} AS due_date, \
             c.principal_centavos, c.status \
@@ -57,12 +54,12 @@ impl Store {
     #[tracing::instrument(name = "store.debts_of_account", skip_all)]
     pub async fn debts_of_account(&self, number: &AccountNumber) -> Result<Option<AccountDebts>, StoreError> {
         let mut r = self.read().await?;
-        let rows: Vec<AccountChargeRow> = sqlx::query_as(r.sql(&DEBTS_OF_ACCOUNT))
+        let row: Option<AccountDebtsRow> = sqlx::query_as(r.sql(&DEBTS_OF_ACCOUNT))
             .bind(number.as_str())
-            .fetch_all(r.c())
+            .fetch_optional(r.c())
             .await
             .map_err(query_err("look up an account"))?;
-        Ok(group_debts(rows).pop())
+        row.map(AccountDebts::try_from).transpose()
     }
 
     /// Every account of the taxpayer with this RFC (by account number),
@@ -70,12 +67,12 @@ impl Store {
     #[tracing::instrument(name = "store.debts_of_rfc", skip_all)]
     pub async fn debts_of_rfc(&self, rfc: &Rfc) -> Result<Vec<AccountDebts>, StoreError> {
         let mut r = self.read().await?;
-        let rows: Vec<AccountChargeRow> = sqlx::query_as(r.sql(&DEBTS_OF_RFC))
+        let rows: Vec<AccountDebtsRow> = sqlx::query_as(r.sql(&DEBTS_OF_RFC))
             .bind(rfc.as_str())
             .fetch_all(r.c())
             .await
             .map_err(query_err("look up the accounts of an RFC"))?;
-        Ok(group_debts(rows))
+        rows.into_iter().map(AccountDebts::try_from).collect()
     }
 
     /// Open charges of these accounts, ordered by account number, due

@@ -29,6 +29,8 @@ pub(super) fn marker(name: &str, arg: &str) -> Option<String> {
         "ids" => format!("(SELECT jsonb_array_elements_text({arg}::jsonb)::bigint)"),
         "texts" => format!("(SELECT jsonb_array_elements_text({arg}::jsonb))"),
         "rows" => format!("jsonb_array_elements({arg}::jsonb) WITH ORDINALITY AS r (value, key)"),
+        "json_array" => format!("json_build_array({arg})"),
+        "json_agg" => format!("json_agg({arg})::text"),
         // Byte order, as SQLite compares text, whatever the database's locale.
         "bytewise" => format!("{arg} COLLATE \"C\""),
         "for_update" => "FOR UPDATE".into(),

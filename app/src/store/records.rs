@@ -178,43 +178,42 @@ pub struct AccountDebts {
     pub charges: Vec<ChargeRecord>,
 }
 
-/// One row of a lookup: the account, and one of its open charges (none:
-/// `charge_id` is NULL).
+/// One row of a lookup: the account, and its open charges as one JSON
+/// array of `[id, concept, period, due date, principal]` (NULL or `[]`
+/// when it has none).
 #[derive(sqlx::FromRow)]
-pub(crate) struct AccountChargeRow {
+pub(crate) struct AccountDebtsRow {
     #[sqlx(flatten)]
     account: AccountView,
-    charge_id: Option<i64>,
-    concept: Option<String>,
-    period: Option<String>,
-    due_date: Option<DbDate>,
-    principal_centavos: Option<i64>,
+    charges: Option<String>,
 }
 
-/// Groups lookup rows (ordered by account) into accounts with their charges.
-pub(crate) fn group_debts(rows: Vec<AccountChargeRow>) -> Vec<AccountDebts> {
-    let mut out: Vec<AccountDebts> = Vec::new();
-    for r in rows {
-        if out.last().is_none_or(|d| d.account.id != r.account.id) {
-            out.push(AccountDebts { account: r.account.clone(), charges: Vec::new() });
-        }
-        let debts = out.last_mut().expect("just pushed");
-        if let (Some(id), Some(concept), Some(period), Some(due), Some(principal)) =
-            (r.charge_id, r.concept, r.period, r.due_date, r.principal_centavos)
-        {
-            debts.charges.push(ChargeRecord {
-                id,
-                account_id: r.account.id,
-                account: r.account.number.clone(),
-                concept,
-                period,
-                due_date: due.0,
-                principal: Centavos(principal),
-                status: ChargeStatus::Open,
-            });
-        }
+impl TryFrom<AccountDebtsRow> for AccountDebts {
+    type Error = super::StoreError;
+    fn try_from(r: AccountDebtsRow) -> Result<Self, Self::Error> {
+        let corrupt =
+            |e: &dyn std::fmt::Display| super::StoreError::Corrupt(format!("open charges of an account: {e}"));
+        let listed: Vec<(i64, String, String, String, i64)> = match r.charges.as_deref() {
+            None => Vec::new(),
+            Some(json) => serde_json::from_str(json).map_err(|e| corrupt(&e))?,
+        };
+        let charges = listed
+            .into_iter()
+            .map(|(id, concept, period, due, principal)| {
+                Ok(ChargeRecord {
+                    id,
+                    account_id: r.account.id,
+                    account: r.account.number.clone(),
+                    concept,
+                    period,
+                    due_date: NaiveDate::parse_from_str(&due, "%Y-%m-%d").map_err(|e| corrupt(&e))?,
+                    principal: Centavos(principal),
+                    status: ChargeStatus::Open,
+                })
+            })
+            .collect::<Result<Vec<_>, super::StoreError>>()?;
+        Ok(AccountDebts { account: r.account, charges })
     }
-    out
 }
 
 /// One validated padrón line (see `server::import::parse_padron`).

@@ -20,6 +20,8 @@ pub(super) fn marker(name: &str, arg: &str) -> Option<String> {
         "ts" | "ts_text" | "date" | "date_text" | "bytewise" => arg.to_string(),
         "ids" | "texts" => format!("(SELECT value FROM json_each({arg}))"),
         "rows" => format!("json_each({arg})"),
+        "json_array" => format!("json_array({arg})"),
+        "json_agg" => format!("json_group_array({arg})"),
         "for_update" | "skip_locked" | "override" => String::new(),
         _ => return None,
     })

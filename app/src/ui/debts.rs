@@ -134,7 +134,7 @@ fn row(line: DebtLine, columns: Columns, lang: Lang, testid: &'static str) -> An
     let l = labels(lang);
     let discount =
         if line.discount.0 == 0 { line.discount.display_mxn() } else { format!("−{}", line.discount.display_mxn()) };
-    let late = (line.months_late > 0).then(|| format!("{} {}", line.months_late, l.months_late));
+    let late = (line.months_late > 0).then(|| format!("({} {})", line.months_late, l.months_late));
     let concept = line.concept.clone();
     let heading = match line.selectable {
         Some(id) => {
@@ -159,7 +159,7 @@ fn row(line: DebtLine, columns: Columns, lang: Lang, testid: &'static str) -> An
                 <td data-label=l.due data-testid="item-due-date">
                     <span class="cell">
                         {line.due_date.map(|d| format::date(d, lang))}
-                        {late.map(|late| view! { <small class="late">{late}</small> })}
+                        {late.map(|late| view! { " "<small class="late">{late}</small> })}
                     </span>
                 </td>
             })}
