@@ -121,8 +121,8 @@ mod service {
 
     use super::{DemoAction, PaymentError};
     use crate::domain::payment::{
-        check_amount, AttemptStatus, EventOutcome, Instructions, Method, OrderStatus, PaymentEvent, Provider,
-        Transition, CURRENCY_MXN,
+        AttemptStatus, EventOutcome, Instructions, Method, OrderStatus, PaymentEvent, Provider, Transition,
+        CURRENCY_MXN,
     };
     use crate::state::AppState;
     use crate::store::{NewAttempt, PaymentAttempt, ProviderEvent, StoreError};

@@ -13,9 +13,26 @@ use crate::rate_limit::RateLimiter;
 use crate::store::Store;
 
 /// Shared application state, provided to axum handlers (via `FromRef`) and to
-/// Leptos server functions (via context).
+/// Leptos server functions (via context). One allocation shared by every
+/// request: cloning it (every extractor and layer does) is one reference count.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    pub fn new(services: Services) -> AppState {
+        AppState(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Services {
     pub leptos_options: LeptosOptions,
     pub store: Store,
     pub municipality: Arc<Municipality>,
@@ -41,7 +58,7 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-impl AppState {
+impl Services {
     /// The address a request comes from, for rate limiting.
     ///
     /// Behind a proxy the last `X-Forwarded-For` entry is the one our own proxy

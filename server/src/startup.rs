@@ -70,7 +70,7 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         .site_pkg_dir("pkg")
         .site_addr(settings.addr)
         .build();
-    Ok(AppState {
+    Ok(AppState::new(app::state::Services {
         leptos_options,
         store,
         municipality: Arc::new(municipality),
@@ -85,7 +85,7 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         stripe: settings.stripe.clone().map(Arc::new),
         public_url: settings.public_url.clone(),
         receipt_keys: Arc::new(receipt_keys),
-    })
+    }))
 }
 
 /// The whole HTTP surface of the portal.

@@ -22,6 +22,7 @@
 //! ever becomes SQL text. Money is integer centavos at rest.
 
 use std::ops::DerefMut;
+use std::sync::Arc;
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
@@ -49,6 +50,11 @@ pub use records::*;
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
+    /// SQLite runs one write transaction at a time: writers of this process
+    /// queue here, and each is woken the moment the previous one commits,
+    /// instead of polling the database's lock (SQLite's busy handler sleeps
+    /// between tries). PostgreSQL needs none: rows are locked, not the file.
+    write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 /// A connection of the store and the dialect its statements are rendered
@@ -56,6 +62,9 @@ pub struct Store {
 pub struct Conn<C> {
     conn: C,
     dialect: Dialect,
+    /// A writer's place at the gate, given up when the transaction ends
+    /// (declared after `conn`, so it is dropped after it).
+    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 /// A read on one pooled connection (several statements, one checkout).
@@ -115,9 +124,13 @@ impl Store {
     pub async fn connect(database_url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         if is_postgres_url(database_url) {
-            Ok(Store { pool: postgres::connect(database_url).await?, dialect: Dialect::Postgres })
+            Ok(Store { pool: postgres::connect(database_url).await?, dialect: Dialect::Postgres, write_gate: None })
         } else {
-            Ok(Store { pool: sqlite::connect(database_url).await?, dialect: Dialect::Sqlite })
+            Ok(Store {
+                pool: sqlite::connect(database_url).await?,
+                dialect: Dialect::Sqlite,
+                write_gate: Some(Arc::new(tokio::sync::Mutex::new(()))),
+            })
         }
     }
 
@@ -133,13 +146,17 @@ impl Store {
     /// One pooled connection, for a read of one or more statements.
     pub async fn read(&self) -> Result<Reader, StoreError> {
         let conn = self.pool.acquire().await.map_err(query_err("reach the database"))?;
-        Ok(Conn { conn, dialect: self.dialect })
+        Ok(Conn { conn, dialect: self.dialect, _gate: None })
     }
 
     /// A write transaction (see [`Tx`]).
     pub async fn write(&self) -> Result<Tx, StoreError> {
+        let gate = match &self.write_gate {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        };
         let conn = self.pool.begin_with(self.dialect.begin_write()).await.map_err(query_err("start a transaction"))?;
-        Ok(Conn { conn, dialect: self.dialect })
+        Ok(Conn { conn, dialect: self.dialect, _gate: gate })
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {

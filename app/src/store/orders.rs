@@ -431,7 +431,7 @@ impl Store {
         let (order, outcome) = move_order(&mut tx, order_id, event, &now).await?;
         let outcome = outcome.map_err(|source| StoreError::Transition { order_id, source })?;
         if let Transition::Moved { to: OrderStatus::Succeeded, .. } = outcome {
-            super::receipts::issue_receipt(&mut tx, order_id, order.total, None, None, &now, today, keys).await?;
+            super::receipts::issue_receipt(&mut tx, order_id, order.total, None, &now, today, keys).await?;
         }
         tx.commit().await?;
         Ok(outcome)

@@ -5,13 +5,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::dialect::Stmt;
 use super::orders::{move_order, persist_transition};
+use super::receipts::PaidBy;
 use super::records::{
     timestamp_to_db, AttemptRow, NewAttempt, Overpayment, OverpaymentRow, PaymentAttempt, ProviderEvent, RefundStatus,
 };
 use super::{query_err, Store, StoreError};
 use crate::domain::payment::{
-    check_amount, on_provider_event, AttemptStatus, EventOutcome, OrderStatus, PaymentEvent, Provider, Transition,
-    CURRENCY_MXN,
+    check_amount, on_provider_event, AttemptStatus, EventOutcome, Method, OrderStatus, PaymentEvent, Provider,
+    Transition, CURRENCY_MXN,
 };
 use crate::receipt_keys::ReceiptKeys;
 
@@ -46,7 +47,19 @@ static RECORD_EVENT: Stmt = Stmt::new(
 );
 static EVENT_ATTEMPT: Stmt =
     Stmt::new("SELECT order_id, amount_centavos FROM payment_attempts WHERE id = $1 AND provider = $2");
-static ATTEMPT_STATUS: Stmt = Stmt::new("SELECT status FROM payment_attempts WHERE id = $1");
+static ATTEMPT_STATE: Stmt = Stmt::new(
+    "SELECT status, method, COALESCE(payment_intent, provider_ref) AS reference FROM payment_attempts WHERE id = $1",
+);
+
+/// Where an attempt stands, read under its order's lock.
+#[derive(sqlx::FromRow)]
+struct AttemptState {
+    #[sqlx(try_from = "String")]
+    status: AttemptStatus,
+    method: Option<String>,
+    /// Its payment id, or the provider's session id.
+    reference: Option<String>,
+}
 static INSERT_OVERPAYMENT: Stmt = Stmt::new(
     "INSERT INTO overpayments (order_id, attempt_id, amount_centavos, reason, created_at) \
      VALUES ($1, $2, $3, $4, {ts:$5}) ON CONFLICT (attempt_id) DO NOTHING",
@@ -234,14 +247,12 @@ impl Store {
             check_amount(order.total, CURRENCY_MXN, *amount, currency)
                 .map_err(|source| StoreError::Transition { order_id, source })?;
         }
-        let attempt_status: AttemptStatus = sqlx::query_scalar::<_, String>(tx.sql(&ATTEMPT_STATUS))
+        let attempt: AttemptState = sqlx::query_as(tx.sql(&ATTEMPT_STATE))
             .bind(ev.attempt_id)
             .fetch_one(tx.c())
             .await
-            .map_err(query_err("read a payment attempt"))?
-            .parse()
-            .map_err(|e| StoreError::Corrupt(format!("{e}")))?;
-        let effect = on_provider_event(order.status, attempt_status, &ev.event)
+            .map_err(query_err("read a payment attempt"))?;
+        let effect = on_provider_event(order.status, attempt.status, &ev.event)
             .map_err(|source| StoreError::Transition { order_id, source })?;
         match &effect.outcome {
             EventOutcome::Applied(t) => persist_transition(&mut tx, order_id, *t, ev.event.kind(), &now).await?,
@@ -277,17 +288,13 @@ impl Store {
             tx.extend_expiry(order_id, deadline, &now).await?;
         }
         if let EventOutcome::Applied(Transition::Moved { to: OrderStatus::Succeeded, .. }) = effect.outcome {
-            super::receipts::issue_receipt(
-                &mut tx,
-                order_id,
-                order.total,
-                Some(ev.attempt_id),
-                Some(&ev.event_id),
-                &now,
-                today,
-                keys,
-            )
-            .await?;
+            let paid_by = PaidBy {
+                attempt_id: ev.attempt_id,
+                provider: ev.provider,
+                method: ev.method.or(attempt.method.as_deref().and_then(Method::parse)),
+                reference: ev.payment_intent.clone().or(attempt.reference).or(Some(ev.event_id.clone())),
+            };
+            super::receipts::issue_receipt(&mut tx, order_id, order.total, Some(paid_by), &now, today, keys).await?;
         }
         tx.commit().await?;
         Ok(effect.outcome)

@@ -13,6 +13,7 @@ use super::records::{date_to_db, receipt_account, timestamp_to_db, Receipt, Rece
 use super::{query_err, Conn, Store, StoreError, Tx};
 use crate::domain::folio::Folio;
 use crate::domain::money::Centavos;
+use crate::domain::payment::{Method, Provider};
 use crate::domain::receipt_sig::ReceiptFacts;
 use crate::receipt_keys::ReceiptKeys;
 
@@ -21,15 +22,11 @@ static NEXT_FOLIO: Stmt = Stmt::new(
      ON CONFLICT (series, fiscal_year) DO UPDATE SET last_number = folio_counters.last_number + 1 \
      RETURNING last_number",
 );
-static ORDER_ACCOUNTS: Stmt = Stmt::new("SELECT account FROM payment_order_items WHERE order_id = $1 ORDER BY id");
-static ORDER_PAYER: Stmt = Stmt::new(
-    "SELECT t.name FROM payment_order_items i JOIN charges c ON c.id = i.charge_id \
+/// The accounts of an order's items and their taxpayers, in order.
+static ORDER_LINES: Stmt = Stmt::new(
+    "SELECT i.account, t.name FROM payment_order_items i JOIN charges c ON c.id = i.charge_id \
      JOIN accounts a ON a.id = c.account_id JOIN taxpayers t ON t.id = a.taxpayer_id \
-     WHERE i.order_id = $1 ORDER BY i.id LIMIT 1",
-);
-static ATTEMPT_OF_RECEIPT: Stmt = Stmt::new(
-    "SELECT method, provider, COALESCE(payment_intent, provider_ref) AS reference \
-     FROM payment_attempts WHERE id = $1",
+     WHERE i.order_id = $1 ORDER BY i.id",
 );
 static INSERT_RECEIPT: Stmt = Stmt::new(
     "INSERT INTO receipts (folio, series, fiscal_year, number, order_id, attempt_id, issued_at, issued_on, \
@@ -57,12 +54,14 @@ static CANCEL_RECEIPT: Stmt = Stmt::new(
      WHERE folio = $1 AND status = 'valid'",
 );
 
-/// The attempt facts a receipt prints.
-#[derive(sqlx::FromRow)]
-struct AttemptFacts {
-    method: Option<String>,
-    provider: Option<String>,
-    reference: Option<String>,
+/// How an online receipt's money came: what it prints besides the order.
+#[derive(Clone, Debug)]
+pub(crate) struct PaidBy {
+    pub attempt_id: i64,
+    pub provider: Provider,
+    pub method: Option<Method>,
+    /// The provider's payment id (Stripe's PaymentIntent), else the event's id.
+    pub reference: Option<String>,
 }
 
 /// The folio of the `number`th receipt of `series` in `year`.
@@ -100,17 +99,15 @@ impl<C: DerefMut<Target = AnyConnection> + Send> Conn<C> {
 
 /// Issues the receipt of order `order_id`, which just succeeded, inside the
 /// caller's transaction: the next folio of the online series in `today`'s
-/// fiscal year, the order's accounts (`+N`), its payer, the attempt's
-/// method and payment id, and the signature over folio, total, date and
-/// account (a receipt whose facts cannot be signed stays unsigned, and the
-/// start-up pass reports it).
-#[allow(clippy::too_many_arguments)]
+/// fiscal year, the order's accounts (`+N`), its payer (the first item's
+/// taxpayer), how it was paid, and the signature over folio, total, date
+/// and account (a receipt whose facts cannot be signed stays unsigned, and
+/// the start-up pass reports it).
 pub(crate) async fn issue_receipt(
     tx: &mut Tx,
     order_id: i64,
     total: Centavos,
-    attempt_id: Option<i64>,
-    event_id: Option<&str>,
+    paid_by: Option<PaidBy>,
     now: &str,
     today: NaiveDate,
     keys: &ReceiptKeys,
@@ -118,24 +115,13 @@ pub(crate) async fn issue_receipt(
     let year = today.year();
     let number = tx.next_folio_number(ONLINE_SERIES, year).await?;
     let folio = folio(ONLINE_SERIES, year, number)?;
-    let accounts: Vec<String> = sqlx::query_scalar(tx.sql(&ORDER_ACCOUNTS))
+    let lines: Vec<(String, String)> = sqlx::query_as(tx.sql(&ORDER_LINES))
         .bind(order_id)
         .fetch_all(tx.c())
         .await
         .map_err(query_err("read the accounts of a payment order"))?;
-    let payer: Option<String> = sqlx::query_scalar(tx.sql(&ORDER_PAYER))
-        .bind(order_id)
-        .fetch_optional(tx.c())
-        .await
-        .map_err(query_err("read the payer of a payment order"))?;
-    let attempt = match attempt_id {
-        None => AttemptFacts { method: None, provider: None, reference: None },
-        Some(id) => sqlx::query_as(tx.sql(&ATTEMPT_OF_RECEIPT))
-            .bind(id)
-            .fetch_one(tx.c())
-            .await
-            .map_err(query_err("read the attempt of a receipt"))?,
-    };
+    let payer = lines.first().map(|(_, name)| name.clone());
+    let accounts: Vec<String> = lines.into_iter().map(|(account, _)| account).collect();
     let account = receipt_account(&accounts);
     let signature = match ReceiptFacts::new(folio.clone(), total, today, &account) {
         Ok(facts) => Some((keys.kid().to_string(), keys.sign(&facts))),
@@ -151,15 +137,15 @@ pub(crate) async fn issue_receipt(
         .bind(year)
         .bind(number)
         .bind(order_id)
-        .bind(attempt_id)
+        .bind(paid_by.as_ref().map(|p| p.attempt_id))
         .bind(now)
         .bind(date_to_db(today))
         .bind(account)
         .bind(payer.unwrap_or_default())
         .bind(total.0)
-        .bind(attempt.method)
-        .bind(attempt.provider)
-        .bind(attempt.reference.or(event_id.map(str::to_string)))
+        .bind(paid_by.as_ref().and_then(|p| p.method).map(Method::as_str))
+        .bind(paid_by.as_ref().map(|p| p.provider.as_str()))
+        .bind(paid_by.and_then(|p| p.reference))
         .bind(key_id)
         .bind(token)
         .execute(tx.c())

@@ -76,7 +76,9 @@ pub(super) async fn connect(database_url: &str) -> Result<AnyPool, StoreError> {
         // Every connection to a private in-memory database is a new, empty database.
         AnyPoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
     } else {
-        AnyPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(30))
+        // A local file: no ping before each checkout (it would cost a round
+        // trip to the connection's thread on every query).
+        AnyPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(30)).test_before_acquire(false)
     };
     let pool = pool_options
         .after_connect(|conn, _| {

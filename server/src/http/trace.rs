@@ -5,6 +5,8 @@
 //! The services' and the store's spans (`#[tracing::instrument]`) nest
 //! inside it, so one request can be followed from the page to the database.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::http::{HeaderName, Request, Response};
@@ -14,14 +16,21 @@ use tracing::Span;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// A random request id (96 bits, hex).
+/// Request ids: 24 hex digits, a random prefix per process (48 bits, so
+/// the ids of several processes do not collide) and a counter.
 #[derive(Clone, Copy, Default)]
 pub struct RandomId;
 
 impl MakeRequestId for RandomId {
     fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
-        let id = app::tokens::random_bytes::<12>().iter().map(|b| format!("{b:02x}")).collect::<String>();
-        axum::http::HeaderValue::from_str(&id).ok().map(RequestId::new)
+        static PREFIX: OnceLock<u64> = OnceLock::new();
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let prefix = *PREFIX.get_or_init(|| {
+            let b = app::tokens::random_bytes::<6>();
+            b.iter().fold(0u64, |acc, x| (acc << 8) | u64::from(*x))
+        });
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed) & 0xffff_ffff_ffff;
+        axum::http::HeaderValue::from_str(&format!("{prefix:012x}{n:012x}")).ok().map(RequestId::new)
     }
 }
 
