@@ -19,6 +19,10 @@
 //!
 //! Nothing is cached between runs: every run imports into a new temp dir.
 
+/// The production allocator (see server/Cargo.toml).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

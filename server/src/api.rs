@@ -92,7 +92,7 @@ pub struct DebtsQuery {
     summary = "Adeudos por número de cuenta o por RFC",
     params(DebtsQuery),
     responses(
-        (status = 200, description = "Adeudos cotizados al día de hoy", body = ApiDebts),
+        (status = 200, description = "Adeudos cotizados al día de hoy", body = ApiDebts, content_type = "application/json"),
         (status = 400, description = "Consulta inválida (invalid_query, invalid_account, invalid_rfc, generic_rfc)", body = ApiErrorBody),
         (status = 404, description = "Cuenta o RFC sin registro (not_found)", body = ApiErrorBody),
         (status = 429, description = "Demasiadas consultas (rate_limited); ver Retry-After", body = ApiErrorBody,
@@ -101,13 +101,48 @@ pub struct DebtsQuery {
     )
 )]
 #[tracing::instrument(name = "api.debts", skip_all)]
-pub async fn debts(
-    State(state): State<AppState>,
-    Query(q): Query<DebtsQuery>,
-) -> Result<axum::Json<ApiDebts>, AppError> {
+pub async fn debts(State(state): State<AppState>, Query(q): Query<DebtsQuery>) -> Result<Response, AppError> {
     let query = LookupQuery::from_params(q.account.as_deref(), q.rfc.as_deref())
         .unwrap_or(Err(app::lookup::LookupError::Missing))?;
-    Ok(axum::Json(ApiDebts::from(run_lookup(&state, &query).await?)))
+    Ok(json_sized(&ApiDebts::from(run_lookup(&state, &query).await?), 8 * 1024))
+}
+
+/// A JSON answer serialised into a buffer of `capacity` bytes up front (a
+/// debts document is a few kilobytes: no growing and copying on the way).
+fn json_sized<T: Serialize>(value: &T, capacity: usize) -> Response {
+    let mut body = Vec::with_capacity(capacity);
+    match serde_json::to_writer(&mut body, value) {
+        Ok(()) => ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "JSON answer not serialisable");
+            AppError::unavailable().into_response()
+        }
+    }
+}
+
+/// `YYYY-MM-DD`, written without the formatting machinery (every date of
+/// every debts document goes through here).
+fn iso_date<S: serde::Serializer>(d: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
+    use chrono::Datelike;
+    let (y, m, day) = (d.year(), d.month(), d.day());
+    if !(0..=9999).contains(&y) {
+        return s.collect_str(&d.format("%Y-%m-%d"));
+    }
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    let y = y as u32;
+    let buf = [
+        digit(y / 1000),
+        digit(y / 100),
+        digit(y / 10),
+        digit(y),
+        b'-',
+        digit(m / 10),
+        digit(m),
+        b'-',
+        digit(day / 10),
+        digit(day),
+    ];
+    s.serialize_str(std::str::from_utf8(&buf).expect("ASCII digits"))
 }
 
 /// `GET /healthz`: does the database answer?
@@ -430,6 +465,7 @@ impl From<OrderTransition> for ApiTransition {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Debts)]
 pub struct ApiDebts {
+    #[serde(serialize_with = "iso_date")]
     pub computed_on: NaiveDate,
     /// Siempre `MXN`.
     pub currency: String,
@@ -461,6 +497,7 @@ pub struct ApiItem {
     pub concept: String,
     pub concept_name: String,
     pub period: String,
+    #[serde(serialize_with = "iso_date")]
     pub due_date: NaiveDate,
     #[schema(minimum = 0)]
     pub months_late: u32,
@@ -477,6 +514,7 @@ pub struct ApiDiscount {
     pub program: String,
     pub name: String,
     pub legal_basis: String,
+    #[serde(serialize_with = "iso_date")]
     pub valid_until: NaiveDate,
     /// `principal`, `recargos` o `multas`.
     pub component: String,

@@ -11,6 +11,10 @@
 //! recauda recibo cancelar FOLIO MOTIVO   cancel a receipt (the folio stays)
 //! ```
 
+/// The production allocator (see server/Cargo.toml).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

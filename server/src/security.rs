@@ -1,31 +1,21 @@
-//! Security headers, the request size/time limits, and the language switch.
+//! The request size and time limits, compression, and the language switch.
+//! (The security headers are set by `http::boundary`.)
 
 use std::time::Duration;
 
 use app::i18n::{Lang, LANG_COOKIE};
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::http::extract::{First, Query};
 
-/// Content-Security-Policy for responses that did not set their own. Pages
-/// set a stricter one with the request's nonce (see `app::ui::shell`).
-pub const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
-    style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
-    frame-ancestors 'none'; form-action 'self'";
-
 /// Largest request body accepted anywhere (the lookup forms are GETs; the
 /// server functions post a few hundred bytes).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-fn header_if_missing(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
-    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
-}
 
 /// Wraps the router in the middleware every response goes through.
 pub fn protect<S: Clone + Send + Sync + 'static>(router: axum::Router<S>) -> axum::Router<S> {
@@ -35,15 +25,7 @@ pub fn protect<S: Clone + Send + Sync + 'static>(router: axum::Router<S>) -> axu
             // Pages and JSON are compressed on the fly (static assets are
             // served precompressed, see `precompress`).
             .layer(CompressionLayer::new().quality(CompressionLevel::Precise(5)))
-            .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
-            .layer(header_if_missing(header::CONTENT_SECURITY_POLICY, DEFAULT_CSP))
-            .layer(header_if_missing(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-            .layer(header_if_missing(header::X_FRAME_OPTIONS, "DENY"))
-            .layer(header_if_missing(header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
-            .layer(header_if_missing(
-                HeaderName::from_static("permissions-policy"),
-                "camera=(), microphone=(), geolocation=(), payment=()",
-            )),
+            .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30))),
     )
 }
 

@@ -111,11 +111,11 @@ pub fn router(state: AppState) -> Router {
         .route("/orden/{reference}/cotizar", post(pay::requote_order))
         .route("/prueba/pago/{attempt}/accion", post(pay::demo_action))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        // Inner to outer: the rate limits, then the one renderer of errors.
-        .layer(middleware::from_fn_with_state(state.clone(), http::rate_limit::limit))
-        .layer(middleware::from_fn_with_state(state.clone(), http::render::render_errors));
-    http::trace::layers(security::protect(router)).with_state(state)
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+    // Outermost: the boundary (id, span, rate limits, errors, headers).
+    security::protect(router)
+        .layer(middleware::from_fn_with_state(state.clone(), http::boundary::boundary))
+        .with_state(state)
 }
 
 /// A bound server, ready to run (zero2prod's `Application`).

@@ -129,9 +129,35 @@ impl Centavos {
 
     /// The API representation: `"1234.50"`, `"-0.40"` (always 2 decimals).
     pub fn to_api_string(self) -> String {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        let abs = self.0.unsigned_abs();
-        format!("{sign}{}.{:02}", abs / 100, abs % 100)
+        let mut buf = [0u8; 24];
+        self.api_str(&mut buf).to_string()
+    }
+
+    /// [`Self::to_api_string`] written into `buf` (no allocation: every
+    /// amount of every JSON answer goes through here).
+    pub fn api_str(self, buf: &mut [u8; 24]) -> &str {
+        let mut abs = self.0.unsigned_abs();
+        let mut i = buf.len();
+        for _ in 0..2 {
+            i -= 1;
+            buf[i] = b'0' + (abs % 10) as u8;
+            abs /= 10;
+        }
+        i -= 1;
+        buf[i] = b'.';
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (abs % 10) as u8;
+            abs /= 10;
+            if abs == 0 {
+                break;
+            }
+        }
+        if self.0 < 0 {
+            i -= 1;
+            buf[i] = b'-';
+        }
+        std::str::from_utf8(&buf[i..]).expect("ASCII digits")
     }
 
     /// Display for people (es-MX): `"$1,234.50"`, `"-$0.40"`.
@@ -231,7 +257,8 @@ impl<'a> Sum<&'a Centavos> for Centavos {
 
 impl Serialize for Centavos {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.to_api_string())
+        let mut buf = [0u8; 24];
+        serializer.serialize_str(self.api_str(&mut buf))
     }
 }
 

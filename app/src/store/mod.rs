@@ -55,6 +55,8 @@ pub struct Store {
     /// instead of polling the database's lock (SQLite's busy handler sleeps
     /// between tries). PostgreSQL needs none: rows are locked, not the file.
     write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Lookups arriving together share one statement.
+    lookups: padron::Lookups,
 }
 
 /// A connection of the store and the dialect its statements are rendered
@@ -124,12 +126,18 @@ impl Store {
     pub async fn connect(database_url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         if is_postgres_url(database_url) {
-            Ok(Store { pool: postgres::connect(database_url).await?, dialect: Dialect::Postgres, write_gate: None })
+            Ok(Store {
+                pool: postgres::connect(database_url).await?,
+                dialect: Dialect::Postgres,
+                write_gate: None,
+                lookups: Default::default(),
+            })
         } else {
             Ok(Store {
                 pool: sqlite::connect(database_url).await?,
                 dialect: Dialect::Sqlite,
                 write_gate: Some(Arc::new(tokio::sync::Mutex::new(()))),
+                lookups: Default::default(),
             })
         }
     }

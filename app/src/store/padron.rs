@@ -13,7 +13,7 @@ use super::records::{
     date_to_db, timestamp_to_db, AccountDebts, AccountDebtsRow, ChargeRecord, ChargeRow, ChargeStatus, Counts, DbDate,
     ImportSummary, PadronRow,
 };
-use super::{guess_person_kind, query_err, Conn, IdTable, Store, StoreError, Tx};
+use super::{guess_person_kind, query_err, Conn, Dialect, IdTable, Store, StoreError, Tx};
 use crate::domain::account::AccountNumber;
 use crate::domain::money::Centavos;
 use crate::domain::rfc::{PersonKind, Rfc};
@@ -31,8 +31,9 @@ macro_rules! debts_select {
     };
 }
 
-static DEBTS_OF_ACCOUNT: Stmt = Stmt::new(concat!(debts_select!(), "WHERE a.number = $1"));
-static DEBTS_OF_RFC: Stmt = Stmt::new(concat!(debts_select!(), "WHERE t.rfc = $1 ORDER BY {bytewise:a.number}, a.id"));
+static DEBTS_OF_ACCOUNTS: Stmt = Stmt::new(concat!(debts_select!(), "WHERE a.number IN {texts:$1}"));
+static DEBTS_OF_RFCS: Stmt =
+    Stmt::new(concat!(debts_select!(), "WHERE t.rfc IN {texts:$1} ORDER BY {bytewise:a.number}, a.id"));
 static OPEN_CHARGES: Stmt = Stmt::new(
     "SELECT c.id, c.account_id, a.number AS account, c.concept, c.period, {date_text:c.due_date} AS due_date, \
             c.principal_centavos, c.status \
@@ -50,31 +51,68 @@ static COUNTS: Stmt = Stmt::new(
 
 impl Store {
     /// The account with this number and its open charges (by due date,
-    /// concept, period): one query.
+    /// concept, period). Lookups that arrive together share one statement
+    /// ([`Lookups`]).
     #[tracing::instrument(name = "store.debts_of_account", skip_all)]
     pub async fn debts_of_account(&self, number: &AccountNumber) -> Result<Option<AccountDebts>, StoreError> {
-        let mut r = self.read().await?;
-        let row: Option<AccountDebtsRow> = sqlx::query_as(r.sql(&DEBTS_OF_ACCOUNT))
-            .bind(number.as_str())
-            .fetch_optional(r.c())
-            .await
-            .map_err(query_err("look up an account"))?;
-        row.map(AccountDebts::try_from).transpose()
+        let found = self.lookups.ask(Key::Account(number.to_string()), self).await?;
+        Ok(found.into_iter().next())
     }
 
     /// Every account of the taxpayer with this RFC (by account number),
-    /// each with its open charges: one query.
+    /// each with its open charges.
     #[tracing::instrument(name = "store.debts_of_rfc", skip_all)]
     pub async fn debts_of_rfc(&self, rfc: &Rfc) -> Result<Vec<AccountDebts>, StoreError> {
-        let mut r = self.read().await?;
-        let rows: Vec<AccountDebtsRow> = sqlx::query_as(r.sql(&DEBTS_OF_RFC))
-            .bind(rfc.as_str())
-            .fetch_all(r.c())
-            .await
-            .map_err(query_err("look up the accounts of an RFC"))?;
-        rows.into_iter().map(AccountDebts::try_from).collect()
+        self.lookups.ask(Key::Rfc(rfc.as_str().to_string()), self).await
     }
+}
 
+impl<C: DerefMut<Target = AnyConnection> + Send> Conn<C> {
+    /// The debts of several accounts (by number) and of several RFCs, each
+    /// kind in one statement.
+    async fn debts_of(&mut self, keys: &[Key]) -> Result<Vec<(Key, Vec<AccountDebts>)>, StoreError> {
+        let numbers: Vec<&str> = keys.iter().filter_map(Key::account).collect();
+        let rfcs: Vec<&str> = keys.iter().filter_map(Key::rfc).collect();
+        let r = self;
+        let mut by_number: std::collections::HashMap<String, AccountDebts> = std::collections::HashMap::new();
+        if !numbers.is_empty() {
+            let rows: Vec<AccountDebtsRow> = sqlx::query_as(r.sql(&DEBTS_OF_ACCOUNTS))
+                .bind(json(&numbers))
+                .fetch_all(r.c())
+                .await
+                .map_err(query_err("look up accounts"))?;
+            for row in rows {
+                let debts = AccountDebts::try_from(row)?;
+                by_number.insert(debts.account.number.to_string(), debts);
+            }
+        }
+        let mut by_rfc: std::collections::HashMap<String, Vec<AccountDebts>> = std::collections::HashMap::new();
+        if !rfcs.is_empty() {
+            let rows: Vec<AccountDebtsRow> = sqlx::query_as(r.sql(&DEBTS_OF_RFCS))
+                .bind(json(&rfcs))
+                .fetch_all(r.c())
+                .await
+                .map_err(query_err("look up the accounts of RFCs"))?;
+            for row in rows {
+                let debts = AccountDebts::try_from(row)?;
+                let rfc = debts.account.rfc.clone().unwrap_or_default();
+                by_rfc.entry(rfc).or_default().push(debts);
+            }
+        }
+        Ok(keys
+            .iter()
+            .map(|k| {
+                let found = match k {
+                    Key::Account(n) => by_number.get(n).cloned().into_iter().collect(),
+                    Key::Rfc(r) => by_rfc.get(r).cloned().unwrap_or_default(),
+                };
+                (k.clone(), found)
+            })
+            .collect())
+    }
+}
+
+impl Store {
     /// Open charges of these accounts, ordered by account number, due
     /// date, concept, period.
     pub async fn open_charges(&self, account_ids: &[i64]) -> Result<Vec<ChargeRecord>, StoreError> {
@@ -122,6 +160,139 @@ impl Store {
         let summary = import_rows(&mut tx, rows, progress).await?;
         tx.commit().await?;
         Ok(summary)
+    }
+}
+
+// ---------------------------------------------------------------- batching
+
+/// What a lookup asks for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Key {
+    Account(String),
+    Rfc(String),
+}
+
+impl Key {
+    fn account(&self) -> Option<&str> {
+        match self {
+            Key::Account(n) => Some(n),
+            Key::Rfc(_) => None,
+        }
+    }
+
+    fn rfc(&self) -> Option<&str> {
+        match self {
+            Key::Rfc(r) => Some(r),
+            Key::Account(_) => None,
+        }
+    }
+}
+
+type Reply = tokio::sync::oneshot::Sender<Result<Vec<AccountDebts>, StoreError>>;
+
+/// Lookups that arrive together share one statement: while the store
+/// answers a batch, the lookups that come in wait for the next one, which
+/// answers them all (at most [`Lookups::BATCH`]). An idle store answers a
+/// lookup at once: nothing waits for company. Each statement crosses to the
+/// database (SQLite's thread, PostgreSQL's socket) once for the whole
+/// batch, on a connection kept for lookups (taken from the pool once, never
+/// handed back, so no check-out or check-in per batch), which is where a
+/// lookup's time goes.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Lookups {
+    queue: std::sync::Arc<std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<(Key, Reply)>>>,
+}
+
+impl Lookups {
+    /// Lookups answered by one statement, at most.
+    pub const BATCH: usize = 64;
+
+    /// Batches running at once, at most: one on SQLite (its statements take
+    /// microseconds; waiting lookups make the next batch), a few on
+    /// PostgreSQL (a round trip over the network each).
+    fn in_flight(dialect: Dialect) -> usize {
+        match dialect {
+            Dialect::Sqlite => 1,
+            Dialect::Postgres => 4,
+        }
+    }
+
+    /// Asks for `key`'s debts, in the next batch.
+    async fn ask(&self, key: Key, store: &Store) -> Result<Vec<AccountDebts>, StoreError> {
+        let queue = self.queue.get_or_init(|| {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(run_batches(store.clone(), rx));
+            tx
+        });
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        if queue.send((key.clone(), reply)).is_ok() {
+            if let Ok(result) = answer.await {
+                return result;
+            }
+        }
+        // The batching task is gone (its runtime shut down): ask alone.
+        let mut r = store.read().await?;
+        Ok(r.debts_of(&[key]).await?.pop().map(|(_, d)| d).unwrap_or_default())
+    }
+}
+
+/// A connection kept for lookups.
+type LookupConn = Conn<Box<AnyConnection>>;
+
+async fn lookup_conn(store: &Store, idle: &std::sync::Mutex<Vec<LookupConn>>) -> Result<LookupConn, StoreError> {
+    if let Some(conn) = idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+        return Ok(conn);
+    }
+    let conn = store.pool.acquire().await.map_err(query_err("reach the database"))?.detach();
+    Ok(Conn { conn: Box::new(conn), dialect: store.dialect, _gate: None })
+}
+
+async fn run_batches(store: Store, mut rx: tokio::sync::mpsc::UnboundedReceiver<(Key, Reply)>) {
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(Lookups::in_flight(store.dialect)));
+    let idle: std::sync::Arc<std::sync::Mutex<Vec<LookupConn>>> = Default::default();
+    loop {
+        let Ok(permit) = permits.clone().acquire_owned().await else { return };
+        let Some(first) = rx.recv().await else { return };
+        let mut batch = vec![first];
+        while batch.len() < Lookups::BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let (store, idle) = (store.clone(), idle.clone());
+        tokio::spawn(async move {
+            let keys: Vec<Key> = batch.iter().map(|(k, _)| k.clone()).collect();
+            let answered = match lookup_conn(&store, &idle).await {
+                Ok(mut conn) => match conn.debts_of(&keys).await {
+                    Ok(found) => {
+                        idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+                        Ok(found)
+                    }
+                    // A connection that failed is dropped, not kept.
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            };
+            match answered {
+                Ok(found) => {
+                    for ((_, reply), (_, debts)) in batch.into_iter().zip(found) {
+                        let _ = reply.send(Ok(debts));
+                    }
+                }
+                // Each lookup then meets its own error (or its answer).
+                Err(_) => {
+                    for (key, reply) in batch {
+                        let one = match store.read().await {
+                            Ok(mut r) => r.debts_of(std::slice::from_ref(&key)).await,
+                            Err(e) => Err(e),
+                        };
+                        let _ = reply.send(one.map(|mut v| v.pop().map(|(_, d)| d).unwrap_or_default()));
+                    }
+                }
+            }
+            drop(permit);
+        });
     }
 }
 

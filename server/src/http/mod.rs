@@ -3,19 +3,15 @@
 //! * [`extract`]: typed extractors (`Form` that keeps repeated fields,
 //!   `Query`, `Json`, the cookie jar, the CSRF-checked form, the client's
 //!   address) whose refusals are [`app::error::AppError`]s;
-//! * [`rate_limit`]: the per-address limits, as one layer over every
-//!   public route class (lookup, orders, order reads, checkout, receipts,
-//!   verify);
-//! * [`render`]: the one place an `AppError` becomes a response: the JSON
-//!   error shape under `/api`, a page inside the site layout elsewhere;
-//! * [`trace`]: a request id on every request and response, and a span per
-//!   request (method, route, status, latency: never a query string, which
-//!   carries accounts and RFCs).
+//! * [`boundary`]: the one layer every request crosses: its id and span,
+//!   the rate limit of its route class ([`rate_limit`]), the rendering of an
+//!   `AppError` ([`render`]: the JSON shape under `/api`, a page inside the
+//!   site layout elsewhere), the security headers.
 //!
-//! Security headers, compression and the size and time limits are in
-//! [`crate::security`].
+//! Compression and the size and time limits are tower layers
+//! ([`crate::security::protect`]).
 
+pub mod boundary;
 pub mod extract;
 pub mod rate_limit;
 pub mod render;
-pub mod trace;

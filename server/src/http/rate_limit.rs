@@ -1,17 +1,11 @@
-//! The per-address limits, as one layer over every route: each public
-//! route belongs to a class ([`RouteClass`]) with its own budget per
-//! minute; a request past it is answered 429 with `Retry-After` (JSON under
-//! `/api`, a page elsewhere) and never reaches its handler.
+//! Which class of public route a request belongs to ([`RouteClass`]),
+//! each with its own budget per minute and address. The boundary
+//! ([`super::boundary`]) answers a request past its budget 429 with
+//! `Retry-After` (JSON under `/api`, a page elsewhere) before it reaches its
+//! handler.
 
-use std::net::SocketAddr;
-
-use app::error::AppError;
 use app::rate_limit::RouteClass;
-use app::state::AppState;
-use axum::extract::{ConnectInfo, Request, State};
 use axum::http::Method;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 
 /// The class of a request, `None` for what is not limited (static files,
 /// the home page, the language switch, health, the keyring, the OpenAPI
@@ -22,9 +16,18 @@ pub fn classify(method: &Method, path: &str, query: Option<&str>) -> Option<Rout
             form_urlencoded::parse(q.as_bytes()).any(|(k, v)| names.contains(&k.as_ref()) && !v.is_empty())
         })
     };
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    // Up to six segments, on the stack (no route here has more).
+    let mut segments = [""; 6];
+    let mut n = 0;
+    for part in path.trim_start_matches('/').split('/') {
+        if n == segments.len() {
+            return None;
+        }
+        segments[n] = part;
+        n += 1;
+    }
     let post = method == Method::POST;
-    match segments.as_slice() {
+    match &segments[..n] {
         // What is owed.
         ["consulta"] if has(&["cuenta", "rfc"]) => Some(RouteClass::Lookup),
         ["api", "v1", "debts"] => Some(RouteClass::Lookup),
@@ -43,20 +46,6 @@ pub fn classify(method: &Method, path: &str, query: Option<&str>) -> Option<Rout
         ["verificar"] if has(&["url"]) => Some(RouteClass::Verify),
         _ => None,
     }
-}
-
-pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if let Some(class) = classify(req.method(), req.uri().path(), req.uri().query()) {
-        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-        let ip = state.client_ip(peer, req.headers());
-        if let Err(retry) = state.rate_limiter.check(class, ip) {
-            tracing::info!(class = class.as_str(), retry_after = retry.0, "rate limited");
-            let mut err = AppError::rate_limited(retry.0);
-            err.back = Some(if class == RouteClass::Lookup { "/consulta".into() } else { "/".into() });
-            return err.into_response();
-        }
-    }
-    next.run(req).await
 }
 
 #[cfg(test)]

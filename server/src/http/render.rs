@@ -1,31 +1,20 @@
 //! Renders an [`AppError`] for the request that met it.
 //!
-//! Handlers, extractors and layers answer with an `AppError` (its
+//! Handlers, extractors and the boundary answer with an `AppError` (its
 //! `IntoResponse` writes the JSON shape and keeps the error in the
-//! response's extensions). This layer, around every route, looks at the
+//! response's extensions). The boundary ([`super::boundary`]) looks at the
 //! request: under `/api` the JSON stays; anywhere else the error becomes a
 //! page inside the site layout, in the visitor's language, with the same
 //! status and `Retry-After`.
 
 use app::error::AppError;
-use app::state::AppState;
 use app::ui::PageContext;
-use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
 /// Whether a path answers in JSON.
 pub fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/")
-}
-
-pub async fn render_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let ctx = (!is_api(req.uri().path())).then(|| PageContext::for_request(&state, req.uri(), req.headers()));
-    let mut response = next.run(req).await;
-    let Some(ctx) = ctx else { return response };
-    let Some(err) = response.extensions_mut().remove::<AppError>() else { return response };
-    error_page(ctx, &err)
 }
 
 /// The error as a page inside the site layout.
