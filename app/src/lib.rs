@@ -8,6 +8,7 @@ pub mod csrf;
 pub mod domain;
 pub mod error;
 pub mod i18n;
+pub mod layers;
 pub mod lookup;
 pub mod orders;
 pub mod payments;

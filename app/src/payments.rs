@@ -111,8 +111,7 @@ impl From<PaymentError> for AppError {
 #[cfg(feature = "ssr")]
 pub use service::{
     apply_provider_event, apply_stripe_session_event, demo_action, heal_stripe_attempts, reconcile_stripe_attempt,
-    refund_overpayments, start_checkout, stripe_refresh_worker, Checkout, StripeRefresh, DEMO_OXXO_DAYS,
-    HEAL_AFTER_MINUTES,
+    refund_overpayments, start_checkout, stripe_refresh_worker, Checkout, DEMO_OXXO_DAYS, HEAL_AFTER_MINUTES,
 };
 
 #[cfg(feature = "ssr")]
@@ -146,41 +145,7 @@ mod service {
         }
     }
 
-    /// Requests to ask Stripe, in the background, about attempts whose
-    /// citizen just came back from Checkout (the order page never calls
-    /// Stripe while it renders). Cheap to clone; a request never waits: when
-    /// the queue is full it is dropped, and the page's next refresh asks again.
-    #[derive(Clone, Default)]
-    pub struct StripeRefresh {
-        tx: Option<tokio::sync::mpsc::Sender<i64>>,
-        rx: std::sync::Arc<std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<i64>>>>,
-    }
-
-    impl StripeRefresh {
-        /// A queue for [`stripe_refresh_worker`] (with Stripe configured).
-        pub fn new() -> StripeRefresh {
-            let (tx, rx) = tokio::sync::mpsc::channel(1024);
-            StripeRefresh { tx: Some(tx), rx: std::sync::Arc::new(std::sync::Mutex::new(Some(rx))) }
-        }
-
-        /// No Stripe: requests go nowhere.
-        pub fn disabled() -> StripeRefresh {
-            StripeRefresh::default()
-        }
-
-        pub fn request(&self, attempt_id: i64) {
-            if let Some(tx) = &self.tx {
-                let _ = tx.try_send(attempt_id);
-            }
-        }
-
-        /// The receiving end, for the one worker that serves it.
-        pub fn take_receiver(&self) -> Option<tokio::sync::mpsc::Receiver<i64>> {
-            self.rx.lock().unwrap_or_else(|e| e.into_inner()).take()
-        }
-    }
-
-    /// The worker behind [`StripeRefresh`]: asks Stripe about each requested
+    /// The worker behind [`crate::stripe::StripeRefresh`]: asks Stripe about each requested
     /// attempt ([`reconcile_stripe_attempt`]), at most once a second per
     /// attempt (a page refreshing itself every few seconds, a citizen
     /// pressing reload), until the queue closes.

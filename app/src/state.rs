@@ -45,7 +45,7 @@ pub struct Services {
     pub stripe: Option<Arc<crate::stripe::StripeConfig>>,
     /// Asks Stripe in the background about attempts whose citizen came back
     /// from Checkout.
-    pub stripe_refresh: crate::payments::StripeRefresh,
+    pub stripe_refresh: crate::stripe::StripeRefresh,
     /// The portal's public URL (`RECAUDA_PUBLIC_URL`): receipts' QR codes point here.
     pub public_url: String,
     /// The receipts' signing key and published keyring.

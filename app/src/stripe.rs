@@ -29,6 +29,40 @@ use crate::domain::money::Centavos;
 use crate::domain::payment::{Instructions, Method, PaymentEvent, Provider};
 use crate::store::{Order, PaymentAttempt, ProviderEvent};
 
+/// Requests to ask Stripe, in the background, about attempts whose
+/// citizen just came back from Checkout (the order page never calls
+/// Stripe while it renders). Cheap to clone; a request never waits: when
+/// the queue is full it is dropped, and the page's next refresh asks again.
+#[derive(Clone, Default)]
+pub struct StripeRefresh {
+    tx: Option<tokio::sync::mpsc::Sender<i64>>,
+    rx: std::sync::Arc<std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<i64>>>>,
+}
+
+impl StripeRefresh {
+    /// A queue for [`crate::payments::stripe_refresh_worker`] (with Stripe configured).
+    pub fn new() -> StripeRefresh {
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        StripeRefresh { tx: Some(tx), rx: std::sync::Arc::new(std::sync::Mutex::new(Some(rx))) }
+    }
+
+    /// No Stripe: requests go nowhere.
+    pub fn disabled() -> StripeRefresh {
+        StripeRefresh::default()
+    }
+
+    pub fn request(&self, attempt_id: i64) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.try_send(attempt_id);
+        }
+    }
+
+    /// The receiving end, for the one worker that serves it.
+    pub fn take_receiver(&self) -> Option<tokio::sync::mpsc::Receiver<i64>> {
+        self.rx.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
 /// How old (or how far ahead) a signed webhook may be: 5 minutes, as Stripe's libraries.
 pub const SIGNATURE_TOLERANCE_SECS: i64 = 300;
 

@@ -78,9 +78,9 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         rate_limiter: Arc::new(RateLimiter::per_minute(settings.lookup_limit)),
         trust_forwarded_for: settings.trust_forwarded_for,
         stripe_refresh: if settings.stripe.is_some() {
-            app::payments::StripeRefresh::new()
+            app::stripe::StripeRefresh::new()
         } else {
-            app::payments::StripeRefresh::disabled()
+            app::stripe::StripeRefresh::disabled()
         },
         stripe: settings.stripe.clone().map(Arc::new),
         public_url: settings.public_url.clone(),
