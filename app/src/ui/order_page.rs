@@ -4,35 +4,17 @@
 //! rendered on the server; their buttons are real POST forms handled by
 //! `server::pay`.
 
+use super::page::from_route_param;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn OrderPage() -> impl IntoView {
-    let params = use_params_map();
-    let reference = move || params.read().get("reference").unwrap_or_default();
-    view! {
-        <Suspense fallback=|| ()>
-            {move || {
-                let r = reference();
-                Suspend::new(async move { ssr::order_page(r).await })
-            }}
-        </Suspense>
-    }
+    from_route_param("reference", ssr::order_page)
 }
 
 #[component]
 pub fn DemoCheckoutPage() -> impl IntoView {
-    let params = use_params_map();
-    let attempt = move || params.read().get("attempt").unwrap_or_default();
-    view! {
-        <Suspense fallback=|| ()>
-            {move || {
-                let a = attempt();
-                Suspend::new(async move { ssr::demo_page(a).await })
-            }}
-        </Suspense>
-    }
+    from_route_param("attempt", ssr::demo_page)
 }
 
 #[cfg(not(feature = "ssr"))]

@@ -61,3 +61,19 @@ impl PageContext {
         }
     }
 }
+
+/// A page rendered on the server from one route parameter (`:folio`,
+/// `:reference`…): `render` receives its value (empty when absent) and
+/// answers the page's view. The route components are one line each.
+pub fn from_route_param<Fut>(param: &'static str, render: fn(String) -> Fut) -> impl leptos::prelude::IntoView
+where
+    Fut: std::future::Future<Output = leptos::prelude::AnyView> + Send + 'static,
+{
+    use leptos::prelude::*;
+    let params = leptos_router::hooks::use_params_map();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(render(params.read().get(param).unwrap_or_default()))}
+        </Suspense>
+    }
+}

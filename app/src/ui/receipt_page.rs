@@ -9,35 +9,17 @@
 //! * `/recibos?cuenta=…&folio=…` — "mis recibos": a receipt found again by
 //!   account and folio.
 
+use super::page::from_route_param;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn VerifyPage() -> impl IntoView {
-    let params = use_params_map();
-    let folio = move || params.read().get("folio").unwrap_or_default();
-    view! {
-        <Suspense fallback=|| ()>
-            {move || {
-                let f = folio();
-                Suspend::new(async move { ssr::verify_page(f).await })
-            }}
-        </Suspense>
-    }
+    from_route_param("folio", ssr::verify_page)
 }
 
 #[component]
 pub fn ReceiptPage() -> impl IntoView {
-    let params = use_params_map();
-    let folio = move || params.read().get("folio").unwrap_or_default();
-    view! {
-        <Suspense fallback=|| ()>
-            {move || {
-                let f = folio();
-                Suspend::new(async move { ssr::receipt_page(f).await })
-            }}
-        </Suspense>
-    }
+    from_route_param("folio", ssr::receipt_page)
 }
 
 #[component]
