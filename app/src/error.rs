@@ -236,7 +236,7 @@ mod tests {
             AppError::rate_limited(1),
             AppError::csrf(),
             AppError::bad_form("x"),
-            AppError::bad_json("x", "x"),
+            AppError::bad_json("cuerpo inválido", "invalid body"),
             AppError::no_route(),
             AppError::unavailable(),
         ];
