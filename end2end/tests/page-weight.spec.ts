@@ -44,6 +44,10 @@ test('first visit to /consulta weighs at most 150 KB over the wire @release-only
     await testInfo.attach('page-weight.txt', { body: `${rows.join('\n')}\nPAGE_WEIGHT_BYTES=${total}\n` });
 
     expect(responses.length).toBeGreaterThan(0);
+    // Everything the page asked for arrived (a 404 weighs little and would
+    // pass the budget), the wasm among it.
+    expect(responses.filter((r) => r.status() !== 200).map((r) => `${r.status()} ${r.url()}`)).toEqual([]);
+    expect(responses.some((r) => r.url().endsWith('.wasm'))).toBe(true);
     expect(total, `first visit weighs ${total} bytes; budget ${BUDGET_BYTES}`).toBeLessThanOrEqual(BUDGET_BYTES);
   } finally {
     await context.close();
