@@ -160,6 +160,7 @@ pub const ERROR_CODES: &[&str] = &[
     "charges_not_open",
     "attempt_not_found",
     "order_not_payable",
+    "payments_unavailable",
     "event_refused",
     "missing_signature",
     "stripe_not_configured",
@@ -266,6 +267,7 @@ mod tests {
             PaymentError::AttemptNotFound,
             PaymentError::NotPayable("x".into()),
             PaymentError::Refused(TransitionError::PaidAfterFinal(OrderStatus::Expired)),
+            PaymentError::NoProvider,
             PaymentError::Unavailable,
         ] {
             errors.push(e.into());

@@ -53,6 +53,8 @@ pub enum PaymentError {
     NotPayable(String),
     #[error("event refused: {0}")]
     Refused(TransitionError),
+    #[error("no online payment provider is configured")]
+    NoProvider,
     #[error("the database is unavailable")]
     Unavailable,
 }
@@ -62,7 +64,7 @@ impl PaymentError {
         match self {
             PaymentError::OrderNotFound | PaymentError::AttemptNotFound => 404,
             PaymentError::NotPayable(_) | PaymentError::Refused(_) => 409,
-            PaymentError::Unavailable => 503,
+            PaymentError::NoProvider | PaymentError::Unavailable => 503,
         }
     }
 
@@ -72,6 +74,7 @@ impl PaymentError {
             PaymentError::AttemptNotFound => "attempt_not_found",
             PaymentError::NotPayable(_) => "order_not_payable",
             PaymentError::Refused(_) => "event_refused",
+            PaymentError::NoProvider => "payments_unavailable",
             PaymentError::Unavailable => "unavailable",
         }
     }
@@ -92,6 +95,12 @@ impl PaymentError {
                 Lang::Es => e.message_es(),
                 Lang::En => e.to_string(),
             },
+            PaymentError::NoProvider => lang
+                .pick(
+                    "El pago en línea no está disponible por ahora. Puede pagar este formato de pago en las cajas de la tesorería.",
+                    "Online payment is not available right now. You can pay this payment slip at the treasury's cashier windows.",
+                )
+                .into(),
             PaymentError::Unavailable => lang
                 .pick(
                     "El servicio no está disponible por el momento. Intente más tarde.",
@@ -198,8 +207,7 @@ mod service {
         let order = state.store.get_order(order_id).await.map_err(store_err)?.ok_or(PaymentError::OrderNotFound)?;
         match order.status {
             OrderStatus::Created => {
-                let stripe = state.stripe.clone();
-                let provider = if stripe.is_some() { Provider::Stripe } else { Provider::Demo };
+                let provider = state.online_provider().ok_or(PaymentError::NoProvider)?;
                 let attempt = state
                     .store
                     .start_attempt(
@@ -214,9 +222,12 @@ mod service {
                     )
                     .await
                     .map_err(store_err)?;
-                let Some(stripe) = stripe else {
-                    tracing::info!(order_id, attempt_id = attempt.id, "payment attempt started (demo provider)");
-                    return Ok(Checkout { redirect_url: demo_url(attempt.id), attempt });
+                let stripe = match (provider, state.stripe.clone()) {
+                    (Provider::Stripe, Some(stripe)) => stripe,
+                    _ => {
+                        tracing::info!(order_id, attempt_id = attempt.id, "payment attempt started (demo provider)");
+                        return Ok(Checkout { redirect_url: demo_url(attempt.id), attempt });
+                    }
                 };
                 let session = stripe::create_session(&stripe, &order, &attempt).await.map_err(stripe_err)?;
                 state.store.set_attempt_provider_ref(attempt.id, &session.id, now).await.map_err(store_err)?;
@@ -228,6 +239,9 @@ mod service {
                 let attempts = state.store.attempts_of_order(order_id).await.map_err(store_err)?;
                 match attempts.into_iter().rev().find(|a| a.status == AttemptStatus::Pending) {
                     Some(attempt) if attempt.provider == Provider::Demo => {
+                        if !state.demo_payments {
+                            return Err(PaymentError::NoProvider);
+                        }
                         Ok(Checkout { redirect_url: demo_url(attempt.id), attempt })
                     }
                     Some(attempt) => {
@@ -498,6 +512,10 @@ mod service {
             state.store.get_attempt(attempt_id).await.map_err(store_err)?.ok_or(PaymentError::AttemptNotFound)?;
         if attempt.provider != Provider::Demo {
             return Err(PaymentError::AttemptNotFound);
+        }
+        if !state.demo_payments {
+            // An attempt left from a demonstration: nothing may "pay" it now.
+            return Err(PaymentError::NoProvider);
         }
         let paid = PaymentEvent::Paid { amount: attempt.amount, currency: CURRENCY_MXN.into() };
         let (event, method, instructions) = match action {

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::domain::money::Centavos;
 use crate::domain::payment::Method;
+use crate::i18n::Lang;
 
 /// What the verification of a receipt concluded, in words for people.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -20,6 +21,9 @@ use crate::domain::payment::Method;
 pub enum VerdictKind {
     /// Green: issued by this treasury with these amounts.
     Authentic,
+    /// Amber: genuinely signed, but by the demonstration provider
+    /// ([`crate::domain::folio::DEMO_SERIES`]): no money moved, no value.
+    Demo,
     /// Red: the code does not match the receipt (altered or forged).
     Forged,
     /// Grey: the treasury cancelled it (the reason is shown).
@@ -32,9 +36,66 @@ impl VerdictKind {
     pub fn as_str(self) -> &'static str {
         match self {
             VerdictKind::Authentic => "authentic",
+            VerdictKind::Demo => "demo",
             VerdictKind::Forged => "forged",
             VerdictKind::Cancelled => "cancelled",
             VerdictKind::Unknown => "unknown",
+        }
+    }
+
+    /// The kind named by [`VerdictKind::as_str`] (the API's `verdict`).
+    pub fn parse(s: &str) -> Option<VerdictKind> {
+        [VerdictKind::Authentic, VerdictKind::Demo, VerdictKind::Forged, VerdictKind::Cancelled, VerdictKind::Unknown]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+
+    /// The verdict's headline (page title, API message, CLI).
+    pub fn title(self, lang: Lang) -> &'static str {
+        match self {
+            VerdictKind::Authentic => lang.pick("Recibo auténtico", "Authentic receipt"),
+            VerdictKind::Demo => {
+                lang.pick("Recibo de demostración — sin validez", "Demonstration receipt — no legal value")
+            }
+            VerdictKind::Forged => lang.pick("Recibo alterado o falso", "Altered or forged receipt"),
+            VerdictKind::Cancelled => lang.pick("Recibo cancelado", "Cancelled receipt"),
+            VerdictKind::Unknown => lang.pick("Folio desconocido", "Unknown folio"),
+        }
+    }
+
+    /// What the verdict means for whoever holds the paper.
+    pub fn explanation(self, lang: Lang) -> &'static str {
+        match self {
+            VerdictKind::Authentic => lang.pick(
+                "Este recibo fue emitido por la tesorería con estos datos. Compárelos con el papel: deben ser iguales.",
+                "This receipt was issued by the treasury with these details. Compare them with the paper: they must match.",
+            ),
+            VerdictKind::Demo => lang.pick(
+                "Este recibo se emitió en el modo de demostración del portal: no se pagó dinero real y no ampara ningún pago.",
+                "This receipt was issued by the portal's demonstration mode: no real money was paid and it covers no payment.",
+            ),
+            VerdictKind::Forged => lang.pick(
+                "El código no corresponde a un recibo emitido por la tesorería. No acepte este recibo como comprobante de pago.",
+                "The code does not match a receipt issued by the treasury. Do not accept this receipt as proof of payment.",
+            ),
+            VerdictKind::Cancelled => lang.pick(
+                "La tesorería canceló este recibo; ya no ampara el pago.",
+                "The treasury cancelled this receipt; it no longer covers the payment.",
+            ),
+            VerdictKind::Unknown => {
+                lang.pick("No existe un recibo con ese folio.", "There is no receipt with that folio.")
+            }
+        }
+    }
+
+    /// The icon beside the headline (decorative: the words say it all).
+    pub fn icon(self) -> &'static str {
+        match self {
+            VerdictKind::Authentic => "✔",
+            VerdictKind::Demo => "⚠",
+            VerdictKind::Forged => "✖",
+            VerdictKind::Cancelled => "⊘",
+            VerdictKind::Unknown => "?",
         }
     }
 }
@@ -63,7 +124,7 @@ pub struct PublicItem {
 }
 
 /// How a payment method is written on a receipt.
-pub fn method_label(method: Option<Method>, lang: crate::i18n::Lang) -> &'static str {
+pub fn method_label(method: Option<Method>, lang: Lang) -> &'static str {
     match method {
         Some(Method::Card) => lang.pick("Tarjeta", "Card"),
         Some(Method::Oxxo) => lang.pick("Efectivo en OXXO", "Cash at OXXO"),
@@ -188,6 +249,13 @@ mod service {
         }
         let public = public_receipt(state, &r).await?;
         Ok(match &r.status {
+            // A demo receipt is worthless whatever else is true of it.
+            _ if r.is_demo() => Verification {
+                kind: VerdictKind::Demo,
+                verdict: Some(verdict),
+                receipt: Some(public),
+                cancel_reason: None,
+            },
             ReceiptStatus::Valid => Verification {
                 kind: VerdictKind::Authentic,
                 verdict: Some(verdict),

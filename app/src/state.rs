@@ -41,8 +41,11 @@ pub struct Services {
     pub rate_limiter: Arc<RateLimiter>,
     /// Take the client address from `X-Forwarded-For` (behind a reverse proxy).
     pub trust_forwarded_for: bool,
-    /// Stripe, when a secret key is configured; `None` → the demo provider.
+    /// Stripe, when a secret key is configured.
     pub stripe: Option<Arc<crate::stripe::StripeConfig>>,
+    /// The demonstration provider, only when explicitly enabled (never
+    /// together with Stripe). See [`Services::online_provider`].
+    pub demo_payments: bool,
     /// Asks Stripe in the background about attempts whose citizen came back
     /// from Checkout.
     pub stripe_refresh: crate::stripe::StripeRefresh,
@@ -59,6 +62,20 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 impl Services {
+    /// Who takes online payments: Stripe when configured, the demonstration
+    /// provider when enabled, otherwise nobody (the formato de pago is then
+    /// paid at the cashier's window).
+    pub fn online_provider(&self) -> Option<crate::domain::payment::Provider> {
+        use crate::domain::payment::Provider;
+        if self.stripe.is_some() {
+            Some(Provider::Stripe)
+        } else if self.demo_payments {
+            Some(Provider::Demo)
+        } else {
+            None
+        }
+    }
+
     /// The address a request comes from, for rate limiting.
     ///
     /// Behind a proxy the last `X-Forwarded-For` entry is the one our own proxy

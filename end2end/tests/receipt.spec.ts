@@ -6,17 +6,20 @@ import { money } from './pages/money';
 import { DemoCheckoutPage, OrderPage } from './pages/order-page';
 import { CheckDeskPage, MyReceiptsPage, ReceiptPage, VerifyPage } from './pages/receipt-pages';
 
-// The official receipt of a demo payment: opened from the success page,
-// verified by following its QR code's URL ("auténtico"), then with its
-// signature altered (forgery). Then found again in "mis recibos" with
-// JavaScript disabled. P-000904 is paid by this spec only.
+// The receipt of a payment through the demonstration provider (the only
+// provider of the e2e server): opened from the success page, verified by
+// following its QR code's URL — genuinely signed, and called what it is,
+// "demostración — sin validez" —, then with its signature altered
+// (forgery). Then found again in "mis recibos" with JavaScript disabled.
+// P-000904 is paid by this spec only. (Receipts of real online payments
+// read "auténtico": server/tests/it/receipts.rs.)
 
-test('pay → receipt → its verification URL says authentic; an altered code says forged', async ({ page, request }) => {
+test('pay → receipt → its verification URL says "demostración — sin validez"; an altered code says forged', async ({ page, request }) => {
   await lookupToCheckout(page, PAY_ACCOUNTS.receipt);
   await new DemoCheckoutPage(page).payCard.click();
   const order = new OrderPage(page);
   await expect(order.paymentReceived).toContainText('Pago recibido');
-  await expect(order.receiptFolio).toHaveText(/^A-2026-\d{6}$/);
+  await expect(order.receiptFolio).toHaveText(/^DEMO-2026-\d{6}$/);
   const folio = (await order.receiptFolio.textContent())!.trim();
 
   await order.openReceipt.click();
@@ -26,6 +29,7 @@ test('pay → receipt → its verification URL says authentic; an altered code s
   await expect(receipt.words).toHaveText('DOSCIENTOS TRES PESOS 00/100 M.N.');
   await expect(receipt.payer).toHaveText('Jorge Meza Cota');
   await expect(receipt.qr).toBeVisible();
+  await expect(receipt.demoBanner).toContainText('sin validez');
 
   // The PDFs download.
   for (const link of [receipt.pdfLetter, receipt.pdfTicket]) {
@@ -41,8 +45,8 @@ test('pay → receipt → its verification URL says authentic; an altered code s
   const path = url.slice(url.indexOf('/v/'));
   await page.goto(path);
   const verify = new VerifyPage(page);
-  await expect(verify.verdict).toHaveAttribute('data-verdict', 'authentic');
-  await expect(verify.verdict).toContainText('Recibo auténtico');
+  await expect(verify.verdict).toHaveAttribute('data-verdict', 'demo');
+  await expect(verify.verdict).toContainText('Recibo de demostración — sin validez');
   await expect(verify.total).toHaveText(money(PAY_TOTAL.total));
   await expect(verify.account).toHaveText(PAY_ACCOUNTS.receipt);
   await expect(verify.verdict).toContainText('J**** M*** C***');
@@ -80,11 +84,14 @@ test('pay → receipt → its verification URL says authentic; an altered code s
       await desk.total.fill('$203.00');
       await desk.date.fill('21/11/2026');
       await desk.account.fill(PAY_ACCOUNTS.receipt);
-      await expect(desk.live).toHaveAttribute('data-authentic', 'true', { timeout: 1000 });
+      // "demo" needs a signature that checks: the check ran, offline.
+      await expect(desk.live).toHaveAttribute('data-verdict', 'demo', { timeout: 1000 });
     }).toPass({ timeout: 15000 });
-    await expect(desk.live).toHaveText('Recibo auténtico.');
-    await desk.total.fill('$2,003.00');
+    await expect(desk.live).toHaveText('Recibo de demostración — sin validez: no se pagó dinero real.');
     await expect(desk.live).toHaveAttribute('data-authentic', 'false');
+    await desk.total.fill('$2,003.00');
+    await expect(desk.live).toHaveAttribute('data-verdict', 'invalid');
+    await expect(desk.live).toContainText('La firma no corresponde');
   } finally {
     await page.context().setOffline(false);
   }

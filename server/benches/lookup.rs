@@ -526,6 +526,7 @@ async fn main() {
         trust_forwarded_for: false,
         site_root: dir.path().join("site"),
         stripe: None,
+        demo_payments: true,
         public_url: "https://pagos.loreto.gob.mx".into(),
         receipt_keys: dir.path().join("receipt-keys.json"),
     };

@@ -53,6 +53,7 @@ async fn main() {
         // The logo's PNG is read from the site root, as in production.
         site_root: root.join("public"),
         stripe: None,
+        demo_payments: true,
         public_url: "https://pagos.loreto.gob.mx".into(),
         receipt_keys: dir.path().join("receipt-keys.json"),
     };

@@ -58,6 +58,7 @@ async fn main() {
         lookup_limit: 0,
         trust_forwarded_for: false,
         site_root: dir.path().join("site"),
+        demo_payments: false,
         stripe: Some(StripeConfig {
             secret_key: Secret::new("sk_test_bench"),
             webhook_secret: Some(Secret::new(WEBHOOK_SECRET)),

@@ -28,8 +28,13 @@ pub struct Settings {
     pub site_root: PathBuf,
     /// Stripe (`RECAUDA_STRIPE_SECRET_KEY`, `RECAUDA_STRIPE_WEBHOOK_SECRET`,
     /// `RECAUDA_STRIPE_API_BASE`, `RECAUDA_PUBLIC_URL`); `None` without a
-    /// secret key → the embedded demo provider. Its secrets print as `***`.
+    /// secret key. Its secrets print as `***`.
     pub stripe: Option<StripeConfig>,
+    /// The embedded demonstration provider (`RECAUDA_DEMO_PAYMENTS=true`,
+    /// or `recauda demo`): "payments" that move no money, with receipts of
+    /// their own series that every verdict calls worthless. Never on by
+    /// itself: with neither Stripe nor this, online payment is unavailable.
+    pub demo_payments: bool,
     /// The portal's public URL (`RECAUDA_PUBLIC_URL`, default
     /// `http://{addr}`): Stripe's return links and receipts' QR codes.
     pub public_url: String,
@@ -51,6 +56,7 @@ struct FileSettings {
     site_root: Option<PathBuf>,
     public_url: Option<String>,
     receipt_keys: Option<PathBuf>,
+    demo_payments: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +132,10 @@ impl Settings {
             }
         };
         let spei = flag("RECAUDA_STRIPE_SPEI")?;
+        let demo_payments = match nonempty("RECAUDA_DEMO_PAYMENTS") {
+            Some(_) => flag("RECAUDA_DEMO_PAYMENTS")?,
+            None => file.demo_payments.unwrap_or(false),
+        };
         let refund_overpayments = flag("RECAUDA_STRIPE_REFUND_OVERPAYMENTS")?;
         let public_url = nonempty("RECAUDA_PUBLIC_URL")
             .or(file.public_url)
@@ -151,6 +161,13 @@ impl Settings {
             spei,
             refund_overpayments,
         });
+        if demo_payments && stripe.is_some() {
+            return Err(ConfigError::Invalid {
+                name: "RECAUDA_DEMO_PAYMENTS",
+                value: "true".into(),
+                expected: "false cuando Stripe está configurado: los pagos reales y los de demostración no se mezclan",
+            });
+        }
         Ok(Settings {
             database_url,
             addr,
@@ -160,6 +177,7 @@ impl Settings {
             trust_forwarded_for,
             site_root,
             stripe,
+            demo_payments,
             public_url,
             receipt_keys,
         })
@@ -230,6 +248,16 @@ mod tests {
         let shown = format!("{s:?}");
         assert!(!shown.contains("sk_test_secret") && !shown.contains("whsec_secret"), "{shown}");
         assert!(shown.contains("***"));
+    }
+
+    #[test]
+    fn the_demonstration_provider_is_never_on_by_itself() {
+        assert!(!settings(&[]).unwrap().demo_payments, "no payment settings: no provider at all");
+        assert!(settings(&[("RECAUDA_DEMO_PAYMENTS", "true")]).unwrap().demo_payments);
+        assert!(!settings(&[("RECAUDA_DEMO_PAYMENTS", "false")]).unwrap().demo_payments);
+        assert!(settings(&[("RECAUDA_DEMO_PAYMENTS", "quizá")]).is_err());
+        let both = settings(&[("RECAUDA_DEMO_PAYMENTS", "true"), ("RECAUDA_STRIPE_SECRET_KEY", "sk_test_1")]);
+        assert!(both.unwrap_err().to_string().contains("RECAUDA_DEMO_PAYMENTS"), "real and demo payments never mix");
     }
 
     #[test]

@@ -85,7 +85,10 @@ async fn run(args: &[&str]) -> Result<ExitCode, AnyError> {
                 ["--accounts", n] => n.parse().map_err(|_| format!("--accounts espera un número, no «{n}»"))?,
                 _ => return usage(),
             };
-            let settings = Settings::load()?;
+            let mut settings = Settings::load()?;
+            // The demonstration takes "payments" that move no money (unless
+            // Stripe's test keys are configured).
+            settings.demo_payments = settings.stripe.is_none();
             let state = build_state(&settings).await?;
             let rows = server::demo::demo_padron(accounts, 2026, state.clock.today());
             let summary = state.store.import_padron(&rows, &|_| {}).await?;
@@ -118,7 +121,8 @@ async fn run(args: &[&str]) -> Result<ExitCode, AnyError> {
                 println!("Portal: {portal}");
             }
             println!("Firma: {}", outcome.verdict.message_es());
-            Ok(if outcome.verdict.is_authentic() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            println!("Resultado: {}", outcome.conclusion_es());
+            Ok(if outcome.accepted() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         ["llaves", "rotar"] => {
             let settings = Settings::load()?;
@@ -166,7 +170,7 @@ async fn serve(settings: &Settings, state: app::state::AppState) -> Result<ExitC
         database = %settings.database_url_for_logs(),
         municipality = %settings.municipality.display(),
         today = %state.clock.today(),
-        payments = if state.stripe.is_some() { "stripe" } else { "demo" },
+        payments = state.online_provider().map_or("none (pay at the window)", |p| p.as_str()),
         "starting Recauda"
     );
     if state.stripe.as_ref().is_some_and(|s| s.webhook_secret.is_none()) {

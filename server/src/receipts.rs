@@ -9,6 +9,7 @@ use app::domain::folio::Folio;
 use app::domain::payment::{Method, Provider};
 use app::domain::words::amount_in_words;
 use app::error::{ApiErrorBody, AppError};
+use app::i18n::Lang;
 use app::receipts::{self as service, PublicReceipt, VerdictKind};
 use app::state::AppState;
 use app::store::{Receipt, ReceiptStatus};
@@ -34,13 +35,9 @@ pub struct ApiVerification {
     pub receipt: Option<PublicReceipt>,
 }
 
-pub fn verdict_message(kind: VerdictKind) -> &'static str {
-    match kind {
-        VerdictKind::Authentic => "Recibo auténtico: emitido por la tesorería con estos datos.",
-        VerdictKind::Forged => "Recibo alterado o falso: el código no corresponde a un recibo emitido.",
-        VerdictKind::Cancelled => "Recibo cancelado por la tesorería.",
-        VerdictKind::Unknown => "No existe un recibo con ese folio.",
-    }
+/// The verdict in one Spanish sentence (the API's `message`).
+pub fn verdict_message(kind: VerdictKind) -> String {
+    format!("{}: {}", kind.title(Lang::Es), kind.explanation(Lang::Es))
 }
 
 /// The code of a receipt's QR: `?s=<kid>.<signature>`.
@@ -89,7 +86,7 @@ pub async fn verify(
     let body = ApiVerification {
         folio: folio.trim().to_uppercase(),
         verdict: v.kind,
-        message: verdict_message(v.kind).into(),
+        message: verdict_message(v.kind),
         cancel_reason: v.cancel_reason,
         receipt: v.receipt,
     };
@@ -267,8 +264,12 @@ pub async fn receipt_view(state: &AppState, r: &Receipt) -> Result<ReceiptView, 
         .unwrap_or_default();
     let rounding = order.as_ref().map(|o| o.rounding).filter(|c| c.0 != 0).map(|c| c.display_mxn());
     let mut labels = Labels::default();
-    if r.provider == Some(Provider::Demo) {
-        labels.footer_note = "MODO DE PRUEBA: recibo de demostración, sin validez oficial.".into();
+    if r.is_demo() {
+        labels.footer_note = format!(
+            "{}. {}",
+            VerdictKind::Demo.title(Lang::Es).to_uppercase(),
+            VerdictKind::Demo.explanation(Lang::Es)
+        );
     }
     Ok(ReceiptView {
         municipality: format!("Municipio de {}", m.name),

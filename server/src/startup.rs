@@ -83,6 +83,7 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
             app::stripe::StripeRefresh::disabled()
         },
         stripe: settings.stripe.clone().map(Arc::new),
+        demo_payments: settings.demo_payments && settings.stripe.is_none(),
         public_url: settings.public_url.clone(),
         receipt_keys: Arc::new(receipt_keys),
     }))

@@ -8,7 +8,9 @@
 //!   `--llaves keys.json` saved from `/api/v1/receipts/keys`): no network.
 
 use app::domain::money::Centavos;
-use app::domain::receipt_sig::{parse_verify_url, verify, PublicKeyEntry, ReceiptFacts, Verdict};
+use app::domain::receipt_sig::{parse_verify_url, verify, OfflineVerdict, PublicKeyEntry, ReceiptFacts, Verdict};
+use app::i18n::Lang;
+use app::receipts::VerdictKind;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
@@ -19,6 +21,33 @@ pub struct CliVerdict {
     /// The portal's own word, when it was asked (`authentic`, `forged`, …).
     pub portal: Option<String>,
     pub facts: Option<ReceiptFacts>,
+}
+
+impl CliVerdict {
+    /// Whether the receipt may be accepted: online, the portal calls it
+    /// authentic (not cancelled, not a demonstration) and its signature
+    /// checks here too; offline, the signature is good and the receipt is
+    /// not a demonstration one (its cancellation cannot be known).
+    pub fn accepted(&self) -> bool {
+        match (&self.portal, &self.facts) {
+            (Some(portal), _) => portal == VerdictKind::Authentic.as_str() && self.verdict.is_authentic(),
+            (None, Some(facts)) => OfflineVerdict::of(facts, self.verdict.clone()).accepted(),
+            (None, None) => false,
+        }
+    }
+
+    /// The conclusion in one Spanish sentence.
+    pub fn conclusion_es(&self) -> String {
+        match (&self.portal, &self.facts) {
+            (Some(_), _) if !self.verdict.is_authentic() => self.verdict.message_es().to_string(),
+            (Some(portal), _) => match VerdictKind::parse(portal) {
+                Some(kind) => format!("{}. {}", kind.title(Lang::Es), kind.explanation(Lang::Es)),
+                None => format!("el portal respondió «{portal}»"),
+            },
+            (None, Some(facts)) => OfflineVerdict::of(facts, self.verdict.clone()).message_es().to_string(),
+            (None, None) => self.verdict.message_es().to_string(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

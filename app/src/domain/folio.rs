@@ -2,7 +2,8 @@
 //!
 //! Canonical form `SERIE-AAAA-NNNNNN`:
 //! * serie: 1 to 4 characters `[A-Z0-9]`, the first a letter (`A` for
-//!   online payments, e.g. `C1` for a cashier box);
+//!   online payments, `DEMO` for the demonstration provider's receipts,
+//!   which have no legal value, e.g. `C1` for a cashier box);
 //! * fiscal year: 4 digits, 1000–9999 (no leading zero);
 //! * sequence number: ≥ 1, zero-padded to 6 digits; numbers above 999,999
 //!   print with as many digits as they need (`A-2026-1234567`), never with
@@ -24,6 +25,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub const MAX_SERIES_LEN: usize = 4;
 /// Digits the sequence number is zero-padded to.
 pub const NUMBER_PAD: usize = 6;
+
+/// The series of receipts of online payments.
+pub const ONLINE_SERIES: &str = "A";
+
+/// The series of receipts of the demonstration provider (`recauda demo`):
+/// no money moved, so they have no value, and every verdict says so. The
+/// series is part of the signed folio, so a demo receipt cannot pass for
+/// an online one.
+pub const DEMO_SERIES: &str = "DEMO";
 
 /// A recibo's folio. Construct with [`Folio::new`] or [`Folio::parse`];
 /// every value is valid.
@@ -88,6 +98,11 @@ impl Folio {
     /// The serie, e.g. `"A"` or `"C1"`.
     pub fn series(&self) -> &str {
         &self.series
+    }
+
+    /// A receipt of the demonstration provider ([`DEMO_SERIES`]): no value.
+    pub fn is_demo(&self) -> bool {
+        self.series == DEMO_SERIES
     }
 
     /// The fiscal year.

@@ -506,6 +506,55 @@ impl Verdict {
     }
 }
 
+/// What a check made without the portal can say (the cashier desk's
+/// offline check, `recauda verify` with the printed facts): whether the
+/// signature is good, never more. Whether the treasury has cancelled the
+/// receipt since is known to the portal only, so a good signature reads
+/// "firma válida; cancelación no verificada"; and a demonstration
+/// receipt's good signature is still worthless.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OfflineVerdict {
+    SignatureValid,
+    Demo,
+    Invalid(Verdict),
+}
+
+impl OfflineVerdict {
+    pub fn of(facts: &ReceiptFacts, verdict: Verdict) -> OfflineVerdict {
+        match verdict {
+            Verdict::Authentic { .. } if facts.folio().is_demo() => OfflineVerdict::Demo,
+            Verdict::Authentic { .. } => OfflineVerdict::SignatureValid,
+            other => OfflineVerdict::Invalid(other),
+        }
+    }
+
+    /// Only a good signature on a real receipt may be accepted (pending the
+    /// cancellation check).
+    pub fn accepted(&self) -> bool {
+        *self == OfflineVerdict::SignatureValid
+    }
+
+    pub fn message_es(&self) -> &'static str {
+        match self {
+            OfflineVerdict::SignatureValid => {
+                "Firma válida; cancelación no verificada (sin conexión no se sabe si la tesorería canceló el recibo)."
+            }
+            OfflineVerdict::Demo => "Recibo de demostración — sin validez: no se pagó dinero real.",
+            OfflineVerdict::Invalid(v) => v.message_es(),
+        }
+    }
+
+    pub fn message_en(&self) -> &'static str {
+        match self {
+            OfflineVerdict::SignatureValid => {
+                "Valid signature; cancellation not checked (offline, whether the treasury cancelled the receipt is unknown)."
+            }
+            OfflineVerdict::Demo => "Demonstration receipt — no legal value: no real money was paid.",
+            OfflineVerdict::Invalid(v) => v.message_en(),
+        }
+    }
+}
+
 /// Checks `token` against `facts` with the keys of `keyring`.
 pub fn verify(facts: &ReceiptFacts, token: &str, keyring: &[PublicKeyEntry]) -> Verdict {
     let Some((kid, sig_b64)) = token.split_once('.') else {

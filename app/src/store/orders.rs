@@ -415,7 +415,7 @@ impl Store {
     /// status and its transition row; when the order leaves the live
     /// statuses its charges are released, and on `succeeded` they are
     /// marked paid and its receipt is issued and signed (the next folio of
-    /// [`super::ONLINE_SERIES`] in `today`'s fiscal year). An event that
+    /// [`crate::domain::folio::ONLINE_SERIES`] in `today`'s fiscal year). An event that
     /// changes nothing (`AlreadyThere`) writes nothing.
     #[tracing::instrument(name = "store.apply_transition", skip(self, event, keys), fields(event = %event.kind()))]
     pub async fn apply_transition(

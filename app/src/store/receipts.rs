@@ -9,9 +9,9 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sqlx::AnyConnection;
 
 use super::dialect::Stmt;
-use super::records::{date_to_db, receipt_account, timestamp_to_db, Receipt, ReceiptRow, ONLINE_SERIES};
+use super::records::{date_to_db, receipt_account, timestamp_to_db, Receipt, ReceiptRow};
 use super::{query_err, Conn, Store, StoreError, Tx};
-use crate::domain::folio::Folio;
+use crate::domain::folio::{Folio, DEMO_SERIES, ONLINE_SERIES};
 use crate::domain::money::Centavos;
 use crate::domain::payment::{Method, Provider};
 use crate::domain::receipt_sig::ReceiptFacts;
@@ -98,7 +98,8 @@ impl<C: DerefMut<Target = AnyConnection> + Send> Conn<C> {
 }
 
 /// Issues the receipt of order `order_id`, which just succeeded, inside the
-/// caller's transaction: the next folio of the online series in `today`'s
+/// caller's transaction: the next folio of its series (online, or the
+/// demonstration provider's, which has no value) in `today`'s
 /// fiscal year, the order's accounts (`+N`), its payer (the first item's
 /// taxpayer), how it was paid, and the signature over folio, total, date
 /// and account (a receipt whose facts cannot be signed stays unsigned, and
@@ -113,8 +114,12 @@ pub(crate) async fn issue_receipt(
     keys: &ReceiptKeys,
 ) -> Result<Folio, StoreError> {
     let year = today.year();
-    let number = tx.next_folio_number(ONLINE_SERIES, year).await?;
-    let folio = folio(ONLINE_SERIES, year, number)?;
+    let series = match paid_by.as_ref().map(|p| p.provider) {
+        Some(Provider::Demo) => DEMO_SERIES,
+        _ => ONLINE_SERIES,
+    };
+    let number = tx.next_folio_number(series, year).await?;
+    let folio = folio(series, year, number)?;
     let lines: Vec<(String, String)> = sqlx::query_as(tx.sql(&ORDER_LINES))
         .bind(order_id)
         .fetch_all(tx.c())
@@ -133,7 +138,7 @@ pub(crate) async fn issue_receipt(
     let (key_id, token) = signature.unzip();
     sqlx::query(tx.sql(&INSERT_RECEIPT))
         .bind(folio.to_string())
-        .bind(ONLINE_SERIES)
+        .bind(series)
         .bind(year)
         .bind(number)
         .bind(order_id)

@@ -599,10 +599,6 @@ impl From<OverpaymentRow> for Overpayment {
 
 // ---------------------------------------------------------------- receipts
 
-/// The folio series of receipts issued online (each channel has its own:
-/// cashier boxes get theirs).
-pub const ONLINE_SERIES: &str = "A";
-
 /// An official receipt (recibo oficial), as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Receipt {
@@ -626,6 +622,15 @@ pub struct Receipt {
     /// The signature token (`<key id>.<signature>`, the QR's `s`), made
     /// when the receipt is issued.
     pub signature: Option<String>,
+}
+
+impl Receipt {
+    /// A receipt of the demonstration provider: no money moved, no value.
+    /// Its series says so ([`crate::domain::folio::DEMO_SERIES`], signed);
+    /// receipts of versions before that series are known by their provider.
+    pub fn is_demo(&self) -> bool {
+        self.folio.is_demo() || self.provider == Some(Provider::Demo)
+    }
 }
 
 /// A receipt is valid, or cancelled by the treasury (its folio stays).

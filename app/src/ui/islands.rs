@@ -53,11 +53,14 @@ pub fn live_rfc_hint(raw: &str, lang: Lang) -> Option<(bool, String)> {
     })
 }
 
-/// What the offline receipt check concluded: authentic or not, and why, in
-/// the reader's language. `None` while the fields are still incomplete.
+/// What the offline receipt check concluded: whether the signature may be
+/// accepted (`authentic`: good, and not a demonstration receipt), whether
+/// it is a demonstration receipt, and why, in the reader's language.
+/// `None` while the fields are still incomplete.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OfflineOutcome {
     pub authentic: bool,
+    pub demo: bool,
     pub message: String,
 }
 
@@ -75,11 +78,11 @@ pub fn offline_check(
     lang: Lang,
 ) -> Option<OfflineOutcome> {
     use crate::domain::money::Centavos;
-    use crate::domain::receipt_sig::{parse_verify_url, verify, PublicKeyEntry, ReceiptFacts};
+    use crate::domain::receipt_sig::{parse_verify_url, verify, OfflineVerdict, PublicKeyEntry, ReceiptFacts};
     if [url, total, fecha, cuenta].iter().any(|f| f.trim().is_empty()) {
         return None;
     }
-    let fail = |message: String| Some(OfflineOutcome { authentic: false, message });
+    let fail = |message: String| Some(OfflineOutcome { authentic: false, demo: false, message });
     let pick = |es: &str, en: &str| lang.pick(es, en).to_string();
     #[derive(serde::Deserialize)]
     struct Keyring {
@@ -107,9 +110,10 @@ pub fn offline_check(
         Ok(f) => f,
         Err(e) => return fail(pick(e.message_es(), e.message_en())),
     };
-    let verdict = verify(&facts, &token, &keys);
+    let verdict = OfflineVerdict::of(&facts, verify(&facts, &token, &keys));
     Some(OfflineOutcome {
-        authentic: verdict.is_authentic(),
+        authentic: verdict.accepted(),
+        demo: verdict == OfflineVerdict::Demo,
         message: pick(verdict.message_es(), verdict.message_en()),
     })
 }
@@ -150,7 +154,8 @@ pub fn OfflineCheck(
         {field("cuenta", lang.pick("Cuenta impresa", "Printed account"), lang.pick("Por ejemplo P-000123", "For example P-000123"), cuenta)}
         <p class="live-hint" aria-live="polite" data-testid="check-live"
             class:ok=move || outcome.get().is_some_and(|o| o.authentic)
-            data-authentic=move || outcome.get().map(|o| o.authentic.to_string())>
+            data-authentic=move || outcome.get().map(|o| o.authentic.to_string())
+            data-verdict=move || outcome.get().map(|o| if o.authentic { "valid" } else if o.demo { "demo" } else { "invalid" })>
             {move || outcome.get().map(|o| o.message)}
         </p>
     }

@@ -113,7 +113,8 @@ mod ssr {
             _ => None,
         };
         let token = page_token();
-        render_order(&ctx, order, attempts, receipt, returning, token)
+        let online = state.online_provider().is_some();
+        render_order(&ctx, order, attempts, receipt, returning, online, token)
     }
 
     fn render_order(
@@ -122,6 +123,7 @@ mod ssr {
         attempts: Vec<PaymentAttempt>,
         receipt: Option<Receipt>,
         returning: bool,
+        online: bool,
         token: String,
     ) -> AnyView {
         let (t, lang) = (ctx.t(), ctx.lang);
@@ -190,6 +192,11 @@ mod ssr {
                         <h2>{t.processing_title}</h2>
                         <p>{t.processing_note}</p>
                         <p><a href=format!("/orden/{reference}?pago=stripe") data-testid="refresh-status">{t.refresh_status}</a></p>
+                    </div>
+                }.into_any(),
+                OrderStatus::Created | OrderStatus::Pending if !online => view! {
+                    <div class="notice" role="status" data-testid="online-unavailable">
+                        <p>{t.online_unavailable}</p>
                     </div>
                 }.into_any(),
                 OrderStatus::Created | OrderStatus::Pending => view! {
@@ -282,6 +289,9 @@ mod ssr {
         let state = expect_context::<AppState>();
         let t = ctx.t();
         let Ok(attempt_id) = attempt.parse::<i64>() else { return not_found() };
+        if !state.demo_payments {
+            return not_found();
+        }
         let attempt = match state.store.get_attempt(attempt_id).await {
             Ok(Some(a)) if a.provider == Provider::Demo => a,
             Ok(_) => return not_found(),

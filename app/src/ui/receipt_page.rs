@@ -129,37 +129,7 @@ mod ssr {
         if outcome.kind == VerdictKind::Unknown {
             set_status(StatusCode::NOT_FOUND);
         }
-        let (title, body, icon) = match outcome.kind {
-            VerdictKind::Authentic => (
-                lang.pick("Recibo auténtico", "Authentic receipt"),
-                lang.pick(
-                    "Este recibo fue emitido por la tesorería con estos datos. Compárelos con el papel: deben ser iguales.",
-                    "This receipt was issued by the treasury with these details. Compare them with the paper: they must match.",
-                ),
-                "✔",
-            ),
-            VerdictKind::Forged => (
-                lang.pick("Recibo alterado o falso", "Altered or forged receipt"),
-                lang.pick(
-                    "El código no corresponde a un recibo emitido por la tesorería. No acepte este recibo como comprobante de pago.",
-                    "The code does not match a receipt issued by the treasury. Do not accept this receipt as proof of payment.",
-                ),
-                "✖",
-            ),
-            VerdictKind::Cancelled => (
-                lang.pick("Recibo cancelado", "Cancelled receipt"),
-                lang.pick(
-                    "La tesorería canceló este recibo; ya no ampara el pago.",
-                    "The treasury cancelled this receipt; it no longer covers the payment.",
-                ),
-                "⊘",
-            ),
-            VerdictKind::Unknown => (
-                lang.pick("Folio desconocido", "Unknown folio"),
-                lang.pick("No existe un recibo con ese folio.", "There is no receipt with that folio."),
-                "?",
-            ),
-        };
+        let (title, body, icon) = (outcome.kind.title(lang), outcome.kind.explanation(lang), outcome.kind.icon());
         let kind = outcome.kind.as_str();
         let folio_shown = folio.trim().to_uppercase();
         view! {
@@ -276,7 +246,7 @@ mod ssr {
             ReceiptStatus::Valid => None,
             ReceiptStatus::Cancelled { reason, .. } => Some(reason.clone()),
         };
-        let demo = r.provider == Some(crate::domain::payment::Provider::Demo);
+        let demo = r.is_demo();
         let method = receipts::method_label(r.method, lang);
         let words = amount_in_words(r.total);
         view! {
@@ -294,7 +264,7 @@ mod ssr {
                     </p>
                 })}
                 {demo.then(|| view! {
-                    <p class="demo-banner" role="note"><strong>{lang.pick("MODO DE PRUEBA: recibo de demostración, sin validez oficial.", "TEST MODE: demonstration receipt, not an official document.")}</strong></p>
+                    <p class="demo-banner" role="note" data-testid="demo-banner"><strong>{VerdictKind::Demo.title(lang)}". "</strong>{VerdictKind::Demo.explanation(lang)}</p>
                 })}
                 <header class="receipt-head">
                     <img src=m.logo.clone() alt="" width="56" height="56"/>
@@ -364,11 +334,16 @@ mod ssr {
                 </div>
             })}
             {outcome.map(|o| {
-                let kind = if o.authentic { "authentic" } else { "forged" };
+                let (kind, headline) = if o.authentic {
+                    ("authentic", lang.pick("✔ La firma corresponde a estos datos", "✔ The signature matches these details"))
+                } else if o.demo {
+                    ("demo", lang.pick("⚠ Recibo de demostración — sin validez", "⚠ Demonstration receipt — no legal value"))
+                } else {
+                    ("forged", lang.pick("✖ La firma no corresponde", "✖ The signature does not match"))
+                };
                 view! {
                     <section class=format!("verdict verdict-{kind}") role="status" data-testid="verdict" data-verdict=kind>
-                        <h2>{if o.authentic { lang.pick("✔ La firma corresponde a estos datos", "✔ The signature matches these details") }
-                             else { lang.pick("✖ La firma no corresponde", "✖ The signature does not match") }}</h2>
+                        <h2>{headline}</h2>
                         <p>{o.message}</p>
                     </section>
                 }

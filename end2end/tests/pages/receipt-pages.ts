@@ -11,6 +11,7 @@ export class ReceiptPage {
   readonly verifyUrl: Locator;
   readonly pdfLetter: Locator;
   readonly pdfTicket: Locator;
+  readonly demoBanner: Locator;
 
   constructor(readonly page: Page) {
     this.receipt = page.getByTestId('receipt');
@@ -22,6 +23,7 @@ export class ReceiptPage {
     this.verifyUrl = page.getByTestId('receipt-verify-url');
     this.pdfLetter = page.getByTestId('receipt-pdf-letter');
     this.pdfTicket = page.getByTestId('receipt-pdf-ticket');
+    this.demoBanner = page.getByTestId('demo-banner');
   }
 }
 

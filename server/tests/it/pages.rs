@@ -133,6 +133,8 @@ async fn a_paid_order_opens_with_its_confirmation_on_top() {
     let panel = html.find(r#"data-testid="payment-received""#).expect("the confirmation");
     let list = html.find(r#"data-testid="order""#).expect("the order");
     assert!(panel < list, "the confirmation comes before the list");
-    assert!(html[panel..list].contains("A-2026-000001") && html[panel..list].contains(r#"data-testid="open-receipt""#));
+    assert!(
+        html[panel..list].contains("DEMO-2026-000001") && html[panel..list].contains(r#"data-testid="open-receipt""#)
+    );
     assert!(!html.contains("Presente la referencia"), "nothing left to present at the window");
 }

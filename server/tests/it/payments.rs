@@ -335,3 +335,61 @@ async fn the_checkout_api_starts_or_resumes_an_attempt() {
     let (_, doc) = app.get_json("/api/v1/openapi.json").await;
     assert!(doc["paths"]["/api/v1/orders/{id}/checkout"]["post"]["responses"]["201"].is_object());
 }
+
+#[tokio::test]
+async fn without_a_provider_online_payment_is_unavailable_and_nothing_can_pay() {
+    // `recauda serve` with neither Stripe nor RECAUDA_DEMO_PAYMENTS.
+    let app = crate::common::spawn_app_without_payments().await;
+    assert_eq!(app.state.online_provider(), None);
+    let reference = order_by_form(&app, "A-000003").await;
+    // The formato de pago is still there, to pay at the window; no button.
+    let (status, html) = page(&app, &format!("/orden/{reference}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"data-testid="online-unavailable""#), "{html}");
+    assert!(html.contains("páguelo en las cajas de la tesorería"), "{html}");
+    assert!(!html.contains(r#"data-testid="pay-online""#), "{html}");
+    // The form posted anyway (an old tab): a friendly page with 503.
+    let r = post_form(&app, &format!("/orden/{reference}/pagar"), &[]).await;
+    assert_eq!(r.status().as_u16(), 503);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("El pago en línea no está disponible") && html.contains("<header"), "{html}");
+    // The API: 503 payments_unavailable in the JSON error shape.
+    let order = order_json(&app, &reference).await;
+    let id = order["id"].as_i64().unwrap();
+    let (status, body) = app.post_json(&format!("/api/v1/orders/{id}/checkout"), &json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("payments_unavailable")), "{body}");
+    // Nothing changed: still created, no attempt.
+    let order = order_json(&app, &reference).await;
+    assert_eq!(order["status"], "created");
+    assert!(app.store.attempts_of_order(id).await.unwrap().is_empty());
+
+    // An attempt left by a demonstration on this database cannot "pay"
+    // anything once the demo is off: its page is gone, its buttons refused.
+    let order_id = app.store.order_id_by_reference(&reference).await.unwrap().unwrap();
+    let attempt = app
+        .store
+        .start_attempt(
+            &app::store::NewAttempt {
+                order_id,
+                provider: Provider::Demo,
+                provider_ref: None,
+                idempotency_key: "left-by-a-demo".into(),
+                amount: Centavos::parse_pesos(order["total"].as_str().unwrap()).unwrap(),
+            },
+            app.state.clock.now(),
+        )
+        .await
+        .unwrap();
+    let (status, _) = page(&app, &format!("/prueba/pago/{}", attempt.id)).await;
+    assert_eq!(status, 404);
+    let r = demo(&app, attempt.id, "pagar").await;
+    assert_eq!(r.status().as_u16(), 503);
+    let err = app::payments::demo_action(&app.state, attempt.id, app::payments::DemoAction::PayCard).await;
+    assert_eq!(err, Err(PaymentError::NoProvider));
+    let order = order_json(&app, &reference).await;
+    assert_eq!(order["status"], "pending", "left as the demonstration left it: unpaid");
+    assert!(app.store.receipt_of_order(order_id).await.unwrap().is_none());
+    // Its "pagar" does not resume the demo checkout either.
+    let r = post_form(&app, &format!("/orden/{reference}/pagar"), &[]).await;
+    assert_eq!(r.status().as_u16(), 503);
+}

@@ -1,20 +1,31 @@
-//! Official receipts end to end on a real server: issued when the demo
-//! provider's payment succeeds, linked from the order (page and API),
+//! Official receipts end to end on a real server: issued when an online
+//! payment succeeds (as Stripe reports one; the demonstration provider's
+//! receipts have their own worthless series), linked from the order (page and API),
 //! verified at `/v/{folio}` and as JSON (authentic, altered, forged,
 //! cancelled, unknown), printed as HTML and as PDF (letter, ticket) whose
 //! text holds the folio and the total and whose QR code decodes back to the
 //! verification URL; "mis recibos"; `recauda verify` online and offline.
 
 use crate::common::pdf::{qr_in_pdf, text};
-use crate::common::{spawn_app, TestApp};
+use crate::common::{pay_as_stripe, spawn_app, TestApp};
 use app::domain::folio::Folio;
 use app::domain::receipt_sig::{sign, ReceiptFacts, SigningKeyPair};
 use app::payments::{demo_action, DemoAction};
 use serde_json::{json, Value};
 
-/// Pays every open charge of `account` by card through the demo provider
-/// (the same path as its button); the order's id.
+/// Pays every open charge of `account` by card online (as Stripe reports a
+/// payment); the order's id.
 async fn pay(app: &TestApp, account: &str) -> i64 {
+    let (status, order) = app.post_json("/api/v1/orders", &json!({ "account": account })).await;
+    assert_eq!(status, 201, "{order}");
+    let id = order["id"].as_i64().unwrap();
+    pay_as_stripe(app, id).await;
+    id
+}
+
+/// Pays every open charge of `account` through the demonstration
+/// provider's card button; the order's id.
+async fn pay_demo(app: &TestApp, account: &str) -> i64 {
     let (status, order) = app.post_json("/api/v1/orders", &json!({ "account": account })).await;
     assert_eq!(status, 201, "{order}");
     let id = order["id"].as_i64().unwrap();
@@ -175,7 +186,8 @@ async fn the_pdf_carries_folio_total_and_a_qr_that_decodes_to_the_verify_url() {
         let t = text(&doc);
         assert!(t.contains("A-2026-000001"), "{key}: {t}");
         assert!(t.contains(&total), "{key}: {total} in {t}");
-        assert!(t.contains("Emilio Gómez Díaz") && t.contains("MODO DE PRUEBA"), "{key}: {t}");
+        assert!(t.contains("Emilio Gómez Díaz"), "{key}: {t}");
+        assert!(!t.contains("SIN VALIDEZ") && !t.contains("DEMOSTRACIÓN"), "{key}: a real receipt: {t}");
         assert_eq!(qr_in_pdf(&doc), receipt["verify_url"].as_str().unwrap(), "{key}: the QR");
     }
     // Without the receipt's own signature: nothing.
@@ -219,8 +231,10 @@ async fn recauda_verify_checks_a_url_online_and_offline() {
     let online = server::verify_cli::run(&url, &none, &client).await.unwrap();
     assert!(online.verdict.is_authentic(), "{online:?}");
     assert_eq!(online.portal.as_deref(), Some("authentic"));
+    assert!(online.accepted() && online.conclusion_es().starts_with("Recibo auténtico"), "{online:?}");
     let forged = server::verify_cli::run(&url.replace("?s=", "?s=0"), &none, &client).await.unwrap();
     assert!(!forged.verdict.is_authentic());
+    assert!(!forged.accepted());
 
     // Offline: the printed facts and the saved keyring, no server.
     let keys = app.db_path.parent().unwrap().join("keys.json");
@@ -235,8 +249,80 @@ async fn recauda_verify_checks_a_url_online_and_offline() {
     app.kill().await;
     let printed = server::verify_cli::run(&url, &offline("640.00"), &client).await.unwrap();
     assert!(printed.verdict.is_authentic(), "{printed:?}");
+    // Offline nobody knows whether it was cancelled since: it says so.
+    assert!(printed.accepted(), "{printed:?}");
+    assert!(printed.conclusion_es().starts_with("Firma válida; cancelación no verificada"), "{printed:?}");
     let altered = server::verify_cli::run(&url, &offline("6400.00"), &client).await.unwrap();
     assert!(!altered.verdict.is_authentic(), "an altered amount on the paper");
+    assert!(!altered.accepted());
+}
+
+#[tokio::test]
+async fn recauda_verify_refuses_a_cancelled_receipt_whose_signature_is_good() {
+    let app = spawn_app().await;
+    let id = pay(&app, "P-000002").await;
+    let receipt = app.store.receipt_of_order(id).await.unwrap().unwrap();
+    app.store.cancel_receipt(&receipt.folio, "Pago duplicado", app.state.clock.now()).await.unwrap();
+    let url = format!("{}/v/{}?s={}", app.base, receipt.folio, receipt.signature.unwrap());
+    let outcome =
+        server::verify_cli::run(&url, &server::verify_cli::Options::default(), &reqwest::Client::new()).await.unwrap();
+    assert!(outcome.verdict.is_authentic(), "the signature itself is good: {outcome:?}");
+    assert_eq!(outcome.portal.as_deref(), Some("cancelled"));
+    assert!(!outcome.accepted(), "a cancelled receipt covers nothing");
+    assert!(outcome.conclusion_es().starts_with("Recibo cancelado"), "{}", outcome.conclusion_es());
+}
+
+#[tokio::test]
+async fn a_demonstration_receipt_says_it_has_no_value_in_every_verdict() {
+    let app = spawn_app().await;
+    let id = pay_demo(&app, "P-000002").await;
+    let (_, order) = app.get_json(&format!("/api/v1/orders/{id}")).await;
+    let receipt = &order["receipt"];
+    // Its own series, part of what is signed: it cannot pass for an online receipt.
+    assert_eq!(receipt["folio"], "DEMO-2026-000001", "{order}");
+    let url = receipt["verify_url"].as_str().unwrap().to_string();
+    let s = url.split_once("?s=").unwrap().1.to_string();
+    // The verification page and the JSON verdict.
+    let (status, html) = page(&app, &local(&url)).await;
+    assert_eq!((status, verdict_of(&html)), (200, "demo"));
+    assert!(html.contains("Recibo de demostración — sin validez"), "{html}");
+    let (status, v) = app.get_json(&format!("/api/v1/receipts/DEMO-2026-000001/verify?s={s}")).await;
+    assert_eq!((status, v["verdict"].as_str()), (200, Some("demo")), "{v}");
+    assert!(v["message"].as_str().unwrap().contains("sin validez"), "{v}");
+    // The printable page and the PDF.
+    let (_, html) = page(&app, &local(receipt["html_url"].as_str().unwrap())).await;
+    assert!(html.contains(r#"data-testid="demo-banner""#) && html.contains("sin validez"), "{html}");
+    let pdf = app.get(&local(receipt["pdf_letter_url"].as_str().unwrap())).await.bytes().await.unwrap();
+    let t = text(&lopdf::Document::load_mem(&pdf).unwrap());
+    assert!(t.contains("RECIBO DE DEMOSTRACIÓN — SIN VALIDEZ"), "{t}");
+    // The cashier desk (the same check as the offline island).
+    let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let desk = format!("/verificar?url={}&total=640.00&fecha=21/11/2026&cuenta=P-000002", encode(&url));
+    let (status, html) = page(&app, &desk).await;
+    assert_eq!((status, verdict_of(&html)), (200, "demo"), "{html}");
+    assert!(html.contains("Recibo de demostración — sin validez"), "{html}");
+    // `recauda verify`, online and offline: never accepted.
+    let local_url = format!("{}{}", app.base, local(&url));
+    let client = reqwest::Client::new();
+    let online = server::verify_cli::run(&local_url, &server::verify_cli::Options::default(), &client).await.unwrap();
+    assert_eq!(online.portal.as_deref(), Some("demo"));
+    assert!(!online.accepted() && online.conclusion_es().contains("sin validez"), "{online:?}");
+    let keys = app.db_path.parent().unwrap().join("keys.json");
+    let (_, keyring) = app.get_json("/api/v1/receipts/keys").await;
+    std::fs::write(&keys, keyring.to_string()).unwrap();
+    let offline = server::verify_cli::Options {
+        total: Some("640.00".into()),
+        date: Some("21/11/2026".into()),
+        account: Some("P-000002".into()),
+        keys: Some(keys.display().to_string()),
+    };
+    let printed = server::verify_cli::run(&local_url, &offline, &client).await.unwrap();
+    assert!(printed.verdict.is_authentic(), "genuinely signed: {printed:?}");
+    assert!(!printed.accepted() && printed.conclusion_es().contains("sin validez"), "{printed:?}");
+    // Online receipts keep their own series, numbered from 1.
+    let real = pay(&app, "A-000003").await;
+    let (_, order) = app.get_json(&format!("/api/v1/orders/{real}")).await;
+    assert_eq!(order["receipt"]["folio"], "A-2026-000001");
 }
 
 #[tokio::test]
@@ -257,6 +343,7 @@ async fn the_cashier_desk_checks_the_qr_against_the_printed_facts() {
     };
     let (status, html) = page(&app, &desk("$640.00", "21/11/2026", "P-000002")).await;
     assert_eq!((status, verdict_of(&html)), (200, "authentic"), "{html}");
+    assert!(html.contains("Firma válida; cancelación no verificada"), "{html}");
     // The page carries the keyring for the in-browser check.
     assert!(html.contains("public_key_b64url"), "{html}");
     for (total, fecha, cuenta) in [

@@ -11,6 +11,7 @@ use sqlx::Connection;
 use chrono::{DateTime, Utc};
 
 use app::domain::account::AccountNumber;
+use app::domain::folio::{DEMO_SERIES, ONLINE_SERIES};
 use app::domain::money::Centavos;
 use app::domain::payment::{
     AttemptStatus, Instructions, Method, OrderStatus, OverpaymentReason, PaymentEvent, Provider, Transition,
@@ -326,9 +327,13 @@ async fn story(shared: Store, backend: Backend) {
 /// payments succeed at once; a cancelled receipt keeps its folio.
 async fn receipts_chapter(store: Store, demo: &[PadronRow]) {
     let numbers = |rs: &[app::store::Receipt]| rs.iter().map(|r| r.folio.number()).collect::<Vec<u32>>();
-    let before = store.receipts_of_series("A", 2026).await.unwrap();
+    // The chapters above paid through the demonstration provider: their
+    // receipts have its own series, gapless too.
+    let before = store.receipts_of_series(DEMO_SERIES, 2026).await.unwrap();
     assert!(!before.is_empty(), "the payments above issued receipts");
     assert_eq!(numbers(&before), (1..=u32::try_from(before.len()).unwrap()).collect::<Vec<_>>());
+    assert!(before.iter().all(|r| r.is_demo()));
+    let online_before = store.receipts_of_series(ONLINE_SERIES, 2026).await.unwrap().len();
 
     // Sixteen accounts pay at the same moment.
     let at = instant("2026-05-25T17:00:00Z");
@@ -348,8 +353,9 @@ async fn receipts_chapter(store: Store, demo: &[PadronRow]) {
         }
         let wanted = NewOrder { expires_at: instant("2027-12-31T00:00:00Z"), ..new_order(&open, None) };
         let order = store.create_order(&wanted, at).await.unwrap();
-        let attempt =
-            store.start_attempt(&attempt(order.id, &format!("key-receipt-{i}"), order.total), at).await.unwrap();
+        let online =
+            NewAttempt { provider: Provider::Stripe, ..attempt(order.id, &format!("key-receipt-{i}"), order.total) };
+        let attempt = store.start_attempt(&online, at).await.unwrap();
         paying.push((order, attempt, account));
     }
     assert!(paying.len() >= 10, "enough demo accounts with open charges");
@@ -359,6 +365,7 @@ async fn receipts_chapter(store: Store, demo: &[PadronRow]) {
         let paid = ProviderEvent {
             method: Some(Method::Card),
             payment_intent: Some(format!("pi_receipt_{}", attempt.id)),
+            provider: Provider::Stripe,
             ..demo_event(
                 &format!("evt-receipt-{}", attempt.id),
                 attempt.id,
@@ -370,9 +377,10 @@ async fn receipts_chapter(store: Store, demo: &[PadronRow]) {
     for t in tasks {
         assert!(matches!(t.await.unwrap().unwrap(), EventOutcome::Applied(Transition::Moved { .. })));
     }
-    let after = store.receipts_of_series("A", 2026).await.unwrap();
-    let expected: Vec<u32> = (1..=u32::try_from(before.len() + paying.len()).unwrap()).collect();
+    let after = store.receipts_of_series(ONLINE_SERIES, 2026).await.unwrap();
+    let expected: Vec<u32> = (1..=u32::try_from(online_before + paying.len()).unwrap()).collect();
     assert_eq!(numbers(&after), expected, "gapless, no repeats");
+    assert_eq!(store.receipts_of_series(DEMO_SERIES, 2026).await.unwrap(), before, "the other series untouched");
     for (order, attempt, account) in &paying {
         let r = store.receipt_of_order(order.id).await.unwrap().expect("one receipt per paid order");
         assert_eq!(r.folio.to_string(), format!("A-2026-{:06}", r.folio.number()));
@@ -382,7 +390,7 @@ async fn receipts_chapter(store: Store, demo: &[PadronRow]) {
         );
         assert_eq!(
             (r.attempt_id, r.method, r.provider, r.provider_reference.clone()),
-            (Some(attempt.id), Some(Method::Card), Some(Provider::Demo), Some(format!("pi_receipt_{}", attempt.id)))
+            (Some(attempt.id), Some(Method::Card), Some(Provider::Stripe), Some(format!("pi_receipt_{}", attempt.id)))
         );
         // Signed when issued: the signature verifies against the keyring.
         assert_eq!(r.status, app::store::ReceiptStatus::Valid);
@@ -436,8 +444,12 @@ async fn receipts_chapter(store: Store, demo: &[PadronRow]) {
         async move {
             let wanted = NewOrder { expires_at: instant("2027-12-31T00:00:00Z"), ..new_order(&open, None) };
             let order = store.create_order(&wanted, at).await.unwrap();
-            let a = store.start_attempt(&attempt(order.id, key, order.total), at).await.unwrap();
-            let paid = demo_event(key, a.id, PaymentEvent::Paid { amount: order.total, currency: CURRENCY_MXN.into() });
+            let online = NewAttempt { provider: Provider::Stripe, ..attempt(order.id, key, order.total) };
+            let a = store.start_attempt(&online, at).await.unwrap();
+            let paid = ProviderEvent {
+                provider: Provider::Stripe,
+                ..demo_event(key, a.id, PaymentEvent::Paid { amount: order.total, currency: CURRENCY_MXN.into() })
+            };
             store.apply_provider_event(&paid, at, today, keys()).await.unwrap();
             store.receipt_of_order(order.id).await.unwrap().unwrap()
         }

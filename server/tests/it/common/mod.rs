@@ -48,15 +48,31 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with_limit(0).await
 }
 
+/// With the demonstration provider enabled (as `recauda demo` runs).
 pub async fn spawn_app_with_limit(lookup_limit: u32) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-    start(dir, today(), lookup_limit, true, None).await
+    start(dir, today(), lookup_limit, true, Payments::Demo).await
 }
 
 /// A server with Stripe configured (the tests point `api_base` at a fake).
 pub async fn spawn_app_with_stripe(stripe: app::stripe::StripeConfig) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-    start(dir, today(), 0, true, Some(stripe)).await
+    start(dir, today(), 0, true, Payments::Stripe(stripe)).await
+}
+
+/// A server as `recauda serve` starts with no payment settings: no
+/// online provider at all.
+pub async fn spawn_app_without_payments() -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    start(dir, today(), 0, true, Payments::None).await
+}
+
+/// Who takes online payments in a test server.
+#[derive(Clone)]
+pub enum Payments {
+    Demo,
+    Stripe(app::stripe::StripeConfig),
+    None,
 }
 
 /// A server on `dir`'s database, with today fixed at `today`; the test padrón
@@ -66,7 +82,7 @@ async fn start(
     today: NaiveDate,
     lookup_limit: u32,
     import: bool,
-    stripe: Option<app::stripe::StripeConfig>,
+    payments: Payments,
 ) -> TestApp {
     let db_path = dir.path().join("recauda.db");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -78,7 +94,11 @@ async fn start(
         lookup_limit,
         trust_forwarded_for: false,
         site_root: dir.path().join("site"),
-        stripe,
+        demo_payments: matches!(payments, Payments::Demo),
+        stripe: match payments {
+            Payments::Stripe(stripe) => Some(stripe),
+            _ => None,
+        },
         public_url: "https://pagos.loreto.gob.mx".into(),
         receipt_keys: dir.path().join("receipt-keys.json"),
     };
@@ -127,7 +147,12 @@ impl TestApp {
     /// A second server on the same database whose today is `today` (to see
     /// the same orders on a later day, or to restart after [`TestApp::kill`]).
     pub async fn on_day(&self, today: NaiveDate) -> TestApp {
-        start(self._dir.clone(), today, 0, false, self.state.stripe.as_deref().cloned()).await
+        let payments = match (self.state.stripe.as_deref(), self.state.demo_payments) {
+            (Some(stripe), _) => Payments::Stripe(stripe.clone()),
+            (None, true) => Payments::Demo,
+            (None, false) => Payments::None,
+        };
+        start(self._dir.clone(), today, 0, false, payments).await
     }
 
     /// POSTs a JSON body; the status and the JSON answer.
@@ -205,4 +230,40 @@ pub async fn page(app: &TestApp, path: &str) -> (u16, String) {
     let r = app.get(path).await;
     let status = r.status().as_u16();
     (status, r.text().await.unwrap())
+}
+
+/// Pays order `order_id` as a card payment Stripe reported would be (an
+/// attempt of provider Stripe, its `Paid` event through the one
+/// provider-event path, `app::payments::apply_provider_event`), on a server
+/// without Stripe configured: for the tests of what follows a real payment
+/// (receipts of the online series) that are not about Stripe's HTTP.
+pub async fn pay_as_stripe(app: &TestApp, order_id: i64) {
+    use app::domain::payment::{Method, PaymentEvent, Provider};
+    use app::store::{NewAttempt, ProviderEvent};
+    let order = app.store.get_order(order_id).await.unwrap().expect("the order");
+    let now = app.state.clock.now();
+    let attempt = app
+        .store
+        .start_attempt(
+            &NewAttempt {
+                order_id,
+                provider: Provider::Stripe,
+                provider_ref: Some(format!("cs_test_{order_id}")),
+                idempotency_key: format!("test-{order_id}"),
+                amount: order.total,
+            },
+            now,
+        )
+        .await
+        .expect("attempt");
+    let event = ProviderEvent {
+        provider: Provider::Stripe,
+        event_id: format!("evt_test_{order_id}"),
+        attempt_id: attempt.id,
+        event: PaymentEvent::Paid { amount: order.total, currency: "MXN".into() },
+        method: Some(Method::Card),
+        instructions: None,
+        payment_intent: Some(format!("pi_test_{order_id}")),
+    };
+    app::payments::apply_provider_event(&app.state, &event).await.expect("payment applied");
 }
