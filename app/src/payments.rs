@@ -133,7 +133,7 @@ mod service {
         CURRENCY_MXN,
     };
     use crate::state::AppState;
-    use crate::store::{NewAttempt, PaymentAttempt, ProviderEvent, StoreError};
+    use crate::store::{NewAttempt, Order, PaymentAttempt, ProviderEvent, StoreError};
     use crate::stripe::{self, SessionEventKind, SessionObject, StripeConfig, StripeError};
     use crate::tokens::{random_digits, random_token};
 
@@ -192,8 +192,9 @@ mod service {
         pub redirect_url: String,
     }
 
-    fn demo_url(attempt_id: i64) -> String {
-        format!("/prueba/pago/{attempt_id}")
+    /// The demo checkout of an order: addressed, like the order, by its token.
+    fn demo_url(order: &Order) -> String {
+        format!("/prueba/pago/{}", order.token)
     }
 
     /// Starts (or resumes) the online payment of a live order. A created
@@ -226,7 +227,7 @@ mod service {
                     (Provider::Stripe, Some(stripe)) => stripe,
                     _ => {
                         tracing::info!(order_id, attempt_id = attempt.id, "payment attempt started (demo provider)");
-                        return Ok(Checkout { redirect_url: demo_url(attempt.id), attempt });
+                        return Ok(Checkout { redirect_url: demo_url(&order), attempt });
                     }
                 };
                 let session = stripe::create_session(&stripe, &order, &attempt).await.map_err(stripe_err)?;
@@ -242,7 +243,7 @@ mod service {
                         if !state.demo_payments {
                             return Err(PaymentError::NoProvider);
                         }
-                        Ok(Checkout { redirect_url: demo_url(attempt.id), attempt })
+                        Ok(Checkout { redirect_url: demo_url(&order), attempt })
                     }
                     Some(attempt) => {
                         let (Some(stripe), Some(session_id)) = (state.stripe.clone(), attempt.provider_ref.clone())
@@ -503,16 +504,18 @@ mod service {
         Ok(outcome)
     }
 
-    /// One demo checkout button: builds the event (a fresh event id, the
-    /// attempt's own amount) and applies it through [`apply_provider_event`].
-    /// Returns the order's id.
+    /// One demo checkout button on the order `order_id`'s open demo
+    /// attempt: builds the event (a fresh event id, the attempt's own
+    /// amount) and applies it through [`apply_provider_event`].
     #[tracing::instrument(name = "payments.demo_action", skip(state))]
-    pub async fn demo_action(state: &AppState, attempt_id: i64, action: DemoAction) -> Result<i64, PaymentError> {
-        let attempt =
-            state.store.get_attempt(attempt_id).await.map_err(store_err)?.ok_or(PaymentError::AttemptNotFound)?;
-        if attempt.provider != Provider::Demo {
-            return Err(PaymentError::AttemptNotFound);
-        }
+    pub async fn demo_action(state: &AppState, order_id: i64, action: DemoAction) -> Result<(), PaymentError> {
+        let attempts = state.store.attempts_of_order(order_id).await.map_err(store_err)?;
+        let attempt = attempts
+            .into_iter()
+            .rev()
+            .find(|a| a.status == AttemptStatus::Pending && a.provider == Provider::Demo)
+            .ok_or(PaymentError::AttemptNotFound)?;
+        let attempt_id = attempt.id;
         if !state.demo_payments {
             // An attempt left from a demonstration: nothing may "pay" it now.
             return Err(PaymentError::NoProvider);
@@ -549,6 +552,6 @@ mod service {
             payment_intent: None,
         };
         apply_provider_event(state, &event).await?;
-        Ok(attempt.order_id)
+        Ok(())
     }
 }

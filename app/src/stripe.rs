@@ -398,7 +398,7 @@ pub async fn create_session(
     attempt: &PaymentAttempt,
 ) -> Result<Created, StripeError> {
     let client = config.client().map_err(|e| unavailable("building the client", e))?;
-    let back = format!("{}/orden/{}", config.public_url.trim_end_matches('/'), order.reference);
+    let back = format!("{}/orden/{}", config.public_url.trim_end_matches('/'), order.token);
     let mut price = CreateCheckoutSessionLineItemsPriceData::new(::stripe_types::Currency::MXN);
     price.unit_amount = Some(attempt.amount.0);
     price.product_data = Some(ProductData::new(format!("Orden de pago {}", order.reference)));
@@ -409,6 +409,8 @@ pub async fn create_session(
         ("order_id".to_string(), order.id.to_string()),
         ("attempt_id".to_string(), attempt.id.to_string()),
         ("reference".to_string(), order.reference.clone()),
+        // What the treasury's reconciliation matches Stripe's items by.
+        ("order_token".to_string(), order.token.to_string()),
     ]
     .into_iter()
     .collect();

@@ -61,11 +61,16 @@ test('pay → receipt → its verification URL says "demostración — sin valid
   await expect(verify.verdict).toContainText('Recibo alterado o falso');
   await expect(verify.total).toHaveCount(0);
 
-  // Found again later in "mis recibos" with the account and the folio.
+  // Found again later in "mis recibos" with the account, the folio and the
+  // total as printed; the account and the folio alone open nothing.
   const mine = new MyReceiptsPage(page);
   await mine.goto();
   await mine.account.fill(PAY_ACCOUNTS.receipt);
   await mine.folio.fill(folio.toLowerCase());
+  await mine.submit.click();
+  await expect(mine.errorSummary).toContainText('Escriba el importe total del recibo.');
+  await expect(mine.found).toHaveCount(0);
+  await mine.total.fill(money(PAY_TOTAL.total));
   await mine.submit.click();
   await expect(mine.found).toContainText(folio);
   await mine.open.click();
@@ -113,8 +118,9 @@ test('"mis recibos" finds the receipt again without JavaScript', async ({ browse
     // not this account's: nothing is shown.
     await mine.account.fill('P-000101');
     await mine.folio.fill('A-2026-000001');
+    await mine.total.fill('100.00');
     await mine.submit.click();
-    await expect(mine.errorSummary).toContainText('No encontramos un recibo con ese folio para esa cuenta');
+    await expect(mine.errorSummary).toContainText('No encontramos un recibo con esos datos');
   } finally {
     await context.close();
   }

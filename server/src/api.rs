@@ -11,6 +11,7 @@
 use std::sync::OnceLock;
 
 use app::domain::money::Centavos;
+use app::domain::order_token::OrderToken;
 use app::domain::payment::{OrderStatus, Provider};
 use app::error::{ApiErrorBody, AppError};
 use app::lookup::{run_lookup, DebtDocument, LookupQuery};
@@ -237,19 +238,29 @@ pub async fn create_order(
     Ok((StatusCode::CREATED, axum::Json(ApiOrder::from(order))))
 }
 
-/// The order id of a path; anything else is an unknown order.
-fn order_id(raw: &str) -> Result<i64, OrderError> {
-    raw.parse::<i64>().map_err(|_| OrderError::NotFound(raw.chars().take(20).collect()))
+/// The order behind the token of a path; anything else is an unknown order
+/// (the same answer for a malformed token and for one no order has).
+async fn order_id(state: &AppState, raw: &str) -> Result<i64, AppError> {
+    let not_found = || OrderError::NotFound(raw.chars().take(8).collect());
+    let token = OrderToken::parse(raw).ok_or_else(not_found)?;
+    match state.store.order_id_by_token(&token).await {
+        Ok(Some(id)) => Ok(id),
+        Ok(None) => Err(not_found().into()),
+        Err(e) => {
+            tracing::error!(error = %e, "api: store failed");
+            Err(AppError::unavailable())
+        }
+    }
 }
 
 /// The order with its status, items and transitions.
 #[utoipa::path(
     get,
-    path = "/api/v1/orders/{id}",
+    path = "/api/v1/orders/{token}",
     operation_id = "getOrder",
     tag = "órdenes",
     summary = "Una orden de pago: estado, partidas y transiciones",
-    params(("id" = i64, Path, description = "Número de la orden")),
+    params(("token" = String, Path, description = "Token de la orden (32 dígitos hexadecimales), devuelto al crearla")),
     responses(
         (status = 200, description = "La orden", body = ApiOrder),
         (status = 404, description = "Orden inexistente (order_not_found)", body = ApiErrorBody),
@@ -257,9 +268,9 @@ fn order_id(raw: &str) -> Result<i64, OrderError> {
         (status = 503, description = "Base de datos no disponible (unavailable)", body = ApiErrorBody),
     )
 )]
-#[tracing::instrument(name = "api.order", skip(state))]
-pub async fn order(State(state): State<AppState>, Path(id): Path<String>) -> Result<axum::Json<ApiOrder>, AppError> {
-    let order = orders::get_order(&state, order_id(&id)?).await?;
+#[tracing::instrument(name = "api.order", skip_all)]
+pub async fn order(State(state): State<AppState>, Path(token): Path<String>) -> Result<axum::Json<ApiOrder>, AppError> {
+    let order = orders::get_order(&state, order_id(&state, &token).await?).await?;
     let id = order.id;
     let mut body = ApiOrder::from(order);
     if matches!(body.status, OrderStatus::Succeeded | OrderStatus::Refunded) {
@@ -274,11 +285,11 @@ pub async fn order(State(state): State<AppState>, Path(id): Path<String>) -> Res
 /// A new order (201) for the charges of an expired one, at today's figures.
 #[utoipa::path(
     post,
-    path = "/api/v1/orders/{id}/requote",
+    path = "/api/v1/orders/{token}/requote",
     operation_id = "requoteOrder",
     tag = "órdenes",
     summary = "Vuelve a cotizar una orden vencida: nueva orden con las cifras de hoy",
-    params(("id" = i64, Path, description = "Número de la orden vencida")),
+    params(("token" = String, Path, description = "Token de la orden vencida")),
     responses(
         (status = 201, description = "Nueva orden (requoted_from apunta a la vencida)", body = ApiOrder),
         (status = 404, description = "Orden inexistente (order_not_found)", body = ApiErrorBody),
@@ -287,12 +298,12 @@ pub async fn order(State(state): State<AppState>, Path(id): Path<String>) -> Res
         (status = 503, description = "Base de datos no disponible (unavailable)", body = ApiErrorBody),
     )
 )]
-#[tracing::instrument(name = "api.requote_order", skip(state))]
+#[tracing::instrument(name = "api.requote_order", skip_all)]
 pub async fn requote_order(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(token): Path<String>,
 ) -> Result<(StatusCode, axum::Json<ApiOrder>), AppError> {
-    let order = orders::requote(&state, order_id(&id)?).await?;
+    let order = orders::requote(&state, order_id(&state, &token).await?).await?;
     Ok((StatusCode::CREATED, axum::Json(ApiOrder::from(order))))
 }
 
@@ -300,7 +311,8 @@ pub async fn requote_order(
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Checkout)]
 pub struct ApiCheckout {
-    pub order_id: i64,
+    /// The order's token.
+    pub order: String,
     pub attempt_id: i64,
     pub provider: Provider,
     pub redirect_url: String,
@@ -309,11 +321,11 @@ pub struct ApiCheckout {
 /// Starts (or resumes) the online payment of a live order (201).
 #[utoipa::path(
     post,
-    path = "/api/v1/orders/{id}/checkout",
+    path = "/api/v1/orders/{token}/checkout",
     operation_id = "checkoutOrder",
     tag = "órdenes",
     summary = "Inicia (o retoma) el pago en línea de una orden vigente: devuelve la URL a la que enviar al ciudadano",
-    params(("id" = i64, Path, description = "Número de la orden")),
+    params(("token" = String, Path, description = "Token de la orden")),
     responses(
         (status = 201, description = "Intento de pago", body = ApiCheckout),
         (status = 404, description = "Orden inexistente (order_not_found)", body = ApiErrorBody),
@@ -322,17 +334,17 @@ pub struct ApiCheckout {
         (status = 503, description = "Base de datos o proveedor no disponible (unavailable)", body = ApiErrorBody),
     )
 )]
-#[tracing::instrument(name = "api.checkout_order", skip(state))]
+#[tracing::instrument(name = "api.checkout_order", skip_all)]
 pub async fn checkout_order(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(token): Path<String>,
 ) -> Result<(StatusCode, axum::Json<ApiCheckout>), AppError> {
-    let id = order_id(&id)?;
+    let id = order_id(&state, &token).await?;
     let c = app::payments::start_checkout(&state, id).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(ApiCheckout {
-            order_id: id,
+            order: token.to_ascii_lowercase(),
             attempt_id: c.attempt.id,
             provider: c.attempt.provider,
             redirect_url: c.redirect_url,
@@ -344,7 +356,10 @@ pub async fn checkout_order(
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Order)]
 pub struct ApiOrder {
-    pub id: i64,
+    /// The order's token: 128 random bits, its only address
+    /// (`/api/v1/orders/{id}`, the page `/orden/{id}`). Keep it private.
+    #[schema(pattern = "^[0-9a-f]{32}$")]
+    pub id: String,
     /// Referencia de pago con dígitos verificadores (ISO 7064 MOD 97-10).
     #[schema(pattern = "^[0-9]{16}$")]
     pub reference: String,
@@ -358,7 +373,8 @@ pub struct ApiOrder {
     /// Fin del día (zona horaria del municipio), en UTC; o el vencimiento de la ficha OXXO.
     pub expires_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
-    pub requoted_from: Option<i64>,
+    /// The token of the expired order this one re-quotes.
+    pub requoted_from: Option<String>,
     pub transitions: Vec<ApiTransition>,
     /// The official receipt, once the order is paid.
     pub receipt: Option<ApiReceiptLinks>,
@@ -421,7 +437,7 @@ pub struct ApiTransition {
 impl From<Order> for ApiOrder {
     fn from(o: Order) -> Self {
         ApiOrder {
-            id: o.id,
+            id: o.token.to_string(),
             reference: o.reference,
             status: o.status,
             items: o.items.into_iter().map(ApiOrderItem::from).collect(),
@@ -431,7 +447,7 @@ impl From<Order> for ApiOrder {
             currency: o.currency,
             expires_at: o.expires_at,
             created_at: o.created_at,
-            requoted_from: o.requoted_from,
+            requoted_from: o.requoted_from_token.map(String::from),
             transitions: o.transitions.into_iter().map(ApiTransition::from).collect(),
             receipt: None,
         }

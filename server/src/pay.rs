@@ -3,16 +3,18 @@
 //! show next, or the error page (inside the site layout) with the right status.
 //!
 //! * `POST /orden` — "Pagar estos adeudos" on the lookup result: creates the
-//!   order for the checked charges → `/orden/{reference}`.
-//! * `POST /orden/{reference}/pagar` — starts (or resumes) the checkout →
-//!   the provider's page (the demo checkout when no Stripe key is set).
-//! * `POST /orden/{reference}/cotizar` — re-quotes an expired order.
-//! * `POST /prueba/pago/{attempt}/accion` — a demo checkout button, through
+//!   order for the checked charges → `/orden/{token}` (orders are reached
+//!   only through their unguessable token, never by id or reference).
+//! * `POST /orden/{token}/pagar` — starts (or resumes) the checkout →
+//!   the provider's page (Stripe, or the demo checkout when it is enabled).
+//! * `POST /orden/{token}/cotizar` — re-quotes an expired order.
+//! * `POST /prueba/pago/{token}/accion` — a demo checkout button, through
 //!   the same `app::payments::apply_provider_event` the Stripe webhook uses.
 //!
 //! Every form is a [`CsrfForm`]: a missing or different token is answered
 //! 403 and changes nothing. Rate limits are the boundary's layer.
 
+use app::domain::order_token::OrderToken;
 use app::error::AppError;
 use app::lookup::{LookupError, LookupQuery};
 use app::orders::{self, OrderError};
@@ -74,16 +76,17 @@ pub async fn create_order(
         .collect::<Result<Vec<i64>, _>>()
         .map_err(|_| refused(OrderError::UnknownCharge(0).into()))?;
     let order = orders::create_order(&state, &query, Some(&charges)).await.map_err(|e| refused(e.into()))?;
-    Ok(Redirect::to(&format!("/orden/{}", order.reference)))
+    Ok(Redirect::to(&format!("/orden/{}", order.token)))
 }
 
-/// The order behind a public reference.
-async fn order_by_reference(state: &AppState, reference: &str) -> Result<i64, AppError> {
-    match state.store.order_id_by_reference(reference).await {
-        Ok(Some(id)) => Ok(id),
-        Ok(None) => {
-            Err(AppError::from(OrderError::NotFound(reference.chars().take(20).collect())).with_back("/consulta"))
-        }
+/// The order behind the token of a path (its only public address); a
+/// malformed token and one no order has get the same answer.
+async fn order_by_token(state: &AppState, token: &str) -> Result<(i64, OrderToken), AppError> {
+    let not_found = || AppError::from(OrderError::NotFound(token.chars().take(8).collect())).with_back("/consulta");
+    let token = OrderToken::parse(token).ok_or_else(not_found)?;
+    match state.store.order_id_by_token(&token).await {
+        Ok(Some(id)) => Ok((id, token)),
+        Ok(None) => Err(not_found()),
         Err(e) => {
             tracing::error!(error = %e, "pay: store failed");
             Err(AppError::unavailable())
@@ -91,50 +94,49 @@ async fn order_by_reference(state: &AppState, reference: &str) -> Result<i64, Ap
     }
 }
 
-/// `POST /orden/{reference}/pagar`
+/// `POST /orden/{token}/pagar`
 #[tracing::instrument(name = "form.pay_order", skip_all)]
 pub async fn pay_order(
     State(state): State<AppState>,
-    Path(reference): Path<String>,
+    Path(token): Path<String>,
     CsrfForm(EmptyForm {}): CsrfForm<EmptyForm>,
 ) -> Result<Redirect, AppError> {
-    let id = order_by_reference(&state, &reference).await?;
+    let (id, token) = order_by_token(&state, &token).await?;
     let checkout = payments::start_checkout(&state, id)
         .await
-        .map_err(|e| AppError::from(e).with_back(format!("/orden/{reference}")))?;
+        .map_err(|e| AppError::from(e).with_back(format!("/orden/{token}")))?;
     Ok(Redirect::to(&checkout.redirect_url))
 }
 
-/// `POST /orden/{reference}/cotizar`
+/// `POST /orden/{token}/cotizar`
 #[tracing::instrument(name = "form.requote_order", skip_all)]
 pub async fn requote_order(
     State(state): State<AppState>,
-    Path(reference): Path<String>,
+    Path(token): Path<String>,
     CsrfForm(EmptyForm {}): CsrfForm<EmptyForm>,
 ) -> Result<Redirect, AppError> {
-    let id = order_by_reference(&state, &reference).await?;
+    let (id, token) = order_by_token(&state, &token).await?;
     let order =
-        orders::requote(&state, id).await.map_err(|e| AppError::from(e).with_back(format!("/orden/{reference}")))?;
-    Ok(Redirect::to(&format!("/orden/{}", order.reference)))
+        orders::requote(&state, id).await.map_err(|e| AppError::from(e).with_back(format!("/orden/{token}")))?;
+    Ok(Redirect::to(&format!("/orden/{}", order.token)))
 }
 
-/// `POST /prueba/pago/{attempt}/accion` (demo provider only).
+/// `POST /prueba/pago/{token}/accion` (demo provider only): a button of
+/// the order's open demo checkout.
 #[tracing::instrument(name = "form.demo_action", skip_all)]
 pub async fn demo_action(
     State(state): State<AppState>,
-    Path(attempt): Path<String>,
+    Path(token): Path<String>,
     CsrfForm(form): CsrfForm<DemoForm>,
 ) -> Result<Redirect, AppError> {
-    let not_found = || AppError::from(PaymentError::AttemptNotFound).with_back("/consulta");
-    let (Ok(attempt_id), Some(action)) = (attempt.parse::<i64>(), form.accion.as_deref().and_then(DemoAction::parse))
-    else {
-        return Err(not_found());
+    let (id, token) = order_by_token(&state, &token).await?;
+    let Some(action) = form.accion.as_deref().and_then(DemoAction::parse) else {
+        return Err(AppError::from(PaymentError::AttemptNotFound).with_back(format!("/orden/{token}")));
     };
-    let order_id = payments::demo_action(&state, attempt_id, action)
-        .await
-        .map_err(|e| AppError::from(e).with_back(format!("/prueba/pago/{attempt}")))?;
-    match state.store.get_order(order_id).await {
-        Ok(Some(order)) => Ok(Redirect::to(&format!("/orden/{}", order.reference))),
-        _ => Err(AppError::from(PaymentError::OrderNotFound).with_back("/consulta")),
+    match payments::demo_action(&state, id, action).await {
+        // A button pressed again after the checkout closed (the back
+        // button, a double click): the order page says how it ended.
+        Ok(()) | Err(PaymentError::AttemptNotFound) => Ok(Redirect::to(&format!("/orden/{token}"))),
+        Err(e) => Err(AppError::from(e).with_back(format!("/orden/{token}"))),
     }
 }

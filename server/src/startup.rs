@@ -108,9 +108,9 @@ pub fn router(state: AppState) -> Router {
         .route("/recibo/{folio}/pdf", get(receipts::pdf))
         .route("/idioma", get(security::switch_language))
         .route("/orden", post(pay::create_order))
-        .route("/orden/{reference}/pagar", post(pay::pay_order))
-        .route("/orden/{reference}/cotizar", post(pay::requote_order))
-        .route("/prueba/pago/{attempt}/accion", post(pay::demo_action))
+        .route("/orden/{token}/pagar", post(pay::pay_order))
+        .route("/orden/{token}/cotizar", post(pay::requote_order))
+        .route("/prueba/pago/{token}/accion", post(pay::demo_action))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
     // Outermost: the boundary (id, span, rate limits, errors, headers).

@@ -118,6 +118,7 @@ pub mod discounts;
 pub mod folio;
 pub mod money;
 pub mod municipality;
+pub mod order_token;
 pub mod payment;
 pub mod quote;
 pub mod recargos;

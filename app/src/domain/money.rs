@@ -79,6 +79,13 @@ impl Centavos {
         Decimal::new(self.0, CENTAVO_DECIMALS)
     }
 
+    /// An amount as a person copies it from a printed receipt:
+    /// `$1,234.50`, `1,234.50` or `1234.50` (the `$` and the thousands
+    /// commas are dropped), then [`Centavos::parse_pesos`].
+    pub fn parse_printed(s: &str) -> Result<Centavos, MoneyError> {
+        Centavos::parse_pesos(s.trim().trim_start_matches('$').replace(',', "").as_str())
+    }
+
     /// Parses an amount typed by a person or read from a file: `"1234"`,
     /// `"1234.5"`, `"1234.50"`, `"0.5"`. Surrounding whitespace is ignored.
     /// Refused: empty input, signs, exponents, thousands separators, more
@@ -386,6 +393,17 @@ mod tests {
         assert_eq!(Centavos(123_450).to_decimal().scale(), 2);
         assert_eq!(Centavos::from_decimal(Decimal::MAX), Centavos(i64::MAX));
         assert_eq!(Centavos::from_decimal(Decimal::MIN), Centavos(i64::MIN));
+    }
+
+    #[test]
+    fn parse_printed_takes_what_a_receipt_shows() {
+        assert_eq!(Centavos::parse_printed("$1,234.50"), Ok(Centavos(123_450)));
+        assert_eq!(Centavos::parse_printed(" 1,234.50 "), Ok(Centavos(123_450)));
+        assert_eq!(Centavos::parse_printed("1234.5"), Ok(Centavos(123_450)));
+        assert_eq!(Centavos::parse_printed(&Centavos(107_300).display_mxn()), Ok(Centavos(107_300)));
+        assert_eq!(Centavos::parse_printed(""), Err(MoneyError::Empty));
+        assert_eq!(Centavos::parse_printed("$-5"), Err(MoneyError::Signed));
+        assert_eq!(Centavos::parse_printed("12.345"), Err(MoneyError::TooManyDecimals));
     }
 
     #[test]

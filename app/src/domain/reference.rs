@@ -4,12 +4,18 @@
 //! 16 digits, always:
 //!
 //! ```text
-//!   PP  YY  IIIIIIIIII  CC
+//!   PP  YY  SSSSSSSSSS  CC
 //!   │   │   │           └─ check digits, ISO 7064 MOD 97-10
-//!   │   │   └───────────── order id, zero-padded (up to 9,999,999,999)
+//!   │   │   └───────────── serial: 10 random digits, drawn by the store
+//!   │   │                  (unique among the municipality's orders)
 //!   │   └───────────────── last two digits of the year the order was issued
 //!   └───────────────────── municipality prefix (00–99)
 //! ```
+//!
+//! The serial is random, not the order's id: a reference is printed and
+//! handed to bank windows, so it must not tell how many orders there are nor
+//! lead to the next one. A reference opens nothing by itself either: orders
+//! are reached online only through their token ([`super::order_token`]).
 //!
 //! The check digits follow ISO 7064 MOD 97-10 (the scheme of the IBAN, also
 //! known to Mexican banks as "base 97"): with `P` the 14-digit payload,
@@ -19,7 +25,7 @@
 //! every single-digit substitution and every transposition of two adjacent
 //! different digits is detected — the check digits included.
 //!
-//! Worked example (by hand): prefix 12, issued in 2026, order 12345.
+//! Worked example (by hand): prefix 12, issued in 2026, serial 12345.
 //! Payload `12 26 0000012345`; append `00`: `1226000001234500`.
 //! Mod 97 in 9-digit chunks, carrying the remainder:
 //! `122600000 mod 97 = 51` (97 × 1,263,917 = 122,599,949);
@@ -36,8 +42,8 @@ use serde::{Deserialize, Serialize};
 /// Digits of every reference.
 pub const REFERENCE_LEN: usize = 16;
 
-/// Largest order id that fits in a reference (10 digits).
-pub const MAX_ORDER_ID: u64 = 9_999_999_999;
+/// Largest serial (10 digits).
+pub const MAX_SERIAL: u64 = 9_999_999_999;
 
 /// Largest municipality prefix (2 digits).
 pub const MAX_PREFIX: u8 = 99;
@@ -56,34 +62,34 @@ const MAX_INPUT_CHARS: usize = 40;
 pub struct OrderReference(String);
 
 impl OrderReference {
-    /// The reference of order `order_id` of the municipality with
+    /// The reference with `serial` of the municipality with
     /// `municipality_prefix`, issued on `issued_on`.
     ///
     /// # Panics
-    /// If `municipality_prefix > 99` or `order_id > 9_999_999_999`
+    /// If `municipality_prefix > 99` or `serial > 9_999_999_999`
     /// ([`OrderReference::try_new`] returns an error instead).
-    pub fn new(municipality_prefix: u8, order_id: u64, issued_on: NaiveDate) -> OrderReference {
-        match OrderReference::try_new(municipality_prefix, order_id, issued_on) {
+    pub fn new(municipality_prefix: u8, serial: u64, issued_on: NaiveDate) -> OrderReference {
+        match OrderReference::try_new(municipality_prefix, serial, issued_on) {
             Ok(r) => r,
             Err(e) => panic!("OrderReference::new: {e}"),
         }
     }
 
-    /// Like [`OrderReference::new`], refusing a prefix above 99 or an order
-    /// id above [`MAX_ORDER_ID`].
+    /// Like [`OrderReference::new`], refusing a prefix above 99 or a serial
+    /// above [`MAX_SERIAL`].
     pub fn try_new(
         municipality_prefix: u8,
-        order_id: u64,
+        serial: u64,
         issued_on: NaiveDate,
     ) -> Result<OrderReference, ReferenceError> {
         if municipality_prefix > MAX_PREFIX {
             return Err(ReferenceError::PrefixOutOfRange);
         }
-        if order_id > MAX_ORDER_ID {
-            return Err(ReferenceError::OrderIdOutOfRange);
+        if serial > MAX_SERIAL {
+            return Err(ReferenceError::SerialOutOfRange);
         }
         let year = issued_on.year().rem_euclid(100);
-        let mut s = format!("{municipality_prefix:02}{year:02}{order_id:010}");
+        let mut s = format!("{municipality_prefix:02}{year:02}{serial:010}");
         debug_assert_eq!(s.len(), PAYLOAD_LEN);
         let check = check_digits(s.as_bytes());
         s.push_str(&format!("{check:02}"));
@@ -137,8 +143,8 @@ impl OrderReference {
         out
     }
 
-    /// The order id (digits 5–14).
-    pub fn order_id(&self) -> u64 {
+    /// The serial (digits 5–14).
+    pub fn serial(&self) -> u64 {
         digits_value(&self.0[4..PAYLOAD_LEN])
     }
 
@@ -204,8 +210,8 @@ pub enum ReferenceError {
     CheckDigits,
     #[error("the municipality prefix must be between 0 and 99")]
     PrefixOutOfRange,
-    #[error("the order id does not fit in a reference (at most 10 digits)")]
-    OrderIdOutOfRange,
+    #[error("the serial does not fit in a reference (at most 10 digits)")]
+    SerialOutOfRange,
 }
 
 impl ReferenceError {
@@ -221,7 +227,7 @@ impl ReferenceError {
             ReferenceError::NotDigits => "La referencia solo puede contener dígitos.",
             ReferenceError::CheckDigits => "La referencia no es válida: revise los dígitos.",
             ReferenceError::PrefixOutOfRange => "El prefijo del municipio debe estar entre 0 y 99.",
-            ReferenceError::OrderIdOutOfRange => "El número de orden no cabe en la referencia (máximo 10 dígitos).",
+            ReferenceError::SerialOutOfRange => "El número de orden no cabe en la referencia (máximo 10 dígitos).",
         }
     }
 
@@ -232,7 +238,7 @@ impl ReferenceError {
             ReferenceError::NotDigits => "The reference may only contain digits.",
             ReferenceError::CheckDigits => "The reference is not valid: check the digits.",
             ReferenceError::PrefixOutOfRange => "The municipality prefix must be between 0 and 99.",
-            ReferenceError::OrderIdOutOfRange => "The order number does not fit in the reference (at most 10 digits).",
+            ReferenceError::SerialOutOfRange => "The order number does not fit in the reference (at most 10 digits).",
         }
     }
 }
@@ -280,7 +286,7 @@ mod tests {
         assert_eq!(r.as_str(), "1226000001234524");
         assert_eq!(r.display_grouped(), "1226 0000 0123 4524");
         assert_eq!(r.to_string(), "1226000001234524");
-        assert_eq!(r.order_id(), 12_345);
+        assert_eq!(r.serial(), 12_345);
         assert_eq!(r.municipality_prefix(), 12);
         assert_eq!(r.year_suffix(), 26);
         // The whole number is ≡ 1 (mod 97), as ISO 7064 MOD 97-10 requires.
@@ -292,17 +298,14 @@ mod tests {
         let r = OrderReference::new(0, 0, date(2000, 1, 1));
         assert_eq!(&r.as_str()[..14], "00000000000000");
         assert_eq!(r.as_str(), "0000000000000098"); // 0 mod 97 = 0 → 98
-        let r = OrderReference::new(99, MAX_ORDER_ID, date(2099, 12, 31));
+        let r = OrderReference::new(99, MAX_SERIAL, date(2099, 12, 31));
         assert_eq!(&r.as_str()[..14], "99999999999999");
-        assert_eq!(r.order_id(), MAX_ORDER_ID);
+        assert_eq!(r.serial(), MAX_SERIAL);
         assert_eq!(r.municipality_prefix(), 99);
         assert_eq!(OrderReference::parse(r.as_str()), Ok(r));
         assert_eq!(OrderReference::try_new(100, 1, date(2026, 1, 1)), Err(ReferenceError::PrefixOutOfRange));
-        assert_eq!(
-            OrderReference::try_new(1, MAX_ORDER_ID + 1, date(2026, 1, 1)),
-            Err(ReferenceError::OrderIdOutOfRange)
-        );
-        assert_eq!(OrderReference::try_new(1, u64::MAX, date(2026, 1, 1)), Err(ReferenceError::OrderIdOutOfRange));
+        assert_eq!(OrderReference::try_new(1, MAX_SERIAL + 1, date(2026, 1, 1)), Err(ReferenceError::SerialOutOfRange));
+        assert_eq!(OrderReference::try_new(1, u64::MAX, date(2026, 1, 1)), Err(ReferenceError::SerialOutOfRange));
         // Years outside 2000–2099 keep their last two digits.
         assert_eq!(OrderReference::new(1, 1, date(1999, 6, 1)).year_suffix(), 99);
         assert_eq!(OrderReference::new(1, 1, date(2100, 6, 1)).year_suffix(), 0);
@@ -388,7 +391,7 @@ mod tests {
         let sample = [
             OrderReference::new(12, 12_345, date(2026, 3, 15)),
             OrderReference::new(0, 0, date(2000, 1, 1)),
-            OrderReference::new(99, MAX_ORDER_ID, date(2099, 12, 31)),
+            OrderReference::new(99, MAX_SERIAL, date(2099, 12, 31)),
             OrderReference::new(7, 1_000_000_001, date(2031, 7, 4)),
         ];
         let mut checked = 0;
@@ -402,7 +405,7 @@ mod tests {
     }
 
     fn any_reference() -> impl Strategy<Value = OrderReference> {
-        (0u8..=MAX_PREFIX, 0u64..=MAX_ORDER_ID, 1950i32..2150, 1u32..=365).prop_map(|(p, id, y, day)| {
+        (0u8..=MAX_PREFIX, 0u64..=MAX_SERIAL, 1950i32..2150, 1u32..=365).prop_map(|(p, id, y, day)| {
             let d = NaiveDate::from_yo_opt(y, day).unwrap();
             OrderReference::new(p, id, d)
         })
@@ -410,12 +413,12 @@ mod tests {
 
     proptest! {
         #[test]
-        fn round_trip(p in 0u8..=MAX_PREFIX, id in 0u64..=MAX_ORDER_ID, y in 1950i32..2150, day in 1u32..=365) {
+        fn round_trip(p in 0u8..=MAX_PREFIX, id in 0u64..=MAX_SERIAL, y in 1950i32..2150, day in 1u32..=365) {
             let issued = NaiveDate::from_yo_opt(y, day).unwrap();
             let r = OrderReference::new(p, id, issued);
             prop_assert_eq!(r.as_str().len(), REFERENCE_LEN);
             prop_assert!(r.as_str().bytes().all(|b| b.is_ascii_digit()));
-            prop_assert_eq!(r.order_id(), id);
+            prop_assert_eq!(r.serial(), id);
             prop_assert_eq!(r.municipality_prefix(), p);
             prop_assert_eq!(i32::from(r.year_suffix()), y % 100);
             prop_assert_eq!(r.as_str().parse::<u64>().unwrap() % 97, 1);

@@ -13,16 +13,18 @@ use super::records::{
 };
 use super::{is_unique_violation, query_err, Conn, IdTable, Store, StoreError, Tx};
 use crate::domain::money::Centavos;
+use crate::domain::order_token::OrderToken;
 use crate::domain::payment::{transition, OrderStatus, PaymentEvent, PaymentEventKind, Transition, TransitionError};
-use crate::domain::reference::{OrderReference, ReferenceError};
+use crate::domain::reference::OrderReference;
 use crate::receipt_keys::ReceiptKeys;
+use crate::tokens::{random_bytes, random_digits};
 
 static HELD_CHARGES: Stmt =
     Stmt::new("SELECT charge_id FROM live_order_charges WHERE charge_id IN {ids:$1} ORDER BY charge_id");
 static INSERT_ORDER: Stmt = Stmt::new(
-    "INSERT INTO payment_orders (id, reference, status, subtotal_centavos, rounding_centavos, total_centavos, \
-     currency, expires_at, created_at, updated_at, requoted_from) {override} \
-     VALUES ($1, $2, $3, $4, $5, $6, 'MXN', {ts:$7}, {ts:$8}, {ts:$8}, $9)",
+    "INSERT INTO payment_orders (id, token, reference, status, subtotal_centavos, rounding_centavos, \
+     total_centavos, currency, expires_at, created_at, updated_at, requoted_from) {override} \
+     VALUES ($1, $10, $2, $3, $4, $5, $6, 'MXN', {ts:$7}, {ts:$8}, {ts:$8}, $9)",
 );
 static INSERT_ITEMS: Stmt = Stmt::new(
     "INSERT INTO payment_order_items (order_id, charge_id, account, concept, period, due_date, \
@@ -40,10 +42,11 @@ static INSERT_TRANSITION: Stmt = Stmt::new(
     "INSERT INTO payment_transitions (order_id, from_status, to_status, event, at) VALUES ($1, $2, $3, $4, {ts:$5})",
 );
 static ORDER_BY_ID: Stmt = Stmt::new(
-    "SELECT id, reference, status, subtotal_centavos, rounding_centavos, total_centavos, currency, method_hint, \
+    "SELECT id, token, reference, status, subtotal_centavos, rounding_centavos, total_centavos, currency, method_hint, \
             {ts_text:expires_at} AS expires_at, {ts_text:created_at} AS created_at, \
-            {ts_text:updated_at} AS updated_at, requoted_from \
-     FROM payment_orders WHERE id = $1",
+            {ts_text:updated_at} AS updated_at, requoted_from, \
+            (SELECT p.token FROM payment_orders p WHERE p.id = o.requoted_from) AS requoted_from_token \
+     FROM payment_orders o WHERE id = $1",
 );
 static ORDER_ITEMS: Stmt = Stmt::new(
     "SELECT charge_id, account, concept, period, {date_text:due_date} AS due_date, principal_centavos, \
@@ -53,7 +56,8 @@ static ORDER_ITEMS: Stmt = Stmt::new(
 static ORDER_TRANSITIONS: Stmt = Stmt::new(
     "SELECT from_status, to_status, event, {ts_text:at} AS at FROM payment_transitions WHERE order_id = $1 ORDER BY id",
 );
-static ORDER_ID_BY_REFERENCE: Stmt = Stmt::new("SELECT id FROM payment_orders WHERE reference = $1");
+static ORDER_ID_BY_TOKEN: Stmt = Stmt::new("SELECT id FROM payment_orders WHERE token = $1");
+static REFERENCE_TAKEN: Stmt = Stmt::new("SELECT count(*) FROM payment_orders WHERE reference = $1");
 static LOCK_ORDER: Stmt = Stmt::new("SELECT status, total_centavos FROM payment_orders WHERE id = $1 {for_update}");
 static SET_ORDER_STATUS: Stmt = Stmt::new("UPDATE payment_orders SET status = $2, updated_at = {ts:$3} WHERE id = $1");
 static MARK_CHARGES_PAID: Stmt = Stmt::new(
@@ -226,18 +230,36 @@ pub(crate) async fn move_order(
     Ok((order, outcome))
 }
 
-/// The reference of a new order with id `id`.
-fn order_reference(order: &NewOrder, id: i64) -> Result<String, StoreError> {
+/// A reference for the new order `id` with a random serial that no order
+/// has (drawn again on the rare collision: 10 digits, so one in ten
+/// thousand million per order already made). Inside the order's write
+/// transaction; on PostgreSQL two concurrent orders drawing the same serial
+/// are still kept apart by the column's unique key.
+async fn new_reference<C: DerefMut<Target = AnyConnection> + Send>(
+    tx: &mut Conn<C>,
+    order: &NewOrder,
+    id: i64,
+) -> Result<String, StoreError> {
     let reference_err = |source| StoreError::Reference { order_id: id, source };
-    let id_u64 = u64::try_from(id).map_err(|_| reference_err(ReferenceError::OrderIdOutOfRange))?;
-    OrderReference::try_new(order.reference_prefix, id_u64, order.issued_on)
-        .map(|r| r.as_str().to_string())
-        .map_err(reference_err)
+    loop {
+        let serial: u64 = random_digits(10).parse().expect("ten decimal digits");
+        let reference = OrderReference::try_new(order.reference_prefix, serial, order.issued_on)
+            .map(|r| r.as_str().to_string())
+            .map_err(reference_err)?;
+        let taken: i64 = sqlx::query_scalar(tx.sql(&REFERENCE_TAKEN))
+            .bind(&reference)
+            .fetch_one(tx.c())
+            .await
+            .map_err(query_err("check that a reference is new"))?;
+        if taken == 0 {
+            return Ok(reference);
+        }
+    }
 }
 
 impl Store {
     /// Creates a payment order in ONE transaction: the order (status
-    /// `created`, reference built from its id), its items, its first
+    /// `created`, a random token and a reference with a random serial), its items, its first
     /// transition, and a `live_order_charges` row per charge. Fails, with
     /// nothing written, when any charge already sits in a live order
     /// ([`StoreError::ChargesInLiveOrder`], also for one created
@@ -253,7 +275,8 @@ impl Store {
             return Err(StoreError::ChargesInLiveOrder(held));
         }
         let id = tx.allocate_ids(IdTable::PaymentOrders, 1).await?[0];
-        let reference = order_reference(order, id)?;
+        let reference = new_reference(&mut tx, order, id).await?;
+        let token = OrderToken::from_bytes(random_bytes());
         sqlx::query(tx.sql(&INSERT_ORDER))
             .bind(id)
             .bind(&reference)
@@ -264,6 +287,7 @@ impl Store {
             .bind(timestamp_to_db(order.expires_at))
             .bind(&now)
             .bind(order.requoted_from)
+            .bind(token.as_str())
             .execute(tx.c())
             .await
             .map_err(query_err("insert a payment order"))?;
@@ -346,14 +370,15 @@ impl Store {
         Ok(Some(row.into_order(items.into_iter().map(OrderItem::from).collect(), transitions)))
     }
 
-    /// The id of the order with this reference.
-    pub async fn order_id_by_reference(&self, reference: &str) -> Result<Option<i64>, StoreError> {
+    /// The id of the order with this token (its only public address).
+    #[tracing::instrument(name = "store.order_id_by_token", skip_all)]
+    pub async fn order_id_by_token(&self, token: &OrderToken) -> Result<Option<i64>, StoreError> {
         let mut r = self.read().await?;
-        sqlx::query_scalar(r.sql(&ORDER_ID_BY_REFERENCE))
-            .bind(reference)
+        sqlx::query_scalar(r.sql(&ORDER_ID_BY_TOKEN))
+            .bind(token.as_str())
             .fetch_optional(r.c())
             .await
-            .map_err(query_err("find a payment order by reference"))
+            .map_err(query_err("find a payment order by token"))
     }
 
     /// Moves every live order whose expiry is at or before `now` to

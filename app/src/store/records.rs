@@ -11,6 +11,7 @@ use sqlx::{Decode, Type};
 use crate::domain::account::AccountNumber;
 use crate::domain::folio::Folio;
 use crate::domain::money::Centavos;
+use crate::domain::order_token::OrderToken;
 use crate::domain::payment::{
     AttemptStatus, Instructions, Method, OrderStatus, OverpaymentReason, PaymentEvent, PaymentEventKind, Provider,
 };
@@ -328,7 +329,7 @@ pub struct NewOrder {
     /// The expired order this one re-quotes.
     pub requoted_from: Option<i64>,
     /// Municipality prefix and issue date of the reference
-    /// ([`crate::domain::reference::OrderReference`]), built from the new id.
+    /// ([`crate::domain::reference::OrderReference`]; the store draws its serial).
     pub reference_prefix: u8,
     pub issued_on: NaiveDate,
 }
@@ -373,6 +374,8 @@ impl TryFrom<TransitionRow> for OrderTransition {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Order {
     pub id: i64,
+    /// The order's only public address (`/orden/{token}`).
+    pub token: OrderToken,
     pub reference: String,
     pub status: OrderStatus,
     pub subtotal: Centavos,
@@ -384,6 +387,8 @@ pub struct Order {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub requoted_from: Option<i64>,
+    /// The token of the order `requoted_from` names.
+    pub requoted_from_token: Option<OrderToken>,
     pub items: Vec<OrderItem>,
     pub transitions: Vec<OrderTransition>,
 }
@@ -391,6 +396,8 @@ pub struct Order {
 #[derive(sqlx::FromRow)]
 pub(crate) struct OrderRow {
     pub id: i64,
+    #[sqlx(try_from = "String")]
+    token: OrderToken,
     reference: String,
     #[sqlx(try_from = "String")]
     status: OrderStatus,
@@ -403,12 +410,14 @@ pub(crate) struct OrderRow {
     created_at: DbTime,
     updated_at: DbTime,
     requoted_from: Option<i64>,
+    requoted_from_token: Option<String>,
 }
 
 impl OrderRow {
     pub(crate) fn into_order(self, items: Vec<OrderItem>, transitions: Vec<OrderTransition>) -> Order {
         Order {
             id: self.id,
+            token: self.token,
             reference: self.reference,
             status: self.status,
             subtotal: Centavos(self.subtotal_centavos),
@@ -420,6 +429,7 @@ impl OrderRow {
             created_at: self.created_at.0,
             updated_at: self.updated_at.0,
             requoted_from: self.requoted_from,
+            requoted_from_token: self.requoted_from_token.as_deref().and_then(OrderToken::parse),
             items,
             transitions,
         }

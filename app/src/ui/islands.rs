@@ -96,7 +96,7 @@ pub fn offline_check(
         Ok(v) => v,
         Err(e) => return fail(pick(e.message_es(), e.message_en())),
     };
-    let total = match Centavos::parse_pesos(total.trim().trim_start_matches('$').replace(',', "").as_str()) {
+    let total = match Centavos::parse_printed(total) {
         Ok(t) => t,
         Err(e) => return fail(pick(e.message_es(), e.message_en())),
     };

@@ -93,8 +93,8 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=layout::NotFound>
                     <Route path=StaticSegment("") view=home::HomePage/>
                     <Route path=StaticSegment("consulta") view=lookup_page::LookupPage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("orden"), ParamSegment("reference")) view=order_page::OrderPage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("prueba"), StaticSegment("pago"), ParamSegment("attempt")) view=order_page::DemoCheckoutPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("orden"), ParamSegment("token")) view=order_page::OrderPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("prueba"), StaticSegment("pago"), ParamSegment("token")) view=order_page::DemoCheckoutPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("v"), ParamSegment("folio")) view=receipt_page::VerifyPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("recibo"), ParamSegment("folio")) view=receipt_page::ReceiptPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("recibos") view=receipt_page::MyReceiptsPage ssr=SsrMode::Async/>

@@ -1,6 +1,8 @@
-//! The payment order page (`/orden/{reference}`: the printable "formato de
+//! The payment order page (`/orden/{token}`: the printable "formato de
 //! pago", its status and the buttons to pay online or re-quote) and the
-//! embedded demo provider's checkout (`/prueba/pago/{attempt_id}`). Both are
+//! embedded demo provider's checkout (`/prueba/pago/{token}`). Both are
+//! reached only through the order's unguessable token
+//! ([`crate::domain::order_token`]); both are
 //! rendered on the server; their buttons are real POST forms handled by
 //! `server::pay`.
 
@@ -9,12 +11,12 @@ use leptos::prelude::*;
 
 #[component]
 pub fn OrderPage() -> impl IntoView {
-    from_route_param("reference", ssr::order_page)
+    from_route_param("token", ssr::order_page)
 }
 
 #[component]
 pub fn DemoCheckoutPage() -> impl IntoView {
-    from_route_param("attempt", ssr::demo_page)
+    from_route_param("token", ssr::demo_page)
 }
 
 #[cfg(not(feature = "ssr"))]
@@ -22,11 +24,11 @@ mod ssr {
     use leptos::prelude::*;
 
     // Pages render on the server only (islands): nothing to do in the browser.
-    pub async fn order_page(_reference: String) -> AnyView {
+    pub async fn order_page(_token: String) -> AnyView {
         ().into_any()
     }
 
-    pub async fn demo_page(_attempt: String) -> AnyView {
+    pub async fn demo_page(_token: String) -> AnyView {
         ().into_any()
     }
 }
@@ -41,6 +43,7 @@ mod ssr {
     use super::super::format;
     use super::super::PageContext;
     use crate::csrf::{page_token, CSRF_FIELD};
+    use crate::domain::order_token::OrderToken;
     use crate::domain::payment::OrderStatus;
     use crate::domain::payment::{AttemptStatus, Instructions, Provider};
     use crate::domain::reference::OrderReference;
@@ -75,14 +78,23 @@ mod ssr {
         OrderReference::parse(reference).map(|r| r.display_grouped()).unwrap_or_else(|_| reference.to_string())
     }
 
-    pub async fn order_page(reference: String) -> AnyView {
+    /// The id of the order at `/…/{token}`; `Err` is the page to show.
+    async fn order_id(state: &AppState, token: &str, t: &'static Texts) -> Result<i64, AnyView> {
+        let Some(token) = OrderToken::parse(token) else { return Err(not_found()) };
+        match state.store.order_id_by_token(&token).await {
+            Ok(Some(id)) => Ok(id),
+            Ok(None) => Err(not_found()),
+            Err(_) => Err(unavailable(t)),
+        }
+    }
+
+    pub async fn order_page(token: String) -> AnyView {
         let ctx = expect_context::<PageContext>();
         let state = expect_context::<AppState>();
         let t = ctx.t();
-        let id = match state.store.order_id_by_reference(&reference).await {
-            Ok(Some(id)) => id,
-            Ok(None) => return not_found(),
-            Err(_) => return unavailable(t),
+        let id = match order_id(&state, &token, t).await {
+            Ok(id) => id,
+            Err(page) => return page,
         };
         let order = match crate::orders::get_order(&state, id).await {
             Ok(o) => o,
@@ -130,6 +142,7 @@ mod ssr {
         let status = order.status;
         let words = status_words(status, t);
         let reference = order.reference.clone();
+        let path = format!("/orden/{}", order.token);
         let pending_attempt = attempts.iter().rev().find(|a| a.status == AttemptStatus::Pending);
         let instructions = pending_attempt.and_then(|a| a.instructions.clone());
         // Back from a card checkout and not confirmed yet: "pago en proceso"
@@ -191,7 +204,7 @@ mod ssr {
                     <div class="notice" role="status" data-testid="payment-processing">
                         <h2>{t.processing_title}</h2>
                         <p>{t.processing_note}</p>
-                        <p><a href=format!("/orden/{reference}?pago=stripe") data-testid="refresh-status">{t.refresh_status}</a></p>
+                        <p><a href=format!("{path}?pago=stripe") data-testid="refresh-status">{t.refresh_status}</a></p>
                     </div>
                 }.into_any(),
                 OrderStatus::Created | OrderStatus::Pending if !online => view! {
@@ -200,7 +213,7 @@ mod ssr {
                     </div>
                 }.into_any(),
                 OrderStatus::Created | OrderStatus::Pending => view! {
-                    <form method="post" action=format!("/orden/{reference}/pagar") class="actions">
+                    <form method="post" action=format!("{path}/pagar") class="actions">
                         <input type="hidden" name=CSRF_FIELD value=token.clone()/>
                         <button type="submit" data-testid="pay-online">{t.pay_online}</button>
                     </form>
@@ -208,7 +221,7 @@ mod ssr {
                 OrderStatus::Expired => view! {
                     <div class="notice" role="status" data-testid="order-expired">
                         <p>{t.expired_note}</p>
-                        <form method="post" action=format!("/orden/{reference}/cotizar") class="actions">
+                        <form method="post" action=format!("{path}/cotizar") class="actions">
                             <input type="hidden" name=CSRF_FIELD value=token.clone()/>
                             <button type="submit" data-testid="requote">{t.requote}</button>
                         </form>
@@ -284,25 +297,29 @@ mod ssr {
         }
     }
 
-    pub async fn demo_page(attempt: String) -> AnyView {
+    pub async fn demo_page(token: String) -> AnyView {
         let ctx = expect_context::<PageContext>();
         let state = expect_context::<AppState>();
         let t = ctx.t();
-        let Ok(attempt_id) = attempt.parse::<i64>() else { return not_found() };
         if !state.demo_payments {
             return not_found();
         }
-        let attempt = match state.store.get_attempt(attempt_id).await {
-            Ok(Some(a)) if a.provider == Provider::Demo => a,
+        let id = match order_id(&state, &token, t).await {
+            Ok(id) => id,
+            Err(page) => return page,
+        };
+        // The order's open demo checkout, if it has one.
+        match state.store.attempts_of_order(id).await {
+            Ok(a) if a.iter().any(|a| a.status == AttemptStatus::Pending && a.provider == Provider::Demo) => {}
             Ok(_) => return not_found(),
             Err(_) => return unavailable(t),
-        };
-        let order = match crate::orders::get_order(&state, attempt.order_id).await {
+        }
+        let order = match crate::orders::get_order(&state, id).await {
             Ok(o) => o,
             Err(_) => return unavailable(t),
         };
+        let action = format!("/prueba/pago/{}/accion", order.token);
         let token = page_token();
-        let action = format!("/prueba/pago/{attempt_id}/accion");
         let button = |value: &'static str, label: &'static str, class: &'static str| {
             let token = token.clone();
             let action = action.clone();
@@ -314,7 +331,7 @@ mod ssr {
                 </form>
             }
         };
-        let order_href = format!("/orden/{}", order.reference);
+        let order_href = format!("/orden/{}", order.token);
         view! {
             <Title text=format!("{} — {}", t.demo_title, t.demo_banner)/>
             <p class="demo-banner" role="note" data-testid="demo-banner"><strong>{t.demo_banner}</strong></p>

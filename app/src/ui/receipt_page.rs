@@ -364,7 +364,8 @@ mod ssr {
         let lang = ctx.lang;
         let typed = ctx.param("cuenta").unwrap_or_default();
         let folio = ctx.param("folio").map(|s| s.trim().to_uppercase()).unwrap_or_default();
-        let asked = !typed.trim().is_empty() || !folio.is_empty();
+        let importe = ctx.param("importe").map(|s| s.trim().to_string()).unwrap_or_default();
+        let asked = !typed.trim().is_empty() || !folio.is_empty() || !importe.is_empty();
         let mut errors: Vec<(&'static str, String)> = Vec::new();
         let mut found: Option<Receipt> = None;
         // The account number, normalised as everywhere else.
@@ -386,32 +387,49 @@ mod ssr {
                     }
                 }
             };
-            if let (Some(f), true) = (parsed, errors.is_empty()) {
-                {
-                    match receipts::receipt_by_folio(&state, &f).await {
-                        Err(_) => return unavailable(lang),
-                        Ok(r) => {
-                            let belongs = match &r {
-                                Some(r) => match state.store.get_order(r.order_id).await {
-                                    Ok(Some(o)) => o.items.iter().any(|i| i.account == cuenta),
-                                    Ok(None) => false,
-                                    Err(_) => return unavailable(lang),
-                                },
-                                None => false,
-                            };
-                            if belongs {
-                                found = r;
-                            } else {
-                                set_status(StatusCode::NOT_FOUND);
-                                errors.push((
-                                    "folio",
-                                    lang.pick(
-                                        "No encontramos un recibo con ese folio para esa cuenta. Revise ambos datos en su recibo.",
-                                        "We found no receipt with that folio for that account. Check both on your receipt.",
-                                    )
-                                    .into(),
-                                ));
-                            }
+            // The total printed on the receipt: with the account and the
+            // folio, what only its holder knows (folios are sequential and
+            // account numbers are printed on every bill, so those two alone
+            // would open anybody's receipt).
+            let total = if importe.is_empty() {
+                errors.push((
+                    "importe",
+                    lang.pick("Escriba el importe total del recibo.", "Enter the receipt's total.").into(),
+                ));
+                None
+            } else {
+                match Centavos::parse_printed(&importe) {
+                    Ok(t) => Some(t),
+                    Err(e) => {
+                        errors.push(("importe", lang.pick(e.message_es(), e.message_en()).into()));
+                        None
+                    }
+                }
+            };
+            if let (Some(f), Some(total), true) = (parsed, total, errors.is_empty()) {
+                match receipts::receipt_by_folio(&state, &f).await {
+                    Err(_) => return unavailable(lang),
+                    Ok(r) => {
+                        let belongs = match &r {
+                            Some(r) if r.total == total => match state.store.get_order(r.order_id).await {
+                                Ok(Some(o)) => o.items.iter().any(|i| i.account == cuenta),
+                                Ok(None) => false,
+                                Err(_) => return unavailable(lang),
+                            },
+                            _ => false,
+                        };
+                        if belongs {
+                            found = r;
+                        } else {
+                            set_status(StatusCode::NOT_FOUND);
+                            errors.push((
+                                "folio",
+                                lang.pick(
+                                    "No encontramos un recibo con esos datos. Revise la cuenta, el folio y el importe en su recibo.",
+                                    "We found no receipt with those details. Check the account, the folio and the total on your receipt.",
+                                )
+                                .into(),
+                            ));
                         }
                     }
                 }
@@ -420,7 +438,8 @@ mod ssr {
             }
         }
         let field_error = |field: &str| errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.clone());
-        let (cuenta_error, folio_error) = (field_error("cuenta"), field_error("folio"));
+        let (cuenta_error, folio_error, importe_error) =
+            (field_error("cuenta"), field_error("folio"), field_error("importe"));
         let title = lang.pick("Mis recibos", "My receipts");
         view! {
             <Title text=if errors.is_empty() { title.to_string() } else { format!("{} — {title}", lang.pick("Revise los datos", "Check the details")) }/>
@@ -434,8 +453,8 @@ mod ssr {
             {found.map(|r| found_receipt(&r, lang))}
             <form method="get" action="/recibos" class="card lookup-form">
                 <p class="lead">{lang.pick(
-                    "Vuelva a descargar un recibo con el número de cuenta y el folio impresos en él.",
-                    "Download a receipt again with the account number and the folio printed on it.")}</p>
+                    "Vuelva a descargar un recibo con el número de cuenta, el folio y el importe impresos en él.",
+                    "Download a receipt again with the account number, the folio and the total printed on it.")}</p>
                 <label for="cuenta">{lang.pick("Número de cuenta", "Account number")}</label>
                 {cuenta_error.clone().map(|e| view! { <p id="cuenta-error" class="field-error">{e}</p> })}
                 <input id="cuenta" name="cuenta" type="text" value=cuenta autocomplete="off" autocapitalize="characters"
@@ -448,6 +467,13 @@ mod ssr {
                     spellcheck="false" maxlength="20" aria-invalid=folio_error.is_some().to_string()
                     aria-describedby=if folio_error.is_some() { "folio-help folio-error" } else { "folio-help" }
                     data-testid="receipts-folio"/>
+                <label for="importe">{lang.pick("Importe total pagado", "Total paid")}</label>
+                <p id="importe-help" class="help">{lang.pick("Como aparece en el recibo, por ejemplo $1,234.50", "As printed on the receipt, for example $1,234.50")}</p>
+                {importe_error.clone().map(|e| view! { <p id="importe-error" class="field-error">{e}</p> })}
+                <input id="importe" name="importe" type="text" value=importe inputmode="decimal" autocomplete="off"
+                    spellcheck="false" maxlength="20" aria-invalid=importe_error.is_some().to_string()
+                    aria-describedby=if importe_error.is_some() { "importe-help importe-error" } else { "importe-help" }
+                    data-testid="receipts-total"/>
                 <button type="submit" data-testid="receipts-submit">{lang.pick("Buscar recibo", "Find receipt")}</button>
             </form>
         }

@@ -1,6 +1,6 @@
 import { expect, type Locator, type Page } from '@playwright/test';
 
-/** The payment order page, `/orden/{reference}` (the printable "formato de pago"). */
+/** The payment order page, `/orden/{token}` (the printable "formato de pago"). */
 export class OrderPage {
   readonly order: Locator;
   readonly reference: Locator;
@@ -40,14 +40,14 @@ export class OrderPage {
     this.receiptFolio = page.getByTestId('receipt-folio-link');
   }
 
-  /** We are on an order page (16-digit reference in the URL). */
+  /** We are on an order page (the order's 32-hex-digit token in the URL, never its reference). */
   async expectLoaded(): Promise<void> {
-    await expect(this.page).toHaveURL(/\/orden\/\d{16}$/);
+    await expect(this.page).toHaveURL(/\/orden\/[0-9a-f]{32}$/);
     await expect(this.order).toBeVisible();
   }
 }
 
-/** The embedded demo provider's checkout, `/prueba/pago/{attempt}`. */
+/** The embedded demo provider's checkout, `/prueba/pago/{token}`. */
 export class DemoCheckoutPage {
   readonly banner: Locator;
   readonly total: Locator;
@@ -66,7 +66,7 @@ export class DemoCheckoutPage {
   }
 
   async expectLoaded(): Promise<void> {
-    await expect(this.page).toHaveURL(/\/prueba\/pago\/\d+$/);
+    await expect(this.page).toHaveURL(/\/prueba\/pago\/[0-9a-f]{32}$/);
     await expect(this.banner).toContainText('MODO DE PRUEBA');
     await expect(this.banner).toContainText('no se cobra dinero real');
   }

@@ -40,10 +40,11 @@ export class VerifyPage {
   }
 }
 
-/** "Mis recibos", `/recibos`: a receipt found again by account and folio. */
+/** "Mis recibos", `/recibos`: a receipt found again by account, folio and total. */
 export class MyReceiptsPage {
   readonly account: Locator;
   readonly folio: Locator;
+  readonly total: Locator;
   readonly submit: Locator;
   readonly found: Locator;
   readonly open: Locator;
@@ -52,6 +53,7 @@ export class MyReceiptsPage {
   constructor(readonly page: Page) {
     this.account = page.getByLabel(/Número de cuenta/);
     this.folio = page.getByLabel(/Folio del recibo/);
+    this.total = page.getByLabel(/Importe total pagado/);
     this.submit = page.getByTestId('receipts-submit');
     this.found = page.getByTestId('receipt-found');
     this.open = page.getByTestId('receipt-open');

@@ -84,7 +84,7 @@ async fn every_public_route_class_is_rate_limited() {
     // each class: a page and an API route share one budget.
     // Orders: the API spends the budget, the form is refused.
     let (_, order) = app.post_json("/api/v1/orders", &json!({"account": "A-000003"})).await;
-    let id = order["id"].as_i64().expect("an order");
+    let id = order["id"].as_str().expect("an order").to_string();
     let reference = order["reference"].as_str().unwrap().to_string();
     let (status, body, _) = status_of(&app, "POST", "/orden", None).await;
     assert!(status == 429 && body.contains(r#"data-testid="rate-limited""#), "{status}: {body}");
@@ -98,7 +98,7 @@ async fn every_public_route_class_is_rate_limited() {
         (
             "checkout",
             ("POST", format!("/api/v1/orders/{id}/checkout"), Some(&create)),
-            ("POST", format!("/orden/{reference}/pagar"), None),
+            ("POST", format!("/orden/{id}/pagar"), None),
         ),
         (
             "receipts",
@@ -133,7 +133,7 @@ async fn every_public_route_class_is_rate_limited() {
         let (status, _) = app.get_json(&format!("/api/v1/orders/{id}")).await;
         assert_eq!(status, 200, "order read {i}");
     }
-    let (_, html) = page(&app, &format!("/orden/{reference}")).await;
+    let (_, html) = page(&app, &format!("/orden/{id}")).await;
     assert!(html.contains(&reference));
     let (status, body) = app.get_json(&format!("/api/v1/orders/{id}")).await;
     assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")));
@@ -169,9 +169,9 @@ async fn the_openapi_document_comes_from_the_handlers_and_lists_every_api_route(
             "/api/v1/debts",
             "/api/v1/openapi.json",
             "/api/v1/orders",
-            "/api/v1/orders/{id}",
-            "/api/v1/orders/{id}/checkout",
-            "/api/v1/orders/{id}/requote",
+            "/api/v1/orders/{token}",
+            "/api/v1/orders/{token}/checkout",
+            "/api/v1/orders/{token}/requote",
             "/api/v1/receipts/keys",
             "/api/v1/receipts/{folio}/verify",
             "/api/v1/stripe/webhook",
@@ -233,11 +233,12 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 async fn reading_never_writes() {
     let app = spawn_app().await;
     let (_, order) = app.post_json("/api/v1/orders", &json!({"account": "P-000002"})).await;
-    let (id, reference) = (order["id"].as_i64().unwrap(), order["reference"].as_str().unwrap().to_string());
+    let (id, reference) = (order["id"].as_str().unwrap().to_string(), order["reference"].as_str().unwrap().to_string());
     // Its day is over, but nobody has expired it yet.
-    app.sql(&format!("UPDATE payment_orders SET expires_at = '2026-11-20T00:00:00.000000Z' WHERE id = {id}")).await;
+    app.sql(&format!("UPDATE payment_orders SET expires_at = '2026-11-20T00:00:00.000000Z' WHERE token = '{id}'"))
+        .await;
     let (_, read) = app.get_json(&format!("/api/v1/orders/{id}")).await;
-    let (_, html) = page(&app, &format!("/orden/{reference}")).await;
+    let (_, html) = page(&app, &format!("/orden/{id}")).await;
     assert!(html.contains(&reference));
     let (_, again) = app.get_json(&format!("/api/v1/orders/{id}")).await;
     assert_eq!((read["status"].as_str(), again["transitions"].as_array().unwrap().len()), (Some("created"), 1));

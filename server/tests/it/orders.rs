@@ -49,11 +49,13 @@ async fn an_order_by_account_freezes_the_lookup_figures_to_the_centavo() {
         assert_eq!(order[field], doc[field], "{field}");
     }
     assert_eq!((order["subtotal"].as_str(), order["total"].as_str()), (Some("3134.95"), Some("3135.00")));
-    // The reference: Loreto's prefix 01, issued in 2026, the order id, check digits.
+    // The reference: Loreto's prefix 01, issued in 2026, a random serial, check digits.
     let reference = OrderReference::parse(order["reference"].as_str().unwrap()).expect("valid reference");
     assert_eq!(reference.municipality_prefix(), 1);
     assert_eq!(reference.year_suffix(), 26);
-    assert_eq!(reference.order_id(), order["id"].as_u64().unwrap());
+    // The order's address is its token: 32 hex digits, not a number.
+    let token = order["id"].as_str().expect("the id is the order's token");
+    assert!(token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
     // Valid until the end of 2026-11-21 in Loreto (UTC−7).
     assert_eq!(at(order["expires_at"].as_str().unwrap()), at("2026-11-22T07:00:00Z"));
     assert_eq!(order["transitions"].as_array().unwrap().len(), 1);
@@ -61,7 +63,7 @@ async fn an_order_by_account_freezes_the_lookup_figures_to_the_centavo() {
     assert_eq!(order["transitions"][0]["to"], "created");
     assert_eq!(order["transitions"][0]["event"], "created");
 
-    let (status, again) = app.get_json(&format!("/api/v1/orders/{}", order["id"])).await;
+    let (status, again) = app.get_json(&format!("/api/v1/orders/{token}")).await;
     assert_eq!(status, 200, "{again}");
     assert_eq!(again, order);
 }
@@ -205,7 +207,7 @@ async fn two_tabs_creating_the_same_order_at_once_get_one_201_and_one_409() {
 async fn an_expired_order_releases_its_charges_and_is_requoted_at_the_new_figures() {
     let app = spawn_app().await;
     let (_, order) = app.post_json("/api/v1/orders", &json!({"account": "LC-000001"})).await;
-    let id = order["id"].as_i64().unwrap();
+    let id = order["id"].as_str().unwrap().to_string();
     // Still live: nothing to re-quote.
     let (status, body) = app.post_json(&format!("/api/v1/orders/{id}/requote"), &json!({})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("order_still_live")), "{body}");
@@ -252,14 +254,29 @@ async fn an_expired_order_releases_its_charges_and_is_requoted_at_the_new_figure
 async fn the_order_shows_every_transition_and_a_paid_order_clears_the_debt() {
     let app = spawn_app().await;
     let (_, order) = app.post_json("/api/v1/orders", &json!({"account": "P-000001"})).await;
-    let id = order["id"].as_i64().unwrap();
+    let id = order["id"].as_str().unwrap().to_string();
     let now = at("2026-11-21T18:00:00Z");
     app.store
-        .apply_transition(id, &PaymentEvent::Redirected, now, now.date_naive(), &app.state.receipt_keys)
+        .apply_transition(
+            crate::common::order_id(&app, &id).await,
+            &PaymentEvent::Redirected,
+            now,
+            now.date_naive(),
+            &app.state.receipt_keys,
+        )
         .await
         .unwrap();
     let paid = PaymentEvent::Paid { amount: app::domain::money::Centavos(107_300), currency: CURRENCY_MXN.into() };
-    app.store.apply_transition(id, &paid, now, now.date_naive(), &app.state.receipt_keys).await.unwrap();
+    app.store
+        .apply_transition(
+            crate::common::order_id(&app, &id).await,
+            &paid,
+            now,
+            now.date_naive(),
+            &app.state.receipt_keys,
+        )
+        .await
+        .unwrap();
     let (status, shown) = app.get_json(&format!("/api/v1/orders/{id}")).await;
     assert_eq!(status, 200);
     assert_eq!(shown["status"], "succeeded");
@@ -301,11 +318,67 @@ async fn the_openapi_document_describes_the_orders_endpoints() {
     let app = spawn_app().await;
     let (_, doc) = app.get_json("/api/v1/openapi.json").await;
     assert!(doc["paths"]["/api/v1/orders"]["post"]["responses"]["409"].is_object());
-    assert!(doc["paths"]["/api/v1/orders/{id}"]["get"].is_object());
-    assert!(doc["paths"]["/api/v1/orders/{id}/requote"]["post"].is_object());
+    assert!(doc["paths"]["/api/v1/orders/{token}"]["get"].is_object());
+    assert!(doc["paths"]["/api/v1/orders/{token}/requote"]["post"].is_object());
     let codes =
         doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"].as_array().unwrap();
     for code in ["charges_in_live_order", "older_charge_unpaid", "invalid_charges", "invalid_json"] {
         assert!(codes.iter().any(|c| c == code), "{code}");
     }
+}
+
+/// Issue 9, defect 1: orders were read by walking `/api/v1/orders/1, 2, …`
+/// and `/orden/{reference}` (a computable reference), and a paid one gave
+/// away its receipt's signature and the payer's full name.
+#[tokio::test]
+async fn orders_are_reached_only_by_their_unguessable_token() {
+    let app = spawn_app().await;
+    let (_, first) = app.post_json("/api/v1/orders", &json!({"account": "P-000002"})).await;
+    let (_, second) = app.post_json("/api/v1/orders", &json!({"account": "A-000003"})).await;
+    let token = first["id"].as_str().unwrap().to_string();
+    let reference = first["reference"].as_str().unwrap().to_string();
+    crate::common::pay_as_stripe(&app, &token).await;
+
+    // Sequential ids, the printed reference, its grouped form: nothing.
+    for path in ["1", "2", "3", reference.as_str(), &reference[..4]] {
+        let (status, body) = app.get_json(&format!("/api/v1/orders/{path}")).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (404, Some("order_not_found")), "{path}: {body}");
+        let (status, body) = app.post_json(&format!("/api/v1/orders/{path}/checkout"), &json!({})).await;
+        assert_eq!(status, 404, "{path}: {body}");
+        let r = app.get(&format!("/orden/{path}")).await;
+        assert_eq!(r.status().as_u16(), 404, "/orden/{path}");
+        let html = r.text().await.unwrap();
+        assert!(!html.contains("?s=") && !html.contains("Peña"), "/orden/{path}: {html}");
+    }
+    let r = crate::common::post_form(&app, &format!("/orden/{reference}/pagar"), &[]).await;
+    assert_eq!(r.status().as_u16(), 404);
+
+    // The token opens the order, typed in either case; a token one digit
+    // off opens nothing.
+    let (status, order) = app.get_json(&format!("/api/v1/orders/{}", token.to_uppercase())).await;
+    assert_eq!((status, order["id"].as_str()), (200, Some(token.as_str())));
+    assert!(order["receipt"]["verify_url"].as_str().unwrap().contains("?s="));
+    let (status, html) = crate::common::page(&app, &format!("/orden/{token}")).await;
+    assert!(status == 200 && html.contains(&reference), "{html}");
+    let last = token.chars().last().unwrap();
+    let off = format!("{}{}", &token[..31], if last == '0' { '1' } else { '0' });
+    assert_eq!(app.get_json(&format!("/api/v1/orders/{off}")).await.0, 404);
+
+    // References carry random serials: not the order's id, not consecutive.
+    let (a, b) = (
+        OrderReference::parse(&reference).unwrap(),
+        OrderReference::parse(second["reference"].as_str().unwrap()).unwrap(),
+    );
+    assert!(a.serial().abs_diff(b.serial()) > 1, "{a} {b}");
+    assert!(a.serial() > 2 || b.serial() > 2, "{a} {b}");
+    assert_ne!(first["id"], second["id"]);
+
+    // A folio alone opens no receipt: the verification page without the
+    // signature, or with another, shows no name and no signature.
+    for path in ["/v/A-2026-000001", "/v/A-2026-000001?s=x", "/recibo/A-2026-000001", "/recibo/A-2026-000001?s=x"] {
+        let (_, html) = crate::common::page(&app, path).await;
+        assert!(!html.contains("Peña") && !html.contains("?s="), "{path}: {html}");
+    }
+    let (status, body) = app.get_json("/api/v1/receipts/A-2026-000001/verify").await;
+    assert!(status >= 400 || !body.to_string().contains("Peña"), "{status}: {body}");
 }

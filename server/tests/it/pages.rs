@@ -108,8 +108,8 @@ async fn the_lookup_and_the_order_share_one_labelled_debts_table() {
         assert!(lookup.contains(part), "lookup: {part}");
     }
     let (_, order) = app.post_json("/api/v1/orders", &serde_json::json!({"account": "LC-000001"})).await;
-    let reference = order["reference"].as_str().unwrap();
-    let (_, page) = crate::common::page(&app, &format!("/orden/{reference}")).await;
+    let token = order["id"].as_str().unwrap();
+    let (_, page) = crate::common::page(&app, &format!("/orden/{token}")).await;
     for part in
         [r#"data-testid="order-item""#, r#"data-label="Periodo""#, r#"data-label="Recargos""#, r#"data-label="Cuenta""#]
     {
@@ -122,14 +122,13 @@ async fn the_lookup_and_the_order_share_one_labelled_debts_table() {
 async fn a_paid_order_opens_with_its_confirmation_on_top() {
     let app = spawn_app().await;
     let (_, order) = app.post_json("/api/v1/orders", &serde_json::json!({"account": "P-000002"})).await;
-    let (id, reference) = (order["id"].as_i64().unwrap(), order["reference"].as_str().unwrap().to_string());
-    let (status, checkout) = app.post_json(&format!("/api/v1/orders/{id}/checkout"), &serde_json::json!({})).await;
+    let token = order["id"].as_str().unwrap().to_string();
+    let (status, checkout) = app.post_json(&format!("/api/v1/orders/{token}/checkout"), &serde_json::json!({})).await;
     assert_eq!(status, 201, "{checkout}");
-    let attempt = checkout["attempt_id"].as_i64().unwrap();
     let r =
-        crate::common::post_form(&app, &format!("/prueba/pago/{attempt}/accion"), &[("accion", "pagar".into())]).await;
-    assert_eq!(crate::common::location(&r), format!("/orden/{reference}"));
-    let (_, html) = crate::common::page(&app, &format!("/orden/{reference}")).await;
+        crate::common::post_form(&app, &format!("/prueba/pago/{token}/accion"), &[("accion", "pagar".into())]).await;
+    assert_eq!(crate::common::location(&r), format!("/orden/{token}"));
+    let (_, html) = crate::common::page(&app, &format!("/orden/{token}")).await;
     let panel = html.find(r#"data-testid="payment-received""#).expect("the confirmation");
     let list = html.find(r#"data-testid="order""#).expect("the order");
     assert!(panel < list, "the confirmation comes before the list");

@@ -2,7 +2,7 @@
 //! (real forms, CSRF, 303 redirects), and the shared provider-event path
 //! (dedupe, amounts, overpayments), on a real server with its own SQLite file.
 
-use crate::common::{location, page, post_form, post_form_with, spawn_app, TestApp, TOKEN};
+use crate::common::{location, order_id, page, post_form, post_form_with, spawn_app, TestApp, TOKEN};
 use app::domain::money::Centavos;
 use app::domain::payment::{Instructions, Provider};
 use app::domain::payment::{OrderStatus, PaymentEvent, Transition, CURRENCY_MXN};
@@ -18,7 +18,7 @@ async fn charge_ids(app: &TestApp, account: &str) -> Vec<i64> {
 }
 
 /// Creates an order for every open charge of `account` through the form;
-/// its reference.
+/// its token (the redirect goes to `/orden/{token}`).
 async fn order_by_form(app: &TestApp, account: &str) -> String {
     let mut fields = vec![("cuenta", account.to_string())];
     for id in charge_ids(app, account).await {
@@ -29,20 +29,23 @@ async fn order_by_form(app: &TestApp, account: &str) -> String {
     to.strip_prefix("/orden/").expect("redirect to the order page").to_string()
 }
 
-/// "Pagar en línea": the demo checkout's attempt id.
-async fn checkout(app: &TestApp, reference: &str) -> i64 {
-    let r = post_form(app, &format!("/orden/{reference}/pagar"), &[]).await;
-    let to = location(&r);
-    to.strip_prefix("/prueba/pago/").expect("redirect to the demo checkout").parse().unwrap()
+/// "Pagar en línea": redirected to the order's demo checkout
+/// (`/prueba/pago/{token}`); the id of the attempt it opened.
+async fn checkout(app: &TestApp, order_token: &str) -> i64 {
+    let r = post_form(app, &format!("/orden/{order_token}/pagar"), &[]).await;
+    assert_eq!(location(&r), format!("/prueba/pago/{order_token}"), "redirect to the demo checkout");
+    let id = order_id(app, order_token).await;
+    let attempts = app.store.attempts_of_order(id).await.unwrap();
+    attempts.iter().rev().find(|a| a.status.as_str() == "pending").expect("a pending attempt").id
 }
 
-async fn demo(app: &TestApp, attempt: i64, action: &str) -> reqwest::Response {
-    post_form(app, &format!("/prueba/pago/{attempt}/accion"), &[("accion", action.to_string())]).await
+/// A button of the order's demo checkout.
+async fn demo(app: &TestApp, order_token: &str, action: &str) -> reqwest::Response {
+    post_form(app, &format!("/prueba/pago/{order_token}/accion"), &[("accion", action.to_string())]).await
 }
 
-async fn order_json(app: &TestApp, reference: &str) -> Value {
-    let id = app.store.order_id_by_reference(reference).await.unwrap().expect("order exists");
-    let (status, order) = app.get_json(&format!("/api/v1/orders/{id}")).await;
+async fn order_json(app: &TestApp, order_token: &str) -> Value {
+    let (status, order) = app.get_json(&format!("/api/v1/orders/{order_token}")).await;
     assert_eq!(status, 200, "{order}");
     order
 }
@@ -71,8 +74,8 @@ async fn lookup_pay_by_demo_card_and_the_debt_is_gone() {
     assert!(html.contains("Pagar estos adeudos"));
     assert_eq!(html.matches("name=\"cargo\"").count(), 2);
 
-    let reference = order_by_form(&app, "A-000003").await;
-    let (status, html) = page(&app, &format!("/orden/{reference}")).await;
+    let order_token = order_by_form(&app, "A-000003").await;
+    let (status, html) = page(&app, &format!("/orden/{order_token}")).await;
     assert_eq!(status, 200);
     assert!(
         html.contains("Formato de pago") && html.contains("Por pagar") && html.contains("Pagar en línea"),
@@ -80,41 +83,42 @@ async fn lookup_pay_by_demo_card_and_the_debt_is_gone() {
     );
     assert!(html.contains("America/Mazatlan"), "expiry in the municipality's zone");
 
-    let attempt = checkout(&app, &reference).await;
-    let (status, html) = page(&app, &format!("/prueba/pago/{attempt}")).await;
+    checkout(&app, &order_token).await;
+    let (status, html) = page(&app, &format!("/prueba/pago/{order_token}")).await;
     assert_eq!(status, 200);
     assert!(html.contains("MODO DE PRUEBA — no se cobra dinero real"), "{html}");
-    assert_eq!(order_json(&app, &reference).await["status"], "pending");
+    assert_eq!(order_json(&app, &order_token).await["status"], "pending");
 
-    let r = demo(&app, attempt, "pagar").await;
-    assert_eq!(location(&r), format!("/orden/{reference}"));
-    let (_, html) = page(&app, &format!("/orden/{reference}")).await;
+    let r = demo(&app, &order_token, "pagar").await;
+    assert_eq!(location(&r), format!("/orden/{order_token}"));
+    let (_, html) = page(&app, &format!("/orden/{order_token}")).await;
     assert!(html.contains("Pago recibido"), "{html}");
 
-    let order = order_json(&app, &reference).await;
+    let order = order_json(&app, &order_token).await;
     assert_eq!(order["status"], "succeeded");
     assert_eq!(moves_to(&order, "succeeded"), 1);
     assert!(charge_ids(&app, "A-000003").await.is_empty());
     let (_, html) = page(&app, "/consulta?cuenta=A-000003").await;
     assert!(html.contains("no tiene adeudos"));
-    let attempts = app.store.attempts_of_order(order["id"].as_i64().unwrap()).await.unwrap();
+    assert_eq!(order["id"], order_token, "the API names the order by its token");
+    let attempts = app.store.attempts_of_order(order_id(&app, &order_token).await).await.unwrap();
     assert_eq!(attempts.len(), 1);
     assert_eq!((attempts[0].status.as_str(), attempts[0].method.map(|m| m.as_str())), ("succeeded", Some("card")));
 
     // Paying again is refused; nothing changes.
-    let r = post_form(&app, &format!("/orden/{reference}/pagar"), &[]).await;
+    let r = post_form(&app, &format!("/orden/{order_token}/pagar"), &[]).await;
     assert_eq!(r.status().as_u16(), 409);
-    let r = demo(&app, attempt, "pagar").await;
-    assert_eq!(location(&r), format!("/orden/{reference}"), "a repeated success is harmless");
-    assert_eq!(moves_to(&order_json(&app, &reference).await, "succeeded"), 1);
+    let r = demo(&app, &order_token, "pagar").await;
+    assert_eq!(location(&r), format!("/orden/{order_token}"), "a repeated success is harmless");
+    assert_eq!(moves_to(&order_json(&app, &order_token).await, "succeeded"), 1);
 }
 
 #[tokio::test]
 async fn the_same_event_delivered_ten_times_is_applied_once() {
     let app = spawn_app().await;
-    let reference = order_by_form(&app, "P-000002").await;
-    let attempt = checkout(&app, &reference).await;
-    let order = order_json(&app, &reference).await;
+    let order_token = order_by_form(&app, "P-000002").await;
+    let attempt = checkout(&app, &order_token).await;
+    let order = order_json(&app, &order_token).await;
     assert_eq!(order["total"], "640.00", "640.10 rounds down to the peso");
     let event = ProviderEvent {
         provider: Provider::Demo,
@@ -140,15 +144,15 @@ async fn the_same_event_delivered_ten_times_is_applied_once() {
         applied,
         [&EventOutcome::Applied(Transition::Moved { from: OrderStatus::Pending, to: OrderStatus::Succeeded })]
     );
-    let order = order_json(&app, &reference).await;
+    let order = order_json(&app, &order_token).await;
     assert_eq!(order["status"], "succeeded");
     assert_eq!(moves_to(&order, "succeeded"), 1);
     assert!(charge_ids(&app, "P-000002").await.is_empty());
 
     // An amount that does not match the order is refused (fresh event id).
     let app2 = spawn_app().await;
-    let reference = order_by_form(&app2, "P-000002").await;
-    let attempt = checkout(&app2, &reference).await;
+    let order_token = order_by_form(&app2, "P-000002").await;
+    let attempt = checkout(&app2, &order_token).await;
     let wrong = ProviderEvent {
         event_id: "evt_wrong_amount".into(),
         attempt_id: attempt,
@@ -162,37 +166,37 @@ async fn the_same_event_delivered_ten_times_is_applied_once() {
         ..wrong.clone()
     };
     assert!(matches!(apply_provider_event(&app2.state, &usd).await, Err(PaymentError::Refused(_))));
-    assert_eq!(order_json(&app2, &reference).await["status"], "pending");
+    assert_eq!(order_json(&app2, &order_token).await["status"], "pending");
     assert_eq!(charge_ids(&app2, "P-000002").await.len(), 1);
 }
 
 #[tokio::test]
 async fn a_declined_card_fails_the_order_and_frees_the_charges() {
     let app = spawn_app().await;
-    let reference = order_by_form(&app, "A-000003").await;
-    let attempt = checkout(&app, &reference).await;
-    let r = demo(&app, attempt, "rechazar").await;
-    assert_eq!(location(&r), format!("/orden/{reference}"));
-    let (_, html) = page(&app, &format!("/orden/{reference}")).await;
+    let order_token = order_by_form(&app, "A-000003").await;
+    checkout(&app, &order_token).await;
+    let r = demo(&app, &order_token, "rechazar").await;
+    assert_eq!(location(&r), format!("/orden/{order_token}"));
+    let (_, html) = page(&app, &format!("/orden/{order_token}")).await;
     assert!(html.contains("Pago rechazado"), "{html}");
-    let order = order_json(&app, &reference).await;
+    let order = order_json(&app, &order_token).await;
     assert_eq!(order["status"], "failed");
     // Still owed, and free for a new order.
     assert_eq!(charge_ids(&app, "A-000003").await.len(), 2);
     let again = order_by_form(&app, "A-000003").await;
-    assert_ne!(again, reference);
+    assert_ne!(again, order_token);
 }
 
 #[tokio::test]
 async fn oxxo_pending_then_paid() {
     let app = spawn_app().await;
-    let reference = order_by_form(&app, "A-000003").await;
-    let attempt = checkout(&app, &reference).await;
+    let order_token = order_by_form(&app, "A-000003").await;
+    let attempt = checkout(&app, &order_token).await;
     // "OXXO pagado después" needs a voucher first.
-    assert_eq!(demo(&app, attempt, "oxxo-pagado").await.status().as_u16(), 409);
-    let r = demo(&app, attempt, "oxxo").await;
-    assert_eq!(location(&r), format!("/orden/{reference}"));
-    let (_, html) = page(&app, &format!("/orden/{reference}")).await;
+    assert_eq!(demo(&app, &order_token, "oxxo-pagado").await.status().as_u16(), 409);
+    let r = demo(&app, &order_token, "oxxo").await;
+    assert_eq!(location(&r), format!("/orden/{order_token}"));
+    let (_, html) = page(&app, &format!("/orden/{order_token}")).await;
     assert!(html.contains("Pago en proceso"), "{html}");
     let Some(Instructions::Oxxo { number, expires_at: Some(deadline), .. }) =
         app.store.get_attempt(attempt).await.unwrap().unwrap().instructions
@@ -204,13 +208,13 @@ async fn oxxo_pending_then_paid() {
     // the order lives as long, so the charges stay held meanwhile.
     assert_eq!(deadline.to_rfc3339(), "2026-11-25T07:00:00+00:00");
     assert!(html.contains("24/11/2026 23:59 h"), "the deadline, local time: {html}");
-    assert_eq!(order_json(&app, &reference).await["expires_at"], "2026-11-25T07:00:00Z");
-    assert_eq!(order_json(&app, &reference).await["status"], "pending");
+    assert_eq!(order_json(&app, &order_token).await["expires_at"], "2026-11-25T07:00:00Z");
+    assert_eq!(order_json(&app, &order_token).await["status"], "pending");
     assert_eq!(charge_ids(&app, "A-000003").await.len(), 2, "not paid yet");
 
-    let r = demo(&app, attempt, "oxxo-pagado").await;
-    assert_eq!(location(&r), format!("/orden/{reference}"));
-    let order = order_json(&app, &reference).await;
+    let r = demo(&app, &order_token, "oxxo-pagado").await;
+    assert_eq!(location(&r), format!("/orden/{order_token}"));
+    let order = order_json(&app, &order_token).await;
     assert_eq!(order["status"], "succeeded");
     assert_eq!(moves_to(&order, "succeeded"), 1);
     assert!(charge_ids(&app, "A-000003").await.is_empty());
@@ -221,14 +225,14 @@ async fn oxxo_pending_then_paid() {
 #[tokio::test]
 async fn money_after_expiry_is_an_overpayment_recorded_once() {
     let app = spawn_app().await;
-    let reference = order_by_form(&app, "A-000003").await;
-    let attempt = checkout(&app, &reference).await;
-    let order_id = app.store.order_id_by_reference(&reference).await.unwrap().unwrap();
+    let order_token = order_by_form(&app, "A-000003").await;
+    let attempt = checkout(&app, &order_token).await;
+    let order_id = order_id(&app, &order_token).await;
     let total = app.store.get_order(order_id).await.unwrap().unwrap().total;
     // The next day the order has expired (the voucher was paid too late).
     let later = app.on_day(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()).await;
-    assert_eq!(order_json(&later, &reference).await["status"], "expired");
-    let (_, html) = page(&later, &format!("/orden/{reference}")).await;
+    assert_eq!(order_json(&later, &order_token).await["status"], "expired");
+    let (_, html) = page(&later, &format!("/orden/{order_token}")).await;
     assert!(html.contains("Volver a cotizar"), "{html}");
     for event_id in ["evt_late_1", "evt_late_2", "evt_late_1"] {
         let late = ProviderEvent {
@@ -246,12 +250,12 @@ async fn money_after_expiry_is_an_overpayment_recorded_once() {
     let over = later.store.overpayments_of_order(order_id).await.unwrap();
     assert_eq!(over.len(), 1);
     assert_eq!((over[0].amount, over[0].reason.as_str()), (total, "paid_after_expired"));
-    let order = order_json(&later, &reference).await;
+    let order = order_json(&later, &order_token).await;
     assert_eq!(order["status"], "expired");
     assert_eq!(moves_to(&order, "succeeded"), 0);
     assert_eq!(charge_ids(&later, "A-000003").await.len(), 2, "the charges are not paid by an overpayment");
     // Re-quote in one click.
-    let r = post_form(&later, &format!("/orden/{reference}/cotizar"), &[]).await;
+    let r = post_form(&later, &format!("/orden/{order_token}/cotizar"), &[]).await;
     assert!(location(&r).starts_with("/orden/"));
 }
 
@@ -303,37 +307,39 @@ async fn forms_without_the_right_csrf_token_are_refused_and_change_nothing() {
     let (status, _) = app.post_json("/api/v1/orders", &json!({"account": "P-000002"})).await;
     assert_eq!(status, 201);
 
-    let reference = order_by_form(&app, "A-000003").await;
-    let r = post_form_with(&app, &format!("/orden/{reference}/pagar"), &[], Some(TOKEN), Some(other)).await;
+    let order_token = order_by_form(&app, "A-000003").await;
+    let r = post_form_with(&app, &format!("/orden/{order_token}/pagar"), &[], Some(TOKEN), Some(other)).await;
     assert_eq!(r.status().as_u16(), 403);
-    assert_eq!(order_json(&app, &reference).await["status"], "created");
-    let attempt = checkout(&app, &reference).await;
+    assert_eq!(order_json(&app, &order_token).await["status"], "created");
+    checkout(&app, &order_token).await;
     let r = post_form_with(
         &app,
-        &format!("/prueba/pago/{attempt}/accion"),
+        &format!("/prueba/pago/{order_token}/accion"),
         &[("accion", "pagar".into())],
         Some(TOKEN),
         None,
     )
     .await;
     assert_eq!(r.status().as_u16(), 403);
-    assert_eq!(order_json(&app, &reference).await["status"], "pending");
+    assert_eq!(order_json(&app, &order_token).await["status"], "pending");
 }
 
 #[tokio::test]
 async fn the_checkout_api_starts_or_resumes_an_attempt() {
     let app = spawn_app().await;
     let (_, order) = app.post_json("/api/v1/orders", &json!({"account": "P-000002"})).await;
-    let (status, a) = app.post_json(&format!("/api/v1/orders/{}/checkout", order["id"]), &json!({})).await;
+    let token = order["id"].as_str().expect("the order's token");
+    let (status, a) = app.post_json(&format!("/api/v1/orders/{token}/checkout"), &json!({})).await;
     assert_eq!(status, 201, "{a}");
-    assert_eq!(a["redirect_url"], format!("/prueba/pago/{}", a["attempt_id"]));
-    let (status, b) = app.post_json(&format!("/api/v1/orders/{}/checkout", order["id"]), &json!({})).await;
+    assert_eq!(a["redirect_url"], format!("/prueba/pago/{token}"));
+    assert_eq!(a["order"], token);
+    let (status, b) = app.post_json(&format!("/api/v1/orders/{token}/checkout"), &json!({})).await;
     assert_eq!(status, 201, "{b}");
     assert_eq!(a["attempt_id"], b["attempt_id"], "the pending attempt is resumed");
     let (status, e) = app.post_json("/api/v1/orders/999/checkout", &json!({})).await;
     assert_eq!((status, e["error"]["code"].as_str()), (404, Some("order_not_found")));
     let (_, doc) = app.get_json("/api/v1/openapi.json").await;
-    assert!(doc["paths"]["/api/v1/orders/{id}/checkout"]["post"]["responses"]["201"].is_object());
+    assert!(doc["paths"]["/api/v1/orders/{token}/checkout"]["post"]["responses"]["201"].is_object());
 }
 
 #[tokio::test]
@@ -341,31 +347,30 @@ async fn without_a_provider_online_payment_is_unavailable_and_nothing_can_pay() 
     // `recauda serve` with neither Stripe nor RECAUDA_DEMO_PAYMENTS.
     let app = crate::common::spawn_app_without_payments().await;
     assert_eq!(app.state.online_provider(), None);
-    let reference = order_by_form(&app, "A-000003").await;
+    let order_token = order_by_form(&app, "A-000003").await;
     // The formato de pago is still there, to pay at the window; no button.
-    let (status, html) = page(&app, &format!("/orden/{reference}")).await;
+    let (status, html) = page(&app, &format!("/orden/{order_token}")).await;
     assert_eq!(status, 200);
     assert!(html.contains(r#"data-testid="online-unavailable""#), "{html}");
     assert!(html.contains("páguelo en las cajas de la tesorería"), "{html}");
     assert!(!html.contains(r#"data-testid="pay-online""#), "{html}");
     // The form posted anyway (an old tab): a friendly page with 503.
-    let r = post_form(&app, &format!("/orden/{reference}/pagar"), &[]).await;
+    let r = post_form(&app, &format!("/orden/{order_token}/pagar"), &[]).await;
     assert_eq!(r.status().as_u16(), 503);
     let html = r.text().await.unwrap();
     assert!(html.contains("El pago en línea no está disponible") && html.contains("<header"), "{html}");
     // The API: 503 payments_unavailable in the JSON error shape.
-    let order = order_json(&app, &reference).await;
-    let id = order["id"].as_i64().unwrap();
-    let (status, body) = app.post_json(&format!("/api/v1/orders/{id}/checkout"), &json!({})).await;
+    let id = order_id(&app, &order_token).await;
+    let (status, body) = app.post_json(&format!("/api/v1/orders/{order_token}/checkout"), &json!({})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (503, Some("payments_unavailable")), "{body}");
     // Nothing changed: still created, no attempt.
-    let order = order_json(&app, &reference).await;
+    let order = order_json(&app, &order_token).await;
     assert_eq!(order["status"], "created");
     assert!(app.store.attempts_of_order(id).await.unwrap().is_empty());
 
     // An attempt left by a demonstration on this database cannot "pay"
     // anything once the demo is off: its page is gone, its buttons refused.
-    let order_id = app.store.order_id_by_reference(&reference).await.unwrap().unwrap();
+    let order_id = id;
     let attempt = app
         .store
         .start_attempt(
@@ -380,16 +385,17 @@ async fn without_a_provider_online_payment_is_unavailable_and_nothing_can_pay() 
         )
         .await
         .unwrap();
-    let (status, _) = page(&app, &format!("/prueba/pago/{}", attempt.id)).await;
+    assert_eq!(attempt.provider, Provider::Demo);
+    let (status, _) = page(&app, &format!("/prueba/pago/{order_token}")).await;
     assert_eq!(status, 404);
-    let r = demo(&app, attempt.id, "pagar").await;
+    let r = demo(&app, &order_token, "pagar").await;
     assert_eq!(r.status().as_u16(), 503);
-    let err = app::payments::demo_action(&app.state, attempt.id, app::payments::DemoAction::PayCard).await;
+    let err = app::payments::demo_action(&app.state, order_id, app::payments::DemoAction::PayCard).await;
     assert_eq!(err, Err(PaymentError::NoProvider));
-    let order = order_json(&app, &reference).await;
+    let order = order_json(&app, &order_token).await;
     assert_eq!(order["status"], "pending", "left as the demonstration left it: unpaid");
     assert!(app.store.receipt_of_order(order_id).await.unwrap().is_none());
     // Its "pagar" does not resume the demo checkout either.
-    let r = post_form(&app, &format!("/orden/{reference}/pagar"), &[]).await;
+    let r = post_form(&app, &format!("/orden/{order_token}/pagar"), &[]).await;
     assert_eq!(r.status().as_u16(), 503);
 }

@@ -7,31 +7,31 @@
 //! verification URL; "mis recibos"; `recauda verify` online and offline.
 
 use crate::common::pdf::{qr_in_pdf, text};
-use crate::common::{pay_as_stripe, spawn_app, TestApp};
+use crate::common::{order_id, pay_as_stripe, spawn_app, TestApp};
 use app::domain::folio::Folio;
 use app::domain::receipt_sig::{sign, ReceiptFacts, SigningKeyPair};
 use app::payments::{demo_action, DemoAction};
 use serde_json::{json, Value};
 
 /// Pays every open charge of `account` by card online (as Stripe reports a
-/// payment); the order's id.
-async fn pay(app: &TestApp, account: &str) -> i64 {
+/// payment); the order's token.
+async fn pay(app: &TestApp, account: &str) -> String {
     let (status, order) = app.post_json("/api/v1/orders", &json!({ "account": account })).await;
     assert_eq!(status, 201, "{order}");
-    let id = order["id"].as_i64().unwrap();
-    pay_as_stripe(app, id).await;
+    let id = order["id"].as_str().unwrap().to_string();
+    pay_as_stripe(app, &id).await;
     id
 }
 
 /// Pays every open charge of `account` through the demonstration
-/// provider's card button; the order's id.
-async fn pay_demo(app: &TestApp, account: &str) -> i64 {
+/// provider's card button; the order's token.
+async fn pay_demo(app: &TestApp, account: &str) -> String {
     let (status, order) = app.post_json("/api/v1/orders", &json!({ "account": account })).await;
     assert_eq!(status, 201, "{order}");
-    let id = order["id"].as_i64().unwrap();
+    let id = order["id"].as_str().unwrap().to_string();
     let (status, checkout) = app.post_json(&format!("/api/v1/orders/{id}/checkout"), &json!({})).await;
     assert_eq!(status, 201, "{checkout}");
-    demo_action(&app.state, checkout["attempt_id"].as_i64().unwrap(), DemoAction::PayCard).await.unwrap();
+    demo_action(&app.state, order_id(app, &id).await, DemoAction::PayCard).await.unwrap();
     id
 }
 
@@ -71,8 +71,7 @@ async fn a_paid_order_gets_a_signed_receipt_anyone_can_verify() {
     assert_eq!(keys["keys"][0]["kid"].as_str(), Some(&s[..8]));
 
     // The order page links the receipt.
-    let reference = order["reference"].as_str().unwrap();
-    let (_, html) = page(&app, &format!("/orden/{reference}")).await;
+    let (_, html) = page(&app, &format!("/orden/{id}")).await;
     assert!(html.contains("A-2026-000001") && html.contains(&format!("/recibo/A-2026-000001?s={s}")), "{html}");
 
     // Scanning the QR: authentic, with the amounts to compare; the name masked.
@@ -158,7 +157,7 @@ async fn altered_forged_cancelled_and_unknown_receipts_are_told_apart() {
         )
         .await
         .unwrap());
-    let s2 = app.store.receipt_of_order(second).await.unwrap().unwrap().signature.unwrap();
+    let s2 = app.store.receipt_of_order(order_id(&app, &second).await).await.unwrap().unwrap().signature.unwrap();
     let (status, v) = check("A-2026-000002", s2.clone()).await;
     assert_eq!(
         (status, v["verdict"].as_str(), v["cancel_reason"].as_str()),
@@ -198,31 +197,46 @@ async fn the_pdf_carries_folio_total_and_a_qr_that_decodes_to_the_verify_url() {
 }
 
 #[tokio::test]
-async fn my_receipts_finds_a_receipt_by_account_and_folio() {
+async fn my_receipts_finds_a_receipt_by_account_folio_and_total() {
     let app = spawn_app().await;
-    pay(&app, "P-000002").await;
-    let (status, html) = page(&app, "/recibos?cuenta=P-000002&folio=a-2026-000001").await;
-    assert_eq!(status, 200);
+    let id = pay(&app, "P-000002").await;
+    let receipt = app.store.receipt_of_order(order_id(&app, &id).await).await.unwrap().unwrap();
+    // The total as the receipt prints it ("$640.10"), URL-encoded by the form.
+    let printed = crate::common::encode(&receipt.total.display_mxn());
+    let (status, html) = page(&app, &format!("/recibos?cuenta=P-000002&folio=a-2026-000001&importe={printed}")).await;
+    assert_eq!(status, 200, "{html}");
     assert!(html.contains(r#"data-testid="receipt-found""#) && html.contains("/recibo/A-2026-000001?s="), "{html}");
-    // Another account's folio, a malformed folio, a missing field: Spanish errors, nothing shown.
+    let plain = receipt.total.to_decimal().to_string();
+    let (status, _) = page(&app, &format!("/recibos?cuenta=P-000002&folio=A-2026-000001&importe={plain}")).await;
+    assert_eq!(status, 200, "{plain}");
+    // Account and folio alone (both easy to come by) open nothing, nor a
+    // wrong total, another account's folio, a malformed folio or a
+    // missing field: Spanish errors, no signature anywhere on the page.
+    let wrong = crate::common::encode(&(receipt.total + app::domain::money::Centavos(1)).to_string());
     for (query, code) in [
-        ("cuenta=A-000003&folio=A-2026-000001", 404),
-        ("cuenta=P-000002&folio=A-2026-1", 400),
-        ("cuenta=&folio=A-2026-000001", 400),
+        ("cuenta=P-000002&folio=A-2026-000001".to_string(), 400),
+        (format!("cuenta=P-000002&folio=A-2026-000001&importe={wrong}"), 404),
+        (format!("cuenta=A-000003&folio=A-2026-000001&importe={printed}"), 404),
+        (format!("cuenta=P-000002&folio=A-2026-1&importe={printed}"), 400),
+        (format!("cuenta=&folio=A-2026-000001&importe={printed}"), 400),
+        ("cuenta=P-000002&folio=A-2026-000001&importe=abc".to_string(), 400),
     ] {
         let (status, html) = page(&app, &format!("/recibos?{query}")).await;
         assert_eq!(status, code, "{query}");
         assert!(html.contains(r#"data-testid="error-summary""#) && !html.contains("receipt-found"), "{query}: {html}");
+        assert!(!html.contains("?s=") && !html.contains(receipt.signature.as_deref().unwrap()), "{query}: {html}");
     }
-    let (_, html) = page(&app, "/recibos?cuenta=A-000003&folio=A-2026-000001").await;
-    assert!(html.contains("No encontramos un recibo con ese folio para esa cuenta"));
+    let (_, html) = page(&app, &format!("/recibos?cuenta=A-000003&folio=A-2026-000001&importe={printed}")).await;
+    assert!(html.contains("No encontramos un recibo con esos datos"), "{html}");
+    let (_, html) = page(&app, "/recibos?cuenta=P-000002&folio=A-2026-000001").await;
+    assert!(html.contains("Escriba el importe total del recibo."), "{html}");
 }
 
 #[tokio::test]
 async fn recauda_verify_checks_a_url_online_and_offline() {
     let app = spawn_app().await;
     let id = pay(&app, "P-000002").await;
-    let receipt = app.store.receipt_of_order(id).await.unwrap().unwrap();
+    let receipt = app.store.receipt_of_order(order_id(&app, &id).await).await.unwrap().unwrap();
     let s = receipt.signature.clone().unwrap();
     // The QR's URL, but pointing at this test server.
     let url = format!("{}/v/{}?s={s}", app.base, receipt.folio);
@@ -261,7 +275,7 @@ async fn recauda_verify_checks_a_url_online_and_offline() {
 async fn recauda_verify_refuses_a_cancelled_receipt_whose_signature_is_good() {
     let app = spawn_app().await;
     let id = pay(&app, "P-000002").await;
-    let receipt = app.store.receipt_of_order(id).await.unwrap().unwrap();
+    let receipt = app.store.receipt_of_order(order_id(&app, &id).await).await.unwrap().unwrap();
     app.store.cancel_receipt(&receipt.folio, "Pago duplicado", app.state.clock.now()).await.unwrap();
     let url = format!("{}/v/{}?s={}", app.base, receipt.folio, receipt.signature.unwrap());
     let outcome =

@@ -691,7 +691,8 @@ async fn orders_chapter(store: &Store, account_id: i64) {
     assert_eq!(open.len(), 2);
     let open_before = store.counts().await.unwrap().open_charges;
 
-    // Created in one go: items, first transition, reference from the id.
+    // Created in one go: items, first transition, a random token and a
+    // reference with a random serial.
     let wanted = new_order(&open, None);
     let order = store.create_order(&wanted, created_at).await.unwrap();
     assert_eq!(order.status, OrderStatus::Created);
@@ -702,8 +703,12 @@ async fn orders_chapter(store: &Store, account_id: i64) {
     assert_eq!((order.created_at, order.updated_at), (created_at, created_at));
     assert_eq!(order.requoted_from, None);
     let reference = OrderReference::parse(&order.reference).unwrap();
-    assert_eq!(reference.order_id(), order.id as u64);
     assert_eq!((reference.municipality_prefix(), reference.year_suffix()), (7, 26));
+    assert_ne!(reference.serial(), order.id as u64, "the serial is random, not the id");
+    assert_eq!(order.token.as_str().len(), 32);
+    assert_eq!(store.order_id_by_token(&order.token).await.unwrap(), Some(order.id));
+    let unknown = app::domain::order_token::OrderToken::from_bytes([7; 16]);
+    assert_eq!(store.order_id_by_token(&unknown).await.unwrap(), None);
     assert_eq!(order.transitions.len(), 1);
     assert_eq!(order.transitions[0].from, None);
     assert_eq!(order.transitions[0].to, OrderStatus::Created);

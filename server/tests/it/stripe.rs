@@ -249,12 +249,13 @@ fn set_session(h: &Harness, id: &str, status: &str, payment_status: &str, intent
 }
 
 /// An order for every open charge of `account` (API) and its checkout:
-/// (order id, session id, the checkout answer).
+/// (the order's store id, session id, the checkout answer).
 async fn order_and_checkout(h: &Harness, account: &str) -> (i64, String, Value) {
     let (status, order) = h.app.post_json("/api/v1/orders", &json!({ "account": account })).await;
     assert_eq!(status, 201, "{order}");
-    let id = order["id"].as_i64().unwrap();
-    let (status, checkout) = h.app.post_json(&format!("/api/v1/orders/{id}/checkout"), &json!({})).await;
+    let token = order["id"].as_str().unwrap().to_string();
+    let id = crate::common::order_id(&h.app, &token).await;
+    let (status, checkout) = h.app.post_json(&format!("/api/v1/orders/{token}/checkout"), &json!({})).await;
     assert_eq!(status, 201, "{checkout}");
     assert_eq!(checkout["provider"], "stripe");
     let attempt = h.app.store.get_attempt(checkout["attempt_id"].as_i64().unwrap()).await.unwrap().unwrap();
@@ -303,8 +304,14 @@ async fn deliver(app: &TestApp, body: &str) -> (u16, Value) {
     deliver_signed(app, body, &sign(WEBHOOK_SECRET, now, body.as_bytes())).await
 }
 
+/// The token of the order with store id `id` (its address in the API and the pages).
+async fn token_of(app: &TestApp, id: i64) -> String {
+    app.store.get_order(id).await.unwrap().expect("the order").token.to_string()
+}
+
 async fn order(app: &TestApp, id: i64) -> Value {
-    let (status, order) = app.get_json(&format!("/api/v1/orders/{id}")).await;
+    let token = token_of(app, id).await;
+    let (status, order) = app.get_json(&format!("/api/v1/orders/{token}")).await;
     assert_eq!(status, 200, "{order}");
     order
 }
@@ -345,14 +352,15 @@ async fn card_paid_through_checkout_and_a_signed_webhook() {
         .map(|(_, v)| v.as_str())
         .collect();
     assert_eq!(methods, ["card", "oxxo"]);
-    let reference = order(&h.app, id).await["reference"].as_str().unwrap().to_string();
-    assert_eq!(req.param("cancel_url"), Some(format!("https://pagos.loreto.gob.mx/orden/{reference}").as_str()));
-    assert!(req.param("success_url").unwrap().starts_with(&format!("https://pagos.loreto.gob.mx/orden/{reference}")));
+    let order_token = token_of(&h.app, id).await;
+    assert_eq!(req.param("cancel_url"), Some(format!("https://pagos.loreto.gob.mx/orden/{order_token}").as_str()));
+    assert!(req.param("success_url").unwrap().starts_with(&format!("https://pagos.loreto.gob.mx/orden/{order_token}")));
     assert!(req.param("expires_at").is_some());
     assert_eq!(order(&h.app, id).await["status"], "pending");
 
     // Pressing "pay" again resumes the same session (GET from Stripe), no second session.
-    let (status, again) = h.app.post_json(&format!("/api/v1/orders/{id}/checkout"), &json!({})).await;
+    let (status, again) =
+        h.app.post_json(&format!("/api/v1/orders/{}/checkout", token_of(&h.app, id).await), &json!({})).await;
     assert_eq!((status, &again["redirect_url"]), (201, &checkout["redirect_url"]), "{again}");
     assert_eq!(h.fake.created.lock().unwrap().len(), 1);
 
@@ -546,8 +554,8 @@ async fn page(app: &TestApp, path: &str) -> (u16, String) {
 async fn back_from_checkout_the_page_says_in_process_until_stripe_confirms() {
     let h = harness().await;
     let (id, session_id, _) = order_and_checkout(&h, "P-000002").await;
-    let reference = order(&h.app, id).await["reference"].as_str().unwrap().to_string();
-    let back = format!("/orden/{reference}?pago=stripe");
+    let order_token = token_of(&h.app, id).await;
+    let back = format!("/orden/{order_token}?pago=stripe");
 
     // Redirected back before Stripe confirms (the session is still open):
     // "pago en proceso", refreshing itself; no second "pay" button. The
@@ -619,7 +627,7 @@ async fn back_from_checkout_the_page_says_in_process_until_stripe_confirms() {
 async fn an_oxxo_voucher_shows_stripe_details_and_holds_the_order_until_it_expires() {
     let h = harness().await;
     let (id, session_id, _) = order_and_checkout(&h, "P-000002").await;
-    let reference = order(&h.app, id).await["reference"].as_str().unwrap().to_string();
+    let order_token = token_of(&h.app, id).await;
     // The voucher is valid for three days (Stripe's default).
     let voucher_expiry = h.app.state.clock.now() + chrono::Duration::days(3);
     let session = choose_oxxo(&h, &session_id, voucher_expiry.timestamp());
@@ -645,7 +653,7 @@ async fn an_oxxo_voucher_shows_stripe_details_and_holds_the_order_until_it_expir
     );
 
     // The order page, also when back from Checkout: the voucher, not "pay".
-    for path in [format!("/orden/{reference}"), format!("/orden/{reference}?pago=stripe")] {
+    for path in [format!("/orden/{order_token}"), format!("/orden/{order_token}?pago=stripe")] {
         let (_, html) = page(&h.app, &path).await;
         assert!(html.contains(r#"data-method="oxxo""#) && html.contains(&number), "{html}");
         assert!(html.contains(&format!("https://payments.stripe.com/oxxo/voucher/pi_test_{session_id}")));
@@ -701,7 +709,7 @@ async fn a_server_killed_between_stripe_and_our_commit_heals_on_restart() {
     //    recording its id: the attempt exists, its session id does not.
     let (status, o) = h.app.post_json("/api/v1/orders", &json!({ "account": "A-000003" })).await;
     assert_eq!(status, 201, "{o}");
-    let lost_id = o["id"].as_i64().unwrap();
+    let lost_id = crate::common::order_id(&h.app, o["id"].as_str().unwrap()).await;
     let now = h.app.state.clock.now();
     let attempt = h
         .app
@@ -736,8 +744,9 @@ async fn a_server_killed_between_stripe_and_our_commit_heals_on_restart() {
             ("metadata[attempt_id]", attempt.id.to_string()),
             ("metadata[reference]", order_row.reference.clone()),
             ("client_reference_id", order_row.reference.clone()),
-            ("success_url", format!("https://pagos.loreto.gob.mx/orden/{}?pago=stripe", order_row.reference)),
-            ("cancel_url", format!("https://pagos.loreto.gob.mx/orden/{}", order_row.reference)),
+            ("metadata[order_token]", order_row.token.to_string()),
+            ("success_url", format!("https://pagos.loreto.gob.mx/orden/{}?pago=stripe", order_row.token)),
+            ("cancel_url", format!("https://pagos.loreto.gob.mx/orden/{}", order_row.token)),
             ("expires_at", order_row.expires_at.timestamp().to_string()),
         ])
         .send()
@@ -899,8 +908,8 @@ async fn spei_transfers_when_configured() {
     deliver(&h.app, &event("evt_spei_1", "checkout.session.completed", &session)).await;
     let attempt = h.app.store.attempts_of_order(id).await.unwrap().pop().unwrap();
     assert_eq!(attempt.method.map(|m| m.as_str()), Some("spei"));
-    let reference = order(&h.app, id).await["reference"].as_str().unwrap().to_string();
-    let (_, html) = page(&h.app, &format!("/orden/{reference}")).await;
+    let order_token = token_of(&h.app, id).await;
+    let (_, html) = page(&h.app, &format!("/orden/{order_token}")).await;
     assert!(html.contains(r#"data-method="spei""#), "{html}");
     for shown in ["002180650612345670", "BANAMEX", "4M5HGS", "$640.00"] {
         assert!(html.contains(shown), "{shown} in {html}");

@@ -232,14 +232,22 @@ pub async fn page(app: &TestApp, path: &str) -> (u16, String) {
     (status, r.text().await.unwrap())
 }
 
-/// Pays order `order_id` as a card payment Stripe reported would be (an
-/// attempt of provider Stripe, its `Paid` event through the one
+/// The store's id of the order with this token (what the API and the
+/// pages call the order).
+pub async fn order_id(app: &TestApp, order_token: &str) -> i64 {
+    let token = app::domain::order_token::OrderToken::parse(order_token).expect("an order token");
+    app.store.order_id_by_token(&token).await.unwrap().expect("order exists")
+}
+
+/// Pays the order with this token as a card payment Stripe reported would
+/// be (an attempt of provider Stripe, its `Paid` event through the one
 /// provider-event path, `app::payments::apply_provider_event`), on a server
 /// without Stripe configured: for the tests of what follows a real payment
 /// (receipts of the online series) that are not about Stripe's HTTP.
-pub async fn pay_as_stripe(app: &TestApp, order_id: i64) {
+pub async fn pay_as_stripe(app: &TestApp, order_token: &str) {
     use app::domain::payment::{Method, PaymentEvent, Provider};
     use app::store::{NewAttempt, ProviderEvent};
+    let order_id = order_id(app, order_token).await;
     let order = app.store.get_order(order_id).await.unwrap().expect("the order");
     let now = app.state.clock.now();
     let attempt = app

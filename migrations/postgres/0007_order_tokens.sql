@@ -1,0 +1,9 @@
+-- Orders are addressed by an unguessable token (128 random bits, 32 hex
+-- digits; `domain::order_token`), never by their id or their reference.
+-- Orders made before this migration get a token too (the MD5 of two random
+-- UUIDs: 32 hex digits from 244 random bits); their old URLs stop working
+-- (they were computable, which is why this exists).
+ALTER TABLE payment_orders ADD COLUMN token TEXT;
+UPDATE payment_orders SET token = md5(gen_random_uuid()::text || gen_random_uuid()::text);
+ALTER TABLE payment_orders ALTER COLUMN token SET NOT NULL;
+CREATE UNIQUE INDEX payment_orders_token ON payment_orders (token);
