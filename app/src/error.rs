@@ -161,6 +161,9 @@ pub const ERROR_CODES: &[&str] = &[
     "attempt_not_found",
     "order_not_payable",
     "payments_unavailable",
+    "below_online_minimum",
+    "provider_refused",
+    "provider_unavailable",
     "event_refused",
     "missing_signature",
     "stripe_not_configured",
@@ -268,6 +271,9 @@ mod tests {
             PaymentError::NotPayable("x".into()),
             PaymentError::Refused(TransitionError::PaidAfterFinal(OrderStatus::Expired)),
             PaymentError::NoProvider,
+            PaymentError::BelowMinimum,
+            PaymentError::ProviderRefused("x".into()),
+            PaymentError::ProviderUnavailable,
             PaymentError::Unavailable,
         ] {
             errors.push(e.into());

@@ -128,6 +128,8 @@ pub struct Texts {
     pub pay_online: &'static str,
     /// No online provider: the slip is paid at the window.
     pub online_unavailable: &'static str,
+    /// The order's total is under the online minimum (Stripe's, for MXN).
+    pub below_online_minimum: &'static str,
     pub requote: &'static str,
     pub print_hint: &'static str,
     pub status_created: &'static str,
@@ -236,6 +238,7 @@ pub static ES: Texts = Texts {
     order_total: "Total a pagar",
     pay_online: "Pagar en línea",
     online_unavailable: "El pago en línea no está disponible por ahora. Imprima este formato de pago y páguelo en las cajas de la tesorería antes de la fecha límite.",
+    below_online_minimum: "El pago en línea requiere un total de al menos $10.00. Imprima este formato de pago y páguelo en las cajas de la tesorería antes de la fecha límite.",
     requote: "Volver a cotizar",
     print_hint: "Puede imprimir esta página como comprobante de su orden.",
     status_created: "Por pagar",
@@ -344,6 +347,7 @@ pub static EN: Texts = Texts {
     order_total: "Total to pay",
     pay_online: "Pay online",
     online_unavailable: "Online payment is not available right now. Print this payment slip and pay it at the treasury's cashier windows before the deadline.",
+    below_online_minimum: "Online payment needs a total of at least $10.00. Print this payment slip and pay it at the treasury's cashier windows before the deadline.",
     requote: "Quote again",
     print_hint: "You can print this page as a record of your order.",
     status_created: "Awaiting payment",
@@ -402,5 +406,13 @@ mod tests {
         assert_eq!(Lang::from_cookie_header("recauda_lang=es"), Some(Lang::Es));
         assert_eq!(Lang::from_cookie_header("recauda_lang=fr"), None);
         assert_eq!(Lang::from_cookie_header(""), None);
+    }
+
+    #[test]
+    fn the_online_minimum_in_words_is_the_constant() {
+        let minimum = crate::domain::payment::ONLINE_MINIMUM.display_mxn();
+        for t in [&ES, &EN] {
+            assert!(t.below_online_minimum.contains(&minimum), "{}", t.below_online_minimum);
+        }
     }
 }

@@ -12,7 +12,7 @@
 //!   transition (charges marked paid on success), and records money that
 //!   cannot be applied as one overpayment per attempt.
 
-use crate::domain::payment::TransitionError;
+use crate::domain::payment::{TransitionError, ONLINE_MINIMUM};
 use crate::error::AppError;
 use crate::i18n::Lang;
 
@@ -55,6 +55,12 @@ pub enum PaymentError {
     Refused(TransitionError),
     #[error("no online payment provider is configured")]
     NoProvider,
+    #[error("the total is under the online minimum")]
+    BelowMinimum,
+    #[error("the payment provider refused the checkout: {0}")]
+    ProviderRefused(String),
+    #[error("the payment provider did not answer")]
+    ProviderUnavailable,
     #[error("the database is unavailable")]
     Unavailable,
 }
@@ -64,7 +70,9 @@ impl PaymentError {
         match self {
             PaymentError::OrderNotFound | PaymentError::AttemptNotFound => 404,
             PaymentError::NotPayable(_) | PaymentError::Refused(_) => 409,
-            PaymentError::NoProvider | PaymentError::Unavailable => 503,
+            PaymentError::BelowMinimum => 422,
+            PaymentError::ProviderRefused(_) => 502,
+            PaymentError::NoProvider | PaymentError::ProviderUnavailable | PaymentError::Unavailable => 503,
         }
     }
 
@@ -75,6 +83,9 @@ impl PaymentError {
             PaymentError::NotPayable(_) => "order_not_payable",
             PaymentError::Refused(_) => "event_refused",
             PaymentError::NoProvider => "payments_unavailable",
+            PaymentError::BelowMinimum => "below_online_minimum",
+            PaymentError::ProviderRefused(_) => "provider_refused",
+            PaymentError::ProviderUnavailable => "provider_unavailable",
             PaymentError::Unavailable => "unavailable",
         }
     }
@@ -101,6 +112,28 @@ impl PaymentError {
                     "Online payment is not available right now. You can pay this payment slip at the treasury's cashier windows.",
                 )
                 .into(),
+            PaymentError::BelowMinimum => match lang {
+                Lang::Es => format!(
+                    "El pago en línea requiere un total de al menos {}. Pague esta orden en las cajas de la tesorería con su formato de pago.",
+                    ONLINE_MINIMUM.display_mxn()
+                ),
+                Lang::En => format!(
+                    "Online payment needs a total of at least {}. Pay this order at the treasury's cashier windows with its payment slip.",
+                    ONLINE_MINIMUM.display_mxn()
+                ),
+            },
+            PaymentError::ProviderRefused(_) => lang
+                .pick(
+                    "El procesador de pagos no aceptó iniciar el pago en línea de esta orden. No se cobró nada y sus adeudos quedaron libres: consúltelos de nuevo para generar otra orden, o pague en las cajas de la tesorería.",
+                    "The payment processor did not accept to start the online payment of this order. Nothing was charged and your debts are free again: look them up again to make a new order, or pay at the treasury's cashier windows.",
+                )
+                .into(),
+            PaymentError::ProviderUnavailable => lang
+                .pick(
+                    "El procesador de pagos no respondió. No se cobró nada; su orden sigue vigente: intente «Pagar en línea» de nuevo en unos minutos.",
+                    "The payment processor did not answer. Nothing was charged and your order is still valid: try «Pay online» again in a few minutes.",
+                )
+                .into(),
             PaymentError::Unavailable => lang
                 .pick(
                     "El servicio no está disponible por el momento. Intente más tarde.",
@@ -120,14 +153,15 @@ impl From<PaymentError> for AppError {
 #[cfg(feature = "ssr")]
 pub use service::{
     apply_provider_event, apply_stripe_session_event, demo_action, heal_stripe_attempts, reconcile_stripe_attempt,
-    refund_overpayments, start_checkout, stripe_refresh_worker, Checkout, DEMO_OXXO_DAYS, HEAL_AFTER_MINUTES,
+    refund_overpayments, start_checkout, stripe_refresh_worker, Checkout, ABANDON_AFTER_MINUTES, DEMO_OXXO_DAYS,
+    HEAL_AFTER_MINUTES,
 };
 
 #[cfg(feature = "ssr")]
 mod service {
     use chrono::{DateTime, Duration, Utc};
 
-    use super::{DemoAction, PaymentError};
+    use super::{DemoAction, PaymentError, ONLINE_MINIMUM};
     use crate::domain::payment::{
         AttemptStatus, EventOutcome, Instructions, Method, OrderStatus, PaymentEvent, Provider, Transition,
         CURRENCY_MXN,
@@ -138,8 +172,113 @@ mod service {
     use crate::tokens::{random_digits, random_token};
 
     fn stripe_err(e: StripeError) -> PaymentError {
-        tracing::error!(error = %e, "Stripe call failed");
-        PaymentError::Unavailable
+        tracing::error!(error = %e, refused = e.refused, "Stripe call failed");
+        PaymentError::ProviderUnavailable
+    }
+
+    /// Waits before each repeated "create the session" (the same request,
+    /// the same idempotency key): a timeout, a network error or a 5xx is
+    /// often gone a moment later.
+    const CREATE_BACKOFF_MS: [u64; 2] = [300, 1_200];
+
+    /// An attempt whose Stripe session could not be created for this long
+    /// (Stripe unreachable) is abandoned by the sweep: the attempt and its
+    /// order fail and the charges are free again. A session Stripe did
+    /// create meanwhile and the citizen paid is then an overpayment, to
+    /// refund: never applied twice, never lost.
+    pub const ABANDON_AFTER_MINUTES: i64 = 60;
+
+    /// Creates the attempt's Checkout Session, repeating the request with
+    /// backoff while the failure is transient; a refusal is final at once.
+    async fn create_session_retrying(
+        config: &StripeConfig,
+        order: &Order,
+        attempt: &PaymentAttempt,
+    ) -> Result<stripe::Created, StripeError> {
+        let mut waits = CREATE_BACKOFF_MS.iter();
+        loop {
+            match stripe::create_session(config, order, attempt).await {
+                Err(e) if !e.refused => match waits.next() {
+                    Some(ms) => {
+                        tracing::warn!(attempt_id = attempt.id, error = %e, "Stripe: creating the session failed; trying again");
+                        tokio::time::sleep(std::time::Duration::from_millis(*ms)).await;
+                    }
+                    None => return Err(e),
+                },
+                other => return other,
+            }
+        }
+    }
+
+    /// Closes an attempt that can never get its session (Stripe refused
+    /// it, or could not be reached for [`ABANDON_AFTER_MINUTES`]): a
+    /// `Declined` event through the one provider-event path, so the order
+    /// fails and its charges are released at once. `why` names the event
+    /// (one per attempt: a repeat is a duplicate).
+    async fn close_sessionless_attempt(
+        state: &AppState,
+        attempt: &PaymentAttempt,
+        why: &str,
+    ) -> Result<EventOutcome, PaymentError> {
+        let event = ProviderEvent {
+            provider: Provider::Stripe,
+            event_id: format!("{why}_{}", attempt.id),
+            attempt_id: attempt.id,
+            event: PaymentEvent::Declined { reason: why.to_string() },
+            method: None,
+            instructions: None,
+            payment_intent: None,
+        };
+        apply_provider_event(state, &event).await
+    }
+
+    /// What asking Stripe for an attempt's session came to.
+    enum Opening {
+        /// The session, recorded as the attempt's `provider_ref`.
+        Opened(stripe::Created),
+        /// Stripe refused it: the attempt and its order are closed
+        /// (`closed`), the charges free; `detail` is Stripe's word.
+        Refused { closed: EventOutcome, detail: String },
+    }
+
+    /// Gives a pending Stripe attempt without a session its session (the
+    /// first try, a "Pagar en línea" pressed again, or the sweep): records
+    /// it, or closes the attempt when Stripe refuses. A transient failure
+    /// after the retries is an error (nothing changed).
+    async fn open_session(
+        state: &AppState,
+        config: &StripeConfig,
+        order: &Order,
+        attempt: &PaymentAttempt,
+        now: DateTime<Utc>,
+    ) -> Result<Opening, PaymentError> {
+        match create_session_retrying(config, order, attempt).await {
+            Ok(created) => {
+                state.store.set_attempt_provider_ref(attempt.id, &created.id, now).await.map_err(store_err)?;
+                Ok(Opening::Opened(created))
+            }
+            Err(e) if e.refused => {
+                tracing::warn!(order_id = order.id, attempt_id = attempt.id, error = %e, "Stripe refused the Checkout Session: attempt and order closed, charges released");
+                let closed = close_sessionless_attempt(state, attempt, "stripe_refused").await?;
+                Ok(Opening::Refused { closed, detail: e.detail })
+            }
+            Err(e) => Err(stripe_err(e)),
+        }
+    }
+
+    /// [`open_session`] for a citizen waiting at the checkout: a refusal is
+    /// the error page.
+    async fn open_session_now(
+        state: &AppState,
+        config: &StripeConfig,
+        order: &Order,
+        attempt: &PaymentAttempt,
+        now: DateTime<Utc>,
+    ) -> Result<stripe::Created, PaymentError> {
+        match open_session(state, config, order, attempt, now).await? {
+            Opening::Opened(created) => Ok(created),
+            Opening::Refused { detail, .. } => Err(PaymentError::ProviderRefused(detail)),
+        }
     }
 
     fn store_err(e: StoreError) -> PaymentError {
@@ -209,6 +348,10 @@ mod service {
         match order.status {
             OrderStatus::Created => {
                 let provider = state.online_provider().ok_or(PaymentError::NoProvider)?;
+                // Stripe refuses less than its minimum: say so before any attempt.
+                if order.total < ONLINE_MINIMUM {
+                    return Err(PaymentError::BelowMinimum);
+                }
                 let attempt = state
                     .store
                     .start_attempt(
@@ -230,8 +373,7 @@ mod service {
                         return Ok(Checkout { redirect_url: demo_url(&order), attempt });
                     }
                 };
-                let session = stripe::create_session(&stripe, &order, &attempt).await.map_err(stripe_err)?;
-                state.store.set_attempt_provider_ref(attempt.id, &session.id, now).await.map_err(store_err)?;
+                let session = open_session_now(state, &stripe, &order, &attempt, now).await?;
                 tracing::info!(order_id, attempt_id = attempt.id, session = %session.id, "payment attempt started (Stripe Checkout)");
                 let attempt = PaymentAttempt { provider_ref: Some(session.id), ..attempt };
                 Ok(Checkout { redirect_url: session.url, attempt })
@@ -244,6 +386,14 @@ mod service {
                             return Err(PaymentError::NoProvider);
                         }
                         Ok(Checkout { redirect_url: demo_url(&order), attempt })
+                    }
+                    Some(attempt) if attempt.provider_ref.is_none() && state.stripe.is_some() => {
+                        // The first try never got its session (Stripe did not
+                        // answer): the same request again, the same key.
+                        let stripe = state.stripe.clone().expect("checked");
+                        let session = open_session_now(state, &stripe, &order, &attempt, now).await?;
+                        let attempt = PaymentAttempt { provider_ref: Some(session.id), ..attempt };
+                        Ok(Checkout { redirect_url: session.url, attempt })
                     }
                     Some(attempt) => {
                         let (Some(stripe), Some(session_id)) = (state.stripe.clone(), attempt.provider_ref.clone())
@@ -350,10 +500,19 @@ mod service {
                     .await
                     .map_err(store_err)?
                     .ok_or(PaymentError::OrderNotFound)?;
-                let created = stripe::create_session(&config, &order, attempt).await.map_err(stripe_err)?;
-                state.store.set_attempt_provider_ref(attempt.id, &created.id, now).await.map_err(store_err)?;
-                tracing::info!(attempt_id = attempt.id, session = %created.id, "healing: recovered the session id of an attempt");
-                created.id
+                match open_session(state, &config, &order, attempt, now).await {
+                    Ok(Opening::Opened(created)) => {
+                        tracing::info!(attempt_id = attempt.id, session = %created.id, "healing: recovered the session id of an attempt");
+                        created.id
+                    }
+                    // Refused: the attempt and its order are closed now.
+                    Ok(Opening::Refused { closed, .. }) => return Ok(Some(closed)),
+                    Err(e) if now - attempt.created_at >= Duration::minutes(ABANDON_AFTER_MINUTES) => {
+                        tracing::warn!(attempt_id = attempt.id, error = %e, "healing: no session after the grace period; attempt abandoned, charges released");
+                        return close_sessionless_attempt(state, attempt, "no_session").await.map(Some);
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         };
         let session = stripe::retrieve_session(&config, &session_id).await.map_err(stripe_err)?;
@@ -480,6 +639,19 @@ mod service {
             .await
             .map_err(store_err)?;
         match &outcome {
+            EventOutcome::Discrepancy { reason, .. } => {
+                tracing::warn!(
+                    attempt_id = event.attempt_id,
+                    event_id = %event.event_id,
+                    reason = %reason,
+                    "payment reported in another amount or currency than its order's: recorded as a discrepancy for the treasury, order closed"
+                );
+                if let Some(config) = state.stripe.as_deref().filter(|c| c.refund_overpayments) {
+                    if event.provider == Provider::Stripe {
+                        let _ = refund_overpayments(state, config).await;
+                    }
+                }
+            }
             EventOutcome::Overpayment { reason } => {
                 tracing::warn!(
                     attempt_id = event.attempt_id,

@@ -109,7 +109,7 @@ pub struct StripeConfig {
 impl StripeConfig {
     /// An async-stripe client for these settings.
     pub fn client(&self) -> Result<::stripe::Client, ::stripe::StripeError> {
-        let mut builder = ::stripe::ClientBuilder::new(self.secret_key.expose());
+        let mut builder = ::stripe::ClientBuilder::new(self.secret_key.expose()).timeout(REQUEST_TIMEOUT);
         if let Some(base) = &self.api_base {
             let base = if base.ends_with('/') { base.clone() } else { format!("{base}/") };
             builder = builder.url(base);
@@ -379,10 +379,44 @@ pub struct Created {
 pub struct StripeError {
     pub what: &'static str,
     pub detail: String,
+    /// Stripe answered and refused the request (a 4xx other than 409 and
+    /// 429): sending it again gets the same answer. Otherwise the failure
+    /// is transient (a timeout, a network error, a 5xx, 409 or 429) and the
+    /// request may be retried with the same idempotency key.
+    pub refused: bool,
 }
 
 fn unavailable(what: &'static str, e: impl std::fmt::Display) -> StripeError {
-    StripeError { what, detail: e.to_string() }
+    StripeError { what, detail: e.to_string(), refused: false }
+}
+
+/// An error of async-stripe, classified: refused or transient.
+fn failed(what: &'static str, e: ::stripe::StripeError) -> StripeError {
+    let refused = match &e {
+        ::stripe::StripeError::Stripe(_, status) => (400..500).contains(status) && !matches!(status, 409 | 429),
+        _ => false,
+    };
+    StripeError { what, detail: e.to_string(), refused }
+}
+
+/// How long one HTTP request to Stripe may take before it counts as a
+/// transient failure (async-stripe's client has no timeout by default).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The shortest life Stripe accepts for a Checkout Session is 30 minutes
+/// from its creation; one more minute covers the clocks' skew and the trip.
+pub const SESSION_MIN_MINUTES: i64 = 31;
+
+/// When the attempt's session expires: with its order, but never sooner
+/// than [`SESSION_MIN_MINUTES`] after the attempt started (a checkout at
+/// 23:45 would otherwise ask for 15 minutes and be refused), nor later than
+/// Stripe's 24 hours. Derived from the attempt, not from the clock, so
+/// repeating the request (the same idempotency key) sends the same
+/// parameters.
+pub fn session_expires_at(order: &Order, attempt: &PaymentAttempt) -> DateTime<Utc> {
+    let earliest = attempt.created_at + chrono::Duration::minutes(SESSION_MIN_MINUTES);
+    let latest = attempt.created_at + chrono::Duration::hours(24) - chrono::Duration::minutes(1);
+    order.expires_at.max(earliest).min(latest)
 }
 
 /// Creates the attempt's Checkout Session: payment mode, MXN, the
@@ -438,13 +472,13 @@ pub async fn create_session(
         .client_reference_id(order.reference.clone())
         .success_url(format!("{back}?pago=stripe"))
         .cancel_url(back)
-        .expires_at(order.expires_at.timestamp())
+        .expires_at(session_expires_at(order, attempt).timestamp())
         .build()
         .customize::<CheckoutSession>()
         .request_strategy(RequestStrategy::Idempotent(key))
         .send(&client)
         .await
-        .map_err(|e| unavailable("creating a Checkout Session", e))?;
+        .map_err(|e| failed("creating a Checkout Session", e))?;
     let url = session.url.clone().ok_or_else(|| unavailable("creating a Checkout Session", "no url"))?;
     Ok(Created { id: session.id.to_string(), url })
 }
@@ -458,7 +492,7 @@ pub async fn retrieve_session(config: &StripeConfig, id: &str) -> Result<Session
         .expand(vec!["payment_intent".to_string()])
         .send(&client)
         .await
-        .map_err(|e| unavailable("retrieving a Checkout Session", e))?;
+        .map_err(|e| failed("retrieving a Checkout Session", e))?;
     let intent = s.payment_intent.as_ref().and_then(|pi| pi.as_object()).map(|pi| IntentDetails {
         status: pi.status.as_str().to_string(),
         instructions: pi.next_action.as_ref().and_then(instructions_of),

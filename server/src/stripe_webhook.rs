@@ -108,6 +108,7 @@ pub async fn webhook(
                     app::store::EventOutcome::Duplicate => "duplicate",
                     app::store::EventOutcome::Applied(_) => "applied",
                     app::store::EventOutcome::Overpayment { .. } => "overpayment",
+                    app::store::EventOutcome::Discrepancy { .. } => "discrepancy",
                 })),
                 // Stripe retries: the event is applied later.
                 Err(e @ PaymentError::Unavailable) => Err(e.into()),

@@ -250,6 +250,11 @@ string_enum! {
         PaidAfterFailed = "paid_after_failed",
         PaidAfterExpired = "paid_after_expired",
         PaidAfterCancelled = "paid_after_cancelled",
+        /// The provider reported another amount than the order's: a
+        /// discrepancy for the treasury, never applied.
+        AmountMismatch = "amount_mismatch",
+        /// The provider reported another currency than the order's.
+        CurrencyMismatch = "currency_mismatch",
     }
 }
 
@@ -283,6 +288,12 @@ pub enum EventOutcome {
     /// Money for an order already closed, or already paid by another
     /// attempt: recorded once as an overpayment to refund, never applied.
     Overpayment { reason: OverpaymentReason },
+    /// Money in another amount or currency than the order's: recorded as a
+    /// discrepancy for the treasury (an overpayment row with the reason, to
+    /// refund), never applied; a live order is closed as failed
+    /// (`transition`), so its charges are free again instead of held by an
+    /// order that can never be paid.
+    Discrepancy { reason: OverpaymentReason, transition: Option<Transition> },
 }
 
 /// Decides what a provider event about one attempt does, given where the
@@ -323,6 +334,28 @@ pub fn on_provider_event(
         Err(e) => Err(e),
     }
 }
+
+/// Decides what a `Paid` event that failed [`check_amount`] does: the
+/// money is recorded as a discrepancy (reason from the mismatch), the
+/// attempt becomes `overpaid`, and a live order fails (a `Declined`
+/// transition, releasing its charges). An order already closed keeps its
+/// status.
+pub fn on_mismatched_payment(order: OrderStatus, mismatch: &TransitionError) -> EventEffect {
+    let reason = match mismatch {
+        TransitionError::CurrencyMismatch { .. } => OverpaymentReason::CurrencyMismatch,
+        _ => OverpaymentReason::AmountMismatch,
+    };
+    let closed = transition(order, &PaymentEvent::Declined { reason: reason.as_str().into() })
+        .ok()
+        .filter(|t| matches!(t, Transition::Moved { .. }));
+    EventEffect { outcome: EventOutcome::Discrepancy { reason, transition: closed }, attempt: AttemptStatus::Overpaid }
+}
+
+/// The smallest total Stripe charges in MXN ($10.00): a Checkout Session
+/// for less is refused, so such an order is never sent online (the
+/// formato de pago still works at the window). The demo provider keeps the
+/// same rule.
+pub const ONLINE_MINIMUM: Centavos = Centavos(1_000);
 
 /// What the citizen needs to finish an asynchronous payment: the OXXO
 /// voucher, or the SPEI transfer details. Stored with the attempt (JSON)
@@ -507,6 +540,32 @@ pub fn check_amount(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_mismatched_payment_is_a_discrepancy_that_frees_a_live_order() {
+        let amount = check_amount(Centavos(100_000), CURRENCY_MXN, Centavos(99_999), "mxn").unwrap_err();
+        let currency = check_amount(Centavos(100_000), CURRENCY_MXN, Centavos(100_000), "usd").unwrap_err();
+        let e = on_mismatched_payment(OrderStatus::Pending, &amount);
+        assert_eq!(e.attempt, AttemptStatus::Overpaid);
+        assert_eq!(
+            e.outcome,
+            EventOutcome::Discrepancy {
+                reason: OverpaymentReason::AmountMismatch,
+                transition: Some(Transition::Moved { from: OrderStatus::Pending, to: OrderStatus::Failed }),
+            }
+        );
+        let e = on_mismatched_payment(OrderStatus::Pending, &currency);
+        assert!(matches!(e.outcome, EventOutcome::Discrepancy { reason: OverpaymentReason::CurrencyMismatch, .. }));
+        // Closed orders keep their status: paid by another attempt, failed, expired.
+        for closed in [OrderStatus::Succeeded, OrderStatus::Failed, OrderStatus::Expired, OrderStatus::Cancelled] {
+            let e = on_mismatched_payment(closed, &amount);
+            assert_eq!(
+                e.outcome,
+                EventOutcome::Discrepancy { reason: OverpaymentReason::AmountMismatch, transition: None },
+                "{closed}"
+            );
+        }
+    }
 
     fn event(kind: PaymentEventKind) -> PaymentEvent {
         match kind {

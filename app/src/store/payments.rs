@@ -10,9 +10,10 @@ use super::records::{
     timestamp_to_db, AttemptRow, NewAttempt, Overpayment, OverpaymentRow, PaymentAttempt, ProviderEvent, RefundStatus,
 };
 use super::{query_err, Store, StoreError};
+use crate::domain::money::Centavos;
 use crate::domain::payment::{
-    check_amount, on_provider_event, AttemptStatus, EventOutcome, Method, OrderStatus, PaymentEvent, Provider,
-    Transition, CURRENCY_MXN,
+    check_amount, on_mismatched_payment, on_provider_event, AttemptStatus, EventOutcome, Method, OrderStatus,
+    PaymentEvent, PaymentEventKind, Provider, Transition, CURRENCY_MXN,
 };
 use crate::receipt_keys::ReceiptKeys;
 
@@ -205,8 +206,11 @@ impl Store {
     ///    folio of the online series in `today`'s fiscal year: gapless,
     ///    never reused).
     ///
-    /// A `Paid` event whose amount or currency is not the order's is
-    /// refused ([`StoreError::Transition`]; nothing written).
+    /// A `Paid` event whose amount or currency is not the order's is a
+    /// discrepancy ([`EventOutcome::Discrepancy`]): the money received is
+    /// recorded for the treasury (an overpayment row, reason
+    /// `amount_mismatch` / `currency_mismatch`), the attempt becomes
+    /// `overpaid`, and a live order fails, releasing its charges.
     #[tracing::instrument(
         name = "store.apply_provider_event",
         skip_all,
@@ -242,20 +246,41 @@ impl Store {
             .ok_or(StoreError::AttemptNotFound(ev.attempt_id))?;
         // The order's lock serialises every event of the order.
         let order = tx.lock_order(order_id).await?.ok_or(StoreError::OrderNotFound(order_id))?;
-        // Money must be the order's, to the centavo, in its currency.
-        if let PaymentEvent::Paid { amount, currency } = &ev.event {
-            check_amount(order.total, CURRENCY_MXN, *amount, currency)
-                .map_err(|source| StoreError::Transition { order_id, source })?;
-        }
+        // Money must be the order's, to the centavo, in its currency;
+        // otherwise it is a discrepancy, never applied.
+        let mismatch = match &ev.event {
+            PaymentEvent::Paid { amount, currency } => {
+                check_amount(order.total, CURRENCY_MXN, *amount, currency).err().map(|m| (m, *amount))
+            }
+            _ => None,
+        };
         let attempt: AttemptState = sqlx::query_as(tx.sql(&ATTEMPT_STATE))
             .bind(ev.attempt_id)
             .fetch_one(tx.c())
             .await
             .map_err(query_err("read a payment attempt"))?;
-        let effect = on_provider_event(order.status, attempt.status, &ev.event)
-            .map_err(|source| StoreError::Transition { order_id, source })?;
+        let effect = match &mismatch {
+            Some((m, _)) => on_mismatched_payment(order.status, m),
+            None => on_provider_event(order.status, attempt.status, &ev.event)
+                .map_err(|source| StoreError::Transition { order_id, source })?,
+        };
         match &effect.outcome {
             EventOutcome::Applied(t) => persist_transition(&mut tx, order_id, *t, ev.event.kind(), &now).await?,
+            EventOutcome::Discrepancy { reason, transition } => {
+                let received = mismatch.as_ref().map_or(Centavos(amount), |(_, got)| *got);
+                sqlx::query(tx.sql(&INSERT_OVERPAYMENT))
+                    .bind(order_id)
+                    .bind(ev.attempt_id)
+                    .bind(received.0)
+                    .bind(reason.as_str())
+                    .bind(&now)
+                    .execute(tx.c())
+                    .await
+                    .map_err(query_err("record a payment discrepancy"))?;
+                if let Some(t) = transition {
+                    persist_transition(&mut tx, order_id, *t, PaymentEventKind::Declined, &now).await?;
+                }
+            }
             EventOutcome::Overpayment { reason } => {
                 sqlx::query(tx.sql(&INSERT_OVERPAYMENT))
                     .bind(order_id)

@@ -44,8 +44,8 @@ mod ssr {
     use super::super::PageContext;
     use crate::csrf::{page_token, CSRF_FIELD};
     use crate::domain::order_token::OrderToken;
-    use crate::domain::payment::OrderStatus;
     use crate::domain::payment::{AttemptStatus, Instructions, Provider};
+    use crate::domain::payment::{OrderStatus, ONLINE_MINIMUM};
     use crate::domain::reference::OrderReference;
     use crate::i18n::{Lang, Texts};
     use crate::state::AppState;
@@ -210,6 +210,11 @@ mod ssr {
                 OrderStatus::Created | OrderStatus::Pending if !online => view! {
                     <div class="notice" role="status" data-testid="online-unavailable">
                         <p>{t.online_unavailable}</p>
+                    </div>
+                }.into_any(),
+                OrderStatus::Created if order.total < ONLINE_MINIMUM => view! {
+                    <div class="notice" role="status" data-testid="below-online-minimum">
+                        <p>{t.below_online_minimum}</p>
                     </div>
                 }.into_any(),
                 OrderStatus::Created | OrderStatus::Pending => view! {

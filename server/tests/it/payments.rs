@@ -149,7 +149,8 @@ async fn the_same_event_delivered_ten_times_is_applied_once() {
     assert_eq!(moves_to(&order, "succeeded"), 1);
     assert!(charge_ids(&app, "P-000002").await.is_empty());
 
-    // An amount that does not match the order is refused (fresh event id).
+    // An amount that does not match the order is never applied (fresh
+    // event id): a discrepancy for the treasury, the order closed.
     let app2 = spawn_app().await;
     let order_token = order_by_form(&app2, "P-000002").await;
     let attempt = checkout(&app2, &order_token).await;
@@ -159,15 +160,23 @@ async fn the_same_event_delivered_ten_times_is_applied_once() {
         event: PaymentEvent::Paid { amount: Centavos(64_010), currency: CURRENCY_MXN.into() },
         ..event.clone()
     };
-    assert!(matches!(apply_provider_event(&app2.state, &wrong).await, Err(PaymentError::Refused(_))));
+    assert!(matches!(
+        apply_provider_event(&app2.state, &wrong).await,
+        Ok(EventOutcome::Discrepancy { reason: app::domain::payment::OverpaymentReason::AmountMismatch, .. })
+    ));
     let usd = ProviderEvent {
         event_id: "evt_wrong_currency".into(),
         event: PaymentEvent::Paid { amount: Centavos(64_000), currency: "usd".into() },
         ..wrong.clone()
     };
-    assert!(matches!(apply_provider_event(&app2.state, &usd).await, Err(PaymentError::Refused(_))));
-    assert_eq!(order_json(&app2, &order_token).await["status"], "pending");
-    assert_eq!(charge_ids(&app2, "P-000002").await.len(), 1);
+    // The order is already closed: recorded too, nothing else changes.
+    assert!(matches!(
+        apply_provider_event(&app2.state, &usd).await,
+        Ok(EventOutcome::Discrepancy { transition: None, .. })
+    ));
+    assert_eq!(order_json(&app2, &order_token).await["status"], "failed");
+    assert_eq!(charge_ids(&app2, "P-000002").await.len(), 1, "still owed, free for a new order");
+    assert!(app2.store.receipt_of_order(order_id(&app2, &order_token).await).await.unwrap().is_none());
 }
 
 #[tokio::test]

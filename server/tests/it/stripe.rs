@@ -53,6 +53,27 @@ struct Fake {
     refuse_refunds: Mutex<bool>,
     /// The session ids retrieved, in order.
     retrieved: Mutex<Vec<String>>,
+    /// Answers for the next "create a session" requests, before anything
+    /// else (a refusal, a 500): Stripe's error shape with this status.
+    create_failures: Mutex<std::collections::VecDeque<u16>>,
+    /// Every "create a session" request answered 503 (Stripe unreachable).
+    down: Mutex<bool>,
+    /// How many "create a session" requests arrived, failed ones included.
+    create_calls: Mutex<usize>,
+}
+
+/// Stripe's error body (`{"error": {"type", "code", "message"}}`) with `status`.
+fn stripe_error(status: u16) -> Response {
+    let (kind, code, message) = match status {
+        400 => (
+            "invalid_request_error",
+            "parameter_invalid_integer",
+            "The `expires_at` timestamp must be at least 30 minutes from Checkout Session creation.",
+        ),
+        _ => ("api_error", "", "An unknown error occurred"),
+    };
+    let body = json!({"error": {"type": kind, "code": code, "message": message}});
+    (StatusCode::from_u16(status).unwrap(), Json(body)).into_response()
 }
 
 fn received(headers: &HeaderMap, body: &Bytes) -> Received {
@@ -62,11 +83,18 @@ fn received(headers: &HeaderMap, body: &Bytes) -> Received {
     Received { idempotency_key: header("idempotency-key"), authorization: header("authorization"), params }
 }
 
-async fn create_session(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: Bytes) -> Json<Value> {
+async fn create_session(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: Bytes) -> Response {
+    *fake.create_calls.lock().unwrap() += 1;
+    if *fake.down.lock().unwrap() {
+        return stripe_error(503);
+    }
+    if let Some(status) = fake.create_failures.lock().unwrap().pop_front() {
+        return stripe_error(status);
+    }
     let received = received(&headers, &body);
     let key = received.idempotency_key.clone().expect("every create carries an idempotency key");
     if let Some(first) = fake.replies.lock().unwrap().get(&key) {
-        return Json(first.clone());
+        return Json(first.clone()).into_response();
     }
     let mut sessions = fake.sessions.lock().unwrap();
     let id = format!("cs_test_recauda{:04}", sessions.len() + 1);
@@ -103,7 +131,7 @@ async fn create_session(State(fake): State<Arc<Fake>>, headers: HeaderMap, body:
     sessions.insert(id, session.clone());
     fake.created.lock().unwrap().push(received);
     fake.replies.lock().unwrap().insert(key, session.clone());
-    Json(session)
+    Json(session).into_response()
 }
 
 async fn retrieve_session(
@@ -472,19 +500,46 @@ async fn events_out_of_order_succeed_once() {
 }
 
 #[tokio::test]
-async fn an_amount_mismatch_is_not_applied() {
+async fn an_amount_or_currency_mismatch_is_a_discrepancy_that_frees_the_charges() {
+    use app::domain::payment::OverpaymentReason;
     let h = harness().await;
+    // Stripe reports $1.00 for an order of $640.
     let (id, session_id, _) = order_and_checkout(&h, "P-000002").await;
     let mut session = with(&session_of(&h, &session_id), "complete", "paid");
     session["amount_total"] = json!(100);
     let (status, body) = deliver(&h.app, &event("evt_short", "checkout.session.completed", &session)).await;
-    assert_eq!((status, body["status"].as_str()), (200, Some("refused")), "{body}");
-    session["amount_total"] = json!(64_000);
-    session["currency"] = json!("usd");
-    let (status, _) = deliver(&h.app, &event("evt_usd", "checkout.session.completed", &session)).await;
-    assert_eq!(status, 200);
-    assert_eq!(order(&h.app, id).await["status"], "pending");
+    assert_eq!((status, body["status"].as_str()), (200, Some("discrepancy")), "{body}");
+    // Never applied: no receipt, the charge still owed; the order is
+    // closed (not pending forever) and its charge free for a new order.
+    let o = order(&h.app, id).await;
+    assert_eq!(o["status"], "failed", "{o}");
+    assert!(o["receipt"].is_null());
     assert_eq!(open_charges(&h.app, "P-000002").await, 1);
+    let over = h.app.store.overpayments_of_order(id).await.unwrap();
+    assert_eq!(over.len(), 1);
+    assert_eq!(
+        (over[0].reason, over[0].amount),
+        (OverpaymentReason::AmountMismatch, app::domain::money::Centavos(100))
+    );
+    let attempt = h.app.store.attempts_of_order(id).await.unwrap().pop().unwrap();
+    assert_eq!(attempt.status.as_str(), "overpaid");
+    // A redelivery changes nothing.
+    let (_, body) = deliver(&h.app, &event("evt_short", "checkout.session.completed", &session)).await;
+    assert_eq!(body["status"], "duplicate");
+    assert_eq!(h.app.store.overpayments_of_order(id).await.unwrap().len(), 1);
+
+    // The right amount in dollars: a currency discrepancy, same outcome.
+    let (id, session_id, _) = order_and_checkout(&h, "P-000002").await;
+    let mut session = with(&session_of(&h, &session_id), "complete", "paid");
+    session["currency"] = json!("usd");
+    let (status, body) = deliver(&h.app, &event("evt_usd", "checkout.session.completed", &session)).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("discrepancy")), "{body}");
+    assert_eq!(order(&h.app, id).await["status"], "failed");
+    let over = h.app.store.overpayments_of_order(id).await.unwrap();
+    assert_eq!(over[0].reason, OverpaymentReason::CurrencyMismatch);
+    assert_eq!(open_charges(&h.app, "P-000002").await, 1);
+    let (status, _) = h.app.post_json("/api/v1/orders", &json!({ "account": "P-000002" })).await;
+    assert_eq!(status, 201, "the charge is free for a new order");
 }
 
 #[tokio::test]
@@ -921,4 +976,137 @@ async fn spei_transfers_when_configured() {
     assert_eq!((o["status"].as_str(), moves_to(&o, "succeeded")), (Some("succeeded"), 1));
     let attempt = h.app.store.get_attempt(attempt.id).await.unwrap().unwrap();
     assert_eq!((attempt.status.as_str(), attempt.method.map(|m| m.as_str())), ("succeeded", Some("spei")));
+}
+
+/// An order for every open charge of `account` (API): its token and store id.
+async fn new_order(h: &Harness, account: &str) -> (String, i64) {
+    let (status, order) = h.app.post_json("/api/v1/orders", &json!({ "account": account })).await;
+    assert_eq!(status, 201, "{order}");
+    let token = order["id"].as_str().unwrap().to_string();
+    let id = crate::common::order_id(&h.app, &token).await;
+    (token, id)
+}
+
+/// Issue 9, defect 2: a session Stripe refuses (a 4xx: `expires_at` too
+/// soon, an amount under its minimum, a method not enabled) left the
+/// attempt pending and the charges held for good.
+#[tokio::test]
+async fn a_checkout_stripe_refuses_fails_the_attempt_and_frees_the_charges_at_once() {
+    let h = harness().await;
+    let (token, id) = new_order(&h, "P-000002").await;
+    h.fake.create_failures.lock().unwrap().push_back(400);
+    let (status, body) = h.app.post_json(&format!("/api/v1/orders/{token}/checkout"), &json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (502, Some("provider_refused")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("sus adeudos quedaron libres"), "{body}");
+    assert_eq!(*h.fake.create_calls.lock().unwrap(), 1, "a refusal is not retried");
+    let o = order(&h.app, id).await;
+    assert_eq!(o["status"], "failed", "{o}");
+    let attempt = h.app.store.attempts_of_order(id).await.unwrap().pop().unwrap();
+    assert_eq!(attempt.status.as_str(), "failed");
+    // The charges are free: a new order takes them (no 409), and it pays.
+    let (status, order2) = h.app.post_json("/api/v1/orders", &json!({ "account": "P-000002" })).await;
+    assert_eq!(status, 201, "{order2}");
+    let token2 = order2["id"].as_str().unwrap();
+    let (status, c) = h.app.post_json(&format!("/api/v1/orders/{token2}/checkout"), &json!({})).await;
+    assert_eq!(status, 201, "{c}");
+
+    // The same through the form: the Spanish page, inside the site layout.
+    let (token3, _) = {
+        let (_, o) = h.app.post_json("/api/v1/orders", &json!({ "account": "A-000003" })).await;
+        (o["id"].as_str().unwrap().to_string(), ())
+    };
+    h.fake.create_failures.lock().unwrap().push_back(400);
+    let r = crate::common::post_form(&h.app, &format!("/orden/{token3}/pagar"), &[]).await;
+    assert_eq!(r.status().as_u16(), 502);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("No se cobró nada") && html.contains("<header"), "{html}");
+}
+
+/// A timeout or a 5xx is retried with backoff (the same idempotency key);
+/// pressing "Pagar" again resumes the attempt; with Stripe unreachable for
+/// the grace period the sweep abandons it and frees the charges.
+#[tokio::test]
+async fn stripe_down_is_retried_resumed_and_finally_abandoned() {
+    let h = harness().await;
+    // Two transient failures, then Stripe answers: one checkout, three calls.
+    let (token, id) = new_order(&h, "P-000002").await;
+    h.fake.create_failures.lock().unwrap().extend([500, 503]);
+    let (status, c) = h.app.post_json(&format!("/api/v1/orders/{token}/checkout"), &json!({})).await;
+    assert_eq!(status, 201, "{c}");
+    assert_eq!(*h.fake.create_calls.lock().unwrap(), 3);
+    let keys: Vec<_> = h.fake.created.lock().unwrap().iter().map(|r| r.idempotency_key.clone()).collect();
+    assert_eq!(keys.len(), 1);
+
+    // Stripe down for longer: 503 provider_unavailable, the order still
+    // pending, its attempt without a session...
+    let (token, id2) = new_order(&h, "A-000003").await;
+    *h.fake.down.lock().unwrap() = true;
+    let (status, body) = h.app.post_json(&format!("/api/v1/orders/{token}/checkout"), &json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("provider_unavailable")), "{body}");
+    let attempt = h.app.store.attempts_of_order(id2).await.unwrap().pop().unwrap();
+    assert_eq!((attempt.status.as_str(), attempt.provider_ref.as_deref()), ("pending", None));
+    // ... back up: "Pagar" again resumes the same attempt with the same key.
+    *h.fake.down.lock().unwrap() = false;
+    let (status, c) = h.app.post_json(&format!("/api/v1/orders/{token}/checkout"), &json!({})).await;
+    assert_eq!(status, 201, "{c}");
+    assert_eq!(c["attempt_id"].as_i64(), Some(attempt.id));
+    assert_eq!(
+        h.fake.created.lock().unwrap().last().unwrap().idempotency_key.as_deref(),
+        Some(attempt.idempotency_key.as_str())
+    );
+
+    // A third order, Stripe down for good: the sweep keeps trying during
+    // the grace period, then abandons the attempt; the charges are free.
+    let (_, _) = (id, id2);
+    let (token, id3) = new_order(&h, "LC-000001").await;
+    *h.fake.down.lock().unwrap() = true;
+    let (status, _) = h.app.post_json(&format!("/api/v1/orders/{token}/checkout"), &json!({})).await;
+    assert_eq!(status, 503);
+    let now = h.app.state.clock.now();
+    app::payments::heal_stripe_attempts(&h.app.state, now + chrono::Duration::minutes(20)).await.unwrap();
+    assert_eq!(order(&h.app, id3).await["status"], "pending", "within the grace period");
+    let later = now + chrono::Duration::minutes(app::payments::ABANDON_AFTER_MINUTES + 1);
+    assert_eq!(app::payments::heal_stripe_attempts(&h.app.state, later).await.unwrap(), 1);
+    assert_eq!(order(&h.app, id3).await["status"], "failed");
+    let attempt = h.app.store.attempts_of_order(id3).await.unwrap().pop().unwrap();
+    assert_eq!(attempt.status.as_str(), "failed");
+    let (status, body) = h.app.post_json("/api/v1/orders", &json!({ "account": "LC-000001" })).await;
+    assert_eq!(status, 201, "the charges are free again: {body}");
+}
+
+/// Stripe wants a session to live at least 30 minutes: a checkout late in
+/// the order's day (after 23:30) asks for 31, not for what is left.
+#[tokio::test]
+async fn a_late_checkout_asks_stripe_for_at_least_31_minutes() {
+    let h = harness().await;
+    let (token, id) = new_order(&h, "P-000002").await;
+    let now = h.app.state.clock.now();
+    let soon = (now + chrono::Duration::minutes(10)).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    h.app.sql(&format!("UPDATE payment_orders SET expires_at = '{soon}' WHERE id = {id}")).await;
+    let (status, c) = h.app.post_json(&format!("/api/v1/orders/{token}/checkout"), &json!({})).await;
+    assert_eq!(status, 201, "{c}");
+    let sent: i64 = h.fake.created.lock().unwrap()[0].param("expires_at").unwrap().parse().unwrap();
+    let attempt = h.app.store.attempts_of_order(id).await.unwrap().pop().unwrap();
+    assert_eq!(sent, (attempt.created_at + chrono::Duration::minutes(31)).timestamp());
+    assert!(sent >= (now + chrono::Duration::minutes(30)).timestamp());
+}
+
+/// Totals under Stripe's MXN minimum are refused before any attempt; the
+/// formato de pago still works for the window.
+#[tokio::test]
+async fn totals_under_the_online_minimum_are_refused_before_any_attempt() {
+    let h = harness().await;
+    let (token, id) = new_order(&h, "P-000002").await;
+    h.app.sql(&format!("UPDATE payment_orders SET total_centavos = 999 WHERE id = {id}")).await;
+    let (status, body) = h.app.post_json(&format!("/api/v1/orders/{token}/checkout"), &json!({})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("below_online_minimum")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("$10.00"), "{body}");
+    assert_eq!(*h.fake.create_calls.lock().unwrap(), 0);
+    assert!(h.app.store.attempts_of_order(id).await.unwrap().is_empty());
+    assert_eq!(order(&h.app, id).await["status"], "created");
+    let (status, html) = page(&h.app, &format!("/orden/{token}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"data-testid="below-online-minimum""#) && html.contains("$10.00"), "{html}");
+    assert!(!html.contains(r#"data-testid="pay-online""#));
+    assert!(html.contains(r#"data-testid="order-reference""#), "the formato de pago is still there");
 }
