@@ -158,6 +158,7 @@ pub const ERROR_CODES: &[&str] = &[
     "order_still_live",
     "order_not_requotable",
     "charges_not_open",
+    "charges_changed",
     "attempt_not_found",
     "order_not_payable",
     "payments_unavailable",
@@ -262,6 +263,7 @@ mod tests {
             OrderError::NotRequotable { id: 1, status: OrderStatus::Failed },
             OrderError::ChargesNoLongerOpen(1),
             OrderError::ChargesJustPaid,
+            OrderError::ChargesChanged,
         ] {
             errors.push(e.into());
         }

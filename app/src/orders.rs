@@ -45,6 +45,9 @@ pub enum OrderError {
     /// Paid by another order between the quote and the new order.
     #[error("some of these charges were paid a moment ago")]
     ChargesJustPaid,
+    /// The padrón changed a charge between the quote and the order.
+    #[error("a charge changed since it was quoted")]
+    ChargesChanged,
 }
 
 /// A charge selected while an older open charge of the same account and
@@ -72,6 +75,7 @@ impl OrderError {
             OrderError::StillLive(_) => "order_still_live",
             OrderError::NotRequotable { .. } => "order_not_requotable",
             OrderError::ChargesNoLongerOpen(_) | OrderError::ChargesJustPaid => "charges_not_open",
+            OrderError::ChargesChanged => "charges_changed",
         }
     }
 
@@ -87,7 +91,8 @@ impl OrderError {
             | OrderError::StillLive(_)
             | OrderError::NotRequotable { .. }
             | OrderError::ChargesNoLongerOpen(_)
-            | OrderError::ChargesJustPaid => 409,
+            | OrderError::ChargesJustPaid
+            | OrderError::ChargesChanged => 409,
         }
     }
 
@@ -150,6 +155,12 @@ impl OrderError {
                 ),
                 Lang::En => format!("Payment order {id} is {status}: only an expired order can be quoted again."),
             },
+            OrderError::ChargesChanged => lang
+                .pick(
+                    "Sus adeudos se actualizaron mientras preparábamos la orden. Vuelva a consultarlos.",
+                    "Your debts were updated while we prepared the order. Look them up again.",
+                )
+                .into(),
             OrderError::ChargesJustPaid => lang
                 .pick(
                     "Algunos de estos adeudos se acaban de pagar. Vuelva a consultar sus adeudos.",
@@ -315,6 +326,7 @@ mod service {
         state.store.create_order(&order, now).await.map_err(|e| match e {
             StoreError::ChargesInLiveOrder(ids) => OrderError::ChargesInLiveOrder(ids),
             StoreError::ChargesNotOpen => OrderError::ChargesJustPaid,
+            StoreError::ChargesChanged => OrderError::ChargesChanged,
             other => unavailable(other),
         })
     }

@@ -255,6 +255,9 @@ string_enum! {
         AmountMismatch = "amount_mismatch",
         /// The provider reported another currency than the order's.
         CurrencyMismatch = "currency_mismatch",
+        /// A charge of the order was already paid some other way (at the
+        /// window, by an order that raced it): nothing may be paid twice.
+        ChargesAlreadyPaid = "charges_already_paid",
     }
 }
 
@@ -345,6 +348,13 @@ pub fn on_mismatched_payment(order: OrderStatus, mismatch: &TransitionError) -> 
         TransitionError::CurrencyMismatch { .. } => OverpaymentReason::CurrencyMismatch,
         _ => OverpaymentReason::AmountMismatch,
     };
+    on_unappliable_payment(order, reason)
+}
+
+/// Money that must not be applied to its order (`reason`): recorded as a
+/// discrepancy, the attempt `overpaid`, a live order failed (its charges
+/// released); an order already closed keeps its status.
+pub fn on_unappliable_payment(order: OrderStatus, reason: OverpaymentReason) -> EventEffect {
     let closed = transition(order, &PaymentEvent::Declined { reason: reason.as_str().into() })
         .ok()
         .filter(|t| matches!(t, Transition::Moved { .. }));

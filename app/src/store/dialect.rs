@@ -16,6 +16,7 @@
 //! | `{json_array:A, B}` | `json_array(A, B)`            | `json_build_array(A, B)`                        |
 //! | `{json_agg:X ORDER BY Y}` | `json_group_array(X ORDER BY Y)` | `json_agg(X ORDER BY Y)::text`        |
 //! | `{for_update}`    | (nothing: `BEGIN IMMEDIATE` holds the lock) | `FOR UPDATE`                          |
+//! | `{for_no_key_update}` | (nothing)                   | `FOR NO KEY UPDATE` (does not block the `FOR KEY SHARE` a foreign key takes) |
 //! | `{skip_locked}`   | (nothing)                       | `FOR UPDATE SKIP LOCKED`                        |
 //! | `{override}`      | (nothing)                       | `OVERRIDING SYSTEM VALUE`                       |
 //!
@@ -127,6 +128,8 @@ mod tests {
         assert!(pg.contains("($2)::timestamptz"), "{pg}");
         assert!(pg.ends_with("FOR UPDATE"), "{pg}");
         assert!(pg.contains("jsonb_array_elements_text($1::jsonb)"), "{pg}");
+        assert_eq!(Dialect::Sqlite.render("SELECT 1 {for_no_key_update}"), "SELECT 1 ");
+        assert_eq!(Dialect::Postgres.render("SELECT 1 {for_no_key_update}"), "SELECT 1 FOR NO KEY UPDATE");
         assert_eq!(Dialect::Sqlite.render("no markers"), "no markers");
         let nested = "{json_agg:{json_array:c.id, {date_text:c.due}} ORDER BY c.id}";
         assert_eq!(Dialect::Sqlite.render(nested), "json_group_array(json_array(c.id, c.due) ORDER BY c.id)");

@@ -244,6 +244,15 @@ pub enum StoreError {
         stored: Centavos,
         incoming: Centavos,
     },
+    #[error("padrón line {line} changes charge {concept} {period} of account {account}, held by a live payment order")]
+    ImportHeldCharge {
+        line: usize,
+        account: String,
+        concept: String,
+        period: String,
+        stored: Centavos,
+        incoming: Centavos,
+    },
     #[error("padrón line {line} repeats account {account}, concept {concept}, period {period} of line {first_line}")]
     DuplicateRow { line: usize, first_line: usize, account: String, concept: String, period: String },
     #[error("unexpected value in the database: {0}")]
@@ -254,6 +263,9 @@ pub enum StoreError {
     /// Some of the charges are no longer open (paid since they were quoted).
     #[error("some charges of the new payment order are no longer open")]
     ChargesNotOpen,
+    /// A charge's amount or due date is no longer what the order quoted.
+    #[error("a charge of the order changed since it was quoted")]
+    ChargesChanged,
     #[error("payment order {0} does not exist")]
     OrderNotFound(i64),
     #[error("payment attempt {0} does not exist")]
@@ -288,6 +300,12 @@ impl StoreError {
                 stored.display_mxn(),
                 incoming.display_mxn()
             ),
+            StoreError::ImportHeldCharge { line, account, concept, period, stored, incoming } => format!(
+                "línea {line}: el cargo {concept} {period} de la cuenta «{account}» ({}) está en una orden de pago \
+                 vigente y el archivo indica {}; espere a que la orden se pague o venza, o cancélela; no se importó nada",
+                stored.display_mxn(),
+                incoming.display_mxn()
+            ),
             StoreError::DuplicateRow { line, first_line, account, concept, period } => format!(
                 "línea {line}: el cargo {concept} {period} de la cuenta «{account}» ya aparece en la línea {first_line}"
             ),
@@ -296,6 +314,7 @@ impl StoreError {
                 format!("los cargos {ids:?} ya están en una orden de pago vigente")
             }
             StoreError::ChargesNotOpen => "algunos cargos de la orden ya no están pendientes".into(),
+            StoreError::ChargesChanged => "algún cargo de la orden cambió desde que se cotizó".into(),
             StoreError::OrderNotFound(id) => format!("no existe la orden de pago {id}"),
             StoreError::AttemptNotFound(id) => format!("no existe el intento de pago {id}"),
             StoreError::Transition { order_id, source } => {

@@ -37,7 +37,10 @@ static INSERT_ITEMS: Stmt = Stmt::new(
 static HOLD_CHARGES: Stmt = Stmt::new(
     "INSERT INTO live_order_charges (charge_id, order_id) SELECT CAST(value AS BIGINT), $2 FROM {rows:$1} ORDER BY key",
 );
-static COUNT_OPEN: Stmt = Stmt::new("SELECT count(*) FROM charges WHERE id IN {ids:$1} AND status = 'open'");
+static LOCK_QUOTED_CHARGES: Stmt = Stmt::new(
+    "SELECT id, principal_centavos, {date_text:due_date} AS due_date FROM charges \
+     WHERE id IN {ids:$1} AND status = 'open' ORDER BY id {for_no_key_update}",
+);
 static INSERT_TRANSITION: Stmt = Stmt::new(
     "INSERT INTO payment_transitions (order_id, from_status, to_status, event, at) VALUES ($1, $2, $3, $4, {ts:$5})",
 );
@@ -63,6 +66,11 @@ static SET_ORDER_STATUS: Stmt = Stmt::new("UPDATE payment_orders SET status = $2
 static MARK_CHARGES_PAID: Stmt = Stmt::new(
     "UPDATE charges SET status = 'paid', updated_at = {ts:$2} WHERE status = 'open' \
      AND id IN (SELECT charge_id FROM payment_order_items WHERE order_id = $1)",
+);
+static ORDER_ITEM_COUNT: Stmt = Stmt::new("SELECT count(*) FROM payment_order_items WHERE order_id = $1");
+static LOCK_OPEN_CHARGES: Stmt = Stmt::new(
+    "SELECT id FROM charges WHERE status = 'open' \
+     AND id IN (SELECT charge_id FROM payment_order_items WHERE order_id = $1) ORDER BY id {for_no_key_update}",
 );
 static RELEASE_CHARGES: Stmt = Stmt::new("DELETE FROM live_order_charges WHERE order_id = $1");
 static EXTEND_EXPIRY: Stmt = Stmt::new(
@@ -156,6 +164,23 @@ impl<C: DerefMut<Target = AnyConnection> + Send> Conn<C> {
         Ok(())
     }
 
+    /// Whether every charge of the order is still open, locking them for the
+    /// rest of the transaction (PostgreSQL; SQLite's write transaction
+    /// already runs alone): what money for the order may be applied to.
+    pub(crate) async fn charges_all_open(&mut self, order_id: i64) -> Result<bool, StoreError> {
+        let items: i64 = sqlx::query_scalar(self.sql(&ORDER_ITEM_COUNT))
+            .bind(order_id)
+            .fetch_one(self.c())
+            .await
+            .map_err(query_err("count the items of a payment order"))?;
+        let open: Vec<i64> = sqlx::query_scalar(self.sql(&LOCK_OPEN_CHARGES))
+            .bind(order_id)
+            .fetch_all(self.c())
+            .await
+            .map_err(query_err("lock the open charges of a payment order"))?;
+        Ok(open.len() as i64 == items)
+    }
+
     /// Marks the order's charges paid; how many were still open.
     async fn mark_charges_paid(&mut self, order_id: i64, now: &str) -> Result<u64, StoreError> {
         Ok(sqlx::query(self.sql(&MARK_CHARGES_PAID))
@@ -204,7 +229,20 @@ pub(crate) async fn persist_transition(
         tx.set_order_status(order_id, to, now).await?;
         tx.insert_transition(order_id, Some(from), to, event.as_str(), now).await?;
         if to == OrderStatus::Succeeded {
-            tx.mark_charges_paid(order_id, now).await?;
+            // Every charge, exactly once: the callers checked
+            // (`charges_all_open`) under the same lock, so a shortfall is a
+            // broken invariant and the whole transaction is undone.
+            let paid = tx.mark_charges_paid(order_id, now).await?;
+            let items: i64 = sqlx::query_scalar(tx.sql(&ORDER_ITEM_COUNT))
+                .bind(order_id)
+                .fetch_one(tx.c())
+                .await
+                .map_err(query_err("count the items of a payment order"))?;
+            if paid != items as u64 {
+                return Err(StoreError::Corrupt(format!(
+                    "payment order {order_id}: {paid} of its {items} charges were open when it was paid"
+                )));
+            }
         }
         if !to.is_live() {
             tx.release_charges(order_id).await?;
@@ -331,14 +369,24 @@ impl Store {
             }
             Err(e) => return Err(query_err("hold the charges of a payment order")(e)),
         }
-        // Held now, so no order can pay them any more: are they all still open?
-        let open: i64 = sqlx::query_scalar(tx.sql(&COUNT_OPEN))
+        // Held now, so no order can pay them any more: are they all still
+        // open, and as quoted (a padrón import may have changed one since
+        // the quote was read; it locks the same rows)?
+        let current: Vec<(i64, i64, String)> = sqlx::query_as(tx.sql(&LOCK_QUOTED_CHARGES))
             .bind(json(&charge_ids))
-            .fetch_one(tx.c())
+            .fetch_all(tx.c())
             .await
             .map_err(query_err("check that the charges are still open"))?;
-        if open != charge_ids.len() as i64 {
+        if current.len() != charge_ids.len() {
             return Err(StoreError::ChargesNotOpen);
+        }
+        let as_quoted = order.items.iter().all(|i| {
+            current.iter().any(|(id, principal, due)| {
+                *id == i.charge_id && *principal == i.principal.0 && *due == date_to_db(i.due_date)
+            })
+        });
+        if !as_quoted {
+            return Err(StoreError::ChargesChanged);
         }
         tx.commit().await?;
         self.get_order(id).await?.ok_or_else(|| StoreError::Corrupt(format!("payment order {id} vanished")))

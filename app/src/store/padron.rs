@@ -376,7 +376,7 @@ static INSERT_ACCOUNTS: Stmt = Stmt::new(
 static UPDATE_ACCOUNT: Stmt = Stmt::new("UPDATE accounts SET kind = $1, taxpayer_id = $2 WHERE id = $3");
 static CHARGES_OF_ACCOUNTS: Stmt = Stmt::new(
     "SELECT id, account_id, concept, period, {date_text:due_date} AS due_date, principal_centavos, status \
-     FROM charges WHERE account_id IN {ids:$1}",
+     FROM charges WHERE account_id IN {ids:$1} ORDER BY id {for_no_key_update}",
 );
 static UPDATE_CHARGE: Stmt = Stmt::new(
     "UPDATE charges SET due_date = {date:$1}, principal_centavos = $2, updated_at = {ts:$4} \
@@ -535,7 +535,13 @@ fn check_no_duplicates(rows: &[PadronRow]) -> Result<(), StoreError> {
 /// * account: by number (kind and owner follow the file);
 /// * charge, by (account, concept, period): new → inserted; open and different
 ///   amount or due date → updated; identical → unchanged; paid/cancelled with a
-///   different amount → [`StoreError::ImportConflict`] for the whole import.
+///   different amount → [`StoreError::ImportConflict`] for the whole import;
+///   open but held by a live payment order (its quote frozen, the citizen
+///   may be paying it right now) with a different amount or due date →
+///   [`StoreError::ImportHeldCharge`] for the whole import. The stored
+///   charges are locked (`FOR NO KEY UPDATE` on PostgreSQL) before the live orders
+///   are read, so an order created meanwhile either waits for the import or
+///   is seen.
 ///
 /// Rows are handled in chunks of [`IMPORT_CHUNK`]: a few batched statements per
 /// chunk, then `progress(rows_done)`.
@@ -693,8 +699,14 @@ async fn import_rows(
         to_load.sort_unstable();
         to_load.dedup();
         let mut stored: HashMap<i64, Vec<ExistingCharge>> = HashMap::new();
+        let mut held: HashSet<i64> = HashSet::new();
         if !to_load.is_empty() {
-            for c in tx.charges_of_accounts(&to_load).await? {
+            let existing = tx.charges_of_accounts(&to_load).await?;
+            let open: Vec<i64> = existing.iter().filter(|c| c.status == ChargeStatus::Open).map(|c| c.id).collect();
+            if !open.is_empty() {
+                held.extend(tx.held_charges(&open).await?);
+            }
+            for c in existing {
                 stored.entry(c.account_id).or_default().push(c);
             }
         }
@@ -715,7 +727,18 @@ async fn import_rows(
                 }),
                 Some(c) => match c.status {
                     ChargeStatus::Open => {
-                        if c.principal_centavos != row.amount.0 || c.due_date.0 != row.due_date {
+                        let changed = c.principal_centavos != row.amount.0 || c.due_date.0 != row.due_date;
+                        if changed && held.contains(&c.id) {
+                            return Err(StoreError::ImportHeldCharge {
+                                line: row.line,
+                                account: row.account.to_string(),
+                                concept: row.concept.clone(),
+                                period: row.period.clone(),
+                                stored: Centavos(c.principal_centavos),
+                                incoming: row.amount,
+                            });
+                        }
+                        if changed {
                             tx.update_charge(c.id, row.due_date, row.amount.0, &now).await?;
                             summary.charges_updated += 1;
                         } else {

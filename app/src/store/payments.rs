@@ -12,8 +12,8 @@ use super::records::{
 use super::{query_err, Store, StoreError};
 use crate::domain::money::Centavos;
 use crate::domain::payment::{
-    check_amount, on_mismatched_payment, on_provider_event, AttemptStatus, EventOutcome, Method, OrderStatus,
-    PaymentEvent, PaymentEventKind, Provider, Transition, CURRENCY_MXN,
+    check_amount, on_mismatched_payment, on_provider_event, on_unappliable_payment, AttemptStatus, EventOutcome,
+    Method, OrderStatus, OverpaymentReason, PaymentEvent, PaymentEventKind, Provider, Transition, CURRENCY_MXN,
 };
 use crate::receipt_keys::ReceiptKeys;
 
@@ -259,11 +259,18 @@ impl Store {
             .fetch_one(tx.c())
             .await
             .map_err(query_err("read a payment attempt"))?;
-        let effect = match &mismatch {
+        let mut effect = match &mismatch {
             Some((m, _)) => on_mismatched_payment(order.status, m),
             None => on_provider_event(order.status, attempt.status, &ev.event)
                 .map_err(|source| StoreError::Transition { order_id, source })?,
         };
+        // Money about to pay the charges: every one must still be open
+        // (locked now); otherwise it is never applied twice.
+        if let EventOutcome::Applied(Transition::Moved { to: OrderStatus::Succeeded, .. }) = effect.outcome {
+            if !tx.charges_all_open(order_id).await? {
+                effect = on_unappliable_payment(order.status, OverpaymentReason::ChargesAlreadyPaid);
+            }
+        }
         match &effect.outcome {
             EventOutcome::Applied(t) => persist_transition(&mut tx, order_id, *t, ev.event.kind(), &now).await?,
             EventOutcome::Discrepancy { reason, transition } => {

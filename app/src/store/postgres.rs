@@ -34,6 +34,7 @@ pub(super) fn marker(name: &str, arg: &str) -> Option<String> {
         // Byte order, as SQLite compares text, whatever the database's locale.
         "bytewise" => format!("{arg} COLLATE \"C\""),
         "for_update" => "FOR UPDATE".into(),
+        "for_no_key_update" => "FOR NO KEY UPDATE".into(),
         "skip_locked" => "FOR UPDATE SKIP LOCKED".into(),
         "override" => "OVERRIDING SYSTEM VALUE".into(),
         _ => return None,

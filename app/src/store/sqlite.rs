@@ -29,7 +29,7 @@ pub(super) fn marker(name: &str, arg: &str) -> Option<String> {
         "rows" => format!("json_each({arg})"),
         "json_array" => format!("json_array({arg})"),
         "json_agg" => format!("json_group_array({arg})"),
-        "for_update" | "skip_locked" | "override" => String::new(),
+        "for_update" | "for_no_key_update" | "skip_locked" | "override" => String::new(),
         _ => return None,
     })
 }

@@ -382,3 +382,55 @@ async fn orders_are_reached_only_by_their_unguessable_token() {
     let (status, body) = app.get_json("/api/v1/receipts/A-2026-000001/verify").await;
     assert!(status >= 400 || !body.to_string().contains("Peña"), "{status}: {body}");
 }
+
+/// Issue 9, defect 5: the padrón import rewrote a charge held by a live
+/// order, which then paid the old amount. Now the import refuses (all or
+/// nothing, the held charge named), and an order quoted before a change is
+/// refused too.
+#[tokio::test]
+async fn the_import_never_rewrites_a_charge_held_by_a_live_order() {
+    use app::store::StoreError;
+    let app = spawn_app().await;
+    let (_, order) = app.post_json("/api/v1/orders", &json!({"account": "P-000002"})).await;
+    let token = order["id"].as_str().unwrap().to_string();
+    let id = crate::common::order_id(&app, &token).await;
+    let changed = crate::common::TEST_PADRON.replace(
+        "P-000002,predial,,María Peña Núñez,Zaragoza,predial,2026-B6,2026-12-31,640.10",
+        "P-000002,predial,,María Peña Núñez,Zaragoza,predial,2026-B6,2026-12-31,700.00",
+    );
+    assert_ne!(changed, crate::common::TEST_PADRON);
+    let rows = server::import::parse_padron(changed.as_bytes()).unwrap();
+    let refused = app.store.import_padron(&rows, &|_| {}).await;
+    match &refused {
+        Err(e @ StoreError::ImportHeldCharge { account, stored, incoming, .. }) => {
+            assert_eq!((account.as_str(), stored.0, incoming.0), ("P-000002", 64_010, 70_000));
+            assert!(e.message_es().contains("orden de pago vigente"), "{}", e.message_es());
+        }
+        other => panic!("expected the held charge to be reported, got {other:?}"),
+    }
+    // Nothing changed: the order still pays what it quoted.
+    let (_, doc) = app.get_json("/api/v1/debts?account=P-000002").await;
+    assert_eq!(doc["accounts"][0]["items"][0]["principal"], "640.10", "{doc}");
+
+    // Once the order is no longer live, the same file imports.
+    app.sql(&format!("UPDATE payment_orders SET expires_at = '2026-11-20T00:00:00.000000Z' WHERE id = {id}")).await;
+    assert_eq!(app.store.expire_due_orders(app.state.clock.now()).await.unwrap(), 1);
+    app.store.import_padron(&rows, &|_| {}).await.expect("imports now");
+    let (_, doc) = app.get_json("/api/v1/debts?account=P-000002").await;
+    assert_eq!(doc["accounts"][0]["items"][0]["principal"], "700.00", "{doc}");
+
+    // An order frozen from the old quote, created after the change: refused.
+    let old = app.store.get_order(id).await.unwrap().unwrap();
+    let stale = app::store::NewOrder {
+        items: old.items.clone(),
+        subtotal: old.subtotal,
+        rounding: old.rounding,
+        total: old.total,
+        expires_at: old.expires_at + chrono::Duration::days(2),
+        requoted_from: None,
+        reference_prefix: 1,
+        issued_on: NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+    };
+    let r = app.store.create_order(&stale, app.state.clock.now()).await;
+    assert!(matches!(r, Err(StoreError::ChargesChanged)), "{r:?}");
+}

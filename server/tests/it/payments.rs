@@ -408,3 +408,42 @@ async fn without_a_provider_online_payment_is_unavailable_and_nothing_can_pay() 
     let r = post_form(&app, &format!("/orden/{order_token}/pagar"), &[]).await;
     assert_eq!(r.status().as_u16(), 503);
 }
+
+/// Issue 9, defect 4: money for an order whose charges were paid some
+/// other way meanwhile (the window, a raced order) is never applied twice.
+#[tokio::test]
+async fn money_for_charges_already_paid_is_a_discrepancy_not_a_second_payment() {
+    let app = spawn_app().await;
+    let order_token = order_by_form(&app, "P-000002").await;
+    let attempt = checkout(&app, &order_token).await;
+    let id = order_id(&app, &order_token).await;
+    // Paid at the window while the online checkout was open.
+    app.sql("UPDATE charges SET status = 'paid' WHERE id IN (SELECT charge_id FROM payment_order_items)").await;
+    let event = ProviderEvent {
+        provider: Provider::Demo,
+        event_id: "evt_paid_twice".into(),
+        attempt_id: attempt,
+        event: PaymentEvent::Paid {
+            amount: Centavos::parse_pesos(order_json(&app, &order_token).await["total"].as_str().unwrap()).unwrap(),
+            currency: CURRENCY_MXN.into(),
+        },
+        method: None,
+        instructions: None,
+        payment_intent: None,
+    };
+    let outcome = apply_provider_event(&app.state, &event).await.unwrap();
+    assert!(
+        matches!(
+            outcome,
+            EventOutcome::Discrepancy {
+                reason: app::domain::payment::OverpaymentReason::ChargesAlreadyPaid,
+                transition: Some(_)
+            }
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(order_json(&app, &order_token).await["status"], "failed");
+    assert!(app.store.receipt_of_order(id).await.unwrap().is_none(), "no second receipt");
+    let over = app.store.overpayments_of_order(id).await.unwrap();
+    assert_eq!(over.len(), 1, "recorded for the treasury to refund");
+}

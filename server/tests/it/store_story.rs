@@ -2,7 +2,7 @@
 //! RECAUDA_TEST_POSTGRES_URL is set (CI sets it via `.ci/postgres`), against a
 //! freshly created PostgreSQL database that is dropped afterwards.
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::NaiveDate;
@@ -512,14 +512,23 @@ async fn payments_chapter(store: &Store, account_a: i64, account_b: i64) {
     assert!(!store.set_attempt_provider_ref(a1.id, "cs_test_2", t0).await.unwrap(), "set once");
     assert_eq!(store.get_attempt(a1.id).await.unwrap().unwrap().provider_ref.as_deref(), Some("cs_test_1"));
 
-    // The same Paid event three times at once: applied once.
+    // The same Paid event three times at once, on three tasks of a
+    // multi-threaded runtime (three connections): applied once.
     let paid = demo_event("evt-paid", a1.id, PaymentEvent::Paid { amount: order.total, currency: CURRENCY_MXN.into() });
-    let (x, y, z) = tokio::join!(
-        store.apply_provider_event(&paid, t0, t0.date_naive(), keys()),
-        store.apply_provider_event(&paid, t0, t0.date_naive(), keys()),
-        store.apply_provider_event(&paid, t0, t0.date_naive(), keys())
-    );
-    let mut outcomes = vec![x.unwrap(), y.unwrap(), z.unwrap()];
+    let start = Arc::new(tokio::sync::Barrier::new(3));
+    let deliveries: Vec<_> = (0..3)
+        .map(|_| {
+            let (store, paid, start) = (store.clone(), paid.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                store.apply_provider_event(&paid, t0, t0.date_naive(), keys()).await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for d in deliveries {
+        outcomes.push(d.await.unwrap().unwrap());
+    }
     outcomes.sort_by_key(|o| format!("{o:?}"));
     assert_eq!(
         outcomes,
@@ -763,21 +772,62 @@ async fn orders_chapter(store: &Store, account_id: i64) {
         ]
     );
 
-    // Two concurrent orders for the same charges: exactly one wins.
+    // Six orders for the same charges at once, each on its own task of a
+    // multi-threaded runtime (its own connection): exactly one wins.
     let requote = new_order(&open, Some(order.id));
-    let (a, b) = tokio::join!(store.create_order(&requote, t2), store.create_order(&requote, t2));
-    let (won, lost) = match (a, b) {
-        (Ok(o), Err(e)) | (Err(e), Ok(o)) => (o, e),
-        other => panic!("expected one order and one refusal, got {other:?}"),
-    };
-    assert!(matches!(lost, StoreError::ChargesInLiveOrder(ref ids) if !ids.is_empty()), "{lost:?}");
+    let start = Arc::new(tokio::sync::Barrier::new(6));
+    let racers: Vec<_> = (0..6)
+        .map(|_| {
+            let (store, requote, start) = (store.clone(), requote.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                store.create_order(&requote, t2).await
+            })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for r in racers {
+        match r.await.unwrap() {
+            Ok(o) => won.push(o),
+            Err(e) => assert!(matches!(e, StoreError::ChargesInLiveOrder(ref ids) if !ids.is_empty()), "{e:?}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one order holds the charges");
+    let won = won.pop().unwrap();
     assert_eq!(won.requoted_from, Some(order.id));
     assert_ne!(won.reference, order.reference);
 
-    // Paid: the charges are paid in the same transaction and leave the lookup.
+    // Paid while four more orders for the same charges are being created,
+    // all at once: the payment lands once, no other order gets the
+    // charges (held, then paid), and they are paid exactly once.
     let paid = PaymentEvent::Paid { amount: won.total, currency: CURRENCY_MXN.into() };
     let t3 = instant("2026-05-21T08:00:00Z");
-    assert!(store.apply_transition(won.id, &paid, t3, t3.date_naive(), keys()).await.unwrap().is_change());
+    let start = Arc::new(tokio::sync::Barrier::new(5));
+    let payer = {
+        let (store, paid, start, id) = (store.clone(), paid.clone(), start.clone(), won.id);
+        tokio::spawn(async move {
+            start.wait().await;
+            store.apply_transition(id, &paid, t3, t3.date_naive(), keys()).await
+        })
+    };
+    let creators: Vec<_> = (0..4)
+        .map(|_| {
+            let (store, again, start) = (store.clone(), new_order(&open, None), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                store.create_order(&again, t3).await
+            })
+        })
+        .collect();
+    assert!(payer.await.unwrap().unwrap().is_change());
+    for c in creators {
+        let refused = c.await.unwrap();
+        assert!(matches!(refused, Err(StoreError::ChargesInLiveOrder(_) | StoreError::ChargesNotOpen)), "{refused:?}");
+    }
+    // An order quoted before the payment and created after it: the charges
+    // are re-checked inside its transaction.
+    let stale = store.create_order(&new_order(&open, None), t3).await;
+    assert!(matches!(stale, Err(StoreError::ChargesNotOpen)), "{stale:?}");
     assert!(store.open_charges(&[account_id]).await.unwrap().is_empty());
     assert_eq!(store.counts().await.unwrap().open_charges, open_before - 2);
     assert_eq!(
@@ -795,7 +845,7 @@ async fn orders_chapter(store: &Store, account_id: i64) {
     assert_eq!(done.transitions.len(), 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn story_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nested").join("recauda.db");
@@ -857,7 +907,7 @@ fn with_database(admin_url: &str, db: &str) -> String {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn story_postgres() {
     let Ok(admin_url) = std::env::var("RECAUDA_TEST_POSTGRES_URL") else {
         // CI must never skip the PostgreSQL story: .ci/test starts a server.
