@@ -181,9 +181,9 @@ mod service {
                         return Ok(signed);
                     }
                 };
-                let token = state.receipt_keys.sign(&facts);
+                let (kid, token) = state.receipt_keys.sign(&facts);
                 // Another process may sign it first: what is stored first wins.
-                state.store.set_receipt_signature(r.id, state.receipt_keys.kid(), &token).await.map_err(unavailable)?;
+                state.store.set_receipt_signature(r.id, &kid, &token).await.map_err(unavailable)?;
                 signed += 1;
             }
         }
@@ -238,7 +238,7 @@ mod service {
         let Ok(folio) = Folio::parse(folio) else { return Ok(unknown) };
         let Some(r) = receipt_by_folio(state, &folio).await? else { return Ok(unknown) };
         let facts = facts_of(&r).map_err(ReceiptError::Facts)?;
-        let verdict = verify(&facts, s.trim(), state.receipt_keys.keyring());
+        let verdict = verify(&facts, s.trim(), state.receipt_keys.current().keyring());
         if !verdict.is_authentic() {
             return Ok(Verification {
                 kind: VerdictKind::Forged,

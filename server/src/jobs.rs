@@ -7,6 +7,7 @@
 //! | Stripe healing sweep (and refunds of overpayments) | at start-up and every 5 minutes | one at a time: the holder of the `stripe_sweep` lease (`job_leases`) |
 //! | ask Stripe about an attempt whose citizen came back from Checkout | on request of the order page | each serves its own pages' requests |
 //! | sign receipts stored unsigned (older versions) | once at start-up | harmless twice: a signature is written once |
+//! | reload the receipt keys when their file changed (`recauda llaves rotar`) | every 5 seconds | each reads the one shared file |
 //!
 //! Every job stops with the server (the handles abort their tasks when
 //! dropped).
@@ -19,6 +20,8 @@ use app::state::AppState;
 pub const EXPIRY_INTERVAL: Duration = Duration::from_secs(60);
 /// How often the healing sweep runs (it also runs once at start-up).
 pub const HEALING_INTERVAL: Duration = Duration::from_secs(5 * 60);
+/// How often the receipt key file is checked for a rotation.
+pub const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(5);
 /// The sweep's lease: a process that died holding it gives it up after this.
 pub const SWEEP_LEASE: Duration = Duration::from_secs(2 * 5 * 60);
 
@@ -47,6 +50,7 @@ pub async fn start(state: &AppState) -> Jobs {
     if let Some(rx) = state.stripe_refresh.take_receiver() {
         tasks.push(AbortOnDrop(tokio::spawn(app::payments::stripe_refresh_worker(state.clone(), rx))));
     }
+    tasks.push(AbortOnDrop(tokio::spawn(key_reload_loop(state.clone()))));
     let signer = state.clone();
     tasks.push(AbortOnDrop(tokio::spawn(async move {
         match app::receipts::sign_unsigned(&signer).await {
@@ -64,6 +68,19 @@ async fn expire_orders(state: &AppState) {
         Ok(0) => {}
         Ok(n) => tracing::info!(expired = n, "payment orders expired"),
         Err(e) => tracing::warn!(error = %e, "payment orders not expired this time"),
+    }
+}
+
+/// Takes a rotated key file without a restart; an unreadable or invalid
+/// file keeps the keys in use (and is reported each time).
+async fn key_reload_loop(state: AppState) {
+    let mut every = tokio::time::interval(KEY_RELOAD_INTERVAL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(e) = state.receipt_keys.reload_if_changed() {
+            tracing::error!(error = %e, "receipt key file not reloaded; the keys in use stay");
+        }
     }
 }
 

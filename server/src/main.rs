@@ -136,7 +136,10 @@ async fn run(args: &[&str]) -> Result<ExitCode, AnyError> {
             };
             let (old, new) = app::receipt_keys::ReceiptKeys::rotate(&settings.receipt_keys, today)?;
             println!("Llave {old} retirada (vigente hasta {today}); los recibos nuevos se firman con {new}.");
-            println!("Reinicie el portal para usarla. Los recibos anteriores siguen verificándose.");
+            println!(
+                "Los servidores que usan este archivo la toman solos en unos segundos, sin reiniciar. \
+                 Los recibos anteriores siguen verificándose."
+            );
             Ok(ExitCode::SUCCESS)
         }
         ["recibo", "cancelar", folio, reason @ ..] if !reason.is_empty() => {

@@ -63,7 +63,10 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         municipality.timezone.parse().map_err(|_| StartupError::TimeZone(municipality.timezone.clone()))?;
     let store = app::store::Store::connect(&settings.database_url).await?;
     let clock = Clock::new(tz, settings.today);
-    let receipt_keys = ReceiptKeys::load_or_create(&settings.receipt_keys, clock.today())?;
+    // A missing key file with signed receipts in the database is refused:
+    // a new key would make every one of them "unknown".
+    let signed = store.count_signed_receipts().await?;
+    let receipt_keys = ReceiptKeys::load_or_create(&settings.receipt_keys, clock.today(), signed)?;
     let leptos_options = LeptosOptions::builder()
         .output_name("recauda")
         .site_root(settings.site_root.display().to_string())

@@ -49,6 +49,7 @@ static RECEIPTS_OF_SERIES: Stmt =
     Stmt::new(concat!(receipt_select!(), " WHERE series = $1 AND fiscal_year = $2 ORDER BY number"));
 static SET_SIGNATURE: Stmt =
     Stmt::new("UPDATE receipts SET key_id = $2, signature = $3 WHERE id = $1 AND signature IS NULL");
+static COUNT_SIGNED: Stmt = Stmt::new("SELECT count(*) FROM receipts WHERE signature IS NOT NULL");
 static CANCEL_RECEIPT: Stmt = Stmt::new(
     "UPDATE receipts SET status = 'cancelled', cancel_reason = $2, cancelled_at = {ts:$3} \
      WHERE folio = $1 AND status = 'valid'",
@@ -129,7 +130,7 @@ pub(crate) async fn issue_receipt(
     let accounts: Vec<String> = lines.into_iter().map(|(account, _)| account).collect();
     let account = receipt_account(&accounts);
     let signature = match ReceiptFacts::new(folio.clone(), total, today, &account) {
-        Ok(facts) => Some((keys.kid().to_string(), keys.sign(&facts))),
+        Ok(facts) => Some(keys.sign(&facts)),
         Err(e) => {
             tracing::error!(%folio, error = %e, "receipt issued unsigned: its facts cannot be signed");
             None
@@ -190,28 +191,40 @@ impl Store {
 
     /// Records a receipt's signature, once (a signature already there stays).
     pub async fn set_receipt_signature(&self, id: i64, key_id: &str, signature: &str) -> Result<(), StoreError> {
-        let mut r = self.read().await?;
-        sqlx::query(r.sql(&SET_SIGNATURE))
+        let mut tx = self.write().await?;
+        sqlx::query(tx.sql(&SET_SIGNATURE))
             .bind(id)
             .bind(key_id)
             .bind(signature)
-            .execute(r.c())
+            .execute(tx.c())
             .await
             .map_err(query_err("record a receipt's signature"))?;
-        Ok(())
+        tx.commit().await
+    }
+
+    /// How many receipts carry a signature (the key file that made them
+    /// must not be replaced by a new one).
+    pub async fn count_signed_receipts(&self) -> Result<u64, StoreError> {
+        let mut r = self.read().await?;
+        let n: i64 = sqlx::query_scalar(r.sql(&COUNT_SIGNED))
+            .fetch_one(r.c())
+            .await
+            .map_err(query_err("count the signed receipts"))?;
+        Ok(n as u64)
     }
 
     /// Cancels a valid receipt with a reason (its folio stays, never reused).
     /// Returns false when there is no such valid receipt.
     pub async fn cancel_receipt(&self, folio: &Folio, reason: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let mut r = self.read().await?;
-        let done = sqlx::query(r.sql(&CANCEL_RECEIPT))
+        let mut tx = self.write().await?;
+        let done = sqlx::query(tx.sql(&CANCEL_RECEIPT))
             .bind(folio.to_string())
             .bind(reason)
             .bind(timestamp_to_db(now))
-            .execute(r.c())
+            .execute(tx.c())
             .await
             .map_err(query_err("cancel a receipt"))?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 }

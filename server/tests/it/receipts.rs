@@ -375,3 +375,59 @@ async fn the_cashier_desk_checks_the_qr_against_the_printed_facts() {
     assert_eq!(status, 200);
     assert!(!html.contains("data-verdict"));
 }
+
+/// Issue 9, defect 7: keys that made genuine receipts look forged.
+#[tokio::test]
+async fn keys_rotate_without_a_restart_and_a_lost_key_file_stops_the_portal() {
+    let app = spawn_app().await;
+    let first = pay(&app, "P-000002").await;
+    let r1 = app.store.receipt_of_order(order_id(&app, &first).await).await.unwrap().unwrap();
+    let old_kid = app.state.receipt_keys.kid();
+    let kid_of = |r: &app::store::Receipt| r.signature.as_deref().unwrap().split('.').next().unwrap().to_string();
+    assert_eq!(kid_of(&r1), old_kid);
+
+    // `recauda llaves rotar` while the server runs: it takes the new key
+    // by itself (the reload job), no restart.
+    let (retired, new_kid) =
+        app::receipt_keys::ReceiptKeys::rotate(&app.settings.receipt_keys, crate::common::today()).unwrap();
+    assert_eq!(retired, old_kid);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (_, keys) = app.get_json("/api/v1/receipts/keys").await;
+        if keys["keys"].as_array().unwrap().len() == 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the running server never took the rotated key: {keys}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let second = pay(&app, "A-000003").await;
+    let r2 = app.store.receipt_of_order(order_id(&app, &second).await).await.unwrap().unwrap();
+    assert_eq!(kid_of(&r2), new_kid, "signed with the new key");
+    // Both verify: the old one with the retired key, the new one with the new.
+    for r in [&r1, &r2] {
+        let (status, v) =
+            app.get_json(&format!("/api/v1/receipts/{}/verify?s={}", r.folio, r.signature.as_deref().unwrap())).await;
+        assert_eq!((status, v["verdict"].as_str()), (200, Some("authentic")), "{v}");
+    }
+
+    // The key file lost (a new volume, a wrong RECAUDA_RECEIPT_KEYS): the
+    // portal refuses to start rather than make a new key that would turn
+    // every receipt "unknown"; nothing is written.
+    std::fs::remove_file(&app.settings.receipt_keys).unwrap();
+    let refused = server::startup::build_state(&app.settings).await;
+    let message = match refused {
+        Err(e) => {
+            // As `recauda serve` prints it: the error and its causes.
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                text.push_str(&format!(" / {cause}"));
+                source = cause.source();
+            }
+            text
+        }
+        Ok(_) => panic!("the portal started without its key file"),
+    };
+    assert!(message.contains("recibos firmados") && message.contains("RECAUDA_RECEIPT_KEYS"), "{message}");
+    assert!(!app.settings.receipt_keys.exists(), "no new key file was made");
+}

@@ -397,7 +397,7 @@ async fn receipts_chapter(store: Store, demo: &[PadronRow]) {
         let facts =
             app::domain::receipt_sig::ReceiptFacts::new(r.folio.clone(), r.total, r.issued_on, &r.account).unwrap();
         let token = r.signature.clone().expect("signed at issue");
-        assert!(app::domain::receipt_sig::verify(&facts, &token, keys().keyring()).is_authentic(), "{token}");
+        assert!(app::domain::receipt_sig::verify(&facts, &token, &keys().keyring()).is_authentic(), "{token}");
         assert_eq!(store.receipt_by_folio(&r.folio).await.unwrap(), Some(r));
     }
     assert!(store.unsigned_receipts(1000).await.unwrap().is_empty(), "every receipt is signed at issue");

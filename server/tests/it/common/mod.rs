@@ -35,6 +35,9 @@ pub struct TestApp {
     /// The server's own state (to call services such as
     /// `app::payments::apply_provider_event` directly).
     pub state: app::state::AppState,
+    /// What the server was started with (to start another one on the same
+    /// database and key file).
+    pub settings: Settings,
     /// The server task: [`TestApp::kill`] aborts it (and its sweep).
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     _dir: Arc<tempfile::TempDir>,
@@ -119,6 +122,7 @@ async fn start(
         client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
         store,
         state: shared,
+        settings,
         server,
         _dir: dir,
     }
