@@ -529,6 +529,7 @@ async fn main() {
         demo_payments: true,
         public_url: "https://pagos.loreto.gob.mx".into(),
         receipt_keys: dir.path().join("receipt-keys.json"),
+        verify_keys: None,
     };
     let state = build_state(&settings).await.expect("application state");
 

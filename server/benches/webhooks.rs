@@ -69,6 +69,7 @@ async fn main() {
         }),
         public_url: "https://pagos.loreto.gob.mx".into(),
         receipt_keys: dir.path().join("receipt-keys.json"),
+        verify_keys: None,
     };
     let state = build_state(&settings).await.expect("state");
     let rows: Vec<PadronRow> = (1..=orders)

@@ -41,6 +41,11 @@ pub struct Settings {
     /// The receipts' key file (`RECAUDA_RECEIPT_KEYS`, default
     /// `recauda-receipt-keys.json`): created with a new key on first start.
     pub receipt_keys: PathBuf,
+    /// The keyring `recauda verify` trusts (`RECAUDA_VERIFY_KEYS`: the JSON
+    /// of `/api/v1/receipts/keys`, saved once from the real portal); without
+    /// it the CLI asks the configured portal (`public_url`), never the host
+    /// a QR code names.
+    pub verify_keys: Option<PathBuf>,
 }
 
 /// The settings file; every key is optional.
@@ -57,6 +62,7 @@ struct FileSettings {
     public_url: Option<String>,
     receipt_keys: Option<PathBuf>,
     demo_payments: Option<bool>,
+    verify_keys: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +159,7 @@ impl Settings {
             .map(PathBuf::from)
             .or(file.receipt_keys)
             .unwrap_or_else(|| PathBuf::from("recauda-receipt-keys.json"));
+        let verify_keys = nonempty("RECAUDA_VERIFY_KEYS").map(PathBuf::from).or(file.verify_keys);
         let stripe = nonempty("RECAUDA_STRIPE_SECRET_KEY").map(|key| StripeConfig {
             secret_key: Secret::new(key),
             webhook_secret: nonempty("RECAUDA_STRIPE_WEBHOOK_SECRET").map(Secret::new),
@@ -180,6 +187,7 @@ impl Settings {
             demo_payments,
             public_url,
             receipt_keys,
+            verify_keys,
         })
     }
 

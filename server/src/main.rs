@@ -105,7 +105,11 @@ async fn run(args: &[&str]) -> Result<ExitCode, AnyError> {
             Ok(ExitCode::SUCCESS)
         }
         ["verify", url, rest @ ..] => {
-            let options = server::verify_cli::Options::parse(rest)?;
+            let mut options = server::verify_cli::Options::parse(rest)?;
+            // Pinned in the configuration: the portal and, when set, its keyring.
+            let settings = Settings::load()?;
+            options.portal = options.portal.or(Some(settings.public_url.clone()));
+            options.keys = options.keys.or(settings.verify_keys.as_ref().map(|p| p.display().to_string()));
             let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(20)).build()?;
             let outcome = server::verify_cli::run(url, &options, &client).await?;
             if let Some(facts) = &outcome.facts {

@@ -1,11 +1,18 @@
 //! `recauda verify <url>`: checks a receipt's QR code with the same shared
 //! code as the portal and the cashier desk (`app::domain::receipt_sig`).
 //!
-//! * Online (default): the receipt's facts come from the portal that issued
-//!   it (`GET /api/v1/receipts/{folio}/verify?s=…`) and its keyring from
-//!   `GET /api/v1/receipts/keys`; the signature is then checked here.
+//! * **Pinned**: the portal is the configured one (`RECAUDA_PUBLIC_URL`, or
+//!   `--portal`), never whatever host the QR code names: a QR that points
+//!   elsewhere is refused before any request ([`VerifyCliError::Untrusted`]).
+//!   The keyring is the configured one (`RECAUDA_VERIFY_KEYS`, or
+//!   `--llaves`: the JSON of `/api/v1/receipts/keys` saved from the real
+//!   portal) or, without one, the configured portal's.
+//! * Online (default): the receipt's facts come from the portal
+//!   (`GET /api/v1/receipts/{folio}/verify?s=…`); the signature is then
+//!   checked here. Only the portal's "authentic" is accepted.
 //! * Offline (`--total`, `--fecha`, `--cuenta` as printed on the paper, and
-//!   `--llaves keys.json` saved from `/api/v1/receipts/keys`): no network.
+//!   a pinned keyring): no network; a good signature is "firma válida;
+//!   cancelación no verificada".
 
 use app::domain::money::Centavos;
 use app::domain::receipt_sig::{parse_verify_url, verify, OfflineVerdict, PublicKeyEntry, ReceiptFacts, Verdict};
@@ -62,6 +69,13 @@ pub enum VerifyCliError {
     },
     #[error("el portal respondió algo inesperado: {0}")]
     Portal(String),
+    #[error(
+        "el código QR apunta a {qr}, que no es el portal configurado ({trusted}): no se consultó. \
+         Trate el recibo como no verificado (puede ser falso)"
+    )]
+    Untrusted { qr: String, trusted: String },
+    #[error("no hay un portal configurado: defina RECAUDA_PUBLIC_URL o use --portal https://…")]
+    NoPortal,
     #[error("no se pudo leer el archivo de llaves {path}")]
     Keys {
         path: String,
@@ -95,7 +109,10 @@ pub struct Options {
     pub total: Option<String>,
     pub date: Option<String>,
     pub account: Option<String>,
+    /// The pinned keyring (`--llaves`, else `RECAUDA_VERIFY_KEYS`).
     pub keys: Option<String>,
+    /// The trusted portal (`--portal`, else `RECAUDA_PUBLIC_URL`).
+    pub portal: Option<String>,
 }
 
 impl Options {
@@ -109,6 +126,7 @@ impl Options {
                 "--fecha" => &mut o.date,
                 "--cuenta" => &mut o.account,
                 "--llaves" => &mut o.keys,
+                "--portal" => &mut o.portal,
                 other => return Err(VerifyCliError::Usage(format!("opción desconocida «{other}»"))),
             };
             *slot = Some(value.ok_or_else(|| VerifyCliError::Usage(format!("falta el valor de {flag}")))?);
@@ -117,22 +135,37 @@ impl Options {
     }
 }
 
-/// The scheme and host of a URL (`https://pagos.example.gob.mx`).
-fn origin(url: &str) -> Result<String, VerifyCliError> {
+/// The scheme and host (with its port) of a URL, lower case
+/// (`https://pagos.example.gob.mx`); user information is refused.
+pub fn origin(url: &str) -> Result<String, VerifyCliError> {
     let url = url.trim();
-    let rest =
-        url.strip_prefix("https://").map(|r| ("https", r)).or_else(|| url.strip_prefix("http://").map(|r| ("http", r)));
+    let lower = url.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .map(|r| ("https", r))
+        .or_else(|| lower.strip_prefix("http://").map(|r| ("http", r)));
     match rest {
-        Some((scheme, r)) => Ok(format!("{scheme}://{}", r.split('/').next().unwrap_or_default())),
-        None => {
-            Err(VerifyCliError::Usage("para consultar el portal la URL debe empezar con http:// o https://".into()))
+        Some((scheme, r)) => {
+            let host = r.split(['/', '?', '#']).next().unwrap_or_default();
+            if host.is_empty() || host.contains('@') {
+                return Err(VerifyCliError::Usage(format!("la URL «{url}» no tiene un servidor válido")));
+            }
+            Ok(format!("{scheme}://{host}"))
         }
+        None => Err(VerifyCliError::Usage("la URL debe empezar con http:// o https://".into())),
     }
 }
 
 /// Runs the check. `client` is used only online.
 pub async fn run(url: &str, options: &Options, client: &reqwest::Client) -> Result<CliVerdict, VerifyCliError> {
     let (folio, token) = parse_verify_url(url).map_err(|e| VerifyCliError::Usage(e.message_es().into()))?;
+    // The portal is the configured one; a QR naming another host is refused
+    // before anything is asked of anyone.
+    let trusted = origin(options.portal.as_deref().ok_or(VerifyCliError::NoPortal)?)?;
+    let qr = origin(url)?;
+    if qr != trusted {
+        return Err(VerifyCliError::Untrusted { qr, trusted });
+    }
     let keyring: Vec<PublicKeyEntry> = match &options.keys {
         Some(path) => {
             let text =
@@ -142,7 +175,7 @@ pub async fn run(url: &str, options: &Options, client: &reqwest::Client) -> Resu
                 .keys
         }
         None => {
-            let keys_url = format!("{}/api/v1/receipts/keys", origin(url)?);
+            let keys_url = format!("{trusted}/api/v1/receipts/keys");
             let r = client
                 .get(&keys_url)
                 .send()
@@ -165,7 +198,7 @@ pub async fn run(url: &str, options: &Options, client: &reqwest::Client) -> Resu
         let verdict = verify(&facts, &token, &keyring);
         return Ok(CliVerdict { verdict, portal: None, facts: Some(facts) });
     }
-    let check_url = format!("{}/api/v1/receipts/{folio}/verify", origin(url)?);
+    let check_url = format!("{trusted}/api/v1/receipts/{folio}/verify");
     let r = client
         .get(&check_url)
         .query(&[("s", token.as_str())])

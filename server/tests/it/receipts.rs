@@ -241,7 +241,8 @@ async fn recauda_verify_checks_a_url_online_and_offline() {
     // The QR's URL, but pointing at this test server.
     let url = format!("{}/v/{}?s={s}", app.base, receipt.folio);
     let client = reqwest::Client::new();
-    let none = server::verify_cli::Options::default();
+    // The portal pinned in the configuration (here, this test server).
+    let none = server::verify_cli::Options { portal: Some(app.base.clone()), ..Default::default() };
     let online = server::verify_cli::run(&url, &none, &client).await.unwrap();
     assert!(online.verdict.is_authentic(), "{online:?}");
     assert_eq!(online.portal.as_deref(), Some("authentic"));
@@ -259,6 +260,7 @@ async fn recauda_verify_checks_a_url_online_and_offline() {
         date: Some("21/11/2026".into()),
         account: Some("P-000002".into()),
         keys: Some(keys.display().to_string()),
+        portal: Some(app.base.clone()),
     };
     app.kill().await;
     let printed = server::verify_cli::run(&url, &offline("640.00"), &client).await.unwrap();
@@ -278,8 +280,8 @@ async fn recauda_verify_refuses_a_cancelled_receipt_whose_signature_is_good() {
     let receipt = app.store.receipt_of_order(order_id(&app, &id).await).await.unwrap().unwrap();
     app.store.cancel_receipt(&receipt.folio, "Pago duplicado", app.state.clock.now()).await.unwrap();
     let url = format!("{}/v/{}?s={}", app.base, receipt.folio, receipt.signature.unwrap());
-    let outcome =
-        server::verify_cli::run(&url, &server::verify_cli::Options::default(), &reqwest::Client::new()).await.unwrap();
+    let pinned = server::verify_cli::Options { portal: Some(app.base.clone()), ..Default::default() };
+    let outcome = server::verify_cli::run(&url, &pinned, &reqwest::Client::new()).await.unwrap();
     assert!(outcome.verdict.is_authentic(), "the signature itself is good: {outcome:?}");
     assert_eq!(outcome.portal.as_deref(), Some("cancelled"));
     assert!(!outcome.accepted(), "a cancelled receipt covers nothing");
@@ -318,7 +320,8 @@ async fn a_demonstration_receipt_says_it_has_no_value_in_every_verdict() {
     // `recauda verify`, online and offline: never accepted.
     let local_url = format!("{}{}", app.base, local(&url));
     let client = reqwest::Client::new();
-    let online = server::verify_cli::run(&local_url, &server::verify_cli::Options::default(), &client).await.unwrap();
+    let pinned = server::verify_cli::Options { portal: Some(app.base.clone()), ..Default::default() };
+    let online = server::verify_cli::run(&local_url, &pinned, &client).await.unwrap();
     assert_eq!(online.portal.as_deref(), Some("demo"));
     assert!(!online.accepted() && online.conclusion_es().contains("sin validez"), "{online:?}");
     let keys = app.db_path.parent().unwrap().join("keys.json");
@@ -329,6 +332,7 @@ async fn a_demonstration_receipt_says_it_has_no_value_in_every_verdict() {
         date: Some("21/11/2026".into()),
         account: Some("P-000002".into()),
         keys: Some(keys.display().to_string()),
+        portal: Some(app.base.clone()),
     };
     let printed = server::verify_cli::run(&local_url, &offline, &client).await.unwrap();
     assert!(printed.verdict.is_authentic(), "genuinely signed: {printed:?}");
@@ -430,4 +434,50 @@ async fn keys_rotate_without_a_restart_and_a_lost_key_file_stops_the_portal() {
     };
     assert!(message.contains("recibos firmados") && message.contains("RECAUDA_RECEIPT_KEYS"), "{message}");
     assert!(!app.settings.receipt_keys.exists(), "no new key file was made");
+}
+
+/// Issue 9, defect 8: the CLI trusted whatever host the QR named — a forger
+/// printing his own portal's URL got his own "auténtico".
+#[tokio::test]
+async fn recauda_verify_trusts_only_the_configured_portal_and_keyring() {
+    use server::verify_cli::{run, Options, VerifyCliError};
+    let app = spawn_app().await;
+    let id = pay(&app, "P-000002").await;
+    let receipt = app.store.receipt_of_order(order_id(&app, &id).await).await.unwrap().unwrap();
+    let s = receipt.signature.clone().unwrap();
+    // A forger's portal: answers "authentic" to everything, with its own keys.
+    let forger = spawn_app().await;
+    let forged_url = format!("{}/v/{}?s={s}", forger.base, receipt.folio);
+    let client = reqwest::Client::new();
+    let pinned = Options { portal: Some(app.base.clone()), ..Default::default() };
+    match run(&forged_url, &pinned, &client).await {
+        Err(e @ VerifyCliError::Untrusted { .. }) => {
+            assert!(e.to_string().contains("no es el portal configurado"), "{e}")
+        }
+        other => panic!("a QR naming another host must be refused: {other:?}"),
+    }
+    // Offline too: the QR's host is checked against the configuration.
+    let offline = Options {
+        total: Some("640.00".into()),
+        date: Some("21/11/2026".into()),
+        account: Some("P-000002".into()),
+        keys: None,
+        portal: Some(app.base.clone()),
+    };
+    assert!(matches!(run(&forged_url, &offline, &client).await, Err(VerifyCliError::Untrusted { .. })));
+    // No portal configured: nothing is asked of the QR's host.
+    assert!(matches!(run(&forged_url, &Options::default(), &client).await, Err(VerifyCliError::NoPortal)));
+    // Same host, other case or a trailing slash: the same origin.
+    let url = format!("{}/v/{}?s={s}", app.base.to_uppercase().replace("HTTP://", "http://"), receipt.folio);
+    let ok = run(&url, &Options { portal: Some(format!("{}/", app.base)), ..Default::default() }, &client).await;
+    assert!(ok.unwrap().accepted());
+
+    // A pinned keyring: the forger's keys cannot stand in for the portal's.
+    let theirs = forger.db_path.parent().unwrap().join("their-keys.json");
+    let (_, keyring) = forger.get_json("/api/v1/receipts/keys").await;
+    std::fs::write(&theirs, keyring.to_string()).unwrap();
+    let with_their_keys =
+        Options { keys: Some(theirs.display().to_string()), portal: Some(app.base.clone()), ..Default::default() };
+    let outcome = run(&format!("{}/v/{}?s={s}", app.base, receipt.folio), &with_their_keys, &client).await.unwrap();
+    assert!(!outcome.verdict.is_authentic() && !outcome.accepted(), "{outcome:?}");
 }

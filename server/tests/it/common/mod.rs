@@ -104,6 +104,7 @@ async fn start(
         },
         public_url: "https://pagos.loreto.gob.mx".into(),
         receipt_keys: dir.path().join("receipt-keys.json"),
+        verify_keys: None,
     };
     let state = build_state(&settings).await.expect("state");
     if import {
