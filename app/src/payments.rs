@@ -152,9 +152,9 @@ impl From<PaymentError> for AppError {
 
 #[cfg(feature = "ssr")]
 pub use service::{
-    apply_provider_event, apply_stripe_session_event, demo_action, heal_stripe_attempts, reconcile_stripe_attempt,
-    refund_overpayments, start_checkout, stripe_refresh_worker, Checkout, ABANDON_AFTER_MINUTES, DEMO_OXXO_DAYS,
-    HEAL_AFTER_MINUTES,
+    apply_adjustment, apply_provider_event, apply_stripe_session_event, demo_action, heal_stripe_attempts,
+    reconcile_stripe_attempt, refund_overpayments, start_checkout, stripe_refresh_worker, Checkout,
+    ABANDON_AFTER_MINUTES, DEMO_OXXO_DAYS, HEAL_AFTER_MINUTES,
 };
 
 #[cfg(feature = "ssr")]
@@ -167,7 +167,9 @@ mod service {
         CURRENCY_MXN,
     };
     use crate::state::AppState;
-    use crate::store::{NewAttempt, Order, PaymentAttempt, ProviderEvent, StoreError};
+    use crate::store::{
+        AdjustmentEvent, AdjustmentOutcome, NewAttempt, Order, PaymentAttempt, ProviderEvent, StoreError,
+    };
     use crate::stripe::{self, SessionEventKind, SessionObject, StripeConfig, StripeError};
     use crate::tokens::{random_digits, random_token};
 
@@ -672,6 +674,39 @@ mod service {
                 outcome = ?other,
                 "provider event"
             ),
+        }
+        Ok(outcome)
+    }
+
+    /// A refund or a dispute the provider reported
+    /// ([`crate::store::Store::apply_adjustment`]): recorded for the
+    /// treasury; money gone for good cancels the receipt and reopens the
+    /// charges.
+    #[tracing::instrument(name = "payments.apply_adjustment", skip_all, fields(kind = %event.kind, event_id = %event.event_id))]
+    pub async fn apply_adjustment(
+        state: &AppState,
+        event: &AdjustmentEvent,
+    ) -> Result<AdjustmentOutcome, PaymentError> {
+        let outcome = state.store.apply_adjustment(event, state.clock.now()).await.map_err(store_err)?;
+        match &outcome {
+            AdjustmentOutcome::Recorded { order_id, cancelled: Some(folio) } => tracing::warn!(
+                order_id,
+                %folio,
+                kind = %event.kind,
+                provider_ref = %event.provider_ref,
+                "money taken back: receipt cancelled, charges owed again"
+            ),
+            AdjustmentOutcome::Recorded { order_id, cancelled: None } => tracing::warn!(
+                order_id,
+                kind = %event.kind,
+                amount = %event.amount,
+                provider_ref = %event.provider_ref,
+                "refund or dispute recorded for the treasury"
+            ),
+            AdjustmentOutcome::NotOurs => {
+                tracing::info!(payment_intent = %event.payment_intent, "refund or dispute of a payment that is not ours")
+            }
+            AdjustmentOutcome::Duplicate => {}
         }
         Ok(outcome)
     }

@@ -26,8 +26,8 @@ use stripe_checkout::{CheckoutSession, CheckoutSessionMode};
 use stripe_core::refund::{CreateRefund, CreateRefundReason};
 
 use crate::domain::money::Centavos;
-use crate::domain::payment::{Instructions, Method, PaymentEvent, Provider};
-use crate::store::{Order, PaymentAttempt, ProviderEvent};
+use crate::domain::payment::{AdjustmentKind, Instructions, Method, PaymentEvent, Provider};
+use crate::store::{AdjustmentEvent, Order, PaymentAttempt, ProviderEvent};
 
 /// Requests to ask Stripe, in the background, about attempts whose
 /// citizen just came back from Checkout (the order page never calls
@@ -293,11 +293,91 @@ pub enum WebhookEvent {
         kind: SessionEventKind,
         session: Box<SessionObject>,
     },
-    /// Any other event type: answered 200 and ignored.
+    /// `charge.refunded`, `charge.dispute.created`, `charge.dispute.closed`:
+    /// money already taken, refunded or disputed.
+    Adjustment(Box<AdjustmentEvent>),
+    /// Any other event type (or a charge without a payment id): answered
+    /// 200 and ignored.
     Ignored {
         event_id: String,
         event_type: String,
     },
+}
+
+/// A Stripe object's id where it may be a string or an expanded object.
+fn id_of(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+        serde_json::Value::Object(o) => o.get("id").and_then(|i| i.as_str()).map(str::to_string),
+        _ => None,
+    }
+}
+
+#[derive(Deserialize)]
+struct ChargeObject {
+    id: String,
+    amount: i64,
+    amount_refunded: i64,
+    #[serde(default)]
+    refunded: bool,
+    #[serde(default)]
+    payment_intent: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct DisputeObject {
+    id: String,
+    amount: i64,
+    status: String,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    payment_intent: serde_json::Value,
+}
+
+/// A refund or dispute event as an [`AdjustmentEvent`]; `None` for a
+/// charge or dispute without a payment id (not a Checkout payment).
+fn adjustment(
+    event_id: &str,
+    event_type: &str,
+    object: serde_json::Value,
+) -> Result<Option<AdjustmentEvent>, serde_json::Error> {
+    let event = |payment_intent: Option<String>, kind, amount: i64, provider_ref: String, detail| {
+        payment_intent.map(|payment_intent| AdjustmentEvent {
+            provider: Provider::Stripe,
+            event_id: event_id.to_string(),
+            payment_intent,
+            kind,
+            amount: Centavos(amount.max(0)),
+            provider_ref,
+            detail,
+        })
+    };
+    Ok(match event_type {
+        "charge.refunded" => {
+            let c: ChargeObject = serde_json::from_value(object)?;
+            // Stripe marks a charge `refunded` once all of it is.
+            let kind = if c.refunded || c.amount_refunded >= c.amount {
+                AdjustmentKind::Refund
+            } else {
+                AdjustmentKind::PartialRefund
+            };
+            event(id_of(&c.payment_intent), kind, c.amount_refunded, c.id, None)
+        }
+        "charge.dispute.created" | "charge.dispute.closed" => {
+            let d: DisputeObject = serde_json::from_value(object)?;
+            let kind = match (event_type, d.status.as_str()) {
+                ("charge.dispute.created", _) => AdjustmentKind::DisputeOpened,
+                (_, "lost") => AdjustmentKind::DisputeLost,
+                // won, warning_closed (an inquiry that never became a
+                // dispute), charge_refunded (the refund event says it).
+                _ => AdjustmentKind::DisputeWon,
+            };
+            let detail = Some(format!("{} ({})", d.reason.unwrap_or_else(|| "sin motivo".into()), d.status));
+            event(id_of(&d.payment_intent), kind, d.amount, d.id, detail)
+        }
+        _ => None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -316,6 +396,12 @@ struct RawData {
 /// Parses a (verified) webhook body.
 pub fn parse_event(body: &[u8]) -> Result<WebhookEvent, serde_json::Error> {
     let raw: RawEvent = serde_json::from_slice(body)?;
+    if raw.event_type.starts_with("charge.") {
+        return Ok(match adjustment(&raw.id, &raw.event_type, raw.data.object)? {
+            Some(a) => WebhookEvent::Adjustment(Box::new(a)),
+            None => WebhookEvent::Ignored { event_id: raw.id, event_type: raw.event_type },
+        });
+    }
     match SessionEventKind::parse(&raw.event_type) {
         None => Ok(WebhookEvent::Ignored { event_id: raw.id, event_type: raw.event_type }),
         Some(kind) => {

@@ -8,6 +8,7 @@
 //! recauda verify URL [--total T --fecha F --cuenta C] [--llaves FILE]
 //!                                 check a receipt's QR code (online, or offline)
 //! recauda llaves rotar            retire the receipt signing key, start a new one
+//! recauda ajustes                 list refunds, disputes and unapplied money to refund
 //! recauda recibo cancelar FOLIO MOTIVO   cancel a receipt (the folio stays)
 //! ```
 
@@ -30,6 +31,7 @@ const USAGE: &str = "uso:
       [--total 1234.50 --fecha 2026-11-22 --cuenta P-000123 --llaves llaves.json]
                                    … o sin red, con los datos impresos y las llaves publicadas
   recauda llaves rotar             retira la llave de firma de recibos y crea una nueva
+  recauda ajustes                  lista reembolsos, contracargos y pagos no aplicados por reembolsar
   recauda recibo cancelar FOLIO MOTIVO   cancela un recibo (el folio se conserva)";
 
 #[tokio::main]
@@ -127,6 +129,42 @@ async fn run(args: &[&str]) -> Result<ExitCode, AnyError> {
             println!("Firma: {}", outcome.verdict.message_es());
             println!("Resultado: {}", outcome.conclusion_es());
             Ok(if outcome.accepted() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        ["ajustes"] => {
+            // The treasury's list: refunds and disputes Stripe reported, and
+            // money received that was never applied (to refund).
+            let settings = Settings::load()?;
+            let store = app::store::Store::connect(&settings.database_url).await?;
+            let adjustments = store.adjustments().await?;
+            println!("Reembolsos y contracargos ({}):", adjustments.len());
+            for a in &adjustments {
+                println!(
+                    "  {}  orden {}  {}  {}  {}  recibo {} ({})  {}",
+                    a.created_at.format("%Y-%m-%d %H:%M"),
+                    a.reference,
+                    a.kind.label_es(),
+                    a.amount.display_mxn(),
+                    a.provider_ref,
+                    a.folio.as_deref().unwrap_or("—"),
+                    a.receipt_status.as_deref().unwrap_or("sin recibo"),
+                    a.detail.as_deref().unwrap_or("")
+                );
+            }
+            let mut pending = store.overpayments_to_refund(app::domain::payment::Provider::Stripe).await?;
+            pending.extend(store.overpayments_to_refund(app::domain::payment::Provider::Demo).await?);
+            println!("Pagos no aplicados por reembolsar ({}):", pending.len());
+            for o in &pending {
+                println!(
+                    "  {}  orden #{}  {}  {}  {}  {}",
+                    o.created_at.format("%Y-%m-%d %H:%M"),
+                    o.order_id,
+                    o.reason,
+                    o.amount.display_mxn(),
+                    o.payment_intent.as_deref().unwrap_or("—"),
+                    o.refund_error.as_deref().unwrap_or("")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
         }
         ["llaves", "rotar"] => {
             let settings = Settings::load()?;

@@ -102,6 +102,13 @@ pub async fn webhook(
             tracing::debug!(%event_id, %event_type, "Stripe webhook: event type not handled, ignored");
             Ok(ok("ignored"))
         }
+        WebhookEvent::Adjustment(adjustment) => match payments::apply_adjustment(&state, &adjustment).await {
+            Ok(app::store::AdjustmentOutcome::Duplicate) => Ok(ok("duplicate")),
+            Ok(app::store::AdjustmentOutcome::NotOurs) => Ok(ok("ignored")),
+            Ok(app::store::AdjustmentOutcome::Recorded { .. }) => Ok(ok("applied")),
+            // Stripe retries: recorded later.
+            Err(e) => Err(e.into()),
+        },
         WebhookEvent::Session { event_id, kind, session } => {
             match payments::apply_stripe_session_event(&state, &event_id, kind, &session).await {
                 Ok(outcome) => Ok(ok(match outcome {

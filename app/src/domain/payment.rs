@@ -361,6 +361,56 @@ pub fn on_unappliable_payment(order: OrderStatus, reason: OverpaymentReason) -> 
     EventEffect { outcome: EventOutcome::Discrepancy { reason, transition: closed }, attempt: AttemptStatus::Overpaid }
 }
 
+string_enum! {
+    /// What a provider reported about money already taken: a refund (full
+    /// or partial) or a dispute (a chargeback) opened, won or lost.
+    pub enum AdjustmentKind {
+        Refund = "refund",
+        PartialRefund = "partial_refund",
+        DisputeOpened = "dispute_opened",
+        DisputeWon = "dispute_won",
+        DisputeLost = "dispute_lost",
+    }
+}
+
+impl AdjustmentKind {
+    /// Whether the money is gone for good: the receipt no longer covers
+    /// anything and the charges are owed again.
+    pub fn takes_the_money_back(self) -> bool {
+        matches!(self, AdjustmentKind::Refund | AdjustmentKind::DisputeLost)
+    }
+
+    pub fn label_es(self) -> &'static str {
+        match self {
+            AdjustmentKind::Refund => "reembolso total",
+            AdjustmentKind::PartialRefund => "reembolso parcial",
+            AdjustmentKind::DisputeOpened => "contracargo abierto",
+            AdjustmentKind::DisputeWon => "contracargo ganado",
+            AdjustmentKind::DisputeLost => "contracargo perdido",
+        }
+    }
+
+    /// The cancellation reason a receipt gets when this takes the money
+    /// back (`provider_ref`: the provider's charge or dispute id).
+    pub fn cancel_reason_es(self, provider_ref: &str) -> String {
+        match self {
+            AdjustmentKind::DisputeLost => {
+                format!("Contracargo perdido: el banco del pagador retiró el pago ({provider_ref})")
+            }
+            _ => format!("Pago reembolsado al pagador ({provider_ref})"),
+        }
+    }
+}
+
+/// Whether an adjustment cancels the order's receipt and reopens its
+/// charges: only money taken back for good, from the attempt that paid an
+/// order that is (still) succeeded. A refund of money that was never
+/// applied (an overpayment refunded) or a second report changes nothing
+/// but the record.
+pub fn adjustment_refunds_order(kind: AdjustmentKind, order: OrderStatus, attempt: AttemptStatus) -> bool {
+    kind.takes_the_money_back() && order == OrderStatus::Succeeded && attempt == AttemptStatus::Succeeded
+}
+
 /// The smallest total Stripe charges in MXN ($10.00): a Checkout Session
 /// for less is refused, so such an order is never sent online (the
 /// formato de pago still works at the window). The demo provider keeps the
@@ -550,6 +600,26 @@ pub fn check_amount(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn only_money_taken_back_from_the_paying_attempt_refunds_the_order() {
+        use AdjustmentKind::*;
+        for kind in AdjustmentKind::ALL {
+            let back = matches!(kind, Refund | DisputeLost);
+            assert_eq!(kind.takes_the_money_back(), back, "{kind}");
+            assert_eq!(
+                adjustment_refunds_order(kind, OrderStatus::Succeeded, AttemptStatus::Succeeded),
+                back,
+                "{kind}"
+            );
+            // An overpayment refunded, an order already refunded: records only.
+            assert!(!adjustment_refunds_order(kind, OrderStatus::Succeeded, AttemptStatus::Overpaid));
+            assert!(!adjustment_refunds_order(kind, OrderStatus::Refunded, AttemptStatus::Refunded));
+            assert!(!adjustment_refunds_order(kind, OrderStatus::Failed, AttemptStatus::Overpaid));
+        }
+        assert!(DisputeLost.cancel_reason_es("dp_1").contains("Contracargo perdido"));
+        assert!(Refund.cancel_reason_es("ch_1").contains("reembolsado"));
+    }
 
     #[test]
     fn a_mismatched_payment_is_a_discrepancy_that_frees_a_live_order() {

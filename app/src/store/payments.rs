@@ -7,13 +7,16 @@ use super::dialect::Stmt;
 use super::orders::{move_order, persist_transition};
 use super::receipts::PaidBy;
 use super::records::{
-    timestamp_to_db, AttemptRow, NewAttempt, Overpayment, OverpaymentRow, PaymentAttempt, ProviderEvent, RefundStatus,
+    timestamp_to_db, Adjustment, AdjustmentEvent, AdjustmentOutcome, AdjustmentRow, AttemptRow, NewAttempt,
+    Overpayment, OverpaymentRow, PaymentAttempt, ProviderEvent, RefundStatus,
 };
 use super::{query_err, Store, StoreError};
+use crate::domain::folio::Folio;
 use crate::domain::money::Centavos;
 use crate::domain::payment::{
-    check_amount, on_mismatched_payment, on_provider_event, on_unappliable_payment, AttemptStatus, EventOutcome,
-    Method, OrderStatus, OverpaymentReason, PaymentEvent, PaymentEventKind, Provider, Transition, CURRENCY_MXN,
+    adjustment_refunds_order, check_amount, on_mismatched_payment, on_provider_event, on_unappliable_payment,
+    transition, AttemptStatus, EventOutcome, Method, OrderStatus, OverpaymentReason, PaymentEvent, PaymentEventKind,
+    Provider, Transition, CURRENCY_MXN,
 };
 use crate::receipt_keys::ReceiptKeys;
 
@@ -85,13 +88,141 @@ static OVERPAYMENTS_TO_REFUND: Stmt = Stmt::new(concat!(
     overpayment_select!(),
     " WHERE a.provider = $1 AND o.refund_status IN ('to_refund', 'refund_failed') ORDER BY o.id"
 ));
+static ATTEMPT_BY_PAYMENT: Stmt = Stmt::new(
+    "SELECT id, order_id, status FROM payment_attempts WHERE provider = $1 AND payment_intent = $2 \
+     ORDER BY id DESC LIMIT 1",
+);
+static INSERT_ADJUSTMENT: Stmt = Stmt::new(
+    "INSERT INTO payment_adjustments (order_id, attempt_id, kind, amount_centavos, provider_ref, detail, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, {ts:$7})",
+);
+static SET_ATTEMPT_STATUS: Stmt =
+    Stmt::new("UPDATE payment_attempts SET status = $2, updated_at = {ts:$3} WHERE id = $1");
+static CANCEL_ORDER_RECEIPT: Stmt = Stmt::new(
+    "UPDATE receipts SET status = 'cancelled', cancel_reason = $2, cancelled_at = {ts:$3} \
+     WHERE order_id = $1 AND status = 'valid' RETURNING folio",
+);
+static REOPEN_CHARGES: Stmt = Stmt::new(
+    "UPDATE charges SET status = 'open', updated_at = {ts:$2} WHERE status = 'paid' \
+     AND id IN (SELECT charge_id FROM payment_order_items WHERE order_id = $1)",
+);
+static ADJUSTMENTS: Stmt = Stmt::new(
+    "SELECT j.id, j.order_id, o.reference, j.kind, j.amount_centavos, j.provider_ref, j.detail, \
+            {ts_text:j.created_at} AS created_at, r.folio, r.status AS receipt_status \
+     FROM payment_adjustments j JOIN payment_orders o ON o.id = j.order_id \
+     LEFT JOIN receipts r ON r.order_id = j.order_id ORDER BY j.id",
+);
 static RECORD_REFUND: Stmt = Stmt::new(
     "UPDATE overpayments SET refund_status = $2, refund_ref = COALESCE($3, refund_ref), refund_error = $4, \
             refunded_at = CASE WHEN $3 IS NULL THEN refunded_at ELSE {ts:$5} END \
      WHERE id = $1 AND refund_status <> 'refunded'",
 );
 
+/// The attempt a provider's payment id names.
+#[derive(sqlx::FromRow)]
+struct PaidAttempt {
+    id: i64,
+    order_id: i64,
+    #[sqlx(try_from = "String")]
+    status: AttemptStatus,
+}
+
 impl Store {
+    /// A refund or a dispute reported by the provider, in ONE transaction:
+    /// the event is recorded (a repeat changes nothing), the attempt is
+    /// found by its payment id, the adjustment is stored for the treasury,
+    /// and when the money is gone for good from the attempt that paid the
+    /// order ([`adjustment_refunds_order`]) the order moves to `refunded`,
+    /// the attempt too, its receipt is cancelled with the reason (the folio
+    /// kept, never reused) and its charges are owed again.
+    #[tracing::instrument(
+        name = "store.apply_adjustment",
+        skip_all,
+        fields(provider = %ev.provider, event_id = %ev.event_id, kind = %ev.kind)
+    )]
+    pub async fn apply_adjustment(
+        &self,
+        ev: &AdjustmentEvent,
+        now: DateTime<Utc>,
+    ) -> Result<AdjustmentOutcome, StoreError> {
+        let now = timestamp_to_db(now);
+        let mut tx = self.write().await?;
+        let fresh = sqlx::query(tx.sql(&RECORD_EVENT))
+            .bind(ev.provider.as_str())
+            .bind(&ev.event_id)
+            .bind(&now)
+            .execute(tx.c())
+            .await
+            .map_err(query_err("record a provider event"))?
+            .rows_affected();
+        if fresh == 0 {
+            return Ok(AdjustmentOutcome::Duplicate);
+        }
+        let attempt: Option<PaidAttempt> = sqlx::query_as(tx.sql(&ATTEMPT_BY_PAYMENT))
+            .bind(ev.provider.as_str())
+            .bind(&ev.payment_intent)
+            .fetch_optional(tx.c())
+            .await
+            .map_err(query_err("find the attempt of a payment"))?;
+        let Some(attempt) = attempt else {
+            tx.commit().await?;
+            return Ok(AdjustmentOutcome::NotOurs);
+        };
+        let order = tx.lock_order(attempt.order_id).await?.ok_or(StoreError::OrderNotFound(attempt.order_id))?;
+        sqlx::query(tx.sql(&INSERT_ADJUSTMENT))
+            .bind(attempt.order_id)
+            .bind(attempt.id)
+            .bind(ev.kind.as_str())
+            .bind(ev.amount.0)
+            .bind(&ev.provider_ref)
+            .bind(&ev.detail)
+            .bind(&now)
+            .execute(tx.c())
+            .await
+            .map_err(query_err("record a refund or dispute"))?;
+        let mut cancelled = None;
+        if adjustment_refunds_order(ev.kind, order.status, attempt.status) {
+            let refunded = PaymentEvent::Refunded { amount: ev.amount };
+            let t = transition(order.status, &refunded)
+                .map_err(|source| StoreError::Transition { order_id: attempt.order_id, source })?;
+            persist_transition(&mut tx, attempt.order_id, t, PaymentEventKind::Refunded, &now).await?;
+            sqlx::query(tx.sql(&SET_ATTEMPT_STATUS))
+                .bind(attempt.id)
+                .bind(AttemptStatus::Refunded.as_str())
+                .bind(&now)
+                .execute(tx.c())
+                .await
+                .map_err(query_err("mark a payment attempt refunded"))?;
+            let folio: Option<String> = sqlx::query_scalar(tx.sql(&CANCEL_ORDER_RECEIPT))
+                .bind(attempt.order_id)
+                .bind(ev.kind.cancel_reason_es(&ev.provider_ref))
+                .bind(&now)
+                .fetch_optional(tx.c())
+                .await
+                .map_err(query_err("cancel the receipt of a refunded order"))?;
+            sqlx::query(tx.sql(&REOPEN_CHARGES))
+                .bind(attempt.order_id)
+                .bind(&now)
+                .execute(tx.c())
+                .await
+                .map_err(query_err("reopen the charges of a refunded order"))?;
+            cancelled = folio.map(|f| Folio::parse(&f)).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        }
+        tx.commit().await?;
+        Ok(AdjustmentOutcome::Recorded { order_id: attempt.order_id, cancelled })
+    }
+
+    /// Every refund and dispute reported, oldest first, with the order's
+    /// reference and its receipt (the treasury's list).
+    pub async fn adjustments(&self) -> Result<Vec<Adjustment>, StoreError> {
+        let mut r = self.read().await?;
+        let rows: Vec<AdjustmentRow> = sqlx::query_as(r.sql(&ADJUSTMENTS))
+            .fetch_all(r.c())
+            .await
+            .map_err(query_err("read the refunds and disputes"))?;
+        Ok(rows.into_iter().map(Adjustment::from).collect())
+    }
+
     /// Starts a payment attempt in ONE transaction: the order's
     /// `Redirected` transition (created → pending; the order is locked
     /// first) and the attempt (status `pending`). A refused transition

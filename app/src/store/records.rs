@@ -13,7 +13,8 @@ use crate::domain::folio::Folio;
 use crate::domain::money::Centavos;
 use crate::domain::order_token::OrderToken;
 use crate::domain::payment::{
-    AttemptStatus, Instructions, Method, OrderStatus, OverpaymentReason, PaymentEvent, PaymentEventKind, Provider,
+    AdjustmentKind, AttemptStatus, Instructions, Method, OrderStatus, OverpaymentReason, PaymentEvent,
+    PaymentEventKind, Provider,
 };
 use crate::domain::rfc::{PersonKind, Rfc};
 use crate::domain::string_enum;
@@ -603,6 +604,84 @@ impl From<OverpaymentRow> for Overpayment {
             refund_ref: r.refund_ref,
             refund_error: r.refund_error,
             refunded_at: r.refunded_at.map(|t| t.0),
+        }
+    }
+}
+
+/// A refund or a dispute reported by the provider about a payment
+/// (`charge.refunded`, `charge.dispute.*`), found by its payment id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdjustmentEvent {
+    pub provider: Provider,
+    /// The provider's event id: the dedupe key.
+    pub event_id: String,
+    /// The payment (Stripe's PaymentIntent) it is about.
+    pub payment_intent: String,
+    pub kind: AdjustmentKind,
+    /// The amount refunded so far, or disputed.
+    pub amount: Centavos,
+    /// The provider's charge or dispute id.
+    pub provider_ref: String,
+    /// The provider's reason, when it gives one.
+    pub detail: Option<String>,
+}
+
+/// What an [`AdjustmentEvent`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdjustmentOutcome {
+    /// This event was seen before: nothing changed.
+    Duplicate,
+    /// No attempt of ours has this payment id.
+    NotOurs,
+    /// Recorded for the treasury; `cancelled` is the receipt it cancelled
+    /// (the order refunded, its charges owed again).
+    Recorded { order_id: i64, cancelled: Option<Folio> },
+}
+
+/// A stored refund or dispute, as the treasury's list shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Adjustment {
+    pub id: i64,
+    pub order_id: i64,
+    pub reference: String,
+    pub kind: AdjustmentKind,
+    pub amount: Centavos,
+    pub provider_ref: String,
+    pub detail: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// The order's receipt and whether it is still valid.
+    pub folio: Option<String>,
+    pub receipt_status: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AdjustmentRow {
+    id: i64,
+    order_id: i64,
+    reference: String,
+    #[sqlx(try_from = "String")]
+    kind: AdjustmentKind,
+    amount_centavos: i64,
+    provider_ref: String,
+    detail: Option<String>,
+    created_at: DbTime,
+    folio: Option<String>,
+    receipt_status: Option<String>,
+}
+
+impl From<AdjustmentRow> for Adjustment {
+    fn from(r: AdjustmentRow) -> Self {
+        Adjustment {
+            id: r.id,
+            order_id: r.order_id,
+            reference: r.reference,
+            kind: r.kind,
+            amount: Centavos(r.amount_centavos),
+            provider_ref: r.provider_ref,
+            detail: r.detail,
+            created_at: r.created_at.0,
+            folio: r.folio,
+            receipt_status: r.receipt_status,
         }
     }
 }

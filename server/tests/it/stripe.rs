@@ -871,6 +871,16 @@ async fn overpayments_are_refunded_once_when_configured() {
     app::payments::heal_stripe_attempts(&h.app.state, h.app.state.clock.now()).await.unwrap();
     assert_eq!(h.fake.refunds.lock().unwrap().len(), 1);
     assert_eq!(open_charges(&h.app, "P-000002").await, 1, "an overpayment pays no charge");
+    // Stripe then reports our own refund (`charge.refunded` of the
+    // overpaid payment): recorded, and nothing else changes.
+    let (_, ack) = deliver(
+        &h.app,
+        &event("evt_over_refunded", "charge.refunded", &charge("ch_o", "pi_test_over", 64_000, 64_000)),
+    )
+    .await;
+    assert_eq!(ack["status"], "applied");
+    assert_eq!(order(&h.app, id).await["status"], "expired");
+    assert_eq!(open_charges(&h.app, "P-000002").await, 1);
 
     // Stripe down at the time: recorded as failed, refunded by the next sweep.
     *h.fake.refuse_refunds.lock().unwrap() = true;
@@ -1109,4 +1119,135 @@ async fn totals_under_the_online_minimum_are_refused_before_any_attempt() {
     assert!(html.contains(r#"data-testid="below-online-minimum""#) && html.contains("$10.00"), "{html}");
     assert!(!html.contains(r#"data-testid="pay-online""#));
     assert!(html.contains(r#"data-testid="order-reference""#), "the formato de pago is still there");
+}
+
+/// Pays `account`'s order by card through Checkout and the signed webhook,
+/// with PaymentIntent `pi`: the order's store id and the receipt's verify path.
+async fn paid_by_card(h: &Harness, account: &str, pi: &str) -> (i64, String) {
+    let (id, session_id, _) = order_and_checkout(h, account).await;
+    let session = set_session(h, &session_id, "complete", "paid", Some(pi));
+    let (status, body) =
+        deliver(&h.app, &event(&format!("evt_paid_{pi}"), "checkout.session.completed", &session)).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("applied")), "{body}");
+    let o = order(&h.app, id).await;
+    assert_eq!(o["status"], "succeeded");
+    let verify = o["receipt"]["verify_url"].as_str().unwrap().replace("https://pagos.loreto.gob.mx", "");
+    (id, verify)
+}
+
+/// Stripe's example charge as this payment's, refunded `refunded` of `amount`.
+fn charge(id: &str, pi: &str, amount: i64, refunded: i64) -> Value {
+    let mut c = fixtures()["resources"]["charge"].clone();
+    c["id"] = json!(id);
+    c["payment_intent"] = json!(pi);
+    c["amount"] = json!(amount);
+    c["amount_captured"] = json!(amount);
+    c["amount_refunded"] = json!(refunded);
+    c["refunded"] = json!(refunded >= amount);
+    c["currency"] = json!("mxn");
+    c
+}
+
+/// A dispute object as Stripe sends it (`charge.dispute.*`).
+fn dispute(id: &str, pi: &str, amount: i64, status: &str) -> Value {
+    json!({
+        "id": id, "object": "dispute", "amount": amount, "currency": "mxn",
+        "charge": format!("ch_of_{pi}"), "payment_intent": pi,
+        "reason": "fraudulent", "status": status, "livemode": false
+    })
+}
+
+/// The receipt's verdict as the API gives it (the verify path of its QR).
+async fn verdict(app: &TestApp, verify_path: &str) -> Value {
+    let (folio_part, s) = verify_path.strip_prefix("/v/").unwrap().split_once("?s=").unwrap();
+    app.get_json(&format!("/api/v1/receipts/{folio_part}/verify?s={s}")).await.1
+}
+
+/// Issue 9, defect 6: a refund or a lost dispute left a receipt saying
+/// "auténtico" for money the treasury no longer has.
+#[tokio::test]
+async fn a_full_refund_cancels_the_receipt_and_the_charges_are_owed_again() {
+    let h = harness().await;
+    let (id, verify) = paid_by_card(&h, "P-000002", "pi_refund_1").await;
+    assert_eq!(open_charges(&h.app, "P-000002").await, 0);
+    assert_eq!(verdict(&h.app, &verify).await["verdict"], "authentic");
+    let amount = order(&h.app, id).await["total"].as_str().unwrap().replace('.', "").parse::<i64>().unwrap();
+
+    // A partial refund first: recorded for the treasury, nothing else.
+    let body = event("evt_partial", "charge.refunded", &charge("ch_1", "pi_refund_1", amount, 10_000));
+    let (status, ack) = deliver(&h.app, &body).await;
+    assert_eq!((status, ack["status"].as_str()), (200, Some("applied")), "{ack}");
+    assert_eq!(verdict(&h.app, &verify).await["verdict"], "authentic");
+    assert_eq!(order(&h.app, id).await["status"], "succeeded");
+    assert_eq!(open_charges(&h.app, "P-000002").await, 0);
+
+    // Then the rest: the receipt is cancelled with the reason, the order
+    // refunded, the charge owed again.
+    let body = event("evt_full", "charge.refunded", &charge("ch_1", "pi_refund_1", amount, amount));
+    let (status, ack) = deliver(&h.app, &body).await;
+    assert_eq!((status, ack["status"].as_str()), (200, Some("applied")), "{ack}");
+    let v = verdict(&h.app, &verify).await;
+    assert_eq!(v["verdict"], "cancelled", "{v}");
+    assert!(v["cancel_reason"].as_str().unwrap().contains("reembolsado"), "{v}");
+    let o = order(&h.app, id).await;
+    assert_eq!(o["status"], "refunded", "{o}");
+    assert_eq!(open_charges(&h.app, "P-000002").await, 1, "owed again");
+    let (_, html) = page(&h.app, &verify).await;
+    assert!(html.contains("Recibo cancelado") && html.contains("reembolsado"), "{html}");
+    // A redelivery changes nothing; the folio is never reused.
+    let (_, ack) = deliver(&h.app, &body).await;
+    assert_eq!(ack["status"], "duplicate");
+    let listed = h.app.store.adjustments().await.unwrap();
+    let kinds: Vec<&str> = listed.iter().map(|a| a.kind.as_str()).collect();
+    assert_eq!(kinds, ["partial_refund", "refund"]);
+    assert_eq!(listed[0].amount.0, 10_000);
+    assert_eq!(listed[1].receipt_status.as_deref(), Some("cancelled"));
+    // The charge can be paid again: a new receipt, a new folio.
+    let (_, verify2) = paid_by_card(&h, "P-000002", "pi_refund_2").await;
+    assert!(verify2.starts_with("/v/A-2026-000002?"), "{verify2}");
+    // A refund of a payment that is not ours: ignored.
+    let (_, ack) =
+        deliver(&h.app, &event("evt_other", "charge.refunded", &charge("ch_x", "pi_elsewhere", 500, 500))).await;
+    assert_eq!(ack["status"], "ignored");
+}
+
+#[tokio::test]
+async fn disputes_are_recorded_and_a_lost_one_cancels_the_receipt() {
+    let h = harness().await;
+    let (id, verify) = paid_by_card(&h, "A-000003", "pi_dispute_1").await;
+    let amount = order(&h.app, id).await["total"].as_str().unwrap().replace('.', "").parse::<i64>().unwrap();
+    let (_, ack) = deliver(
+        &h.app,
+        &event("evt_dp_open", "charge.dispute.created", &dispute("dp_1", "pi_dispute_1", amount, "needs_response")),
+    )
+    .await;
+    assert_eq!(ack["status"], "applied");
+    // Open: listed, the receipt still stands.
+    assert_eq!(verdict(&h.app, &verify).await["verdict"], "authentic");
+    assert_eq!(h.app.store.adjustments().await.unwrap()[0].kind.as_str(), "dispute_opened");
+    // Lost: cancelled, owed again.
+    let (_, ack) = deliver(
+        &h.app,
+        &event("evt_dp_lost", "charge.dispute.closed", &dispute("dp_1", "pi_dispute_1", amount, "lost")),
+    )
+    .await;
+    assert_eq!(ack["status"], "applied");
+    let v = verdict(&h.app, &verify).await;
+    assert_eq!(v["verdict"], "cancelled");
+    assert!(v["cancel_reason"].as_str().unwrap().contains("Contracargo perdido"), "{v}");
+    assert_eq!(order(&h.app, id).await["status"], "refunded");
+    assert_eq!(open_charges(&h.app, "A-000003").await, 2);
+
+    // A dispute won: recorded, the receipt stays valid.
+    let (id2, verify2) = paid_by_card(&h, "P-000002", "pi_dispute_2").await;
+    for (evt, kind, status) in
+        [("evt_dp2_open", "charge.dispute.created", "needs_response"), ("evt_dp2_won", "charge.dispute.closed", "won")]
+    {
+        let (_, ack) = deliver(&h.app, &event(evt, kind, &dispute("dp_2", "pi_dispute_2", 100, status))).await;
+        assert_eq!(ack["status"], "applied");
+    }
+    assert_eq!(verdict(&h.app, &verify2).await["verdict"], "authentic");
+    assert_eq!(order(&h.app, id2).await["status"], "succeeded");
+    let kinds: Vec<String> = h.app.store.adjustments().await.unwrap().iter().map(|a| a.kind.to_string()).collect();
+    assert_eq!(kinds, ["dispute_opened", "dispute_lost", "dispute_opened", "dispute_won"]);
 }
