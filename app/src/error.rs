@@ -118,6 +118,26 @@ impl AppError {
         AppError::new(404, "not_found", "No existe esa dirección de la API.", "There is no such API address.")
     }
 
+    /// A request body over the limit (`server::security::MAX_BODY_BYTES`).
+    pub fn payload_too_large() -> AppError {
+        AppError::new(
+            413,
+            "payload_too_large",
+            "El cuerpo de la solicitud es demasiado grande.",
+            "The request body is too large.",
+        )
+    }
+
+    /// The request took longer than the server's time limit.
+    pub fn timed_out() -> AppError {
+        AppError::new(
+            503,
+            "timeout",
+            "La solicitud tardó demasiado. Intente de nuevo en unos minutos.",
+            "The request took too long. Please try again in a few minutes.",
+        )
+    }
+
     /// The database (or another part the request needs) did not answer.
     pub fn unavailable() -> AppError {
         AppError::new(
@@ -149,6 +169,7 @@ pub const ERROR_CODES: &[&str] = &[
     "invalid_json",
     "unsupported_media_type",
     "payload_too_large",
+    "timeout",
     "invalid_form",
     "csrf",
     "invalid_charges",

@@ -91,8 +91,13 @@ impl fmt::Debug for Secret {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StripeConfig {
     pub secret_key: Secret,
-    /// `whsec_…`: without it every webhook is refused.
+    /// `whsec_…` (`RECAUDA_STRIPE_WEBHOOK_SECRET`): without it every
+    /// webhook is refused.
     pub webhook_secret: Option<Secret>,
+    /// The endpoint's previous secret while Stripe rolls it
+    /// (`RECAUDA_STRIPE_WEBHOOK_SECRET_PREVIOUS`): during a rotation Stripe
+    /// signs with both for up to 24 h, and either is accepted.
+    pub webhook_secret_previous: Option<Secret>,
     /// Another API base URL (tests: the in-process fake); default Stripe's.
     pub api_base: Option<String>,
     /// The portal's public URL, for Checkout's success and cancel URLs.
@@ -107,6 +112,12 @@ pub struct StripeConfig {
 }
 
 impl StripeConfig {
+    /// The webhook secrets a signature may match: the current one, then the
+    /// previous one during a rotation.
+    pub fn webhook_secrets(&self) -> Vec<&str> {
+        self.webhook_secret.iter().chain(self.webhook_secret_previous.iter()).map(Secret::expose).collect()
+    }
+
     /// An async-stripe client for these settings.
     pub fn client(&self) -> Result<::stripe::Client, ::stripe::StripeError> {
         let mut builder = ::stripe::ClientBuilder::new(self.secret_key.expose()).timeout(REQUEST_TIMEOUT);
@@ -153,30 +164,66 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     format!("t={timestamp},v1={}", hex(&mac(secret, timestamp, body).finalize().into_bytes()))
 }
 
+/// At most this many `v1` signatures are tried (Stripe sends one per
+/// secret in force, so two during a rotation); a header with more is refused.
+pub const MAX_SIGNATURES: usize = 8;
+/// A `Stripe-Signature` longer than this is refused unread.
+pub const MAX_SIGNATURE_HEADER: usize = 2048;
+
 /// Verifies a `Stripe-Signature` header over the raw body as Stripe
 /// specifies: `t` is the timestamp, any `v1` may match the HMAC-SHA256 of
-/// `"{t}.{body}"` (compared in constant time), and `t` must be within 5
-/// minutes of `now`. Returns the timestamp.
-pub fn verify_signature(header: &str, body: &[u8], secret: &str, now: DateTime<Utc>) -> Result<i64, SignatureError> {
+/// `"{t}.{body}"` under any of `secrets` (compared in constant time), and
+/// `t` must be within 5 minutes of `now`. Returns the timestamp.
+///
+/// The header is untrusted input: more than one `t`, a `t` that is not a
+/// decimal i64, more than [`MAX_SIGNATURES`] `v1`s or a header longer than
+/// [`MAX_SIGNATURE_HEADER`] are malformed; a `v1` that is not 64 hex
+/// digits simply matches nothing; i64 extremes are merely stale.
+pub fn verify_signature(
+    header: &str,
+    body: &[u8],
+    secrets: &[&str],
+    now: DateTime<Utc>,
+) -> Result<i64, SignatureError> {
+    if header.len() > MAX_SIGNATURE_HEADER {
+        return Err(SignatureError::Malformed);
+    }
     let mut timestamp = None;
     let mut candidates = Vec::new();
     for part in header.split(',') {
         match part.trim().split_once('=') {
-            Some(("t", v)) => timestamp = Some(v.parse::<i64>().map_err(|_| SignatureError::Malformed)?),
-            Some(("v1", v)) => candidates.push(v),
+            Some(("t", v)) => {
+                if timestamp.is_some() {
+                    return Err(SignatureError::Malformed);
+                }
+                let digits = v.strip_prefix('-').unwrap_or(v);
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(SignatureError::Malformed);
+                }
+                timestamp = Some(v.parse::<i64>().map_err(|_| SignatureError::Malformed)?);
+            }
+            Some(("v1", v)) => {
+                if candidates.len() == MAX_SIGNATURES {
+                    return Err(SignatureError::Malformed);
+                }
+                candidates.push(v);
+            }
             _ => {}
         }
     }
     let timestamp = timestamp.ok_or(SignatureError::Malformed)?;
-    if candidates.is_empty() {
+    if candidates.is_empty() || secrets.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    let expected = mac(secret, timestamp, body);
-    let matches = candidates.iter().filter_map(|c| unhex(c)).any(|sig| expected.clone().verify_slice(&sig).is_ok());
+    let signatures: Vec<Vec<u8>> = candidates.iter().filter(|c| c.len() == 64).filter_map(|c| unhex(c)).collect();
+    let matches = secrets.iter().any(|secret| {
+        let expected = mac(secret, timestamp, body);
+        signatures.iter().any(|sig| expected.clone().verify_slice(sig).is_ok())
+    });
     if !matches {
         return Err(SignatureError::Mismatch);
     }
-    if (now.timestamp() - timestamp).abs() > SIGNATURE_TOLERANCE_SECS {
+    if now.timestamp().abs_diff(timestamp) > SIGNATURE_TOLERANCE_SECS.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
     Ok(timestamp)
@@ -667,6 +714,7 @@ mod tests {
         let c = StripeConfig {
             secret_key: Secret::new("sk_test_123"),
             webhook_secret: Some(Secret::new("whsec_abc")),
+            webhook_secret_previous: None,
             api_base: None,
             public_url: "http://localhost".into(),
             spei: false,
@@ -723,14 +771,14 @@ mod tests {
         let header = "t=1764000000,v1=7815dca34eaa40fd185b85b1d8a17bdc1e414e2551b707f1ca524248119118cc";
         assert_eq!(sign("whsec_test_recauda_kat", 1_764_000_000, body), header);
         let at = DateTime::from_timestamp(1_764_000_060, 0).unwrap();
-        assert_eq!(verify_signature(header, body, "whsec_test_recauda_kat", at), Ok(1_764_000_000));
+        assert_eq!(verify_signature(header, body, &["whsec_test_recauda_kat"], at), Ok(1_764_000_000));
         // One byte of the body, of the secret or of the signature: refused.
         let mut altered = body.to_vec();
         altered[10] ^= 1;
-        assert_eq!(verify_signature(header, &altered, "whsec_test_recauda_kat", at), Err(SignatureError::Mismatch));
-        assert_eq!(verify_signature(header, body, "whsec_test_recauda_kaT", at), Err(SignatureError::Mismatch));
+        assert_eq!(verify_signature(header, &altered, &["whsec_test_recauda_kat"], at), Err(SignatureError::Mismatch));
+        assert_eq!(verify_signature(header, body, &["whsec_test_recauda_kaT"], at), Err(SignatureError::Mismatch));
         let flipped = header.replace("v1=7815", "v1=7825");
-        assert_eq!(verify_signature(&flipped, body, "whsec_test_recauda_kat", at), Err(SignatureError::Mismatch));
+        assert_eq!(verify_signature(&flipped, body, &["whsec_test_recauda_kat"], at), Err(SignatureError::Mismatch));
     }
 
     #[test]
@@ -738,14 +786,77 @@ mod tests {
         let now = Utc::now();
         let body = br#"{"id":"evt_1"}"#;
         let header = sign("whsec_x", now.timestamp(), body);
-        assert_eq!(verify_signature(&header, body, "whsec_x", now), Ok(now.timestamp()));
+        assert_eq!(verify_signature(&header, body, &["whsec_x"], now), Ok(now.timestamp()));
         // Any matching v1 among several.
         let two = format!("t={},v1={},{}", now.timestamp(), "00".repeat(32), header.split_once(',').unwrap().1);
-        assert!(verify_signature(&two, body, "whsec_x", now).is_ok());
-        assert_eq!(verify_signature(&header, body, "whsec_y", now), Err(SignatureError::Mismatch));
-        assert_eq!(verify_signature(&header, b"{}", "whsec_x", now), Err(SignatureError::Mismatch));
+        assert!(verify_signature(&two, body, &["whsec_x"], now).is_ok());
+        assert_eq!(verify_signature(&header, body, &["whsec_y"], now), Err(SignatureError::Mismatch));
+        assert_eq!(verify_signature(&header, b"{}", &["whsec_x"], now), Err(SignatureError::Mismatch));
         let old = sign("whsec_x", now.timestamp() - 301, body);
-        assert_eq!(verify_signature(&old, body, "whsec_x", now), Err(SignatureError::Stale));
-        assert_eq!(verify_signature("v1=zz", body, "whsec_x", now), Err(SignatureError::Malformed));
+        assert_eq!(verify_signature(&old, body, &["whsec_x"], now), Err(SignatureError::Stale));
+        assert_eq!(verify_signature("v1=zz", body, &["whsec_x"], now), Err(SignatureError::Malformed));
+    }
+
+    #[test]
+    fn either_webhook_secret_is_accepted_during_a_rotation() {
+        let now = Utc::now();
+        let body = br#"{"id":"evt_rot"}"#;
+        let old = sign("whsec_old", now.timestamp(), body);
+        let new = sign("whsec_new", now.timestamp(), body);
+        let both = ["whsec_new", "whsec_old"];
+        assert!(verify_signature(&old, body, &both, now).is_ok());
+        assert!(verify_signature(&new, body, &both, now).is_ok());
+        // Stripe's header during a rotation: one v1 per secret.
+        let rolled = format!("{new},v1={}", old.split_once("v1=").unwrap().1);
+        assert!(verify_signature(&rolled, body, &["whsec_new"], now).is_ok());
+        assert!(verify_signature(&rolled, body, &["whsec_old"], now).is_ok());
+        assert_eq!(verify_signature(&old, body, &["whsec_new"], now), Err(SignatureError::Mismatch));
+        assert_eq!(verify_signature(&old, body, &[], now), Err(SignatureError::Malformed));
+    }
+
+    #[test]
+    fn hostile_signature_headers_are_refused_without_panicking() {
+        let now = Utc::now();
+        let body = br#"{"id":"evt_h"}"#;
+        let good = sign("whsec_x", now.timestamp(), body);
+        let v1 = good.split_once("v1=").unwrap().1;
+        let secrets = ["whsec_x"];
+        // Two timestamps: which one was signed is ambiguous.
+        let repeated = format!("t={},t={},v1={v1}", now.timestamp(), now.timestamp());
+        assert_eq!(verify_signature(&repeated, body, &secrets, now), Err(SignatureError::Malformed));
+        // i64 extremes: no overflow, merely wrong or stale.
+        for t in [i64::MIN, i64::MAX, 0, -1] {
+            let header = sign("whsec_x", t, body);
+            assert_eq!(verify_signature(&header, body, &secrets, now), Err(SignatureError::Stale), "t={t}");
+        }
+        assert_eq!(
+            verify_signature("t=99999999999999999999,v1=00", body, &secrets, now),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(verify_signature("t=+5,v1=00", body, &secrets, now), Err(SignatureError::Malformed));
+        // A huge list of v1s, or a huge header.
+        let many = format!("t={},{}v1={v1}", now.timestamp(), "v1=00,".repeat(MAX_SIGNATURES));
+        assert_eq!(verify_signature(&many, body, &secrets, now), Err(SignatureError::Malformed));
+        let long = format!("{good},{}", "x".repeat(MAX_SIGNATURE_HEADER));
+        assert_eq!(verify_signature(&long, body, &secrets, now), Err(SignatureError::Malformed));
+        // Non-hex, odd-length, multibyte and wrong-length signatures match nothing.
+        for bad in ["zz", "0", "é0", &v1[..62], &format!("{v1}00"), "ｆ".repeat(32).as_str()] {
+            let header = format!("t={},v1={bad}", now.timestamp());
+            assert_eq!(verify_signature(&header, body, &secrets, now), Err(SignatureError::Mismatch), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the header, verification answers and never panics; only
+        /// a header carrying the right HMAC is accepted.
+        #[test]
+        fn any_signature_header_is_answered(header in ".{0,300}", t in proptest::num::i64::ANY, raw in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let body = br#"{"id":"evt_p"}"#;
+            let now = Utc::now();
+            proptest::prop_assert!(verify_signature(&header, body, &["whsec_p"], now).is_err());
+            let hexed: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+            let header = format!("t={t},v1={hexed}");
+            proptest::prop_assert!(verify_signature(&header, body, &["whsec_p"], now).is_err());
+        }
     }
 }

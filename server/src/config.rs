@@ -163,6 +163,7 @@ impl Settings {
         let stripe = nonempty("RECAUDA_STRIPE_SECRET_KEY").map(|key| StripeConfig {
             secret_key: Secret::new(key),
             webhook_secret: nonempty("RECAUDA_STRIPE_WEBHOOK_SECRET").map(Secret::new),
+            webhook_secret_previous: nonempty("RECAUDA_STRIPE_WEBHOOK_SECRET_PREVIOUS").map(Secret::new),
             api_base: nonempty("RECAUDA_STRIPE_API_BASE"),
             public_url: public_url.clone(),
             spei,

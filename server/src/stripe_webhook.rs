@@ -1,8 +1,9 @@
 //! `POST /api/v1/stripe/webhook`: Stripe's events about Checkout Sessions.
 //!
 //! The RAW body is verified against `Stripe-Signature` (HMAC-SHA256 with the
-//! webhook secret, any matching `v1`, constant-time, 5 minutes of tolerance
-//! against the real clock) before anything is parsed. Then:
+//! webhook secret, or the previous one while Stripe rolls it; any matching
+//! `v1`, constant-time, 5 minutes of tolerance against the real clock)
+//! before anything is parsed. Then:
 //!
 //! * `checkout.session.completed` (paid → succeeded; unpaid → pending,
 //!   awaiting the OXXO cash), `checkout.session.async_payment_succeeded`,
@@ -67,18 +68,19 @@ pub async fn webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<WebhookAck>, AppError> {
-    let Some(secret) = state.stripe.as_ref().and_then(|s| s.webhook_secret.clone()) else {
+    let secrets = state.stripe.as_ref().map(|s| s.webhook_secrets()).unwrap_or_default();
+    if secrets.is_empty() {
         return Err(AppError::new(
             404,
             "stripe_not_configured",
             "Stripe no está configurado en este portal.",
             "Stripe is not configured on this portal.",
         ));
-    };
+    }
     let Some(signature) = headers.get("stripe-signature").and_then(|v| v.to_str().ok()) else {
         return Err(refused("bad_signature", "Falta la firma Stripe-Signature.", "The Stripe-Signature is missing."));
     };
-    if let Err(e) = stripe_mod::verify_signature(signature, &body, secret.expose(), state.clock.real_now()) {
+    if let Err(e) = stripe_mod::verify_signature(signature, &body, &secrets, state.clock.real_now()) {
         tracing::warn!(error = %e, "Stripe webhook refused");
         return Err(refused(
             "bad_signature",

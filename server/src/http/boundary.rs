@@ -95,6 +95,9 @@ pub async fn boundary(State(state): State<AppState>, mut req: Request, next: Nex
             Some(refused) => refused,
             None => next.run(req).await,
         };
+        if let Some(err) = bare_refusal(&response) {
+            response = err.into_response();
+        }
         if let Some(page) = page {
             if let Some(err) = response.extensions_mut().remove::<AppError>() {
                 response = error_page(PageContext::for_request(&state, &page.uri, &page.cookies), &err);
@@ -119,6 +122,26 @@ pub async fn boundary(State(state): State<AppState>, mut req: Request, next: Nex
     }
     .instrument(span)
     .await
+}
+
+/// The answers of the layers below (`security::protect`) that carry no
+/// body of ours: the body limit's 413 and the time limit's 503. They
+/// become the same errors as the rest, in the JSON shape or as a page.
+fn bare_refusal(response: &Response) -> Option<AppError> {
+    use axum::http::StatusCode;
+    if response.extensions().get::<AppError>().is_some() {
+        return None;
+    }
+    let content_type = response.headers().get(header::CONTENT_TYPE);
+    match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE
+            if !content_type.is_some_and(|t| t.as_bytes().starts_with(b"application/json")) =>
+        {
+            Some(AppError::payload_too_large())
+        }
+        StatusCode::SERVICE_UNAVAILABLE if content_type.is_none() => Some(AppError::timed_out()),
+        _ => None,
+    }
 }
 
 /// The 429 answer when the request's route class is over its budget.

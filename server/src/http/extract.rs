@@ -106,12 +106,7 @@ fn json_rejection(rejection: &JsonRejection) -> AppError {
             "Envíe el cuerpo como JSON (Content-Type: application/json).",
             "Send the body as JSON (Content-Type: application/json).",
         ),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
-            413,
-            "payload_too_large",
-            "El cuerpo de la solicitud es demasiado grande.",
-            "The request body is too large.",
-        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::payload_too_large(),
         JsonRejection::JsonDataError(_) => AppError::bad_json(
             "La solicitud no tiene la forma esperada: envíe {\"account\": \"…\"} o {\"rfc\": \"…\"} \
              y, si quiere, \"charges\" con la lista de números de cargo.",

@@ -56,6 +56,43 @@ async fn api_errors_keep_their_json_shape_and_unknown_api_routes_are_json() {
     assert_eq!(body["accounts"][0]["account"], "P-000002");
 }
 
+/// A body over the limit is refused before any handler, in the same shape
+/// as every other error: JSON under `/api` (whether the size was declared
+/// or only found while reading), a page elsewhere.
+#[tokio::test]
+async fn an_oversized_body_is_a_413_in_the_error_shape() {
+    let app = spawn_app().await;
+    let big = format!("{{\"account\": \"{}\"}}", "x".repeat(server::security::MAX_BODY_BYTES));
+    let (status, body) = app.post_raw("/api/v1/orders", "application/json", &big).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("payload_too_large")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("demasiado grande"), "{body}");
+    // Chunked, without a Content-Length: found while reading.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = "POST /api/v1/stripe/webhook HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
+                transfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+    conn.write_all(head.as_bytes()).await.unwrap();
+    for chunk in big.as_bytes().chunks(8192) {
+        let sent = conn.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await;
+        if sent.is_err() || conn.write_all(chunk).await.is_err() || conn.write_all(b"\r\n").await.is_err() {
+            break;
+        }
+    }
+    let _ = conn.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.to_lowercase().contains("content-type: application/json"), "{answer}");
+    assert!(answer.contains(r#""code":"payload_too_large""#), "{answer}");
+    // A page form: the error page.
+    let r =
+        post_form_with(&app, "/orden", &[("cuenta", "x".repeat(server::security::MAX_BODY_BYTES))], None, None).await;
+    assert_eq!(r.status().as_u16(), 413);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"data-code="payload_too_large""#) && html.contains("demasiado grande"), "{html}");
+}
+
 /// A request: method, path, JSON body (a form when `None` for a POST).
 type Request<'a> = (&'a str, String, Option<&'a Value>);
 

@@ -211,6 +211,7 @@ fn config(base: String) -> StripeConfig {
     StripeConfig {
         secret_key: Secret::new(SECRET_KEY),
         webhook_secret: Some(Secret::new(WEBHOOK_SECRET)),
+        webhook_secret_previous: None,
         api_base: Some(base),
         public_url: "https://pagos.loreto.gob.mx".into(),
         spei: false,
@@ -1250,4 +1251,163 @@ async fn disputes_are_recorded_and_a_lost_one_cancels_the_receipt() {
     assert_eq!(order(&h.app, id2).await["status"], "succeeded");
     let kinds: Vec<String> = h.app.store.adjustments().await.unwrap().iter().map(|a| a.kind.to_string()).collect();
     assert_eq!(kinds, ["dispute_opened", "dispute_lost", "dispute_opened", "dispute_won"]);
+}
+
+/// Rolling the endpoint's secret: while both are configured, events signed
+/// with either are applied; the old one alone is refused afterwards.
+#[tokio::test]
+async fn webhooks_signed_with_the_previous_secret_are_accepted_during_a_rotation() {
+    let h = harness_with(|c| {
+        c.webhook_secret = Some(Secret::new("whsec_rolled_new"));
+        c.webhook_secret_previous = Some(Secret::new(WEBHOOK_SECRET));
+    })
+    .await;
+    let (id, session_id, _) = order_and_checkout(&h, "P-000002").await;
+    let paid =
+        event("evt_rotated", "checkout.session.completed", &with(&session_of(&h, &session_id), "complete", "paid"));
+    let now = chrono::Utc::now().timestamp();
+    let (status, body) = deliver_signed(&h.app, &paid, &sign("whsec_other", now, paid.as_bytes())).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = deliver_signed(&h.app, &paid, &sign(WEBHOOK_SECRET, now, paid.as_bytes())).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("applied")), "the previous secret: {body}");
+    let (status, body) = deliver_signed(&h.app, &paid, &sign("whsec_rolled_new", now, paid.as_bytes())).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("duplicate")), "the new secret: {body}");
+    assert_eq!(order(&h.app, id).await["status"], "succeeded");
+
+    let after = harness_with(|c| c.webhook_secret = Some(Secret::new("whsec_rolled_new"))).await;
+    let (status, _) = deliver_signed(&after.app, &paid, &sign(WEBHOOK_SECRET, now, paid.as_bytes())).await;
+    assert_eq!(status, 400, "once the rotation is over, the old secret is refused");
+}
+
+/// The webhook endpoint is the one route anyone on the internet can post
+/// to: hostile `Stripe-Signature` headers, bodies at the size limit and
+/// arbitrary JSON behind a valid signature are answered 200, 400 or 503
+/// (never a panic, never a 500), always in the JSON shape, and change
+/// nothing.
+#[tokio::test]
+async fn fuzz_the_webhook_surface_answers_only_200_400_or_503() {
+    let h = harness().await;
+    let (id, session_id, _) = order_and_checkout(&h, "P-000002").await;
+    let paid =
+        event("evt_fuzz_paid", "checkout.session.completed", &with(&session_of(&h, &session_id), "complete", "paid"));
+    let now = chrono::Utc::now().timestamp();
+    let good = sign(WEBHOOK_SECRET, now, paid.as_bytes());
+    let v1 = good.split_once("v1=").unwrap().1.to_string();
+    let mut headers = vec![
+        format!("t={now},t={now},v1={v1}"),
+        format!("t={now},{}v1={v1}", "v1=00,".repeat(5000)),
+        format!("t={},v1={v1}", i64::MIN),
+        format!("t={},v1={v1}", i64::MAX),
+        sign(WEBHOOK_SECRET, i64::MIN, paid.as_bytes()),
+        sign(WEBHOOK_SECRET, i64::MAX, paid.as_bytes()),
+        format!("t=99999999999999999999999,v1={v1}"),
+        format!("t={now},v1={}", "zz".repeat(32)),
+        format!("t={now},v1={}", "é".repeat(32)),
+        format!("t={now},v1="),
+        format!("t={now}"),
+        format!("v1={v1}"),
+        "t=,v1=,=,,,".to_string(),
+        ",".repeat(4000),
+        "t".repeat(4000),
+    ];
+    headers.push(format!("{good},{}", "v0=1,".repeat(1000)));
+    for header in &headers {
+        let (status, body) = deliver_signed(&h.app, &paid, header).await;
+        assert_eq!(status, 400, "{}: {body}", &header[..header.len().min(80)]);
+        assert_eq!(body["error"]["code"], "bad_signature", "{body}");
+    }
+    // A non-UTF-8 header value.
+    let r = h
+        .app
+        .client
+        .post(format!("{}/api/v1/stripe/webhook", h.app.base))
+        .header("stripe-signature", axum::http::HeaderValue::from_bytes(b"t=1,v1=\xff\xfe").unwrap())
+        .body(paid.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+
+    // Bodies at the size limit, validly signed: not events, refused 400.
+    let limit = server::security::MAX_BODY_BYTES;
+    for size in [limit - 1, limit] {
+        let padded = format!("{{\"pad\":\"{}\"}}", "x".repeat(size - 10));
+        assert_eq!(padded.len(), size);
+        let (status, body) = deliver(&h.app, &padded).await;
+        assert!(status == 400 || status == 200, "{size} bytes: {status} {body}");
+        assert!(body["error"]["code"].is_string() || body["received"] == true, "{body}");
+    }
+    // One byte over the limit: 413, in the JSON shape.
+    let over = format!("{{\"pad\":\"{}\"}}", "x".repeat(limit + 1 - 10));
+    let (status, body) = deliver(&h.app, &over).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("payload_too_large")), "{body}");
+
+    // Arbitrary JSON behind a valid signature.
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        "[a-z_.]{0,12}".prop_map(Value::from),
+        prop::sample::select(vec![
+            "checkout.session.completed",
+            "checkout.session.async_payment_succeeded",
+            "checkout.session.expired",
+            "charge.refunded",
+            "charge.dispute.closed",
+            "paid",
+            "complete",
+            "mxn",
+            "cs_test_x",
+        ])
+        .prop_map(Value::from),
+    ];
+    let keys = prop::sample::select(vec![
+        "id",
+        "type",
+        "object",
+        "data",
+        "status",
+        "payment_status",
+        "amount_total",
+        "currency",
+        "metadata",
+        "order_token",
+        "attempt_id",
+        "payment_intent",
+        "amount_refunded",
+        "charge",
+        "amount",
+        "created",
+        "x",
+    ]);
+    let value = leaf.prop_recursive(4, 48, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            prop::collection::btree_map(keys.clone(), inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+        ]
+    });
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(64u32).min(2000);
+    let mut runner = TestRunner::new(Config { cases, ..Config::default() });
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    runner
+        .run(&value, |v| {
+            tx.send(v.to_string()).unwrap();
+            Ok(())
+        })
+        .unwrap();
+    drop(tx);
+    let mut answered = 0;
+    for body in rx {
+        let (status, answer) = deliver(&h.app, &body).await;
+        assert!(matches!(status, 200 | 400 | 503), "{status} for {body}: {answer}");
+        assert!(answer["error"]["code"].is_string() || answer["received"] == true, "{body}: {answer}");
+        answered += 1;
+    }
+    assert!(answered >= cases as usize / 2, "{answered} bodies delivered");
+    assert_eq!(order(&h.app, id).await["status"], "pending", "nothing was paid by garbage");
+    assert_eq!(open_charges(&h.app, "P-000002").await, 1);
 }
