@@ -153,8 +153,8 @@ impl From<PaymentError> for AppError {
 #[cfg(feature = "ssr")]
 pub use service::{
     apply_adjustment, apply_provider_event, apply_stripe_session_event, demo_action, heal_stripe_attempts,
-    reconcile_stripe_attempt, refund_overpayments, start_checkout, stripe_refresh_worker, Checkout,
-    ABANDON_AFTER_MINUTES, DEMO_OXXO_DAYS, HEAL_AFTER_MINUTES,
+    heal_stripe_attempts_within, reconcile_stripe_attempt, refund_overpayments, start_checkout, stripe_refresh_worker,
+    Checkout, ABANDON_AFTER_MINUTES, DEMO_OXXO_DAYS, HEAL_AFTER_MINUTES, RETRY_CHECK_AFTER_MINUTES, SWEEP_BUDGET,
 };
 
 #[cfg(feature = "ssr")]
@@ -557,28 +557,59 @@ mod service {
         apply_stripe_session_event(state, &event_id, kind, &session).await.map(Some)
     }
 
+    /// The longest one healing sweep keeps asking Stripe: what is left
+    /// waits for the next run (every request to Stripe has its own time
+    /// limit too), so a slow Stripe never makes a sweep outlive its lease.
+    pub const SWEEP_BUDGET: std::time::Duration = std::time::Duration::from_secs(120);
+    /// When an attempt could not be settled by a sweep, the next one asks
+    /// about it after the attempts that were not asked yet.
+    pub const RETRY_CHECK_AFTER_MINUTES: i64 = 5;
+
     /// The healing sweep: [`reconcile_stripe_attempt`] for every pending
     /// Stripe attempt created at least [`HEAL_AFTER_MINUTES`] before `now`
     /// that is due (a lost webhook, or a crash between Stripe's success and
-    /// our commit, heals here); then [`refund_overpayments`] when
-    /// configured. Returns how many attempts changed something.
-    #[tracing::instrument(name = "payments.heal_stripe_attempts", skip_all)]
+    /// our commit, heals here), longest-waiting first, for at most
+    /// [`SWEEP_BUDGET`]; then [`refund_overpayments`] when configured.
+    /// Returns how many attempts changed something.
     pub async fn heal_stripe_attempts(state: &AppState, now: DateTime<Utc>) -> Result<usize, PaymentError> {
+        heal_stripe_attempts_within(state, now, SWEEP_BUDGET).await
+    }
+
+    /// [`heal_stripe_attempts`] with another time budget.
+    #[tracing::instrument(name = "payments.heal_stripe_attempts", skip_all)]
+    pub async fn heal_stripe_attempts_within(
+        state: &AppState,
+        now: DateTime<Utc>,
+        budget: std::time::Duration,
+    ) -> Result<usize, PaymentError> {
         let Some(config) = state.stripe.clone() else { return Ok(0) };
+        let started = std::time::Instant::now();
         let before = now - Duration::minutes(HEAL_AFTER_MINUTES);
         let attempts = state.store.attempts_to_check(Provider::Stripe, before, now).await.map_err(store_err)?;
+        let total = attempts.len();
         let mut healed = 0;
-        for attempt in attempts {
+        for (asked, attempt) in attempts.into_iter().enumerate() {
+            if started.elapsed() >= budget {
+                tracing::warn!(
+                    left = total - asked,
+                    "healing sweep: time budget spent, the rest waits for the next run"
+                );
+                break;
+            }
             match reconcile_stripe_attempt(state, &attempt, now).await {
                 Ok(None | Some(EventOutcome::Duplicate | EventOutcome::Applied(Transition::AlreadyThere(_)))) => {}
                 Ok(Some(outcome)) => {
                     tracing::info!(attempt_id = attempt.id, ?outcome, "healing: applied what Stripe reports");
                     healed += 1;
                 }
-                Err(e) => tracing::warn!(attempt_id = attempt.id, error = %e, "healing: not settled this time"),
+                Err(e) => {
+                    tracing::warn!(attempt_id = attempt.id, error = %e, "healing: not settled this time");
+                    let next = now + Duration::minutes(RETRY_CHECK_AFTER_MINUTES);
+                    state.store.set_attempt_next_check(attempt.id, next).await.map_err(store_err)?;
+                }
             }
         }
-        if config.refund_overpayments {
+        if config.refund_overpayments && started.elapsed() < budget {
             refund_overpayments(state, &config).await?;
         }
         Ok(healed)

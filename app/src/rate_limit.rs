@@ -1,19 +1,53 @@
-//! Per-address rate limits of the public routes, by class of route.
+//! Per-client rate limits of the public routes, by class of route.
 //!
-//! A fixed one-minute window per (class, client address): simple,
-//! predictable for the `Retry-After` header, and cheap (one map entry per
-//! active address and class). Which route belongs to which class is the
-//! HTTP layer's business (`server::http::rate_limit`).
+//! A fixed one-minute window per (class, client): simple, predictable for
+//! the `Retry-After` header, and cheap. A client is an IPv4 address or an
+//! IPv6 /64 (one subscriber line gets a whole /64, so counting single IPv6
+//! addresses would give each household 2^64 budgets).
+//!
+//! The table is bounded: [`SHARDS`] maps of at most [`SHARD_CAPACITY`]
+//! clients each, every one behind its own mutex, so one request never waits
+//! on more than a shard and never scans more than one. A full shard first
+//! drops its expired windows and, if still full, the window that started
+//! first (a client flooding us with new addresses can only push out other
+//! clients' oldest windows, never grow the table). Which route belongs to
+//! which class is the HTTP layer's business (`server::http::rate_limit`).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The window over which a class's requests are counted.
 pub const WINDOW: Duration = Duration::from_secs(60);
-/// Above this many tracked (class, address) pairs, expired windows are swept.
-const SWEEP_ABOVE: usize = 10_000;
+/// How many independent maps the table is split into.
+pub const SHARDS: usize = 64;
+/// The most (class, client) windows one shard keeps.
+pub const SHARD_CAPACITY: usize = 1024;
+
+/// Who a budget belongs to: an IPv4 address, or the /64 of an IPv6 one
+/// (an IPv4-mapped IPv6 address counts as its IPv4 address).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Client {
+    V4([u8; 4]),
+    V6Prefix64([u8; 8]),
+}
+
+impl Client {
+    pub fn of(ip: IpAddr) -> Client {
+        match ip {
+            IpAddr::V4(v4) => Client::V4(v4.octets()),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Client::V4(v4.octets()),
+                None => {
+                    let o = v6.octets();
+                    Client::V6Prefix64([o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7]])
+                }
+            },
+        }
+    }
+}
 
 /// The public routes that cost something to answer or reveal something
 /// when guessed, each with its own budget per address.
@@ -48,9 +82,10 @@ impl RouteClass {
 }
 
 pub struct RateLimiter {
-    /// Requests per minute per address of most classes; 0: no limit.
+    /// Requests per minute per client of most classes; 0: no limit.
     base: u32,
-    windows: Mutex<HashMap<(RouteClass, IpAddr), Window>>,
+    shards: Vec<Mutex<HashMap<(RouteClass, Client), Window>>>,
+    hasher: std::collections::hash_map::RandomState,
 }
 
 #[derive(Clone, Copy)]
@@ -64,13 +99,17 @@ struct Window {
 pub struct RetryAfter(pub u64);
 
 impl RateLimiter {
-    /// `base` requests per minute per address (four times that for order
+    /// `base` requests per minute per client (four times that for order
     /// reads); 0 disables every limit.
     pub fn per_minute(base: u32) -> Self {
-        Self { base, windows: Mutex::new(HashMap::new()) }
+        Self {
+            base,
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            hasher: std::collections::hash_map::RandomState::new(),
+        }
     }
 
-    /// The budget of `class` per minute and address (0: unlimited).
+    /// The budget of `class` per minute and client (0: unlimited).
     pub fn limit(&self, class: RouteClass) -> u32 {
         match class {
             RouteClass::OrderReads => self.base.saturating_mul(4),
@@ -82,16 +121,31 @@ impl RateLimiter {
         self.check_at(class, ip, Instant::now())
     }
 
+    /// How many windows the table holds (at most `SHARDS * SHARD_CAPACITY`).
+    pub fn tracked(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).len()).sum()
+    }
+
     fn check_at(&self, class: RouteClass, ip: IpAddr, now: Instant) -> Result<(), RetryAfter> {
         let limit = self.limit(class);
         if limit == 0 {
             return Ok(());
         }
-        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if windows.len() > SWEEP_ABOVE {
+        let key = (class, Client::of(ip));
+        let mut hasher = self.hasher.build_hasher();
+        key.hash(&mut hasher);
+        let shard = &self.shards[(hasher.finish() as usize) % SHARDS];
+        let mut windows = shard.lock().unwrap_or_else(|e| e.into_inner());
+        if windows.len() >= SHARD_CAPACITY && !windows.contains_key(&key) {
             windows.retain(|_, w| now.duration_since(w.started) < WINDOW);
+            if windows.len() >= SHARD_CAPACITY {
+                let oldest = windows.iter().min_by_key(|(_, w)| w.started).map(|(k, _)| *k);
+                if let Some(oldest) = oldest {
+                    windows.remove(&oldest);
+                }
+            }
         }
-        let window = windows.entry((class, ip)).or_insert(Window { started: now, used: 0 });
+        let window = windows.entry(key).or_insert(Window { started: now, used: 0 });
         if now.duration_since(window.started) >= WINDOW {
             *window = Window { started: now, used: 0 };
         }
@@ -142,5 +196,43 @@ mod tests {
         for _ in 0..1000 {
             assert!(limiter.check(RouteClass::Lookup, ip).is_ok());
         }
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_slash_64() {
+        let limiter = RateLimiter::per_minute(2);
+        let t0 = Instant::now();
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:ffff:ffff:fffe".parse().unwrap();
+        let other_line: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(limiter.check_at(RouteClass::Lookup, a, t0), Ok(()));
+        assert_eq!(limiter.check_at(RouteClass::Lookup, b, t0), Ok(()));
+        assert!(
+            limiter.check_at(RouteClass::Lookup, a, t0).is_err(),
+            "another address of the same /64 shares the budget"
+        );
+        assert_eq!(limiter.check_at(RouteClass::Lookup, other_line, t0), Ok(()));
+        // An IPv4-mapped address is its IPv4 address.
+        let v4: IpAddr = "198.51.100.4".parse().unwrap();
+        let mapped: IpAddr = "::ffff:198.51.100.4".parse().unwrap();
+        assert_eq!(Client::of(v4), Client::of(mapped));
+    }
+
+    #[test]
+    fn the_table_stays_bounded_under_a_flood_of_addresses() {
+        let limiter = RateLimiter::per_minute(1);
+        let t0 = Instant::now();
+        let victim: IpAddr = "203.0.113.1".parse().unwrap();
+        assert_eq!(limiter.check_at(RouteClass::Lookup, victim, t0), Ok(()));
+        let flood = SHARDS * SHARD_CAPACITY * 5 / 4;
+        for i in 0..flood as u32 {
+            let ip = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            let _ = limiter.check_at(RouteClass::Lookup, ip, t0 + Duration::from_millis(1));
+        }
+        assert!(limiter.tracked() <= SHARDS * SHARD_CAPACITY, "{} windows", limiter.tracked());
+        // Expired windows make room before anything live is pushed out.
+        let later = t0 + WINDOW + Duration::from_secs(1);
+        assert_eq!(limiter.check_at(RouteClass::Lookup, victim, later), Ok(()));
+        assert!(limiter.check_at(RouteClass::Lookup, victim, later).is_err(), "a fresh window still counts");
     }
 }

@@ -38,7 +38,7 @@ static ATTEMPTS_OF_ORDER: Stmt = Stmt::new(concat!(attempt_select!(), " WHERE or
 static ATTEMPTS_TO_CHECK: Stmt = Stmt::new(concat!(
     attempt_select!(),
     " WHERE provider = $1 AND status = 'pending' AND created_at <= {ts:$2} \
-      AND (next_check_at IS NULL OR next_check_at <= {ts:$3}) ORDER BY id"
+      AND (next_check_at IS NULL OR next_check_at <= {ts:$3}) ORDER BY COALESCE(next_check_at, created_at), id"
 ));
 static SET_PROVIDER_REF: Stmt = Stmt::new(
     "UPDATE payment_attempts SET provider_ref = $2, updated_at = {ts:$3} \

@@ -59,27 +59,55 @@ pub(super) async fn allocate_ids(conn: &mut AnyConnection, table: IdTable, n: us
 /// no statistics have seen (a plan made for an empty table would make the
 /// import quadratic).
 pub(super) async fn prepare_import(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    for setting in [
+        "SET LOCAL plan_cache_mode = force_custom_plan",
+        "SET LOCAL enable_seqscan = off",
+        // A padrón of millions of rows may take minutes, and so may the
+        // wait for another import to finish.
+        "SET LOCAL statement_timeout = 0",
+        "SET LOCAL idle_in_transaction_session_timeout = '5min'",
+        "SET LOCAL lock_timeout = 0",
+    ] {
+        sqlx::query(setting).execute(&mut *conn).await.map_err(query_err("configure the import transaction"))?;
+    }
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(IMPORT_LOCK_KEY)
         .execute(&mut *conn)
         .await
         .map_err(query_err("take the import lock"))?;
-    for setting in ["SET LOCAL plan_cache_mode = force_custom_plan", "SET LOCAL enable_seqscan = off"] {
-        sqlx::query(setting).execute(&mut *conn).await.map_err(query_err("configure the import transaction"))?;
-    }
     Ok(())
 }
 
-/// Connects (`postgres://…` / `postgresql://…`) and applies the migrations.
+/// Every pooled connection's limits: a statement that runs longer than
+/// `statement_timeout` is cancelled (a request has 30 s in all, see
+/// `server::security`), and a transaction left idle longer than
+/// `idle_in_transaction_session_timeout` is ended by the server with its
+/// locks, so a stuck task can never hold charges locked. The padrón import
+/// and the migrations, which may legitimately run long, lift them for
+/// themselves.
+pub const SESSION_LIMITS: &str = "SET statement_timeout = '20s'; SET idle_in_transaction_session_timeout = '30s'; \
+                                  SET lock_timeout = '15s'";
+
+/// Connects (`postgres://…` / `postgresql://…`) and applies the migrations
+/// (on a connection of their own, without the pool's time limits).
 pub(super) async fn connect(database_url: &str) -> Result<AnyPool, StoreError> {
+    use sqlx::Executor;
     let connect_err = |source| StoreError::Connect { url: redact_url(database_url), source };
     let options: AnyConnectOptions = database_url.parse().map_err(connect_err)?;
-    let pool = AnyPoolOptions::new()
+    let migrating =
+        AnyPoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(connect_err)?;
+    MIGRATOR.run(&migrating).await.map_err(StoreError::Migrate)?;
+    migrating.close().await;
+    AnyPoolOptions::new()
         .max_connections(10)
         .acquire_timeout(Duration::from_secs(10))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute(SESSION_LIMITS).await?;
+                Ok(())
+            })
+        })
         .connect_with(options)
         .await
-        .map_err(connect_err)?;
-    MIGRATOR.run(&pool).await.map_err(StoreError::Migrate)?;
-    Ok(pool)
+        .map_err(connect_err)
 }

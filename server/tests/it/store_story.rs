@@ -152,6 +152,22 @@ fn key(a: &str, c: &str, p: &str, due: &str, amount: i64) -> (String, String, St
 async fn story(shared: Store, backend: Backend) {
     let store: &Store = &shared;
     store.ping().await.unwrap();
+    if let Backend::Postgres(_) = backend {
+        // Every pooled connection carries the time limits: a stuck
+        // statement or an abandoned transaction cannot hold locks for long.
+        for (setting, value) in
+            [("statement_timeout", "20s"), ("idle_in_transaction_session_timeout", "30s"), ("lock_timeout", "15s")]
+        {
+            let mut conn = store.pool().acquire().await.unwrap();
+            let shown: String = sqlx::query_scalar(&format!("SHOW {setting}")).fetch_one(&mut *conn).await.unwrap();
+            assert_eq!(shown, value, "{setting}");
+        }
+        let mut conn = store.pool().acquire().await.unwrap();
+        sqlx::query("SET statement_timeout = '100ms'").execute(&mut *conn).await.unwrap();
+        let cancelled = sqlx::query("SELECT pg_sleep(5)").execute(&mut *conn).await;
+        assert!(cancelled.is_err(), "a statement over the limit is cancelled");
+        sqlx::query("SET statement_timeout = '20s'").execute(&mut *conn).await.unwrap();
+    }
     assert_eq!(store.counts().await.unwrap(), Counts::default());
 
     // 1. First import.

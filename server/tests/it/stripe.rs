@@ -60,6 +60,8 @@ struct Fake {
     down: Mutex<bool>,
     /// How many "create a session" requests arrived, failed ones included.
     create_calls: Mutex<usize>,
+    /// How long "retrieve a session" takes to answer (a slow Stripe).
+    retrieve_delay: Mutex<std::time::Duration>,
 }
 
 /// Stripe's error body (`{"error": {"type", "code", "message"}}`) with `status`.
@@ -142,6 +144,8 @@ async fn retrieve_session(
     let expand = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .any(|(k, v)| k.starts_with("expand") && v == "payment_intent");
     fake.retrieved.lock().unwrap().push(id.clone());
+    let delay = *fake.retrieve_delay.lock().unwrap();
+    tokio::time::sleep(delay).await;
     let Some(mut session) = fake.sessions.lock().unwrap().get(&id).cloned() else {
         return (
             StatusCode::NOT_FOUND,
@@ -1410,4 +1414,45 @@ async fn fuzz_the_webhook_surface_answers_only_200_400_or_503() {
     assert!(answered >= cases as usize / 2, "{answered} bodies delivered");
     assert_eq!(order(&h.app, id).await["status"], "pending", "nothing was paid by garbage");
     assert_eq!(open_charges(&h.app, "P-000002").await, 1);
+}
+
+/// A slow Stripe: a sweep stops asking when its time budget is spent, and
+/// the next sweep starts with the attempts that were not asked yet.
+#[tokio::test]
+async fn a_sweep_keeps_to_its_time_budget_and_the_next_one_takes_the_rest() {
+    let h = harness().await;
+    let mut orders = Vec::new();
+    for account in ["P-000001", "P-000002", "A-000003"] {
+        let (id, session_id, _) = order_and_checkout(&h, account).await;
+        let mut sessions = h.fake.sessions.lock().unwrap();
+        let s = sessions.get_mut(&session_id).unwrap();
+        s["status"] = json!("complete");
+        s["payment_status"] = json!("paid");
+        orders.push(id);
+    }
+    *h.fake.retrieve_delay.lock().unwrap() = std::time::Duration::from_millis(400);
+    let later = h.app.state.clock.now() + chrono::Duration::minutes(16);
+    let budget = std::time::Duration::from_millis(300);
+    let started = std::time::Instant::now();
+    let healed = app::payments::heal_stripe_attempts_within(&h.app.state, later, budget).await.unwrap();
+    assert_eq!(healed, 1, "the budget was spent after the first question");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "{:?}", started.elapsed());
+    assert_eq!(h.fake.retrieved.lock().unwrap().len(), 1);
+    let mut succeeded = 0;
+    for id in &orders {
+        succeeded += usize::from(order(&h.app, *id).await["status"] == "succeeded");
+    }
+    assert_eq!(succeeded, 1);
+    // The next sweeps ask about the others, never the settled one again.
+    assert_eq!(app::payments::heal_stripe_attempts_within(&h.app.state, later, budget).await.unwrap(), 1);
+    assert_eq!(app::payments::heal_stripe_attempts(&h.app.state, later).await.unwrap(), 1);
+    let retrieved = h.fake.retrieved.lock().unwrap().clone();
+    assert_eq!(retrieved.len(), 3, "{retrieved:?}");
+    let mut distinct = retrieved.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 3, "each attempt asked about once: {retrieved:?}");
+    for id in &orders {
+        assert_eq!(order(&h.app, *id).await["status"], "succeeded");
+    }
 }
