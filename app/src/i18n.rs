@@ -51,7 +51,10 @@ impl Lang {
     pub fn from_cookie_header(header: &str) -> Option<Lang> {
         header.split(';').find_map(|pair| {
             let (name, value) = pair.split_once('=')?;
-            (name.trim() == LANG_COOKIE).then(|| Lang::parse(value)).flatten()
+            let name = name.trim();
+            (name == LANG_COOKIE || name.strip_prefix("__Host-") == Some(LANG_COOKIE))
+                .then(|| Lang::parse(value))
+                .flatten()
         })
     }
 
@@ -404,6 +407,7 @@ mod tests {
     fn reads_the_language_cookie() {
         assert_eq!(Lang::from_cookie_header("a=1; recauda_lang=en"), Some(Lang::En));
         assert_eq!(Lang::from_cookie_header("recauda_lang=es"), Some(Lang::Es));
+        assert_eq!(Lang::from_cookie_header("a=1; __Host-recauda_lang=en"), Some(Lang::En), "its name under https");
         assert_eq!(Lang::from_cookie_header("recauda_lang=fr"), None);
         assert_eq!(Lang::from_cookie_header(""), None);
     }

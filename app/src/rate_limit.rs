@@ -14,7 +14,7 @@
 //! which class is the HTTP layer's business (`server::http::rate_limit`).
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -132,9 +132,7 @@ impl RateLimiter {
             return Ok(());
         }
         let key = (class, Client::of(ip));
-        let mut hasher = self.hasher.build_hasher();
-        key.hash(&mut hasher);
-        let shard = &self.shards[(hasher.finish() as usize) % SHARDS];
+        let shard = &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS];
         let mut windows = shard.lock().unwrap_or_else(|e| e.into_inner());
         if windows.len() >= SHARD_CAPACITY && !windows.contains_key(&key) {
             windows.retain(|_, w| now.duration_since(w.started) < WINDOW);

@@ -53,6 +53,11 @@ pub struct Services {
     pub public_url: String,
     /// The receipts' signing key and published keyring.
     pub receipt_keys: Arc<crate::receipt_keys::ReceiptKeys>,
+    /// The key that binds a form's CSRF token to the browser's session
+    /// (the installation's secret, shared by every server).
+    pub csrf_key: crate::csrf::CsrfKey,
+    /// How cookies are named and flagged (`__Host-` and `Secure` under https).
+    pub cookies: crate::csrf::Cookies,
 }
 
 impl FromRef<AppState> for LeptosOptions {

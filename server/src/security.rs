@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use app::i18n::{Lang, LANG_COOKIE};
+use app::state::AppState;
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
@@ -41,10 +43,10 @@ pub struct LangSwitch {
 
 /// `GET /idioma?lang=en&volver=/consulta%3Fcuenta%3DP-1`: remembers the
 /// language in a cookie and returns to the page the citizen was on.
-pub async fn switch_language(Query(q): Query<LangSwitch>) -> Response {
+pub async fn switch_language(State(state): State<AppState>, Query(q): Query<LangSwitch>) -> Response {
     let lang = q.lang.as_deref().and_then(Lang::parse).unwrap_or_default();
     let back = q.volver.into_inner().unwrap_or_else(|| "/".into());
-    let cookie = format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly", lang.code());
+    let cookie = state.cookies.set_cookie(LANG_COOKIE, lang.code(), "Lax", Some(31_536_000));
     let location = safe_return_path(&back);
     (
         StatusCode::SEE_OTHER,

@@ -67,6 +67,7 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
     // a new key would make every one of them "unknown".
     let signed = store.count_signed_receipts().await?;
     let receipt_keys = ReceiptKeys::load_or_create(&settings.receipt_keys, clock.today(), signed)?;
+    let csrf_secret = store.instance_secret("csrf").await?;
     let leptos_options = LeptosOptions::builder()
         .output_name("recauda")
         .site_root(settings.site_root.display().to_string())
@@ -89,6 +90,8 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         demo_payments: settings.demo_payments && settings.stripe.is_none(),
         public_url: settings.public_url.clone(),
         receipt_keys: Arc::new(receipt_keys),
+        csrf_key: app::csrf::CsrfKey::new(csrf_secret),
+        cookies: app::csrf::Cookies::for_public_url(&settings.public_url),
     }))
 }
 
@@ -107,7 +110,10 @@ pub fn router(state: AppState) -> Router {
     let (api, _) = api::routes().split_for_parts();
     let router = Router::new()
         .merge(api)
-        .route("/api/v1/{*rest}", any(http::render::api_not_found))
+        // Any other address under /api: the JSON 404, never the site's page.
+        .route("/api", any(http::render::api_not_found))
+        .route("/api/", any(http::render::api_not_found))
+        .route("/api/{*rest}", any(http::render::api_not_found))
         .route("/recibo/{folio}/pdf", get(receipts::pdf))
         .route("/idioma", get(security::switch_language))
         .route("/orden", post(pay::create_order))
@@ -115,6 +121,9 @@ pub fn router(state: AppState) -> Router {
         .route("/orden/{token}/cotizar", post(pay::requote_order))
         .route("/prueba/pago/{token}/accion", post(pay::demo_action))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
+        // Every route above answers a method it does not have with the
+        // error (JSON under /api, a page elsewhere), not an empty 405.
+        .method_not_allowed_fallback(http::render::method_not_allowed)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
     // Outermost: the boundary (id, span, rate limits, errors, headers).
     security::protect(router)

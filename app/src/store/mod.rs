@@ -201,6 +201,31 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// The installation's secret `name` (32 random bytes): made by the
+    /// first server that asks and shared by every server on this database.
+    pub async fn instance_secret(&self, name: &str) -> Result<[u8; 32], StoreError> {
+        static INSERT: dialect::Stmt = dialect::Stmt::new(
+            "INSERT INTO instance_secrets (name, secret) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        );
+        static READ: dialect::Stmt = dialect::Stmt::new("SELECT secret FROM instance_secrets WHERE name = $1");
+        let fresh: String = crate::tokens::random_bytes::<32>().iter().map(|b| format!("{b:02x}")).collect();
+        let mut r = self.read().await?;
+        sqlx::query(r.sql(&INSERT))
+            .bind(name)
+            .bind(&fresh)
+            .execute(r.c())
+            .await
+            .map_err(query_err("store an instance secret"))?;
+        let stored: String = sqlx::query_scalar(r.sql(&READ))
+            .bind(name)
+            .fetch_one(r.c())
+            .await
+            .map_err(query_err("read an instance secret"))?;
+        let bytes: Vec<u8> =
+            (0..stored.len()).step_by(2).filter_map(|i| u8::from_str_radix(stored.get(i..i + 2)?, 16).ok()).collect();
+        bytes.try_into().map_err(|_| StoreError::Corrupt(format!("instance secret {name} is not 32 bytes of hex")))
+    }
+
     /// Closes the pool (tests that reopen the same file).
     pub async fn close(&self) {
         self.pool.close().await;

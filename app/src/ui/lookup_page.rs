@@ -92,7 +92,10 @@ fn render(ctx: &PageContext, cuenta: String, rfc: String, outcome: Option<Lookup
 fn csrf_token() -> String {
     #[cfg(feature = "ssr")]
     {
-        crate::csrf::page_token()
+        match leptos::prelude::use_context::<crate::state::AppState>() {
+            Some(state) => crate::csrf::page_token(&state.csrf_key, state.cookies),
+            None => String::new(),
+        }
     }
     #[cfg(not(feature = "ssr"))]
     {

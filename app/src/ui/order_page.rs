@@ -124,7 +124,7 @@ mod ssr {
             }
             _ => None,
         };
-        let token = page_token();
+        let token = page_token(&state.csrf_key, state.cookies);
         let online = state.online_provider().is_some();
         render_order(&ctx, order, attempts, receipt, returning, online, token)
     }
@@ -324,7 +324,7 @@ mod ssr {
             Err(_) => return unavailable(t),
         };
         let action = format!("/prueba/pago/{}/accion", order.token);
-        let token = page_token();
+        let token = page_token(&state.csrf_key, state.cookies);
         let button = |value: &'static str, label: &'static str, class: &'static str| {
             let token = token.clone();
             let action = action.clone();

@@ -10,7 +10,8 @@
 //! 4. an [`AppError`] met on the way becomes the answer it should be: the
 //!    JSON shape under `/api`, a page inside the site layout elsewhere
 //!    ([`super::render`]);
-//! 5. the **security headers** a response did not set itself, and the id.
+//! 5. the **security headers** a response did not set itself (and HSTS
+//!    when the portal is served over https), and the id.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,6 +46,10 @@ const SECURITY_HEADERS: [(HeaderName, &str); 5] = [
     (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
     (HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(), payment=()"),
 ];
+
+/// Under https (the public URL says so): browsers must never use plain
+/// http for this host again, for a year.
+pub const HSTS: &str = "max-age=31536000; includeSubDomains";
 
 /// A request id: 24 hex digits, a random prefix per process (48 bits, so
 /// the ids of several processes do not collide) and a counter.
@@ -108,6 +113,9 @@ pub async fn boundary(State(state): State<AppState>, mut req: Request, next: Nex
             if !headers.contains_key(name) {
                 headers.insert(name.clone(), HeaderValue::from_static(value));
             }
+        }
+        if state.cookies.secure && !headers.contains_key(header::STRICT_TRANSPORT_SECURITY) {
+            headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
         }
         headers.insert(REQUEST_ID, id);
         let status = response.status().as_u16();

@@ -4,15 +4,14 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use app::csrf::{self, CSRF_FIELD};
+use app::csrf::CSRF_FIELD;
 use app::error::AppError;
 use app::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum_extra::extract::CookieJar;
 use serde::de::DeserializeOwned;
 
 /// A single-valued parameter of a form or query: present (even empty) or
@@ -82,6 +81,52 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     }
 }
 
+/// The one parameter of a route's path (`/api/v1/orders/{token}`,
+/// `/recibo/{folio}/pdf`), percent-decoded. One that is not UTF-8 once
+/// decoded (`/api/v1/orders/%FF`) is read with U+FFFD in place of the
+/// invalid bytes: it names nothing, so its handler answers as for any
+/// unknown token or folio (404, in the JSON shape under `/api`), where
+/// axum's `Path` would answer a plain-text 400.
+pub struct PathParam(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParam {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(PathParam(value)),
+            Err(rejection) => {
+                tracing::debug!(%rejection, "path parameter read lossily");
+                lossy_param(parts).map(PathParam).ok_or_else(AppError::no_route)
+            }
+        }
+    }
+}
+
+/// The segment of the request's path where its route has its one
+/// `{parameter}`, percent-decoded, invalid UTF-8 replaced.
+fn lossy_param(parts: &Parts) -> Option<String> {
+    let route = parts.extensions.get::<MatchedPath>()?.as_str();
+    let index = route.split('/').position(|s| s.starts_with('{'))?;
+    let raw = parts.uri.path().split('/').nth(index)?.as_bytes();
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match (raw[i], raw.get(i + 1).copied().and_then(hex), raw.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(hi), Some(lo)) => {
+                bytes.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                bytes.push(b);
+                i += 1;
+            }
+        }
+    }
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// A JSON body as `T`. A body that is not JSON, not the JSON expected, or
 /// too large gets the API's error shape with the right status.
 pub struct Json<T>(pub T);
@@ -120,22 +165,34 @@ fn json_rejection(rejection: &JsonRejection) -> AppError {
 }
 
 /// A state-changing form, checked against CSRF before anything else: the
-/// hidden field [`CSRF_FIELD`] must equal the `recauda_csrf` cookie (any of
-/// the request's `Cookie` headers), compared in constant time. A missing or
-/// different token is refused with 403 and changes nothing. Then the body
-/// is read as `T`, like [`Form`].
+/// hidden field [`CSRF_FIELD`] must be the token of the session in the
+/// CSRF cookie (any of the request's `Cookie` headers; see `app::csrf`),
+/// compared in constant time. A missing or wrong token is refused with 403
+/// and changes nothing. Then the body is read as `T`, like [`Form`].
 pub struct CsrfForm<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfForm<T> {
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfForm<T>
+where
+    AppState: FromRef<S>,
+{
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        let jar = CookieJar::from_headers(req.headers());
-        let body = Bytes::from_request(req, state).await.map_err(|e| AppError::bad_form(&e.body_text()))?;
+        let app = AppState::from_ref(state);
+        let session = req
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|c| c.to_str().ok())
+            .find_map(|c| app.cookies.session_in(c))
+            .map(str::to_string);
+        let body = Bytes::from_request(req, state).await.map_err(|e| match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::payload_too_large(),
+            _ => AppError::bad_form(&e.body_text()),
+        })?;
         let sent = form_urlencoded::parse(&body).find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.into_owned());
-        let cookie = jar.get(csrf::CSRF_COOKIE).map(|c| c.value().to_string());
-        match (cookie, sent) {
-            (Some(cookie), Some(sent)) if csrf::tokens_match(&cookie, &sent) => {}
+        match (session, sent) {
+            (Some(session), Some(sent)) if app.csrf_key.accepts(&session, &sent) => {}
             _ => return Err(AppError::csrf()),
         }
         serde_html_form::from_bytes::<T>(&body).map(CsrfForm).map_err(|e| AppError::bad_form(&e.to_string()))

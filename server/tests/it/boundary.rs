@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use crate::common::{page, post_form_with, spawn_app, spawn_app_with_limit, TestApp, TOKEN};
+use crate::common::{page, post_form_with, spawn_app, spawn_app_over_http, spawn_app_with_limit, TestApp, TOKEN};
 
 #[tokio::test]
 async fn a_refused_form_is_an_error_page_inside_the_site_layout() {
@@ -93,6 +93,61 @@ async fn an_oversized_body_is_a_413_in_the_error_shape() {
     assert!(html.contains(r#"data-code="payload_too_large""#) && html.contains("demasiado grande"), "{html}");
 }
 
+/// Under https every cookie is `__Host-` and `Secure`, and every answer
+/// carries HSTS; over plain http (a development machine) neither, and a
+/// `__Host-` cookie is not what the portal reads.
+#[tokio::test]
+async fn under_https_cookies_are_host_only_and_secure_and_hsts_is_sent() {
+    let app = spawn_app().await;
+    for path in ["/", "/consulta?cuenta=P-000002", "/api/v1/debts?account=P-000002", "/no-such-page"] {
+        let r = app.get(path).await;
+        assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains", "{path}");
+    }
+    let r = app.get("/idioma?lang=en&volver=/consulta").await;
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.starts_with("__Host-recauda_lang=en;") && cookie.contains("; Secure") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    // The language cookie under its https name is read.
+    let r = app
+        .client
+        .get(format!("{}/consulta", app.base))
+        .header("cookie", "__Host-recauda_lang=en")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains(r#"<html lang="en""#));
+    // The plain-named CSRF cookie (which any subdomain could set) is not
+    // the session under https.
+    let token = app.state.csrf_key.token_for(TOKEN);
+    let r = app
+        .client
+        .post(format!("{}/orden", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", format!("recauda_csrf={TOKEN}"))
+        .body(format!("csrf={token}&cuenta=P-000002"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    // Every server on the database shares the key: a form rendered by one
+    // is accepted by another.
+    let second = app.on_day(crate::common::today()).await;
+    assert_eq!(second.state.csrf_key.token_for(TOKEN), token);
+    let r = post_form_with(&second, "/orden", &[("cuenta", "P-000002".into())], Some(TOKEN), Some(&token)).await;
+    assert_ne!(r.status().as_u16(), 403);
+
+    let dev = spawn_app_over_http().await;
+    let r = dev.get("/consulta?cuenta=P-000002").await;
+    assert!(r.headers().get("strict-transport-security").is_none());
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("recauda_csrf=") && !cookie.contains("Secure"), "{cookie}");
+    let r = dev.get("/idioma?lang=en&volver=/").await;
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("recauda_lang=en;") && !cookie.contains("Secure"), "{cookie}");
+}
+
 /// A request: method, path, JSON body (a form when `None` for a POST).
 type Request<'a> = (&'a str, String, Option<&'a Value>);
 
@@ -105,8 +160,8 @@ async fn status_of(app: &TestApp, method: &str, path: &str, body: Option<&Value>
             .client
             .post(url)
             .header("content-type", "application/x-www-form-urlencoded")
-            .header("cookie", format!("recauda_csrf={TOKEN}"))
-            .body(format!("csrf={TOKEN}&cuenta=P-000002")),
+            .header("cookie", format!("__Host-recauda_csrf={TOKEN}"))
+            .body(format!("csrf={}&cuenta=P-000002", app.state.csrf_key.token_for(TOKEN))),
     };
     let r = request.send().await.unwrap();
     let status = r.status().as_u16();

@@ -55,7 +55,7 @@ async fn the_language_switch_remembers_english_and_returns_to_the_page() {
     assert_eq!(response.status(), 303);
     assert_eq!(response.headers()["location"], "/consulta?cuenta=LC-000001");
     let cookie = response.headers()["set-cookie"].to_str().unwrap().to_string();
-    assert!(cookie.starts_with("recauda_lang=en"));
+    assert!(cookie.starts_with("__Host-recauda_lang=en"), "{cookie}");
     let page = app
         .client
         .get(format!("{}/consulta?cuenta=LC-000001", app.base))

@@ -65,12 +65,17 @@ async fn lookup_pay_by_demo_card_and_the_debt_is_gone() {
         .get_all("set-cookie")
         .iter()
         .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("recauda_csrf="));
-    let cookie = cookie.expect("a CSRF cookie");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/"), "{cookie}");
-    let token = cookie.trim_start_matches("recauda_csrf=").split(';').next().unwrap().to_string();
+        .find(|c| c.starts_with("__Host-recauda_csrf="));
+    let cookie = cookie.expect("a CSRF cookie, host-only under https");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/", "Secure"] {
+        assert!(cookie.contains(flag), "{flag} in {cookie}");
+    }
+    assert!(!cookie.contains("Domain="), "{cookie}");
+    let session = cookie.trim_start_matches("__Host-recauda_csrf=").split(';').next().unwrap().to_string();
     let html = r.text().await.unwrap();
-    assert!(html.contains(&format!("value=\"{token}\"")), "the form echoes the cookie's token");
+    let token = app.state.csrf_key.token_for(&session);
+    assert!(html.contains(&format!("value=\"{token}\"")), "the form carries the token of the cookie's session");
+    assert!(!html.contains(&session), "never the session id itself");
     assert!(html.contains("Pagar estos adeudos"));
     assert_eq!(html.matches("name=\"cargo\"").count(), 2);
 
@@ -300,12 +305,20 @@ async fn forms_without_the_right_csrf_token_are_refused_and_change_nothing() {
     let ids = charge_ids(&app, "P-000002").await;
     let fields = vec![("cuenta", "P-000002".to_string()), ("cargo", ids[0].to_string())];
     let other = "fedcba9876543210fedcba9876543210";
+    let right = app.state.csrf_key.token_for(TOKEN);
+    let of_other_session = app.state.csrf_key.token_for(other);
     for (cookie, field) in [
         (None, None),
         (Some(TOKEN), None),
-        (None, Some(TOKEN)),
+        (None, Some(right.as_str())),
         (Some(TOKEN), Some(other)),
         (Some("short"), Some("short")),
+        // The plain double submit (field = cookie) proves nothing.
+        (Some(TOKEN), Some(TOKEN)),
+        // A real token, but of another browser session (copied, or planted
+        // next to an attacker's cookie).
+        (Some(TOKEN), Some(of_other_session.as_str())),
+        (Some(other), Some(right.as_str())),
     ] {
         let r = post_form_with(&app, "/orden", &fields, cookie, field).await;
         assert_eq!(r.status().as_u16(), 403, "{cookie:?} {field:?}");

@@ -70,6 +70,13 @@ pub async fn spawn_app_without_payments() -> TestApp {
     start(dir, today(), 0, true, Payments::None).await
 }
 
+/// A server whose public URL is plain http (a development machine): no
+/// `__Host-` cookies, no `Secure`, no HSTS.
+pub async fn spawn_app_over_http() -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    start_with(dir, today(), 0, true, Payments::Demo, "http://127.0.0.1:3000").await
+}
+
 /// Who takes online payments in a test server.
 #[derive(Clone)]
 pub enum Payments {
@@ -87,6 +94,17 @@ async fn start(
     import: bool,
     payments: Payments,
 ) -> TestApp {
+    start_with(dir, today, lookup_limit, import, payments, "https://pagos.loreto.gob.mx").await
+}
+
+async fn start_with(
+    dir: Arc<tempfile::TempDir>,
+    today: NaiveDate,
+    lookup_limit: u32,
+    import: bool,
+    payments: Payments,
+    public_url: &str,
+) -> TestApp {
     let db_path = dir.path().join("recauda.db");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let settings = Settings {
@@ -102,7 +120,7 @@ async fn start(
             Payments::Stripe(stripe) => Some(stripe),
             _ => None,
         },
-        public_url: "https://pagos.loreto.gob.mx".into(),
+        public_url: public_url.into(),
         receipt_keys: dir.path().join("receipt-keys.json"),
         verify_keys: None,
     };
@@ -196,7 +214,7 @@ pub fn encode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// POSTs a form with the CSRF cookie `cookie` and the field `field`.
+/// POSTs a form with the CSRF session cookie `cookie` and the field `field`.
 pub async fn post_form_with(
     app: &TestApp,
     path: &str,
@@ -214,14 +232,15 @@ pub async fn post_form_with(
         .header("content-type", "application/x-www-form-urlencoded")
         .body(body.join("&"));
     if let Some(c) = cookie {
-        request = request.header("cookie", format!("recauda_csrf={c}"));
+        request = request.header("cookie", format!("{}={c}", app.state.cookies.csrf_name()));
     }
     request.send().await.expect("request")
 }
 
-/// POSTs a form with a matching CSRF cookie and field.
+/// POSTs a form from the browser session [`TOKEN`], with its CSRF token.
 pub async fn post_form(app: &TestApp, path: &str, fields: &[(&str, String)]) -> reqwest::Response {
-    post_form_with(app, path, fields, Some(TOKEN), Some(TOKEN)).await
+    let token = app.state.csrf_key.token_for(TOKEN);
+    post_form_with(app, path, fields, Some(TOKEN), Some(&token)).await
 }
 
 /// The `Location` of a 303.
