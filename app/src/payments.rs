@@ -230,6 +230,7 @@ mod service {
             method: None,
             instructions: None,
             payment_intent: None,
+            paid_on: None,
         };
         apply_provider_event(state, &event).await
     }
@@ -423,13 +424,16 @@ mod service {
     /// (`provider_ref`); `event_id` is the dedupe key. A completed but
     /// unpaid session (an OXXO voucher, a SPEI transfer awaited) is first
     /// retrieved with its PaymentIntent, for the voucher's number and
-    /// deadline (webhook payloads do not carry them).
+    /// deadline (webhook payloads do not carry them). `reported_at` is the
+    /// event's time (a webhook's `created`): the payment's date when the
+    /// session does not tell when its charge was made.
     #[tracing::instrument(name = "payments.apply_stripe_session_event", skip(state, session), fields(session = %session.id))]
     pub async fn apply_stripe_session_event(
         state: &AppState,
         event_id: &str,
         kind: SessionEventKind,
         session: &SessionObject,
+        reported_at: Option<DateTime<Utc>>,
     ) -> Result<EventOutcome, PaymentError> {
         let attempt_id = session.attempt_id().ok_or(PaymentError::AttemptNotFound)?;
         let attempt =
@@ -462,7 +466,14 @@ mod service {
             },
             _ => session,
         };
-        apply_provider_event(state, &stripe::provider_event(event_id, kind, session, attempt.id)).await
+        // When the money was taken: the charge's time when Stripe told it,
+        // else when Stripe learnt of the payment (the event's time).
+        // Never before the attempt began nor after now, whatever the clocks.
+        let paid_at = session.intent.as_ref().and_then(|i| i.paid_at).or(reported_at);
+        let paid_on = paid_at
+            .map(|t| t.max(attempt.created_at).min(state.clock.now()))
+            .map(|t| t.with_timezone(&state.clock.timezone()).date_naive());
+        apply_provider_event(state, &stripe::provider_event(event_id, kind, session, attempt.id, paid_on)).await
     }
 
     /// Pending Stripe attempts younger than this are left to the webhook.
@@ -554,7 +565,7 @@ mod service {
             session.status.as_deref().unwrap_or(""),
             session.payment_status.as_deref().unwrap_or("")
         );
-        apply_stripe_session_event(state, &event_id, kind, &session).await.map(Some)
+        apply_stripe_session_event(state, &event_id, kind, &session, None).await.map(Some)
     }
 
     /// The longest one healing sweep keeps asking Stripe: what is left
@@ -788,6 +799,7 @@ mod service {
             method,
             instructions,
             payment_intent: None,
+            paid_on: None,
         };
         apply_provider_event(state, &event).await?;
         Ok(())

@@ -264,6 +264,9 @@ pub struct IntentDetails {
     pub status: String,
     /// The OXXO voucher or the SPEI transfer details (`next_action`).
     pub instructions: Option<Instructions>,
+    /// When its charge was made (`latest_charge.created`, expanded): when
+    /// the money was taken.
+    pub paid_at: Option<DateTime<Utc>>,
 }
 
 fn id_or_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -339,16 +342,15 @@ pub enum WebhookEvent {
         event_id: String,
         kind: SessionEventKind,
         session: Box<SessionObject>,
+        /// When Stripe created the event (when it learnt of the payment).
+        created: Option<DateTime<Utc>>,
     },
     /// `charge.refunded`, `charge.dispute.created`, `charge.dispute.closed`:
     /// money already taken, refunded or disputed.
     Adjustment(Box<AdjustmentEvent>),
     /// Any other event type (or a charge without a payment id): answered
     /// 200 and ignored.
-    Ignored {
-        event_id: String,
-        event_type: String,
-    },
+    Ignored { event_id: String, event_type: String },
 }
 
 /// A Stripe object's id where it may be a string or an expanded object.
@@ -432,6 +434,8 @@ struct RawEvent {
     id: String,
     #[serde(rename = "type")]
     event_type: String,
+    #[serde(default)]
+    created: Option<i64>,
     data: RawData,
 }
 
@@ -453,7 +457,7 @@ pub fn parse_event(body: &[u8]) -> Result<WebhookEvent, serde_json::Error> {
         None => Ok(WebhookEvent::Ignored { event_id: raw.id, event_type: raw.event_type }),
         Some(kind) => {
             let session: Box<SessionObject> = serde_json::from_value(raw.data.object)?;
-            Ok(WebhookEvent::Session { event_id: raw.id, kind, session })
+            Ok(WebhookEvent::Session { event_id: raw.id, kind, session, created: timestamp(raw.created) })
         }
     }
 }
@@ -468,6 +472,7 @@ pub fn provider_event(
     kind: SessionEventKind,
     session: &SessionObject,
     attempt_id: i64,
+    paid_on: Option<chrono::NaiveDate>,
 ) -> ProviderEvent {
     let paid = || PaymentEvent::Paid {
         amount: Centavos(session.amount_total.unwrap_or(0)),
@@ -494,6 +499,7 @@ pub fn provider_event(
         method,
         instructions: session.intent.as_ref().and_then(|i| i.instructions.clone()),
         payment_intent: session.payment_intent.clone(),
+        paid_on,
     }
 }
 
@@ -616,19 +622,21 @@ pub async fn create_session(
     Ok(Created { id: session.id.to_string(), url })
 }
 
-/// Asks Stripe for a Checkout Session with its PaymentIntent expanded
-/// (to resume a checkout, to heal, to show an OXXO voucher).
+/// Asks Stripe for a Checkout Session with its PaymentIntent and that
+/// one's latest charge expanded (to resume a checkout, to heal, to show an
+/// OXXO voucher, to date the payment).
 #[tracing::instrument(name = "stripe.retrieve_session", skip_all)]
 pub async fn retrieve_session(config: &StripeConfig, id: &str) -> Result<SessionObject, StripeError> {
     let client = config.client().map_err(|e| unavailable("building the client", e))?;
     let s: CheckoutSession = RetrieveCheckoutSession::new(id.to_string())
-        .expand(vec!["payment_intent".to_string()])
+        .expand(vec!["payment_intent".to_string(), "payment_intent.latest_charge".to_string()])
         .send(&client)
         .await
         .map_err(|e| failed("retrieving a Checkout Session", e))?;
     let intent = s.payment_intent.as_ref().and_then(|pi| pi.as_object()).map(|pi| IntentDetails {
         status: pi.status.as_str().to_string(),
         instructions: pi.next_action.as_ref().and_then(instructions_of),
+        paid_at: pi.latest_charge.as_ref().and_then(|c| c.as_object()).and_then(|c| timestamp(Some(c.created))),
     });
     Ok(SessionObject {
         id: s.id.to_string(),
@@ -756,7 +764,7 @@ mod tests {
         let only_oxxo: SessionObject =
             serde_json::from_str(r#"{"id":"cs_1","payment_method_types":["card","oxxo"]}"#).unwrap();
         assert_eq!(only_oxxo.async_method(), Some(Method::Oxxo));
-        let event = provider_event("evt_1", SessionEventKind::Completed, &s, 9);
+        let event = provider_event("evt_1", SessionEventKind::Completed, &s, 9, None);
         assert_eq!((event.event, event.method), (PaymentEvent::AwaitingAsync, Some(Method::Spei)));
         assert!(matches!(event.instructions, Some(Instructions::Spei { .. })));
     }

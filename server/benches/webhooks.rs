@@ -62,6 +62,7 @@ async fn main() {
         stripe: Some(StripeConfig {
             secret_key: Secret::new("sk_test_bench"),
             webhook_secret: Some(Secret::new(WEBHOOK_SECRET)),
+            webhook_secret_previous: None,
             api_base: Some("http://127.0.0.1:9".into()),
             public_url: "https://pagos.loreto.gob.mx".into(),
             spei: false,

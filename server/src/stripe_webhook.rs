@@ -111,8 +111,8 @@ pub async fn webhook(
             // Stripe retries: recorded later.
             Err(e) => Err(e.into()),
         },
-        WebhookEvent::Session { event_id, kind, session } => {
-            match payments::apply_stripe_session_event(&state, &event_id, kind, &session).await {
+        WebhookEvent::Session { event_id, kind, session, created } => {
+            match payments::apply_stripe_session_event(&state, &event_id, kind, &session, created).await {
                 Ok(outcome) => Ok(ok(match outcome {
                     app::store::EventOutcome::Duplicate => "duplicate",
                     app::store::EventOutcome::Applied(_) => "applied",

@@ -457,7 +457,9 @@ impl Store {
                 method: ev.method.or(attempt.method.as_deref().and_then(Method::parse)),
                 reference: ev.payment_intent.clone().or(attempt.reference).or(Some(ev.event_id.clone())),
             };
-            super::receipts::issue_receipt(&mut tx, order_id, order.total, Some(paid_by), &now, today, keys).await?;
+            // The day the money was taken, never after today.
+            let day = ev.paid_on.map_or(today, |paid| paid.min(today));
+            super::receipts::issue_receipt(&mut tx, order_id, order.total, Some(paid_by), &now, day, keys).await?;
         }
         tx.commit().await?;
         Ok(effect.outcome)

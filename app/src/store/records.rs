@@ -537,6 +537,11 @@ pub struct ProviderEvent {
     pub instructions: Option<Instructions>,
     /// The provider's payment id, when the event tells it.
     pub payment_intent: Option<String>,
+    /// The day (in the municipality's zone) the provider says the money
+    /// was taken: the receipt's date and fiscal year, whenever the event is
+    /// processed (an OXXO voucher paid on 31 December and reported on
+    /// 1 January is December's). `None`: the day it is applied.
+    pub paid_on: Option<NaiveDate>,
 }
 
 string_enum! {

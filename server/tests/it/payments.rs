@@ -126,6 +126,7 @@ async fn the_same_event_delivered_ten_times_is_applied_once() {
     let order = order_json(&app, &order_token).await;
     assert_eq!(order["total"], "640.00", "640.10 rounds down to the peso");
     let event = ProviderEvent {
+        paid_on: None,
         provider: Provider::Demo,
         event_id: "evt_repeated".into(),
         attempt_id: attempt,
@@ -160,6 +161,7 @@ async fn the_same_event_delivered_ten_times_is_applied_once() {
     let order_token = order_by_form(&app2, "P-000002").await;
     let attempt = checkout(&app2, &order_token).await;
     let wrong = ProviderEvent {
+        paid_on: None,
         event_id: "evt_wrong_amount".into(),
         attempt_id: attempt,
         event: PaymentEvent::Paid { amount: Centavos(64_010), currency: CURRENCY_MXN.into() },
@@ -170,6 +172,7 @@ async fn the_same_event_delivered_ten_times_is_applied_once() {
         Ok(EventOutcome::Discrepancy { reason: app::domain::payment::OverpaymentReason::AmountMismatch, .. })
     ));
     let usd = ProviderEvent {
+        paid_on: None,
         event_id: "evt_wrong_currency".into(),
         event: PaymentEvent::Paid { amount: Centavos(64_000), currency: "usd".into() },
         ..wrong.clone()
@@ -250,6 +253,7 @@ async fn money_after_expiry_is_an_overpayment_recorded_once() {
     assert!(html.contains("Volver a cotizar"), "{html}");
     for event_id in ["evt_late_1", "evt_late_2", "evt_late_1"] {
         let late = ProviderEvent {
+            paid_on: None,
             provider: Provider::Demo,
             event_id: event_id.into(),
             attempt_id: attempt,
@@ -433,6 +437,7 @@ async fn money_for_charges_already_paid_is_a_discrepancy_not_a_second_payment() 
     // Paid at the window while the online checkout was open.
     app.sql("UPDATE charges SET status = 'paid' WHERE id IN (SELECT charge_id FROM payment_order_items)").await;
     let event = ProviderEvent {
+        paid_on: None,
         provider: Provider::Demo,
         event_id: "evt_paid_twice".into(),
         attempt_id: attempt,

@@ -379,6 +379,7 @@ async fn receipts_chapter(store: Store, demo: &[PadronRow]) {
     for (order, attempt, _) in &paying {
         let store = store.clone();
         let paid = ProviderEvent {
+            paid_on: None,
             method: Some(Method::Card),
             payment_intent: Some(format!("pi_receipt_{}", attempt.id)),
             provider: Provider::Stripe,
@@ -463,6 +464,7 @@ async fn receipts_chapter(store: Store, demo: &[PadronRow]) {
             let online = NewAttempt { provider: Provider::Stripe, ..attempt(order.id, key, order.total) };
             let a = store.start_attempt(&online, at).await.unwrap();
             let paid = ProviderEvent {
+                paid_on: None,
                 provider: Provider::Stripe,
                 ..demo_event(key, a.id, PaymentEvent::Paid { amount: order.total, currency: CURRENCY_MXN.into() })
             };
@@ -489,6 +491,7 @@ fn keys() -> &'static ReceiptKeys {
 
 fn demo_event(event_id: &str, attempt_id: i64, event: PaymentEvent) -> ProviderEvent {
     ProviderEvent {
+        paid_on: None,
         provider: Provider::Demo,
         event_id: event_id.into(),
         attempt_id,
@@ -586,6 +589,7 @@ async fn payments_chapter(store: &Store, account_a: i64, account_b: i64) {
         url: Some("https://payments.stripe.com/oxxo/voucher/test".into()),
     };
     let voucher = ProviderEvent {
+        paid_on: None,
         method: Some(Method::Oxxo),
         instructions: Some(slip.clone()),
         payment_intent: Some("pi_test_b1".into()),

@@ -62,6 +62,8 @@ struct Fake {
     create_calls: Mutex<usize>,
     /// How long "retrieve a session" takes to answer (a slow Stripe).
     retrieve_delay: Mutex<std::time::Duration>,
+    /// Charges by id (what `expand[]=payment_intent.latest_charge` embeds).
+    charges: Mutex<HashMap<String, Value>>,
 }
 
 /// Stripe's error body (`{"error": {"type", "code", "message"}}`) with `status`.
@@ -141,8 +143,12 @@ async fn retrieve_session(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let expand = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .any(|(k, v)| k.starts_with("expand") && v == "payment_intent");
+    let expanded: Vec<String> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k.starts_with("expand"))
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    let expand = expanded.iter().any(|v| v == "payment_intent" || v.starts_with("payment_intent."));
+    let expand_charge = expanded.iter().any(|v| v == "payment_intent.latest_charge");
     fake.retrieved.lock().unwrap().push(id.clone());
     let delay = *fake.retrieve_delay.lock().unwrap();
     tokio::time::sleep(delay).await;
@@ -154,9 +160,16 @@ async fn retrieve_session(
             .into_response();
     };
     if expand {
-        if let Some(pi) =
+        if let Some(mut pi) =
             session["payment_intent"].as_str().and_then(|pi| fake.intents.lock().unwrap().get(pi).cloned())
         {
+            if expand_charge {
+                if let Some(charge) =
+                    pi["latest_charge"].as_str().and_then(|c| fake.charges.lock().unwrap().get(c).cloned())
+                {
+                    pi["latest_charge"] = charge;
+                }
+            }
             session["payment_intent"] = pi;
         }
     }
@@ -1455,4 +1468,76 @@ async fn a_sweep_keeps_to_its_time_budget_and_the_next_one_takes_the_rest() {
     for id in &orders {
         assert_eq!(order(&h.app, *id).await["status"], "succeeded");
     }
+}
+
+/// The receipt is dated when the money was taken, not when we learnt of
+/// it: an OXXO voucher paid at 23:50 on 31 December, whose event is
+/// processed on 1 January (a late webhook), or whose charge the sweep finds
+/// on 2 January, gets December's date and a folio of December's fiscal
+/// year.
+#[tokio::test]
+async fn a_receipt_is_dated_when_the_money_was_taken_not_when_it_was_processed() {
+    let h = harness().await;
+    let day = |m, d, y| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    let tz: chrono_tz::Tz = "America/Mazatlan".parse().unwrap();
+    let new_years_eve = chrono::TimeZone::from_local_datetime(&tz, &day(12, 31, 2026).and_hms_opt(23, 50, 0).unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let dec = Harness { app: h.app.on_day(day(12, 31, 2026)).await, fake: h.fake.clone() };
+    let jan = Harness { app: h.app.on_day(day(1, 1, 2027)).await, fake: h.fake.clone() };
+
+    // Webhook path: the event was created on 31 December, delivered on 1 January.
+    let (id, session_id, _) = order_and_checkout(&dec, "P-000002").await;
+    let session = choose_oxxo(&dec, &session_id, new_years_eve.timestamp() + 86_400);
+    let (status, _) = deliver(&dec.app, &event("evt_nye_1", "checkout.session.completed", &session)).await;
+    assert_eq!(status, 200);
+    let mut paid: Value = serde_json::from_str(&event(
+        "evt_nye_2",
+        "checkout.session.async_payment_succeeded",
+        &with(&session, "complete", "paid"),
+    ))
+    .unwrap();
+    paid["created"] = json!(new_years_eve.timestamp());
+    let (status, body) = deliver(&jan.app, &paid.to_string()).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("applied")), "{body}");
+    let receipt = jan.app.store.receipt_of_order(id).await.unwrap().expect("a receipt");
+    assert_eq!(receipt.issued_on, day(12, 31, 2026));
+    assert_eq!(receipt.folio.to_string(), "A-2026-000001", "December's fiscal year");
+
+    // Sweep path: the webhook never came; on 2 January the sweep finds the
+    // charge made at 23:50 on 31 December.
+    let (id, session_id, _) = order_and_checkout(&dec, "A-000003").await;
+    let session = choose_oxxo(&dec, &session_id, new_years_eve.timestamp() + 86_400);
+    deliver(&dec.app, &event("evt_nye_3", "checkout.session.completed", &session)).await;
+    let pi_id = format!("pi_test_{session_id}");
+    let mut charge = fixtures()["resources"]["charge"].clone();
+    charge["id"] = json!("ch_test_nye");
+    charge["created"] = json!(new_years_eve.timestamp());
+    charge["payment_intent"] = json!(pi_id);
+    h.fake.charges.lock().unwrap().insert("ch_test_nye".into(), charge);
+    {
+        let mut intents = h.fake.intents.lock().unwrap();
+        let pi = intents.get_mut(&pi_id).unwrap();
+        pi["status"] = json!("succeeded");
+        pi["next_action"] = Value::Null;
+        pi["latest_charge"] = json!("ch_test_nye");
+    }
+    set_session(&dec, &session_id, "complete", "paid", Some(&pi_id));
+    let second = Harness { app: h.app.on_day(day(1, 2, 2027)).await, fake: h.fake.clone() };
+    let later = second.app.state.clock.now() + chrono::Duration::hours(2);
+    assert_eq!(app::payments::heal_stripe_attempts(&second.app.state, later).await.unwrap(), 1);
+    let receipt = second.app.store.receipt_of_order(id).await.unwrap().expect("a receipt");
+    assert_eq!(receipt.issued_on, day(12, 31, 2026));
+    assert_eq!(receipt.folio.to_string(), "A-2026-000002");
+
+    // A payment made and reported in the new year starts its numbering.
+    let (id, session_id, _) = order_and_checkout(&jan, "P-000001").await;
+    let (status, _) = deliver(
+        &jan.app,
+        &event("evt_jan_1", "checkout.session.completed", &with(&session_of(&jan, &session_id), "complete", "paid")),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let receipt = jan.app.store.receipt_of_order(id).await.unwrap().expect("a receipt");
+    assert_eq!(receipt.folio.to_string(), "A-2027-000001");
 }

@@ -289,6 +289,7 @@ pub async fn pay_as_stripe(app: &TestApp, order_token: &str) {
         .await
         .expect("attempt");
     let event = ProviderEvent {
+        paid_on: None,
         provider: Provider::Stripe,
         event_id: format!("evt_test_{order_id}"),
         attempt_id: attempt.id,
