@@ -759,6 +759,7 @@ mod tests {
                 expires_at: None,
                 url: None,
             }),
+            paid_at: None,
         });
         assert_eq!(s.async_method(), Some(Method::Spei));
         let only_oxxo: SessionObject =
