@@ -452,14 +452,23 @@ mod service {
                 .await
                 .map_err(store_err)?;
         }
-        let awaiting = kind == SessionEventKind::Completed
-            && !matches!(session.payment_status.as_deref(), Some("paid" | "no_payment_required"));
+        let paid = matches!(session.payment_status.as_deref(), Some("paid" | "no_payment_required"));
+        let awaiting = kind == SessionEventKind::Completed && !paid;
+        // A payment whose amount or currency the event leaves out is never
+        // judged on the event: Stripe's own session decides.
+        let incomplete = (paid || kind == SessionEventKind::AsyncPaymentSucceeded)
+            && (session.amount_total.is_none() || session.currency.is_none());
         let detailed;
-        let session = match (&state.stripe, awaiting && session.intent.is_none()) {
+        let session = match (&state.stripe, (awaiting && session.intent.is_none()) || incomplete) {
             (Some(config), true) => match stripe::retrieve_session(config, &session.id).await {
                 Ok(s) => {
                     detailed = s;
                     &detailed
+                }
+                // Not applied: Stripe retries the webhook, the sweep asks again.
+                Err(e) if incomplete => {
+                    tracing::warn!(error = %e, "a payment event without its amount, and Stripe could not be asked");
+                    return Err(PaymentError::Unavailable);
                 }
                 // Applied without the voucher; the sweep fills it in later.
                 Err(_) => session,

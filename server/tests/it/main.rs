@@ -5,12 +5,17 @@
 //!   port 0 with a fresh SQLite file each (`common::spawn_app`);
 //! * `stripe`: the same against an in-process fake of Stripe's endpoints;
 //! * `store_story`: the store's contract, on SQLite and on PostgreSQL;
-//! * `receipt_pdf`: the PDF renderer.
+//! * `receipt_pdf`: the PDF renderer;
+//! * `fuzz`: property-based fuzzing of forms and queries with repeated
+//!   fields and of the padrón import (the CI stage `fuzz` runs it with many
+//!   cases).
 
 mod common;
 
 mod api;
 mod boundary;
+mod campaign;
+mod fuzz;
 mod orders;
 mod pages;
 mod payments;

@@ -911,7 +911,7 @@ async fn connect_error_keeps_the_cause() {
 }
 
 /// `admin_url` with its database name replaced.
-fn with_database(admin_url: &str, db: &str) -> String {
+pub(crate) fn with_database(admin_url: &str, db: &str) -> String {
     let (base, query) = match admin_url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (admin_url, None),

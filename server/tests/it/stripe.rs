@@ -19,19 +19,19 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-const WEBHOOK_SECRET: &str = "whsec_test_recauda";
-const SECRET_KEY: &str = "sk_test_recauda";
+pub(crate) const WEBHOOK_SECRET: &str = "whsec_test_recauda";
+pub(crate) const SECRET_KEY: &str = "sk_test_recauda";
 
-fn fixtures() -> Value {
+pub(crate) fn fixtures() -> Value {
     serde_json::from_str(include_str!("fixtures/stripe-fixtures.json")).expect("fixtures parse")
 }
 
 /// One request the fake received.
 #[derive(Clone, Debug)]
-struct Received {
-    idempotency_key: Option<String>,
-    authorization: Option<String>,
-    params: Vec<(String, String)>,
+pub(crate) struct Received {
+    pub(crate) idempotency_key: Option<String>,
+    pub(crate) authorization: Option<String>,
+    pub(crate) params: Vec<(String, String)>,
 }
 
 impl Received {
@@ -41,29 +41,36 @@ impl Received {
 }
 
 #[derive(Default)]
-struct Fake {
-    created: Mutex<Vec<Received>>,
-    sessions: Mutex<HashMap<String, Value>>,
+pub(crate) struct Fake {
+    pub(crate) created: Mutex<Vec<Received>>,
+    pub(crate) sessions: Mutex<HashMap<String, Value>>,
     /// PaymentIntents by id (what `expand[]=payment_intent` embeds).
-    intents: Mutex<HashMap<String, Value>>,
+    pub(crate) intents: Mutex<HashMap<String, Value>>,
     /// Idempotency key → the first answer (Stripe replays it for 24 h).
-    replies: Mutex<HashMap<String, Value>>,
-    refunds: Mutex<Vec<Received>>,
+    pub(crate) replies: Mutex<HashMap<String, Value>>,
+    pub(crate) refunds: Mutex<Vec<Received>>,
     /// Refuse refunds (Stripe down), to see them retried.
-    refuse_refunds: Mutex<bool>,
+    pub(crate) refuse_refunds: Mutex<bool>,
     /// The session ids retrieved, in order.
-    retrieved: Mutex<Vec<String>>,
+    pub(crate) retrieved: Mutex<Vec<String>>,
     /// Answers for the next "create a session" requests, before anything
     /// else (a refusal, a 500): Stripe's error shape with this status.
-    create_failures: Mutex<std::collections::VecDeque<u16>>,
+    pub(crate) create_failures: Mutex<std::collections::VecDeque<u16>>,
     /// Every "create a session" request answered 503 (Stripe unreachable).
-    down: Mutex<bool>,
+    pub(crate) down: Mutex<bool>,
     /// How many "create a session" requests arrived, failed ones included.
-    create_calls: Mutex<usize>,
+    pub(crate) create_calls: Mutex<usize>,
     /// How long "retrieve a session" takes to answer (a slow Stripe).
-    retrieve_delay: Mutex<std::time::Duration>,
+    pub(crate) retrieve_delay: Mutex<std::time::Duration>,
+    /// The next this many "create a session" requests create the session
+    /// and then answer only after 12 s (past the client's 10-s limit: a
+    /// timeout whose request Stripe did carry out).
+    pub(crate) hang_next_creates: Mutex<usize>,
+    /// Like Stripe, refuse (400) a new session whose `expires_at` is
+    /// before this Unix time (a request re-sent days later).
+    pub(crate) refuse_expiring_before: Mutex<Option<i64>>,
     /// Charges by id (what `expand[]=payment_intent.latest_charge` embeds).
-    charges: Mutex<HashMap<String, Value>>,
+    pub(crate) charges: Mutex<HashMap<String, Value>>,
 }
 
 /// Stripe's error body (`{"error": {"type", "code", "message"}}`) with `status`.
@@ -96,9 +103,35 @@ async fn create_session(State(fake): State<Arc<Fake>>, headers: HeaderMap, body:
         return stripe_error(status);
     }
     let received = received(&headers, &body);
+    let key = received.idempotency_key.clone().unwrap_or_default();
+    let replay = fake.replies.lock().unwrap().contains_key(&key);
+    let expires_at: Option<i64> = received.param("expires_at").and_then(|t| t.parse().ok());
+    let refuse_before = *fake.refuse_expiring_before.lock().unwrap();
+    if let (false, Some(before), Some(at)) = (replay, refuse_before, expires_at) {
+        if at < before {
+            return stripe_error(400);
+        }
+    }
+    let session = create_now(&fake, received);
+    let hang = {
+        let mut hang = fake.hang_next_creates.lock().unwrap();
+        let now = *hang > 0;
+        *hang = hang.saturating_sub(1);
+        now
+    };
+    if hang {
+        tokio::time::sleep(std::time::Duration::from_secs(12)).await;
+    }
+    Json(session).into_response()
+}
+
+/// The session of this request: the first answer to its idempotency key
+/// (like Stripe, one answer per key even for requests that race), or a new one.
+fn create_now(fake: &Fake, received: Received) -> Value {
     let key = received.idempotency_key.clone().expect("every create carries an idempotency key");
-    if let Some(first) = fake.replies.lock().unwrap().get(&key) {
-        return Json(first.clone()).into_response();
+    let mut replies = fake.replies.lock().unwrap();
+    if let Some(first) = replies.get(&key) {
+        return first.clone();
     }
     let mut sessions = fake.sessions.lock().unwrap();
     let id = format!("cs_test_recauda{:04}", sessions.len() + 1);
@@ -133,9 +166,10 @@ async fn create_session(State(fake): State<Arc<Fake>>, headers: HeaderMap, body:
     session["status"] = json!("open");
     session["payment_status"] = json!("unpaid");
     sessions.insert(id, session.clone());
+    drop(sessions);
     fake.created.lock().unwrap().push(received);
-    fake.replies.lock().unwrap().insert(key, session.clone());
-    Json(session).into_response()
+    replies.insert(key, session.clone());
+    session
 }
 
 async fn retrieve_session(
@@ -206,7 +240,7 @@ async fn create_refund(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: 
 }
 
 /// The fake, listening on 127.0.0.1:0; its base URL.
-async fn spawn_fake() -> (Arc<Fake>, String) {
+pub(crate) async fn spawn_fake() -> (Arc<Fake>, String) {
     let fake = Arc::new(Fake::default());
     let router = Router::new()
         .route("/v1/checkout/sessions", post(create_session))
@@ -268,7 +302,7 @@ fn choose_oxxo(h: &Harness, session_id: &str, expires_after: i64) -> Value {
 }
 
 /// Stripe's example PaymentIntent as this order's.
-fn intent_fixture(id: &str, status: &str, amount: i64) -> Value {
+pub(crate) fn intent_fixture(id: &str, status: &str, amount: i64) -> Value {
     let mut pi = fixtures()["resources"]["payment_intent"].clone();
     pi["id"] = json!(id);
     pi["status"] = json!(status);
@@ -315,7 +349,7 @@ fn session_of(h: &Harness, id: &str) -> Value {
 }
 
 /// A Stripe event (the fixture's envelope) about `session`.
-fn event(id: &str, event_type: &str, session: &Value) -> String {
+pub(crate) fn event(id: &str, event_type: &str, session: &Value) -> String {
     let mut e = fixtures()["resources"]["event"].clone();
     e["id"] = json!(id);
     e["type"] = json!(event_type);
@@ -323,7 +357,7 @@ fn event(id: &str, event_type: &str, session: &Value) -> String {
     e.to_string()
 }
 
-fn with(session: &Value, status: &str, payment_status: &str) -> Value {
+pub(crate) fn with(session: &Value, status: &str, payment_status: &str) -> Value {
     let mut s = session.clone();
     s["status"] = json!(status);
     s["payment_status"] = json!(payment_status);
