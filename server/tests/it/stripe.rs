@@ -69,6 +69,8 @@ pub(crate) struct Fake {
     /// Like Stripe, refuse (400) a new session whose `expires_at` is
     /// before this Unix time (a request re-sent days later).
     pub(crate) refuse_expiring_before: Mutex<Option<i64>>,
+    /// Every "retrieve a session" answered 500 (Stripe failing).
+    pub(crate) retrieve_fails: Mutex<bool>,
     /// Charges by id (what `expand[]=payment_intent.latest_charge` embeds).
     pub(crate) charges: Mutex<HashMap<String, Value>>,
 }
@@ -186,6 +188,9 @@ async fn retrieve_session(
     fake.retrieved.lock().unwrap().push(id.clone());
     let delay = *fake.retrieve_delay.lock().unwrap();
     tokio::time::sleep(delay).await;
+    if *fake.retrieve_fails.lock().unwrap() {
+        return stripe_error(500);
+    }
     let Some(mut session) = fake.sessions.lock().unwrap().get(&id).cloned() else {
         return (
             StatusCode::NOT_FOUND,
@@ -1574,4 +1579,27 @@ async fn a_receipt_is_dated_when_the_money_was_taken_not_when_it_was_processed()
     assert_eq!(status, 200);
     let receipt = jan.app.store.receipt_of_order(id).await.unwrap().expect("a receipt");
     assert_eq!(receipt.folio.to_string(), "A-2027-000001");
+}
+
+/// A "paid" event that leaves out the amount or the currency is never
+/// judged on the event (which would call a good payment a discrepancy):
+/// Stripe's own session decides; without an answer from Stripe nothing is
+/// applied and Stripe is asked to retry (503).
+#[tokio::test]
+async fn a_paid_event_without_its_amount_is_judged_on_stripes_own_session() {
+    let h = harness().await;
+    let (id, session_id, _) = order_and_checkout(&h, "P-000002").await;
+    let paid = set_session(&h, &session_id, "complete", "paid", None);
+    let mut blank = paid.clone();
+    blank["amount_total"] = Value::Null;
+    blank["currency"] = Value::Null;
+    *h.fake.retrieve_fails.lock().unwrap() = true;
+    let (status, body) = deliver(&h.app, &event("evt_blank_1", "checkout.session.completed", &blank)).await;
+    assert_eq!(status, 503, "Stripe could not be asked: retry later, {body}");
+    assert_eq!(order(&h.app, id).await["status"], "pending");
+    *h.fake.retrieve_fails.lock().unwrap() = false;
+    let (status, body) = deliver(&h.app, &event("evt_blank_2", "checkout.session.completed", &blank)).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("applied")), "{body}");
+    assert_eq!(order(&h.app, id).await["status"], "succeeded");
+    assert!(h.app.store.overpayments_of_order(id).await.unwrap().is_empty(), "no discrepancy recorded");
 }
