@@ -118,6 +118,17 @@ impl AppError {
         AppError::new(404, "not_found", "No existe esa dirección de la API.", "There is no such API address.")
     }
 
+    /// A method the address does not answer (405; the response's `Allow`
+    /// header lists the ones it does).
+    pub fn method_not_allowed() -> AppError {
+        AppError::new(
+            405,
+            "method_not_allowed",
+            "Esta dirección no acepta ese método HTTP (vea el encabezado Allow).",
+            "This address does not accept that HTTP method (see the Allow header).",
+        )
+    }
+
     /// A request body over the limit (`server::security::MAX_BODY_BYTES`).
     pub fn payload_too_large() -> AppError {
         AppError::new(
@@ -164,6 +175,7 @@ pub const ERROR_CODES: &[&str] = &[
     "invalid_rfc",
     "generic_rfc",
     "not_found",
+    "method_not_allowed",
     "rate_limited",
     "unavailable",
     "invalid_json",
@@ -264,6 +276,7 @@ mod tests {
             AppError::bad_form("x"),
             AppError::bad_json("cuerpo inválido", "invalid body"),
             AppError::no_route(),
+            AppError::method_not_allowed(),
             AppError::unavailable(),
         ];
         for e in [

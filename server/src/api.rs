@@ -18,7 +18,7 @@ use app::lookup::{run_lookup, DebtDocument, LookupQuery};
 use app::orders::{self, OrderError};
 use app::state::AppState;
 use app::store::{Order, OrderItem, OrderTransition};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -27,7 +27,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::http::extract::{First, Json, Query};
+use crate::http::extract::{First, Json, PathParam, Query};
 
 /// The document's frame: title, description, tags. Paths and schemas come
 /// from the handlers registered in [`routes`].
@@ -188,7 +188,38 @@ pub struct Health {
     responses((status = 200, description = "El documento OpenAPI", content_type = "application/json"))
 )]
 pub async fn openapi() -> Response {
-    axum::Json(document()).into_response()
+    static JSON: OnceLock<Vec<u8>> = OnceLock::new();
+    let body = JSON.get_or_init(|| {
+        let mut doc = serde_json::to_value(document()).expect("the OpenAPI document is JSON");
+        link_keys_in_camel_case(&mut doc);
+        serde_json::to_vec(&doc).expect("the OpenAPI document is JSON")
+    });
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], body.as_slice()).into_response()
+}
+
+/// utoipa 5 writes a response's link objects with its Rust field names
+/// (`operation_id`); OpenAPI's are `operationId`, `operationRef` and
+/// `requestBody` (without them a client cannot follow the links).
+fn link_keys_in_camel_case(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else { return };
+    let links = paths
+        .values_mut()
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut())
+        .filter_map(|op| op.get_mut("responses").and_then(|r| r.as_object_mut()))
+        .flat_map(|responses| responses.values_mut())
+        .filter_map(|response| response.get_mut("links").and_then(|l| l.as_object_mut()))
+        .flat_map(|links| links.values_mut())
+        .filter_map(|link| link.as_object_mut());
+    for link in links {
+        for (from, to) in
+            [("operation_id", "operationId"), ("operation_ref", "operationRef"), ("request_body", "requestBody")]
+        {
+            if let Some(value) = link.remove(from) {
+                link.insert(to.to_string(), value);
+            }
+        }
+    }
 }
 
 /// `POST /api/v1/orders` body.
@@ -217,7 +248,16 @@ pub struct CreateOrderRequest {
                    antiguo al más reciente por cuenta y concepto.",
     request_body = CreateOrderRequest,
     responses(
-        (status = 201, description = "Orden creada", body = ApiOrder),
+        (status = 201, description = "Orden creada", body = ApiOrder,
+            links(
+                ("getOrder" = (operation_id = "getOrder", parameters(("token" = "$response.body#/id")),
+                    description = "La orden creada")),
+                ("checkoutOrder" = (operation_id = "checkoutOrder", parameters(("token" = "$response.body#/id")),
+                    description = "Pagarla en línea")),
+                ("requoteOrder" = (operation_id = "requoteOrder", parameters(("token" = "$response.body#/id")),
+                    description = "Volver a cotizarla cuando venza")),
+            )
+        ),
         (status = 400, description = "Solicitud inválida (invalid_json, invalid_query, invalid_account, invalid_rfc, generic_rfc, invalid_charges, older_charge_unpaid)", body = ApiErrorBody),
         (status = 404, description = "Cuenta o RFC sin registro (not_found)", body = ApiErrorBody),
         (status = 409, description = "Algún adeudo ya está en otra orden vigente (charges_in_live_order) o se acaba de pagar (charges_not_open)", body = ApiErrorBody),
@@ -269,7 +309,10 @@ async fn order_id(state: &AppState, raw: &str) -> Result<i64, AppError> {
     )
 )]
 #[tracing::instrument(name = "api.order", skip_all)]
-pub async fn order(State(state): State<AppState>, Path(token): Path<String>) -> Result<axum::Json<ApiOrder>, AppError> {
+pub async fn order(
+    State(state): State<AppState>,
+    PathParam(token): PathParam,
+) -> Result<axum::Json<ApiOrder>, AppError> {
     let order = orders::get_order(&state, order_id(&state, &token).await?).await?;
     let id = order.id;
     let mut body = ApiOrder::from(order);
@@ -291,7 +334,16 @@ pub async fn order(State(state): State<AppState>, Path(token): Path<String>) -> 
     summary = "Vuelve a cotizar una orden vencida: nueva orden con las cifras de hoy",
     params(("token" = String, Path, description = "Token de la orden vencida")),
     responses(
-        (status = 201, description = "Nueva orden (requoted_from apunta a la vencida)", body = ApiOrder),
+        (status = 201, description = "Nueva orden (requoted_from apunta a la vencida)", body = ApiOrder,
+            links(
+                ("getOrder" = (operation_id = "getOrder", parameters(("token" = "$response.body#/id")),
+                    description = "La orden creada")),
+                ("checkoutOrder" = (operation_id = "checkoutOrder", parameters(("token" = "$response.body#/id")),
+                    description = "Pagarla en línea")),
+                ("requoteOrder" = (operation_id = "requoteOrder", parameters(("token" = "$response.body#/id")),
+                    description = "Volver a cotizarla cuando venza")),
+            )
+        ),
         (status = 404, description = "Orden inexistente (order_not_found)", body = ApiErrorBody),
         (status = 409, description = "La orden sigue vigente (order_still_live), no está vencida (order_not_requotable), sus adeudos ya no están pendientes (charges_not_open) o están en otra orden vigente (charges_in_live_order)", body = ApiErrorBody),
         (status = 429, description = "Demasiadas solicitudes (rate_limited)", body = ApiErrorBody),
@@ -301,7 +353,7 @@ pub async fn order(State(state): State<AppState>, Path(token): Path<String>) -> 
 #[tracing::instrument(name = "api.requote_order", skip_all)]
 pub async fn requote_order(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    PathParam(token): PathParam,
 ) -> Result<(StatusCode, axum::Json<ApiOrder>), AppError> {
     let order = orders::requote(&state, order_id(&state, &token).await?).await?;
     Ok((StatusCode::CREATED, axum::Json(ApiOrder::from(order))))
@@ -327,7 +379,12 @@ pub struct ApiCheckout {
     summary = "Inicia (o retoma) el pago en línea de una orden vigente: devuelve la URL a la que enviar al ciudadano",
     params(("token" = String, Path, description = "Token de la orden")),
     responses(
-        (status = 201, description = "Intento de pago", body = ApiCheckout),
+        (status = 201, description = "Intento de pago", body = ApiCheckout,
+            links(
+                ("getOrder" = (operation_id = "getOrder", parameters(("token" = "$response.body#/order")),
+                    description = "La orden que se paga")),
+            )
+        ),
         (status = 404, description = "Orden inexistente (order_not_found)", body = ApiErrorBody),
         (status = 409, description = "La orden ya no se puede pagar en línea (order_not_payable, event_refused)", body = ApiErrorBody),
         (status = 429, description = "Demasiadas solicitudes (rate_limited)", body = ApiErrorBody),
@@ -337,7 +394,7 @@ pub struct ApiCheckout {
 #[tracing::instrument(name = "api.checkout_order", skip_all)]
 pub async fn checkout_order(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    PathParam(token): PathParam,
 ) -> Result<(StatusCode, axum::Json<ApiCheckout>), AppError> {
     let id = order_id(&state, &token).await?;
     let c = app::payments::start_checkout(&state, id).await?;

@@ -6,9 +6,14 @@
 //! account,kind,rfc,name,colonia,concept,period,due_date,amount
 //! ```
 //!
-//! Every row is validated and ALL problems are reported, each with its line
-//! number and a Spanish reason; if there is any problem nothing is imported.
-//! A valid file is imported by `Store::import_padron` in one transaction.
+//! Line ends may be LF, CRLF or a lone CR, mixed at will: all read as LF, so
+//! line numbers are the same whatever the editor that saved the file.
+//!
+//! Every row is validated and every problem is counted, each with its line
+//! number and a Spanish reason; the first [`MAX_LISTED_ERRORS`] are listed
+//! (the rest are summed up as "… y N errores más"). If there is any problem
+//! nothing is imported. A valid file is imported by `Store::import_padron`
+//! in one transaction.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -65,23 +70,62 @@ impl fmt::Display for RowError {
     }
 }
 
-/// Every problem found in a padrón file, in line order. Display prints one per line.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Problems listed by [`ImportErrors`]; the others are only counted. A file
+/// with every one of its millions of lines wrong must not fill the memory
+/// nor the operator's terminal.
+pub const MAX_LISTED_ERRORS: usize = 100;
+
+/// The problems found in a padrón file: the first ones (by line) listed,
+/// all of them counted. Display prints one per line, then
+/// "… y N errores más" when some were not listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImportErrors {
+    /// The first [`MAX_LISTED_ERRORS`] problems, in line order.
     pub errors: Vec<RowError>,
+    /// Every problem found, listed or not.
+    total: usize,
+    /// How many are kept in `errors`.
+    cap: usize,
+}
+
+impl Default for ImportErrors {
+    fn default() -> Self {
+        ImportErrors::with_cap(MAX_LISTED_ERRORS)
+    }
 }
 
 impl ImportErrors {
+    fn with_cap(cap: usize) -> ImportErrors {
+        ImportErrors { errors: Vec::new(), total: 0, cap: cap.max(1) }
+    }
+
+    /// Every problem found (more than `errors` holds when some were not listed).
     pub fn len(&self) -> usize {
-        self.errors.len()
+        self.total
     }
 
     pub fn is_empty(&self) -> bool {
-        self.errors.is_empty()
+        self.total == 0
+    }
+
+    /// Problems found but not listed.
+    pub fn unlisted(&self) -> usize {
+        self.total - self.errors.len()
     }
 
     fn push(&mut self, line: usize, reason: impl Into<String>) {
+        self.total += 1;
         self.errors.push(RowError { line, reason: reason.into() });
+        // Keep the first `cap` by line (stable: same line, order found);
+        // trimming at twice the cap keeps the cost per problem constant.
+        if self.errors.len() >= self.cap.saturating_mul(2) {
+            self.keep_first();
+        }
+    }
+
+    fn keep_first(&mut self) {
+        self.errors.sort_by_key(|e| e.line);
+        self.errors.truncate(self.cap);
     }
 
     fn single(line: usize, reason: impl Into<String>) -> ImportErrors {
@@ -99,7 +143,11 @@ impl fmt::Display for ImportErrors {
             }
             write!(f, "{e}")?;
         }
-        Ok(())
+        match self.unlisted() {
+            0 => Ok(()),
+            1 => f.write_str("\n… y 1 error más"),
+            n => write!(f, "\n… y {} errores más", group_thousands(n)),
+        }
     }
 }
 
@@ -117,7 +165,11 @@ pub enum ImportError {
     },
     #[error("el archivo {} mide {size} bytes; el máximo es 2 GB", path.display())]
     TooLarge { path: PathBuf, size: u64 },
-    #[error("el padrón tiene {count} error(es); no se importó nada:\n{errors}", count = .0.len(), errors = .0)]
+    #[error(
+        "el padrón tiene {count} error(es); no se importó nada:\n{errors}",
+        count = group_thousands(.0.len()),
+        errors = .0
+    )]
     Invalid(ImportErrors),
     #[error("{}", .0.message_es())]
     Store(#[source] StoreError),
@@ -125,7 +177,7 @@ pub enum ImportError {
 
 /// Reads and validates a padrón. Returns every row, or every problem.
 pub fn parse_padron(reader: impl Read) -> Result<Vec<PadronRow>, ImportErrors> {
-    parse_padron_limited(reader, MAX_FILE_BYTES)
+    parse_padron_limited(reader, MAX_FILE_BYTES, MAX_LISTED_ERRORS)
 }
 
 /// Counts the bytes read, so an over-long stream is detected without reading it all.
@@ -142,62 +194,89 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
-/// Turns CRLF into LF. The `csv` crate reports record line numbers one short
-/// after a CRLF terminator; with plain LF its line numbers are exact.
-struct CrlfToLf<R> {
+/// The UTF-8 byte order mark some editors put at the start of a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// What the CSV reader reads: the file without its BOM, every line end as LF.
+///
+/// * The BOM is skipped here, however the file arrives: the `csv` crate
+///   skips one only when its first read holds it whole, and takes a first
+///   read of nothing but the BOM for an empty file.
+/// * Line ends may be LF, CRLF and a lone CR (classic Mac OS, some
+///   spreadsheet exports), mixed at will. The `csv` crate ends a record at
+///   any of them but counts lines by LF only: one short after a CRLF, never
+///   advancing on a lone CR. With plain LF its line numbers are exact. (A CR
+///   inside a quoted field becomes LF too: either is a control character,
+///   which no text field accepts.)
+struct PlainText<R> {
     inner: R,
     buf: Box<[u8]>,
     pos: usize,
     len: usize,
-    cr_pending: bool,
-    eof: bool,
+    /// Nothing read yet (a BOM may come).
+    at_start: bool,
+    /// The last byte handed out was a CR (turned into LF): an LF right
+    /// after it belongs to the same line end.
+    after_cr: bool,
 }
 
-impl<R: Read> CrlfToLf<R> {
+impl<R: Read> PlainText<R> {
     fn new(inner: R) -> Self {
-        CrlfToLf { inner, buf: vec![0; 1 << 16].into_boxed_slice(), pos: 0, len: 0, cr_pending: false, eof: false }
+        PlainText { inner, buf: vec![0; 1 << 16].into_boxed_slice(), pos: 0, len: 0, at_start: true, after_cr: false }
+    }
+
+    /// Refills the buffer; at the start of the file, past every BOM (a file
+    /// saved twice by a careless tool may have two), even one split across
+    /// reads: the `csv` crate would skip one more only when its first read
+    /// happened to hold it whole.
+    fn fill(&mut self) -> io::Result<()> {
+        self.pos = 0;
+        self.len = self.inner.read(&mut self.buf)?;
+        if self.at_start {
+            self.at_start = false;
+            loop {
+                while self.len - self.pos < BOM.len() {
+                    self.buf.copy_within(self.pos..self.len, 0);
+                    self.len -= self.pos;
+                    self.pos = 0;
+                    let n = self.inner.read(&mut self.buf[self.len..])?;
+                    if n == 0 {
+                        break;
+                    }
+                    self.len += n;
+                }
+                if !self.buf[self.pos..self.len].starts_with(BOM) {
+                    break;
+                }
+                self.pos += BOM.len();
+            }
+        }
+        Ok(())
     }
 }
 
-impl<R: Read> Read for CrlfToLf<R> {
+impl<R: Read> Read for PlainText<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         let mut n = 0;
         while n < out.len() {
             if self.pos == self.len {
-                if self.eof || n > 0 {
+                if n > 0 {
                     break;
                 }
-                self.len = self.inner.read(&mut self.buf)?;
-                self.pos = 0;
+                self.fill()?;
                 if self.len == 0 {
-                    self.eof = true;
-                    if self.cr_pending {
-                        self.cr_pending = false;
-                        out[n] = b'\r';
-                        n += 1;
-                    }
                     break;
                 }
                 continue;
             }
             let b = self.buf[self.pos];
             self.pos += 1;
-            if self.cr_pending {
-                self.cr_pending = false;
-                if b != b'\n' {
-                    out[n] = b'\r';
-                    n += 1;
-                    if n == out.len() {
-                        self.pos -= 1; // handle `b` on the next call
-                        break;
-                    }
-                }
-            }
-            if b == b'\r' {
-                self.cr_pending = true;
+            if b == b'\n' && self.after_cr {
+                self.after_cr = false;
                 continue;
             }
-            out[n] = b;
+            self.after_cr = b == b'\r';
+            out[n] = if self.after_cr { b'\n' } else { b };
             n += 1;
         }
         Ok(n)
@@ -212,15 +291,15 @@ struct AccountFirstSeen {
     name: String,
 }
 
-fn parse_padron_limited(reader: impl Read, max_bytes: u64) -> Result<Vec<PadronRow>, ImportErrors> {
+fn parse_padron_limited(reader: impl Read, max_bytes: u64, max_listed: usize) -> Result<Vec<PadronRow>, ImportErrors> {
     let counting = CountingReader { inner: reader.take(max_bytes.saturating_add(1)), count: 0 };
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .buffer_capacity(1 << 16)
-        .from_reader(CrlfToLf::new(counting));
+        .from_reader(PlainText::new(counting));
 
-    let mut errors = ImportErrors::default();
+    let mut errors = ImportErrors::with_cap(max_listed);
     let mut rows: Vec<PadronRow> = Vec::new();
     let mut accounts: HashMap<AccountNumber, AccountFirstSeen> = HashMap::new();
     let mut record = csv::ByteRecord::new();
@@ -386,7 +465,7 @@ fn parse_padron_limited(reader: impl Read, max_bytes: u64) -> Result<Vec<PadronR
     if errors.is_empty() {
         Ok(rows)
     } else {
-        errors.errors.sort_by_key(|e| e.line);
+        errors.keep_first();
         Err(errors)
     }
 }
@@ -404,7 +483,7 @@ fn check_header(record: &csv::ByteRecord) -> Result<(), String> {
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            let f = if i == 0 { f.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(f) } else { f };
+            let f = if i == 0 { f.strip_prefix(BOM).unwrap_or(f) } else { f };
             std::str::from_utf8(f).ok()
         })
         .collect();
@@ -654,10 +733,10 @@ LC-000001,licencia_comercial,hml180101ab4,\"Hotel Misión Loreto, S.A. de C.V.\"
     }
 
     #[test]
-    fn crlf_conversion_keeps_lone_cr_and_chunk_boundaries() {
+    fn every_line_end_becomes_lf_across_chunk_boundaries() {
         let input = b"a\r\nb\rc\r\r\nd\r";
         for out_size in [1, 2, 3, 64] {
-            let mut r = CrlfToLf::new(&input[..]);
+            let mut r = PlainText::new(&input[..]);
             let mut got = Vec::new();
             let mut buf = vec![0u8; out_size];
             loop {
@@ -667,8 +746,26 @@ LC-000001,licencia_comercial,hml180101ab4,\"Hotel Misión Loreto, S.A. de C.V.\"
                 }
                 got.extend_from_slice(&buf[..n]);
             }
-            assert_eq!(got, b"a\nb\rc\r\nd\r", "out_size {out_size}");
+            assert_eq!(got, b"a\nb\nc\n\nd\n", "out_size {out_size}");
         }
+    }
+
+    #[test]
+    fn bom_is_skipped_however_the_file_arrives() {
+        let text = format!("{HEADER}{GOOD}");
+        // The BOM split across reads, and a first read of the BOM alone
+        // (which the `csv` crate alone takes for an empty file).
+        let split = (&b"\xEF"[..]).chain(&b"\xBB"[..]).chain(&b"\xBF"[..]).chain(text.as_bytes());
+        assert_eq!(parse_padron(split).unwrap().len(), 4);
+        let alone = (&b"\xEF\xBB\xBF"[..]).chain(text.as_bytes());
+        assert_eq!(parse_padron(alone).unwrap().len(), 4);
+        let errs = parse_padron(&b"\xEF\xBB\xBF"[..]).unwrap_err();
+        assert!(errs.to_string().contains("vacío"), "{errs}");
+        // Two BOMs, however they arrive, are two BOMs skipped.
+        let twice = format!("\u{feff}\u{feff}{text}");
+        assert_eq!(parse_padron(twice.as_bytes()).unwrap().len(), 4);
+        let trickled = (&b"\xEF\xBB\xBF\xEF"[..]).chain(&b"\xBB"[..]).chain(&b"\xBF"[..]).chain(text.as_bytes());
+        assert_eq!(parse_padron(trickled).unwrap().len(), 4);
     }
 
     #[test]
@@ -836,10 +933,10 @@ LC-000001,licencia_comercial,hml180101ab4,\"Hotel Misión Loreto, S.A. de C.V.\"
     #[test]
     fn size_limit() {
         let text = format!("{HEADER}{GOOD}");
-        let errs = parse_padron_limited(text.as_bytes(), 100).unwrap_err();
+        let errs = parse_padron_limited(text.as_bytes(), 100, MAX_LISTED_ERRORS).unwrap_err();
         assert_eq!(errs.len(), 1);
         assert!(errs.errors[0].reason.contains("2 GB"), "{errs}");
-        assert!(parse_padron_limited(text.as_bytes(), text.len() as u64).is_ok());
+        assert!(parse_padron_limited(text.as_bytes(), text.len() as u64, MAX_LISTED_ERRORS).is_ok());
     }
 
     #[test]
@@ -848,5 +945,465 @@ LC-000001,licencia_comercial,hml180101ab4,\"Hotel Misión Loreto, S.A. de C.V.\"
         assert_eq!(group_thousands(999), "999");
         assert_eq!(group_thousands(45_000), "45 000");
         assert_eq!(group_thousands(1_000_000), "1 000 000");
+    }
+}
+
+/// Property-based fuzzing of the padrón parser: arbitrary bytes never
+/// panic; a valid padrón round-trips, whatever its BOM, line ends (LF, CRLF,
+/// CR, mixed) and read sizes; invalid UTF-8 names its line and imports
+/// nothing; the list of errors is bounded. `cargo test -p server --lib
+/// fuzz::` (the CI stage `fuzz` runs it with `PROPTEST_CASES` cases).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use app::domain::money::MAX_INPUT;
+    use proptest::prelude::*;
+
+    /// `PROPTEST_CASES` cases (256 without it; `proptest!` lets the variable
+    /// win over any other count). Prints the count (captured;
+    /// `--show-output` shows it), which the CI stage `fuzz` sums up.
+    fn config() -> ProptestConfig {
+        let config = ProptestConfig::default();
+        println!("fuzz property: {} cases", config.cases);
+        config
+    }
+
+    const HEADER_LINE: &str = "account,kind,rfc,name,colonia,concept,period,due_date,amount";
+    const RFCS: [&str; 4] = ["", "GODE561231GR8", "sat970701nn3", "ÑAÑ010101ABA"];
+
+    /// A line end as some editor writes it.
+    #[derive(Clone, Copy, Debug)]
+    enum End {
+        Lf,
+        CrLf,
+        Cr,
+    }
+
+    impl End {
+        fn bytes(self) -> &'static [u8] {
+            match self {
+                End::Lf => b"\n",
+                End::CrLf => b"\r\n",
+                End::Cr => b"\r",
+            }
+        }
+    }
+
+    fn end() -> impl Strategy<Value = End> {
+        prop_oneof![Just(End::Lf), Just(End::CrLf), Just(End::Cr)]
+    }
+
+    /// How a file is laid out: a BOM or not, the end of each line (cycled),
+    /// whether the last line has one.
+    #[derive(Clone, Debug)]
+    struct Layout {
+        bom: bool,
+        ends: Vec<End>,
+        last_end: bool,
+    }
+
+    impl Layout {
+        fn plain() -> Layout {
+            Layout { bom: false, ends: vec![End::Lf], last_end: true }
+        }
+    }
+
+    fn layout() -> impl Strategy<Value = Layout> {
+        (any::<bool>(), prop::collection::vec(end(), 1..8), any::<bool>()).prop_map(|(bom, ends, last_end)| Layout {
+            bom,
+            ends,
+            last_end,
+        })
+    }
+
+    /// Lines (without their ends) laid out as a file.
+    fn file(lines: &[Vec<u8>], layout: &Layout) -> Vec<u8> {
+        let mut out = Vec::new();
+        if layout.bom {
+            out.extend_from_slice("\u{feff}".as_bytes());
+        }
+        for (i, line) in lines.iter().enumerate() {
+            out.extend_from_slice(line);
+            if i + 1 < lines.len() || layout.last_end {
+                out.extend_from_slice(layout.ends[i % layout.ends.len()].bytes());
+            }
+        }
+        out
+    }
+
+    /// A field as a spreadsheet writes it: quoted when it must be (or when
+    /// `quote` says so), quotes doubled.
+    fn csv_field(s: &str, quote: bool) -> String {
+        if quote || s.contains([',', '"', '\r', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    }
+
+    /// A name or a colonia: Spanish letters, punctuation a CSV must quote.
+    fn text(min: usize, max: usize) -> impl Strategy<Value = String> {
+        proptest::string::string_regex(&format!("[A-Za-z0-9ÁÉÍÓÚÑáéíóúñü .,'\"&-]{{{min},{max}}}"))
+            .expect("valid regex")
+            .prop_filter("not blank", move |s| min == 0 || !s.trim().is_empty())
+    }
+
+    /// An amount of centavos as a person types it: `1234.50`, `1234.5`, `1234`, ` 7 `.
+    fn amount_text(c: i64, style: u8) -> String {
+        let api = Centavos(c).to_api_string();
+        match style % 4 {
+            1 if c % 10 == 0 => api[..api.len() - 1].to_string(),
+            2 if c % 100 == 0 => api[..api.len() - 3].to_string(),
+            3 => format!(" {api}\t"),
+            _ => api,
+        }
+    }
+
+    /// A valid padrón: the fields of its data lines as written, and the rows
+    /// they must give.
+    #[derive(Clone, Debug)]
+    struct Padron {
+        fields: Vec<Vec<String>>,
+        rows: Vec<PadronRow>,
+    }
+
+    impl Padron {
+        /// Header and data lines.
+        fn all_lines(&self) -> Vec<Vec<u8>> {
+            std::iter::once(HEADER_LINE.to_string())
+                .chain(self.fields.iter().map(|f| f.join(",")))
+                .map(String::into_bytes)
+                .collect()
+        }
+    }
+
+    #[derive(Clone, Debug)]
+    struct GenAccount {
+        number: String,
+        kind: &'static str,
+        rfc: &'static str,
+        name: String,
+        colonia: String,
+    }
+
+    fn gen_account() -> impl Strategy<Value = GenAccount> {
+        ("[A-Za-z0-9]{1,3}(-[0-9]{1,6})?", 0..ACCOUNT_KINDS.len(), 0..RFCS.len(), text(1, 40), text(0, 30)).prop_map(
+            |(number, kind, rfc, name, colonia)| GenAccount {
+                number,
+                kind: ACCOUNT_KINDS[kind],
+                rfc: RFCS[rfc],
+                name,
+                colonia,
+            },
+        )
+    }
+
+    fn padron() -> impl Strategy<Value = Padron> {
+        let charge = (any::<prop::sample::Index>(), 1..=MAX_INPUT.0, any::<u8>(), 0i64..20_000, any::<bool>());
+        (prop::collection::vec(gen_account(), 1..5), prop::collection::vec(charge, 1..25)).prop_map(
+            |(accounts, charges)| {
+                let mut lines = Vec::new();
+                let mut rows = Vec::new();
+                // Account numbers differing only in case are one account: keep the first.
+                let mut seen = std::collections::HashSet::new();
+                let accounts: Vec<GenAccount> =
+                    accounts.into_iter().filter(|a| seen.insert(a.number.to_ascii_uppercase())).collect();
+                for (i, (which, cents, style, days, quote)) in charges.into_iter().enumerate() {
+                    let a = which.get(&accounts);
+                    let period = format!("{}-{i}", 2000 + i);
+                    let due_date = NaiveDate::from_ymd_opt(1990, 1, 1).unwrap() + chrono::Duration::days(days);
+                    let fields = vec![
+                        csv_field(&a.number, quote),
+                        a.kind.to_string(),
+                        a.rfc.to_string(),
+                        csv_field(&a.name, quote),
+                        csv_field(&a.colonia, false),
+                        csv_field("predial", quote),
+                        period.clone(),
+                        due_date.format("%Y-%m-%d").to_string(),
+                        amount_text(cents, style),
+                    ];
+                    lines.push(fields);
+                    let colonia = a.colonia.trim();
+                    rows.push(PadronRow {
+                        line: i + 2,
+                        account: AccountNumber::parse(&a.number).expect("generated account is valid"),
+                        kind: a.kind.to_string(),
+                        rfc: (!a.rfc.is_empty()).then(|| Rfc::parse(a.rfc).expect("generated RFC is valid")),
+                        name: a.name.trim().to_string(),
+                        colonia: (!colonia.is_empty()).then(|| colonia.to_string()),
+                        concept: "predial".into(),
+                        period,
+                        due_date,
+                        amount: Centavos(cents),
+                    });
+                }
+                Padron { fields: lines, rows }
+            },
+        )
+    }
+
+    /// Bytes that make CSV parsers stumble.
+    fn token() -> impl Strategy<Value = Vec<u8>> {
+        let fixed: Vec<&'static [u8]> = vec![
+            b",",
+            b"\"",
+            b"\"\"",
+            b"\r",
+            b"\n",
+            b"\r\n",
+            b" ",
+            b"\t",
+            b"\0",
+            "\u{feff}".as_bytes(),
+            b"\xff",
+            b"\xc3",
+            b"\xe9",
+            b"\xed\xa0\x80",
+            b"P-1",
+            b"p-2",
+            b"predial",
+            b"agua",
+            b"GODE561231GR8",
+            b"XAXX010101000",
+            "Peña".as_bytes(),
+            b"2026-B1",
+            b"2026-02-28",
+            b"2026-02-30",
+            b"10",
+            b"1234.50",
+            b"-5",
+            b"1e3",
+            b"99999999999999999999",
+            HEADER_LINE.as_bytes(),
+            b"P-1,predial,,Ana,,predial,2026-B1,2026-02-28,10",
+        ];
+        prop_oneof![
+            4 => prop::sample::select(fixed).prop_map(<[u8]>::to_vec),
+            1 => prop::collection::vec(any::<u8>(), 1..4),
+            1 => "\\PC{1,4}".prop_map(String::into_bytes),
+        ]
+    }
+
+    /// A header (usually the right one) followed by garbage lines.
+    fn garbage_lines() -> impl Strategy<Value = Vec<Vec<u8>>> {
+        let header = prop_oneof![
+            4 => Just(HEADER_LINE.as_bytes().to_vec()),
+            1 => prop::collection::vec(token(), 0..4).prop_map(|t| t.concat()),
+        ];
+        let line = prop::collection::vec(token(), 0..12).prop_map(|t| t.concat());
+        (header, prop::collection::vec(line, 0..30)).prop_map(|(h, mut lines)| {
+            lines.insert(0, h);
+            lines
+        })
+    }
+
+    /// What holds of any answer of the parser.
+    fn check_invariants(result: &Result<Vec<PadronRow>, ImportErrors>) -> Result<(), TestCaseError> {
+        match result {
+            Ok(rows) => {
+                prop_assert!(!rows.is_empty());
+                prop_assert!(rows.windows(2).all(|w| w[0].line < w[1].line), "rows in line order");
+                prop_assert!(rows.iter().all(|r| r.line >= 2 && r.amount > Centavos::ZERO));
+            }
+            Err(errs) => {
+                prop_assert!(!errs.is_empty());
+                prop_assert!(!errs.errors.is_empty() && errs.errors.len() <= MAX_LISTED_ERRORS);
+                prop_assert!(errs.len() >= errs.errors.len());
+                prop_assert!(errs.errors.windows(2).all(|w| w[0].line <= w[1].line), "errors in line order");
+                prop_assert!(errs.errors.iter().all(|e| !e.reason.is_empty()));
+                prop_assert!(!errs.to_string().is_empty());
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands out its bytes in chunks of the given sizes (cycled), as a pipe or
+    /// a slow disk may.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        sizes: Vec<usize>,
+        turn: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let size = self.sizes[self.turn % self.sizes.len()].min(out.len()).min(self.data.len());
+            self.turn += 1;
+            out[..size].copy_from_slice(&self.data[..size]);
+            self.data = &self.data[size..];
+            Ok(size)
+        }
+    }
+
+    /// The reference reading of line ends: CRLF, then a lone CR, to LF.
+    fn crlf_and_cr_to_lf(bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'\r' {
+                out.push(b'\n');
+                if bytes.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+            } else {
+                out.push(bytes[i]);
+            }
+            i += 1;
+        }
+        out
+    }
+
+    /// One data line with exactly one problem (a 30 February), period `i`.
+    fn bad_line(i: usize) -> String {
+        format!("P-1,predial,,Ana,,predial,{i},2026-02-30,10")
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+            check_invariants(&parse_padron(&bytes[..]))?;
+        }
+
+        #[test]
+        fn garbage_after_a_header_never_panics(lines in garbage_lines(), layout in layout()) {
+            check_invariants(&parse_padron(&file(&lines, &layout)[..]))?;
+        }
+
+        #[test]
+        fn valid_padron_round_trips(p in padron()) {
+            prop_assert_eq!(parse_padron(&file(&p.all_lines(), &Layout::plain())[..]), Ok(p.rows));
+        }
+
+        #[test]
+        fn bom_and_any_line_ends_give_the_rows_of_plain_lf(p in padron(), layout in layout()) {
+            prop_assert_eq!(parse_padron(&file(&p.all_lines(), &layout)[..]), Ok(p.rows));
+        }
+
+        #[test]
+        fn bom_and_any_line_ends_give_the_errors_of_plain_lf(lines in garbage_lines(), layout in layout()) {
+            // The garbage carries CR and LF bytes of its own, inside quotes
+            // too: every CRLF, CR and LF of the file reads as one LF.
+            let without_bom = Layout { bom: false, ..layout.clone() };
+            let plain = crlf_and_cr_to_lf(&file(&lines, &without_bom));
+            prop_assert_eq!(parse_padron(&file(&lines, &without_bom)[..]), parse_padron(&plain[..]));
+            prop_assert_eq!(parse_padron(&file(&lines, &layout)[..]), parse_padron(&plain[..]));
+        }
+
+        #[test]
+        fn chunk_boundaries_do_not_matter(
+            lines in garbage_lines(),
+            layout in layout(),
+            sizes in prop::collection::vec(1usize..5, 1..6),
+        ) {
+            let bytes = file(&lines, &layout);
+            let trickled = parse_padron(Trickle { data: &bytes, sizes, turn: 0 });
+            prop_assert_eq!(trickled, parse_padron(&bytes[..]));
+        }
+
+        #[test]
+        fn invalid_utf8_names_its_line_and_imports_nothing(
+            p in padron(),
+            layout in layout(),
+            which in any::<prop::sample::Index>(),
+            bad in prop::sample::select(
+                vec![&b"\xff"[..], b"\xe9", b"\xc3", b"\xed\xa0\x80", b"\xc0\xaf", b"\xf8\x88\x80\x80\x80"]
+            ),
+        ) {
+            let mut lines = p.all_lines();
+            let line = 1 + which.index(p.fields.len());
+            // Latin-1 and friends in the name: `Pe<bad>a` replaces the name field.
+            let mut bytes = Vec::new();
+            for (i, f) in p.fields[line - 1].iter().enumerate() {
+                if i > 0 {
+                    bytes.push(b',');
+                }
+                if i == 3 {
+                    bytes.extend_from_slice(b"Pe");
+                    bytes.extend_from_slice(bad);
+                    bytes.push(b'a');
+                } else {
+                    bytes.extend_from_slice(f.as_bytes());
+                }
+            }
+            lines[line] = bytes;
+            let errs = parse_padron(&file(&lines, &layout)[..]).expect_err("nothing is imported");
+            prop_assert_eq!(errs.len(), 1, "{}", errs);
+            prop_assert_eq!(errs.errors[0].line, line + 1);
+            prop_assert!(errs.errors[0].reason.contains("no es UTF-8 válido (campo name)"), "{}", errs);
+        }
+
+        #[test]
+        fn invalid_utf8_in_the_header_is_line_one(
+            p in padron(),
+            layout in layout(),
+            at in 0..HEADER_LINE.len(),
+        ) {
+            let mut lines = p.all_lines();
+            lines[0].insert(at, 0xff);
+            let errs = parse_padron(&file(&lines, &layout)[..]).unwrap_err();
+            prop_assert_eq!(errs.len(), 1);
+            prop_assert_eq!(errs.errors[0].line, 1);
+            prop_assert!(errs.errors[0].reason.contains("UTF-8"), "{}", errs);
+        }
+
+        #[test]
+        fn many_bad_lines_give_a_bounded_list(n in 1usize..250, layout in layout()) {
+            let lines: Vec<Vec<u8>> = std::iter::once(HEADER_LINE.to_string())
+                .chain((0..n).map(bad_line))
+                .map(String::into_bytes)
+                .collect();
+            let errs = parse_padron(&file(&lines, &layout)[..]).unwrap_err();
+            prop_assert_eq!(errs.len(), n);
+            let listed = n.min(MAX_LISTED_ERRORS);
+            prop_assert_eq!(errs.errors.len(), listed);
+            let expected_lines: Vec<usize> = (2..2 + listed).collect();
+            prop_assert_eq!(errs.errors.iter().map(|e| e.line).collect::<Vec<_>>(), expected_lines);
+            let text = errs.to_string();
+            prop_assert_eq!(text.lines().count(), listed + usize::from(n > listed));
+            match n - listed {
+                0 => prop_assert!(!text.contains("más")),
+                1 => prop_assert!(text.ends_with("\n… y 1 error más"), "{}", text),
+                more => {
+                    let expected = format!("\n… y {} errores más", group_thousands(more));
+                    prop_assert!(text.ends_with(&expected), "{}", text);
+                }
+            }
+        }
+
+        #[test]
+        fn listed_errors_are_the_first_ones_found(lines in garbage_lines(), cap in 1usize..12) {
+            let bytes = file(&lines, &Layout::plain());
+            let all = parse_padron_limited(&bytes[..], MAX_FILE_BYTES, usize::MAX);
+            let capped = parse_padron_limited(&bytes[..], MAX_FILE_BYTES, cap);
+            match (all, capped) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+                (Err(a), Err(b)) => {
+                    prop_assert_eq!(a.len(), b.len());
+                    prop_assert_eq!(&a.errors[..a.errors.len().min(cap)], &b.errors[..]);
+                }
+                (a, b) => prop_assert!(false, "{:?} vs {:?}", a, b),
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_of_only_bad_lines_lists_the_first_hundred() {
+        let n = 200_000;
+        let mut text = format!("{HEADER_LINE}\n");
+        for i in 0..n {
+            text.push_str(&bad_line(i));
+            text.push('\n');
+        }
+        let errs = parse_padron(text.as_bytes()).unwrap_err();
+        assert_eq!((errs.len(), errs.errors.len(), errs.unlisted()), (n, 100, n - 100));
+        assert_eq!(errs.errors.last().unwrap().line, 101);
+        let message = ImportError::Invalid(errs).to_string();
+        assert!(message.starts_with("el padrón tiene 200 000 error(es); no se importó nada:\nlínea 2: "), "{message}");
+        let last = "\nlínea 101: fecha de vencimiento inválida «2026-02-30» (formato AAAA-MM-DD, fecha real)";
+        assert!(message.ends_with(&format!("{last}\n… y 199 900 errores más")), "{message}");
+        assert_eq!(message.lines().count(), 102);
     }
 }

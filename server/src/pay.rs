@@ -20,11 +20,11 @@ use app::lookup::{LookupError, LookupQuery};
 use app::orders::{self, OrderError};
 use app::payments::{self, DemoAction, PaymentError};
 use app::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Redirect;
 use serde::Deserialize;
 
-use crate::http::extract::{CsrfForm, First};
+use crate::http::extract::{CsrfForm, First, PathParam};
 
 /// "Pagar estos adeudos": the lookup that was shown, and the checked charges.
 #[derive(Debug, Deserialize)]
@@ -98,7 +98,7 @@ async fn order_by_token(state: &AppState, token: &str) -> Result<(i64, OrderToke
 #[tracing::instrument(name = "form.pay_order", skip_all)]
 pub async fn pay_order(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    PathParam(token): PathParam,
     CsrfForm(EmptyForm {}): CsrfForm<EmptyForm>,
 ) -> Result<Redirect, AppError> {
     let (id, token) = order_by_token(&state, &token).await?;
@@ -112,7 +112,7 @@ pub async fn pay_order(
 #[tracing::instrument(name = "form.requote_order", skip_all)]
 pub async fn requote_order(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    PathParam(token): PathParam,
     CsrfForm(EmptyForm {}): CsrfForm<EmptyForm>,
 ) -> Result<Redirect, AppError> {
     let (id, token) = order_by_token(&state, &token).await?;
@@ -126,7 +126,7 @@ pub async fn requote_order(
 #[tracing::instrument(name = "form.demo_action", skip_all)]
 pub async fn demo_action(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    PathParam(token): PathParam,
     CsrfForm(form): CsrfForm<DemoForm>,
 ) -> Result<Redirect, AppError> {
     let (id, token) = order_by_token(&state, &token).await?;

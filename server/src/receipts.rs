@@ -13,14 +13,14 @@ use app::i18n::Lang;
 use app::receipts::{self as service, PublicReceipt, VerdictKind};
 use app::state::AppState;
 use app::store::{Receipt, ReceiptStatus};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::http::extract::{First, Query};
+use crate::http::extract::{First, PathParam, Query};
 use crate::receipt_pdf::{render_pdf, Labels, Paper, ReceiptLine, ReceiptView};
 
 /// The verdict as JSON.
@@ -70,7 +70,7 @@ pub struct SignatureQuery {
 #[tracing::instrument(name = "api.verify_receipt", skip_all)]
 pub async fn verify(
     State(state): State<AppState>,
-    Path(folio): Path<String>,
+    PathParam(folio): PathParam,
     Query(q): Query<SignatureQuery>,
 ) -> Result<Response, AppError> {
     let Some(s) = q.s.into_inner().filter(|s| !s.trim().is_empty()) else {
@@ -172,7 +172,7 @@ fn receipt_not_found() -> AppError {
 #[tracing::instrument(name = "receipt.pdf", skip_all)]
 pub async fn pdf(
     State(state): State<AppState>,
-    Path(folio): Path<String>,
+    PathParam(folio): PathParam,
     Query(q): Query<PdfQuery>,
 ) -> Result<Response, AppError> {
     let paper = match q.papel.as_deref() {

@@ -355,3 +355,147 @@ mod tests {
         }
     }
 }
+
+/// Property-based fuzzing of [`Folio::parse`]: `cargo test -p app --features
+/// ssr --lib fuzz::` (the CI stage `fuzz` runs it with `PROPTEST_CASES`).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::domain::fuzz::{any_text, config};
+    use proptest::prelude::*;
+
+    /// Folio-shaped text: the right alphabet and separators, and near misses.
+    fn folio_like() -> impl Strategy<Value = String> {
+        let chars: Vec<char> = "Aa1Zz90--– _ÑⅫ２\n".chars().collect();
+        prop::collection::vec(prop::sample::select(chars), 0..24).prop_map(|c| c.into_iter().collect())
+    }
+
+    /// A part of a folio: valid, or wrong in a way that names the error.
+    #[derive(Clone, Debug)]
+    enum Part {
+        Good(String),
+        Bad(String, FolioError),
+    }
+
+    fn series_part() -> impl Strategy<Value = Part> {
+        prop_oneof![
+            3 => "[A-Za-z][A-Za-z0-9]{0,3}".prop_map(Part::Good),
+            1 => prop_oneof![
+                Just(String::new()),
+                "[0-9][A-Za-z0-9]{0,3}",
+                "[A-Z][A-Z0-9]{4,8}",
+                "[A-Z][_.Ñé/ ][A-Z]?",
+            ]
+            .prop_map(|s| Part::Bad(s, FolioError::Series)),
+        ]
+    }
+
+    fn year_part() -> impl Strategy<Value = Part> {
+        prop_oneof![
+            3 => (1000u16..=9999).prop_map(|y| Part::Good(y.to_string())),
+            1 => prop_oneof![
+                "[0-9]{0,3}",
+                "[0-9]{5,7}",
+                "0[0-9]{3}",
+                "[0-9]{1,3}[A-Za-z ]",
+                Just("２０２６".to_string()),
+            ]
+            .prop_map(|s| Part::Bad(s, FolioError::Year)),
+        ]
+    }
+
+    fn number_part() -> impl Strategy<Value = Part> {
+        prop_oneof![
+            3 => (1u32..).prop_map(|n| Part::Good(format!("{n:06}"))),
+            1 => prop_oneof![
+                "[1-9][0-9]{0,4}".prop_map(|s| Part::Bad(s, FolioError::Number)),
+                "0[0-9]{6,9}"
+                    .prop_filter("not zero", |s| s.bytes().any(|b| b != b'0'))
+                    .prop_map(|s| Part::Bad(s, FolioError::Number)),
+                "[0-9]{0,5}[a-z+][0-9]{0,3}".prop_map(|s| Part::Bad(s, FolioError::Number)),
+                "[0-9]{1,3} [0-9]{1,3}".prop_map(|s| Part::Bad(s, FolioError::Number)),
+                "0{1,12}".prop_map(|s| Part::Bad(s, FolioError::NumberZero)),
+                (4_294_967_296u64..100_000_000_000).prop_map(|n| Part::Bad(n.to_string(), FolioError::NumberTooLarge)),
+                "[1-9][0-9]{10,20}".prop_map(|s| Part::Bad(s, FolioError::NumberTooLarge)),
+            ],
+        ]
+    }
+
+    /// Checks what every answer of [`Folio::parse`] must satisfy.
+    fn check(input: &str) -> Result<(), TestCaseError> {
+        match Folio::parse(input) {
+            Ok(folio) => {
+                // One folio, one text: what parses prints back as it was
+                // written, up to surrounding whitespace and case.
+                prop_assert_eq!(folio.to_string(), input.trim().to_ascii_uppercase());
+                prop_assert_eq!(Folio::parse(&folio.to_string()), Ok(folio.clone()));
+                let json = serde_json::to_string(&folio).unwrap();
+                prop_assert_eq!(serde_json::from_str::<Folio>(&json).unwrap(), folio);
+            }
+            Err(e) => {
+                prop_assert!(!e.message_es().is_empty() && !e.message_en().is_empty());
+                prop_assert_eq!(e == FolioError::Empty, input.trim().is_empty());
+                prop_assert!(serde_json::from_str::<Folio>(&serde_json::to_string(input).unwrap()).is_err());
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_text_never_panics(s in any_text(40)) {
+            check(&s)?;
+        }
+
+        #[test]
+        fn folio_like_text_is_canonical_or_refused(s in folio_like()) {
+            check(&s)?;
+        }
+
+        #[test]
+        fn arbitrary_bytes_read_lossily_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..40)) {
+            check(&String::from_utf8_lossy(&bytes))?;
+        }
+
+        #[test]
+        fn every_folio_round_trips(series in "[A-Za-z][A-Za-z0-9]{0,3}", year in 1000u16..=9999, number in 1u32..) {
+            let folio = Folio::new(&series, year, number).unwrap();
+            let text = folio.to_string();
+            prop_assert_eq!(Folio::parse(&text), Ok(folio.clone()));
+            prop_assert_eq!(Folio::parse(&format!(" \t{}\n", text.to_lowercase())), Ok(folio.clone()));
+            let upper = series.to_ascii_uppercase();
+            prop_assert_eq!((folio.series(), folio.year(), folio.number()), (upper.as_str(), year, number));
+        }
+
+        #[test]
+        fn the_first_wrong_part_names_the_error(series in series_part(), year in year_part(), number in number_part()) {
+            let text = |p: &Part| match p {
+                Part::Good(s) | Part::Bad(s, _) => s.clone(),
+            };
+            let input = format!("{}-{}-{}", text(&series), text(&year), text(&number));
+            let expected = [&series, &year, &number].into_iter().find_map(|p| match p {
+                Part::Bad(_, e) => Some(*e),
+                Part::Good(_) => None,
+            });
+            match expected {
+                None => prop_assert_eq!(Folio::parse(&input).map(|f| f.to_string()), Ok(input.to_ascii_uppercase())),
+                Some(e) => {
+                    prop_assert_eq!(Folio::parse(&input), Err(e));
+                    prop_assert_eq!(Folio::parse(&input).unwrap_err().message_es(), e.message_es());
+                }
+            }
+        }
+
+        #[test]
+        fn a_wrong_number_of_dashes_is_a_format_error(
+            parts in prop_oneof![
+                prop::collection::vec("[A-Z0-9]{1,6}", 1..3),
+                prop::collection::vec("[A-Z0-9]{0,6}", 4..8),
+            ],
+        ) {
+            prop_assert_eq!(Folio::parse(&parts.join("-")), Err(FolioError::Format));
+        }
+    }
+}

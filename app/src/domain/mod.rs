@@ -116,6 +116,8 @@ impl UnknownName {
 pub mod account;
 pub mod discounts;
 pub mod folio;
+#[cfg(test)]
+mod fuzz;
 pub mod money;
 pub mod municipality;
 pub mod order_token;

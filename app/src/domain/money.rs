@@ -55,6 +55,16 @@ pub fn round_to_peso_cff20(total: Centavos) -> (Centavos, Centavos) {
     (rounded, rounded - total)
 }
 
+/// Whether the commas of `s` (digits, commas, an optional decimal part)
+/// separate thousands as printed: 1 to 3 digits, not starting with 0, then
+/// groups of exactly 3; none in the decimals.
+fn thousands_grouped(s: &str) -> bool {
+    let (int_part, decimals) = s.split_once('.').unwrap_or((s, ""));
+    let mut groups = int_part.split(',');
+    let first = groups.next().unwrap_or("");
+    (1..=3).contains(&first.len()) && !first.starts_with('0') && groups.all(|g| g.len() == 3) && !decimals.contains(',')
+}
+
 /// An amount of Mexican pesos, counted in centavos.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Centavos(pub i64);
@@ -80,10 +90,19 @@ impl Centavos {
     }
 
     /// An amount as a person copies it from a printed receipt:
-    /// `$1,234.50`, `1,234.50` or `1234.50` (the `$` and the thousands
-    /// commas are dropped), then [`Centavos::parse_pesos`].
+    /// `$1,234.50`, `1,234.50` or `1234.50` (one leading `$` and the
+    /// thousands commas are dropped), then [`Centavos::parse_pesos`].
+    /// Commas must separate thousands as printed (`1,234,567.50`): a
+    /// decimal comma (`1234,50`) or a stray one (`1,2`) is refused with
+    /// [`MoneyError::ThousandsSeparator`], never read as another amount.
     pub fn parse_printed(s: &str) -> Result<Centavos, MoneyError> {
-        Centavos::parse_pesos(s.trim().trim_start_matches('$').replace(',', "").as_str())
+        let s = s.trim();
+        let s = s.strip_prefix('$').unwrap_or(s);
+        let value = Centavos::parse_pesos(&s.replace(',', ""))?;
+        if s.contains(',') && !thousands_grouped(s.trim()) {
+            return Err(MoneyError::ThousandsSeparator);
+        }
+        Ok(value)
     }
 
     /// Parses an amount typed by a person or read from a file: `"1234"`,
@@ -556,6 +575,169 @@ mod tests {
         #[test]
         fn parse_pesos_never_panics(s in "\\PC{0,40}") {
             let _ = Centavos::parse_pesos(&s);
+        }
+    }
+}
+
+/// Property-based fuzzing of the amount parsers ([`Centavos::parse_pesos`],
+/// [`Centavos::parse_printed`], the API's strings): `cargo test -p app
+/// --features ssr --lib fuzz::` (the CI stage `fuzz` runs it with
+/// `PROPTEST_CASES`).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::domain::fuzz::{any_text, config};
+    use proptest::prelude::*;
+
+    const ALL_ERRORS: [MoneyError; 6] = [
+        MoneyError::Empty,
+        MoneyError::Signed,
+        MoneyError::ThousandsSeparator,
+        MoneyError::TooManyDecimals,
+        MoneyError::TooLarge,
+        MoneyError::Invalid,
+    ];
+
+    /// Amount-shaped text: digits, separators, signs, currency, near misses.
+    fn amount_like() -> impl Strategy<Value = String> {
+        let chars: Vec<char> = "0123456789000.,.,$ -+eE\t١２\u{a0}".chars().collect();
+        prop::collection::vec(prop::sample::select(chars), 0..24).prop_map(|c| c.into_iter().collect())
+    }
+
+    /// The amounts a person may type or copy.
+    fn in_range() -> impl Strategy<Value = Centavos> {
+        prop_oneof![0..=MAX_INPUT.0, 0i64..100_000, Just(MAX_INPUT.0)].prop_map(Centavos)
+    }
+
+    /// The exact value of a plain amount string (digits, an optional point
+    /// and decimals), by a second road: `rust_decimal`.
+    fn reference_value(s: &str) -> Option<Centavos> {
+        let d: Decimal = s.trim().parse().ok()?;
+        Some(Centavos(i64::try_from((d * Decimal::ONE_HUNDRED).trunc()).ok()?))
+    }
+
+    /// What `parse_printed` hands to `parse_pesos`.
+    fn without_dollar_and_commas(s: &str) -> String {
+        s.trim().strip_prefix('$').unwrap_or(s.trim()).replace(',', "")
+    }
+
+    fn check_pesos(input: &str) -> Result<(), TestCaseError> {
+        check(input, Centavos::parse_pesos(input), input.trim().is_empty())
+    }
+
+    fn check_printed(input: &str) -> Result<(), TestCaseError> {
+        check(input, Centavos::parse_printed(input), without_dollar_and_commas(input).trim().is_empty())
+    }
+
+    /// Checks what every answer of an amount parser must satisfy (`blank`:
+    /// the parser has nothing left to read).
+    fn check(input: &str, result: Result<Centavos, MoneyError>, blank: bool) -> Result<(), TestCaseError> {
+        match result {
+            Ok(c) => {
+                prop_assert!(Centavos::ZERO <= c && c <= MAX_INPUT, "{input:?} → {c:?}");
+                // Accepted values round-trip through both printed forms.
+                prop_assert_eq!(Centavos::parse_pesos(&c.to_api_string()), Ok(c));
+                prop_assert_eq!(Centavos::parse_printed(&c.display_mxn()), Ok(c));
+            }
+            Err(e) => {
+                prop_assert!(ALL_ERRORS.contains(&e));
+                prop_assert!(!e.message_es().is_empty() && !e.message_en().is_empty());
+                prop_assert_eq!(e == MoneyError::Empty, blank, "{:?} → {:?}", input, e);
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn printed_commas_must_group_thousands() {
+        let ok = [("1,234.50", 123_450), ("$12,345,678.90", 1_234_567_890), ("999,999,999,999.99", MAX_INPUT.0)];
+        for (input, cents) in ok {
+            assert_eq!(Centavos::parse_printed(input), Ok(Centavos(cents)), "{input}");
+        }
+        // A decimal comma is not read as a hundred times the amount.
+        for input in ["1234,50", "1,2", "1,23.50", "12,3456", ",123", "0,500", "1,234.5,0", "1,,234", "1234,"] {
+            assert_eq!(Centavos::parse_printed(input), Err(MoneyError::ThousandsSeparator), "{input}");
+        }
+        assert_eq!(MoneyError::ThousandsSeparator.message_es(), "Escriba el importe sin comas (por ejemplo 1234.50).");
+        assert_eq!(Centavos::parse_printed("$$5"), Err(MoneyError::Invalid));
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_text_never_panics(s in any_text(48)) {
+            check_pesos(&s)?;
+            check_printed(&s)?;
+            let _ = serde_json::from_str::<Centavos>(&serde_json::to_string(&s).unwrap());
+        }
+
+        #[test]
+        fn amount_like_text_is_exact_or_refused_as_documented(s in amount_like()) {
+            check_pesos(&s)?;
+            check_printed(&s)?;
+            let pesos = Centavos::parse_pesos(&s);
+            match pesos {
+                // What parse_pesos accepts is the decimal the text says.
+                Ok(c) => prop_assert_eq!(Some(c), reference_value(&s)),
+                Err(MoneyError::Signed) => prop_assert!(s.trim().starts_with(['-', '+'])),
+                Err(MoneyError::ThousandsSeparator) => prop_assert!(s.contains(',')),
+                Err(_) => {}
+            }
+            // parse_printed reads no more than parse_pesos once `$` and commas are gone.
+            if let Ok(c) = Centavos::parse_printed(&s) {
+                prop_assert_eq!(Centavos::parse_pesos(&without_dollar_and_commas(&s)), Ok(c));
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_read_lossily_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..48)) {
+            let s = String::from_utf8_lossy(&bytes);
+            check_pesos(&s)?;
+            check_printed(&s)?;
+        }
+
+        #[test]
+        fn every_amount_round_trips_through_every_form(c in in_range()) {
+            prop_assert_eq!(Centavos::parse_pesos(&c.to_api_string()), Ok(c));
+            prop_assert_eq!(Centavos::parse_printed(&c.display_mxn()), Ok(c));
+            prop_assert_eq!(Centavos::parse_printed(&c.display_mxn().replace(',', "")), Ok(c));
+            prop_assert_eq!(Centavos::parse_printed(&format!(" {} ", c.to_api_string())), Ok(c));
+            let json = serde_json::to_string(&c).unwrap();
+            prop_assert_eq!(serde_json::from_str::<Centavos>(&json).unwrap(), c);
+            prop_assert_eq!(serde_json::from_str::<Centavos>(&serde_json::to_string(&-c).unwrap()).unwrap(), -c);
+        }
+
+        #[test]
+        fn short_decimals_mean_tens_of_centavos(pesos in 0i64..=999_999_999_999, tenths in 0i64..10) {
+            let expected = Centavos(pesos * 100 + tenths * 10);
+            prop_assert_eq!(Centavos::parse_pesos(&format!("{pesos}.{tenths}")), Ok(expected));
+            prop_assert_eq!(Centavos::parse_pesos(&format!("{pesos}")), Ok(Centavos(pesos * 100)));
+        }
+
+        #[test]
+        fn amounts_above_the_maximum_are_too_large(c in MAX_INPUT.0 + 1..i64::MAX) {
+            prop_assert_eq!(Centavos::parse_pesos(&Centavos(c).to_api_string()), Err(MoneyError::TooLarge));
+            prop_assert_eq!(Centavos::parse_printed(&Centavos(c).display_mxn()), Err(MoneyError::TooLarge));
+        }
+
+        #[test]
+        fn a_third_decimal_is_refused(c in in_range(), extra in 0u8..10) {
+            let s = format!("{}{extra}", c.to_api_string());
+            prop_assert_eq!(Centavos::parse_pesos(&s), Err(MoneyError::TooManyDecimals));
+            prop_assert_eq!(
+                Centavos::parse_pesos(&s).unwrap_err().message_es(),
+                "El importe debe tener como máximo dos decimales."
+            );
+        }
+
+        #[test]
+        fn a_sign_is_refused(c in in_range(), sign in prop::sample::select(vec!["-", "+", " -", "$-"])) {
+            let s = format!("{sign}{}", c.to_api_string());
+            prop_assert_eq!(Centavos::parse_printed(&s), Err(MoneyError::Signed));
+            if !sign.contains('$') {
+                prop_assert_eq!(Centavos::parse_pesos(&s), Err(MoneyError::Signed));
+            }
         }
     }
 }

@@ -1132,3 +1132,284 @@ mod tests {
         }
     }
 }
+
+/// Property-based fuzzing of [`parse_verify_url`] (the receipt QR's
+/// address): `cargo test -p app --features ssr --lib fuzz::` (the CI stage
+/// `fuzz` runs it with `PROPTEST_CASES`).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::domain::fuzz::{any_text, config};
+    use proptest::prelude::*;
+
+    /// Pieces of verification addresses, glued at random.
+    fn url_like() -> impl Strategy<Value = String> {
+        let pieces = vec![
+            "https://",
+            "http://",
+            "ftp://",
+            "://",
+            "pagos.ejemplo.gob.mx",
+            ":3000",
+            "/",
+            "/v/",
+            "v",
+            "A-2026-000123",
+            "a-2026-1",
+            "?",
+            "&",
+            "=",
+            "s",
+            "s=",
+            "%",
+            "%2",
+            "%2F",
+            "%2d",
+            "%73",
+            "%FF",
+            "%C3%B1",
+            "%00",
+            "#",
+            " ",
+            "ñ",
+            "..",
+            "0a1b2c3d.",
+            "Zm9v",
+            "\u{feff}",
+            "\n",
+        ];
+        prop::collection::vec(prop::sample::select(pieces), 0..16).prop_map(|p| p.concat())
+    }
+
+    /// Checks what every answer of [`parse_verify_url`] must satisfy.
+    fn check(url: &str) -> Result<(), TestCaseError> {
+        match parse_verify_url(url) {
+            Ok((folio, token)) => {
+                prop_assert!(!token.is_empty());
+                prop_assert_eq!(Folio::parse(&folio.to_string()), Ok(folio.clone()));
+                // What was read out of an address reads the same from the
+                // address built for it.
+                let canonical = format!("https://x.mx/v/{folio}?s={}", percent_encode(&token, &[]));
+                prop_assert_eq!(parse_verify_url(&canonical), Ok((folio, token)));
+            }
+            Err(e) => {
+                prop_assert!(!e.message_es().is_empty() && !e.message_en().is_empty());
+                prop_assert!(!e.to_string().is_empty());
+            }
+        }
+        Ok(())
+    }
+
+    /// `s` with every byte outside `[A-Za-z0-9._-]` percent-encoded, and
+    /// the others too where `mask` says so (cycled); upper or lower hex by
+    /// the byte's position.
+    fn percent_encode(s: &str, mask: &[bool]) -> String {
+        let mut out = String::new();
+        for (i, b) in s.bytes().enumerate() {
+            let plain = b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-');
+            if plain && !mask.get(i % mask.len().max(1)).copied().unwrap_or(false) {
+                out.push(b as char);
+            } else if i % 2 == 0 {
+                out.push_str(&format!("%{b:02X}"));
+            } else {
+                out.push_str(&format!("%{b:02x}"));
+            }
+        }
+        out
+    }
+
+    fn folio() -> impl Strategy<Value = Folio> {
+        ("[A-Z][A-Z0-9]{0,3}", 1000u16..=9999, 1u32..).prop_map(|(s, y, n)| Folio::new(&s, y, n).unwrap())
+    }
+
+    /// A token as the signer writes it (the address parser does not check it).
+    fn token() -> impl Strategy<Value = String> {
+        "[0-9a-f]{8}\\.[A-Za-z0-9_-]{86}"
+    }
+
+    /// Everything around `/v/<folio>?…s=<token>…`: scheme, host, path prefix,
+    /// other parameters, fragment, whitespace.
+    #[derive(Clone, Debug)]
+    struct Surroundings {
+        scheme: &'static str,
+        host: String,
+        prefix: String,
+        trailing_slash: bool,
+        before: Vec<(String, String)>,
+        after: Vec<(String, String)>,
+        fragment: Option<String>,
+        pad: &'static str,
+    }
+
+    fn surroundings() -> impl Strategy<Value = Surroundings> {
+        // Parameter names that never decode to `s`.
+        let param = ("[a-rt-zA-Z_][a-z0-9]{0,5}", "[A-Za-z0-9%.=-]{0,8}")
+            .prop_map(|(k, v): (String, String)| (k, v.replace('%', "%25")));
+        (
+            prop::sample::select(vec!["https://", "http://", "HTTPS://", "Http://", ""]),
+            "[a-z0-9][a-z0-9.-]{0,20}(:[0-9]{1,5})?",
+            "(/[a-z0-9_.-]{1,8}){0,3}",
+            any::<bool>(),
+            prop::collection::vec(param.clone(), 0..3),
+            prop::collection::vec(param, 0..3),
+            prop::option::of("[a-z0-9=&?/#.%]{0,12}"),
+            prop::sample::select(vec!["", " ", "\n", "\t \r\n"]),
+        )
+            .prop_map(|(scheme, host, prefix, trailing_slash, before, after, fragment, pad)| Surroundings {
+                scheme,
+                host,
+                prefix,
+                trailing_slash,
+                before,
+                after,
+                fragment,
+                pad,
+            })
+    }
+
+    impl Surroundings {
+        /// The address with `folio_segment` and the parameters `s` (already encoded).
+        fn url(&self, folio_segment: &str, signatures: &[&str]) -> String {
+            let join = |params: &[(String, String)]| params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>();
+            let mut query = join(&self.before);
+            query.extend(signatures.iter().map(|s| s.to_string()));
+            query.extend(join(&self.after));
+            let fragment = self.fragment.as_ref().map(|f| format!("#{f}")).unwrap_or_default();
+            format!(
+                "{pad}{}{}{}/v/{folio_segment}{}?{}{fragment}{pad}",
+                self.scheme,
+                self.host,
+                self.prefix,
+                if self.trailing_slash { "/" } else { "" },
+                query.join("&"),
+                pad = self.pad,
+            )
+        }
+    }
+
+    fn key() -> SigningKeyPair {
+        SigningKeyPair::from_seed([7; 32])
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_text_never_panics(url in any_text(200)) {
+            check(&url)?;
+        }
+
+        #[test]
+        fn url_like_text_never_panics(url in url_like()) {
+            check(&url)?;
+        }
+
+        #[test]
+        fn arbitrary_bytes_read_lossily_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            check(&String::from_utf8_lossy(&bytes))?;
+        }
+
+        #[test]
+        fn every_verify_url_round_trips(
+            folio in folio(),
+            token in token(),
+            around in surroundings(),
+            lower in any::<bool>(),
+            folio_mask in prop::collection::vec(prop::bool::weighted(0.2), 0..8),
+            token_mask in prop::collection::vec(prop::bool::weighted(0.1), 0..8),
+            key_mask in prop::collection::vec(any::<bool>(), 0..2),
+        ) {
+            let folio_text = if lower { folio.to_string().to_lowercase() } else { folio.to_string() };
+            let s = format!("{}={}", percent_encode("s", &key_mask), percent_encode(&token, &token_mask));
+            let url = around.url(&percent_encode(&folio_text, &folio_mask), &[&s]);
+            prop_assert_eq!(parse_verify_url(&url), Ok((folio, token)), "{}", url);
+            check(&url)?;
+        }
+
+        #[test]
+        fn a_repeated_signature_is_refused(
+            folio in folio(),
+            tokens in (token(), token()),
+            around in surroundings(),
+            key_masks in (prop::collection::vec(any::<bool>(), 0..2), prop::collection::vec(any::<bool>(), 0..2)),
+        ) {
+            let first = format!("{}={}", percent_encode("s", &key_masks.0), tokens.0);
+            let second = format!("{}={}", percent_encode("s", &key_masks.1), tokens.1);
+            let url = around.url(&folio.to_string(), &[&first, &second]);
+            prop_assert_eq!(parse_verify_url(&url), Err(VerifyUrlError::RepeatedSignature), "{}", url);
+            prop_assert_eq!(
+                VerifyUrlError::RepeatedSignature.message_es(),
+                "La dirección trae más de una firma (s=…)."
+            );
+        }
+
+        #[test]
+        fn a_missing_or_empty_signature_is_refused(folio in folio(), around in surroundings(), empty in any::<bool>()) {
+            let signatures: &[&str] = if empty { &["s="] } else { &[] };
+            let url = around.url(&folio.to_string(), signatures);
+            prop_assert_eq!(parse_verify_url(&url), Err(VerifyUrlError::MissingSignature), "{}", url);
+        }
+
+        #[test]
+        fn bad_percent_encoding_is_refused(
+            folio in folio(),
+            token in token(),
+            around in surroundings(),
+            at in any::<prop::sample::Index>(),
+            // Each one bad whatever follows it.
+            bad in prop::sample::select(vec!["%G0", "%0g", "%x", "%-1", "%\u{f1}", "%FF", "%C3", "%ED%A0%80", "%%"]),
+            in_folio in any::<bool>(),
+        ) {
+            let insert = |s: &str| {
+                let at = at.index(s.len() + 1);
+                format!("{}{bad}{}", &s[..at], &s[at..])
+            };
+            let (folio_segment, token) =
+                if in_folio { (insert(&folio.to_string()), token) } else { (folio.to_string(), insert(&token)) };
+            let url = around.url(&folio_segment, &[&format!("s={token}")]);
+            prop_assert_eq!(parse_verify_url(&url), Err(VerifyUrlError::Encoding), "{}", url);
+        }
+
+        #[test]
+        fn a_bad_folio_gives_the_folio_error(
+            segment in "[A-Za-z0-9 ._~-]{1,16}",
+            token in token(),
+            around in surroundings(),
+        ) {
+            let Err(expected) = Folio::parse(&segment) else {
+                return Ok(());
+            };
+            let url = around.url(&segment, &[&format!("s={token}")]);
+            let got = parse_verify_url(&url);
+            prop_assert_eq!(got, Err(VerifyUrlError::Folio(expected)), "{}", url);
+            prop_assert_eq!(VerifyUrlError::Folio(expected).message_es(), expected.message_es());
+        }
+
+        #[test]
+        fn another_scheme_or_path_is_not_a_verify_url(
+            folio in folio(),
+            token in token(),
+            scheme in "(ftp|file|javascript|data|httpx|httpss|ws)://",
+            path in prop::sample::select(vec!["/r/", "/", "/verify/", "/v/v/x/", "/V/"]),
+        ) {
+            let with_scheme = format!("{scheme}host/v/{folio}?s={token}");
+            prop_assert_eq!(parse_verify_url(&with_scheme), Err(VerifyUrlError::NotAVerifyUrl));
+            let with_path = format!("https://host{path}{folio}?s={token}");
+            prop_assert_eq!(parse_verify_url(&with_path), Err(VerifyUrlError::NotAVerifyUrl), "{}", with_path);
+        }
+
+        #[test]
+        fn built_urls_round_trip_with_real_tokens(
+            folio in folio(),
+            base in "https?://[a-z.]{1,12}(/[a-z]{1,6}){0,2}/{0,3}",
+        ) {
+            let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+            let facts = ReceiptFacts::new(folio.clone(), Centavos(123_450), day, "P-1").unwrap();
+            let token = sign(&key(), &facts);
+            let url = build_verify_url(&base, &folio, &token);
+            let (read_folio, read_token) = parse_verify_url(&url).unwrap();
+            prop_assert_eq!(&read_folio, &folio);
+            prop_assert!(verify(&facts, &read_token, &[key().public_key_entry()]).is_authentic());
+        }
+    }
+}

@@ -61,8 +61,14 @@ impl Rfc {
         if trimmed.len() > 4 * MAX_INPUT_CHARS || trimmed.chars().nth(MAX_INPUT_CHARS).is_some() {
             return Err(RfcError::TooLong);
         }
-        let normalised: String =
-            trimmed.chars().filter(|c| !c.is_whitespace() && *c != '-').flat_map(char::to_uppercase).collect();
+        // Uppercase of ASCII letters and ñ only: a full Unicode uppercase
+        // would turn one typed character into an RFC's two ('ß' → "SS",
+        // 'ﬀ' → "FF") or a foreign letter into an ASCII one ('ı' → 'I').
+        let normalised: String = trimmed
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .map(|c| if c == 'ñ' { 'Ñ' } else { c.to_ascii_uppercase() })
+            .collect();
         if normalised.is_empty() {
             return Err(RfcError::Empty);
         }
@@ -390,6 +396,152 @@ mod tests {
         #[test]
         fn parse_never_panics(s in "\\PC{0,30}") {
             let _ = Rfc::parse(&s);
+        }
+    }
+}
+
+/// Property-based fuzzing of [`Rfc::parse`]: `cargo test -p app --features
+/// ssr --lib fuzz::` (the CI stage `fuzz` runs it with `PROPTEST_CASES`).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::domain::fuzz::{any_text, config};
+    use proptest::prelude::*;
+
+    const ALL_ERRORS: [RfcError; 6] =
+        [RfcError::Empty, RfcError::TooLong, RfcError::Length, RfcError::Shape, RfcError::Date, RfcError::Generic];
+
+    /// Characters an RFC is made of, and the ones people and keyboards add.
+    fn rfc_like(max: usize) -> impl Strategy<Value = String> {
+        let chars: Vec<char> = "ABCDEGHJXYZ&Ññabcxz0123456789 --\t\u{a0}ßﬀıÉé_.".chars().collect();
+        prop::collection::vec(prop::sample::select(chars), 0..max).prop_map(|c| c.into_iter().collect())
+    }
+
+    /// A valid RFC in canonical form (its check digit right or not).
+    fn valid_rfc() -> impl Strategy<Value = String> {
+        let letter = prop::sample::select("ABCDEFGHIJKLMNOPQRSTUVWXYZ&Ñ".chars().collect::<Vec<_>>());
+        let homo = prop::sample::select("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".chars().collect::<Vec<_>>());
+        let digit = prop::sample::select("0123456789A".chars().collect::<Vec<_>>());
+        let date = (0u32..100, 1u32..=12, 1u32..=28);
+        (prop::collection::vec(letter, 3..=4), date, prop::collection::vec(homo, 2), digit)
+            .prop_map(|(name, (yy, mm, dd), h, d)| {
+                format!("{}{yy:02}{mm:02}{dd:02}{}{d}", name.iter().collect::<String>(), h.iter().collect::<String>())
+            })
+            .prop_filter("not generic", |s| s != GENERIC_RFC_NATIONAL && s != GENERIC_RFC_FOREIGN)
+    }
+
+    /// Checks what every answer of [`Rfc::parse`] must satisfy.
+    fn check(input: &str) -> Result<(), TestCaseError> {
+        match Rfc::parse(input) {
+            Ok(rfc) => {
+                let s = rfc.as_str();
+                let n = s.chars().count();
+                prop_assert!(n == 12 || n == 13, "{s}");
+                prop_assert!(s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '&' || c == 'Ñ'));
+                prop_assert_eq!(rfc.person_kind() == PersonKind::Moral, n == 12);
+                // One character typed (beyond spaces and hyphens), one kept.
+                let typed = input.chars().filter(|c| !c.is_whitespace() && *c != '-').count();
+                prop_assert_eq!(typed, n);
+                let _ = rfc.check_digit_ok();
+                // Accepted values round-trip, through text and through serde.
+                prop_assert_eq!(Rfc::parse(s), Ok(rfc.clone()));
+                let shown = format!("{rfc}");
+                prop_assert_eq!(Rfc::parse(&shown), Ok(rfc.clone()));
+                let json = serde_json::to_string(&rfc).unwrap();
+                prop_assert_eq!(serde_json::from_str::<Rfc>(&json).unwrap(), rfc);
+            }
+            Err(e) => {
+                prop_assert!(ALL_ERRORS.contains(&e));
+                prop_assert!(
+                    e.message_es().starts_with("RFC inválido") || e == RfcError::Empty || e == RfcError::Generic
+                );
+                prop_assert!(!e.message_en().is_empty());
+                prop_assert_eq!(e.code(), if e == RfcError::Generic { "generic_rfc" } else { "invalid_rfc" });
+                let trimmed = input.trim();
+                if trimmed.is_empty() {
+                    prop_assert_eq!(e, RfcError::Empty);
+                } else if trimmed.chars().count() > MAX_INPUT_CHARS {
+                    prop_assert_eq!(e, RfcError::TooLong);
+                } else {
+                    let typed = trimmed.chars().filter(|c| !c.is_whitespace() && *c != '-').count();
+                    match typed {
+                        0 => prop_assert_eq!(e, RfcError::Empty),
+                        12 | 13 => prop_assert!(matches!(e, RfcError::Shape | RfcError::Date | RfcError::Generic)),
+                        _ => prop_assert_eq!(e, RfcError::Length),
+                    }
+                }
+                // Serde refuses what parse refuses.
+                prop_assert!(serde_json::from_str::<Rfc>(&serde_json::to_string(input).unwrap()).is_err());
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn one_typed_character_is_one_rfc_character() {
+        // A full Unicode uppercase read these as valid RFCs ("GOSS561231GR8",
+        // "FFAB561231GR8", "IBC680524P73").
+        for input in ["GOß561231GR8", "ﬀAB561231GR8", "ıBC680524P73"] {
+            assert_eq!(Rfc::parse(input), Err(RfcError::Shape), "{input}");
+        }
+        assert_eq!(Rfc::parse("ñaÑ010101aba").unwrap().as_str(), "ÑAÑ010101ABA");
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_text_never_panics(s in any_text(64)) {
+            check(&s)?;
+        }
+
+        #[test]
+        fn rfc_like_text_is_accepted_canonical_or_refused_as_documented(s in rfc_like(24)) {
+            check(&s)?;
+        }
+
+        #[test]
+        fn arbitrary_bytes_read_lossily_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            check(&String::from_utf8_lossy(&bytes))?;
+        }
+
+        #[test]
+        fn a_valid_rfc_as_people_type_it_parses_to_itself(
+            rfc in valid_rfc(),
+            lower in prop::collection::vec(any::<bool>(), 13),
+            seps in prop::collection::vec((0usize..14, prop::sample::select(vec![" ", "-", "\t", "\u{a0}"])), 0..=7),
+            pad in prop::sample::select(vec!["", " ", "\n", "\t ", "\u{3000}"]),
+        ) {
+            let mut chars: Vec<String> = rfc
+                .chars()
+                .zip(&lower)
+                .map(|(c, &l)| if l { c.to_lowercase().collect() } else { c.to_string() })
+                .collect();
+            for (at, sep) in seps {
+                chars.insert(at.min(chars.len()), sep.to_string());
+            }
+            let typed = format!("{pad}{}{pad}", chars.concat());
+            prop_assert_eq!(Rfc::parse(&typed).map(|r| r.as_str().to_string()), Ok(rfc));
+            check(&typed)?;
+        }
+
+        #[test]
+        fn a_wrong_character_in_a_valid_rfc_is_a_shape_error(
+            rfc in valid_rfc(),
+            at in any::<prop::sample::Index>(),
+            bad in prop::sample::select("_.*/@#$%!?éÉüÜ0".chars().collect::<Vec<_>>()),
+        ) {
+            let mut chars: Vec<char> = rfc.chars().collect();
+            let letters = chars.len() - 9;
+            // A digit is only wrong among the initial letters.
+            let at = if bad == '0' { at.index(letters) } else { at.index(chars.len()) };
+            chars[at] = bad;
+            let broken: String = chars.into_iter().collect();
+            prop_assert_eq!(Rfc::parse(&broken), Err(RfcError::Shape));
+            prop_assert_eq!(
+                Rfc::parse(&broken).unwrap_err().message_es(),
+                "RFC inválido: no tiene el formato esperado: letras iniciales, fecha (AAMMDD) y homoclave."
+            );
         }
     }
 }

@@ -12,9 +12,10 @@ use app::ui::PageContext;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
-/// Whether a path answers in JSON.
+/// Whether a path answers in JSON: the API, and `/healthz` (which the API's
+/// document describes).
 pub fn is_api(path: &str) -> bool {
-    path == "/api" || path.starts_with("/api/")
+    path == "/api" || path.starts_with("/api/") || path == "/healthz"
 }
 
 /// The error as a page inside the site layout.
@@ -29,7 +30,14 @@ pub fn error_page(ctx: PageContext, err: &AppError) -> Response {
     page
 }
 
-/// Any `/api/v1/…` address that is not a route: the JSON 404.
+/// Any `/api/…` address that is not a route: the JSON 404.
 pub async fn api_not_found() -> AppError {
     AppError::no_route()
+}
+
+/// A method a route does not have (`DELETE /api/v1/debts`, `GET
+/// /api/v1/orders`): 405 in the error shape (axum adds the `Allow` header
+/// listing the methods the route has).
+pub async fn method_not_allowed() -> AppError {
+    AppError::method_not_allowed()
 }

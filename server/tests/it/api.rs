@@ -214,3 +214,99 @@ async fn an_account_imported_in_lower_case_is_found_as_typed() {
     assert_eq!(status, 201, "{order}");
     assert_eq!(order["items"][0]["account"], "P-000123");
 }
+
+/// Found by the API fuzzing (`.ci/api-fuzz`): a method a route does not
+/// have was an empty 405. It is the one error, with `Allow`: JSON under
+/// `/api` (and `/healthz`), the error page elsewhere.
+#[tokio::test]
+async fn a_method_a_route_does_not_have_is_a_405_in_the_error_shape() {
+    let app = spawn_app().await;
+    for (method, path, allow) in [
+        ("GET", "/api/v1/orders", "POST"),
+        ("DELETE", "/api/v1/debts?account=P-000002", "GET,HEAD"),
+        ("PUT", "/api/v1/orders/0123456789abcdef0123456789abcdef", "GET,HEAD"),
+        ("GET", "/api/v1/orders/0123456789abcdef0123456789abcdef/checkout", "POST"),
+        ("TRACE", "/api/v1/receipts/keys", "GET,HEAD"),
+        ("OPTIONS", "/api/v1/openapi.json", "GET,HEAD"),
+        ("POST", "/healthz", "GET,HEAD"),
+    ] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let r = app.client.request(method.clone(), format!("{}{}", app.base, path)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 405, "{method} {path}");
+        assert_eq!(r.headers()["allow"], allow, "{method} {path}");
+        assert_eq!(r.headers()["content-type"], "application/json", "{method} {path}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "method_not_allowed", "{method} {path}: {body}");
+        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    }
+    let r = app.client.delete(format!("{}/consulta", app.base)).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"data-code="method_not_allowed""#), "{html}");
+}
+
+/// Found by the API fuzzing: a path parameter that is not UTF-8 once
+/// percent-decoded (`%FF`) was axum's plain-text 400. It names nothing: the
+/// answer of an unknown order or folio, in the API's shapes.
+#[tokio::test]
+async fn a_path_parameter_that_is_not_utf8_names_nothing() {
+    let app = spawn_app().await;
+    let (status, body) = app.get_json("/api/v1/orders/%FF%FE").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("order_not_found")), "{body}");
+    for path in ["/api/v1/orders/%C0/checkout", "/api/v1/orders/ab%FFcd/requote"] {
+        let (status, body) = app.post_raw(path, "application/json", "").await;
+        assert_eq!((status, body["error"]["code"].as_str()), (404, Some("order_not_found")), "{path}: {body}");
+    }
+    let (status, body) = app.get_json("/api/v1/receipts/A-2026-%FF/verify?s=x.y").await;
+    assert_eq!((status, body["verdict"].as_str()), (404, Some("unknown")), "{body}");
+    // The receipt's PDF (a page route): unknown, not a plain-text 400.
+    let r = app.get("/recibo/%FF/pdf?s=x.y").await;
+    assert_eq!(r.status().as_u16(), 404);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+}
+
+/// The document's links lead from a created (or re-quoted) order to
+/// reading, paying and re-quoting it, and from a checkout to its order (the
+/// API fuzzing's stateful phase follows them), written with OpenAPI's keys
+/// (`operationId`), not utoipa's field names.
+#[tokio::test]
+async fn the_openapi_document_links_an_order_to_its_operations() {
+    let app = spawn_app().await;
+    let (_, doc) = app.get_json("/api/v1/openapi.json").await;
+    for (path, response) in [("/api/v1/orders", "201"), ("/api/v1/orders/{token}/requote", "201")] {
+        let links = &doc["paths"][path]["post"]["responses"][response]["links"];
+        for op in ["getOrder", "checkoutOrder", "requoteOrder"] {
+            assert_eq!(links[op]["operationId"], op, "{path}: {links}");
+            assert_eq!(links[op]["parameters"]["token"], "$response.body#/id", "{path}: {links}");
+            assert!(links[op].get("operation_id").is_none(), "{path}: {links}");
+        }
+    }
+    let links = &doc["paths"]["/api/v1/orders/{token}/checkout"]["post"]["responses"]["201"]["links"];
+    assert_eq!(links["getOrder"]["operationId"], "getOrder", "{links}");
+    assert_eq!(links["getOrder"]["parameters"]["token"], "$response.body#/order", "{links}");
+}
+
+/// Every address under `/api` answers in JSON: one that is not a route
+/// (`/api`, another version) was the site's HTML 404 page.
+#[tokio::test]
+async fn every_unknown_address_under_api_is_the_json_404() {
+    let app = spawn_app().await;
+    for path in ["/api", "/api/", "/api/v2/debts?account=P-000002", "/api/sf/nothing", "/api/v1/nothing/at/all"] {
+        let r = app.get(path).await;
+        assert_eq!(r.status().as_u16(), 404, "{path}");
+        assert_eq!(r.headers()["content-type"], "application/json", "{path}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "not_found", "{path}: {body}");
+    }
+    // The server functions under /api/sf are still reached.
+    let r = app
+        .client
+        .post(format!("{}/api/sf/lookup", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("cuenta=P-000002")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}

@@ -316,8 +316,9 @@ impl Campaign {
                 }
                 // Created by a request whose answer was lost: it expires.
                 Some((409, _)) => return,
+                // The database busy or the node dying under the request.
+                Some((503, _)) | None => tokio::time::sleep(Duration::from_millis(150)).await,
                 Some((status, body)) => panic!("creating an order for {account}: {status} {body}"),
-                None => tokio::time::sleep(Duration::from_millis(150)).await,
             }
         }
         let Some(token) = token else { return };
