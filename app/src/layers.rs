@@ -7,7 +7,7 @@
 //! 2. the database: `store`
 //! 3. outside services: `stripe`
 //! 4. what handlers reach: `state`
-//! 5. services, one per concept: `lookup`, `orders`, `payments`, `receipts`
+//! 5. services, one per concept: `lookup`, `orders`, `payments`, `receipts`, `staff`
 //! 6. pages: `ui`
 //!
 //! The HTTP boundary (`server::http`) sits above all of them.
@@ -30,6 +30,7 @@ pub const LAYERS: &[(&str, u8)] = &[
     ("orders", 5),
     ("payments", 5),
     ("receipts", 5),
+    ("staff", 5),
     ("ui", 6),
     ("layers", 6),
 ];

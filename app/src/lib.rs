@@ -21,6 +21,8 @@ pub mod rate_limit;
 #[cfg(feature = "ssr")]
 pub mod receipt_keys;
 #[cfg(feature = "ssr")]
+pub mod staff;
+#[cfg(feature = "ssr")]
 pub mod state;
 #[cfg(feature = "ssr")]
 pub mod store;

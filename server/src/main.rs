@@ -10,6 +10,10 @@
 //! recauda llaves rotar            retire the receipt signing key, start a new one
 //! recauda ajustes                 list refunds, disputes and unapplied money to refund
 //! recauda recibo cancelar FOLIO MOTIVO   cancel a receipt (the folio stays)
+//! recauda staff create --user NAME --role ROLE… [--nombre NAME] --password-stdin
+//!                                  create a staff account (the first admin)
+//! recauda audit verify             check the audit trail's hash chain (exit 1 names the first bad entry)
+//! recauda audit list [N]           the last N entries of the audit trail
 //! ```
 
 /// The production allocator (see server/Cargo.toml).
@@ -32,7 +36,12 @@ const USAGE: &str = "uso:
                                    … o sin red, con los datos impresos y las llaves publicadas
   recauda llaves rotar             retira la llave de firma de recibos y crea una nueva
   recauda ajustes                  lista reembolsos, contracargos y pagos no aplicados por reembolsar
-  recauda recibo cancelar FOLIO MOTIVO   cancela un recibo (el folio se conserva)";
+  recauda recibo cancelar FOLIO MOTIVO   cancela un recibo (el folio se conserva)
+  recauda staff create --user NOMBRE --role ROL [--role ROL…] [--nombre «Nombre Apellido»] --password-stdin
+                                   crea una cuenta del personal (roles: cajero, revisor, tesorero, admin);
+                                   la contraseña se lee de la entrada estándar, nunca de los argumentos
+  recauda audit verify             verifica la bitácora de auditoría (sale con error si fue alterada)
+  recauda audit list [N]           muestra las últimas N entradas de la bitácora (50)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -178,6 +187,18 @@ async fn run(args: &[&str]) -> Result<ExitCode, AnyError> {
             };
             let (old, new) = app::receipt_keys::ReceiptKeys::rotate(&settings.receipt_keys, today)?;
             println!("Llave {old} retirada (vigente hasta {today}); los recibos nuevos se firman con {new}.");
+            let details =
+                serde_json::json!({ "retired": old.to_string(), "new": new.to_string(), "valid_until": today });
+            let recorded = match app::store::Store::connect(&settings.database_url).await {
+                Ok(store) => store
+                    .record_audit(&cli_actor(), app::store::AuditAction::KeysRotated, details, chrono::Utc::now())
+                    .await
+                    .map(|_| ()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = recorded {
+                eprintln!("Aviso: la rotación no quedó en la bitácora de auditoría ({}).", e.message_es());
+            }
             println!(
                 "Los servidores que usan este archivo la toman solos en unos segundos, sin reiniciar. \
                  Los recibos anteriores siguen verificándose."
@@ -189,13 +210,71 @@ async fn run(args: &[&str]) -> Result<ExitCode, AnyError> {
             let store = app::store::Store::connect(&settings.database_url).await?;
             let reason = reason.join(" ");
             let folio = app::domain::folio::Folio::parse(folio).map_err(|e| e.message_es().to_string())?;
-            if store.cancel_receipt(&folio, reason.trim(), chrono::Utc::now()).await? {
+            if store.cancel_receipt(&folio, reason.trim(), &cli_actor(), chrono::Utc::now()).await? {
                 println!("Recibo {folio} cancelado: {reason}");
                 Ok(ExitCode::SUCCESS)
             } else {
                 eprintln!("No hay un recibo vigente con el folio {folio}.");
                 Ok(ExitCode::FAILURE)
             }
+        }
+        ["staff", "create", flags @ ..] | ["personal", "crear", flags @ ..] => {
+            let args = StaffArgs::parse(flags)?;
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password).map_err(|e| format!("no se pudo leer la contraseña: {e}"))?;
+            let password = password.trim_end_matches(['\n', '\r']).to_string();
+            let settings = Settings::load()?;
+            let store = app::store::Store::connect(&settings.database_url).await?;
+            let display_name = args.display_name.clone().unwrap_or_else(|| args.username.to_string());
+            let roles = args.roles.iter().map(|r| r.label_es()).collect::<Vec<_>>().join(", ");
+            let roles_set = app::domain::staff::Roles::new(args.roles.iter().copied());
+            match app::staff::create_staff(
+                &store,
+                &args.username,
+                &display_name,
+                roles_set,
+                password,
+                &cli_actor(),
+                chrono::Utc::now(),
+            )
+            .await
+            {
+                Ok(id) => {
+                    println!("Usuario «{}» creado (núm. {id}) con los roles: {roles}.", args.username);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("No se creó el usuario: {e}.");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        ["audit", "verify"] | ["auditoria", "verificar"] => {
+            let settings = Settings::load()?;
+            let store = app::store::Store::connect(&settings.database_url).await?;
+            let check = store.verify_audit().await?;
+            match check.first_bad {
+                None => {
+                    println!("Bitácora íntegra: {} entradas, encadenadas sin alteraciones.", check.entries);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some((seq, why)) => {
+                    eprintln!("Bitácora ALTERADA: la primera entrada con problema es la {seq}: {why}.");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        ["audit", "list", rest @ ..] | ["auditoria", "ver", rest @ ..] if rest.len() <= 1 => {
+            let settings = Settings::load()?;
+            let limit: i64 = match rest.first() {
+                Some(n) => n.parse().map_err(|_| format!("«{n}» no es un número de entradas"))?,
+                None => 50,
+            };
+            let store = app::store::Store::connect(&settings.database_url).await?;
+            for e in store.latest_audit(limit).await? {
+                println!("{:>8}  {}  {:<12}  {:<20}  {}", e.seq, e.at, e.actor, e.action, e.details);
+            }
+            Ok(ExitCode::SUCCESS)
         }
         ["--help" | "-h" | "help"] => {
             println!("{USAGE}");
@@ -225,4 +304,47 @@ async fn serve(settings: &Settings, state: app::state::AppState) -> Result<ExitC
     println!("Recauda escuchando en http://{}", app.local_addr());
     app.run_until_stopped().await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Who an operator's command acts as in the audit trail: `cli:` and the
+/// system user running it.
+fn cli_actor() -> String {
+    let user = std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "desconocido".into());
+    format!("cli:{user}")
+}
+
+/// The flags of `recauda staff create`.
+struct StaffArgs {
+    username: app::domain::staff::Username,
+    display_name: Option<String>,
+    roles: Vec<app::domain::staff::Role>,
+}
+
+impl StaffArgs {
+    fn parse(flags: &[&str]) -> Result<StaffArgs, String> {
+        let (mut username, mut display_name, mut role_names, mut stdin) = (None, None, Vec::new(), false);
+        let mut it = flags.iter();
+        while let Some(flag) = it.next() {
+            let mut value = |name: &str| it.next().copied().ok_or_else(|| format!("falta el valor de {name}"));
+            match *flag {
+                "--user" | "--usuario" => username = Some(value(flag)?),
+                "--role" | "--rol" => role_names.push(value(flag)?),
+                "--nombre" | "--name" => display_name = Some(value(flag)?.to_string()),
+                "--password-stdin" => stdin = true,
+                "--password" => {
+                    return Err("la contraseña no se acepta como argumento (quedaría en el historial): \
+                                escríbala en la entrada estándar con --password-stdin"
+                        .into())
+                }
+                other => return Err(format!("opción desconocida «{other}»")),
+            }
+        }
+        if !stdin {
+            return Err("indique --password-stdin: la contraseña se lee de la entrada estándar".into());
+        }
+        let username =
+            app::domain::staff::Username::parse(username.ok_or("falta --user NOMBRE")?).map_err(|e| e.to_string())?;
+        let roles = app::domain::staff::parse_roles(role_names).map_err(|e| e.to_string())?;
+        Ok(StaffArgs { username, display_name, roles: roles.iter().collect() })
+    }
 }

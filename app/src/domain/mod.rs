@@ -127,6 +127,7 @@ pub mod recargos;
 pub mod receipt_sig;
 pub mod reference;
 pub mod rfc;
+pub mod staff;
 pub mod uma;
 pub mod words;
 

@@ -5,7 +5,8 @@
 //! * [`Store`] is the one implementation. Its methods are the transactional
 //!   rules (create an order, apply a provider event, issue a receipt,
 //!   import a padrón…), each written once, in the module of its concept:
-//!   [`padron`] (import and lookups), [`orders`], [`payments`], [`receipts`].
+//!   [`padron`] (import and lookups), [`orders`], [`payments`], [`receipts`],
+//!   and [`audit`], the hash-chained trail those rules append to.
 //! * A rule runs over a [`Conn`]: a pooled connection for reads, or a write
 //!   transaction ([`Tx`]) whose methods are one-statement primitives (lock
 //!   an order, record an event, mark charges paid, take the next folio…),
@@ -32,6 +33,7 @@ use crate::domain::payment::TransitionError;
 use crate::domain::reference::ReferenceError;
 use crate::domain::rfc::PersonKind;
 
+pub mod audit;
 pub mod dialect;
 pub mod orders;
 pub mod padron;
@@ -40,10 +42,13 @@ mod postgres;
 pub mod receipts;
 pub mod records;
 mod sqlite;
+pub mod staff;
 
 pub use crate::domain::payment::EventOutcome;
+pub use audit::{AuditAction, AuditCheck, AuditEntry};
 pub use dialect::Dialect;
 pub use records::*;
+pub use staff::{NewStaff, StaffUser};
 
 /// The store. Cheap to clone (the pool is reference-counted).
 #[derive(Clone, Debug)]

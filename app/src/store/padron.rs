@@ -158,6 +158,16 @@ impl Store {
             super::Dialect::Postgres => super::postgres::prepare_import(tx.c()).await?,
         }
         let summary = import_rows(&mut tx, rows, progress).await?;
+        let details = serde_json::json!({
+            "rows": rows.len(),
+            "taxpayers_created": summary.taxpayers_created,
+            "accounts_created": summary.accounts_created,
+            "charges_created": summary.charges_created,
+            "charges_updated": summary.charges_updated,
+            "charges_unchanged": summary.charges_unchanged,
+        });
+        let now = super::records::timestamp_to_db(chrono::Utc::now());
+        tx.audit("cli", super::AuditAction::PadronImported, details, &now).await?;
         tx.commit().await?;
         Ok(summary)
     }

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::audit::AuditAction;
 use super::dialect::Stmt;
 use super::orders::{move_order, persist_transition};
 use super::receipts::PaidBy;
@@ -207,6 +208,19 @@ impl Store {
                 .await
                 .map_err(query_err("reopen the charges of a refunded order"))?;
             cancelled = folio.map(|f| Folio::parse(&f)).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        }
+        let actor = ev.provider.as_str();
+        let details = serde_json::json!({
+            "order_id": attempt.order_id, "attempt_id": attempt.id, "kind": ev.kind.as_str(),
+            "amount_centavos": ev.amount.0, "provider_ref": ev.provider_ref, "event_id": ev.event_id,
+        });
+        tx.audit(actor, AuditAction::PaymentAdjusted, details, &now).await?;
+        if let Some(folio) = &cancelled {
+            let details = serde_json::json!({
+                "folio": folio.to_string(), "order_id": attempt.order_id,
+                "reason": ev.kind.cancel_reason_es(&ev.provider_ref),
+            });
+            tx.audit(actor, AuditAction::ReceiptCancelled, details, &now).await?;
         }
         tx.commit().await?;
         Ok(AdjustmentOutcome::Recorded { order_id: attempt.order_id, cancelled })
@@ -431,6 +445,25 @@ impl Store {
                     .map_err(query_err("record an overpayment"))?;
             }
             EventOutcome::Duplicate => {}
+        }
+        let paid_amount = match &ev.event {
+            PaymentEvent::Paid { amount, .. } => Some(amount.0),
+            _ => None,
+        };
+        let money = serde_json::json!({
+            "order_id": order_id, "attempt_id": ev.attempt_id, "event_id": ev.event_id,
+            "amount_centavos": paid_amount,
+        });
+        match &effect.outcome {
+            EventOutcome::Applied(Transition::Moved { to: OrderStatus::Succeeded, .. }) => {
+                tx.audit(ev.provider.as_str(), AuditAction::PaymentApplied, money, &now).await?;
+            }
+            EventOutcome::Discrepancy { reason, .. } | EventOutcome::Overpayment { reason } => {
+                let mut details = money;
+                details["reason"] = serde_json::Value::from(reason.as_str());
+                tx.audit(ev.provider.as_str(), AuditAction::PaymentNotApplied, details, &now).await?;
+            }
+            _ => {}
         }
         let instructions = ev.instructions.as_ref().map(|i| serde_json::to_string(i).expect("instructions serialise"));
         let pay_before = ev.instructions.as_ref().and_then(|i| i.expires_at()).map(timestamp_to_db);

@@ -8,6 +8,7 @@ use std::ops::DerefMut;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sqlx::AnyConnection;
 
+use super::audit::AuditAction;
 use super::dialect::Stmt;
 use super::records::{date_to_db, receipt_account, timestamp_to_db, Receipt, ReceiptRow};
 use super::{query_err, Conn, Store, StoreError, Tx};
@@ -137,6 +138,7 @@ pub(crate) async fn issue_receipt(
         }
     };
     let (key_id, token) = signature.unzip();
+    let actor = paid_by.as_ref().map_or("system", |p| p.provider.as_str());
     sqlx::query(tx.sql(&INSERT_RECEIPT))
         .bind(folio.to_string())
         .bind(series)
@@ -157,6 +159,8 @@ pub(crate) async fn issue_receipt(
         .execute(tx.c())
         .await
         .map_err(query_err("issue a receipt"))?;
+    let details = serde_json::json!({ "folio": folio.to_string(), "order_id": order_id, "total_centavos": total.0 });
+    tx.audit(actor, AuditAction::ReceiptIssued, details, now).await?;
     Ok(folio)
 }
 
@@ -215,16 +219,29 @@ impl Store {
 
     /// Cancels a valid receipt with a reason (its folio stays, never reused).
     /// Returns false when there is no such valid receipt.
-    pub async fn cancel_receipt(&self, folio: &Folio, reason: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    /// `actor` is who cancels it (for the audit trail).
+    pub async fn cancel_receipt(
+        &self,
+        folio: &Folio,
+        reason: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let now = timestamp_to_db(now);
         let mut tx = self.write().await?;
         let done = sqlx::query(tx.sql(&CANCEL_RECEIPT))
             .bind(folio.to_string())
             .bind(reason)
-            .bind(timestamp_to_db(now))
+            .bind(&now)
             .execute(tx.c())
             .await
             .map_err(query_err("cancel a receipt"))?;
+        let cancelled = done.rows_affected() == 1;
+        if cancelled {
+            let details = serde_json::json!({ "folio": folio.to_string(), "reason": reason });
+            tx.audit(actor, AuditAction::ReceiptCancelled, details, &now).await?;
+        }
         tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        Ok(cancelled)
     }
 }

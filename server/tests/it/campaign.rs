@@ -21,7 +21,9 @@
 //! * no live order holds a paid charge; a charge is paid only through a succeeded order;
 //! * every succeeded order has its one receipt, and the receipts add up to the applied payments;
 //! * nothing is lost: every session Stripe reports paid is a succeeded
-//!   attempt, or money recorded for the treasury (overpayment or discrepancy).
+//!   attempt, or money recorded for the treasury (overpayment or discrepancy);
+//! * the audit trail is one unbroken chain with an entry per payment
+//!   applied and per receipt issued.
 //!
 //! At the end every server is killed and Stripe's sessions reach their
 //! final state; two days later a server starts and is killed in the middle
@@ -525,6 +527,15 @@ async fn check_invariants(store: &Store, paid_sessions: &HashMap<String, i64>, w
     let succeeded_orders = scalar(pool, "SELECT COUNT(*) FROM payment_orders WHERE status = 'succeeded'").await;
     let receipt_count = scalar(pool, "SELECT COUNT(*) FROM receipts").await;
     assert_eq!(receipt_count, succeeded_orders, "{when}: receipts without a succeeded order");
+
+    // The audit trail: unbroken, one entry per payment applied and per receipt.
+    let check = store.verify_audit().await.unwrap();
+    assert_eq!(check.first_bad, None, "{when}: the audit trail is broken");
+    let applied_entries = scalar(pool, "SELECT COUNT(*) FROM audit_log WHERE action = 'payment.applied'").await;
+    let succeeded_attempts = scalar(pool, "SELECT COUNT(*) FROM payment_attempts WHERE status = 'succeeded'").await;
+    assert_eq!(applied_entries, succeeded_attempts, "{when}: payments applied without their audit entry");
+    let issued_entries = scalar(pool, "SELECT COUNT(*) FROM audit_log WHERE action = 'receipt.issued'").await;
+    assert_eq!(issued_entries, receipt_count, "{when}: receipts issued without their audit entry");
 
     // Nothing lost: money Stripe took is applied or recorded.
     let attempts: Vec<(String, String)> = sqlx::query_as(

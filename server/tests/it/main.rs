@@ -8,11 +8,16 @@
 //! * `receipt_pdf`: the PDF renderer;
 //! * `fuzz`: property-based fuzzing of forms and queries with repeated
 //!   fields and of the padrón import (the CI stage `fuzz` runs it with many
-//!   cases).
+//!   cases);
+//! * `campaign`: the fault campaign, real `recauda serve` processes killed
+//!   at random during payment flows, on SQLite and on PostgreSQL (two servers);
+//! * `audit`: the hash-chained audit trail and `recauda audit verify`;
+//! * `staff`: staff accounts, `recauda staff create`, logins and lockout.
 
 mod common;
 
 mod api;
+mod audit;
 mod boundary;
 mod campaign;
 mod fuzz;
@@ -21,5 +26,6 @@ mod pages;
 mod payments;
 mod receipt_pdf;
 mod receipts;
+mod staff;
 mod store_story;
 mod stripe;

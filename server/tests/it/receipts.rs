@@ -153,6 +153,7 @@ async fn altered_forged_cancelled_and_unknown_receipts_are_told_apart() {
         .cancel_receipt(
             &app::domain::folio::Folio::parse("A-2026-000002").unwrap(),
             "Pago duplicado",
+            "cli:test",
             app.state.clock.now()
         )
         .await
@@ -278,7 +279,7 @@ async fn recauda_verify_refuses_a_cancelled_receipt_whose_signature_is_good() {
     let app = spawn_app().await;
     let id = pay(&app, "P-000002").await;
     let receipt = app.store.receipt_of_order(order_id(&app, &id).await).await.unwrap().unwrap();
-    app.store.cancel_receipt(&receipt.folio, "Pago duplicado", app.state.clock.now()).await.unwrap();
+    app.store.cancel_receipt(&receipt.folio, "Pago duplicado", "cli:test", app.state.clock.now()).await.unwrap();
     let url = format!("{}/v/{}?s={}", app.base, receipt.folio, receipt.signature.unwrap());
     let pinned = server::verify_cli::Options { portal: Some(app.base.clone()), ..Default::default() };
     let outcome = server::verify_cli::run(&url, &pinned, &reqwest::Client::new()).await.unwrap();

@@ -436,10 +436,10 @@ async fn receipts_chapter(store: Store, demo: &[PadronRow]) {
 
     // Cancelled: the folio stays, with its reason; it is never reused.
     let last = after.last().unwrap().clone();
-    assert!(store.cancel_receipt(&last.folio, "Pago aplicado a otra cuenta", at).await.unwrap());
-    assert!(!store.cancel_receipt(&last.folio, "otra vez", at).await.unwrap());
+    assert!(store.cancel_receipt(&last.folio, "Pago aplicado a otra cuenta", "cli:test", at).await.unwrap());
+    assert!(!store.cancel_receipt(&last.folio, "otra vez", "cli:test", at).await.unwrap());
     let unknown = app::domain::folio::Folio::parse("A-2026-999999").unwrap();
-    assert!(!store.cancel_receipt(&unknown, "no existe", at).await.unwrap());
+    assert!(!store.cancel_receipt(&unknown, "no existe", "cli:test", at).await.unwrap());
     let cancelled = store.receipt_by_folio(&last.folio).await.unwrap().unwrap();
     assert_eq!(
         cancelled.status,

@@ -1,0 +1,168 @@
+//! Staff accounts: creating one (the password hashed with argon2id, OWASP's
+//! parameters, off the async runtime) and checking a login (lockout after
+//! repeated failures; an unknown user costs the same hashing work as a
+//! known one, so timing does not tell which usernames exist).
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use chrono::{DateTime, Duration, Utc};
+
+use crate::domain::staff::{check_new_password, Roles, StaffInputError, Username};
+use crate::store::{NewStaff, StaffUser, Store, StoreError};
+
+/// Failed logins in a row that lock an account…
+pub const LOCK_AFTER_FAILURES: i64 = 5;
+/// …for this long.
+pub const LOCK_MINUTES: i64 = 15;
+
+/// argon2id with OWASP's minimum: 19 MiB of memory, 2 passes, 1 lane.
+fn hasher() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// The PHC string of `password` with a fresh random salt (CPU-bound: call
+/// it through [`hash_password`] from async code).
+pub fn hash_password_blocking(password: &str) -> String {
+    let salt = SaltString::encode_b64(&crate::tokens::random_bytes::<16>()).expect("16 bytes make a valid salt");
+    hasher().hash_password(password.as_bytes(), &salt).expect("argon2 hashes any password").to_string()
+}
+
+/// Whether `password` matches the PHC string `hash` (constant time inside
+/// argon2; a malformed hash matches nothing).
+pub fn verify_password_blocking(hash: &str, password: &str) -> bool {
+    match PasswordHash::new(hash) {
+        Ok(parsed) => hasher().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// [`hash_password_blocking`] on the blocking pool.
+pub async fn hash_password(password: String) -> String {
+    tokio::task::spawn_blocking(move || hash_password_blocking(&password)).await.expect("hashing never panics")
+}
+
+/// [`verify_password_blocking`] on the blocking pool.
+pub async fn verify_password(hash: String, password: String) -> bool {
+    tokio::task::spawn_blocking(move || verify_password_blocking(&hash, &password))
+        .await
+        .expect("verifying never panics")
+}
+
+/// A hash of nothing anyone knows: what an unknown username is checked
+/// against, so that it costs the same as a known one.
+fn dummy_hash() -> String {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| hash_password_blocking(&crate::tokens::random_token())).clone()
+}
+
+/// Why an account was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateStaffError {
+    #[error("{0}")]
+    Input(#[from] StaffInputError),
+    #[error("ya existe un usuario «{0}»")]
+    Taken(String),
+    #[error("el nombre para mostrar no puede quedar vacío ni pasar de 80 caracteres")]
+    DisplayName,
+    #[error("{}", .0.message_es())]
+    Store(#[from] StoreError),
+}
+
+/// Creates a staff account: checks the password, hashes it, stores it with
+/// its roles; `actor` goes to the audit trail. Returns the new id.
+pub async fn create_staff(
+    store: &Store,
+    username: &Username,
+    display_name: &str,
+    roles: Roles,
+    password: String,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, CreateStaffError> {
+    check_new_password(&password, username)?;
+    let display_name = display_name.trim();
+    if display_name.is_empty() || display_name.chars().count() > 80 || display_name.chars().any(char::is_control) {
+        return Err(CreateStaffError::DisplayName);
+    }
+    let staff = NewStaff {
+        username: username.clone(),
+        display_name: display_name.to_string(),
+        roles,
+        password_hash: hash_password(password).await,
+    };
+    store.create_staff(&staff, actor, now).await?.ok_or_else(|| CreateStaffError::Taken(username.to_string()))
+}
+
+/// Why a login was refused. The first two read the same to the person
+/// logging in ("usuario o contraseña incorrectos"): which one it was is
+/// for the audit trail only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoginError {
+    /// Unknown user, wrong password, or a disabled account.
+    Invalid,
+    /// Too many failures in a row: refused until then, even with the right password.
+    Locked { until: DateTime<Utc> },
+    /// The database did not answer.
+    Unavailable,
+}
+
+/// Checks a login: the password against the stored hash (an unknown user
+/// against a dummy one), the lockout, the account being active. A failure
+/// counts towards the lockout; a success starts the count again. Both are
+/// in the audit trail, with the client's `address`.
+pub async fn authenticate(
+    store: &Store,
+    username: &str,
+    password: String,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<StaffUser, LoginError> {
+    let user = match Username::parse(username) {
+        Ok(u) => store.staff_by_username(&u).await.map_err(|_| LoginError::Unavailable)?,
+        Err(_) => None,
+    };
+    let hash = user.as_ref().map_or_else(dummy_hash, |u| u.password_hash.clone());
+    let matches = verify_password(hash, password).await;
+    let Some(user) = user else {
+        // Recorded as well (which also costs what a known user's failure costs).
+        let name: String = username.trim().chars().filter(|c| !c.is_control()).take(40).collect();
+        let details = serde_json::json!({ "username": name, "address": address, "known": false });
+        store
+            .record_audit("anonymous", crate::store::AuditAction::LoginFailed, details, now)
+            .await
+            .map_err(|_| LoginError::Unavailable)?;
+        return Err(LoginError::Invalid);
+    };
+    if let Some(until) = user.locked_until.filter(|t| *t > now) {
+        return Err(LoginError::Locked { until });
+    }
+    if !matches || !user.active {
+        let until = now + Duration::minutes(LOCK_MINUTES);
+        let failures = store
+            .record_login_failure(user.id, LOCK_AFTER_FAILURES, until, address, now)
+            .await
+            .map_err(|_| LoginError::Unavailable)?;
+        return Err(if failures >= LOCK_AFTER_FAILURES { LoginError::Locked { until } } else { LoginError::Invalid });
+    }
+    store.record_login(&user, address, now).await.map_err(|_| LoginError::Unavailable)?;
+    Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hash_is_argon2id_with_owasp_parameters_and_a_fresh_salt() {
+        let a = hash_password_blocking("caballo correcto batería grapa");
+        let b = hash_password_blocking("caballo correcto batería grapa");
+        assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{a}");
+        assert_ne!(a, b, "a fresh salt each time");
+        assert!(verify_password_blocking(&a, "caballo correcto batería grapa"));
+        assert!(!verify_password_blocking(&a, "caballo correcto batería grapA"));
+        assert!(!verify_password_blocking("not a hash", "x"));
+    }
+}

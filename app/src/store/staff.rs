@@ -1,0 +1,174 @@
+//! The treasury's staff accounts: created with their roles and password
+//! hash (never the password), found by username, and the lockout counters
+//! of their logins. Creating one is in the audit trail.
+
+use chrono::{DateTime, Utc};
+
+use super::audit::AuditAction;
+use super::dialect::Stmt;
+use super::records::{timestamp_to_db, DbTime};
+use super::{query_err, Store, StoreError};
+use crate::domain::staff::{Roles, Username};
+
+static INSERT_STAFF: Stmt = Stmt::new(
+    "INSERT INTO staff_users (username, display_name, roles, password_hash, active, failed_logins, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, 1, 0, {ts:$5}, {ts:$5}) ON CONFLICT (username) DO NOTHING RETURNING id",
+);
+static STAFF_BY_USERNAME: Stmt = Stmt::new(
+    "SELECT id, username, display_name, roles, password_hash, active, failed_logins, \
+     {ts_text:locked_until} AS locked_until FROM staff_users WHERE username = $1",
+);
+static LOGIN_FAILED: Stmt = Stmt::new(
+    "UPDATE staff_users SET failed_logins = failed_logins + 1, \
+     locked_until = CASE WHEN failed_logins + 1 >= $2 THEN {ts:$3} ELSE locked_until END, updated_at = {ts:$4} \
+     WHERE id = $1 RETURNING failed_logins",
+);
+static LOGIN_SUCCEEDED: Stmt =
+    Stmt::new("UPDATE staff_users SET failed_logins = 0, locked_until = NULL, updated_at = {ts:$2} WHERE id = $1");
+static COUNT_STAFF: Stmt = Stmt::new("SELECT count(*) FROM staff_users");
+
+/// A new staff account, its password already hashed.
+#[derive(Clone, Debug)]
+pub struct NewStaff {
+    pub username: Username,
+    pub display_name: String,
+    pub roles: Roles,
+    /// The argon2id PHC string.
+    pub password_hash: String,
+}
+
+/// A staff account as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaffUser {
+    pub id: i64,
+    pub username: Username,
+    pub display_name: String,
+    pub roles: Roles,
+    pub password_hash: String,
+    pub active: bool,
+    /// Failed logins in a row.
+    pub failed_logins: i64,
+    /// Logins are refused until then (too many failures).
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct StaffRow {
+    id: i64,
+    username: String,
+    display_name: String,
+    roles: String,
+    password_hash: String,
+    active: i64,
+    failed_logins: i64,
+    locked_until: Option<DbTime>,
+}
+
+impl TryFrom<StaffRow> for StaffUser {
+    type Error = StoreError;
+    fn try_from(r: StaffRow) -> Result<StaffUser, StoreError> {
+        Ok(StaffUser {
+            id: r.id,
+            username: Username::parse(&r.username)
+                .map_err(|_| StoreError::Corrupt(format!("staff username {:?}", r.username)))?,
+            display_name: r.display_name,
+            roles: Roles::from_stored(&r.roles)
+                .ok_or_else(|| StoreError::Corrupt(format!("staff roles {:?}", r.roles)))?,
+            password_hash: r.password_hash,
+            active: r.active == 1,
+            failed_logins: r.failed_logins,
+            locked_until: r.locked_until.map(|t| t.0),
+        })
+    }
+}
+
+impl Store {
+    /// Creates a staff account; `None` when the username is taken. `actor`
+    /// (who creates it) goes to the audit trail with the roles given.
+    pub async fn create_staff(
+        &self,
+        staff: &NewStaff,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, StoreError> {
+        let now = timestamp_to_db(now);
+        let mut tx = self.write().await?;
+        let id: Option<i64> = sqlx::query_scalar(tx.sql(&INSERT_STAFF))
+            .bind(staff.username.as_str())
+            .bind(&staff.display_name)
+            .bind(staff.roles.to_stored())
+            .bind(&staff.password_hash)
+            .bind(&now)
+            .fetch_optional(tx.c())
+            .await
+            .map_err(query_err("create a staff account"))?;
+        if let Some(id) = id {
+            let details = serde_json::json!({
+                "staff_id": id, "username": staff.username.as_str(), "roles": staff.roles.to_stored(),
+            });
+            tx.audit(actor, AuditAction::StaffCreated, details, &now).await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn staff_by_username(&self, username: &Username) -> Result<Option<StaffUser>, StoreError> {
+        let mut r = self.read().await?;
+        let row: Option<StaffRow> = sqlx::query_as(r.sql(&STAFF_BY_USERNAME))
+            .bind(username.as_str())
+            .fetch_optional(r.c())
+            .await
+            .map_err(query_err("read a staff account"))?;
+        row.map(StaffUser::try_from).transpose()
+    }
+
+    /// How many staff accounts exist (the first admin is created from the
+    /// command line).
+    pub async fn count_staff(&self) -> Result<i64, StoreError> {
+        let mut r = self.read().await?;
+        sqlx::query_scalar(r.sql(&COUNT_STAFF)).fetch_one(r.c()).await.map_err(query_err("count the staff"))
+    }
+
+    /// Records a failed login of `id`: one more in a row; at `lock_after`
+    /// in a row, logins are refused until `lock_until`. In the audit trail.
+    /// Returns the failures in a row.
+    pub async fn record_login_failure(
+        &self,
+        id: i64,
+        lock_after: i64,
+        lock_until: DateTime<Utc>,
+        address: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let now = timestamp_to_db(now);
+        let mut tx = self.write().await?;
+        let failures: i64 = sqlx::query_scalar(tx.sql(&LOGIN_FAILED))
+            .bind(id)
+            .bind(lock_after)
+            .bind(timestamp_to_db(lock_until))
+            .bind(&now)
+            .fetch_one(tx.c())
+            .await
+            .map_err(query_err("record a failed login"))?;
+        let details = serde_json::json!({ "staff_id": id, "in_a_row": failures, "address": address });
+        tx.audit("anonymous", AuditAction::LoginFailed, details, &now).await?;
+        tx.commit().await?;
+        Ok(failures)
+    }
+
+    /// Records a successful login: the failures in a row start again. In
+    /// the audit trail.
+    pub async fn record_login(&self, user: &StaffUser, address: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let now = timestamp_to_db(now);
+        let mut tx = self.write().await?;
+        sqlx::query(tx.sql(&LOGIN_SUCCEEDED))
+            .bind(user.id)
+            .bind(&now)
+            .execute(tx.c())
+            .await
+            .map_err(query_err("record a login"))?;
+        let details = serde_json::json!({ "staff_id": user.id, "address": address });
+        tx.audit(&format!("staff:{}", user.username), AuditAction::LoggedIn, details, &now).await?;
+        tx.commit().await
+    }
+}
