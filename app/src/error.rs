@@ -98,6 +98,17 @@ impl AppError {
         .with_back("/consulta")
     }
 
+    /// A staff page or action the person's roles do not allow.
+    pub fn forbidden() -> AppError {
+        AppError::new(
+            403,
+            "forbidden",
+            "Su cuenta no tiene permiso para esta página o acción. Si lo necesita, pídalo a quien administra el personal.",
+            "Your account is not allowed this page or action.",
+        )
+        .with_back("/personal")
+    }
+
     /// A form or query whose fields are not what the page sends.
     pub fn bad_form(detail: &str) -> AppError {
         AppError::new(
@@ -184,6 +195,7 @@ pub const ERROR_CODES: &[&str] = &[
     "timeout",
     "invalid_form",
     "csrf",
+    "forbidden",
     "invalid_charges",
     "older_charge_unpaid",
     "charges_in_live_order",

@@ -66,6 +66,9 @@ pub enum RouteClass {
     Receipts,
     /// Verifying a receipt's QR code.
     Verify,
+    /// A staff login attempt: a third of the base budget (a person types
+    /// a password a few times a minute at most; a guesser does not).
+    Login,
 }
 
 impl RouteClass {
@@ -77,6 +80,7 @@ impl RouteClass {
             RouteClass::Checkout => "checkout",
             RouteClass::Receipts => "receipts",
             RouteClass::Verify => "verify",
+            RouteClass::Login => "login",
         }
     }
 }
@@ -113,6 +117,7 @@ impl RateLimiter {
     pub fn limit(&self, class: RouteClass) -> u32 {
         match class {
             RouteClass::OrderReads => self.base.saturating_mul(4),
+            RouteClass::Login if self.base > 0 => (self.base / 3).max(1),
             _ => self.base,
         }
     }

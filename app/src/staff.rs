@@ -12,6 +12,14 @@ use chrono::{DateTime, Duration, Utc};
 use crate::domain::staff::{check_new_password, Roles, StaffInputError, Username};
 use crate::store::{NewStaff, StaffUser, Store, StoreError};
 
+/// A session unused this long ends…
+pub const IDLE_MINUTES: i64 = 30;
+/// …and any session ends this long after its login.
+pub const ABSOLUTE_HOURS: i64 = 12;
+/// A session's last use is written at most this often (reading a page is
+/// not otherwise a write).
+pub const TOUCH_EVERY_SECONDS: i64 = 60;
+
 /// Failed logins in a row that lock an account…
 pub const LOCK_AFTER_FAILURES: i64 = 5;
 /// …for this long.
@@ -149,6 +157,70 @@ pub async fn authenticate(
     }
     store.record_login(&user, address, now).await.map_err(|_| LoginError::Unavailable)?;
     Ok(user)
+}
+
+/// The stored form of a session id: its SHA-256, in hex.
+pub fn session_hash(session_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(session_id.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A login that succeeded: who, and the new session's id (for the cookie;
+/// a new random id at every login, never one the browser brought).
+#[derive(Debug)]
+pub struct LoggedIn {
+    pub user: StaffUser,
+    pub session_id: String,
+}
+
+/// [`authenticate`], then a new server-side session.
+pub async fn log_in(
+    store: &Store,
+    username: &str,
+    password: String,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<LoggedIn, LoginError> {
+    let user = authenticate(store, username, password, address, now).await?;
+    let session_id = crate::tokens::random_token();
+    store
+        .open_staff_session(&user, &session_hash(&session_id), address, now, now + Duration::hours(ABSOLUTE_HOURS))
+        .await
+        .map_err(|_| LoginError::Unavailable)?;
+    Ok(LoggedIn { user, session_id })
+}
+
+/// The user of a live session: not ended, used within [`IDLE_MINUTES`],
+/// younger than [`ABSOLUTE_HOURS`], its account active. Marks it used (at
+/// most every [`TOUCH_EVERY_SECONDS`]).
+pub async fn session_user(
+    store: &Store,
+    session_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<StaffUser>, StoreError> {
+    if !crate::csrf::is_session_id(session_id) {
+        return Ok(None);
+    }
+    let hash = session_hash(session_id);
+    let Some(row) = store.staff_session(&hash).await? else { return Ok(None) };
+    if now >= row.expires_at || now - row.last_seen_at >= Duration::minutes(IDLE_MINUTES) || !row.user.active {
+        return Ok(None);
+    }
+    if now - row.last_seen_at >= Duration::seconds(TOUCH_EVERY_SECONDS) {
+        store.touch_staff_session(&hash, now).await?;
+    }
+    Ok(Some(row.user))
+}
+
+/// Ends the session (and with `everywhere`, every session of its user).
+pub async fn log_out(
+    store: &Store,
+    user: &StaffUser,
+    session_id: &str,
+    everywhere: bool,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    store.end_staff_session(&session_hash(session_id), everywhere, &format!("staff:{}", user.username), now).await
 }
 
 #[cfg(test)]

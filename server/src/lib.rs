@@ -12,6 +12,7 @@ pub mod precompress;
 pub mod receipt_pdf;
 pub mod receipts;
 pub mod security;
+pub mod staff;
 pub mod startup;
 pub mod stripe_webhook;
 pub mod verify_cli;

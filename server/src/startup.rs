@@ -18,7 +18,7 @@ use leptos_axum::{generate_route_list_with_exclusions_and_ssg_and_context, Lepto
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
-use crate::{api, http, jobs, pay, receipts, security};
+use crate::{api, http, jobs, pay, receipts, security, staff};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -120,6 +120,12 @@ pub fn router(state: AppState) -> Router {
         .route("/orden/{token}/pagar", post(pay::pay_order))
         .route("/orden/{token}/cotizar", post(pay::requote_order))
         .route("/prueba/pago/{token}/accion", post(pay::demo_action))
+        // The staff (`server::staff`: each route names its roles).
+        .route("/personal", get(staff::home))
+        .route("/personal/entrar", get(staff::login_form).post(staff::login))
+        .route("/personal/salir", post(staff::logout))
+        .route("/personal/salir-todas", post(staff::logout_everywhere))
+        .route("/personal/bitacora", get(staff::audit))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         // Every route above answers a method it does not have with the
         // error (JSON under /api, a page elsewhere), not an empty 405.

@@ -33,6 +33,16 @@ impl Role {
     }
 }
 
+/// Who may do what: each staff page and route names one of these.
+pub mod may {
+    use super::Role;
+
+    /// Any staff member: their home, logging out.
+    pub const ENTER: &[Role] = &Role::ALL;
+    /// Read the audit trail.
+    pub const READ_AUDIT: &[Role] = &[Role::Tesorero, Role::Revisor];
+}
+
 /// A set of roles, stored as their names joined by commas (`admin,cajero`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Roles(BTreeSet<Role>);

@@ -40,6 +40,10 @@ static LATEST: Stmt = Stmt::new(
     "SELECT seq, {ts_text:at} AS at, actor, action, details, prev_hash, hash FROM audit_log \
      ORDER BY seq DESC LIMIT $1",
 );
+static FILTERED: Stmt = Stmt::new(
+    "SELECT seq, {ts_text:at} AS at, actor, action, details, prev_hash, hash FROM audit_log \
+     WHERE ($1 = '' OR action = $1) AND ($2 = '' OR actor = $2) ORDER BY seq DESC LIMIT $3",
+);
 static HEAD_READ: Stmt = Stmt::new("SELECT seq, hash FROM audit_head WHERE id = 1");
 
 string_enum! {
@@ -59,6 +63,7 @@ string_enum! {
         StaffCreated = "staff.created",
         LoggedIn = "staff.login",
         LoginFailed = "staff.login_failed",
+        LoggedOut = "staff.logout",
     }
 }
 
@@ -157,6 +162,19 @@ impl Store {
     pub async fn latest_audit(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
         let mut r = self.read().await?;
         sqlx::query_as(r.sql(&LATEST)).bind(limit).fetch_all(r.c()).await.map_err(query_err("read the audit trail"))
+    }
+
+    /// The latest `limit` entries of `action` by `actor` (an empty filter
+    /// matches all), newest first.
+    pub async fn audit_entries(&self, action: &str, actor: &str, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut r = self.read().await?;
+        sqlx::query_as(r.sql(&FILTERED))
+            .bind(action)
+            .bind(actor)
+            .bind(limit)
+            .fetch_all(r.c())
+            .await
+            .map_err(query_err("read the audit trail"))
     }
 
     /// Walks the whole trail in order (in pages) and reports the first

@@ -48,7 +48,7 @@ pub use crate::domain::payment::EventOutcome;
 pub use audit::{AuditAction, AuditCheck, AuditEntry};
 pub use dialect::Dialect;
 pub use records::*;
-pub use staff::{NewStaff, StaffUser};
+pub use staff::{NewStaff, StaffSessionRow, StaffUser};
 
 /// The store. Cheap to clone (the pool is reference-counted).
 #[derive(Clone, Debug)]

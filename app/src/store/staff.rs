@@ -26,6 +26,23 @@ static LOGIN_FAILED: Stmt = Stmt::new(
 static LOGIN_SUCCEEDED: Stmt =
     Stmt::new("UPDATE staff_users SET failed_logins = 0, locked_until = NULL, updated_at = {ts:$2} WHERE id = $1");
 static COUNT_STAFF: Stmt = Stmt::new("SELECT count(*) FROM staff_users");
+static INSERT_SESSION: Stmt = Stmt::new(
+    "INSERT INTO staff_sessions (id_hash, staff_id, address, created_at, last_seen_at, expires_at) \
+     VALUES ($1, $2, $3, {ts:$4}, {ts:$4}, {ts:$5})",
+);
+static SESSION: Stmt = Stmt::new(
+    "SELECT u.id, u.username, u.display_name, u.roles, u.password_hash, u.active, u.failed_logins, \
+     {ts_text:u.locked_until} AS locked_until, {ts_text:s.last_seen_at} AS last_seen_at, \
+     {ts_text:s.expires_at} AS expires_at FROM staff_sessions s JOIN staff_users u ON u.id = s.staff_id \
+     WHERE s.id_hash = $1 AND s.ended_at IS NULL",
+);
+static TOUCH_SESSION: Stmt =
+    Stmt::new("UPDATE staff_sessions SET last_seen_at = {ts:$2} WHERE id_hash = $1 AND ended_at IS NULL");
+static END_SESSION: Stmt = Stmt::new(
+    "UPDATE staff_sessions SET ended_at = {ts:$2} WHERE id_hash = $1 AND ended_at IS NULL RETURNING staff_id",
+);
+static END_ALL_SESSIONS: Stmt =
+    Stmt::new("UPDATE staff_sessions SET ended_at = {ts:$2} WHERE staff_id = $1 AND ended_at IS NULL");
 
 /// A new staff account, its password already hashed.
 #[derive(Clone, Debug)]
@@ -80,6 +97,23 @@ impl TryFrom<StaffRow> for StaffUser {
             locked_until: r.locked_until.map(|t| t.0),
         })
     }
+}
+
+/// A live session's row: its user, when it was last used and when it ends
+/// at the latest.
+#[derive(Clone, Debug)]
+pub struct StaffSessionRow {
+    pub user: StaffUser,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    #[sqlx(flatten)]
+    user: StaffRow,
+    last_seen_at: DbTime,
+    expires_at: DbTime,
 }
 
 impl Store {
@@ -169,6 +203,91 @@ impl Store {
             .map_err(query_err("record a login"))?;
         let details = serde_json::json!({ "staff_id": user.id, "address": address });
         tx.audit(&format!("staff:{}", user.username), AuditAction::LoggedIn, details, &now).await?;
+        tx.commit().await
+    }
+
+    /// Opens a session for `user` (its id stored only as `id_hash`), until
+    /// `expires_at` at the latest.
+    pub async fn open_staff_session(
+        &self,
+        user: &StaffUser,
+        id_hash: &str,
+        address: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        sqlx::query(tx.sql(&INSERT_SESSION))
+            .bind(id_hash)
+            .bind(user.id)
+            .bind(address)
+            .bind(timestamp_to_db(now))
+            .bind(timestamp_to_db(expires_at))
+            .execute(tx.c())
+            .await
+            .map_err(query_err("open a staff session"))?;
+        tx.commit().await
+    }
+
+    /// The live (not ended) session `id_hash`, with its user.
+    pub async fn staff_session(&self, id_hash: &str) -> Result<Option<StaffSessionRow>, StoreError> {
+        let mut r = self.read().await?;
+        let row: Option<SessionRow> = sqlx::query_as(r.sql(&SESSION))
+            .bind(id_hash)
+            .fetch_optional(r.c())
+            .await
+            .map_err(query_err("read a staff session"))?;
+        row.map(|r| {
+            Ok(StaffSessionRow {
+                user: StaffUser::try_from(r.user)?,
+                last_seen_at: r.last_seen_at.0,
+                expires_at: r.expires_at.0,
+            })
+        })
+        .transpose()
+    }
+
+    /// Marks session `id_hash` used at `now` (its idle time starts again).
+    pub async fn touch_staff_session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut r = self.read().await?;
+        sqlx::query(r.sql(&TOUCH_SESSION))
+            .bind(id_hash)
+            .bind(timestamp_to_db(now))
+            .execute(r.c())
+            .await
+            .map_err(query_err("mark a staff session used"))?;
+        Ok(())
+    }
+
+    /// Ends session `id_hash` (logout); with `everywhere`, every live
+    /// session of its user. In the audit trail.
+    pub async fn end_staff_session(
+        &self,
+        id_hash: &str,
+        everywhere: bool,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let now = timestamp_to_db(now);
+        let mut tx = self.write().await?;
+        let staff_id: Option<i64> = sqlx::query_scalar(tx.sql(&END_SESSION))
+            .bind(id_hash)
+            .bind(&now)
+            .fetch_optional(tx.c())
+            .await
+            .map_err(query_err("end a staff session"))?;
+        if let Some(staff_id) = staff_id {
+            if everywhere {
+                sqlx::query(tx.sql(&END_ALL_SESSIONS))
+                    .bind(staff_id)
+                    .bind(&now)
+                    .execute(tx.c())
+                    .await
+                    .map_err(query_err("end every staff session"))?;
+            }
+            let details = serde_json::json!({ "staff_id": staff_id, "everywhere": everywhere });
+            tx.audit(actor, AuditAction::LoggedOut, details, &now).await?;
+        }
         tx.commit().await
     }
 }

@@ -11,6 +11,7 @@ mod lookup_page;
 mod order_page;
 mod page;
 mod receipt_page;
+pub mod staff_pages;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags};

@@ -44,6 +44,8 @@ pub fn classify(method: &Method, path: &str, query: Option<&str>) -> Option<Rout
         ["recibos"] if has(&["cuenta", "folio"]) => Some(RouteClass::Receipts),
         ["v", _] | ["api", "v1", "receipts", _, "verify"] => Some(RouteClass::Verify),
         ["verificar"] if has(&["url"]) => Some(RouteClass::Verify),
+        // Staff logins.
+        ["personal", "entrar"] if post => Some(RouteClass::Login),
         _ => None,
     }
 }
@@ -57,6 +59,8 @@ mod tests {
         let get = Method::GET;
         let post = Method::POST;
         let cases = [
+            (&post, "/personal/entrar", None, Some(RouteClass::Login)),
+            (&get, "/personal/entrar", None, None),
             (&get, "/consulta", Some("cuenta=P-1"), Some(RouteClass::Lookup)),
             (&get, "/consulta", Some("rfc=GODE561231GR8"), Some(RouteClass::Lookup)),
             (&get, "/consulta", None, None),

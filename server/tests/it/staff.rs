@@ -142,3 +142,257 @@ async fn logins_lock_after_repeated_failures_on_postgres() {
         std::panic::resume_unwind(e.into_panic());
     }
 }
+
+// ------------------------------------------------------------- the pages
+
+use crate::common::{spawn_app, TestApp};
+use app::domain::staff::may;
+
+/// A staff member with these roles, created in the test app's database.
+async fn staff(app: &TestApp, name: &str, roles: &[Role]) {
+    let username = Username::parse(name).unwrap();
+    let display = format!("Persona {name}");
+    create_staff(
+        &app.store,
+        &username,
+        &display,
+        Roles::new(roles.iter().copied()),
+        PASSWORD.into(),
+        "cli:test",
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+}
+
+/// The login form's CSRF cookie and token.
+async fn login_form(app: &TestApp) -> (String, String) {
+    let r = app.get("/personal/entrar").await;
+    assert_eq!(r.status().as_u16(), 200);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let html = r.text().await.unwrap();
+    let token = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    (cookie, token)
+}
+
+/// Logs in through the form: the answer.
+async fn post_login(app: &TestApp, user: &str, password: &str) -> reqwest::Response {
+    let (cookie, token) = login_form(app).await;
+    app.client
+        .post(format!("{}/personal/entrar", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", cookie)
+        .body(format!("csrf={token}&usuario={user}&contrasena={}&volver=%2Fpersonal", crate::common::encode(password)))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Logs in: the session cookie (`name=value`).
+async fn session(app: &TestApp, user: &str) -> String {
+    let r = post_login(app, user, PASSWORD).await;
+    assert_eq!(r.status().as_u16(), 303, "{user}");
+    r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string()
+}
+
+async fn get_as(app: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::Response {
+    let mut request = app.client.get(format!("{}{}", app.base, path));
+    if let Some(c) = cookie {
+        request = request.header("cookie", c);
+    }
+    request.send().await.unwrap()
+}
+
+/// The token of the forms of a logged-in page.
+async fn page_token(app: &TestApp, cookie: &str) -> String {
+    let html = get_as(app, "/personal", Some(cookie)).await.text().await.unwrap();
+    html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string()
+}
+
+async fn post_as(app: &TestApp, path: &str, cookie: &str, body: &str) -> reqwest::Response {
+    app.client
+        .post(format!("{}{}", app.base, path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", cookie)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_login_opens_a_server_side_session_with_a_host_only_cookie_and_logout_ends_it() {
+    let app = spawn_app().await;
+    staff(&app, "cajera1", &[Role::Cajero]).await;
+
+    // Without a session: to the login, which returns to the page asked for.
+    let r = get_as(&app, "/personal", None).await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(r.headers()["location"], "/personal/entrar?volver=%2Fpersonal");
+
+    // A wrong password: 401, the same words as an unknown user, no session.
+    let r = post_login(&app, "cajera1", "no es esta").await;
+    assert_eq!(r.status().as_u16(), 401);
+    assert!(r.headers().get_all("set-cookie").iter().all(|c| !c.to_str().unwrap().contains("recauda_personal")));
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Usuario o contraseña incorrectos.") && html.contains(r#"value="cajera1""#), "{html}");
+    let r = post_login(&app, "nadie", PASSWORD).await;
+    assert_eq!(r.status().as_u16(), 401);
+    assert!(r.text().await.unwrap().contains("Usuario o contraseña incorrectos."));
+
+    // The right one: a new session id in a host-only, HttpOnly, Strict, Secure cookie.
+    let r = post_login(&app, "cajera1", PASSWORD).await;
+    assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap()), (303, "/personal"));
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(set.starts_with("__Host-recauda_personal="), "{set}");
+    for flag in ["Path=/", "HttpOnly", "SameSite=Strict", "Secure"] {
+        assert!(set.contains(flag), "{flag} in {set}");
+    }
+    assert!(!set.contains("Max-Age") && !set.contains("Domain"), "{set}");
+    let cookie = set.split(';').next().unwrap().to_string();
+    let other = session(&app, "cajera1").await;
+    assert_ne!(cookie, other, "every login mints a new id");
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT id_hash FROM staff_sessions").fetch_all(app.store.pool()).await.unwrap();
+    let raw = cookie.split_once('=').unwrap().1;
+    assert!(!stored.iter().any(|h| h == raw), "only the hash of the id is stored");
+
+    let r = get_as(&app, "/personal", Some(&cookie)).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Persona cajera1 (cajera1)") && html.contains("Roles: Cajero(a)"), "{html}");
+    assert!(!html.contains("Bitácora de auditoría"), "a cajero has no audit link");
+
+    // Logging out needs the session's token.
+    let r = post_as(&app, "/personal/salir", &cookie, "").await;
+    assert_eq!(r.status().as_u16(), 403);
+    let foreign = app.state.csrf_key.token_for(other.split_once('=').unwrap().1);
+    let r = post_as(&app, "/personal/salir", &cookie, &format!("csrf={foreign}")).await;
+    assert_eq!(r.status().as_u16(), 403, "another session's token");
+    let token = page_token(&app, &cookie).await;
+    let r = post_as(&app, "/personal/salir", &cookie, &format!("csrf={token}")).await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert!(r.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    assert_eq!(get_as(&app, "/personal", Some(&cookie)).await.status().as_u16(), 303, "ended");
+    assert_eq!(get_as(&app, "/personal", Some(&other)).await.status().as_u16(), 200, "the other session lives");
+
+    // Everywhere: every session of the person ends.
+    let third = session(&app, "cajera1").await;
+    let token = page_token(&app, &third).await;
+    let r = post_as(&app, "/personal/salir-todas", &third, &format!("csrf={token}")).await;
+    assert_eq!(r.status().as_u16(), 303);
+    for c in [&other, &third] {
+        assert_eq!(get_as(&app, "/personal", Some(c)).await.status().as_u16(), 303);
+    }
+    let logouts = app.store.audit_entries("staff.logout", "staff:cajera1", 10).await.unwrap();
+    assert_eq!(logouts.len(), 2);
+}
+
+#[tokio::test]
+async fn sessions_end_when_idle_or_too_old_and_lockouts_show_on_the_login_page() {
+    let app = spawn_app().await;
+    staff(&app, "revisor1", &[Role::Revisor]).await;
+    let now = chrono::Utc::now();
+    let logged = app::staff::log_in(&app.store, "revisor1", PASSWORD.into(), "127.0.0.1", now).await.unwrap();
+    let id = logged.session_id.as_str();
+    let at = |m: i64| now + Duration::minutes(m);
+    assert!(app::staff::session_user(&app.store, id, at(29)).await.unwrap().is_some());
+    // Used at minute 29: alive until minute 59, not 60.
+    assert!(app::staff::session_user(&app.store, id, at(58)).await.unwrap().is_some());
+    assert!(app::staff::session_user(&app.store, id, at(58 + 31)).await.unwrap().is_none(), "idle for 31 minutes");
+    // Used every 20 minutes: still ends 12 hours after the login.
+    let logged = app::staff::log_in(&app.store, "revisor1", PASSWORD.into(), "127.0.0.1", now).await.unwrap();
+    let mut m = 0;
+    while m < 12 * 60 - 20 {
+        m += 20;
+        assert!(app::staff::session_user(&app.store, &logged.session_id, at(m)).await.unwrap().is_some(), "{m}");
+    }
+    assert!(app::staff::session_user(&app.store, &logged.session_id, at(12 * 60)).await.unwrap().is_none());
+    assert!(app::staff::session_user(&app.store, "not-an-id", now).await.unwrap().is_none());
+
+    for _ in 0..LOCK_AFTER_FAILURES - 1 {
+        assert_eq!(post_login(&app, "revisor1", "adivinando mal").await.status().as_u16(), 401);
+    }
+    let r = post_login(&app, "revisor1", "adivinando mal").await;
+    assert_eq!(r.status().as_u16(), 403);
+    assert!(r.text().await.unwrap().contains("La cuenta quedó bloqueada"));
+    let r = post_login(&app, "revisor1", PASSWORD).await;
+    assert_eq!(r.status().as_u16(), 403, "even the right password while locked");
+}
+
+/// Every staff route names its roles; everyone else is refused: without a
+/// session, to the login (303); with one but without the role, 403.
+#[tokio::test]
+async fn the_permission_matrix_refuses_everyone_a_route_does_not_name() {
+    let app = spawn_app().await;
+    let people =
+        [("caja", Role::Cajero), ("revision", Role::Revisor), ("tesoreria", Role::Tesorero), ("sistemas", Role::Admin)];
+    for (name, role) in people {
+        staff(&app, name, &[role]).await;
+    }
+    // (method, path, the roles it admits)
+    let routes: [(&str, &str, &[Role]); 4] = [
+        ("GET", "/personal", may::ENTER),
+        ("GET", "/personal/bitacora", may::READ_AUDIT),
+        ("POST", "/personal/salir", may::ENTER),
+        ("POST", "/personal/salir-todas", may::ENTER),
+    ];
+    for (method, path, allowed) in routes {
+        let anonymous = match method {
+            "GET" => get_as(&app, path, None).await,
+            _ => post_as(&app, path, "x=1", "csrf=0").await,
+        };
+        assert_eq!(anonymous.status().as_u16(), 303, "{method} {path} without a session");
+        assert!(anonymous.headers()["location"].to_str().unwrap().starts_with("/personal/entrar"));
+        for (name, role) in people {
+            let cookie = session(&app, name).await;
+            let answer = match method {
+                "GET" => get_as(&app, path, Some(&cookie)).await,
+                _ => {
+                    let token = page_token(&app, &cookie).await;
+                    post_as(&app, path, &cookie, &format!("csrf={token}")).await
+                }
+            };
+            let status = answer.status().as_u16();
+            if allowed.contains(&role) {
+                assert!(status == 200 || status == 303, "{method} {path} as {role}: {status}");
+            } else {
+                assert_eq!(status, 403, "{method} {path} as {role}");
+                assert!(answer.text().await.unwrap().contains(r#"data-code="forbidden""#));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_audit_page_lists_filters_and_checks_the_trail() {
+    let app = spawn_app().await;
+    staff(&app, "tesorera", &[Role::Tesorero]).await;
+    let (status, order) = app.post_json("/api/v1/orders", &serde_json::json!({ "account": "P-000002" })).await;
+    assert_eq!(status, 201);
+    crate::common::pay_as_stripe(&app, order["id"].as_str().unwrap()).await;
+    let cookie = session(&app, "tesorera").await;
+    let html = get_as(&app, "/personal", Some(&cookie)).await.text().await.unwrap();
+    assert!(html.contains(r#"href="/personal/bitacora""#));
+
+    let html = get_as(&app, "/personal/bitacora", Some(&cookie)).await.text().await.unwrap();
+    assert!(html.contains("Cadena íntegra"), "{html}");
+    for action in ["padron.imported", "payment.applied", "receipt.issued", "staff.created", "staff.login"] {
+        assert!(html.contains(action), "{action}");
+    }
+    let html = get_as(&app, "/personal/bitacora?accion=payment.applied&actor=stripe", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(html.matches("<tr>").count(), 1 + 1, "the header and one entry: {html}");
+    assert!(!html.contains("receipt.issued</td>"));
+
+    sqlx::query("UPDATE audit_log SET details = '{}' WHERE action = 'payment.applied'")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let html = get_as(&app, "/personal/bitacora", Some(&cookie)).await.text().await.unwrap();
+    assert!(html.contains("Bitácora ALTERADA desde la entrada 3"), "{html}");
+}

@@ -1,0 +1,319 @@
+//! The staff's routes, each naming the roles it admits
+//! (`app::domain::staff::may`):
+//!
+//! | route | who |
+//! |-------|-----|
+//! | `GET /personal/entrar`, `POST /personal/entrar` | anyone (the login; `POST` rate-limited per address, accounts locked after 5 failures) |
+//! | `GET /personal` | any staff member (`may::ENTER`) |
+//! | `POST /personal/salir`, `POST /personal/salir-todas` | any staff member |
+//! | `GET /personal/bitacora` | tesorero, revisor (`may::READ_AUDIT`) |
+//!
+//! A staff page without a live session answers 303 to the login (which
+//! returns there afterwards); with one but without the role, 403. The
+//! session cookie (`recauda_personal`, `__Host-` and `Secure` under https,
+//! HttpOnly, SameSite=Strict, no Max-Age) holds a random id minted at each
+//! login; the server keeps only its hash. Forms of a logged-in page carry
+//! a CSRF token bound to that session.
+
+use app::domain::staff::{may, Role};
+use app::error::AppError;
+use app::state::AppState;
+use app::store::StaffUser;
+use app::ui::staff_pages;
+use app::ui::PageContext;
+use axum::extract::{FromRef, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::http::extract::{ClientIp, CsrfForm, First, Form, Query};
+
+/// The staff session cookie's name over plain http.
+pub const SESSION_COOKIE: &str = "recauda_personal";
+
+/// The value of cookie `name` in any of the request's `Cookie` headers.
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get_all(header::COOKIE).iter().filter_map(|c| c.to_str().ok()).find_map(|c| {
+        c.split(';').find_map(|pair| {
+            let (n, v) = pair.split_once('=')?;
+            (n.trim() == name).then_some(v.trim())
+        })
+    })
+}
+
+/// A logged-in staff member (a live session), or the answer for a request
+/// without one: 303 to the login page.
+pub struct Staff {
+    pub user: StaffUser,
+    pub session_id: String,
+}
+
+impl Staff {
+    /// The refusal (403, the error page) of a person whose roles are none
+    /// of `allowed`; `None` when one is held.
+    pub fn refuse_unless(&self, allowed: &[Role]) -> Option<Response> {
+        if self.user.roles.any_of(allowed) {
+            None
+        } else {
+            tracing::warn!(user = %self.user.username, "staff: refused, role not allowed");
+            Some(AppError::forbidden().into_response())
+        }
+    }
+
+    /// The token the forms of this session's pages carry.
+    pub fn csrf_token(&self, state: &AppState) -> String {
+        state.csrf_key.token_for(&self.session_id)
+    }
+
+    fn actor(&self) -> String {
+        format!("staff:{}", self.user.username)
+    }
+}
+
+fn to_login(uri: &Uri) -> Response {
+    let back: String = form_urlencoded::byte_serialize(uri.path().as_bytes()).collect();
+    (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/personal/entrar?volver={back}"))]).into_response()
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Staff
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let state = AppState::from_ref(state);
+        let Some(session_id) = cookie(&parts.headers, &state.cookies.name(SESSION_COOKIE)).map(str::to_string) else {
+            return Err(to_login(&parts.uri));
+        };
+        match app::staff::session_user(&state.store, &session_id, state.clock.real_now()).await {
+            Ok(Some(user)) => Ok(Staff { user, session_id }),
+            Ok(None) => Err(to_login(&parts.uri)),
+            Err(e) => {
+                tracing::error!(error = %e, "staff session not read");
+                Err(AppError::unavailable().into_response())
+            }
+        }
+    }
+}
+
+/// A staff page: HTML, never cached.
+fn page(status: StatusCode, html: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+fn ctx(state: &AppState, uri: &Uri, headers: &HeaderMap) -> PageContext {
+    PageContext::for_request(state, uri, headers)
+}
+
+/// Where to go after the login: a staff page only (no open redirect).
+fn safe_back(back: Option<&str>) -> String {
+    match back {
+        Some(b) if b.starts_with("/personal") && !b.contains("//") && !b.contains('\\') && b.len() <= 200 => {
+            b.to_string()
+        }
+        _ => "/personal".into(),
+    }
+}
+
+/// The browser session of the login form (the CSRF cookie), minted when absent.
+fn form_session(state: &AppState, headers: &HeaderMap) -> (String, Option<String>) {
+    let existing = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|c| c.to_str().ok())
+        .find_map(|c| state.cookies.session_in(c))
+        .map(str::to_string);
+    match existing {
+        Some(s) => (s, None),
+        None => {
+            let s = app::tokens::random_token();
+            let set = state.cookies.set_cookie(app::csrf::CSRF_COOKIE, &s, "Strict", None);
+            (s, Some(set))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    #[serde(default)]
+    pub volver: First<String>,
+}
+
+fn login_page(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: Option<&str>,
+    username: &str,
+    back: &str,
+) -> Response {
+    let (session, set) = form_session(state, headers);
+    let token = state.csrf_key.token_for(&session);
+    let mut response =
+        page(status, staff_pages::login_document(ctx(state, uri, headers), &token, error, username, back));
+    if let Some(set) = set.and_then(|s| HeaderValue::from_str(&s).ok()) {
+        response.headers_mut().append(header::SET_COOKIE, set);
+    }
+    response
+}
+
+/// `GET /personal/entrar`
+pub async fn login_form(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let back = safe_back(q.volver.as_deref());
+    login_page(&state, &uri, &headers, StatusCode::OK, None, "", &back)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    pub usuario: First<String>,
+    #[serde(default)]
+    pub contrasena: First<String>,
+    #[serde(default)]
+    pub volver: First<String>,
+}
+
+/// `POST /personal/entrar`: a new session (new id) and its cookie, then
+/// back to the page asked for.
+#[tracing::instrument(name = "staff.login", skip_all)]
+pub async fn login(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> Response {
+    let username = form.usuario.into_inner().unwrap_or_default();
+    let password = form.contrasena.into_inner().unwrap_or_default();
+    let back = safe_back(form.volver.as_deref());
+    let now = state.clock.real_now();
+    match app::staff::log_in(&state.store, &username, password, &ip.to_string(), now).await {
+        Ok(logged) => {
+            tracing::info!(user = %logged.user.username, "staff logged in");
+            let cookie = state.cookies.set_cookie(SESSION_COOKIE, &logged.session_id, "Strict", None);
+            let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, back)]).into_response();
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().append(header::SET_COOKIE, v);
+            }
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(app::staff::LoginError::Invalid) => login_page(
+            &state,
+            &uri,
+            &headers,
+            StatusCode::UNAUTHORIZED,
+            Some("Usuario o contraseña incorrectos."),
+            username.trim(),
+            &back,
+        ),
+        Err(app::staff::LoginError::Locked { until }) => {
+            let local = until.with_timezone(&state.clock.timezone()).format("%H:%M");
+            let message = format!(
+                "La cuenta quedó bloqueada por varios intentos fallidos seguidos. Podrá volver a intentarlo a las \
+                 {local}, o pida a quien administra el personal que la revise."
+            );
+            login_page(&state, &uri, &headers, StatusCode::FORBIDDEN, Some(&message), username.trim(), &back)
+        }
+        Err(app::staff::LoginError::Unavailable) => AppError::unavailable().into_response(),
+    }
+}
+
+/// `GET /personal` (any staff member)
+pub async fn home(State(state): State<AppState>, uri: Uri, headers: HeaderMap, staff: Staff) -> Response {
+    if let Some(refused) = staff.refuse_unless(may::ENTER) {
+        return refused;
+    }
+    let token = staff.csrf_token(&state);
+    page(StatusCode::OK, staff_pages::home_document(ctx(&state, &uri, &headers), &staff.user, &token))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SessionForm {
+    #[serde(default)]
+    pub csrf: First<String>,
+}
+
+async fn end_session(state: AppState, staff: Staff, form: SessionForm, everywhere: bool) -> Response {
+    if let Some(refused) = staff.refuse_unless(may::ENTER) {
+        return refused;
+    }
+    let sent = form.csrf.into_inner().unwrap_or_default();
+    if !state.csrf_key.accepts(&staff.session_id, &sent) {
+        return AppError::csrf().with_back("/personal").into_response();
+    }
+    let now = state.clock.real_now();
+    if let Err(e) = app::staff::log_out(&state.store, &staff.user, &staff.session_id, everywhere, now).await {
+        tracing::error!(error = %e, "staff logout not recorded");
+        return AppError::unavailable().into_response();
+    }
+    tracing::info!(actor = %staff.actor(), everywhere, "staff logged out");
+    let expired = format!("{}; Max-Age=0", state.cookies.set_cookie(SESSION_COOKIE, "", "Strict", None));
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "/personal/entrar")]).into_response();
+    if let Ok(v) = HeaderValue::from_str(&expired) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+/// `POST /personal/salir`: ends this session.
+pub async fn logout(State(state): State<AppState>, staff: Staff, Form(form): Form<SessionForm>) -> Response {
+    end_session(state, staff, form, false).await
+}
+
+/// `POST /personal/salir-todas`: ends every session of this person.
+pub async fn logout_everywhere(State(state): State<AppState>, staff: Staff, Form(form): Form<SessionForm>) -> Response {
+    end_session(state, staff, form, true).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub accion: First<String>,
+    #[serde(default)]
+    pub actor: First<String>,
+}
+
+/// `GET /personal/bitacora` (tesorero, revisor): the latest 200 entries,
+/// filtered by action and actor, and whether the chain is intact.
+pub async fn audit(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    staff: Staff,
+    Query(q): Query<AuditQuery>,
+) -> Response {
+    if let Some(refused) = staff.refuse_unless(may::READ_AUDIT) {
+        return refused;
+    }
+    let action = q.accion.as_deref().unwrap_or("").trim().to_string();
+    let actor = q.actor.as_deref().unwrap_or("").trim().to_string();
+    let entries = match state.store.audit_entries(&action, &actor, 200).await {
+        Ok(e) => e,
+        Err(_) => return AppError::unavailable().into_response(),
+    };
+    let chain = match state.store.verify_audit().await {
+        Ok(check) => match check.first_bad {
+            None => Ok(check.entries),
+            Some(bad) => Err(bad),
+        },
+        Err(_) => return AppError::unavailable().into_response(),
+    };
+    page(StatusCode::OK, staff_pages::audit_document(ctx(&state, &uri, &headers), entries, &action, &actor, chain))
+}
