@@ -42,6 +42,7 @@ pub struct Jobs {
 
 /// Expires what is due now, then starts every job.
 pub async fn start(state: &AppState) -> Jobs {
+    state.store.start_lookup_batches();
     expire_orders(state).await;
     let mut tasks = vec![AbortOnDrop(tokio::spawn(expiry_loop(state.clone())))];
     if state.stripe.is_some() {

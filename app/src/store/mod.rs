@@ -231,6 +231,12 @@ impl Store {
         bytes.try_into().map_err(|_| StoreError::Corrupt(format!("instance secret {name} is not 32 bytes of hex")))
     }
 
+    /// Starts the task that batches lookups, on the current runtime (the
+    /// server calls it at start-up; otherwise the first lookup does).
+    pub fn start_lookup_batches(&self) {
+        self.lookups.start(self);
+    }
+
     /// Closes the pool (tests that reopen the same file).
     pub async fn close(&self) {
         self.pool.close().await;

@@ -227,17 +227,29 @@ impl Lookups {
         }
     }
 
-    /// Asks for `key`'s debts, in the next batch.
-    async fn ask(&self, key: Key, store: &Store) -> Result<Vec<AccountDebts>, StoreError> {
-        let queue = self.queue.get_or_init(|| {
+    /// How long a lookup waits for its batch before it asks alone (a
+    /// batching task that is gone or stuck never holds a page up).
+    pub const WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+    /// Starts the batching task on the current runtime (the server's, at
+    /// start-up) unless it runs already.
+    pub(crate) fn start(&self, store: &Store) -> &tokio::sync::mpsc::UnboundedSender<(Key, Reply)> {
+        self.queue.get_or_init(|| {
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
             tokio::spawn(run_batches(store.clone(), rx));
             tx
-        });
+        })
+    }
+
+    /// Asks for `key`'s debts, in the next batch.
+    async fn ask(&self, key: Key, store: &Store) -> Result<Vec<AccountDebts>, StoreError> {
+        let queue = self.start(store);
         let (reply, answer) = tokio::sync::oneshot::channel();
         if queue.send((key.clone(), reply)).is_ok() {
-            if let Ok(result) = answer.await {
-                return result;
+            match tokio::time::timeout(Self::WAIT, answer).await {
+                Ok(Ok(result)) => return result,
+                Ok(Err(_)) => {}
+                Err(_) => tracing::warn!("a lookup batch did not answer in time: asking alone"),
             }
         }
         // The batching task is gone (its runtime shut down): ask alone.

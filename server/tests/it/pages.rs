@@ -96,7 +96,8 @@ async fn every_page_describes_itself_to_search_engines() {
 #[tokio::test]
 async fn the_lookup_and_the_order_share_one_labelled_debts_table() {
     let app = spawn_app().await;
-    let (_, lookup) = crate::common::page(&app, "/consulta?cuenta=LC-000001").await;
+    let (status, lookup) = crate::common::page(&app, "/consulta?cuenta=LC-000001").await;
+    assert_eq!(status, 200, "{lookup}");
     for part in [
         r#"<label for="cargo-"#,
         r#"class="charge-choice""#,
@@ -105,7 +106,7 @@ async fn the_lookup_and_the_order_share_one_labelled_debts_table() {
         r#"data-label="Recargos""#,
         r#"<small class="late">"#,
     ] {
-        assert!(lookup.contains(part), "lookup: {part}");
+        assert!(lookup.contains(part), "lookup: {part} in {lookup}");
     }
     let (_, order) = app.post_json("/api/v1/orders", &serde_json::json!({"account": "LC-000001"})).await;
     let token = order["id"].as_str().unwrap();

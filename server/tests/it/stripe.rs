@@ -1564,7 +1564,10 @@ async fn a_receipt_is_dated_when_the_money_was_taken_not_when_it_was_processed()
     set_session(&dec, &session_id, "complete", "paid", Some(&pi_id));
     let second = Harness { app: h.app.on_day(day(1, 2, 2027)).await, fake: h.fake.clone() };
     let later = second.app.state.clock.now() + chrono::Duration::hours(2);
-    assert_eq!(app::payments::heal_stripe_attempts(&second.app.state, later).await.unwrap(), 1);
+    // Healed by this sweep, or by the one each server runs as it starts
+    // (all four share the database): either way it is done on return.
+    let healed = app::payments::heal_stripe_attempts(&second.app.state, later).await.unwrap();
+    assert!(healed <= 1, "{healed}");
     let receipt = second.app.store.receipt_of_order(id).await.unwrap().expect("a receipt");
     assert_eq!(receipt.issued_on, day(12, 31, 2026));
     assert_eq!(receipt.folio.to_string(), "A-2026-000002");
