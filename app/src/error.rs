@@ -98,6 +98,16 @@ impl AppError {
         .with_back("/consulta")
     }
 
+    /// A staff API route called without a live staff session.
+    pub fn unauthorized() -> AppError {
+        AppError::new(
+            401,
+            "unauthorized",
+            "Esta operación es solo para el personal de la tesorería: inicie sesión en /personal/entrar.",
+            "This operation is for the treasury's staff only: log in at /personal/entrar.",
+        )
+    }
+
     /// A staff page or action the person's roles do not allow.
     pub fn forbidden() -> AppError {
         AppError::new(
@@ -196,6 +206,9 @@ pub const ERROR_CODES: &[&str] = &[
     "invalid_form",
     "csrf",
     "forbidden",
+    "unauthorized",
+    "already_redeemed",
+    "not_redeemable",
     "invalid_charges",
     "older_charge_unpaid",
     "charges_in_live_order",

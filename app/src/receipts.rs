@@ -271,6 +271,51 @@ mod service {
         })
     }
 
+    /// What the cashier's desk shows for a scanned QR code: the verdict,
+    /// and whether (and when, where, by whom) the receipt was redeemed.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct DeskCheck {
+        pub folio: String,
+        pub signature: String,
+        pub verification: Verification,
+        pub redemption: Option<crate::store::Redemption>,
+    }
+
+    /// The desk's check of what a scanner typed (the QR's URL).
+    pub async fn desk_check(state: &AppState, scanned: &str) -> Result<Result<DeskCheck, String>, ReceiptError> {
+        let (folio, signature) = match crate::domain::receipt_sig::parse_verify_url(scanned.trim()) {
+            Ok(parsed) => parsed,
+            Err(e) => return Ok(Err(e.message_es().to_string())),
+        };
+        let verification = check(state, &folio.to_string(), &signature).await?;
+        let redemption = match verification.kind {
+            VerdictKind::Authentic | VerdictKind::Cancelled => {
+                state.store.redemption_of(&folio).await.map_err(unavailable)?
+            }
+            _ => None,
+        };
+        Ok(Ok(DeskCheck { folio: folio.to_string(), signature, verification, redemption }))
+    }
+
+    /// "Entregar / canjear": a receipt whose code is its own and which is
+    /// authentic (valid, not the demonstration's) is marked redeemed by
+    /// `by` at `place`, once.
+    pub async fn redeem(
+        state: &AppState,
+        folio: &str,
+        signature: &str,
+        actor: &str,
+        by: &str,
+        place: &str,
+    ) -> Result<crate::store::RedeemOutcome, ReceiptError> {
+        let verification = check(state, folio, signature).await?;
+        if verification.kind != VerdictKind::Authentic {
+            return Ok(crate::store::RedeemOutcome::NotRedeemable);
+        }
+        let Ok(folio) = Folio::parse(folio) else { return Ok(crate::store::RedeemOutcome::NotRedeemable) };
+        state.store.redeem_receipt(&folio, actor, by, place, state.clock.real_now()).await.map_err(unavailable)
+    }
+
     /// The facts shown to anyone holding the QR: amounts, dates, account,
     /// the payer's name masked.
     pub async fn public_receipt(state: &AppState, r: &Receipt) -> Result<PublicReceipt, ReceiptError> {

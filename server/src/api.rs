@@ -59,6 +59,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(checkout_order))
         .routes(routes!(crate::receipts::verify))
         .routes(routes!(crate::receipts::keys))
+        .routes(routes!(crate::receipts::redeem))
         .routes(routes!(crate::stripe_webhook::webhook))
         .routes(routes!(openapi))
         .routes(routes!(healthz))

@@ -20,7 +20,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::http::extract::{First, PathParam, Query};
+use crate::http::extract::{ClientIp, First, Json as JsonBody, PathParam, Query};
 use crate::receipt_pdf::{render_pdf, Labels, Paper, ReceiptLine, ReceiptView};
 
 /// The verdict as JSON.
@@ -294,4 +294,87 @@ pub async fn receipt_view(state: &AppState, r: &Receipt) -> Result<ReceiptView, 
         },
         labels,
     })
+}
+
+/// The body of `POST /api/v1/receipts/{folio}/redeem`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RedeemRequest {
+    /// The code of the receipt's QR (its «s» parameter).
+    pub s: String,
+    /// Where it is handed over (a desk's name); the client's address when absent.
+    #[serde(default, rename = "where")]
+    pub place: Option<String>,
+}
+
+/// A receipt handed over.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiRedemption {
+    pub folio: String,
+    pub redeemed_at: chrono::DateTime<chrono::Utc>,
+    pub redeemed_by: String,
+    pub redeemed_where: String,
+}
+
+/// "Entregar / canjear" a receipt at the desk (cajero).
+#[utoipa::path(
+    post,
+    path = "/api/v1/receipts/{folio}/redeem",
+    operation_id = "redeemReceipt",
+    tag = "receipts",
+    summary = "Marca un recibo auténtico como entregado (canjeado), una sola vez; solo personal con rol cajero \
+               (sesión de /personal/entrar)",
+    params(("folio" = String, Path, example = "A-2026-000123")),
+    request_body(content = RedeemRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Canjeado ahora", body = ApiRedemption),
+        (status = 400, description = "Cuerpo inválido (invalid_json)", body = ApiErrorBody),
+        (status = 401, description = "Sin sesión del personal (unauthorized)", body = ApiErrorBody),
+        (status = 403, description = "El rol no lo permite (forbidden)", body = ApiErrorBody),
+        (status = 409, description = "Ya se había canjeado: cuándo, dónde y quién (already_redeemed)", body = ApiErrorBody),
+        (status = 415, description = "El cuerpo no es JSON (unsupported_media_type)", body = ApiErrorBody),
+        (status = 422, description = "No es un recibo auténtico y vigente (not_redeemable)", body = ApiErrorBody),
+        (status = 503, description = "Base de datos no disponible (unavailable)", body = ApiErrorBody),
+    )
+)]
+#[tracing::instrument(name = "api.redeem_receipt", skip_all)]
+pub async fn redeem(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    staff: crate::staff::Staff,
+    PathParam(folio): PathParam,
+    JsonBody(body): JsonBody<RedeemRequest>,
+) -> Result<Response, AppError> {
+    if let Some(refused) = staff.refuse_unless(app::domain::staff::may::REDEEM) {
+        return Ok(refused);
+    }
+    let place = body.place.map(|p| p.trim().chars().take(60).collect::<String>()).filter(|p| !p.is_empty());
+    let place = place.unwrap_or_else(|| format!("API {ip}"));
+    let outcome = service::redeem(&state, folio.trim(), body.s.trim(), &staff.actor(), &staff.display(), &place)
+        .await
+        .map_err(unavailable)?;
+    let tz = state.clock.timezone();
+    match outcome {
+        app::store::RedeemOutcome::Redeemed(r) => Ok(Json(ApiRedemption {
+            folio: folio.trim().to_uppercase(),
+            redeemed_at: r.at,
+            redeemed_by: r.by,
+            redeemed_where: r.place,
+        })
+        .into_response()),
+        app::store::RedeemOutcome::AlreadyRedeemed(r) => {
+            let at = r.at.with_timezone(&tz).format("%d/%m/%Y %H:%M");
+            Err(AppError::new(
+                409,
+                "already_redeemed",
+                format!("Este recibo ya se canjeó el {at} en «{}» por {}.", r.place, r.by),
+                format!("This receipt was already redeemed on {at} at «{}» by {}.", r.place, r.by),
+            ))
+        }
+        app::store::RedeemOutcome::NotRedeemable => Err(AppError::new(
+            422,
+            "not_redeemable",
+            "Solo se canjea un recibo auténtico y vigente: verifique el código QR.",
+            "Only an authentic, valid receipt can be redeemed: check the QR code.",
+        )),
+    }
 }

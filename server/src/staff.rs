@@ -7,9 +7,12 @@
 //! | `GET /personal` | any staff member (`may::ENTER`) |
 //! | `POST /personal/salir`, `POST /personal/salir-todas` | any staff member |
 //! | `GET /personal/bitacora` | tesorero, revisor (`may::READ_AUDIT`) |
+//! | `GET /personal/caja/verificar` | cajero, tesorero (`may::VERIFY_RECEIPTS`) |
+//! | `POST /personal/caja/canjear`, `POST /api/v1/receipts/{folio}/redeem` | cajero (`may::REDEEM`) |
 //!
 //! A staff page without a live session answers 303 to the login (which
-//! returns there afterwards); with one but without the role, 403. The
+//! returns there afterwards), a staff API route 401; with a session but
+//! without the role, 403. The
 //! session cookie (`recauda_personal`, `__Host-` and `Secure` under https,
 //! HttpOnly, SameSite=Strict, no Max-Age) holds a random id minted at each
 //! login; the server keeps only its hash. Forms of a logged-in page carry
@@ -66,12 +69,20 @@ impl Staff {
         state.csrf_key.token_for(&self.session_id)
     }
 
-    fn actor(&self) -> String {
+    /// How a redemption names who made it.
+    pub fn display(&self) -> String {
+        format!("{} ({})", self.user.display_name, self.user.username)
+    }
+
+    pub fn actor(&self) -> String {
         format!("staff:{}", self.user.username)
     }
 }
 
 fn to_login(uri: &Uri) -> Response {
+    if crate::http::render::is_api(uri.path()) {
+        return AppError::unauthorized().into_response();
+    }
     let back: String = form_urlencoded::byte_serialize(uri.path().as_bytes()).collect();
     (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/personal/entrar?volver={back}"))]).into_response()
 }
@@ -316,4 +327,100 @@ pub async fn audit(
         Err(_) => return AppError::unavailable().into_response(),
     };
     page(StatusCode::OK, staff_pages::audit_document(ctx(&state, &uri, &headers), entries, &action, &actor, chain))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeskQuery {
+    #[serde(default)]
+    pub url: First<String>,
+}
+
+async fn desk_page(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    staff: &Staff,
+    scanned: &str,
+    note: Option<staff_pages::DeskNote>,
+    status: StatusCode,
+) -> Response {
+    let shown = if scanned.trim().is_empty() {
+        staff_pages::DeskShown::Nothing
+    } else {
+        match app::receipts::desk_check(state, scanned).await {
+            Ok(Ok(check)) => staff_pages::DeskShown::Checked { check: Box::new(check), note },
+            Ok(Err(why)) => staff_pages::DeskShown::NotAUrl(why),
+            Err(_) => return AppError::unavailable().into_response(),
+        }
+    };
+    let may_redeem = staff.user.roles.any_of(may::REDEEM);
+    let html =
+        staff_pages::desk_document(ctx(state, uri, headers), &staff.csrf_token(state), scanned, shown, may_redeem);
+    page(status, html)
+}
+
+/// `GET /personal/caja/verificar?url=…` (cajero, tesorero): what a scanner
+/// typed, checked.
+pub async fn desk(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    staff: Staff,
+    Query(q): Query<DeskQuery>,
+) -> Response {
+    if let Some(refused) = staff.refuse_unless(may::VERIFY_RECEIPTS) {
+        return refused;
+    }
+    let scanned = q.url.into_inner().unwrap_or_default();
+    desk_page(&state, &uri, &headers, &staff, &scanned, None, StatusCode::OK).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RedeemForm {
+    #[serde(default)]
+    pub csrf: First<String>,
+    #[serde(default)]
+    pub folio: First<String>,
+    #[serde(default)]
+    pub s: First<String>,
+}
+
+/// Where a redemption happened: the desk's address.
+fn place(ip: std::net::IpAddr) -> String {
+    format!("ventanilla {ip}")
+}
+
+/// `POST /personal/caja/canjear` (cajero): "Entregar / canjear", once.
+/// 200 redeemed now; 409 redeemed before (when, where, by whom); 422 not
+/// an authentic receipt.
+#[tracing::instrument(name = "staff.redeem", skip_all)]
+pub async fn redeem(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    staff: Staff,
+    Form(form): Form<RedeemForm>,
+) -> Response {
+    if let Some(refused) = staff.refuse_unless(may::REDEEM) {
+        return refused;
+    }
+    if !state.csrf_key.accepts(&staff.session_id, form.csrf.as_deref().unwrap_or("")) {
+        return AppError::csrf().with_back("/personal/caja/verificar").into_response();
+    }
+    let folio = form.folio.into_inner().unwrap_or_default();
+    let s = form.s.into_inner().unwrap_or_default();
+    let outcome = match app::receipts::redeem(&state, &folio, &s, &staff.actor(), &staff.display(), &place(ip)).await {
+        Ok(o) => o,
+        Err(_) => return AppError::unavailable().into_response(),
+    };
+    let (note, status) = match outcome {
+        app::store::RedeemOutcome::Redeemed(_) => (staff_pages::DeskNote::RedeemedNow, StatusCode::OK),
+        app::store::RedeemOutcome::AlreadyRedeemed(_) => (staff_pages::DeskNote::AlreadyRedeemed, StatusCode::CONFLICT),
+        app::store::RedeemOutcome::NotRedeemable => {
+            (staff_pages::DeskNote::NotRedeemable, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+    };
+    let scanned = format!("{}/v/{}?s={}", state.public_url.trim_end_matches('/'), folio.trim(), s.trim());
+    desk_page(&state, &uri, &headers, &staff, &scanned, Some(note), status).await
 }

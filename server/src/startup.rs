@@ -126,6 +126,8 @@ pub fn router(state: AppState) -> Router {
         .route("/personal/salir", post(staff::logout))
         .route("/personal/salir-todas", post(staff::logout_everywhere))
         .route("/personal/bitacora", get(staff::audit))
+        .route("/personal/caja/verificar", get(staff::desk))
+        .route("/personal/caja/canjear", post(staff::redeem))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         // Every route above answers a method it does not have with the
         // error (JSON under /api, a page elsewhere), not an empty 405.

@@ -41,6 +41,10 @@ pub mod may {
     pub const ENTER: &[Role] = &Role::ALL;
     /// Read the audit trail.
     pub const READ_AUDIT: &[Role] = &[Role::Tesorero, Role::Revisor];
+    /// Check receipts at the desk.
+    pub const VERIFY_RECEIPTS: &[Role] = &[Role::Cajero, Role::Tesorero];
+    /// Hand over ("entregar / canjear") a receipt, once.
+    pub const REDEEM: &[Role] = &[Role::Cajero];
 }
 
 /// A set of roles, stored as their names joined by commas (`admin,cajero`).

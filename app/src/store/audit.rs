@@ -58,6 +58,8 @@ string_enum! {
         PaymentAdjusted = "payment.adjusted",
         ReceiptIssued = "receipt.issued",
         ReceiptCancelled = "receipt.cancelled",
+        /// Handed over at the cashier's desk ("entregar / canjear").
+        ReceiptRedeemed = "receipt.redeemed",
         PadronImported = "padron.imported",
         KeysRotated = "keys.rotated",
         StaffCreated = "staff.created",

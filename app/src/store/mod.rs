@@ -47,6 +47,7 @@ pub mod staff;
 pub use crate::domain::payment::EventOutcome;
 pub use audit::{AuditAction, AuditCheck, AuditEntry};
 pub use dialect::Dialect;
+pub use receipts::{RedeemOutcome, Redemption};
 pub use records::*;
 pub use staff::{NewStaff, StaffSessionRow, StaffUser};
 

@@ -56,6 +56,41 @@ static CANCEL_RECEIPT: Stmt = Stmt::new(
      WHERE folio = $1 AND status = 'valid'",
 );
 
+static REDEEM: Stmt = Stmt::new(
+    "UPDATE receipts SET redeemed_at = {ts:$2}, redeemed_by = $3, redeemed_where = $4 \
+     WHERE folio = $1 AND status = 'valid' AND series <> $5 AND redeemed_at IS NULL",
+);
+static REDEMPTION: Stmt = Stmt::new(
+    "SELECT {ts_text:redeemed_at} AS redeemed_at, redeemed_by, redeemed_where FROM receipts WHERE folio = $1",
+);
+
+/// When, by whom and where a receipt was redeemed ("entregado / canjeado").
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Redemption {
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub place: String,
+}
+
+/// What a redemption came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RedeemOutcome {
+    /// Redeemed now.
+    Redeemed(Redemption),
+    /// Redeemed before: the first one stands.
+    AlreadyRedeemed(Redemption),
+    /// No valid receipt of value with this folio (unknown, cancelled, or
+    /// the demonstration's).
+    NotRedeemable,
+}
+
+#[derive(sqlx::FromRow)]
+struct RedemptionRow {
+    redeemed_at: Option<super::records::DbTime>,
+    redeemed_by: Option<String>,
+    redeemed_where: Option<String>,
+}
+
 /// How an online receipt's money came: what it prints besides the order.
 #[derive(Clone, Debug)]
 pub(crate) struct PaidBy {
@@ -243,5 +278,70 @@ impl Store {
         }
         tx.commit().await?;
         Ok(cancelled)
+    }
+
+    /// Marks a valid receipt redeemed by `by` at `place`, once: of two
+    /// simultaneous redemptions exactly one wins (one guarded update), and
+    /// every later one gets the first. In the audit trail.
+    /// `actor` is who for the audit trail (`staff:<user>`), `by` the name
+    /// shown to whoever tries again.
+    pub async fn redeem_receipt(
+        &self,
+        folio: &Folio,
+        actor: &str,
+        by: &str,
+        place: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RedeemOutcome, StoreError> {
+        let at = timestamp_to_db(now);
+        let mut tx = self.write().await?;
+        let done = sqlx::query(tx.sql(&REDEEM))
+            .bind(folio.to_string())
+            .bind(&at)
+            .bind(by)
+            .bind(place)
+            .bind(DEMO_SERIES)
+            .execute(tx.c())
+            .await
+            .map_err(query_err("redeem a receipt"))?;
+        if done.rows_affected() == 1 {
+            let details = serde_json::json!({ "folio": folio.to_string(), "place": place });
+            tx.audit(actor, AuditAction::ReceiptRedeemed, details, &at).await?;
+            tx.commit().await?;
+            return Ok(RedeemOutcome::Redeemed(Redemption { at: now, by: by.into(), place: place.into() }));
+        }
+        let row: Option<RedemptionRow> = sqlx::query_as(tx.sql(&REDEMPTION))
+            .bind(folio.to_string())
+            .fetch_optional(tx.c())
+            .await
+            .map_err(query_err("read a receipt's redemption"))?;
+        tx.commit().await?;
+        Ok(match row {
+            Some(RedemptionRow { redeemed_at: Some(at), redeemed_by, redeemed_where, .. }) => {
+                RedeemOutcome::AlreadyRedeemed(Redemption {
+                    at: at.0,
+                    by: redeemed_by.unwrap_or_default(),
+                    place: redeemed_where.unwrap_or_default(),
+                })
+            }
+            _ => RedeemOutcome::NotRedeemable,
+        })
+    }
+
+    /// The redemption of a receipt, if it was redeemed.
+    pub async fn redemption_of(&self, folio: &Folio) -> Result<Option<Redemption>, StoreError> {
+        let mut r = self.read().await?;
+        let row: Option<RedemptionRow> = sqlx::query_as(r.sql(&REDEMPTION))
+            .bind(folio.to_string())
+            .fetch_optional(r.c())
+            .await
+            .map_err(query_err("read a receipt's redemption"))?;
+        Ok(row.and_then(|r| {
+            Some(Redemption {
+                at: r.redeemed_at?.0,
+                by: r.redeemed_by.unwrap_or_default(),
+                place: r.redeemed_where.unwrap_or_default(),
+            })
+        }))
     }
 }

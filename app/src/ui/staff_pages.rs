@@ -85,6 +85,7 @@ pub fn home_document(ctx: PageContext, user: &StaffUser, csrf: &str) -> String {
     let username = user.username.to_string();
     let roles: Vec<&'static str> = user.roles.iter().map(Role::label_es).collect();
     let audit = user.roles.any_of(crate::domain::staff::may::READ_AUDIT);
+    let desk = user.roles.any_of(crate::domain::staff::may::VERIFY_RECEIPTS);
     let csrf = csrf.to_string();
     document(ctx, "Personal", move || {
         view! {
@@ -92,6 +93,7 @@ pub fn home_document(ctx: PageContext, user: &StaffUser, csrf: &str) -> String {
             <p data-testid="staff-name">{format!("{name} ({username})")}</p>
             <p data-testid="staff-roles">{format!("Roles: {}", roles.join(", "))}</p>
             <ul>
+                {desk.then(|| view! { <li><a href="/personal/caja/verificar">"Verificar y entregar recibos"</a></li> })}
                 {audit.then(|| view! { <li><a href="/personal/bitacora">"Bitácora de auditoría"</a></li> })}
             </ul>
             {logout_forms(&csrf)}
@@ -153,6 +155,127 @@ pub fn audit_document(
                     <tbody>{rows}</tbody>
                 </table>
             </div>
+            <p><a href="/personal">"Volver"</a></p>
+        }
+        .into_any()
+    })
+}
+
+/// What the desk page shows under the scanner field.
+pub enum DeskShown {
+    /// Nothing scanned yet.
+    Nothing,
+    /// What was typed is not a receipt's verification URL.
+    NotAUrl(String),
+    /// A checked receipt; `note` is the outcome of a redemption just tried.
+    Checked { check: Box<crate::receipts::DeskCheck>, note: Option<DeskNote> },
+}
+
+/// The outcome of "Entregar / canjear".
+pub enum DeskNote {
+    RedeemedNow,
+    AlreadyRedeemed,
+    NotRedeemable,
+}
+
+fn when(t: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> String {
+    t.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string()
+}
+
+/// `GET /personal/caja/verificar`: the field a USB or Bluetooth scanner
+/// types into (the QR's URL, then Enter), and the verdict, big and
+/// colour-coded, with the amounts and the masked name to compare with the
+/// paper, and "Entregar / canjear" for an authentic receipt not yet redeemed.
+pub fn desk_document(ctx: PageContext, csrf: &str, scanned: &str, shown: DeskShown, may_redeem: bool) -> String {
+    use crate::receipts::VerdictKind;
+    let tz: chrono_tz::Tz = ctx.municipality.timezone.parse().unwrap_or(chrono_tz::America::Mexico_City);
+    let (csrf, scanned) = (csrf.to_string(), scanned.to_string());
+    document(ctx, "Verificar recibos", move || {
+        let result = match shown {
+            DeskShown::Nothing => ().into_any(),
+            DeskShown::NotAUrl(why) => view! {
+                <div class="error-summary" role="alert" data-testid="desk-error"><p>{why}</p></div>
+            }
+            .into_any(),
+            DeskShown::Checked { check, note } => {
+                let kind = check.verification.kind;
+                let class = format!("verdict verdict-{} desk-verdict", kind.as_str());
+                let title = kind.title(crate::i18n::Lang::Es);
+                let explanation = kind.explanation(crate::i18n::Lang::Es);
+                let note = note.map(|n| {
+                    let (class, text) = match (&n, &check.redemption) {
+                        (DeskNote::RedeemedNow, _) => ("notice ok", "Entregado: el recibo quedó canjeado.".to_string()),
+                        (DeskNote::AlreadyRedeemed, Some(r)) => (
+                            "notice bad",
+                            format!(
+                                "YA SE CANJEÓ el {} en «{}» por {}. No lo entregue de nuevo.",
+                                when(r.at, tz),
+                                r.place,
+                                r.by
+                            ),
+                        ),
+                        (DeskNote::AlreadyRedeemed, None) | (DeskNote::NotRedeemable, _) => (
+                            "notice bad",
+                            "Este recibo no se puede canjear (no es auténtico o fue cancelado).".to_string(),
+                        ),
+                    };
+                    view! { <p class=class role="alert" data-testid="desk-note">{text}</p> }
+                });
+                let redeemed = check.redemption.clone().map(|r| {
+                    view! {
+                        <p class="notice" data-testid="desk-redeemed">
+                            {format!("Canjeado el {} en «{}» por {}.", when(r.at, tz), r.place, r.by)}
+                        </p>
+                    }
+                });
+                let facts = check.verification.receipt.clone().map(|r| {
+                    view! {
+                        <dl class="facts" data-testid="desk-facts">
+                            <dt>"Folio"</dt><dd>{r.folio.clone()}</dd>
+                            <dt>"Total"</dt><dd data-testid="desk-total">{r.total.display_mxn()}</dd>
+                            <dt>"Fecha"</dt><dd>{r.issued_on.format("%d/%m/%Y").to_string()}</dd>
+                            <dt>"Cuenta"</dt><dd>{r.account.clone()}</dd>
+                            <dt>"Contribuyente"</dt><dd>{r.payer.clone()}</dd>
+                        </dl>
+                    }
+                });
+                let reason =
+                    check.verification.cancel_reason.clone().map(|r| view! { <p>{format!("Motivo: {r}")}</p> });
+                let can_redeem = may_redeem && kind == VerdictKind::Authentic && check.redemption.is_none();
+                let form = can_redeem.then(|| {
+                    let (folio, s, csrf) = (check.folio.clone(), check.signature.clone(), csrf.clone());
+                    view! {
+                        <form method="post" action="/personal/caja/canjear">
+                            <input type="hidden" name="csrf" value=csrf/>
+                            <input type="hidden" name="folio" value=folio/>
+                            <input type="hidden" name="s" value=s/>
+                            <button type="submit" class="button" data-testid="redeem">"Entregar / canjear"</button>
+                        </form>
+                    }
+                });
+                view! {
+                    <section class=class data-testid="desk-verdict" data-verdict=kind.as_str() aria-live="polite">
+                        <h2>{format!("{} {}", kind.icon(), title)}</h2>
+                        <p>{explanation}</p>
+                        {reason}
+                        {facts}
+                        {redeemed}
+                        {note}
+                        {form}
+                    </section>
+                }
+                .into_any()
+            }
+        };
+        view! {
+            <h1>"Verificar recibos"</h1>
+            <form method="get" action="/personal/caja/verificar" class="card" data-testid="desk-form">
+                <label for="url">"Escanee el código QR del recibo (o escriba su dirección) y oprima Enter"</label>
+                <input id="url" name="url" type="text" autofocus autocomplete="off" autocapitalize="none"
+                    spellcheck="false" inputmode="url" value=scanned data-testid="desk-input"/>
+                <button type="submit" class="button">"Verificar"</button>
+            </form>
+            {result}
             <p><a href="/personal">"Volver"</a></p>
         }
         .into_any()

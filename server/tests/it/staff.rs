@@ -322,7 +322,8 @@ async fn sessions_end_when_idle_or_too_old_and_lockouts_show_on_the_login_page()
 }
 
 /// Every staff route names its roles; everyone else is refused: without a
-/// session, to the login (303); with one but without the role, 403.
+/// session, to the login (303; a staff API route 401); with one but without
+/// the role, 403.
 #[tokio::test]
 async fn the_permission_matrix_refuses_everyone_a_route_does_not_name() {
     let app = spawn_app().await;
@@ -332,23 +333,41 @@ async fn the_permission_matrix_refuses_everyone_a_route_does_not_name() {
         staff(&app, name, &[role]).await;
     }
     // (method, path, the roles it admits)
-    let routes: [(&str, &str, &[Role]); 4] = [
+    let routes: [(&str, &str, &[Role]); 7] = [
         ("GET", "/personal", may::ENTER),
         ("GET", "/personal/bitacora", may::READ_AUDIT),
+        ("GET", "/personal/caja/verificar", may::VERIFY_RECEIPTS),
+        ("POST", "/personal/caja/canjear", may::REDEEM),
+        ("JSON", "/api/v1/receipts/A-2026-000001/redeem", may::REDEEM),
         ("POST", "/personal/salir", may::ENTER),
         ("POST", "/personal/salir-todas", may::ENTER),
     ];
+    let json_post = |path: &str, cookie: Option<&str>| {
+        let mut r = app.client.post(format!("{}{}", app.base, path)).json(&serde_json::json!({ "s": "x" }));
+        if let Some(c) = cookie {
+            r = r.header("cookie", c);
+        }
+        r.send()
+    };
     for (method, path, allowed) in routes {
         let anonymous = match method {
             "GET" => get_as(&app, path, None).await,
+            "JSON" => json_post(path, None).await.unwrap(),
             _ => post_as(&app, path, "x=1", "csrf=0").await,
         };
-        assert_eq!(anonymous.status().as_u16(), 303, "{method} {path} without a session");
-        assert!(anonymous.headers()["location"].to_str().unwrap().starts_with("/personal/entrar"));
+        if method == "JSON" {
+            assert_eq!(anonymous.status().as_u16(), 401, "{path} without a session");
+            let body: serde_json::Value = anonymous.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "unauthorized");
+        } else {
+            assert_eq!(anonymous.status().as_u16(), 303, "{method} {path} without a session");
+            assert!(anonymous.headers()["location"].to_str().unwrap().starts_with("/personal/entrar"));
+        }
         for (name, role) in people {
             let cookie = session(&app, name).await;
             let answer = match method {
                 "GET" => get_as(&app, path, Some(&cookie)).await,
+                "JSON" => json_post(path, Some(&cookie)).await.unwrap(),
                 _ => {
                     let token = page_token(&app, &cookie).await;
                     post_as(&app, path, &cookie, &format!("csrf={token}")).await
@@ -356,10 +375,14 @@ async fn the_permission_matrix_refuses_everyone_a_route_does_not_name() {
             };
             let status = answer.status().as_u16();
             if allowed.contains(&role) {
-                assert!(status == 200 || status == 303, "{method} {path} as {role}: {status}");
+                assert!(![401, 403].contains(&status), "{method} {path} as {role}: {status}");
+                if status == 303 {
+                    assert!(!answer.headers()["location"].to_str().unwrap().starts_with("/personal/entrar?"));
+                }
             } else {
                 assert_eq!(status, 403, "{method} {path} as {role}");
-                assert!(answer.text().await.unwrap().contains(r#"data-code="forbidden""#));
+                let body = answer.text().await.unwrap();
+                assert!(body.contains(r#"data-code="forbidden""#) || body.contains(r#""code":"forbidden""#), "{body}");
             }
         }
     }
@@ -395,4 +418,151 @@ async fn the_audit_page_lists_filters_and_checks_the_trail() {
         .unwrap();
     let html = get_as(&app, "/personal/bitacora", Some(&cookie)).await.text().await.unwrap();
     assert!(html.contains("Bitácora ALTERADA desde la entrada 3"), "{html}");
+}
+
+// ------------------------------------------------------------ the desk
+
+/// A paid receipt: its folio and the URL its QR code holds.
+async fn paid_receipt(app: &TestApp, account: &str) -> (String, String) {
+    let (status, order) = app.post_json("/api/v1/orders", &serde_json::json!({ "account": account })).await;
+    assert_eq!(status, 201, "{order}");
+    let token = order["id"].as_str().unwrap().to_string();
+    crate::common::pay_as_stripe(app, &token).await;
+    let id = crate::common::order_id(app, &token).await;
+    let receipt = app.store.receipt_of_order(id).await.unwrap().unwrap();
+    (receipt.folio.to_string(), app::receipts::verify_url(&app.state, &receipt).unwrap())
+}
+
+fn encoded(s: &str) -> String {
+    crate::common::encode(s)
+}
+
+#[tokio::test]
+async fn the_desk_checks_what_a_scanner_types_and_redeems_a_receipt_once() {
+    let app = spawn_app().await;
+    staff(&app, "cajera1", &[Role::Cajero]).await;
+    staff(&app, "cajera2", &[Role::Cajero]).await;
+    let (folio, url) = paid_receipt(&app, "P-000002").await;
+    let cookie = session(&app, "cajera1").await;
+
+    let html = get_as(&app, "/personal", Some(&cookie)).await.text().await.unwrap();
+    assert!(html.contains(r#"href="/personal/caja/verificar""#));
+    let r = get_as(&app, "/personal/caja/verificar", Some(&cookie)).await;
+    assert_eq!(r.status().as_u16(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"data-testid="desk-input""#) && html.contains("autofocus"), "{html}");
+
+    // What the scanner types: the URL, then Enter (the form's GET).
+    let html = get_as(&app, &format!("/personal/caja/verificar?url={}", encoded(&url)), Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"data-verdict="authentic""#) && html.contains("Recibo auténtico"), "{html}");
+    assert!(html.contains("$640.00") && html.contains(&folio), "{html}");
+    assert!(!html.contains("María Peña Núñez"), "the name is masked");
+    assert!(html.contains(r#"data-testid="redeem""#));
+
+    // Redeemed once…
+    let s = url.split("s=").nth(1).unwrap().to_string();
+    let token = page_token(&app, &cookie).await;
+    let body = format!("csrf={token}&folio={folio}&s={}", encoded(&s));
+    let r = post_as(&app, "/personal/caja/canjear", &cookie, &body).await;
+    assert_eq!(r.status().as_u16(), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("Entregado: el recibo quedó canjeado.") && html.contains("Persona cajera1 (cajera1)"),
+        "{html}"
+    );
+    assert!(!html.contains(r#"data-testid="redeem""#), "no second button");
+
+    // …and refused to everyone after, saying when, where and by whom.
+    let other = session(&app, "cajera2").await;
+    let token = page_token(&app, &other).await;
+    let r =
+        post_as(&app, "/personal/caja/canjear", &other, &format!("csrf={token}&folio={folio}&s={}", encoded(&s))).await;
+    assert_eq!(r.status().as_u16(), 409);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("YA SE CANJEÓ")
+            && html.contains("por Persona cajera1 (cajera1)")
+            && html.contains("ventanilla 127.0.0.1"),
+        "{html}"
+    );
+    let html = get_as(&app, &format!("/personal/caja/verificar?url={}", encoded(&url)), Some(&other))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"data-testid="desk-redeemed""#), "the verdict shows the redemption");
+
+    // An altered code: forged, nothing to hand over; garbage: a clear message.
+    let forged = url.replace(&s[..4], "AAAA");
+    let html = get_as(&app, &format!("/personal/caja/verificar?url={}", encoded(&forged)), Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"data-verdict="forged""#) && !html.contains(r#"data-testid="redeem""#), "{html}");
+    let token = page_token(&app, &cookie).await;
+    let r = post_as(&app, "/personal/caja/canjear", &cookie, &format!("csrf={token}&folio={folio}&s=AAAA")).await;
+    assert_eq!(r.status().as_u16(), 422);
+    let html = get_as(&app, "/personal/caja/verificar?url=hola", Some(&cookie)).await.text().await.unwrap();
+    assert!(html.contains(r#"data-testid="desk-error""#), "{html}");
+    // Without the session's token: refused.
+    let r = post_as(&app, "/personal/caja/canjear", &cookie, &format!("folio={folio}&s={}", encoded(&s))).await;
+    assert_eq!(r.status().as_u16(), 403);
+
+    let redeemed = app.store.audit_entries("receipt.redeemed", "staff:cajera1", 10).await.unwrap();
+    assert_eq!(redeemed.len(), 1);
+}
+
+/// The API: 200 once, then 409 for every later call; of many at once,
+/// exactly one wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_redeem_api_answers_200_once_then_409_and_one_of_many_at_once_wins() {
+    let app = spawn_app().await;
+    staff(&app, "cajera1", &[Role::Cajero]).await;
+    let cookie = session(&app, "cajera1").await;
+    let call = |folio: String, s: String, cookie: String| {
+        let client = app.client.clone();
+        let base = app.base.clone();
+        async move {
+            let r = client
+                .post(format!("{base}/api/v1/receipts/{folio}/redeem"))
+                .header("cookie", cookie)
+                .json(&serde_json::json!({ "s": s, "where": "Ventanilla 2" }))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (folio, url) = paid_receipt(&app, "P-000002").await;
+    let s = url.split("s=").nth(1).unwrap().to_string();
+    let (status, body) = call(folio.clone(), s.clone(), cookie.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["redeemed_where"].as_str(), body["redeemed_by"].as_str()),
+        (Some("Ventanilla 2"), Some("Persona cajera1 (cajera1)"))
+    );
+    for _ in 0..2 {
+        let (status, body) = call(folio.clone(), s.clone(), cookie.clone()).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (409, Some("already_redeemed")), "{body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("Ventanilla 2"), "{body}");
+    }
+    let (status, body) = call(folio.clone(), "AAAA".into(), cookie.clone()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("not_redeemable")), "an altered code: {body}");
+
+    // Eight desks at once on a fresh receipt: exactly one wins.
+    let (folio, url) = paid_receipt(&app, "A-000003").await;
+    let s = url.split("s=").nth(1).unwrap().to_string();
+    let tasks: Vec<_> = (0..8).map(|_| tokio::spawn(call(folio.clone(), s.clone(), cookie.clone()))).collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap().0);
+    }
+    statuses.sort();
+    assert_eq!(statuses, [200, 409, 409, 409, 409, 409, 409, 409]);
 }
