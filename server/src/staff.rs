@@ -9,6 +9,7 @@
 //! | `GET /personal/bitacora` | tesorero, revisor (`may::READ_AUDIT`) |
 //! | `GET /personal/caja/verificar` | cajero, tesorero (`may::VERIFY_RECEIPTS`) |
 //! | `POST /personal/caja/canjear`, `POST /api/v1/receipts/{folio}/redeem` | cajero (`may::REDEEM`) |
+//! | `GET`/`POST /personal/admin/personal`, `POST /personal/admin/personal/{usuario}/{roles,estado,contrasena}` | admin (`may::MANAGE_STAFF`) |
 //!
 //! A staff page without a live session answers 303 to the login (which
 //! returns there afterwards), a staff API route 401; with a session but
@@ -423,4 +424,196 @@ pub async fn redeem(
     };
     let scanned = format!("{}/v/{}?s={}", state.public_url.trim_end_matches('/'), folio.trim(), s.trim());
     desk_page(&state, &uri, &headers, &staff, &scanned, Some(note), status).await
+}
+
+/// The admin page, with an optional notice (`ok`, text) and status.
+async fn admin_page(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    staff: &Staff,
+    notice: Option<(bool, String)>,
+    status: StatusCode,
+) -> Response {
+    let people = match state.store.all_staff().await {
+        Ok(p) => p,
+        Err(_) => return AppError::unavailable().into_response(),
+    };
+    page(status, staff_pages::admin_document(ctx(state, uri, headers), &staff.csrf_token(state), people, notice))
+}
+
+/// `GET /personal/admin/personal` (admin)
+pub async fn admin(State(state): State<AppState>, uri: Uri, headers: HeaderMap, staff: Staff) -> Response {
+    if let Some(refused) = staff.refuse_unless(may::MANAGE_STAFF) {
+        return refused;
+    }
+    admin_page(&state, &uri, &headers, &staff, None, StatusCode::OK).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StaffForm {
+    #[serde(default)]
+    pub csrf: First<String>,
+    #[serde(default)]
+    pub usuario: First<String>,
+    #[serde(default)]
+    pub nombre: First<String>,
+    /// Every checked role (`rol=cajero&rol=tesorero`).
+    #[serde(default)]
+    pub rol: Vec<String>,
+    #[serde(default)]
+    pub contrasena: First<String>,
+    /// "1" to enable, "0" to disable.
+    #[serde(default)]
+    pub activa: First<String>,
+}
+
+/// An admin's form: the role, then the session's token.
+fn admin_guard(state: &AppState, staff: &Staff, form: &StaffForm) -> Option<Response> {
+    if let Some(refused) = staff.refuse_unless(may::MANAGE_STAFF) {
+        return Some(refused);
+    }
+    if !state.csrf_key.accepts(&staff.session_id, form.csrf.as_deref().unwrap_or("")) {
+        return Some(AppError::csrf().with_back("/personal/admin/personal").into_response());
+    }
+    None
+}
+
+/// `POST /personal/admin/personal` (admin): a new account.
+#[tracing::instrument(name = "staff.admin_create", skip_all)]
+pub async fn admin_create(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    staff: Staff,
+    Form(form): Form<StaffForm>,
+) -> Response {
+    if let Some(refused) = admin_guard(&state, &staff, &form) {
+        return refused;
+    }
+    let refused = |text: String| (Some((false, text)), StatusCode::UNPROCESSABLE_ENTITY);
+    let (notice, status) = match (
+        app::domain::staff::Username::parse(form.usuario.as_deref().unwrap_or("")),
+        app::domain::staff::parse_roles(form.rol.iter().map(String::as_str)),
+    ) {
+        (Err(e), _) | (_, Err(e)) => refused(format!("No se creó la cuenta: {e}.")),
+        (Ok(username), Ok(roles)) => {
+            let name = form.nombre.as_deref().unwrap_or("").to_string();
+            let password = form.contrasena.into_inner().unwrap_or_default();
+            match app::staff::create_staff(
+                &state.store,
+                &username,
+                &name,
+                roles,
+                password,
+                &staff.actor(),
+                state.clock.real_now(),
+            )
+            .await
+            {
+                Ok(_) => (Some((true, format!("Cuenta «{username}» creada."))), StatusCode::CREATED),
+                Err(e) => refused(format!("No se creó la cuenta: {e}.")),
+            }
+        }
+    };
+    admin_page(&state, &uri, &headers, &staff, notice, status).await
+}
+
+/// `POST /personal/admin/personal/{usuario}/{roles|estado|contrasena}`
+/// (admin): change an account. An admin cannot take away their own admin
+/// role nor disable themselves (the treasury would be left without one).
+#[tracing::instrument(name = "staff.admin_change", skip_all, fields(what))]
+async fn admin_change(
+    state: AppState,
+    uri: Uri,
+    headers: HeaderMap,
+    staff: Staff,
+    username: String,
+    what: &str,
+    form: StaffForm,
+) -> Response {
+    if let Some(refused) = admin_guard(&state, &staff, &form) {
+        return refused;
+    }
+    let target = match app::domain::staff::Username::parse(&username) {
+        Ok(u) => state.store.staff_by_username(&u).await,
+        Err(_) => Ok(None),
+    };
+    let target = match target {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            return AppError::new(404, "not_found", "No existe esa cuenta.", "No such account.").into_response()
+        }
+        Err(_) => return AppError::unavailable().into_response(),
+    };
+    let myself = target.id == staff.user.id;
+    let change = match what {
+        "roles" => match app::domain::staff::parse_roles(form.rol.iter().map(String::as_str)) {
+            Ok(roles) if myself && !roles.contains(Role::Admin) => {
+                Err("No puede quitarse a sí mismo el rol de administrador.".to_string())
+            }
+            Ok(roles) => Ok(app::store::StaffChange::Roles(roles)),
+            Err(e) => Err(e.to_string()),
+        },
+        "estado" => match form.activa.as_deref() {
+            Some("1") => Ok(app::store::StaffChange::Active(true)),
+            Some("0") if myself => Err("No puede desactivar su propia cuenta.".to_string()),
+            Some("0") => Ok(app::store::StaffChange::Active(false)),
+            _ => Err("Indique si la cuenta queda activa o desactivada.".to_string()),
+        },
+        "contrasena" => {
+            let password = form.contrasena.into_inner().unwrap_or_default();
+            match app::domain::staff::check_new_password(&password, &target.username) {
+                Ok(()) => Ok(app::store::StaffChange::Password(app::staff::hash_password(password).await)),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        _ => return AppError::new(404, "not_found", "No existe esa acción.", "No such action.").into_response(),
+    };
+    let (notice, status) = match change {
+        Err(why) => (Some((false, format!("No se hizo el cambio: {why}."))), StatusCode::UNPROCESSABLE_ENTITY),
+        Ok(change) => {
+            match state.store.change_staff(target.id, &change, &staff.actor(), state.clock.real_now()).await {
+                Ok(()) => (Some((true, format!("Cuenta «{}» actualizada.", target.username))), StatusCode::OK),
+                Err(_) => return AppError::unavailable().into_response(),
+            }
+        }
+    };
+    admin_page(&state, &uri, &headers, &staff, notice, status).await
+}
+
+/// `POST /personal/admin/personal/{usuario}/roles`
+pub async fn admin_roles(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    staff: Staff,
+    crate::http::extract::PathParam(username): crate::http::extract::PathParam,
+    Form(form): Form<StaffForm>,
+) -> Response {
+    admin_change(state, uri, headers, staff, username, "roles", form).await
+}
+
+/// `POST /personal/admin/personal/{usuario}/estado`
+pub async fn admin_state(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    staff: Staff,
+    crate::http::extract::PathParam(username): crate::http::extract::PathParam,
+    Form(form): Form<StaffForm>,
+) -> Response {
+    admin_change(state, uri, headers, staff, username, "estado", form).await
+}
+
+/// `POST /personal/admin/personal/{usuario}/contrasena`
+pub async fn admin_password(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    staff: Staff,
+    crate::http::extract::PathParam(username): crate::http::extract::PathParam,
+    Form(form): Form<StaffForm>,
+) -> Response {
+    admin_change(state, uri, headers, staff, username, "contrasena", form).await
 }

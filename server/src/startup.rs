@@ -128,6 +128,10 @@ pub fn router(state: AppState) -> Router {
         .route("/personal/bitacora", get(staff::audit))
         .route("/personal/caja/verificar", get(staff::desk))
         .route("/personal/caja/canjear", post(staff::redeem))
+        .route("/personal/admin/personal", get(staff::admin).post(staff::admin_create))
+        .route("/personal/admin/personal/{usuario}/roles", post(staff::admin_roles))
+        .route("/personal/admin/personal/{usuario}/estado", post(staff::admin_state))
+        .route("/personal/admin/personal/{usuario}/contrasena", post(staff::admin_password))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         // Every route above answers a method it does not have with the
         // error (JSON under /api, a page elsewhere), not an empty 405.

@@ -45,6 +45,8 @@ pub mod may {
     pub const VERIFY_RECEIPTS: &[Role] = &[Role::Cajero, Role::Tesorero];
     /// Hand over ("entregar / canjear") a receipt, once.
     pub const REDEEM: &[Role] = &[Role::Cajero];
+    /// Manage staff accounts: create, disable, reset, assign roles.
+    pub const MANAGE_STAFF: &[Role] = &[Role::Admin];
 }
 
 /// A set of roles, stored as their names joined by commas (`admin,cajero`).

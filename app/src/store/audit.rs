@@ -66,6 +66,10 @@ string_enum! {
         LoggedIn = "staff.login",
         LoginFailed = "staff.login_failed",
         LoggedOut = "staff.logout",
+        StaffRolesChanged = "staff.roles_changed",
+        StaffEnabled = "staff.enabled",
+        StaffDisabled = "staff.disabled",
+        StaffPasswordReset = "staff.password_reset",
     }
 }
 

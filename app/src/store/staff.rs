@@ -25,6 +25,17 @@ static LOGIN_FAILED: Stmt = Stmt::new(
 );
 static LOGIN_SUCCEEDED: Stmt =
     Stmt::new("UPDATE staff_users SET failed_logins = 0, locked_until = NULL, updated_at = {ts:$2} WHERE id = $1");
+static ALL_STAFF: Stmt = Stmt::new(
+    "SELECT id, username, display_name, roles, password_hash, active, failed_logins, \
+     {ts_text:locked_until} AS locked_until FROM staff_users ORDER BY username",
+);
+static SET_ROLES: Stmt = Stmt::new("UPDATE staff_users SET roles = $2, updated_at = {ts:$3} WHERE id = $1");
+static SET_ACTIVE: Stmt = Stmt::new(
+    "UPDATE staff_users SET active = $2, failed_logins = 0, locked_until = NULL, updated_at = {ts:$3} WHERE id = $1",
+);
+static SET_PASSWORD: Stmt = Stmt::new(
+    "UPDATE staff_users SET password_hash = $2, failed_logins = 0, locked_until = NULL, updated_at = {ts:$3} WHERE id = $1",
+);
 static COUNT_STAFF: Stmt = Stmt::new("SELECT count(*) FROM staff_users");
 static INSERT_SESSION: Stmt = Stmt::new(
     "INSERT INTO staff_sessions (id_hash, staff_id, address, created_at, last_seen_at, expires_at) \
@@ -290,4 +301,82 @@ impl Store {
         }
         tx.commit().await
     }
+
+    /// Every staff account, by username.
+    pub async fn all_staff(&self) -> Result<Vec<StaffUser>, StoreError> {
+        let mut r = self.read().await?;
+        let rows: Vec<StaffRow> =
+            sqlx::query_as(r.sql(&ALL_STAFF)).fetch_all(r.c()).await.map_err(query_err("read the staff"))?;
+        rows.into_iter().map(StaffUser::try_from).collect()
+    }
+
+    /// An admin's change to an account: its roles, whether it is active, or
+    /// a new password hash. Disabling it or resetting its password ends its
+    /// sessions. In the audit trail (never the hash).
+    pub async fn change_staff(
+        &self,
+        id: i64,
+        change: &StaffChange,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let now = timestamp_to_db(now);
+        let mut tx = self.write().await?;
+        let (action, details, ends_sessions) = match change {
+            StaffChange::Roles(roles) => {
+                sqlx::query(tx.sql(&SET_ROLES))
+                    .bind(id)
+                    .bind(roles.to_stored())
+                    .bind(&now)
+                    .execute(tx.c())
+                    .await
+                    .map_err(query_err("change a staff member's roles"))?;
+                (
+                    AuditAction::StaffRolesChanged,
+                    serde_json::json!({ "staff_id": id, "roles": roles.to_stored() }),
+                    false,
+                )
+            }
+            StaffChange::Active(active) => {
+                sqlx::query(tx.sql(&SET_ACTIVE))
+                    .bind(id)
+                    .bind(i64::from(*active))
+                    .bind(&now)
+                    .execute(tx.c())
+                    .await
+                    .map_err(query_err("enable or disable a staff account"))?;
+                let action = if *active { AuditAction::StaffEnabled } else { AuditAction::StaffDisabled };
+                (action, serde_json::json!({ "staff_id": id }), !*active)
+            }
+            StaffChange::Password(hash) => {
+                sqlx::query(tx.sql(&SET_PASSWORD))
+                    .bind(id)
+                    .bind(hash)
+                    .bind(&now)
+                    .execute(tx.c())
+                    .await
+                    .map_err(query_err("reset a staff password"))?;
+                (AuditAction::StaffPasswordReset, serde_json::json!({ "staff_id": id }), true)
+            }
+        };
+        if ends_sessions {
+            sqlx::query(tx.sql(&END_ALL_SESSIONS))
+                .bind(id)
+                .bind(&now)
+                .execute(tx.c())
+                .await
+                .map_err(query_err("end a staff member's sessions"))?;
+        }
+        tx.audit(actor, action, details, &now).await?;
+        tx.commit().await
+    }
+}
+
+/// What an admin changes in a staff account.
+#[derive(Clone, Debug)]
+pub enum StaffChange {
+    Roles(Roles),
+    Active(bool),
+    /// The new argon2id hash.
+    Password(String),
 }

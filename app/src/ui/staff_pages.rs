@@ -86,6 +86,7 @@ pub fn home_document(ctx: PageContext, user: &StaffUser, csrf: &str) -> String {
     let roles: Vec<&'static str> = user.roles.iter().map(Role::label_es).collect();
     let audit = user.roles.any_of(crate::domain::staff::may::READ_AUDIT);
     let desk = user.roles.any_of(crate::domain::staff::may::VERIFY_RECEIPTS);
+    let admin = user.roles.any_of(crate::domain::staff::may::MANAGE_STAFF);
     let csrf = csrf.to_string();
     document(ctx, "Personal", move || {
         view! {
@@ -94,6 +95,7 @@ pub fn home_document(ctx: PageContext, user: &StaffUser, csrf: &str) -> String {
             <p data-testid="staff-roles">{format!("Roles: {}", roles.join(", "))}</p>
             <ul>
                 {desk.then(|| view! { <li><a href="/personal/caja/verificar">"Verificar y entregar recibos"</a></li> })}
+                {admin.then(|| view! { <li><a href="/personal/admin/personal">"Personal y roles"</a></li> })}
                 {audit.then(|| view! { <li><a href="/personal/bitacora">"Bitácora de auditoría"</a></li> })}
             </ul>
             {logout_forms(&csrf)}
@@ -276,6 +278,94 @@ pub fn desk_document(ctx: PageContext, csrf: &str, scanned: &str, shown: DeskSho
                 <button type="submit" class="button">"Verificar"</button>
             </form>
             {result}
+            <p><a href="/personal">"Volver"</a></p>
+        }
+        .into_any()
+    })
+}
+
+/// `GET /personal/admin/personal` (admin): every account, with forms to
+/// create one, change roles, disable or enable, and reset a password.
+pub fn admin_document(ctx: PageContext, csrf: &str, people: Vec<StaffUser>, notice: Option<(bool, String)>) -> String {
+    let csrf = csrf.to_string();
+    document(ctx, "Personal y roles", move || {
+        let notice = notice.map(|(ok, text)| {
+            let class = if ok { "notice ok" } else { "error-summary" };
+            view! { <div class=class role="alert" data-testid="admin-notice"><p>{text}</p></div> }
+        });
+        let role_boxes = |prefix: String, held: Option<crate::domain::staff::Roles>| {
+            Role::ALL
+                .into_iter()
+                .map(|r| {
+                    let id = format!("{prefix}-{}", r.as_str());
+                    let label_for = id.clone();
+                    let checked = held.as_ref().is_some_and(|h| h.contains(r));
+                    view! {
+                        <label for=label_for class="check">
+                            <input type="checkbox" id=id name="rol" value=r.as_str() checked=checked/>
+                            {r.label_es()}
+                        </label>
+                    }
+                })
+                .collect_view()
+        };
+        let rows = people
+            .into_iter()
+            .map(|p| {
+                let name = p.username.to_string();
+                let base = format!("/personal/admin/personal/{name}");
+                let state = if p.active { "activa" } else { "desactivada" };
+                let toggle = if p.active { ("0", "Desactivar") } else { ("1", "Activar") };
+                let (c1, c2, c3) = (csrf.clone(), csrf.clone(), csrf.clone());
+                view! {
+                    <tr data-testid=format!("staff-{name}")>
+                        <td>{format!("{} ({name})", p.display_name)}</td>
+                        <td>{p.roles.iter().map(Role::label_es).collect::<Vec<_>>().join(", ")}</td>
+                        <td>{state}</td>
+                        <td>
+                            <form method="post" action=format!("{base}/roles")>
+                                <input type="hidden" name="csrf" value=c1/>
+                                {role_boxes(format!("rol-{name}"), Some(p.roles.clone()))}
+                                <button type="submit" class="button secondary">"Guardar roles"</button>
+                            </form>
+                            <form method="post" action=format!("{base}/estado")>
+                                <input type="hidden" name="csrf" value=c2/>
+                                <input type="hidden" name="activa" value=toggle.0/>
+                                <button type="submit" class="button secondary">{toggle.1}</button>
+                            </form>
+                            <form method="post" action=format!("{base}/contrasena")>
+                                <input type="hidden" name="csrf" value=c3/>
+                                <label for=format!("pw-{name}")>"Nueva contraseña"</label>
+                                <input id=format!("pw-{name}") name="contrasena" type="password" autocomplete="new-password"/>
+                                <button type="submit" class="button secondary">"Restablecer"</button>
+                            </form>
+                        </td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        let create_csrf = csrf.clone();
+        view! {
+            <h1>"Personal y roles"</h1>
+            {notice}
+            <div class="table-wrap">
+                <table data-testid="staff-table">
+                    <thead><tr><th>"Persona"</th><th>"Roles"</th><th>"Cuenta"</th><th>"Cambios"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+            <h2>"Nueva cuenta"</h2>
+            <form method="post" action="/personal/admin/personal" class="card" data-testid="staff-create">
+                <input type="hidden" name="csrf" value=create_csrf/>
+                <label for="nuevo-usuario">"Usuario"</label>
+                <input id="nuevo-usuario" name="usuario" type="text" autocapitalize="none" required/>
+                <label for="nuevo-nombre">"Nombre"</label>
+                <input id="nuevo-nombre" name="nombre" type="text" required/>
+                <fieldset><legend>"Roles"</legend>{role_boxes("nuevo".into(), None)}</fieldset>
+                <label for="nuevo-pw">"Contraseña inicial (al menos 12 caracteres)"</label>
+                <input id="nuevo-pw" name="contrasena" type="password" autocomplete="new-password" required/>
+                <button type="submit" class="button">"Crear cuenta"</button>
+            </form>
             <p><a href="/personal">"Volver"</a></p>
         }
         .into_any()

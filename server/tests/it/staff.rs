@@ -333,7 +333,10 @@ async fn the_permission_matrix_refuses_everyone_a_route_does_not_name() {
         staff(&app, name, &[role]).await;
     }
     // (method, path, the roles it admits)
-    let routes: [(&str, &str, &[Role]); 7] = [
+    let routes: [(&str, &str, &[Role]); 10] = [
+        ("GET", "/personal/admin/personal", may::MANAGE_STAFF),
+        ("POST", "/personal/admin/personal", may::MANAGE_STAFF),
+        ("POST", "/personal/admin/personal/caja/estado", may::MANAGE_STAFF),
         ("GET", "/personal", may::ENTER),
         ("GET", "/personal/bitacora", may::READ_AUDIT),
         ("GET", "/personal/caja/verificar", may::VERIFY_RECEIPTS),
@@ -565,4 +568,92 @@ async fn the_redeem_api_answers_200_once_then_409_and_one_of_many_at_once_wins()
     }
     statuses.sort();
     assert_eq!(statuses, [200, 409, 409, 409, 409, 409, 409, 409]);
+}
+
+// ------------------------------------------------------------ the admin
+
+#[tokio::test]
+async fn an_admin_creates_accounts_changes_roles_disables_and_resets_from_the_page() {
+    let app = spawn_app().await;
+    staff(&app, "jefa", &[Role::Admin]).await;
+    let admin = session(&app, "jefa").await;
+    let html = get_as(&app, "/personal", Some(&admin)).await.text().await.unwrap();
+    assert!(html.contains(r#"href="/personal/admin/personal""#));
+    let r = get_as(&app, "/personal/admin/personal", Some(&admin)).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().await.unwrap().contains(r#"data-testid="staff-jefa""#));
+    let form = |extra: &str| format!("csrf={}&{extra}", app.state.csrf_key.token_for(admin.split_once('=').unwrap().1));
+
+    // Create: refused with reasons, then created.
+    let r = post_as(
+        &app,
+        "/personal/admin/personal",
+        &admin,
+        &form("usuario=caja2&nombre=Beto&rol=cajero&contrasena=corta"),
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("al menos 12 caracteres"));
+    let r = post_as(
+        &app,
+        "/personal/admin/personal",
+        &admin,
+        &form("usuario=caja2&nombre=Beto&contrasena=una+frase+larga"),
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 422, "no role");
+    let body = form("usuario=caja2&nombre=Beto+Caja&rol=cajero&contrasena=una+frase+larga+y+secreta");
+    let r = post_as(&app, "/personal/admin/personal", &admin, &body).await;
+    assert_eq!(r.status().as_u16(), 201);
+    assert!(r.text().await.unwrap().contains("Cuenta «caja2» creada."));
+    let r = post_as(&app, "/personal/admin/personal", &admin, &body).await;
+    assert!(r.text().await.unwrap().contains("ya existe un usuario «caja2»"));
+    let login = |password: &'static str| post_login(&app, "caja2", password);
+    assert_eq!(login("una frase larga y secreta").await.status().as_u16(), 303);
+
+    // Roles: a tesorero now reads the audit trail.
+    let beto = session_with(&app, "caja2", "una frase larga y secreta").await;
+    assert_eq!(get_as(&app, "/personal/bitacora", Some(&beto)).await.status().as_u16(), 403);
+    let r = post_as(&app, "/personal/admin/personal/caja2/roles", &admin, &form("rol=cajero&rol=tesorero")).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(get_as(&app, "/personal/bitacora", Some(&beto)).await.status().as_u16(), 200);
+
+    // Disabled: the session ends at once and logins are refused; enabled again.
+    let r = post_as(&app, "/personal/admin/personal/caja2/estado", &admin, &form("activa=0")).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(get_as(&app, "/personal", Some(&beto)).await.status().as_u16(), 303);
+    assert_eq!(login("una frase larga y secreta").await.status().as_u16(), 401);
+    post_as(&app, "/personal/admin/personal/caja2/estado", &admin, &form("activa=1")).await;
+    let beto = session_with(&app, "caja2", "una frase larga y secreta").await;
+
+    // Reset: sessions end, the old password no longer opens.
+    let r =
+        post_as(&app, "/personal/admin/personal/caja2/contrasena", &admin, &form("contrasena=otra+frase+nueva+larga"))
+            .await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(get_as(&app, "/personal", Some(&beto)).await.status().as_u16(), 303);
+    assert_eq!(login("una frase larga y secreta").await.status().as_u16(), 401);
+    assert_eq!(login("otra frase nueva larga").await.status().as_u16(), 303);
+
+    // An admin cannot lock the treasury out: not their own admin role, not their own account.
+    let r = post_as(&app, "/personal/admin/personal/jefa/roles", &admin, &form("rol=cajero")).await;
+    assert_eq!(r.status().as_u16(), 422);
+    let r = post_as(&app, "/personal/admin/personal/jefa/estado", &admin, &form("activa=0")).await;
+    assert_eq!(r.status().as_u16(), 422);
+    // Without the session's token: refused.
+    let r = post_as(&app, "/personal/admin/personal/caja2/estado", &admin, "activa=0").await;
+    assert_eq!(r.status().as_u16(), 403);
+
+    let actions: Vec<String> =
+        app.store.audit_entries("", "staff:jefa", 50).await.unwrap().into_iter().map(|e| e.action).collect();
+    for a in ["staff.created", "staff.roles_changed", "staff.disabled", "staff.enabled", "staff.password_reset"] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
+}
+
+/// Logs in with `password`: the session cookie.
+async fn session_with(app: &TestApp, user: &str, password: &str) -> String {
+    let r = post_login(app, user, password).await;
+    assert_eq!(r.status().as_u16(), 303, "{user}");
+    r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string()
 }
