@@ -115,6 +115,57 @@ async fn logins(store: &Store) {
     assert_eq!(count("staff.login"), 2);
     assert_eq!(count("staff.login_failed"), 2 + LOCK_AFTER_FAILURES as usize);
     assert_eq!(store.verify_audit().await.unwrap().first_bad, None);
+
+    // Sessions, admin changes, redemptions and the audit filter: the same
+    // statements on both databases.
+    let logged = app::staff::log_in(store, "cajera1", PASSWORD.into(), "203.0.113.5", after).await.unwrap();
+    let other = app::staff::log_in(store, "cajera1", PASSWORD.into(), "203.0.113.5", after).await.unwrap();
+    let at = |m: i64| after + Duration::minutes(m);
+    assert!(app::staff::session_user(store, &logged.session_id, at(2)).await.unwrap().is_some());
+    assert!(
+        app::staff::session_user(store, &logged.session_id, at(31)).await.unwrap().is_some(),
+        "touched at minute 2"
+    );
+    assert!(app::staff::session_user(store, &logged.session_id, at(2 + 60)).await.unwrap().is_none(), "idle");
+    app::staff::log_out(store, &user, &other.session_id, true, at(3)).await.unwrap();
+    assert!(app::staff::session_user(store, &other.session_id, at(4)).await.unwrap().is_none());
+
+    use app::store::StaffChange;
+    let again = app::staff::log_in(store, "cajera1", PASSWORD.into(), "203.0.113.5", at(5)).await.unwrap();
+    store
+        .change_staff(user.id, &StaffChange::Roles(Roles::new([Role::Cajero, Role::Tesorero])), "staff:admin", at(6))
+        .await
+        .unwrap();
+    assert!(store.staff_by_username(&cajera).await.unwrap().unwrap().roles.contains(Role::Tesorero));
+    store.change_staff(user.id, &StaffChange::Active(false), "staff:admin", at(7)).await.unwrap();
+    assert!(
+        app::staff::session_user(store, &again.session_id, at(8)).await.unwrap().is_none(),
+        "disabling ends sessions"
+    );
+    assert_eq!(
+        authenticate(store, "cajera1", PASSWORD.into(), "203.0.113.5", at(9)).await,
+        Err(LoginError::Invalid),
+        "a disabled account does not log in"
+    );
+    store.change_staff(user.id, &StaffChange::Active(true), "staff:admin", at(10)).await.unwrap();
+    let hash = app::staff::hash_password("otra frase bastante larga".into()).await;
+    store.change_staff(user.id, &StaffChange::Password(hash), "staff:admin", at(11)).await.unwrap();
+    authenticate(store, "cajera1", "otra frase bastante larga".into(), "203.0.113.5", at(12)).await.unwrap();
+    let everyone = store.all_staff().await.unwrap();
+    assert_eq!(everyone.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(), ["cajera1"]);
+
+    let unknown = app::domain::folio::Folio::parse("A-2026-000001").unwrap();
+    assert_eq!(
+        store.redeem_receipt(&unknown, "staff:cajera1", "Carla", "ventanilla", at(13)).await.unwrap(),
+        app::store::RedeemOutcome::NotRedeemable
+    );
+    assert_eq!(store.redemption_of(&unknown).await.unwrap(), None);
+
+    let changes = store.audit_entries("", "staff:admin", 10).await.unwrap();
+    assert_eq!(changes.len(), 4, "roles, disabled, enabled, password");
+    assert_eq!(store.audit_entries("staff.disabled", "", 10).await.unwrap().len(), 1);
+    assert_eq!(store.audit_entries("staff.logout", "staff:cajera1", 10).await.unwrap().len(), 1);
+    assert_eq!(store.verify_audit().await.unwrap().first_bad, None);
 }
 
 #[tokio::test]
