@@ -7,7 +7,6 @@ use std::process::Command;
 
 use app::store::{AuditAction, Store};
 use serde_json::json;
-use sqlx::Connection;
 
 use crate::common::{order_id, pay_as_stripe, spawn_app};
 
@@ -133,16 +132,7 @@ async fn tampering_is_found_on_sqlite_and_named_by_the_cli() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampering_is_found_on_postgres_and_concurrent_appends_stay_one_chain() {
-    let Ok(admin_url) = std::env::var("RECAUDA_TEST_POSTGRES_URL") else {
-        assert!(std::env::var("CI").is_err(), "CI is set but RECAUDA_TEST_POSTGRES_URL is not");
-        return;
-    };
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let db = format!("recauda_audit_{}_{}", std::process::id(), nanos);
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE \"{db}\"")).execute(&mut admin).await.unwrap();
-    let url = crate::store_story::with_database(&admin_url, &db);
-    let outcome = tokio::spawn(async move {
+    crate::store_story::on_fresh_postgres("audit", |url| async move {
         let store = Store::connect(&url).await.unwrap();
         // Sixteen appends at once: one chain, numbered 1..=16.
         let mut tasks = Vec::new();
@@ -166,9 +156,4 @@ async fn tampering_is_found_on_postgres_and_concurrent_appends_stay_one_chain() 
         tampering_is_found(&store).await;
     })
     .await;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).execute(&mut admin).await.unwrap();
-    admin.close().await.unwrap();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
 }

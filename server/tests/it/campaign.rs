@@ -45,7 +45,6 @@ use std::time::{Duration, Instant};
 
 use app::store::Store;
 use serde_json::{json, Value};
-use sqlx::Connection;
 
 use crate::stripe::{event, intent_fixture, spawn_fake, Fake, SECRET_KEY, WEBHOOK_SECRET};
 
@@ -735,22 +734,10 @@ async fn campaign_sqlite_one_server_killed_at_random() {
 /// and their sweeps ask Stripe about each attempt once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn campaign_postgres_two_servers_killed_at_random() {
-    let Ok(admin_url) = std::env::var("RECAUDA_TEST_POSTGRES_URL") else {
-        assert!(std::env::var("CI").is_err(), "CI is set but RECAUDA_TEST_POSTGRES_URL is not");
-        println!("skipped: RECAUDA_TEST_POSTGRES_URL not set");
-        return;
-    };
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let db = format!("recauda_campaign_{}_{}", std::process::id(), nanos);
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE \"{db}\"")).execute(&mut admin).await.unwrap();
-    let url = crate::store_story::with_database(&admin_url, &db);
-    let outcome = tokio::spawn(async move { run("postgres", &url, 2).await }).await;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).execute(&mut admin).await.unwrap();
-    admin.close().await.unwrap();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    crate::store_story::on_fresh_postgres("campaign", |url| async move {
+        run("postgres", &url, 2).await;
+    })
+    .await;
 }
 
 /// The checker itself: clean after a real payment, and each kind of

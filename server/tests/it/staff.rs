@@ -9,7 +9,6 @@ use app::domain::staff::{Role, Roles, Username};
 use app::staff::{authenticate, create_staff, CreateStaffError, LoginError, LOCK_AFTER_FAILURES, LOCK_MINUTES};
 use app::store::Store;
 use chrono::Duration;
-use sqlx::Connection;
 
 const PASSWORD: &str = "caballo correcto batería grapa";
 
@@ -177,21 +176,11 @@ async fn logins_lock_after_repeated_failures_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logins_lock_after_repeated_failures_on_postgres() {
-    let Ok(admin_url) = std::env::var("RECAUDA_TEST_POSTGRES_URL") else {
-        assert!(std::env::var("CI").is_err(), "CI is set but RECAUDA_TEST_POSTGRES_URL is not");
-        return;
-    };
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let db = format!("recauda_staff_{}_{}", std::process::id(), nanos);
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE \"{db}\"")).execute(&mut admin).await.unwrap();
-    let url = crate::store_story::with_database(&admin_url, &db);
-    let outcome = tokio::spawn(async move { logins(&Store::connect(&url).await.unwrap()).await }).await;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).execute(&mut admin).await.unwrap();
-    admin.close().await.unwrap();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    crate::store_story::on_fresh_postgres(
+        "staff",
+        |url| async move { logins(&Store::connect(&url).await.unwrap()).await },
+    )
+    .await;
 }
 
 // ------------------------------------------------------------- the pages

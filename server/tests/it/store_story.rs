@@ -910,6 +910,34 @@ async fn connect_error_keeps_the_cause() {
     assert!(std::error::Error::source(&err).is_some());
 }
 
+/// Runs `test` with the URL of a fresh PostgreSQL database (created on
+/// `RECAUDA_TEST_POSTGRES_URL`'s server, dropped afterwards, even when the
+/// test panics: the panic is then resumed). Without that variable it skips,
+/// except under CI, where PostgreSQL must not be skipped.
+pub(crate) async fn on_fresh_postgres<F, Fut>(label: &str, test: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let Ok(admin_url) = std::env::var("RECAUDA_TEST_POSTGRES_URL") else {
+        assert!(std::env::var("CI").is_err(), "CI is set but RECAUDA_TEST_POSTGRES_URL is not");
+        println!("skipped: RECAUDA_TEST_POSTGRES_URL not set");
+        return;
+    };
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    // Only digits and ASCII letters: safe to splice into the DDL below.
+    assert!(label.bytes().all(|b| b.is_ascii_lowercase()), "{label}");
+    let db = format!("recauda_{label}_{}_{}", std::process::id(), nanos);
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("connect to RECAUDA_TEST_POSTGRES_URL");
+    sqlx::query(&format!("CREATE DATABASE \"{db}\"")).execute(&mut admin).await.unwrap();
+    let outcome = tokio::spawn(test(with_database(&admin_url, &db))).await;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).execute(&mut admin).await.unwrap();
+    admin.close().await.unwrap();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
 /// `admin_url` with its database name replaced.
 pub(crate) fn with_database(admin_url: &str, db: &str) -> String {
     let (base, query) = match admin_url.split_once('?') {
