@@ -59,6 +59,26 @@ impl Cookies {
         cookie
     }
 
+    /// The browser session of a request (its CSRF cookie, any `Cookie`
+    /// header), if it brought a well-formed one.
+    #[cfg(feature = "ssr")]
+    pub fn session_of(self, headers: &axum::http::HeaderMap) -> Option<String> {
+        headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|c| c.to_str().ok())
+            .find_map(|c| self.session_in(c))
+            .map(str::to_string)
+    }
+
+    /// A new browser session: its id and the `Set-Cookie` value that starts it.
+    #[cfg(feature = "ssr")]
+    pub fn new_session(self) -> (String, String) {
+        let session = crate::tokens::random_token();
+        let set = self.set_cookie(CSRF_COOKIE, &session, "Strict", None);
+        (session, set)
+    }
+
     /// The CSRF session id in a `Cookie` header value, if well formed
     /// (only the cookie of this policy's name counts).
     pub fn session_in(self, header: &str) -> Option<&str> {
@@ -120,14 +140,7 @@ impl CsrfKey {
 pub fn page_token(key: &CsrfKey, cookies: Cookies) -> String {
     use axum::http::{header, HeaderValue};
     use leptos::prelude::use_context;
-    let existing = use_context::<axum::http::request::Parts>().and_then(|p| {
-        p.headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|c| c.to_str().ok())
-            .find_map(|c| cookies.session_in(c))
-            .map(str::to_string)
-    });
+    let existing = use_context::<axum::http::request::Parts>().and_then(|p| cookies.session_of(&p.headers));
     if let Some(session) = existing {
         return key.token_for(&session);
     }
@@ -143,8 +156,7 @@ pub fn page_token(key: &CsrfKey, cookies: Cookies) -> String {
     if let Some(session) = already_set {
         return key.token_for(&session);
     }
-    let session = crate::tokens::random_token();
-    let value = cookies.set_cookie(CSRF_COOKIE, &session, "Strict", None);
+    let (session, value) = cookies.new_session();
     if let (Some(response), Ok(value)) = (response, HeaderValue::from_str(&value)) {
         response.append_header(header::SET_COOKIE, value);
         response.insert_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

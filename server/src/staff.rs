@@ -139,18 +139,11 @@ fn safe_back(back: Option<&str>) -> String {
 
 /// The browser session of the login form (the CSRF cookie), minted when absent.
 fn form_session(state: &AppState, headers: &HeaderMap) -> (String, Option<String>) {
-    let existing = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|c| c.to_str().ok())
-        .find_map(|c| state.cookies.session_in(c))
-        .map(str::to_string);
-    match existing {
-        Some(s) => (s, None),
+    match state.cookies.session_of(headers) {
+        Some(session) => (session, None),
         None => {
-            let s = app::tokens::random_token();
-            let set = state.cookies.set_cookie(app::csrf::CSRF_COOKIE, &s, "Strict", None);
-            (s, Some(set))
+            let (session, set) = state.cookies.new_session();
+            (session, Some(set))
         }
     }
 }

@@ -179,13 +179,7 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
         let app = AppState::from_ref(state);
-        let session = req
-            .headers()
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|c| c.to_str().ok())
-            .find_map(|c| app.cookies.session_in(c))
-            .map(str::to_string);
+        let session = app.cookies.session_of(req.headers());
         let body = Bytes::from_request(req, state).await.map_err(|e| match e.status() {
             StatusCode::PAYLOAD_TOO_LARGE => AppError::payload_too_large(),
             _ => AppError::bad_form(&e.body_text()),
