@@ -17,6 +17,8 @@ pub mod receipts;
 pub mod ui;
 
 #[cfg(feature = "ssr")]
+pub mod collections;
+#[cfg(feature = "ssr")]
 pub mod rate_limit;
 #[cfg(feature = "ssr")]
 pub mod receipt_keys;

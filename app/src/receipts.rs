@@ -129,6 +129,9 @@ pub fn method_label(method: Option<Method>, lang: Lang) -> &'static str {
         Some(Method::Card) => lang.pick("Tarjeta", "Card"),
         Some(Method::Oxxo) => lang.pick("Efectivo en OXXO", "Cash at OXXO"),
         Some(Method::Spei) => lang.pick("Transferencia SPEI", "SPEI transfer"),
+        Some(Method::Cash) => lang.pick("Efectivo", "Cash"),
+        Some(Method::Cheque) => lang.pick("Cheque", "Cheque"),
+        Some(Method::Transfer) => lang.pick("Transferencia bancaria", "Bank transfer"),
         None => lang.pick("Pago en línea", "Online payment"),
     }
 }

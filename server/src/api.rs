@@ -44,6 +44,7 @@ use crate::http::extract::{First, Json, PathParam, Query};
         (name = "órdenes", description = "Órdenes de pago: la cotización congelada y su pago en línea"),
         (name = "recibos", description = "Recibos oficiales: verificación del código QR y llaves públicas"),
         (name = "stripe", description = "Eventos de Stripe"),
+        (name = "tesorería", description = "Para el personal de la tesorería (sesión de /personal/entrar)"),
         (name = "servicio", description = "Estado del servicio y este documento"),
     )
 )]
@@ -60,6 +61,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::receipts::verify))
         .routes(routes!(crate::receipts::keys))
         .routes(routes!(crate::receipts::redeem))
+        .routes(routes!(crate::caja::api_export))
         .routes(routes!(crate::stripe_webhook::webhook))
         .routes(routes!(openapi))
         .routes(routes!(healthz))
@@ -317,7 +319,7 @@ pub async fn order(
     let order = orders::get_order(&state, order_id(&state, &token).await?).await?;
     let id = order.id;
     let mut body = ApiOrder::from(order);
-    if matches!(body.status, OrderStatus::Succeeded | OrderStatus::Refunded) {
+    if matches!(body.status, OrderStatus::Succeeded | OrderStatus::Refunded | OrderStatus::Annulled) {
         match app::receipts::receipt_of_order(&state, id).await {
             Ok(r) => body.receipt = r.as_ref().and_then(|r| ApiReceiptLinks::of(&state, r)),
             Err(e) => tracing::warn!(order_id = id, error = %e, "order's receipt unavailable"),

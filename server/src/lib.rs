@@ -2,6 +2,7 @@
 //! crate, JSON API), padrón import and demo data.
 
 pub mod api;
+pub mod caja;
 pub mod config;
 pub mod demo;
 pub mod http;

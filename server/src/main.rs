@@ -9,7 +9,8 @@
 //!                                 check a receipt's QR code (online, or offline)
 //! recauda llaves rotar            retire the receipt signing key, start a new one
 //! recauda ajustes                 list refunds, disputes and unapplied money to refund
-//! recauda recibo cancelar FOLIO MOTIVO   cancel a receipt (the folio stays)
+//! recauda recibo cancelar FOLIO MOTIVO --admin USUARIO
+//!                                       emergency cancellation under an admin's name (the folio stays)
 //! recauda staff create --user NAME --role ROLE… [--nombre NAME] --password-stdin
 //!                                  create a staff account (the first admin)
 //! recauda audit verify             check the audit trail's hash chain (exit 1 names the first bad entry)
@@ -36,7 +37,9 @@ const USAGE: &str = "uso:
                                    … o sin red, con los datos impresos y las llaves publicadas
   recauda llaves rotar             retira la llave de firma de recibos y crea una nueva
   recauda ajustes                  lista reembolsos, contracargos y pagos no aplicados por reembolsar
-  recauda recibo cancelar FOLIO MOTIVO   cancela un recibo (el folio se conserva)
+  recauda recibo cancelar FOLIO MOTIVO --admin USUARIO
+                                        cancelación de emergencia a nombre de un administrador (el folio
+                                        se conserva; lo normal es /personal/cancelaciones, con dos personas)
   recauda staff create --user NOMBRE --role ROL [--role ROL…] [--nombre «Nombre Apellido»] --password-stdin
                                    crea una cuenta del personal (roles: cajero, revisor, tesorero, admin);
                                    la contraseña se lee de la entrada estándar, nunca de los argumentos
@@ -205,13 +208,39 @@ async fn run(args: &[&str]) -> Result<ExitCode, AnyError> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        ["recibo", "cancelar", folio, reason @ ..] if !reason.is_empty() => {
+        ["recibo", "cancelar", folio, rest @ ..] => {
+            // The emergency path: the workflow (/personal/cancelaciones)
+            // needs two people; this one names the admin who answers for it.
+            let admin_at = rest.iter().position(|a| *a == "--admin");
+            let (reason, admin) = match admin_at {
+                Some(i) if i + 1 < rest.len() => {
+                    let mut words: Vec<&str> = rest[..i].to_vec();
+                    words.extend_from_slice(&rest[i + 2..]);
+                    (words.join(" "), rest[i + 1])
+                }
+                _ => {
+                    return Err("falta --admin USUARIO: la cancelación de emergencia se hace a nombre de un \
+                                 administrador activo (lo normal es solicitarla en /personal/cancelaciones)"
+                        .into())
+                }
+            };
+            if reason.trim().chars().count() < 10 {
+                return Err("escriba el motivo de la cancelación (al menos 10 caracteres)".into());
+            }
             let settings = Settings::load()?;
             let store = app::store::Store::connect(&settings.database_url).await?;
-            let reason = reason.join(" ");
             let folio = app::domain::folio::Folio::parse(folio).map_err(|e| e.message_es().to_string())?;
-            if store.cancel_receipt(&folio, reason.trim(), &cli_actor(), chrono::Utc::now()).await? {
-                println!("Recibo {folio} cancelado: {reason}");
+            let username = app::domain::staff::Username::parse(admin).map_err(|e| e.to_string())?;
+            let is_admin = store
+                .staff_by_username(&username)
+                .await?
+                .is_some_and(|u| u.active && u.roles.contains(app::domain::staff::Role::Admin));
+            if !is_admin {
+                return Err(format!("«{username}» no es un administrador activo").into());
+            }
+            let actor = format!("staff:{username} ({})", cli_actor());
+            if store.cancel_receipt(&folio, reason.trim(), &actor, chrono::Utc::now()).await? {
+                println!("Recibo {folio} cancelado: {}", reason.trim());
                 Ok(ExitCode::SUCCESS)
             } else {
                 eprintln!("No hay un recibo vigente con el folio {folio}.");

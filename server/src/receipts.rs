@@ -223,6 +223,7 @@ fn method_with_provider(method: Option<Method>, provider: Option<Provider>) -> S
     match provider {
         Some(Provider::Stripe) => format!("{method} (Stripe)"),
         Some(Provider::Demo) => format!("{method} (modo de prueba)"),
+        Some(Provider::Window) => format!("{method} (en ventanilla)"),
         None => method.to_string(),
     }
 }

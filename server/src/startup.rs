@@ -18,7 +18,7 @@ use leptos_axum::{generate_route_list_with_exclusions_and_ssg_and_context, Lepto
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
-use crate::{api, http, jobs, pay, receipts, security, staff};
+use crate::{api, caja, http, jobs, pay, receipts, security, staff};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -128,6 +128,26 @@ pub fn router(state: AppState) -> Router {
         .route("/personal/bitacora", get(staff::audit))
         .route("/personal/caja/verificar", get(staff::desk))
         .route("/personal/caja/canjear", post(staff::redeem))
+        .route("/personal/caja", get(caja::home))
+        .route("/personal/caja/abrir", post(caja::open))
+        .route("/personal/caja/cobrar", get(caja::search))
+        .route("/personal/caja/orden", post(caja::make_order))
+        .route("/personal/caja/orden/{token}", get(caja::order_page))
+        .route("/personal/caja/orden/{token}/cobrar", post(caja::take_payment))
+        .route("/personal/caja/recibo/{folio}", get(caja::window_receipt))
+        .route("/personal/caja/recibo/{folio}/ticket", get(caja::ticket))
+        .route("/personal/caja/corte", get(caja::count_form).post(caja::count))
+        .route("/personal/caja/corte/{id}", get(caja::corte))
+        .route("/personal/caja/corte/{id}/explicacion", post(caja::explain))
+        .route("/personal/caja/corte/{id}/pdf", get(caja::corte_pdf))
+        .route("/personal/tesoreria/cortes", get(caja::cortes))
+        .route("/personal/tesoreria/cortes/{id}/aprobar", post(caja::approve_corte))
+        .route("/personal/tesoreria/cheques", get(caja::cheques).post(caja::bounce))
+        .route("/personal/tesoreria/exportar", get(caja::export_page))
+        .route("/personal/tesoreria/exportar.csv", get(caja::export_csv))
+        .route("/personal/cancelaciones", get(caja::cancellations).post(caja::request_cancellation))
+        .route("/personal/cancelaciones/{id}/aprobar", post(caja::approve_cancellation))
+        .route("/personal/cancelaciones/{id}/rechazar", post(caja::reject_cancellation))
         .route("/personal/admin/personal", get(staff::admin).post(staff::admin_create))
         .route("/personal/admin/personal/{usuario}/roles", post(staff::admin_roles))
         .route("/personal/admin/personal/{usuario}/estado", post(staff::admin_state))

@@ -114,6 +114,7 @@ impl UnknownName {
 }
 
 pub mod account;
+pub mod caja;
 pub mod discounts;
 pub mod folio;
 #[cfg(test)]

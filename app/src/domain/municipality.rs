@@ -49,6 +49,35 @@ pub struct Municipality {
     pub concepts: Vec<Concept>,
     #[serde(default)]
     pub discounts: Vec<DiscountProgram>,
+    /// The treasury's tills (cajas): each code is also the folio series of
+    /// the receipts it issues.
+    #[serde(default)]
+    pub tills: Vec<crate::domain::caja::Till>,
+    /// Where collections go in the accounts (CONAC's Clasificador por
+    /// Rubros de Ingresos), besides each concept's own code.
+    #[serde(default)]
+    pub accounting: Accounting,
+}
+
+/// The CRI codes of what is not a concept of its own: recargos and the
+/// CFF art. 20 rounding adjustment.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accounting {
+    /// CRI of recargos (e.g. `1.7.1`).
+    #[serde(default)]
+    pub recargos_cri: Option<String>,
+    /// CRI of the rounding adjustment (e.g. `6.9.1`, otros aprovechamientos).
+    #[serde(default)]
+    pub rounding_cri: Option<String>,
+}
+
+/// Whether `code` is written as a CRI code: numbers joined by dots
+/// (`1.2.1`, `4.3.1.2`), at most six levels.
+pub fn is_cri_code(code: &str) -> bool {
+    let parts: Vec<&str> = code.split('.').collect();
+    (1..=6).contains(&parts.len())
+        && parts.iter().all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn default_reference_prefix() -> u8 {
@@ -91,6 +120,9 @@ pub struct Concept {
     /// `principal` (default) or `multas`.
     #[serde(default)]
     pub component: Component,
+    /// Its CRI code (CONAC), for the accounting export (e.g. `1.2.1`).
+    #[serde(default)]
+    pub cri: Option<String>,
 }
 
 impl Municipality {
@@ -143,6 +175,30 @@ impl Municipality {
             }
             if !codes.insert(c.code.as_str()) {
                 return Err(MunicipalityError::DuplicateConcept(c.code.clone()));
+            }
+        }
+        for c in &self.concepts {
+            if c.cri.as_deref().is_some_and(|cri| !is_cri_code(cri)) {
+                return Err(MunicipalityError::Cri(c.code.clone()));
+            }
+        }
+        for (field, cri) in
+            [("recargos_cri", &self.accounting.recargos_cri), ("rounding_cri", &self.accounting.rounding_cri)]
+        {
+            if cri.as_deref().is_some_and(|cri| !is_cri_code(cri)) {
+                return Err(MunicipalityError::Cri(format!("accounting.{field}")));
+            }
+        }
+        let mut tills = HashSet::new();
+        for t in &self.tills {
+            if !crate::domain::caja::Till::code_is_valid(&t.code) {
+                return Err(MunicipalityError::TillCode(t.code.clone()));
+            }
+            if t.name.trim().is_empty() {
+                return Err(MunicipalityError::TillName(t.code.clone()));
+            }
+            if !tills.insert(t.code.as_str()) {
+                return Err(MunicipalityError::DuplicateTill(t.code.clone()));
             }
         }
         validate_programs(&self.discounts)?;
@@ -210,6 +266,14 @@ pub enum MunicipalityError {
     Discount(#[from] DiscountError),
     #[error("discount program {program} names concept {concept}, which is not in the catalogue")]
     UnknownConcept { program: String, concept: String },
+    #[error("{0}: the CRI code must be numbers joined by dots, e.g. 1.2.1")]
+    Cri(String),
+    #[error("till code {0:?} must be a folio series (1 to 4 capital letters or digits, starting with a letter), not A or DEMO")]
+    TillCode(String),
+    #[error("till {0}: name must not be empty")]
+    TillName(String),
+    #[error("till code {0} is declared twice")]
+    DuplicateTill(String),
 }
 
 #[cfg(test)]
@@ -223,7 +287,13 @@ pub(crate) mod tests {
     }
 
     fn concept(code: &str, component: Component) -> Concept {
-        Concept { code: code.into(), name_es: format!("{code} (es)"), name_en: format!("{code} (en)"), component }
+        Concept {
+            code: code.into(),
+            name_es: format!("{code} (es)"),
+            name_en: format!("{code} (en)"),
+            component,
+            cri: None,
+        }
     }
 
     fn program(
@@ -268,6 +338,8 @@ pub(crate) mod tests {
             ],
             recargos: RecargosRule { monthly_rate: dec!(0.0147), cap_months: 60 },
             rounding: RoundingRule { cff_art20: true },
+            tills: vec![crate::domain::caja::Till { code: "C1".into(), name: "Caja 1".into() }],
+            accounting: Accounting::default(),
             concepts: vec![
                 concept("predial", Component::Principal),
                 concept("agua", Component::Principal),

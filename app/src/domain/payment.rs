@@ -18,19 +18,25 @@
 //!   ┌───────────┐  ┌────────┐         ┌─────────┐       ┌───────────┐
 //!   │ succeeded │  │ failed │         │ expired │       │ cancelled │
 //!   └───────────┘  └────────┘         └─────────┘       └───────────┘
-//!        │ Refunded
-//!        ▼
-//!   ┌──────────┐   Paid at failed | expired | cancelled → Err(PaidAfterFinal):
-//!   │ refunded │   an overpayment to refund, never applied to the charges.
-//!   └──────────┘   Any other event at a final status → Err(Final), except the
-//!                  same outcome again → Ok(AlreadyThere) (webhook retries).
+//!        ├─────────────────────────┐
+//!        │ Refunded (provider)     │ Annulled (treasury: a bounced cheque,
+//!        ▼                         ▼  an approved cancellation)
+//!   ┌──────────┐              ┌──────────┐
+//!   │ refunded │              │ annulled │
+//!   └──────────┘              └──────────┘
+//!
+//!   Paid at failed | expired | cancelled → Err(PaidAfterFinal): an
+//!   overpayment to refund, never applied to the charges. Any other event
+//!   at a final status → Err(Final), except the same outcome again →
+//!   Ok(AlreadyThere) (webhook retries).
 //! ```
 //!
 //! * **Live** statuses ([`OrderStatus::is_live`]): `created`, `pending`.
 //!   The order still holds its charges; no other order may take them.
 //! * **Final** statuses ([`OrderStatus::is_final`]): `succeeded`,
-//!   `failed`, `expired`, `cancelled`, `refunded`. The only move out of a
-//!   final status is `succeeded → refunded`.
+//!   `failed`, `expired`, `cancelled`, `refunded`, `annulled`. The only
+//!   moves out of a final status are `succeeded → refunded` and
+//!   `succeeded → annulled`.
 //! * **Idempotency.** Providers retry webhooks. An event whose outcome is
 //!   the status already recorded (Paid at `succeeded`, Expired at `expired`,
 //!   Declined or AsyncFailed at `failed`, Refunded at `refunded`, a second
@@ -77,6 +83,10 @@ string_enum! {
         Cancelled = "cancelled",
         /// A succeeded payment was refunded.
         Refunded = "refunded",
+        /// A succeeded payment was annulled by the treasury: its receipt
+        /// cancelled (a bounced cheque, a cancellation approved by a
+        /// tesorero), its charges owed again. Never undone.
+        Annulled = "annulled",
     }
 }
 
@@ -91,6 +101,7 @@ impl OrderStatus {
             OrderStatus::Expired => "vencido",
             OrderStatus::Cancelled => "cancelado",
             OrderStatus::Refunded => "reembolsado",
+            OrderStatus::Annulled => "anulado",
         }
     }
 
@@ -128,6 +139,8 @@ pub enum PaymentEvent {
     Cancelled,
     /// The provider refunded (part of) a succeeded payment.
     Refunded { amount: Centavos },
+    /// The treasury annulled a succeeded payment (its receipt cancelled).
+    Annulled { reason: String },
 }
 
 impl PaymentEvent {
@@ -142,6 +155,7 @@ impl PaymentEvent {
             PaymentEvent::Expired => PaymentEventKind::Expired,
             PaymentEvent::Cancelled => PaymentEventKind::Cancelled,
             PaymentEvent::Refunded { .. } => PaymentEventKind::Refunded,
+            PaymentEvent::Annulled { .. } => PaymentEventKind::Annulled,
         }
     }
 }
@@ -158,6 +172,7 @@ string_enum! {
         Expired = "expired",
         Cancelled = "cancelled",
         Refunded = "refunded",
+        Annulled = "annulled",
     }
 }
 
@@ -173,6 +188,7 @@ impl PaymentEventKind {
             PaymentEventKind::Expired => "vencimiento",
             PaymentEventKind::Cancelled => "cancelación",
             PaymentEventKind::Refunded => "reembolso",
+            PaymentEventKind::Annulled => "anulación del recibo",
         }
     }
 
@@ -185,6 +201,7 @@ impl PaymentEventKind {
             PaymentEventKind::Expired => OrderStatus::Expired,
             PaymentEventKind::Cancelled => OrderStatus::Cancelled,
             PaymentEventKind::Refunded => OrderStatus::Refunded,
+            PaymentEventKind::Annulled => OrderStatus::Annulled,
         }
     }
 }
@@ -196,6 +213,8 @@ string_enum! {
         Demo = "demo",
         /// Stripe Checkout (card, OXXO, SPEI).
         Stripe = "stripe",
+        /// The treasury's own window (caja): a cajero took the money.
+        Window = "window",
     }
 }
 
@@ -208,6 +227,12 @@ string_enum! {
         /// A bank transfer through SPEI to a CLABE the provider assigns
         /// (Stripe's `customer_balance`; asynchronous).
         Spei = "spei",
+        /// Cash at the window.
+        Cash = "cash",
+        /// A cheque at the window (bank and number recorded; it may bounce).
+        Cheque = "cheque",
+        /// A bank transfer reported at the window (its tracking key).
+        Transfer = "transfer",
     }
 }
 
@@ -239,6 +264,8 @@ pub fn attempt_status_for(order: OrderStatus) -> AttemptStatus {
         OrderStatus::Expired => AttemptStatus::Expired,
         OrderStatus::Cancelled => AttemptStatus::Cancelled,
         OrderStatus::Refunded => AttemptStatus::Refunded,
+        // The attempt did bring the money; the treasury annulled the receipt.
+        OrderStatus::Annulled => AttemptStatus::Succeeded,
     }
 }
 
@@ -562,12 +589,12 @@ pub fn transition(from: OrderStatus, event: &PaymentEvent) -> Result<Transition,
     let moved = Ok(Transition::Moved { from, to });
     match (from, kind) {
         // A refund needs a succeeded payment.
-        (S::Created | S::Pending, E::Refunded) => Err(TransitionError::NotAllowed { from, event: kind }),
+        (S::Created | S::Pending, E::Refunded | E::Annulled) => Err(TransitionError::NotAllowed { from, event: kind }),
         // A pending payment already has its checkout or voucher.
         (S::Pending, E::Redirected) => Err(TransitionError::NotAllowed { from, event: kind }),
         (S::Pending, E::AwaitingAsync) => Ok(Transition::AlreadyThere(S::Pending)),
         (S::Created | S::Pending, _) => moved,
-        (S::Succeeded, E::Refunded) => moved,
+        (S::Succeeded, E::Refunded | E::Annulled) => moved,
         // Final statuses from here on: identical outcomes are harmless.
         (_, _) if to == from => Ok(Transition::AlreadyThere(from)),
         (S::Failed | S::Expired | S::Cancelled, E::Paid) => Err(TransitionError::PaidAfterFinal(from)),
@@ -659,6 +686,7 @@ mod tests {
             PaymentEventKind::Expired => PaymentEvent::Expired,
             PaymentEventKind::Cancelled => PaymentEvent::Cancelled,
             PaymentEventKind::Refunded => PaymentEvent::Refunded { amount: Centavos(123_400) },
+            PaymentEventKind::Annulled => PaymentEvent::Annulled { reason: "cheque devuelto".to_string() },
         }
     }
 
@@ -682,18 +710,19 @@ mod tests {
         use OrderStatus::*;
         use X::*;
         // Columns: Redirected, AwaitingAsync, Paid, Declined, AsyncFailed,
-        //          Expired, Cancelled, Refunded.
-        let matrix: [(OrderStatus, [X; 8]); 7] = [
+        //          Expired, Cancelled, Refunded, Annulled.
+        let matrix: [(OrderStatus, [X; 9]); 8] = [
             (
                 Created,
-                [To(Pending), To(Pending), To(Succeeded), To(Failed), To(Failed), To(Expired), To(Cancelled), No],
+                [To(Pending), To(Pending), To(Succeeded), To(Failed), To(Failed), To(Expired), To(Cancelled), No, No],
             ),
-            (Pending, [No, Same, To(Succeeded), To(Failed), To(Failed), To(Expired), To(Cancelled), No]),
-            (Succeeded, [Fin, Fin, Same, Fin, Fin, Fin, Fin, To(Refunded)]),
-            (Failed, [Fin, Fin, Late, Same, Same, Fin, Fin, Fin]),
-            (Expired, [Fin, Fin, Late, Fin, Fin, Same, Fin, Fin]),
-            (Cancelled, [Fin, Fin, Late, Fin, Fin, Fin, Same, Fin]),
-            (Refunded, [Fin, Fin, Fin, Fin, Fin, Fin, Fin, Same]),
+            (Pending, [No, Same, To(Succeeded), To(Failed), To(Failed), To(Expired), To(Cancelled), No, No]),
+            (Succeeded, [Fin, Fin, Same, Fin, Fin, Fin, Fin, To(Refunded), To(Annulled)]),
+            (Failed, [Fin, Fin, Late, Same, Same, Fin, Fin, Fin, Fin]),
+            (Expired, [Fin, Fin, Late, Fin, Fin, Same, Fin, Fin, Fin]),
+            (Cancelled, [Fin, Fin, Late, Fin, Fin, Fin, Same, Fin, Fin]),
+            (Refunded, [Fin, Fin, Fin, Fin, Fin, Fin, Fin, Same, Fin]),
+            (Annulled, [Fin, Fin, Fin, Fin, Fin, Fin, Fin, Fin, Same]),
         ];
         assert_eq!(matrix.map(|(s, _)| s), OrderStatus::ALL, "one row per status");
         let mut cells = 0;
@@ -711,15 +740,16 @@ mod tests {
                 cells += 1;
             }
         }
-        assert_eq!(cells, 7 * 8);
+        assert_eq!(cells, 8 * 9);
     }
 
     #[test]
-    fn final_statuses_only_leave_succeeded_to_refunded() {
+    fn final_statuses_only_leave_succeeded_to_refunded_or_annulled() {
         for from in OrderStatus::ALL.into_iter().filter(|s| s.is_final()) {
             for kind in PaymentEventKind::ALL {
                 if let Ok(Transition::Moved { to, .. }) = transition(from, &event(kind)) {
-                    assert_eq!((from, to), (OrderStatus::Succeeded, OrderStatus::Refunded));
+                    assert_eq!(from, OrderStatus::Succeeded);
+                    assert!(matches!(to, OrderStatus::Refunded | OrderStatus::Annulled), "{to}");
                 }
             }
         }

@@ -47,6 +47,16 @@ pub mod may {
     pub const REDEEM: &[Role] = &[Role::Cajero];
     /// Manage staff accounts: create, disable, reset, assign roles.
     pub const MANAGE_STAFF: &[Role] = &[Role::Admin];
+    /// Work a till: open it with a float, take payments at the window,
+    /// count it blind for the corte, explain a difference.
+    pub const WORK_TILL: &[Role] = &[Role::Cajero];
+    /// See a corte: the cajero of the till, or a tesorero.
+    pub const SEE_CORTES: &[Role] = &[Role::Cajero, Role::Tesorero];
+    /// Approve a corte with a difference; record a bounced cheque; decide
+    /// a receipt's cancellation; download the accounting export.
+    pub const TREASURY: &[Role] = &[Role::Tesorero];
+    /// Ask for a receipt to be cancelled.
+    pub const REQUEST_CANCELLATION: &[Role] = &[Role::Cajero, Role::Tesorero];
 }
 
 /// A set of roles, stored as their names joined by commas (`admin,cajero`).

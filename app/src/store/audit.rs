@@ -70,6 +70,27 @@ string_enum! {
         StaffEnabled = "staff.enabled",
         StaffDisabled = "staff.disabled",
         StaffPasswordReset = "staff.password_reset",
+        /// A cajero opened a till session with its float.
+        TillOpened = "till.opened",
+        /// The blind count of a till session was entered (the difference
+        /// in the details); a balanced count closes the till.
+        TillCounted = "till.counted",
+        /// The cajero explained a corte's difference.
+        CorteExplained = "corte.explained",
+        /// A tesorero approved a corte with a difference; the till closes.
+        CorteApproved = "corte.approved",
+        /// A till session closed (balanced, or approved).
+        TillClosed = "till.closed",
+        /// A cheque taken at the window was dishonoured.
+        ChequeBounced = "cheque.bounced",
+        /// Someone asked for a receipt to be cancelled.
+        CancellationRequested = "receipt.cancel_requested",
+        /// A second person (tesorero) approved it.
+        CancellationApproved = "receipt.cancel_approved",
+        /// A tesorero turned it down.
+        CancellationRejected = "receipt.cancel_rejected",
+        /// An order's payment was annulled (its receipt cancelled, charges reopened).
+        PaymentAnnulled = "payment.annulled",
     }
 }
 

@@ -6,7 +6,8 @@
 //!   rules (create an order, apply a provider event, issue a receipt,
 //!   import a padrón…), each written once, in the module of its concept:
 //!   [`padron`] (import and lookups), [`orders`], [`payments`], [`receipts`],
-//!   and [`audit`], the hash-chained trail those rules append to.
+//!   [`caja`] (tills, window payments, cortes, cancellations), and
+//!   [`audit`], the hash-chained trail those rules append to.
 //! * A rule runs over a [`Conn`]: a pooled connection for reads, or a write
 //!   transaction ([`Tx`]) whose methods are one-statement primitives (lock
 //!   an order, record an event, mark charges paid, take the next folio…),
@@ -34,6 +35,8 @@ use crate::domain::reference::ReferenceError;
 use crate::domain::rfc::PersonKind;
 
 pub mod audit;
+pub mod caja;
+pub mod collections;
 pub mod dialect;
 pub mod orders;
 pub mod padron;
@@ -46,6 +49,9 @@ pub mod staff;
 
 pub use crate::domain::payment::EventOutcome;
 pub use audit::{AuditAction, AuditCheck, AuditEntry};
+pub use caja::{
+    CajaRefusal, CancellationRequest, CorteRecord, TakenPayment, TillSession, WindowPayment, WindowPaymentRequest,
+};
 pub use dialect::Dialect;
 pub use receipts::{RedeemOutcome, Redemption};
 pub use records::*;

@@ -60,6 +60,7 @@ static ORDER_TRANSITIONS: Stmt = Stmt::new(
     "SELECT from_status, to_status, event, {ts_text:at} AS at FROM payment_transitions WHERE order_id = $1 ORDER BY id",
 );
 static ORDER_ID_BY_TOKEN: Stmt = Stmt::new("SELECT id FROM payment_orders WHERE token = $1");
+static ORDER_ID_BY_REFERENCE: Stmt = Stmt::new("SELECT id FROM payment_orders WHERE reference = $1");
 static REFERENCE_TAKEN: Stmt = Stmt::new("SELECT count(*) FROM payment_orders WHERE reference = $1");
 static LOCK_ORDER: Stmt = Stmt::new("SELECT status, total_centavos FROM payment_orders WHERE id = $1 {for_update}");
 static SET_ORDER_STATUS: Stmt = Stmt::new("UPDATE payment_orders SET status = $2, updated_at = {ts:$3} WHERE id = $1");
@@ -427,6 +428,17 @@ impl Store {
             .fetch_optional(r.c())
             .await
             .map_err(query_err("find a payment order by token"))
+    }
+
+    /// The id of the order with this payment reference (what the citizen
+    /// reads out at the window, printed on the formato de pago; staff only).
+    pub async fn order_id_by_reference(&self, reference: &str) -> Result<Option<i64>, StoreError> {
+        let mut r = self.read().await?;
+        sqlx::query_scalar(r.sql(&ORDER_ID_BY_REFERENCE))
+            .bind(reference)
+            .fetch_optional(r.c())
+            .await
+            .map_err(query_err("find a payment order by reference"))
     }
 
     /// Moves every live order whose expiry is at or before `now` to

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::audit::AuditAction;
 use super::dialect::Stmt;
 use super::orders::{move_order, persist_transition};
-use super::receipts::PaidBy;
+use super::receipts::{PaidBy, CANCEL_ORDER_RECEIPT, REOPEN_CHARGES};
 use super::records::{
     timestamp_to_db, Adjustment, AdjustmentEvent, AdjustmentOutcome, AdjustmentRow, AttemptRow, NewAttempt,
     Overpayment, OverpaymentRow, PaymentAttempt, ProviderEvent, RefundStatus,
@@ -99,14 +99,6 @@ static INSERT_ADJUSTMENT: Stmt = Stmt::new(
 );
 static SET_ATTEMPT_STATUS: Stmt =
     Stmt::new("UPDATE payment_attempts SET status = $2, updated_at = {ts:$3} WHERE id = $1");
-static CANCEL_ORDER_RECEIPT: Stmt = Stmt::new(
-    "UPDATE receipts SET status = 'cancelled', cancel_reason = $2, cancelled_at = {ts:$3} \
-     WHERE order_id = $1 AND status = 'valid' RETURNING folio",
-);
-static REOPEN_CHARGES: Stmt = Stmt::new(
-    "UPDATE charges SET status = 'open', updated_at = {ts:$2} WHERE status = 'paid' \
-     AND id IN (SELECT charge_id FROM payment_order_items WHERE order_id = $1)",
-);
 static ADJUSTMENTS: Stmt = Stmt::new(
     "SELECT j.id, j.order_id, o.reference, j.kind, j.amount_centavos, j.provider_ref, j.detail, \
             {ts_text:j.created_at} AS created_at, r.folio, r.status AS receipt_status \
@@ -485,7 +477,9 @@ impl Store {
         }
         if let EventOutcome::Applied(Transition::Moved { to: OrderStatus::Succeeded, .. }) = effect.outcome {
             let paid_by = PaidBy {
-                attempt_id: ev.attempt_id,
+                attempt_id: Some(ev.attempt_id),
+                till: None,
+                actor: None,
                 provider: ev.provider,
                 method: ev.method.or(attempt.method.as_deref().and_then(Method::parse)),
                 reference: ev.payment_intent.clone().or(attempt.reference).or(Some(ev.event_id.clone())),

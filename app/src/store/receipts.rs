@@ -14,7 +14,7 @@ use super::records::{date_to_db, receipt_account, timestamp_to_db, Receipt, Rece
 use super::{query_err, Conn, Store, StoreError, Tx};
 use crate::domain::folio::{Folio, DEMO_SERIES, ONLINE_SERIES};
 use crate::domain::money::Centavos;
-use crate::domain::payment::{Method, Provider};
+use crate::domain::payment::{Method, PaymentEvent, Provider, Transition};
 use crate::domain::receipt_sig::ReceiptFacts;
 use crate::receipt_keys::ReceiptKeys;
 
@@ -56,6 +56,16 @@ static CANCEL_RECEIPT: Stmt = Stmt::new(
      WHERE folio = $1 AND status = 'valid'",
 );
 
+static VALID_ORDER_OF_FOLIO: Stmt = Stmt::new("SELECT order_id FROM receipts WHERE folio = $1 AND status = 'valid'");
+pub(crate) static CANCEL_ORDER_RECEIPT: Stmt = Stmt::new(
+    "UPDATE receipts SET status = 'cancelled', cancel_reason = $2, cancelled_at = {ts:$3} \
+     WHERE order_id = $1 AND status = 'valid' RETURNING folio",
+);
+pub(crate) static REOPEN_CHARGES: Stmt = Stmt::new(
+    "UPDATE charges SET status = 'open', updated_at = {ts:$2} WHERE status = 'paid' \
+     AND id IN (SELECT charge_id FROM payment_order_items WHERE order_id = $1)",
+);
+
 static REDEEM: Stmt = Stmt::new(
     "UPDATE receipts SET redeemed_at = {ts:$2}, redeemed_by = $3, redeemed_where = $4 \
      WHERE folio = $1 AND status = 'valid' AND series <> $5 AND redeemed_at IS NULL",
@@ -91,14 +101,33 @@ struct RedemptionRow {
     redeemed_where: Option<String>,
 }
 
-/// How an online receipt's money came: what it prints besides the order.
+/// How a receipt's money came: what it prints besides the order.
 #[derive(Clone, Debug)]
 pub(crate) struct PaidBy {
-    pub attempt_id: i64,
+    /// The online attempt that brought it (none at the window).
+    pub attempt_id: Option<i64>,
     pub provider: Provider,
     pub method: Option<Method>,
-    /// The provider's payment id (Stripe's PaymentIntent), else the event's id.
+    /// The provider's payment id (Stripe's PaymentIntent), else the event's
+    /// id; at the window, the card authorisation, cheque number or
+    /// transfer tracking key.
     pub reference: Option<String>,
+    /// The till that took it (its code is the receipt's series).
+    pub till: Option<String>,
+    /// Who issues the receipt, for the audit trail (the provider when none).
+    pub actor: Option<String>,
+}
+
+impl PaidBy {
+    /// The folio series of the receipt: the till's at the window, the
+    /// demonstration's for the demo provider, else the online one.
+    fn series(&self) -> &str {
+        match (self.provider, &self.till) {
+            (Provider::Window, Some(till)) => till,
+            (Provider::Demo, _) => DEMO_SERIES,
+            _ => ONLINE_SERIES,
+        }
+    }
 }
 
 /// The folio of the `number`th receipt of `series` in `year`.
@@ -151,12 +180,9 @@ pub(crate) async fn issue_receipt(
     keys: &ReceiptKeys,
 ) -> Result<Folio, StoreError> {
     let year = today.year();
-    let series = match paid_by.as_ref().map(|p| p.provider) {
-        Some(Provider::Demo) => DEMO_SERIES,
-        _ => ONLINE_SERIES,
-    };
-    let number = tx.next_folio_number(series, year).await?;
-    let folio = folio(series, year, number)?;
+    let series = paid_by.as_ref().map_or(ONLINE_SERIES, PaidBy::series).to_string();
+    let number = tx.next_folio_number(&series, year).await?;
+    let folio = folio(&series, year, number)?;
     let lines: Vec<(String, String)> = sqlx::query_as(tx.sql(&ORDER_LINES))
         .bind(order_id)
         .fetch_all(tx.c())
@@ -173,14 +199,16 @@ pub(crate) async fn issue_receipt(
         }
     };
     let (key_id, token) = signature.unzip();
-    let actor = paid_by.as_ref().map_or("system", |p| p.provider.as_str());
+    let actor = paid_by
+        .as_ref()
+        .map_or_else(|| "system".to_string(), |p| p.actor.clone().unwrap_or_else(|| p.provider.as_str().into()));
     sqlx::query(tx.sql(&INSERT_RECEIPT))
         .bind(folio.to_string())
         .bind(series)
         .bind(year)
         .bind(number)
         .bind(order_id)
-        .bind(paid_by.as_ref().map(|p| p.attempt_id))
+        .bind(paid_by.as_ref().and_then(|p| p.attempt_id))
         .bind(now)
         .bind(date_to_db(today))
         .bind(account)
@@ -195,7 +223,49 @@ pub(crate) async fn issue_receipt(
         .await
         .map_err(query_err("issue a receipt"))?;
     let details = serde_json::json!({ "folio": folio.to_string(), "order_id": order_id, "total_centavos": total.0 });
-    tx.audit(actor, AuditAction::ReceiptIssued, details, now).await?;
+    tx.audit(&actor, AuditAction::ReceiptIssued, details, now).await?;
+    Ok(folio)
+}
+
+/// Annuls the payment of order `order_id` (succeeded) inside the caller's
+/// transaction: the order moves to `annulled`, its receipt becomes
+/// "cancelado" with `reason` and the date (the folio kept, never reused),
+/// and its charges are owed again. In the audit trail as `actor`. Returns
+/// the cancelled folio, or `None` when the order is not succeeded (nothing
+/// written).
+pub(crate) async fn annul_payment(
+    tx: &mut Tx,
+    order_id: i64,
+    reason: &str,
+    actor: &str,
+    now: &str,
+) -> Result<Option<Folio>, StoreError> {
+    let event = PaymentEvent::Annulled { reason: reason.into() };
+    let (_, moved) = super::orders::move_order(tx, order_id, &event, now).await?;
+    if !matches!(moved, Ok(Transition::Moved { .. })) {
+        return Ok(None);
+    }
+    let folio: Option<String> = sqlx::query_scalar(tx.sql(&CANCEL_ORDER_RECEIPT))
+        .bind(order_id)
+        .bind(reason)
+        .bind(now)
+        .fetch_optional(tx.c())
+        .await
+        .map_err(query_err("cancel the receipt of an annulled payment"))?;
+    sqlx::query(tx.sql(&REOPEN_CHARGES))
+        .bind(order_id)
+        .bind(now)
+        .execute(tx.c())
+        .await
+        .map_err(query_err("reopen the charges of an annulled payment"))?;
+    let folio = folio.map(|f| Folio::parse(&f)).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let details =
+        serde_json::json!({ "order_id": order_id, "folio": folio.as_ref().map(Folio::to_string), "reason": reason });
+    tx.audit(actor, AuditAction::PaymentAnnulled, details, now).await?;
+    if let Some(f) = &folio {
+        let details = serde_json::json!({ "folio": f.to_string(), "order_id": order_id, "reason": reason });
+        tx.audit(actor, AuditAction::ReceiptCancelled, details, now).await?;
+    }
     Ok(folio)
 }
 
@@ -252,9 +322,12 @@ impl Store {
         Ok(n as u64)
     }
 
-    /// Cancels a valid receipt with a reason (its folio stays, never reused).
-    /// Returns false when there is no such valid receipt.
-    /// `actor` is who cancels it (for the audit trail).
+    /// Cancels a valid receipt with a reason at once, without the
+    /// two-person workflow: the emergency path of `recauda recibo
+    /// cancelar`, under an admin's name. Like an approved cancellation,
+    /// its payment is annulled and its charges are owed again; the folio
+    /// stays, never reused. Returns false when there is no such valid
+    /// receipt. `actor` is who cancels it (for the audit trail).
     pub async fn cancel_receipt(
         &self,
         folio: &Folio,
@@ -264,20 +337,32 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let now = timestamp_to_db(now);
         let mut tx = self.write().await?;
-        let done = sqlx::query(tx.sql(&CANCEL_RECEIPT))
+        let order_id: Option<i64> = sqlx::query_scalar(tx.sql(&VALID_ORDER_OF_FOLIO))
             .bind(folio.to_string())
-            .bind(reason)
-            .bind(&now)
-            .execute(tx.c())
+            .fetch_optional(tx.c())
             .await
-            .map_err(query_err("cancel a receipt"))?;
-        let cancelled = done.rows_affected() == 1;
-        if cancelled {
+            .map_err(query_err("read a receipt"))?;
+        let Some(order_id) = order_id else {
+            return Ok(false);
+        };
+        if annul_payment(&mut tx, order_id, reason, actor, &now).await?.is_none() {
+            // Its order is not a standing payment (refunded already):
+            // only the receipt is cancelled.
+            let done = sqlx::query(tx.sql(&CANCEL_RECEIPT))
+                .bind(folio.to_string())
+                .bind(reason)
+                .bind(&now)
+                .execute(tx.c())
+                .await
+                .map_err(query_err("cancel a receipt"))?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
             let details = serde_json::json!({ "folio": folio.to_string(), "reason": reason });
             tx.audit(actor, AuditAction::ReceiptCancelled, details, &now).await?;
         }
         tx.commit().await?;
-        Ok(cancelled)
+        Ok(true)
     }
 
     /// Marks a valid receipt redeemed by `by` at `place`, once: of two

@@ -1,6 +1,7 @@
 //! The pages. They render on the server; only the islands in [`islands`]
 //! ship WebAssembly.
 
+pub mod caja_pages;
 pub mod debts;
 pub mod error_page;
 mod format;

@@ -71,6 +71,7 @@ mod ssr {
             OrderStatus::Expired => t.status_expired,
             OrderStatus::Cancelled => t.status_cancelled,
             OrderStatus::Refunded => t.status_refunded,
+            OrderStatus::Annulled => t.status_annulled,
         }
     }
 
@@ -119,7 +120,7 @@ mod ssr {
             }
         }
         let receipt = match order.status {
-            OrderStatus::Succeeded | OrderStatus::Refunded => {
+            OrderStatus::Succeeded | OrderStatus::Refunded | OrderStatus::Annulled => {
                 crate::receipts::receipt_of_order(&state, id).await.ok().flatten()
             }
             _ => None,
@@ -160,7 +161,7 @@ mod ssr {
         let m = ctx.municipality.clone();
         let lines: Vec<DebtLine> = order.items.iter().map(|i| line(i, &m, lang)).collect();
         let title = format!("{} {} — {}", t.order_title, reference, words);
-        let paid = matches!(status, OrderStatus::Succeeded | OrderStatus::Refunded);
+        let paid = matches!(status, OrderStatus::Succeeded | OrderStatus::Refunded | OrderStatus::Annulled);
         view! {
             <Title text=title/>
             <h1>{t.order_title}</h1>
@@ -195,7 +196,7 @@ mod ssr {
                 {(!paid).then(|| view! { <p class="muted small">{t.print_hint}</p> })}
             </section>
             {match status {
-                OrderStatus::Succeeded | OrderStatus::Refunded => ().into_any(),
+                OrderStatus::Succeeded | OrderStatus::Refunded | OrderStatus::Annulled => ().into_any(),
                 OrderStatus::Pending if instructions.is_some() => {
                     instructions.clone().map(|i| pay_instructions(i, total.clone(), tz, t, lang)).into_any()
                 }

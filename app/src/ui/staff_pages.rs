@@ -16,7 +16,7 @@ fn escape(s: &str) -> String {
 }
 
 /// A whole staff document: `body` inside the site layout.
-fn document(ctx: PageContext, title: &str, body: impl FnOnce() -> AnyView + Send + 'static) -> String {
+pub(super) fn document(ctx: PageContext, title: &str, body: impl FnOnce() -> AnyView + Send + 'static) -> String {
     let owner = Owner::new();
     let html = owner.with(|| {
         provide_context(ctx);
@@ -87,6 +87,9 @@ pub fn home_document(ctx: PageContext, user: &StaffUser, csrf: &str) -> String {
     let audit = user.roles.any_of(crate::domain::staff::may::READ_AUDIT);
     let desk = user.roles.any_of(crate::domain::staff::may::VERIFY_RECEIPTS);
     let admin = user.roles.any_of(crate::domain::staff::may::MANAGE_STAFF);
+    let till = user.roles.any_of(crate::domain::staff::may::WORK_TILL);
+    let treasury = user.roles.any_of(crate::domain::staff::may::TREASURY);
+    let cancel = user.roles.any_of(crate::domain::staff::may::REQUEST_CANCELLATION);
     let csrf = csrf.to_string();
     document(ctx, "Personal", move || {
         view! {
@@ -94,7 +97,14 @@ pub fn home_document(ctx: PageContext, user: &StaffUser, csrf: &str) -> String {
             <p data-testid="staff-name">{format!("{name} ({username})")}</p>
             <p data-testid="staff-roles">{format!("Roles: {}", roles.join(", "))}</p>
             <ul>
-                {desk.then(|| view! { <li><a href="/personal/caja/verificar">"Verificar y entregar recibos"</a></li> })}
+                {till.then(|| view! { <li><a href="/personal/caja" data-testid="go-till">"Caja: cobrar en ventanilla y corte"</a></li> })}
+                {desk.then(|| view! { <li><a href="/personal/caja/verificar" data-testid="go-desk">"Verificar y entregar recibos"</a></li> })}
+                {cancel.then(|| view! { <li><a href="/personal/cancelaciones">"Cancelación de recibos"</a></li> })}
+                {treasury.then(|| view! {
+                    <li><a href="/personal/tesoreria/cortes" data-testid="go-cortes">"Cortes de caja"</a></li>
+                    <li><a href="/personal/tesoreria/cheques">"Cheques devueltos"</a></li>
+                    <li><a href="/personal/tesoreria/exportar" data-testid="go-export">"Exportación contable"</a></li>
+                })}
                 {admin.then(|| view! { <li><a href="/personal/admin/personal">"Personal y roles"</a></li> })}
                 {audit.then(|| view! { <li><a href="/personal/bitacora">"Bitácora de auditoría"</a></li> })}
             </ul>
@@ -180,7 +190,7 @@ pub enum DeskNote {
     NotRedeemable,
 }
 
-fn when(t: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> String {
+pub(super) fn when(t: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> String {
     t.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string()
 }
 

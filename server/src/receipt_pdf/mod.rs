@@ -16,6 +16,7 @@ mod fonts;
 mod layout;
 mod pdf;
 pub mod qr;
+pub mod report;
 
 /// Millimetres per PostScript point.
 pub(crate) const PT_TO_MM: f32 = 25.4 / 72.0;
