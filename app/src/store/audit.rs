@@ -70,6 +70,12 @@ string_enum! {
         StaffEnabled = "staff.enabled",
         StaffDisabled = "staff.disabled",
         StaffPasswordReset = "staff.password_reset",
+        /// A person turned on their TOTP second factor (a code confirmed it).
+        StaffTotpEnabled = "staff.totp_enabled",
+        /// A person turned off their own second factor (with a code).
+        StaffTotpDisabled = "staff.totp_disabled",
+        /// An admin reset someone's second factor (a lost phone).
+        StaffTotpReset = "staff.totp_reset",
     }
 }
 
