@@ -32,6 +32,8 @@ pub mod store;
 pub mod stripe;
 #[cfg(feature = "ssr")]
 pub mod tokens;
+#[cfg(feature = "ssr")]
+pub mod totp;
 
 pub use ui::{shell, App};
 

@@ -1,7 +1,9 @@
 //! Staff accounts: creating one (the password hashed with argon2id, OWASP's
 //! parameters, off the async runtime) and checking a login (lockout after
 //! repeated failures; an unknown user costs the same hashing work as a
-//! known one, so timing does not tell which usernames exist).
+//! known one, so timing does not tell which usernames exist), with the
+//! optional TOTP second factor (`crate::totp`): enrolment, the code asked
+//! after the password (no session until it is accepted), turning it off.
 
 use std::sync::OnceLock;
 
@@ -10,7 +12,8 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::staff::{check_new_password, Roles, StaffInputError, Username};
-use crate::store::{NewStaff, StaffUser, Store, StoreError};
+use crate::store::{NewStaff, StaffUser, Store, StoreError, TotpChange};
+use crate::totp;
 
 /// A session unused this long ends…
 pub const IDLE_MINUTES: i64 = 30;
@@ -24,6 +27,9 @@ pub const TOUCH_EVERY_SECONDS: i64 = 60;
 pub const LOCK_AFTER_FAILURES: i64 = 5;
 /// …for this long.
 pub const LOCK_MINUTES: i64 = 15;
+
+/// A login whose password was right waits this long for its code.
+pub const CODE_MINUTES: i64 = 5;
 
 /// argon2id with OWASP's minimum: 19 MiB of memory, 2 passes, 1 lane.
 fn hasher() -> Argon2<'static> {
@@ -117,10 +123,13 @@ pub enum LoginError {
     Unavailable,
 }
 
-/// Checks a login: the password against the stored hash (an unknown user
-/// against a dummy one), the lockout, the account being active. A failure
-/// counts towards the lockout; a success starts the count again. Both are
-/// in the audit trail, with the client's `address`.
+/// Checks a login's password (the first factor): against the stored hash
+/// (an unknown user against a dummy one), the lockout, the account being
+/// active. A failure counts towards the lockout and is in the audit trail,
+/// with the client's `address`. A success completes the login of an
+/// account without a second factor (recorded: the count starts again); an
+/// account with TOTP on (`user.totp_enabled()`) still owes a code — nothing
+/// is recorded and the count goes on until [`log_in_with_code`] accepts it.
 pub async fn authenticate(
     store: &Store,
     username: &str,
@@ -148,15 +157,33 @@ pub async fn authenticate(
         return Err(LoginError::Locked { until });
     }
     if !matches || !user.active {
-        let until = now + Duration::minutes(LOCK_MINUTES);
-        let failures = store
-            .record_login_failure(user.id, LOCK_AFTER_FAILURES, until, address, now)
-            .await
-            .map_err(|_| LoginError::Unavailable)?;
-        return Err(if failures >= LOCK_AFTER_FAILURES { LoginError::Locked { until } } else { LoginError::Invalid });
+        let reason = if matches { "inactive" } else { "password" };
+        return Err(match count_failure(store, &user, reason, address, now).await? {
+            Some(until) => LoginError::Locked { until },
+            None => LoginError::Invalid,
+        });
     }
-    store.record_login(&user, address, now).await.map_err(|_| LoginError::Unavailable)?;
+    if !user.totp_enabled() {
+        store.record_login(&user, address, now).await.map_err(|_| LoginError::Unavailable)?;
+    }
     Ok(user)
+}
+
+/// Counts a failure of `user` towards the lockout (in the audit trail with
+/// its `reason`): when it locks the account, until when.
+async fn count_failure(
+    store: &Store,
+    user: &StaffUser,
+    reason: &str,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, LoginError> {
+    let until = now + Duration::minutes(LOCK_MINUTES);
+    let failures = store
+        .record_login_failure(user.id, LOCK_AFTER_FAILURES, until, reason, address, now)
+        .await
+        .map_err(|_| LoginError::Unavailable)?;
+    Ok((failures >= LOCK_AFTER_FAILURES).then_some(until))
 }
 
 /// The stored form of a session id: its SHA-256, in hex.
@@ -173,21 +200,236 @@ pub struct LoggedIn {
     pub session_id: String,
 }
 
-/// [`authenticate`], then a new server-side session.
+/// A login whose password was right and whose TOTP code is due: the token
+/// of the pending login, for the code form (random, single use, good for
+/// [`CODE_MINUTES`], only with the browser that typed the password; the
+/// server keeps its hash).
+#[derive(Debug)]
+pub struct PendingLogin {
+    pub user: StaffUser,
+    pub token: String,
+}
+
+/// Where a right password leads.
+#[derive(Debug)]
+pub enum LoginStep {
+    /// Logged in: a new session.
+    Session(LoggedIn),
+    /// The account has TOTP on: the code is asked next, no session yet.
+    Code(PendingLogin),
+}
+
+impl LoginStep {
+    /// The session, when the password was the whole login.
+    pub fn into_session(self) -> Option<LoggedIn> {
+        match self {
+            LoginStep::Session(logged) => Some(logged),
+            LoginStep::Code(_) => None,
+        }
+    }
+}
+
+/// [`authenticate`], then a new server-side session — or, for an account
+/// with TOTP on, a pending login bound to `browser` (the browser's CSRF
+/// session id) that [`log_in_with_code`] completes.
 pub async fn log_in(
     store: &Store,
     username: &str,
     password: String,
     address: &str,
+    browser: &str,
     now: DateTime<Utc>,
-) -> Result<LoggedIn, LoginError> {
+) -> Result<LoginStep, LoginError> {
     let user = authenticate(store, username, password, address, now).await?;
+    if user.totp_enabled() {
+        let token = crate::tokens::random_token();
+        store
+            .open_login_challenge(
+                &user,
+                &session_hash(&token),
+                &session_hash(browser),
+                address,
+                now,
+                now + Duration::minutes(CODE_MINUTES),
+            )
+            .await
+            .map_err(|_| LoginError::Unavailable)?;
+        return Ok(LoginStep::Code(PendingLogin { user, token }));
+    }
     let session_id = crate::tokens::random_token();
     store
         .open_staff_session(&user, &session_hash(&session_id), address, now, now + Duration::hours(ABSOLUTE_HOURS))
         .await
         .map_err(|_| LoginError::Unavailable)?;
+    Ok(LoginStep::Session(LoggedIn { user, session_id }))
+}
+
+/// Why a TOTP code was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CodeError {
+    /// Not the current code, or one already used: counts towards the lockout.
+    Wrong,
+    /// The pending login is unknown, used, older than [`CODE_MINUTES`] or of
+    /// another browser: the password must be typed again.
+    Expired,
+    /// Too many failures in a row (the pending login ends).
+    Locked { until: DateTime<Utc> },
+    /// The second factor is off or was reset meanwhile (or, when turning it
+    /// on, was already on).
+    NotApplicable,
+    /// The municipality requires it for one of this person's roles.
+    Required,
+    /// The database did not answer.
+    Unavailable,
+}
+
+/// The second step of a login: `code` for the pending login `token` of
+/// `browser`. Accepted once (the pending login and the code's time step are
+/// used up together); then a new session. A wrong or replayed code counts
+/// towards the lockout like a wrong password.
+pub async fn log_in_with_code(
+    store: &Store,
+    token: &str,
+    browser: &str,
+    code: &str,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<LoggedIn, CodeError> {
+    if !crate::csrf::is_session_id(token) || !crate::csrf::is_session_id(browser) {
+        return Err(CodeError::Expired);
+    }
+    let (challenge_hash, browser_hash) = (session_hash(token), session_hash(browser));
+    let challenge =
+        store.login_challenge(&challenge_hash, &browser_hash, now).await.map_err(|_| CodeError::Unavailable)?;
+    let Some(challenge) = challenge else { return Err(CodeError::Expired) };
+    let user = store.staff_by_id(challenge.staff_id).await.map_err(|_| CodeError::Unavailable)?;
+    let Some(user) = user.filter(|u| u.active) else { return Err(CodeError::Expired) };
+    if let Some(until) = user.locked_until.filter(|t| *t > now) {
+        store.end_login_challenges(user.id, now).await.map_err(|_| CodeError::Unavailable)?;
+        return Err(CodeError::Locked { until });
+    }
+    let Some(secret) = user.totp.as_ref().and_then(|s| s.bytes()) else { return Err(CodeError::Expired) };
+    let step = match totp::verify(&secret, code, now, user.totp_last_step) {
+        totp::Check::Accepted(step) => step,
+        refused => {
+            let reason = if refused == totp::Check::Replayed { "totp_replay" } else { "totp" };
+            return Err(code_failure(store, &user, reason, address, now).await?);
+        }
+    };
+    let session_id = crate::tokens::random_token();
+    let done = store
+        .complete_login_with_code(
+            &user,
+            &challenge_hash,
+            &browser_hash,
+            step,
+            &session_hash(&session_id),
+            address,
+            now,
+            now + Duration::hours(ABSOLUTE_HOURS),
+        )
+        .await
+        .map_err(|_| CodeError::Unavailable)?;
+    if !done {
+        // The same code or pending login, used by another request meanwhile.
+        return Err(code_failure(store, &user, "totp_replay", address, now).await?);
+    }
     Ok(LoggedIn { user, session_id })
+}
+
+/// A refused code: counted towards the lockout; a lock ends the pending logins.
+async fn code_failure(
+    store: &Store,
+    user: &StaffUser,
+    reason: &str,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<CodeError, CodeError> {
+    match count_failure(store, user, reason, address, now).await {
+        Ok(Some(until)) => {
+            store.end_login_challenges(user.id, now).await.map_err(|_| CodeError::Unavailable)?;
+            Ok(CodeError::Locked { until })
+        }
+        Ok(None) => Ok(CodeError::Wrong),
+        Err(_) => Err(CodeError::Unavailable),
+    }
+}
+
+/// What the enrolment page shows: the secret offered, as an
+/// `otpauth://` URI (for the QR code) and as base32 text (typed by hand).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TotpOffer {
+    pub secret: String,
+    pub uri: String,
+}
+
+/// The secret offered to `user` for enrolment (a fresh random one the
+/// first time, then the same until it is confirmed); `issuer` names the
+/// installation in the authenticator app. `None` when TOTP is already on.
+pub async fn offer_totp(store: &Store, user: &StaffUser, issuer: &str) -> Result<Option<TotpOffer>, StoreError> {
+    if user.totp_enabled() {
+        return Ok(None);
+    }
+    let candidate = totp::encode_secret(&totp::new_secret());
+    let secret = store.offer_totp(user.id, &candidate).await?;
+    Ok(secret.map(|secret| TotpOffer { uri: totp::otpauth_uri(issuer, user.username.as_str(), &secret), secret }))
+}
+
+/// Turns TOTP on for `user` when `code` is the current code of the secret
+/// offered (`secret`, as the enrolment page showed it). A wrong code changes
+/// nothing and is not counted: the person is logged in and setting up.
+pub async fn enable_totp(
+    store: &Store,
+    user: &StaffUser,
+    secret: &str,
+    code: &str,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<(), CodeError> {
+    if user.totp_enabled() {
+        return Err(CodeError::NotApplicable);
+    }
+    let Some(bytes) = totp::decode_secret(secret) else { return Err(CodeError::NotApplicable) };
+    let totp::Check::Accepted(step) = totp::verify(&bytes, code, now, None) else { return Err(CodeError::Wrong) };
+    let change = TotpChange::Enable { secret: secret.to_string(), step };
+    match store.change_totp(user, &change, address, now).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(CodeError::NotApplicable),
+        Err(_) => Err(CodeError::Unavailable),
+    }
+}
+
+/// Turns off `user`'s own TOTP with a current code (`required`: the
+/// municipality requires it for one of their roles, so it stays on). A wrong
+/// code counts towards the lockout, and a locked account cannot turn it
+/// off: a stolen session does not get to guess codes.
+pub async fn disable_totp(
+    store: &Store,
+    user: &StaffUser,
+    code: &str,
+    required: bool,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<(), CodeError> {
+    if required {
+        return Err(CodeError::Required);
+    }
+    let Some(secret) = user.totp.as_ref().and_then(|s| s.bytes()) else { return Err(CodeError::NotApplicable) };
+    if let Some(until) = user.locked_until.filter(|t| *t > now) {
+        return Err(CodeError::Locked { until });
+    }
+    let step = match totp::verify(&secret, code, now, user.totp_last_step) {
+        totp::Check::Accepted(step) => step,
+        refused => {
+            let reason = if refused == totp::Check::Replayed { "totp_replay" } else { "totp" };
+            return Err(code_failure(store, user, reason, address, now).await?);
+        }
+    };
+    match store.change_totp(user, &TotpChange::Disable { step }, address, now).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(code_failure(store, user, "totp_replay", address, now).await?),
+        Err(_) => Err(CodeError::Unavailable),
+    }
 }
 
 /// The user of a live session: not ended, used within [`IDLE_MINUTES`],

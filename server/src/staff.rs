@@ -4,16 +4,22 @@
 //! | route | who |
 //! |-------|-----|
 //! | `GET /personal/entrar`, `POST /personal/entrar` | anyone (the login; `POST` rate-limited per address, accounts locked after 5 failures) |
+//! | `POST /personal/entrar/codigo` | anyone holding a pending login (the TOTP code after a right password; rate-limited, wrong codes count towards the lockout) |
 //! | `GET /personal` | any staff member (`may::ENTER`) |
 //! | `POST /personal/salir`, `POST /personal/salir-todas` | any staff member |
+//! | `GET`/`POST /personal/cuenta/2fa`, `POST /personal/cuenta/2fa/desactivar` | any staff member (their own second factor: enrol, confirm, turn off) |
 //! | `GET /personal/bitacora` | tesorero, revisor (`may::READ_AUDIT`) |
 //! | `GET /personal/caja/verificar` | cajero, tesorero (`may::VERIFY_RECEIPTS`) |
 //! | `POST /personal/caja/canjear`, `POST /api/v1/receipts/{folio}/redeem` | cajero (`may::REDEEM`) |
-//! | `GET`/`POST /personal/admin/personal`, `POST /personal/admin/personal/{usuario}/{roles,estado,contrasena}` | admin (`may::MANAGE_STAFF`) |
+//! | `GET`/`POST /personal/admin/personal`, `POST /personal/admin/personal/{usuario}/{roles,estado,contrasena,2fa}` | admin (`may::MANAGE_STAFF`) |
 //!
 //! A staff page without a live session answers 303 to the login (which
 //! returns there afterwards), a staff API route 401; with a session but
-//! without the role, 403. The
+//! without the role, 403. A person whose role the municipality file makes
+//! use TOTP (`[staff] require_totp_for`) and who has not enrolled yet gets
+//! 303 to `/personal/cuenta/2fa` from every other staff page (a staff API
+//! route 403 `totp_required`) until they do; only enrolling and logging out
+//! stay open. The
 //! session cookie (`recauda_personal`, `__Host-` and `Secure` under https,
 //! HttpOnly, SameSite=Strict, no Max-Age) holds a random id minted at each
 //! login; the server keeps only its hash. Forms of a logged-in page carry
@@ -47,7 +53,8 @@ fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 }
 
 /// A logged-in staff member (a live session), or the answer for a request
-/// without one: 303 to the login page.
+/// without one: 303 to the login page (or to the enrolment, for a person
+/// who must use TOTP and has not enrolled).
 pub struct Staff {
     pub user: StaffUser,
     pub session_id: String,
@@ -80,6 +87,30 @@ impl Staff {
     }
 }
 
+/// The enrolment page of the second factor.
+pub const TOTP_PAGE: &str = "/personal/cuenta/2fa";
+
+/// What a person who must enrol TOTP may still reach before they do.
+const OPEN_BEFORE_ENROLMENT: [&str; 3] = [TOTP_PAGE, "/personal/salir", "/personal/salir-todas"];
+
+/// Whether the municipality file makes `user` use TOTP.
+fn totp_required(state: &AppState, user: &StaffUser) -> bool {
+    state.municipality.staff.requires_totp(&user.roles)
+}
+
+fn to_enrolment(uri: &Uri) -> Response {
+    if crate::http::render::is_api(uri.path()) {
+        return AppError::new(
+            403,
+            "totp_required",
+            "Active primero la verificación en dos pasos en /personal/cuenta/2fa.",
+            "Enable two-step verification first at /personal/cuenta/2fa.",
+        )
+        .into_response();
+    }
+    (StatusCode::SEE_OTHER, [(header::LOCATION, TOTP_PAGE)]).into_response()
+}
+
 fn to_login(uri: &Uri) -> Response {
     if crate::http::render::is_api(uri.path()) {
         return AppError::unauthorized().into_response();
@@ -100,6 +131,14 @@ where
             return Err(to_login(&parts.uri));
         };
         match app::staff::session_user(&state.store, &session_id, state.clock.real_now()).await {
+            Ok(Some(user))
+                if totp_required(&state, &user)
+                    && !user.totp_enabled()
+                    && !OPEN_BEFORE_ENROLMENT.contains(&parts.uri.path()) =>
+            {
+                tracing::info!(user = %user.username, "staff: to the enrolment, TOTP required");
+                Err(to_enrolment(&parts.uri))
+            }
             Ok(Some(user)) => Ok(Staff { user, session_id }),
             Ok(None) => Err(to_login(&parts.uri)),
             Err(e) => {
@@ -194,8 +233,58 @@ pub struct LoginForm {
     pub volver: First<String>,
 }
 
+/// A login completed: the session's cookie, then back to the page asked
+/// for (or to the enrolment, for a person who must use TOTP and has not
+/// enrolled).
+fn logged_in(state: &AppState, logged: &app::staff::LoggedIn, back: String) -> Response {
+    tracing::info!(user = %logged.user.username, "staff logged in");
+    let to =
+        if totp_required(state, &logged.user) && !logged.user.totp_enabled() { TOTP_PAGE.to_string() } else { back };
+    let cookie = state.cookies.set_cookie(SESSION_COOKIE, &logged.session_id, "Strict", None);
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The login page after a lockout, saying until when.
+fn locked_page(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    until: chrono::DateTime<chrono::Utc>,
+    username: &str,
+    back: &str,
+) -> Response {
+    let local = until.with_timezone(&state.clock.timezone()).format("%H:%M");
+    let message = format!(
+        "La cuenta quedó bloqueada por varios intentos fallidos seguidos. Podrá volver a intentarlo a las \
+         {local}, o pida a quien administra el personal que la revise."
+    );
+    login_page(state, uri, headers, StatusCode::FORBIDDEN, Some(&message), username, back)
+}
+
+/// The second step's page: the code form of pending login `pending`
+/// (200; 401 with the `error` of a refused code).
+fn code_page(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    browser: &str,
+    pending: &str,
+    back: &str,
+    error: Option<&str>,
+) -> Response {
+    let token = state.csrf_key.token_for(browser);
+    let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+    page(status, staff_pages::login_code_document(ctx(state, uri, headers), &token, pending, back, error))
+}
+
 /// `POST /personal/entrar`: a new session (new id) and its cookie, then
-/// back to the page asked for.
+/// back to the page asked for — or, for an account with TOTP on, the code
+/// form of a pending login (no session yet).
 #[tracing::instrument(name = "staff.login", skip_all)]
 pub async fn login(
     State(state): State<AppState>,
@@ -208,16 +297,13 @@ pub async fn login(
     let password = form.contrasena.into_inner().unwrap_or_default();
     let back = safe_back(form.volver.as_deref());
     let now = state.clock.real_now();
-    match app::staff::log_in(&state.store, &username, password, &ip.to_string(), now).await {
-        Ok(logged) => {
-            tracing::info!(user = %logged.user.username, "staff logged in");
-            let cookie = state.cookies.set_cookie(SESSION_COOKIE, &logged.session_id, "Strict", None);
-            let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, back)]).into_response();
-            if let Ok(v) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().append(header::SET_COOKIE, v);
-            }
-            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
+    // The CSRF check passed: the browser has its session, the pending login is bound to it.
+    let Some(browser) = state.cookies.session_of(&headers) else { return AppError::csrf().into_response() };
+    match app::staff::log_in(&state.store, &username, password, &ip.to_string(), &browser, now).await {
+        Ok(app::staff::LoginStep::Session(logged)) => logged_in(&state, &logged, back),
+        Ok(app::staff::LoginStep::Code(pending)) => {
+            tracing::info!(user = %pending.user.username, "staff password right, code due");
+            code_page(&state, &uri, &headers, &browser, &pending.token, &back, None)
         }
         Err(app::staff::LoginError::Invalid) => login_page(
             &state,
@@ -229,14 +315,56 @@ pub async fn login(
             &back,
         ),
         Err(app::staff::LoginError::Locked { until }) => {
-            let local = until.with_timezone(&state.clock.timezone()).format("%H:%M");
-            let message = format!(
-                "La cuenta quedó bloqueada por varios intentos fallidos seguidos. Podrá volver a intentarlo a las \
-                 {local}, o pida a quien administra el personal que la revise."
-            );
-            login_page(&state, &uri, &headers, StatusCode::FORBIDDEN, Some(&message), username.trim(), &back)
+            locked_page(&state, &uri, &headers, until, username.trim(), &back)
         }
         Err(app::staff::LoginError::Unavailable) => AppError::unavailable().into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodeForm {
+    /// The pending login's token.
+    #[serde(default)]
+    pub pendiente: First<String>,
+    #[serde(default)]
+    pub codigo: First<String>,
+    #[serde(default)]
+    pub volver: First<String>,
+}
+
+/// `POST /personal/entrar/codigo`: the TOTP code of a pending login (of
+/// this browser, under 5 minutes old). Right: the session, as a password
+/// login. Wrong or already used: 401 and the form again (the failure counts
+/// towards the lockout). Expired, unknown or of another browser: the login
+/// page again.
+#[tracing::instrument(name = "staff.login_code", skip_all)]
+pub async fn login_code(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Response {
+    let pending = form.pendiente.into_inner().unwrap_or_default();
+    let code = form.codigo.into_inner().unwrap_or_default();
+    let back = safe_back(form.volver.as_deref());
+    let now = state.clock.real_now();
+    let Some(browser) = state.cookies.session_of(&headers) else { return AppError::csrf().into_response() };
+    match app::staff::log_in_with_code(&state.store, pending.trim(), &browser, &code, &ip.to_string(), now).await {
+        Ok(logged) => logged_in(&state, &logged, back),
+        Err(app::staff::CodeError::Wrong) => {
+            tracing::warn!("staff: TOTP code refused");
+            let message = "El código no es correcto o ya se usó. Escriba el código que muestra ahora su aplicación \
+                           (si acaba de usar uno, espere al siguiente).";
+            code_page(&state, &uri, &headers, &browser, pending.trim(), &back, Some(message))
+        }
+        Err(app::staff::CodeError::Locked { until }) => locked_page(&state, &uri, &headers, until, "", &back),
+        Err(app::staff::CodeError::Unavailable) => AppError::unavailable().into_response(),
+        Err(_) => {
+            let message = "La verificación venció (tiene 5 minutos) o no es de este navegador. Vuelva a escribir su \
+                           usuario y contraseña.";
+            login_page(&state, &uri, &headers, StatusCode::UNAUTHORIZED, Some(message), "", &back)
+        }
     }
 }
 
@@ -285,6 +413,186 @@ pub async fn logout(State(state): State<AppState>, staff: Staff, Form(form): For
 /// `POST /personal/salir-todas`: ends every session of this person.
 pub async fn logout_everywhere(State(state): State<AppState>, staff: Staff, Form(form): Form<SessionForm>) -> Response {
     end_session(state, staff, form, true).await
+}
+
+/// The issuer an authenticator app shows next to the code.
+fn totp_issuer(state: &AppState) -> String {
+    format!("Recauda {}", state.municipality.name)
+}
+
+/// The second factor's page for `staff`, with an optional notice.
+async fn totp_page(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    staff: &Staff,
+    user: &StaffUser,
+    notice: Option<(bool, String)>,
+    status: StatusCode,
+) -> Response {
+    let required = totp_required(state, user);
+    let view = if user.totp_enabled() {
+        staff_pages::TotpView::Enabled { required }
+    } else {
+        match app::staff::offer_totp(&state.store, user, &totp_issuer(state)).await {
+            Ok(Some(offer)) => staff_pages::TotpView::Enrol { offer, required },
+            Ok(None) => staff_pages::TotpView::Enabled { required },
+            Err(e) => {
+                tracing::error!(error = %e, "TOTP secret not offered");
+                return AppError::unavailable().into_response();
+            }
+        }
+    };
+    page(status, staff_pages::totp_document(ctx(state, uri, headers), &staff.csrf_token(state), view, notice))
+}
+
+/// `GET /personal/cuenta/2fa` (any staff member): their own second
+/// factor — the secret offered for enrolment (as a QR code and as text; the
+/// same one until confirmed), or, when on, the form that turns it off.
+#[tracing::instrument(name = "staff.totp_page", skip_all)]
+pub async fn totp(State(state): State<AppState>, uri: Uri, headers: HeaderMap, staff: Staff) -> Response {
+    if let Some(refused) = staff.refuse_unless(may::ENTER) {
+        return refused;
+    }
+    totp_page(&state, &uri, &headers, &staff, &staff.user, None, StatusCode::OK).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TotpForm {
+    #[serde(default)]
+    pub csrf: First<String>,
+    /// The secret the enrolment page offered (base32).
+    #[serde(default)]
+    pub secreto: First<String>,
+    #[serde(default)]
+    pub codigo: First<String>,
+}
+
+/// The role, then the session's token, of a form of the TOTP page.
+fn totp_guard(state: &AppState, staff: &Staff, form: &TotpForm) -> Option<Response> {
+    if let Some(refused) = staff.refuse_unless(may::ENTER) {
+        return Some(refused);
+    }
+    if !state.csrf_key.accepts(&staff.session_id, form.csrf.as_deref().unwrap_or("")) {
+        return Some(AppError::csrf().with_back(TOTP_PAGE).into_response());
+    }
+    None
+}
+
+/// The account as it is now (after a change of its second factor).
+async fn reread(state: &AppState, staff: &Staff) -> Result<StaffUser, Response> {
+    match state.store.staff_by_id(staff.user.id).await {
+        Ok(Some(user)) => Ok(user),
+        Ok(None) | Err(_) => Err(AppError::unavailable().into_response()),
+    }
+}
+
+/// `POST /personal/cuenta/2fa` (any staff member): confirms the secret
+/// offered with a current code; only then is the second factor on
+/// (`staff.totp_enabled` in the audit trail). A wrong code: 422, the same
+/// secret offered again.
+#[tracing::instrument(name = "staff.totp_enable", skip_all)]
+pub async fn totp_enable(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    staff: Staff,
+    Form(form): Form<TotpForm>,
+) -> Response {
+    if let Some(refused) = totp_guard(&state, &staff, &form) {
+        return refused;
+    }
+    let secret = form.secreto.as_deref().unwrap_or("").trim().to_string();
+    let code = form.codigo.as_deref().unwrap_or("").to_string();
+    let now = state.clock.real_now();
+    let (notice, status) =
+        match app::staff::enable_totp(&state.store, &staff.user, &secret, &code, &ip.to_string(), now).await {
+            Ok(()) => {
+                tracing::info!(actor = %staff.actor(), "staff TOTP enabled");
+                (
+                    (
+                        true,
+                        "La verificación en dos pasos quedó activada. Desde ahora, al entrar se le pedirá el código."
+                            .into(),
+                    ),
+                    StatusCode::OK,
+                )
+            }
+            Err(app::staff::CodeError::Wrong) => (
+                (
+                    false,
+                    "El código no es correcto. Revise que la hora de su teléfono sea la correcta y escriba el código \
+                     que muestra ahora su aplicación."
+                        .into(),
+                ),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            Err(app::staff::CodeError::Unavailable) => return AppError::unavailable().into_response(),
+            Err(_) => (
+                (
+                    false,
+                    "La clave ya no es la que se ofreció o la verificación ya estaba activada. Revise esta página \
+                     y vuelva a intentarlo."
+                        .into(),
+                ),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+        };
+    let user = match reread(&state, &staff).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    totp_page(&state, &uri, &headers, &staff, &user, Some(notice), status).await
+}
+
+/// `POST /personal/cuenta/2fa/desactivar` (any staff member): turns their
+/// own second factor off with a current code (`staff.totp_disabled`), unless
+/// the municipality requires it for their role (422). A wrong code: 422,
+/// and it counts towards the lockout; a locked account: 403.
+#[tracing::instrument(name = "staff.totp_disable", skip_all)]
+pub async fn totp_disable(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    staff: Staff,
+    Form(form): Form<TotpForm>,
+) -> Response {
+    if let Some(refused) = totp_guard(&state, &staff, &form) {
+        return refused;
+    }
+    let code = form.codigo.as_deref().unwrap_or("").to_string();
+    let now = state.clock.real_now();
+    let required = totp_required(&state, &staff.user);
+    let refused = |text: String| ((false, text), StatusCode::UNPROCESSABLE_ENTITY);
+    let (notice, status) =
+        match app::staff::disable_totp(&state.store, &staff.user, &code, required, &ip.to_string(), now).await {
+            Ok(()) => {
+                tracing::info!(actor = %staff.actor(), "staff TOTP disabled");
+                ((true, "La verificación en dos pasos quedó desactivada.".to_string()), StatusCode::OK)
+            }
+            Err(app::staff::CodeError::Wrong) => refused(
+                "El código no es correcto o ya se usó. Escriba el código que muestra ahora su aplicación.".into(),
+            ),
+            Err(app::staff::CodeError::Required) => {
+                refused("La tesorería exige la verificación en dos pasos para su rol: no se puede desactivar.".into())
+            }
+            Err(app::staff::CodeError::Locked { until }) => {
+                let local = until.with_timezone(&state.clock.timezone()).format("%H:%M");
+                (
+                    (false, format!("Demasiados intentos fallidos seguidos. Podrá volver a intentarlo a las {local}.")),
+                    StatusCode::FORBIDDEN,
+                )
+            }
+            Err(app::staff::CodeError::Unavailable) => return AppError::unavailable().into_response(),
+            Err(_) => refused("La verificación en dos pasos no está activada.".into()),
+        };
+    let user = match reread(&state, &staff).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    totp_page(&state, &uri, &headers, &staff, &user, Some(notice), status).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -512,9 +820,10 @@ pub async fn admin_create(
     admin_page(&state, &uri, &headers, &staff, notice, status).await
 }
 
-/// `POST /personal/admin/personal/{usuario}/{roles|estado|contrasena}`
-/// (admin): change an account. An admin cannot take away their own admin
-/// role nor disable themselves (the treasury would be left without one).
+/// `POST /personal/admin/personal/{usuario}/{roles|estado|contrasena|2fa}`
+/// (admin): change an account (`2fa`: reset its second factor, a lost
+/// phone). An admin cannot take away their own admin role nor disable
+/// themselves (the treasury would be left without one).
 #[tracing::instrument(name = "staff.admin_change", skip_all, fields(what))]
 async fn admin_change(
     state: AppState,
@@ -561,6 +870,8 @@ async fn admin_change(
                 Err(e) => Err(e.to_string()),
             }
         }
+        "2fa" if !target.totp_enabled() => Err("esa cuenta no tiene activada la verificación en dos pasos".to_string()),
+        "2fa" => Ok(app::store::StaffChange::ResetTotp),
         _ => return AppError::new(404, "not_found", "No existe esa acción.", "No such action.").into_response(),
     };
     let (notice, status) = match change {
@@ -609,4 +920,17 @@ pub async fn admin_password(
     Form(form): Form<StaffForm>,
 ) -> Response {
     admin_change(state, uri, headers, staff, username, "contrasena", form).await
+}
+
+/// `POST /personal/admin/personal/{usuario}/2fa`: resets the second factor
+/// (`staff.totp_reset`; the account's sessions end).
+pub async fn admin_totp(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    staff: Staff,
+    crate::http::extract::PathParam(username): crate::http::extract::PathParam,
+    Form(form): Form<StaffForm>,
+) -> Response {
+    admin_change(state, uri, headers, staff, username, "2fa", form).await
 }

@@ -123,6 +123,9 @@ pub fn router(state: AppState) -> Router {
         // The staff (`server::staff`: each route names its roles).
         .route("/personal", get(staff::home))
         .route("/personal/entrar", get(staff::login_form).post(staff::login))
+        .route("/personal/entrar/codigo", post(staff::login_code))
+        .route("/personal/cuenta/2fa", get(staff::totp).post(staff::totp_enable))
+        .route("/personal/cuenta/2fa/desactivar", post(staff::totp_disable))
         .route("/personal/salir", post(staff::logout))
         .route("/personal/salir-todas", post(staff::logout_everywhere))
         .route("/personal/bitacora", get(staff::audit))
@@ -152,6 +155,7 @@ pub fn router(state: AppState) -> Router {
         .route("/personal/admin/personal/{usuario}/roles", post(staff::admin_roles))
         .route("/personal/admin/personal/{usuario}/estado", post(staff::admin_state))
         .route("/personal/admin/personal/{usuario}/contrasena", post(staff::admin_password))
+        .route("/personal/admin/personal/{usuario}/2fa", post(staff::admin_totp))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         // Every route above answers a method it does not have with the
         // error (JSON under /api, a page elsewhere), not an empty 405.

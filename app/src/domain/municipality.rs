@@ -1,7 +1,8 @@
 //! The municipality file (`config/municipalities/<slug>.toml`): everything
 //! that differs between treasuries — identity, office hours, the UMA table,
-//! the recargos rule, CFF art. 20 rounding, the catalogue of concepts and
-//! the discount programs authorised by the Cabildo.
+//! the recargos rule, CFF art. 20 rounding, the catalogue of concepts, the
+//! discount programs authorised by the Cabildo and the staff's rules (which
+//! roles must log in with a second factor).
 //!
 //! Decimals (UMA values, rates, percentages) are written as strings in the
 //! file (`monthly_rate = "0.0147"`) so that they are read exactly; floating
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::discounts::{validate_programs, Component, DiscountError, DiscountProgram, ALL_CONCEPTS};
 use crate::domain::reference::MAX_PREFIX;
+use crate::domain::staff::{Role, Roles};
 use crate::domain::uma::{UmaEntry, UmaError, UmaTable};
 
 /// Highest monthly recargos rate accepted (10 % a month).
@@ -57,6 +59,9 @@ pub struct Municipality {
     /// Rubros de Ingresos), besides each concept's own code.
     #[serde(default)]
     pub accounting: Accounting,
+    /// The staff's rules (`[staff]`); none when the section is absent.
+    #[serde(default)]
+    pub staff: StaffRules,
 }
 
 /// The CRI codes of what is not a concept of its own: recargos and the
@@ -78,6 +83,23 @@ pub fn is_cri_code(code: &str) -> bool {
     let parts: Vec<&str> = code.split('.').collect();
     (1..=6).contains(&parts.len())
         && parts.iter().all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The `[staff]` section: `require_totp_for = ["tesorero", "admin"]` makes
+/// a person holding any of these roles enrol a TOTP second factor before
+/// doing anything else, and keeps them from turning it off.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffRules {
+    #[serde(default)]
+    pub require_totp_for: Vec<Role>,
+}
+
+impl StaffRules {
+    /// Whether a person with `roles` must use TOTP.
+    pub fn requires_totp(&self, roles: &Roles) -> bool {
+        roles.any_of(&self.require_totp_for)
+    }
 }
 
 fn default_reference_prefix() -> u8 {
@@ -374,6 +396,7 @@ pub(crate) mod tests {
                     d(2026, 11, 30),
                 ),
             ],
+            staff: StaffRules::default(),
         }
     }
 
@@ -503,6 +526,22 @@ pub(crate) mod tests {
             assert_eq!(p.component, Component::Recargos);
             assert!(p.covers("predial") && p.covers("agua"));
             assert!(p.applies_on(d(2026, 3, 31)) && !p.applies_on(d(2026, 4, 1)));
+        }
+
+        #[test]
+        fn the_staff_section_names_the_roles_that_must_use_totp() {
+            let m = Municipality::from_toml_str(LORETO).unwrap();
+            assert!(m.staff.require_totp_for.is_empty(), "none by default");
+            assert!(!m.staff.requires_totp(&Roles::new([Role::Admin])));
+            let with = format!("{LORETO}\n[staff]\nrequire_totp_for = [\"tesorero\", \"admin\"]\n");
+            let m = Municipality::from_toml_str(&with).unwrap();
+            assert_eq!(m.staff.require_totp_for, [Role::Tesorero, Role::Admin]);
+            assert!(m.staff.requires_totp(&Roles::new([Role::Cajero, Role::Tesorero])));
+            assert!(!m.staff.requires_totp(&Roles::new([Role::Cajero, Role::Revisor])));
+            let unknown_role = format!("{LORETO}\n[staff]\nrequire_totp_for = [\"jefe\"]\n");
+            assert!(matches!(Municipality::from_toml_str(&unknown_role), Err(MunicipalityError::Parse(_))));
+            let unknown_key = format!("{LORETO}\n[staff]\nrequire_2fa = true\n");
+            assert!(matches!(Municipality::from_toml_str(&unknown_key), Err(MunicipalityError::Parse(_))));
         }
 
         #[test]

@@ -91,6 +91,12 @@ string_enum! {
         CancellationRejected = "receipt.cancel_rejected",
         /// An order's payment was annulled (its receipt cancelled, charges reopened).
         PaymentAnnulled = "payment.annulled",
+        /// A person turned on their TOTP second factor (a code confirmed it).
+        StaffTotpEnabled = "staff.totp_enabled",
+        /// A person turned off their own second factor (with a code).
+        StaffTotpDisabled = "staff.totp_disabled",
+        /// An admin reset someone's second factor (a lost phone).
+        StaffTotpReset = "staff.totp_reset",
     }
 }
 

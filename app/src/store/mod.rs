@@ -55,7 +55,7 @@ pub use caja::{
 pub use dialect::Dialect;
 pub use receipts::{RedeemOutcome, Redemption};
 pub use records::*;
-pub use staff::{NewStaff, StaffChange, StaffSessionRow, StaffUser};
+pub use staff::{LoginChallenge, NewStaff, StaffChange, StaffSessionRow, StaffUser, TotpChange, TotpSecret};
 
 /// The store. Cheap to clone (the pool is reference-counted).
 #[derive(Clone, Debug)]

@@ -1,13 +1,15 @@
 //! The treasury's staff accounts: created with their roles and password
 //! hash (never the password), found by username, and the lockout counters
-//! of their logins. Creating one is in the audit trail.
+//! of their logins; their optional TOTP second factor (the secret, the
+//! last step used) and the pending logins that still owe a code. Creating
+//! one and every change of its second factor are in the audit trail.
 
 use chrono::{DateTime, Utc};
 
 use super::audit::AuditAction;
 use super::dialect::Stmt;
 use super::records::{timestamp_to_db, DbTime};
-use super::{query_err, Store, StoreError};
+use super::{query_err, Store, StoreError, Tx};
 use crate::domain::staff::{Roles, Username};
 
 static INSERT_STAFF: Stmt = Stmt::new(
@@ -16,7 +18,11 @@ static INSERT_STAFF: Stmt = Stmt::new(
 );
 static STAFF_BY_USERNAME: Stmt = Stmt::new(
     "SELECT id, username, display_name, roles, password_hash, active, failed_logins, \
-     {ts_text:locked_until} AS locked_until FROM staff_users WHERE username = $1",
+     {ts_text:locked_until} AS locked_until, totp_secret, totp_last_step FROM staff_users WHERE username = $1",
+);
+static STAFF_BY_ID: Stmt = Stmt::new(
+    "SELECT id, username, display_name, roles, password_hash, active, failed_logins, \
+     {ts_text:locked_until} AS locked_until, totp_secret, totp_last_step FROM staff_users WHERE id = $1",
 );
 static LOGIN_FAILED: Stmt = Stmt::new(
     "UPDATE staff_users SET failed_logins = failed_logins + 1, \
@@ -27,7 +33,7 @@ static LOGIN_SUCCEEDED: Stmt =
     Stmt::new("UPDATE staff_users SET failed_logins = 0, locked_until = NULL, updated_at = {ts:$2} WHERE id = $1");
 static ALL_STAFF: Stmt = Stmt::new(
     "SELECT id, username, display_name, roles, password_hash, active, failed_logins, \
-     {ts_text:locked_until} AS locked_until FROM staff_users ORDER BY username",
+     {ts_text:locked_until} AS locked_until, totp_secret, totp_last_step FROM staff_users ORDER BY username",
 );
 static SET_ROLES: Stmt = Stmt::new("UPDATE staff_users SET roles = $2, updated_at = {ts:$3} WHERE id = $1");
 static SET_ACTIVE: Stmt = Stmt::new(
@@ -43,7 +49,8 @@ static INSERT_SESSION: Stmt = Stmt::new(
 );
 static SESSION: Stmt = Stmt::new(
     "SELECT u.id, u.username, u.display_name, u.roles, u.password_hash, u.active, u.failed_logins, \
-     {ts_text:u.locked_until} AS locked_until, {ts_text:s.last_seen_at} AS last_seen_at, \
+     {ts_text:u.locked_until} AS locked_until, u.totp_secret, u.totp_last_step, \
+     {ts_text:s.last_seen_at} AS last_seen_at, \
      {ts_text:s.expires_at} AS expires_at FROM staff_sessions s JOIN staff_users u ON u.id = s.staff_id \
      WHERE s.id_hash = $1 AND s.ended_at IS NULL",
 );
@@ -54,6 +61,37 @@ static END_SESSION: Stmt = Stmt::new(
 );
 static END_ALL_SESSIONS: Stmt =
     Stmt::new("UPDATE staff_sessions SET ended_at = {ts:$2} WHERE staff_id = $1 AND ended_at IS NULL");
+static OFFER_TOTP: Stmt = Stmt::new(
+    "UPDATE staff_users SET totp_pending = COALESCE(totp_pending, $2) \
+     WHERE id = $1 AND totp_secret IS NULL RETURNING totp_pending",
+);
+static ENABLE_TOTP: Stmt = Stmt::new(
+    "UPDATE staff_users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = $3, \
+     updated_at = {ts:$4} WHERE id = $1 AND totp_pending = $2 AND totp_secret IS NULL",
+);
+static CLEAR_TOTP: Stmt = Stmt::new(
+    "UPDATE staff_users SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL, updated_at = {ts:$2} \
+     WHERE id = $1",
+);
+static USE_TOTP_STEP: Stmt = Stmt::new(
+    "UPDATE staff_users SET totp_last_step = $3 \
+     WHERE id = $1 AND totp_secret = $2 AND (totp_last_step IS NULL OR totp_last_step < $3)",
+);
+static DROP_OLD_CHALLENGES: Stmt = Stmt::new("DELETE FROM staff_login_challenges WHERE expires_at < {ts:$1}");
+static INSERT_CHALLENGE: Stmt = Stmt::new(
+    "INSERT INTO staff_login_challenges (id_hash, staff_id, browser_hash, address, created_at, expires_at) \
+     VALUES ($1, $2, $3, $4, {ts:$5}, {ts:$6})",
+);
+static CHALLENGE: Stmt = Stmt::new(
+    "SELECT staff_id FROM staff_login_challenges \
+     WHERE id_hash = $1 AND browser_hash = $2 AND used_at IS NULL AND expires_at > {ts:$3}",
+);
+static USE_CHALLENGE: Stmt = Stmt::new(
+    "UPDATE staff_login_challenges SET used_at = {ts:$4} \
+     WHERE id_hash = $1 AND browser_hash = $2 AND staff_id = $3 AND used_at IS NULL AND expires_at > {ts:$4}",
+);
+static END_CHALLENGES: Stmt =
+    Stmt::new("UPDATE staff_login_challenges SET used_at = {ts:$2} WHERE staff_id = $1 AND used_at IS NULL");
 
 /// A new staff account, its password already hashed.
 #[derive(Clone, Debug)]
@@ -78,6 +116,43 @@ pub struct StaffUser {
     pub failed_logins: i64,
     /// Logins are refused until then (too many failures).
     pub locked_until: Option<DateTime<Utc>>,
+    /// The TOTP secret when the second factor is on.
+    pub totp: Option<TotpSecret>,
+    /// The last time step whose code was accepted (a code is worth once).
+    pub totp_last_step: Option<i64>,
+}
+
+impl StaffUser {
+    /// Whether logging in asks for a TOTP code after the password.
+    pub fn totp_enabled(&self) -> bool {
+        self.totp.is_some()
+    }
+}
+
+/// A TOTP secret as stored (base32), never shown in logs or `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TotpSecret(String);
+
+impl TotpSecret {
+    pub fn new(base32: String) -> TotpSecret {
+        TotpSecret(base32)
+    }
+
+    /// The base32 text (for the `otpauth://` URI and manual entry).
+    pub fn base32(&self) -> &str {
+        &self.0
+    }
+
+    /// The secret's bytes; `None` when the stored text is not base32.
+    pub fn bytes(&self) -> Option<Vec<u8>> {
+        crate::totp::decode_secret(&self.0)
+    }
+}
+
+impl std::fmt::Debug for TotpSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpSecret(***)")
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -90,6 +165,8 @@ struct StaffRow {
     active: i64,
     failed_logins: i64,
     locked_until: Option<DbTime>,
+    totp_secret: Option<String>,
+    totp_last_step: Option<i64>,
 }
 
 impl TryFrom<StaffRow> for StaffUser {
@@ -106,6 +183,8 @@ impl TryFrom<StaffRow> for StaffUser {
             active: r.active == 1,
             failed_logins: r.failed_logins,
             locked_until: r.locked_until.map(|t| t.0),
+            totp: r.totp_secret.map(TotpSecret),
+            totp_last_step: r.totp_last_step,
         })
     }
 }
@@ -167,6 +246,16 @@ impl Store {
         row.map(StaffUser::try_from).transpose()
     }
 
+    pub async fn staff_by_id(&self, id: i64) -> Result<Option<StaffUser>, StoreError> {
+        let mut r = self.read().await?;
+        let row: Option<StaffRow> = sqlx::query_as(r.sql(&STAFF_BY_ID))
+            .bind(id)
+            .fetch_optional(r.c())
+            .await
+            .map_err(query_err("read a staff account"))?;
+        row.map(StaffUser::try_from).transpose()
+    }
+
     /// How many staff accounts exist (the first admin is created from the
     /// command line).
     pub async fn count_staff(&self) -> Result<i64, StoreError> {
@@ -175,13 +264,15 @@ impl Store {
     }
 
     /// Records a failed login of `id`: one more in a row; at `lock_after`
-    /// in a row, logins are refused until `lock_until`. In the audit trail.
+    /// in a row, logins are refused until `lock_until`. In the audit trail
+    /// with its `reason` (`password`, `inactive`, `totp`, `totp_replay`).
     /// Returns the failures in a row.
     pub async fn record_login_failure(
         &self,
         id: i64,
         lock_after: i64,
         lock_until: DateTime<Utc>,
+        reason: &str,
         address: &str,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
@@ -195,7 +286,7 @@ impl Store {
             .fetch_one(tx.c())
             .await
             .map_err(query_err("record a failed login"))?;
-        let details = serde_json::json!({ "staff_id": id, "in_a_row": failures, "address": address });
+        let details = serde_json::json!({ "staff_id": id, "in_a_row": failures, "reason": reason, "address": address });
         tx.audit("anonymous", AuditAction::LoginFailed, details, &now).await?;
         tx.commit().await?;
         Ok(failures)
@@ -310,9 +401,10 @@ impl Store {
         rows.into_iter().map(StaffUser::try_from).collect()
     }
 
-    /// An admin's change to an account: its roles, whether it is active, or
-    /// a new password hash. Disabling it or resetting its password ends its
-    /// sessions. In the audit trail (never the hash).
+    /// An admin's change to an account: its roles, whether it is active, a
+    /// new password hash, or its second factor reset. Disabling it or
+    /// resetting its password or its second factor ends its sessions and its
+    /// pending logins. In the audit trail (never the hash).
     pub async fn change_staff(
         &self,
         id: i64,
@@ -348,6 +440,15 @@ impl Store {
                 let action = if *active { AuditAction::StaffEnabled } else { AuditAction::StaffDisabled };
                 (action, serde_json::json!({ "staff_id": id }), !*active)
             }
+            StaffChange::ResetTotp => {
+                sqlx::query(tx.sql(&CLEAR_TOTP))
+                    .bind(id)
+                    .bind(&now)
+                    .execute(tx.c())
+                    .await
+                    .map_err(query_err("reset a staff member's second factor"))?;
+                (AuditAction::StaffTotpReset, serde_json::json!({ "staff_id": id }), true)
+            }
             StaffChange::Password(hash) => {
                 sqlx::query(tx.sql(&SET_PASSWORD))
                     .bind(id)
@@ -366,6 +467,12 @@ impl Store {
                 .execute(tx.c())
                 .await
                 .map_err(query_err("end a staff member's sessions"))?;
+            sqlx::query(tx.sql(&END_CHALLENGES))
+                .bind(id)
+                .bind(&now)
+                .execute(tx.c())
+                .await
+                .map_err(query_err("end a staff member's pending logins"))?;
         }
         tx.audit(actor, action, details, &now).await?;
         tx.commit().await
@@ -379,4 +486,219 @@ pub enum StaffChange {
     Active(bool),
     /// The new argon2id hash.
     Password(String),
+    /// The second factor turned off (a lost phone): the person logs in with
+    /// the password alone, or enrols again.
+    ResetTotp,
+}
+
+/// A second-factor change a person makes to their own account.
+#[derive(Clone, Debug)]
+pub enum TotpChange {
+    /// Turn it on with the secret offered (base32), whose code of `step` was typed.
+    Enable { secret: String, step: i64 },
+    /// Turn it off; the code of `step` was typed (it is used up).
+    Disable { step: i64 },
+}
+
+/// A login whose password was right, still owing a code: which account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoginChallenge {
+    pub staff_id: i64,
+}
+
+/// The second factor: enrolment, turning it off, the codes used, and the
+/// logins that still owe a code.
+impl Store {
+    /// The secret offered to `id` for enrolment (base32): the one offered
+    /// before if any, otherwise `candidate` (kept, so reloading the page
+    /// shows the same secret). `None` when the second factor is already on.
+    pub async fn offer_totp(&self, id: i64, candidate: &str) -> Result<Option<String>, StoreError> {
+        let mut tx = self.write().await?;
+        let pending: Option<Option<String>> = sqlx::query_scalar(tx.sql(&OFFER_TOTP))
+            .bind(id)
+            .bind(candidate)
+            .fetch_optional(tx.c())
+            .await
+            .map_err(query_err("offer a TOTP secret"))?;
+        tx.commit().await?;
+        Ok(pending.flatten())
+    }
+
+    /// Turns the second factor of `user` on or off (a code was checked by
+    /// the caller). `false` when nothing changed: the secret offered is no
+    /// longer the one checked, the second factor changed meanwhile, or the
+    /// code's step was already used. In the audit trail.
+    pub async fn change_totp(
+        &self,
+        user: &StaffUser,
+        change: &TotpChange,
+        address: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let now = timestamp_to_db(now);
+        let mut tx = self.write().await?;
+        let (changed, action) = match change {
+            TotpChange::Enable { secret, step } => {
+                let done = sqlx::query(tx.sql(&ENABLE_TOTP))
+                    .bind(user.id)
+                    .bind(secret)
+                    .bind(*step)
+                    .bind(&now)
+                    .execute(tx.c())
+                    .await
+                    .map_err(query_err("turn a second factor on"))?;
+                (done.rows_affected() == 1, AuditAction::StaffTotpEnabled)
+            }
+            TotpChange::Disable { step } => {
+                let Some(secret) = &user.totp else { return Ok(false) };
+                let used = tx.use_totp_step(user.id, secret, *step).await?;
+                if used {
+                    sqlx::query(tx.sql(&CLEAR_TOTP))
+                        .bind(user.id)
+                        .bind(&now)
+                        .execute(tx.c())
+                        .await
+                        .map_err(query_err("turn a second factor off"))?;
+                }
+                (used, AuditAction::StaffTotpDisabled)
+            }
+        };
+        if !changed {
+            return Ok(false);
+        }
+        let details = serde_json::json!({ "staff_id": user.id, "address": address });
+        tx.audit(&format!("staff:{}", user.username), action, details, &now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Starts a login that owes a code: the challenge `id_hash` (the hash
+    /// of the token the browser holds), bound to the browser `browser_hash`,
+    /// until `expires_at`. Expired challenges are dropped on the way.
+    pub async fn open_login_challenge(
+        &self,
+        user: &StaffUser,
+        id_hash: &str,
+        browser_hash: &str,
+        address: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let now = timestamp_to_db(now);
+        let mut tx = self.write().await?;
+        sqlx::query(tx.sql(&DROP_OLD_CHALLENGES))
+            .bind(&now)
+            .execute(tx.c())
+            .await
+            .map_err(query_err("drop expired pending logins"))?;
+        sqlx::query(tx.sql(&INSERT_CHALLENGE))
+            .bind(id_hash)
+            .bind(user.id)
+            .bind(browser_hash)
+            .bind(address)
+            .bind(&now)
+            .bind(timestamp_to_db(expires_at))
+            .execute(tx.c())
+            .await
+            .map_err(query_err("start a pending login"))?;
+        tx.commit().await
+    }
+
+    /// The live challenge `id_hash` of browser `browser_hash`: not used,
+    /// not expired.
+    pub async fn login_challenge(
+        &self,
+        id_hash: &str,
+        browser_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LoginChallenge>, StoreError> {
+        let mut r = self.read().await?;
+        let staff_id: Option<i64> = sqlx::query_scalar(r.sql(&CHALLENGE))
+            .bind(id_hash)
+            .bind(browser_hash)
+            .bind(timestamp_to_db(now))
+            .fetch_optional(r.c())
+            .await
+            .map_err(query_err("read a pending login"))?;
+        Ok(staff_id.map(|staff_id| LoginChallenge { staff_id }))
+    }
+
+    /// Ends every pending login of `id` (its account got locked).
+    pub async fn end_login_challenges(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        sqlx::query(tx.sql(&END_CHALLENGES))
+            .bind(id)
+            .bind(timestamp_to_db(now))
+            .execute(tx.c())
+            .await
+            .map_err(query_err("end pending logins"))?;
+        tx.commit().await
+    }
+
+    /// Completes a login that owed a code, all or nothing: uses up the
+    /// challenge (once) and the code's `step` (once), records the login
+    /// (the failures in a row start again) and opens the session
+    /// `session_hash`. `false`, and nothing done, when the challenge or the
+    /// step was used meanwhile.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn complete_login_with_code(
+        &self,
+        user: &StaffUser,
+        challenge_hash: &str,
+        browser_hash: &str,
+        step: i64,
+        session_hash: &str,
+        address: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let Some(secret) = &user.totp else { return Ok(false) };
+        let now = timestamp_to_db(now);
+        let mut tx = self.write().await?;
+        let challenge = sqlx::query(tx.sql(&USE_CHALLENGE))
+            .bind(challenge_hash)
+            .bind(browser_hash)
+            .bind(user.id)
+            .bind(&now)
+            .execute(tx.c())
+            .await
+            .map_err(query_err("use a pending login"))?;
+        if challenge.rows_affected() != 1 || !tx.use_totp_step(user.id, secret, step).await? {
+            return Ok(false);
+        }
+        sqlx::query(tx.sql(&LOGIN_SUCCEEDED))
+            .bind(user.id)
+            .bind(&now)
+            .execute(tx.c())
+            .await
+            .map_err(query_err("record a login"))?;
+        sqlx::query(tx.sql(&INSERT_SESSION))
+            .bind(session_hash)
+            .bind(user.id)
+            .bind(address)
+            .bind(&now)
+            .bind(timestamp_to_db(expires_at))
+            .execute(tx.c())
+            .await
+            .map_err(query_err("open a staff session"))?;
+        let details = serde_json::json!({ "staff_id": user.id, "address": address, "second_factor": "totp" });
+        tx.audit(&format!("staff:{}", user.username), AuditAction::LoggedIn, details, &now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+impl Tx {
+    /// Uses up the code of `step` for `id`, whose secret is still `secret`:
+    /// `false` when that step (or a later one) was already used.
+    async fn use_totp_step(&mut self, id: i64, secret: &TotpSecret, step: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(self.sql(&USE_TOTP_STEP))
+            .bind(id)
+            .bind(secret.base32())
+            .bind(step)
+            .execute(self.c())
+            .await
+            .map_err(query_err("use a TOTP code"))?;
+        Ok(done.rows_affected() == 1)
+    }
 }

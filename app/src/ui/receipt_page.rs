@@ -63,7 +63,7 @@ mod ssr {
 }
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(super) mod ssr {
 
     use axum::http::StatusCode;
     use leptos::prelude::*;
@@ -101,7 +101,7 @@ mod ssr {
     }
 
     /// The QR code of `url` as inline SVG (error correction M, 4-module quiet zone).
-    fn qr_svg(url: &str) -> String {
+    pub(crate) fn qr_svg(url: &str) -> String {
         use qrcode::render::svg;
         match qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M) {
             Ok(code) => code

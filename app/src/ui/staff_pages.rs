@@ -1,5 +1,6 @@
-//! The staff's pages (`/personal/…`): the login form, the staff home and
-//! the audit trail. Rendered on the server as whole documents by the
+//! The staff's pages (`/personal/…`): the login form and its second step
+//! (the TOTP code), the staff home, the second factor's enrolment, the
+//! audit trail, the verify desk and the staff admin. Rendered on the server as whole documents by the
 //! handlers of `server::staff`, which check the session and the role
 //! first; no script. Spanish only for now (the treasury's working language).
 
@@ -62,6 +63,163 @@ pub fn login_document(ctx: PageContext, csrf: &str, error: Option<&str>, usernam
     })
 }
 
+/// The error summary of a refused form: a heading and the reason, focusable
+/// and announced.
+fn error_summary(title: &'static str, text: String) -> impl IntoView {
+    view! {
+        <div class="error-summary" role="alert" tabindex="-1" data-testid="error-summary">
+            <h2>{title}</h2>
+            <p>{text}</p>
+        </div>
+    }
+}
+
+/// The 6-digit code field: numeric keyboard, the browser's one-time-code
+/// autofill, described by its hint.
+fn code_field() -> impl IntoView {
+    view! {
+        <label for="codigo">"Código de verificación"</label>
+        <p id="codigo-ayuda" class="hint">
+            "Los 6 dígitos que muestra ahora su aplicación de autenticación (cambian cada 30 segundos)."
+        </p>
+        <input id="codigo" name="codigo" type="text" inputmode="numeric" autocomplete="one-time-code"
+            pattern="[0-9 ]{6,7}" maxlength="7" required autofocus aria-describedby="codigo-ayuda"
+            data-testid="totp-code"/>
+    }
+}
+
+/// `POST /personal/entrar` for an account with TOTP on: the second step,
+/// the code (with an error summary after a refused one). `pending` is the
+/// pending login's token.
+pub fn login_code_document(ctx: PageContext, csrf: &str, pending: &str, back: &str, error: Option<&str>) -> String {
+    let (csrf, pending, back) = (csrf.to_string(), pending.to_string(), back.to_string());
+    let error = error.map(str::to_string);
+    document(ctx, "Código de verificación", move || {
+        view! {
+            <h1>"Verificación en dos pasos"</h1>
+            {error.map(|e| error_summary("No pudo entrar", e))}
+            <p>"Su contraseña es correcta. Para terminar de entrar, escriba el código de su aplicación de autenticación."</p>
+            <form method="post" action="/personal/entrar/codigo" class="card" data-testid="totp-login-form">
+                <input type="hidden" name="csrf" value=csrf/>
+                <input type="hidden" name="pendiente" value=pending/>
+                <input type="hidden" name="volver" value=back/>
+                {code_field()}
+                <button type="submit" class="button">"Verificar y entrar"</button>
+            </form>
+            <p>
+                "¿Perdió su teléfono? Pida a quien administra el personal que restablezca su verificación en dos pasos. "
+                <a href="/personal/entrar">"Volver a empezar"</a>
+            </p>
+        }
+        .into_any()
+    })
+}
+
+/// What `/personal/cuenta/2fa` shows.
+pub enum TotpView {
+    /// Not on yet: the secret offered, to scan or type, and the form that
+    /// confirms it with a code. `required`: the municipality requires it
+    /// (nothing else opens until it is on).
+    Enrol { offer: crate::staff::TotpOffer, required: bool },
+    /// On: the form that turns it off (unless `required`).
+    Enabled { required: bool },
+}
+
+/// `GET /personal/cuenta/2fa`: the second factor — enrolment (QR code of
+/// the `otpauth://` URI, the secret as text, a code to confirm) or, when
+/// it is on, turning it off. `notice`: the outcome of the last form (`ok`,
+/// text).
+pub fn totp_document(ctx: PageContext, csrf: &str, view: TotpView, notice: Option<(bool, String)>) -> String {
+    let csrf = csrf.to_string();
+    document(ctx, "Verificación en dos pasos", move || {
+        let notice = notice.map(|(ok, text)| {
+            if ok {
+                view! { <div class="notice ok" role="status" data-testid="totp-notice"><p>{text}</p></div> }.into_any()
+            } else {
+                error_summary("No se hizo el cambio", text).into_any()
+            }
+        });
+        let body = match view {
+            TotpView::Enrol { offer, required } => {
+                let qr = super::receipt_page::ssr::qr_svg(&offer.uri);
+                let grouped = crate::totp::grouped(&offer.secret);
+                let (secret, logout) = (offer.secret.clone(), csrf.clone());
+                let must = required.then(|| {
+                    view! {
+                        <p class="notice" data-testid="totp-required">
+                            "La tesorería exige la verificación en dos pasos para su rol. Actívela para continuar: "
+                            "hasta entonces no podrá usar las demás páginas del sistema."
+                        </p>
+                    }
+                });
+                view! {
+                    {must}
+                    <p data-testid="totp-state">"Estado: no activada."</p>
+                    <h2>"1. Agregue la cuenta a su aplicación"</h2>
+                    <p>
+                        "Abra una aplicación de autenticación (por ejemplo Google Authenticator, Microsoft "
+                        "Authenticator, FreeOTP o Aegis) y escanee este código QR."
+                    </p>
+                    <figure class="totp-qr">
+                        <div role="img" aria-label="Código QR para agregar la cuenta a su aplicación de autenticación"
+                            data-testid="totp-qr" inner_html=qr></div>
+                        <figcaption>
+                            "¿No puede escanear? Escriba esta clave en la aplicación (tipo: basada en tiempo): "
+                            <code data-testid="totp-secret">{grouped}</code>
+                        </figcaption>
+                    </figure>
+                    <h2>"2. Confirme con un código"</h2>
+                    <form method="post" action="/personal/cuenta/2fa" class="card" data-testid="totp-enrol-form">
+                        <input type="hidden" name="csrf" value=csrf.clone()/>
+                        <input type="hidden" name="secreto" value=secret/>
+                        {code_field()}
+                        <button type="submit" class="button">"Activar la verificación en dos pasos"</button>
+                    </form>
+                    {required.then(|| logout_forms(&logout))}
+                }
+                .into_any()
+            }
+            TotpView::Enabled { required } => {
+                let form = if required {
+                    view! {
+                        <p data-testid="totp-required">
+                            "La tesorería la exige para su rol: no se puede desactivar. Si perdió su teléfono, "
+                            "pida a quien administra el personal que la restablezca."
+                        </p>
+                    }
+                    .into_any()
+                } else {
+                    let csrf = csrf.clone();
+                    view! {
+                        <h2>"Desactivar"</h2>
+                        <form method="post" action="/personal/cuenta/2fa/desactivar" class="card"
+                            data-testid="totp-disable-form">
+                            <input type="hidden" name="csrf" value=csrf/>
+                            {code_field()}
+                            <button type="submit" class="button secondary">"Desactivar la verificación en dos pasos"</button>
+                        </form>
+                    }
+                    .into_any()
+                };
+                view! {
+                    <p data-testid="totp-state">
+                        "Estado: activada. Al entrar se le pide, después de la contraseña, el código de su aplicación."
+                    </p>
+                    {form}
+                }
+                .into_any()
+            }
+        };
+        view! {
+            <h1>"Verificación en dos pasos"</h1>
+            {notice}
+            {body}
+            <p><a href="/personal">"Volver"</a></p>
+        }
+        .into_any()
+    })
+}
+
 /// The buttons that end the session, each a POST carrying the session's token.
 fn logout_forms(csrf: &str) -> impl IntoView {
     let (a, b) = (csrf.to_string(), csrf.to_string());
@@ -90,6 +248,7 @@ pub fn home_document(ctx: PageContext, user: &StaffUser, csrf: &str) -> String {
     let till = user.roles.any_of(crate::domain::staff::may::WORK_TILL);
     let treasury = user.roles.any_of(crate::domain::staff::may::TREASURY);
     let cancel = user.roles.any_of(crate::domain::staff::may::REQUEST_CANCELLATION);
+    let totp = if user.totp_enabled() { "activada" } else { "no activada" };
     let csrf = csrf.to_string();
     document(ctx, "Personal", move || {
         view! {
@@ -107,6 +266,10 @@ pub fn home_document(ctx: PageContext, user: &StaffUser, csrf: &str) -> String {
                 })}
                 {admin.then(|| view! { <li><a href="/personal/admin/personal">"Personal y roles"</a></li> })}
                 {audit.then(|| view! { <li><a href="/personal/bitacora">"Bitácora de auditoría"</a></li> })}
+                <li>
+                    <a href="/personal/cuenta/2fa">"Verificación en dos pasos"</a>
+                    {format!(" ({totp})")}
+                </li>
             </ul>
             {logout_forms(&csrf)}
         }
@@ -295,7 +458,8 @@ pub fn desk_document(ctx: PageContext, csrf: &str, scanned: &str, shown: DeskSho
 }
 
 /// `GET /personal/admin/personal` (admin): every account, with forms to
-/// create one, change roles, disable or enable, and reset a password.
+/// create one, change roles, disable or enable, reset a password, and
+/// reset the second factor of one that has it on.
 pub fn admin_document(ctx: PageContext, csrf: &str, people: Vec<StaffUser>, notice: Option<(bool, String)>) -> String {
     let csrf = csrf.to_string();
     document(ctx, "Personal y roles", move || {
@@ -324,9 +488,24 @@ pub fn admin_document(ctx: PageContext, csrf: &str, people: Vec<StaffUser>, noti
             .map(|p| {
                 let name = p.username.to_string();
                 let base = format!("/personal/admin/personal/{name}");
-                let state = if p.active { "activa" } else { "desactivada" };
+                let state = match (p.active, p.totp_enabled()) {
+                    (true, true) => "activa, con verificación en dos pasos",
+                    (true, false) => "activa",
+                    (false, _) => "desactivada",
+                };
                 let toggle = if p.active { ("0", "Desactivar") } else { ("1", "Activar") };
                 let (c1, c2, c3) = (csrf.clone(), csrf.clone(), csrf.clone());
+                let reset_totp = p.totp_enabled().then(|| {
+                    let (c4, action) = (csrf.clone(), format!("{base}/2fa"));
+                    view! {
+                        <form method="post" action=action>
+                            <input type="hidden" name="csrf" value=c4/>
+                            <button type="submit" class="button secondary" data-testid=format!("reset-2fa-{name}")>
+                                "Restablecer verificación en dos pasos"
+                            </button>
+                        </form>
+                    }
+                });
                 view! {
                     <tr data-testid=format!("staff-{name}")>
                         <td>{format!("{} ({name})", p.display_name)}</td>
@@ -349,6 +528,7 @@ pub fn admin_document(ctx: PageContext, csrf: &str, people: Vec<StaffUser>, noti
                                 <input id=format!("pw-{name}") name="contrasena" type="password" autocomplete="new-password"/>
                                 <button type="submit" class="button secondary">"Restablecer"</button>
                             </form>
+                            {reset_totp}
                         </td>
                     </tr>
                 }

@@ -44,8 +44,9 @@ pub fn classify(method: &Method, path: &str, query: Option<&str>) -> Option<Rout
         ["recibos"] if has(&["cuenta", "folio"]) => Some(RouteClass::Receipts),
         ["v", _] | ["api", "v1", "receipts", _, "verify"] => Some(RouteClass::Verify),
         ["verificar"] if has(&["url"]) => Some(RouteClass::Verify),
-        // Staff logins.
-        ["personal", "entrar"] if post => Some(RouteClass::Login),
+        // Staff logins, their TOTP code, and the forms that check a code.
+        ["personal", "entrar"] | ["personal", "entrar", "codigo"] if post => Some(RouteClass::Login),
+        ["personal", "cuenta", "2fa"] | ["personal", "cuenta", "2fa", "desactivar"] if post => Some(RouteClass::Login),
         _ => None,
     }
 }
@@ -61,6 +62,10 @@ mod tests {
         let cases = [
             (&post, "/personal/entrar", None, Some(RouteClass::Login)),
             (&get, "/personal/entrar", None, None),
+            (&post, "/personal/entrar/codigo", None, Some(RouteClass::Login)),
+            (&post, "/personal/cuenta/2fa", None, Some(RouteClass::Login)),
+            (&post, "/personal/cuenta/2fa/desactivar", None, Some(RouteClass::Login)),
+            (&get, "/personal/cuenta/2fa", None, None),
             (&get, "/consulta", Some("cuenta=P-1"), Some(RouteClass::Lookup)),
             (&get, "/consulta", Some("rfc=GODE561231GR8"), Some(RouteClass::Lookup)),
             (&get, "/consulta", None, None),

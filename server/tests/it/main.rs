@@ -12,7 +12,9 @@
 //! * `campaign`: the fault campaign, real `recauda serve` processes killed
 //!   at random during payment flows, on SQLite and on PostgreSQL (two servers);
 //! * `audit`: the hash-chained audit trail and `recauda audit verify`;
-//! * `staff`: staff accounts, `recauda staff create`, logins and lockout.
+//! * `staff`: staff accounts, `recauda staff create`, logins and lockout;
+//! * `totp`: the staff's TOTP second factor (enrolment, the code at login,
+//!   replays, the lockout, the municipality's requirement, admin reset).
 
 mod common;
 
@@ -29,3 +31,4 @@ mod receipts;
 mod staff;
 mod store_story;
 mod stripe;
+mod totp;

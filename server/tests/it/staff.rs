@@ -10,7 +10,9 @@ use app::staff::{authenticate, create_staff, CreateStaffError, LoginError, LOCK_
 use app::store::Store;
 use chrono::Duration;
 
-const PASSWORD: &str = "caballo correcto batería grapa";
+pub(crate) const PASSWORD: &str = "caballo correcto batería grapa";
+/// The browser session (CSRF cookie) a login from the library is made in.
+const BROWSER: &str = "0123456789abcdef0123456789abcdef";
 
 /// Runs `recauda staff create ARGS` with `stdin` on a database.
 fn staff_create(url: &str, dir: &std::path::Path, args: &[&str], stdin: &str) -> (bool, String, String) {
@@ -117,8 +119,16 @@ async fn logins(store: &Store) {
 
     // Sessions, admin changes, redemptions and the audit filter: the same
     // statements on both databases.
-    let logged = app::staff::log_in(store, "cajera1", PASSWORD.into(), "203.0.113.5", after).await.unwrap();
-    let other = app::staff::log_in(store, "cajera1", PASSWORD.into(), "203.0.113.5", after).await.unwrap();
+    let logged = app::staff::log_in(store, "cajera1", PASSWORD.into(), "203.0.113.5", BROWSER, after)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
+    let other = app::staff::log_in(store, "cajera1", PASSWORD.into(), "203.0.113.5", BROWSER, after)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
     let at = |m: i64| after + Duration::minutes(m);
     assert!(app::staff::session_user(store, &logged.session_id, at(2)).await.unwrap().is_some());
     assert!(
@@ -130,7 +140,11 @@ async fn logins(store: &Store) {
     assert!(app::staff::session_user(store, &other.session_id, at(4)).await.unwrap().is_none());
 
     use app::store::StaffChange;
-    let again = app::staff::log_in(store, "cajera1", PASSWORD.into(), "203.0.113.5", at(5)).await.unwrap();
+    let again = app::staff::log_in(store, "cajera1", PASSWORD.into(), "203.0.113.5", BROWSER, at(5))
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
     store
         .change_staff(user.id, &StaffChange::Roles(Roles::new([Role::Cajero, Role::Tesorero])), "staff:admin", at(6))
         .await
@@ -189,7 +203,7 @@ use crate::common::{spawn_app, TestApp};
 use app::domain::staff::may;
 
 /// A staff member with these roles, created in the test app's database.
-async fn staff(app: &TestApp, name: &str, roles: &[Role]) {
+pub(crate) async fn staff(app: &TestApp, name: &str, roles: &[Role]) {
     let username = Username::parse(name).unwrap();
     let display = format!("Persona {name}");
     create_staff(
@@ -206,7 +220,7 @@ async fn staff(app: &TestApp, name: &str, roles: &[Role]) {
 }
 
 /// The login form's CSRF cookie and token.
-async fn login_form(app: &TestApp) -> (String, String) {
+pub(crate) async fn login_form(app: &TestApp) -> (String, String) {
     let r = app.get("/personal/entrar").await;
     assert_eq!(r.status().as_u16(), 200);
     let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
@@ -216,7 +230,7 @@ async fn login_form(app: &TestApp) -> (String, String) {
 }
 
 /// Logs in through the form: the answer.
-async fn post_login(app: &TestApp, user: &str, password: &str) -> reqwest::Response {
+pub(crate) async fn post_login(app: &TestApp, user: &str, password: &str) -> reqwest::Response {
     let (cookie, token) = login_form(app).await;
     app.client
         .post(format!("{}/personal/entrar", app.base))
@@ -229,13 +243,13 @@ async fn post_login(app: &TestApp, user: &str, password: &str) -> reqwest::Respo
 }
 
 /// Logs in: the session cookie (`name=value`).
-async fn session(app: &TestApp, user: &str) -> String {
+pub(crate) async fn session(app: &TestApp, user: &str) -> String {
     let r = post_login(app, user, PASSWORD).await;
     assert_eq!(r.status().as_u16(), 303, "{user}");
     r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string()
 }
 
-async fn get_as(app: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::Response {
+pub(crate) async fn get_as(app: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::Response {
     let mut request = app.client.get(format!("{}{}", app.base, path));
     if let Some(c) = cookie {
         request = request.header("cookie", c);
@@ -244,12 +258,12 @@ async fn get_as(app: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::Res
 }
 
 /// The token of the forms of a logged-in page.
-async fn page_token(app: &TestApp, cookie: &str) -> String {
+pub(crate) async fn page_token(app: &TestApp, cookie: &str) -> String {
     let html = get_as(app, "/personal", Some(cookie)).await.text().await.unwrap();
     html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string()
 }
 
-async fn post_as(app: &TestApp, path: &str, cookie: &str, body: &str) -> reqwest::Response {
+pub(crate) async fn post_as(app: &TestApp, path: &str, cookie: &str, body: &str) -> reqwest::Response {
     app.client
         .post(format!("{}{}", app.base, path))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -334,7 +348,11 @@ async fn sessions_end_when_idle_or_too_old_and_lockouts_show_on_the_login_page()
     let app = spawn_app().await;
     staff(&app, "revisor1", &[Role::Revisor]).await;
     let now = chrono::Utc::now();
-    let logged = app::staff::log_in(&app.store, "revisor1", PASSWORD.into(), "127.0.0.1", now).await.unwrap();
+    let logged = app::staff::log_in(&app.store, "revisor1", PASSWORD.into(), "127.0.0.1", BROWSER, now)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
     let id = logged.session_id.as_str();
     let at = |m: i64| now + Duration::minutes(m);
     assert!(app::staff::session_user(&app.store, id, at(29)).await.unwrap().is_some());
@@ -342,7 +360,11 @@ async fn sessions_end_when_idle_or_too_old_and_lockouts_show_on_the_login_page()
     assert!(app::staff::session_user(&app.store, id, at(58)).await.unwrap().is_some());
     assert!(app::staff::session_user(&app.store, id, at(58 + 31)).await.unwrap().is_none(), "idle for 31 minutes");
     // Used every 20 minutes: still ends 12 hours after the login.
-    let logged = app::staff::log_in(&app.store, "revisor1", PASSWORD.into(), "127.0.0.1", now).await.unwrap();
+    let logged = app::staff::log_in(&app.store, "revisor1", PASSWORD.into(), "127.0.0.1", BROWSER, now)
+        .await
+        .unwrap()
+        .into_session()
+        .unwrap();
     let mut m = 0;
     while m < 12 * 60 - 20 {
         m += 20;
@@ -373,7 +395,7 @@ async fn the_permission_matrix_refuses_everyone_a_route_does_not_name() {
         staff(&app, name, &[role]).await;
     }
     // (method, path, the roles it admits)
-    let routes: [(&str, &str, &[Role]); 10] = [
+    let routes: [(&str, &str, &[Role]); 14] = [
         ("GET", "/personal/admin/personal", may::MANAGE_STAFF),
         ("POST", "/personal/admin/personal", may::MANAGE_STAFF),
         ("POST", "/personal/admin/personal/caja/estado", may::MANAGE_STAFF),
@@ -384,6 +406,10 @@ async fn the_permission_matrix_refuses_everyone_a_route_does_not_name() {
         ("JSON", "/api/v1/receipts/A-2026-000001/redeem", may::REDEEM),
         ("POST", "/personal/salir", may::ENTER),
         ("POST", "/personal/salir-todas", may::ENTER),
+        ("GET", "/personal/cuenta/2fa", may::ENTER),
+        ("POST", "/personal/cuenta/2fa", may::ENTER),
+        ("POST", "/personal/cuenta/2fa/desactivar", may::ENTER),
+        ("POST", "/personal/admin/personal/caja/2fa", may::MANAGE_STAFF),
     ];
     let json_post = |path: &str, cookie: Option<&str>| {
         let mut r = app.client.post(format!("{}{}", app.base, path)).json(&serde_json::json!({ "s": "x" }));
@@ -692,7 +718,7 @@ async fn an_admin_creates_accounts_changes_roles_disables_and_resets_from_the_pa
 }
 
 /// Logs in with `password`: the session cookie.
-async fn session_with(app: &TestApp, user: &str, password: &str) -> String {
+pub(crate) async fn session_with(app: &TestApp, user: &str, password: &str) -> String {
     let r = post_login(app, user, password).await;
     assert_eq!(r.status().as_u16(), 303, "{user}");
     r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string()

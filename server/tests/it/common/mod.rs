@@ -74,7 +74,18 @@ pub async fn spawn_app_without_payments() -> TestApp {
 /// `__Host-` cookies, no `Secure`, no HSTS.
 pub async fn spawn_app_over_http() -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-    start_with(dir, today(), 0, true, Payments::Demo, "http://127.0.0.1:3000").await
+    start_with(dir, today(), 0, true, Payments::Demo, "http://127.0.0.1:3000", None).await
+}
+
+/// A server whose municipality file is Loreto's with `extra` appended
+/// (e.g. a `[staff]` section).
+pub async fn spawn_app_with_municipality(extra: &str) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let loreto = std::fs::read_to_string(root.join("config/municipalities/loreto.toml")).expect("loreto.toml");
+    let path = dir.path().join("municipality.toml");
+    std::fs::write(&path, format!("{loreto}\n{extra}\n")).expect("write the municipality file");
+    start_with(dir, today(), 0, true, Payments::Demo, "https://pagos.loreto.gob.mx", Some(path)).await
 }
 
 /// Who takes online payments in a test server.
@@ -94,7 +105,7 @@ async fn start(
     import: bool,
     payments: Payments,
 ) -> TestApp {
-    start_with(dir, today, lookup_limit, import, payments, "https://pagos.loreto.gob.mx").await
+    start_with(dir, today, lookup_limit, import, payments, "https://pagos.loreto.gob.mx", None).await
 }
 
 async fn start_with(
@@ -104,13 +115,14 @@ async fn start_with(
     import: bool,
     payments: Payments,
     public_url: &str,
+    municipality: Option<PathBuf>,
 ) -> TestApp {
     let db_path = dir.path().join("recauda.db");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let settings = Settings {
         database_url: format!("sqlite://{}", db_path.display()),
         addr: "127.0.0.1:0".parse().unwrap(),
-        municipality: root.join("config/municipalities/loreto.toml"),
+        municipality: municipality.unwrap_or_else(|| root.join("config/municipalities/loreto.toml")),
         today: Some(today),
         lookup_limit,
         trust_forwarded_for: false,
