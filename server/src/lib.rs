@@ -5,6 +5,7 @@ pub mod api;
 pub mod caja;
 pub mod config;
 pub mod demo;
+pub mod desk_photo;
 pub mod http;
 pub mod import;
 pub mod jobs;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use app::i18n::{Lang, LANG_COOKIE};
 use app::state::AppState;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
@@ -15,15 +15,34 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::http::extract::{First, Query};
 
-/// Largest request body accepted anywhere (the lookup forms are GETs; the
-/// server functions post a few hundred bytes).
+/// Largest request body accepted anywhere but on the desk's photo (the
+/// lookup forms are GETs; the server functions post a few hundred bytes).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Largest photo the verify desk reads (`POST /personal/caja/verificar/foto`).
+pub const MAX_PHOTO_BYTES: usize = 8 * 1024 * 1024;
+
+/// Largest body of that route: the photo and its form (the CSRF token, the
+/// multipart boundaries and headers).
+pub const MAX_PHOTO_BODY_BYTES: usize = MAX_PHOTO_BYTES + 16 * 1024;
+
+/// Every route's body limit, [`MAX_BODY_BYTES`]: a body declared larger is
+/// refused before its handler, one found larger while read is cut there.
+pub fn limit_bodies<S: Clone + Send + Sync + 'static>(router: axum::Router<S>) -> axum::Router<S> {
+    router.layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+}
+
+/// The desk's photo route's limit, [`MAX_PHOTO_BODY_BYTES`], in place of
+/// [`limit_bodies`]: its handler refuses a larger declared size once it
+/// knows who is asking, and the multipart reader stops at the limit.
+pub fn limit_photo_bodies<S: Clone + Send + Sync + 'static>(router: axum::Router<S>) -> axum::Router<S> {
+    router.layer(DefaultBodyLimit::max(MAX_PHOTO_BODY_BYTES))
+}
 
 /// Wraps the router in the middleware every response goes through.
 pub fn protect<S: Clone + Send + Sync + 'static>(router: axum::Router<S>) -> axum::Router<S> {
     router.layer(
         ServiceBuilder::new()
-            .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
             // Pages and JSON are compressed on the fly (static assets are
             // served precompressed, see `precompress`).
             .layer(CompressionLayer::new().quality(CompressionLevel::Precise(5)))

@@ -10,6 +10,7 @@
 //! | `GET`/`POST /personal/cuenta/2fa`, `POST /personal/cuenta/2fa/desactivar` | any staff member (their own second factor: enrol, confirm, turn off) |
 //! | `GET /personal/bitacora` | tesorero, revisor (`may::READ_AUDIT`) |
 //! | `GET /personal/caja/verificar` | cajero, tesorero (`may::VERIFY_RECEIPTS`) |
+//! | `POST /personal/caja/verificar/foto` (multipart: a photo of the QR code) | cajero, tesorero (`may::VERIFY_RECEIPTS`) |
 //! | `POST /personal/caja/canjear`, `POST /api/v1/receipts/{folio}/redeem` | cajero (`may::REDEEM`) |
 //! | `GET`/`POST /personal/admin/personal`, `POST /personal/admin/personal/{usuario}/{roles,estado,contrasena,2fa}` | admin (`may::MANAGE_STAFF`) |
 //!
@@ -33,11 +34,13 @@ use app::ui::staff_pages;
 use app::ui::PageContext;
 use axum::extract::{FromRef, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::http::extract::{ClientIp, CsrfForm, First, Form, Query};
+use crate::desk_photo::{self, PhotoError};
+use crate::http::extract::{ClientIp, CsrfForm, First, Form, MultipartBody, Query};
+use crate::security::{MAX_PHOTO_BODY_BYTES, MAX_PHOTO_BYTES};
 
 /// The staff session cookie's name over plain http.
 pub const SESSION_COOKIE: &str = "recauda_personal";
@@ -637,6 +640,36 @@ pub struct DeskQuery {
     pub url: First<String>,
 }
 
+/// The desk's address.
+const DESK: &str = "/personal/caja/verificar";
+
+/// The desk's pages may use the camera (this origin only: `BarcodeDetector`
+/// on the live picture); every other page keeps the boundary's
+/// `camera=()`.
+const DESK_PERMISSIONS: &str = "camera=(self), microphone=(), geolocation=(), payment=()";
+
+/// The desk page showing `shown` under the field (which holds `scanned`).
+fn desk_document(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    staff: &Staff,
+    scanned: &str,
+    shown: staff_pages::DeskShown,
+    status: StatusCode,
+) -> Response {
+    let may_redeem = staff.user.roles.any_of(may::REDEEM);
+    let html =
+        staff_pages::desk_document(ctx(state, uri, headers), &staff.csrf_token(state), scanned, shown, may_redeem);
+    let mut response = page(status, html);
+    response
+        .headers_mut()
+        .insert(HeaderName::from_static("permissions-policy"), HeaderValue::from_static(DESK_PERMISSIONS));
+    response
+}
+
+/// The desk page with the check of `scanned` (a receipt's verification
+/// URL, as a scanner types it or as read from a photo).
 async fn desk_page(
     state: &AppState,
     uri: &Uri,
@@ -651,14 +684,11 @@ async fn desk_page(
     } else {
         match app::receipts::desk_check(state, scanned).await {
             Ok(Ok(check)) => staff_pages::DeskShown::Checked { check: Box::new(check), note },
-            Ok(Err(why)) => staff_pages::DeskShown::NotAUrl(why),
+            Ok(Err(why)) => staff_pages::DeskShown::Refused(why),
             Err(_) => return AppError::unavailable().into_response(),
         }
     };
-    let may_redeem = staff.user.roles.any_of(may::REDEEM);
-    let html =
-        staff_pages::desk_document(ctx(state, uri, headers), &staff.csrf_token(state), scanned, shown, may_redeem);
-    page(status, html)
+    desk_document(state, uri, headers, staff, scanned, shown, status)
 }
 
 /// `GET /personal/caja/verificar?url=…` (cajero, tesorero): what a scanner
@@ -675,6 +705,141 @@ pub async fn desk(
     }
     let scanned = q.url.into_inner().unwrap_or_default();
     desk_page(&state, &uri, &headers, &staff, &scanned, None, StatusCode::OK).await
+}
+
+/// A photo over [`MAX_PHOTO_BYTES`] (413, the error shape, back to the desk).
+fn photo_too_large() -> AppError {
+    AppError::new(
+        413,
+        "payload_too_large",
+        format!("La foto pesa más de {} MB. Tómela de nuevo con menor resolución.", MAX_PHOTO_BYTES / (1024 * 1024)),
+        format!(
+            "The photo is larger than {} MB. Take it again at a lower resolution.",
+            MAX_PHOTO_BYTES / (1024 * 1024)
+        ),
+    )
+    .with_back(DESK)
+}
+
+/// What the photo form sent: its token and its file.
+#[derive(Default)]
+struct PhotoUpload {
+    csrf: Option<String>,
+    photo: Option<Vec<u8>>,
+}
+
+fn multipart_refusal(e: axum::extract::multipart::MultipartError) -> AppError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        photo_too_large()
+    } else {
+        tracing::debug!(error = %e, "desk photo: multipart body refused");
+        AppError::bad_form(&e.body_text()).with_back(DESK)
+    }
+}
+
+/// Reads the form's `csrf` and `foto` fields (the first of each; any other
+/// field is skipped), the photo up to [`MAX_PHOTO_BYTES`].
+async fn read_photo_upload(multipart: &mut axum::extract::Multipart) -> Result<PhotoUpload, AppError> {
+    let mut upload = PhotoUpload::default();
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_refusal)? {
+        match field.name() {
+            Some("csrf") if upload.csrf.is_none() => {
+                upload.csrf = Some(field.text().await.map_err(multipart_refusal)?);
+            }
+            Some("foto") if upload.photo.is_none() => {
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(multipart_refusal)? {
+                    if bytes.len() + chunk.len() > MAX_PHOTO_BYTES {
+                        return Err(photo_too_large());
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                upload.photo = Some(bytes);
+            }
+            _ => {}
+        }
+    }
+    Ok(upload)
+}
+
+/// The desk's words for a photo whose code could not be read, and the status.
+fn photo_refusal(e: &PhotoError) -> (StatusCode, &'static str) {
+    match e {
+        PhotoError::NotAnImage => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "El archivo no es una foto JPEG o PNG. Tome la foto con la cámara del teléfono o de la tableta.",
+        ),
+        PhotoError::Unreadable => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "No pudimos abrir la foto: el archivo parece dañado o incompleto. Tome otra.",
+        ),
+        PhotoError::TooLarge => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "La foto tiene demasiados píxeles para revisarla. Tómela de nuevo con menor resolución.",
+        ),
+        PhotoError::NoCode => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "No encontramos un código QR en la foto. Acérquese y evite reflejos.")
+        }
+        PhotoError::TimedOut => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "La foto tardó demasiado en revisarse. Intente de nuevo con una foto más cercana al código.",
+        ),
+    }
+}
+
+/// `POST /personal/caja/verificar/foto` (cajero, tesorero): a photo of the
+/// receipt's QR code (multipart: the file `foto` and the session's `csrf`
+/// token), for a phone or tablet whose browser cannot read codes itself.
+/// The code is read on the server (`desk_photo`), then the answer is the
+/// same verdict as for the scanner's URL. A file that is not a JPEG or PNG
+/// by its bytes: 415; over [`MAX_PHOTO_BYTES`]: 413 (the error shape); no
+/// code found: 422; a code that is not a receipt's: the desk's message for
+/// such a URL.
+#[tracing::instrument(name = "staff.desk_photo", skip_all)]
+pub async fn desk_photo(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    staff: Staff,
+    body: MultipartBody,
+) -> Response {
+    if let Some(refused) = staff.refuse_unless(may::VERIFY_RECEIPTS) {
+        return refused;
+    }
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_PHOTO_BODY_BYTES as u64) {
+        return photo_too_large().into_response();
+    }
+    let upload = match body.open() {
+        Some(mut multipart) => read_photo_upload(&mut multipart).await,
+        None => Err(MultipartBody::refusal().with_back(DESK)),
+    };
+    let upload = match upload {
+        Ok(upload) => upload,
+        Err(e) => return e.into_response(),
+    };
+    if !state.csrf_key.accepts(&staff.session_id, upload.csrf.as_deref().unwrap_or("")) {
+        return AppError::csrf().with_back(DESK).into_response();
+    }
+    let refused = |status: StatusCode, why: &str| {
+        desk_document(&state, &uri, &headers, &staff, "", staff_pages::DeskShown::Refused(why.into()), status)
+    };
+    let photo = match upload.photo {
+        Some(photo) if !photo.is_empty() => photo,
+        _ => return refused(StatusCode::UNPROCESSABLE_ENTITY, "Elija o tome una foto del código QR del recibo."),
+    };
+    let size = photo.len();
+    match desk_photo::read_qr_in_background(photo).await {
+        Ok(text) => {
+            tracing::info!(size, "desk photo: code read");
+            desk_page(&state, &uri, &headers, &staff, &text, None, StatusCode::OK).await
+        }
+        Err(e) => {
+            tracing::info!(size, error = %e, "desk photo: no code read");
+            let (status, why) = photo_refusal(&e);
+            refused(status, why)
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

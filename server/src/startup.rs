@@ -161,6 +161,12 @@ pub fn router(state: AppState) -> Router {
         // error (JSON under /api, a page elsewhere), not an empty 405.
         .method_not_allowed_fallback(http::render::method_not_allowed)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+    // The desk's photo of a receipt: the one route with a larger body limit
+    // (every other route, the fallback included, keeps `MAX_BODY_BYTES`).
+    let photo = Router::new()
+        .route("/personal/caja/verificar/foto", post(staff::desk_photo))
+        .method_not_allowed_fallback(http::render::method_not_allowed);
+    let router = security::limit_bodies(router).merge(security::limit_photo_bodies(photo));
     // Outermost: the boundary (id, span, rate limits, errors, headers).
     security::protect(router)
         .layer(middleware::from_fn_with_state(state.clone(), http::boundary::boundary))

@@ -1,8 +1,11 @@
 //! The staff's pages (`/personal/…`): the login form and its second step
 //! (the TOTP code), the staff home, the second factor's enrolment, the
-//! audit trail, the verify desk and the staff admin. Rendered on the server as whole documents by the
-//! handlers of `server::staff`, which check the session and the role
-//! first; no script. Spanish only for now (the treasury's working language).
+//! audit trail, the verify desk and the staff admin. Rendered on the
+//! server as whole documents by the handlers of `server::staff`, which
+//! check the session and the role first. No WebAssembly: the one script is
+//! the desk's camera ([`DESK_CAMERA_SCRIPT`], plain JavaScript, loaded by
+//! the desk page alone). Spanish only for now (the treasury's working
+//! language). The caja's pages are in [`super::caja_pages`].
 
 #![cfg(feature = "ssr")]
 
@@ -336,12 +339,20 @@ pub fn audit_document(
     })
 }
 
+/// The desk's camera scanner (`public/js/desk-camera.js`, a static asset
+/// under the CSP's `script-src 'self'`): plain JavaScript with the browser's
+/// `BarcodeDetector`, loaded by the desk page only (never by the citizen's
+/// pages, whose WebAssembly it does not touch).
+pub const DESK_CAMERA_SCRIPT: &str = "/js/desk-camera.js";
+
 /// What the desk page shows under the scanner field.
 pub enum DeskShown {
     /// Nothing scanned yet.
     Nothing,
-    /// What was typed is not a receipt's verification URL.
-    NotAUrl(String),
+    /// What was scanned or photographed cannot be checked: why (what was
+    /// typed or read is not a receipt's verification URL, a photo without
+    /// a code, a file that is not a photo).
+    Refused(String),
     /// A checked receipt; `note` is the outcome of a redemption just tried.
     Checked { check: Box<crate::receipts::DeskCheck>, note: Option<DeskNote> },
 }
@@ -361,6 +372,12 @@ pub(super) fn when(t: chrono::DateTime<chrono::Utc>, tz: chrono_tz::Tz) -> Strin
 /// types into (the QR's URL, then Enter), and the verdict, big and
 /// colour-coded, with the amounts and the masked name to compare with the
 /// paper, and "Entregar / canjear" for an authentic receipt not yet redeemed.
+///
+/// On a phone or tablet: "Escanear con la cámara", shown by
+/// [`DESK_CAMERA_SCRIPT`] where the browser reads QR codes itself (it fills
+/// the field and sends the form), and, for every other browser and without
+/// JavaScript, a form that sends a photo of the code to
+/// `POST /personal/caja/verificar/foto`.
 pub fn desk_document(ctx: PageContext, csrf: &str, scanned: &str, shown: DeskShown, may_redeem: bool) -> String {
     use crate::receipts::VerdictKind;
     let tz: chrono_tz::Tz = ctx.municipality.timezone.parse().unwrap_or(chrono_tz::America::Mexico_City);
@@ -368,7 +385,7 @@ pub fn desk_document(ctx: PageContext, csrf: &str, scanned: &str, shown: DeskSho
     document(ctx, "Verificar recibos", move || {
         let result = match shown {
             DeskShown::Nothing => ().into_any(),
-            DeskShown::NotAUrl(why) => view! {
+            DeskShown::Refused(why) => view! {
                 <div class="error-summary" role="alert" data-testid="desk-error"><p>{why}</p></div>
             }
             .into_any(),
@@ -442,16 +459,37 @@ pub fn desk_document(ctx: PageContext, csrf: &str, scanned: &str, shown: DeskSho
                 .into_any()
             }
         };
+        let photo_csrf = csrf.clone();
         view! {
             <h1>"Verificar recibos"</h1>
-            <form method="get" action="/personal/caja/verificar" class="card" data-testid="desk-form">
+            <section class="card desk-camera" id="desk-camera" data-testid="desk-camera" hidden
+                aria-label="Escanear con la cámara">
+                <button type="button" class="button desk-camera-start" id="desk-camera-start"
+                    data-testid="desk-camera-start">"Escanear con la cámara"</button>
+                <div id="desk-camera-view" hidden>
+                    <video id="desk-camera-video" playsinline muted aria-label="Vista de la cámara trasera"></video>
+                    <button type="button" class="button secondary" id="desk-camera-cancel">"Cancelar"</button>
+                </div>
+                <p class="desk-camera-status" id="desk-camera-status" role="status" aria-live="polite"></p>
+            </section>
+            <form method="get" action="/personal/caja/verificar" class="card desk-form" data-testid="desk-form">
                 <label for="url">"Escanee el código QR del recibo (o escriba su dirección) y oprima Enter"</label>
                 <input id="url" name="url" type="text" autofocus autocomplete="off" autocapitalize="none"
                     spellcheck="false" inputmode="url" value=scanned data-testid="desk-input"/>
                 <button type="submit" class="button">"Verificar"</button>
             </form>
             {result}
+            <form method="post" action="/personal/caja/verificar/foto" enctype="multipart/form-data"
+                class="card desk-photo" data-testid="desk-photo-form">
+                <input type="hidden" name="csrf" value=photo_csrf/>
+                <label for="foto">"¿Sin lector? Tome una foto del código QR del recibo"</label>
+                <p class="help">"De cerca, con el código completo y sin reflejos. JPEG o PNG, hasta 8 MB."</p>
+                <input id="foto" name="foto" type="file" accept="image/*" capture="environment" required
+                    data-testid="desk-photo-input"/>
+                <button type="submit" class="button secondary">"Verificar la foto"</button>
+            </form>
             <p><a href="/personal">"Volver"</a></p>
+            <script src=DESK_CAMERA_SCRIPT defer></script>
         }
         .into_any()
     })

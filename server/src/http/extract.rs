@@ -193,6 +193,39 @@ where
     }
 }
 
+/// A `multipart/form-data` body (the desk's photo), opened by its handler
+/// after its own checks (session, role), so that who may not post there
+/// learns only that: a body that is not multipart is refused then
+/// ([`MultipartBody::refusal`], 400 in the error shape). Its size limit is
+/// the route's (`DefaultBodyLimit`).
+pub struct MultipartBody(Option<axum::extract::Multipart>);
+
+impl MultipartBody {
+    /// The body's parts; `None` when it is not `multipart/form-data`.
+    pub fn open(self) -> Option<axum::extract::Multipart> {
+        self.0
+    }
+
+    /// The answer to a body that is not `multipart/form-data`.
+    pub fn refusal() -> AppError {
+        AppError::bad_form("no es multipart/form-data")
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for MultipartBody {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Multipart::from_request(req, state).await {
+            Ok(multipart) => Ok(MultipartBody(Some(multipart))),
+            Err(rejection) => {
+                tracing::debug!(%rejection, "multipart body refused");
+                Ok(MultipartBody(None))
+            }
+        }
+    }
+}
+
 /// The client's address: the peer's, or behind our own reverse proxy
 /// (`trust_forwarded_for`) the last `X-Forwarded-For` entry.
 #[derive(Clone, Copy, Debug)]

@@ -394,14 +394,15 @@ async fn the_permission_matrix_refuses_everyone_a_route_does_not_name() {
     for (name, role) in people {
         staff(&app, name, &[role]).await;
     }
-    // (method, path, the roles it admits)
-    let routes: [(&str, &str, &[Role]); 14] = [
+    // (method, path, the roles it admits); PHOTO: the desk's multipart photo form
+    let routes: [(&str, &str, &[Role]); 15] = [
         ("GET", "/personal/admin/personal", may::MANAGE_STAFF),
         ("POST", "/personal/admin/personal", may::MANAGE_STAFF),
         ("POST", "/personal/admin/personal/caja/estado", may::MANAGE_STAFF),
         ("GET", "/personal", may::ENTER),
         ("GET", "/personal/bitacora", may::READ_AUDIT),
         ("GET", "/personal/caja/verificar", may::VERIFY_RECEIPTS),
+        ("PHOTO", "/personal/caja/verificar/foto", may::VERIFY_RECEIPTS),
         ("POST", "/personal/caja/canjear", may::REDEEM),
         ("JSON", "/api/v1/receipts/A-2026-000001/redeem", may::REDEEM),
         ("POST", "/personal/salir", may::ENTER),
@@ -437,6 +438,10 @@ async fn the_permission_matrix_refuses_everyone_a_route_does_not_name() {
             let answer = match method {
                 "GET" => get_as(&app, path, Some(&cookie)).await,
                 "JSON" => json_post(path, Some(&cookie)).await.unwrap(),
+                "PHOTO" => {
+                    let token = page_token(&app, &cookie).await;
+                    post_photo(&app, Some(&cookie), Some(&token), Some(("foto.png", "image/png", b"x"))).await
+                }
                 _ => {
                     let token = page_token(&app, &cookie).await;
                     post_as(&app, path, &cookie, &format!("csrf={token}")).await
@@ -584,6 +589,261 @@ async fn the_desk_checks_what_a_scanner_types_and_redeems_a_receipt_once() {
 
     let redeemed = app.store.audit_entries("receipt.redeemed", "staff:cajera1", 10).await.unwrap();
     assert_eq!(redeemed.len(), 1);
+}
+
+// ------------------------------------------------- the desk's camera
+
+/// `text` as a QR code of `module` px per module, at (`x`, `y`) of `canvas`.
+fn draw_qr(canvas: &mut image::GrayImage, text: &str, module: u32, x: u32, y: u32) {
+    let code = qrcode::QrCode::new(text.as_bytes()).unwrap();
+    let n = code.width() as u32;
+    for (i, color) in code.to_colors().into_iter().enumerate() {
+        if color == qrcode::Color::Dark {
+            let (mx, my) = (i as u32 % n, i as u32 / n);
+            for dy in 0..module {
+                for dx in 0..module {
+                    canvas.put_pixel(x + mx * module + dx, y + my * module + dy, image::Luma([0]));
+                }
+            }
+        }
+    }
+}
+
+/// A photo-like picture: `w`×`h`, light grain (a photo of paper is never
+/// flat, and it makes the file larger than the other routes' body limit),
+/// `text`'s QR code of `module` px per module in it (none when `text` is
+/// empty), encoded as `format`.
+fn photo(text: &str, module: u32, w: u32, h: u32, format: image::ImageFormat) -> Vec<u8> {
+    let mut seed: u32 = 0x2545_f491;
+    let mut canvas = image::GrayImage::from_fn(w, h, |_, _| {
+        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        image::Luma([200 + (seed >> 27) as u8])
+    });
+    if !text.is_empty() {
+        draw_qr(&mut canvas, text, module, w / 3, h / 4);
+    }
+    let mut out = std::io::Cursor::new(Vec::new());
+    canvas.write_to(&mut out, format).unwrap();
+    out.into_inner()
+}
+
+/// POSTs the desk's photo form (multipart, built by hand): the session
+/// cookie, the `csrf` field and the file `foto` (name, declared type, bytes).
+async fn post_photo(
+    app: &TestApp,
+    cookie: Option<&str>,
+    csrf: Option<&str>,
+    file: Option<(&str, &str, &[u8])>,
+) -> reqwest::Response {
+    let boundary = "----recauda-prueba-7d1f";
+    let mut body = Vec::new();
+    if let Some(token) = csrf {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n").as_bytes(),
+        );
+    }
+    if let Some((name, content_type, bytes)) = file {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"foto\"; filename=\"{name}\"\r\n\
+                 Content-Type: {content_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let mut request = app
+        .client
+        .post(format!("{}/personal/caja/verificar/foto", app.base))
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body);
+    if let Some(c) = cookie {
+        request = request.header("cookie", c);
+    }
+    request.send().await.unwrap()
+}
+
+/// The text of the desk's error box.
+fn desk_error(html: &str) -> String {
+    let after = html.split(r#"data-testid="desk-error""#).nth(1).unwrap_or("");
+    after.split_once("<p>").and_then(|(_, rest)| rest.split("</p>").next()).unwrap_or("").into()
+}
+
+#[tokio::test]
+async fn a_photo_of_the_qr_code_gets_the_same_verdict_as_the_scanner() {
+    let app = spawn_app().await;
+    staff(&app, "cajera1", &[Role::Cajero]).await;
+    staff(&app, "tesorera", &[Role::Tesorero]).await;
+    let (folio, url) = paid_receipt(&app, "P-000002").await;
+    let cookie = session(&app, "cajera1").await;
+    let token = page_token(&app, &cookie).await;
+
+    // A PNG, declared as anything at all: the bytes decide.
+    let png = photo(&url, 8, 1000, 800, image::ImageFormat::Png);
+    let r = post_photo(&app, Some(&cookie), Some(&token), Some(("recibo.txt", "text/plain", &png))).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"data-verdict="authentic""#) && html.contains("Recibo auténtico"), "{html}");
+    assert!(html.contains(&folio) && html.contains("$640.00"), "{html}");
+    assert!(html.contains(r#"data-testid="redeem""#), "a cajero may hand it over from here");
+    assert!(html.contains(&format!(r#"value="{}""#, url.replace('&', "&amp;"))), "the field shows what was read");
+
+    // A phone's JPEG, larger than every other route's body limit and than
+    // the side the code is looked for at (downsized first).
+    let jpeg = photo(&url, 10, 2400, 1800, image::ImageFormat::Jpeg);
+    assert!(jpeg.len() > server::security::MAX_BODY_BYTES, "{} bytes", jpeg.len());
+    let tesorera = session(&app, "tesorera").await;
+    let token_t = page_token(&app, &tesorera).await;
+    let r = post_photo(&app, Some(&tesorera), Some(&token_t), Some(("IMG_0001.JPG", "image/jpeg", &jpeg))).await;
+    assert_eq!(r.status().as_u16(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"data-verdict="authentic""#) && html.contains(&folio), "{html}");
+    assert!(!html.contains(r#"data-testid="redeem""#), "a tesorero verifies, does not hand over");
+
+    // A code that is not a receipt's: the same words as typed.
+    let other = "https://ejemplo.mx/promocion";
+    let typed = get_as(&app, &format!("/personal/caja/verificar?url={}", encoded(other)), Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let png = photo(other, 8, 800, 800, image::ImageFormat::Png);
+    let r = post_photo(&app, Some(&cookie), Some(&token), Some(("qr.png", "image/png", &png))).await;
+    assert_eq!(r.status().as_u16(), 200);
+    let html = r.text().await.unwrap();
+    assert!(!desk_error(&typed).is_empty(), "{typed}");
+    assert_eq!(desk_error(&html), desk_error(&typed), "{html}");
+}
+
+#[tokio::test]
+async fn a_photo_without_a_code_a_file_that_is_not_a_photo_and_an_oversized_one_are_refused_clearly() {
+    let app = spawn_app().await;
+    staff(&app, "cajera1", &[Role::Cajero]).await;
+    staff(&app, "revisora", &[Role::Revisor]).await;
+    let (_, url) = paid_receipt(&app, "P-000002").await;
+    let cookie = session(&app, "cajera1").await;
+    let token = page_token(&app, &cookie).await;
+
+    // No code in the photo: 422, and the desk to try again.
+    let blank = photo("", 0, 800, 600, image::ImageFormat::Png);
+    let r = post_photo(&app, Some(&cookie), Some(&token), Some(("foto.png", "image/png", &blank))).await;
+    assert_eq!(r.status().as_u16(), 422);
+    let html = r.text().await.unwrap();
+    assert_eq!(desk_error(&html), "No encontramos un código QR en la foto. Acérquese y evite reflejos.", "{html}");
+    assert!(html.contains(r#"data-testid="desk-photo-form""#));
+
+    // Text named .jpg and declared a JPEG: refused by its bytes.
+    let text = format!("Esto no es una foto: {url}").into_bytes();
+    let r = post_photo(&app, Some(&cookie), Some(&token), Some(("recibo.jpg", "image/jpeg", &text))).await;
+    assert_eq!(r.status().as_u16(), 415);
+    assert!(desk_error(&r.text().await.unwrap()).starts_with("El archivo no es una foto JPEG o PNG."));
+    // A JPEG's first bytes and nothing after them.
+    let r =
+        post_photo(&app, Some(&cookie), Some(&token), Some(("a.jpg", "image/jpeg", &[0xFF, 0xD8, 0xFF, 0xE0]))).await;
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(desk_error(&r.text().await.unwrap()).contains("dañado"));
+    // No file chosen.
+    let r = post_photo(&app, Some(&cookie), Some(&token), Some(("", "application/octet-stream", b""))).await;
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(desk_error(&r.text().await.unwrap()).contains("Elija o tome una foto"));
+
+    // Over 8 MiB: 413 in the error shape, whether found while reading the
+    // file or declared by the body's length.
+    let mut big = photo(&url, 8, 800, 800, image::ImageFormat::Jpeg);
+    big.resize(server::security::MAX_PHOTO_BYTES + 1, 0);
+    let r = post_photo(&app, Some(&cookie), Some(&token), Some(("grande.jpg", "image/jpeg", &big))).await;
+    assert_eq!(r.status().as_u16(), 413);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"data-code="payload_too_large""#) && html.contains("La foto pesa más de 8 MB"), "{html}");
+    big.resize(server::security::MAX_PHOTO_BODY_BYTES + 1, 0);
+    let r = post_photo(&app, Some(&cookie), Some(&token), Some(("grande.jpg", "image/jpeg", &big))).await;
+    assert_eq!(r.status().as_u16(), 413);
+    assert!(r.text().await.unwrap().contains(r#"data-code="payload_too_large""#));
+
+    // Without the session's token, or with another session's: 403, nothing read.
+    let png = photo(&url, 8, 800, 800, image::ImageFormat::Png);
+    let file = Some(("foto.png", "image/png", png.as_slice()));
+    let r = post_photo(&app, Some(&cookie), None, file).await;
+    assert_eq!(r.status().as_u16(), 403);
+    assert!(r.text().await.unwrap().contains(r#"data-code="csrf""#));
+    let revisora = session(&app, "revisora").await;
+    let foreign = page_token(&app, &revisora).await;
+    assert_eq!(post_photo(&app, Some(&cookie), Some(&foreign), file).await.status().as_u16(), 403);
+    // A role without the desk: 403; no session: to the login.
+    let r = post_photo(&app, Some(&revisora), Some(&foreign), file).await;
+    assert_eq!(r.status().as_u16(), 403);
+    assert!(r.text().await.unwrap().contains(r#"data-code="forbidden""#));
+    let r = post_photo(&app, None, Some(&token), file).await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert!(r.headers()["location"].to_str().unwrap().starts_with("/personal/entrar?volver="));
+    // Not a multipart body: 400 in the error shape; a GET: 405.
+    let r = post_as(&app, "/personal/caja/verificar/foto", &cookie, &format!("csrf={token}")).await;
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.text().await.unwrap().contains(r#"data-code="invalid_form""#));
+    let r = get_as(&app, "/personal/caja/verificar/foto", Some(&cookie)).await;
+    assert_eq!(r.status().as_u16(), 405);
+
+    // And the other routes keep their own limit.
+    let r = post_as(&app, "/personal/caja/canjear", &cookie, &"x".repeat(server::security::MAX_BODY_BYTES + 1)).await;
+    assert_eq!(r.status().as_u16(), 413);
+}
+
+/// The camera is the desk's alone: its script, and the camera permission,
+/// on the desk page only; the citizen's pages neither load nor allow it.
+#[tokio::test]
+async fn the_desk_page_loads_the_camera_script_and_the_citizen_pages_do_not() {
+    let app = spawn_app().await;
+    staff(&app, "cajera1", &[Role::Cajero]).await;
+    let cookie = session(&app, "cajera1").await;
+    let script = app::ui::staff_pages::DESK_CAMERA_SCRIPT;
+    assert_eq!(script, "/js/desk-camera.js");
+
+    let r = get_as(&app, "/personal/caja/verificar", Some(&cookie)).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["permissions-policy"], "camera=(self), microphone=(), geolocation=(), payment=()");
+    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    let html = r.text().await.unwrap();
+    assert!(html.contains(&format!(r#"<script src="{script}" defer"#)), "{html}");
+    assert!(!html.contains("<script>") && !html.contains("recauda.wasm"), "no inline script, no wasm: {html}");
+    // The camera's controls wait hidden for the script; the photo form
+    // works without it.
+    assert!(html.contains(r#"id="desk-camera" data-testid="desk-camera" hidden"#), "{html}");
+    assert!(
+        html.contains("Escanear con la cámara") && html.contains("Cancelar") && html.contains(r#"aria-live="polite""#)
+    );
+    for needed in [
+        r#"action="/personal/caja/verificar/foto" enctype="multipart/form-data""#,
+        r#"type="file" accept="image/*" capture="environment""#,
+        r#"name="foto""#,
+    ] {
+        assert!(html.contains(needed), "{needed}: {html}");
+    }
+    let token = html.split(r#"name="csrf" value=""#).nth(1).unwrap().split('"').next().unwrap();
+    assert!(app.state.csrf_key.accepts(cookie.split_once('=').unwrap().1, token));
+
+    for path in ["/", "/consulta", "/consulta?cuenta=P-000002", "/verificar", "/personal"] {
+        let r = get_as(&app, path, Some(&cookie)).await;
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+        assert!(r.headers()["permissions-policy"].to_str().unwrap().starts_with("camera=()"), "{path}");
+        let html = r.text().await.unwrap();
+        assert!(!html.contains("desk-camera"), "{path} does not load the desk's camera");
+    }
+
+    // The script is a static asset (cargo-leptos copies `public/` into the
+    // site): served as JavaScript, from this origin.
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../public/js/desk-camera.js");
+    let js = std::fs::read_to_string(&source).unwrap();
+    assert!(js.contains("BarcodeDetector") && js.contains("getTracks") && js.contains("pagehide"));
+    std::fs::create_dir_all(app.settings.site_root.join("js")).unwrap();
+    std::fs::copy(&source, app.settings.site_root.join("js/desk-camera.js")).unwrap();
+    let r = app.get(script).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().contains("javascript"), "{:?}", r.headers());
+    assert_eq!(r.text().await.unwrap(), js);
 }
 
 /// The API: 200 once, then 409 for every later call; of many at once,
