@@ -1,49 +1,12 @@
--- no-transaction
--- The cashier office (SQLite): an order's payment may be annulled by the
--- treasury ("annulled": a bounced cheque, a receipt cancellation approved
--- by a second person); tills and their sessions with the blind corte de
--- caja; payments taken at the window; cancellation requests.
+-- The cashier office (SQLite): tills and their sessions with the blind
+-- corte de caja; payments taken at the window; cancellation requests.
 --
--- SQLite cannot change a CHECK constraint in place, so payment_orders is
--- rebuilt by SQLite's documented procedure: foreign keys off (outside any
--- transaction, hence `no-transaction`), one transaction that copies the
--- table, drops the old one, renames the new one (the children refer to it
--- by name) and recreates its indexes, then foreign keys on again.
-
-PRAGMA foreign_keys = OFF;
-
-BEGIN;
-
-CREATE TABLE payment_orders_new (
-    id                INTEGER PRIMARY KEY,
-    reference         TEXT    NOT NULL UNIQUE CHECK (length(reference) = 16),
-    status            TEXT    NOT NULL
-        CHECK (status IN ('created', 'pending', 'succeeded', 'failed', 'expired', 'cancelled', 'refunded', 'annulled')),
-    subtotal_centavos INTEGER NOT NULL,
-    rounding_centavos INTEGER NOT NULL,
-    total_centavos    INTEGER NOT NULL CHECK (total_centavos >= 0),
-    currency          TEXT    NOT NULL DEFAULT 'MXN' CHECK (currency = 'MXN'),
-    method_hint       TEXT,
-    expires_at        TEXT    NOT NULL,
-    created_at        TEXT    NOT NULL,
-    updated_at        TEXT    NOT NULL,
-    requoted_from     INTEGER REFERENCES payment_orders (id),
-    token             TEXT
-);
-
-INSERT INTO payment_orders_new
-    (id, reference, status, subtotal_centavos, rounding_centavos, total_centavos, currency, method_hint,
-     expires_at, created_at, updated_at, requoted_from, token)
-SELECT id, reference, status, subtotal_centavos, rounding_centavos, total_centavos, currency, method_hint,
-       expires_at, created_at, updated_at, requoted_from, token
-FROM payment_orders;
-
-DROP TABLE payment_orders;
-ALTER TABLE payment_orders_new RENAME TO payment_orders;
-
-CREATE INDEX payment_orders_live_by_expiry ON payment_orders (expires_at)
-    WHERE status IN ('created', 'pending');
-CREATE UNIQUE INDEX payment_orders_token ON payment_orders (token);
+-- An order's payment may now also be annulled by the treasury ("annulled":
+-- a bounced cheque, a receipt cancellation approved by a second person).
+-- SQLite cannot change payment_orders' CHECK constraint in place, and its
+-- documented way (rebuilding the table with foreign keys off) cannot run
+-- inside a migration's transaction: `store::sqlite::widen_order_statuses`
+-- does it right after the migrations, once.
 
 -- A till session: one cajero at one till (its code in the municipality
 -- file, which is also its folio series) from the opening float to the
@@ -128,6 +91,3 @@ CREATE TABLE receipt_cancellations (
 
 CREATE UNIQUE INDEX receipt_cancellations_one_pending ON receipt_cancellations (folio) WHERE status = 'requested';
 
-COMMIT;
-
-PRAGMA foreign_keys = ON;

@@ -192,7 +192,7 @@ pub async fn open(
         )
         .await;
     }
-    let float = match Centavos::parse_pesos(&text(&form.fondo)) {
+    let float = match Centavos::parse_printed(&text(&form.fondo)) {
         Ok(c) if c.0 >= 0 && c <= app::domain::money::MAX_INPUT => c,
         _ => {
             let message = "Escriba el fondo inicial en pesos, por ejemplo 1000 o 1,500.50 (0 si no hay fondo).";

@@ -145,7 +145,7 @@ impl WindowTender {
     ) -> Result<WindowTender, TenderError> {
         match method.trim() {
             "efectivo" => {
-                let tendered = Centavos::parse_pesos(tendered).map_err(|_| TenderError::BadAmount)?;
+                let tendered = Centavos::parse_printed(tendered).map_err(|_| TenderError::BadAmount)?;
                 if tendered.0 <= 0 || tendered > MAX_INPUT {
                     return Err(TenderError::BadAmount);
                 }
@@ -282,7 +282,7 @@ pub fn parse_counted_amount(text: &str, field: &str, label: &str) -> Result<Cent
     if text.is_empty() {
         return Ok(Centavos(0));
     }
-    match Centavos::parse_pesos(text) {
+    match Centavos::parse_printed(text) {
         Ok(c) if c.0 >= 0 && c <= MAX_INPUT => Ok(c),
         _ => Err(CountError { field: field.into(), label: label.into() }),
     }

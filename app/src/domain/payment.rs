@@ -794,7 +794,7 @@ mod tests {
         let live: Vec<_> = OrderStatus::ALL.into_iter().filter(|s| s.is_live()).collect();
         assert_eq!(live, [Created, Pending]);
         let fin: Vec<_> = OrderStatus::ALL.into_iter().filter(|s| s.is_final()).collect();
-        assert_eq!(fin, [Succeeded, Failed, Expired, Cancelled, Refunded]);
+        assert_eq!(fin, [Succeeded, Failed, Expired, Cancelled, Refunded, Annulled]);
     }
 
     #[test]

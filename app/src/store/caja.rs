@@ -383,7 +383,7 @@ static PAYMENT_BY_FOLIO: Stmt = Stmt::new(concat!(window_payment_select!(), " WH
 /// What a session's till should hold: the payments whose orders still
 /// stand (an annulled one gave its money back), by method.
 static EXPECTED_BY_METHOD: Stmt = Stmt::new(
-    "SELECT w.method, SUM(w.amount_centavos) AS total FROM window_payments w \
+    "SELECT w.method, CAST(SUM(w.amount_centavos) AS BIGINT) AS total FROM window_payments w \
      JOIN payment_orders o ON o.id = w.order_id \
      WHERE w.till_session_id = $1 AND o.status = 'succeeded' GROUP BY w.method ORDER BY w.method",
 );

@@ -105,7 +105,86 @@ pub(super) async fn connect(database_url: &str) -> Result<AnyPool, StoreError> {
         pool.execute("PRAGMA journal_mode = WAL").await.map_err(connect_err)?;
     }
     MIGRATOR.run(&pool).await.map_err(StoreError::Migrate)?;
+    widen_order_statuses(&pool).await?;
     Ok(pool)
+}
+
+/// What payment_orders' status may be since the cashier office
+/// (migration 0014): `annulled` added.
+const ORDERS_TABLE: &str = "CREATE TABLE payment_orders_new (
+    id                INTEGER PRIMARY KEY,
+    reference         TEXT    NOT NULL UNIQUE CHECK (length(reference) = 16),
+    status            TEXT    NOT NULL
+        CHECK (status IN ('created', 'pending', 'succeeded', 'failed', 'expired', 'cancelled', 'refunded', 'annulled')),
+    subtotal_centavos INTEGER NOT NULL,
+    rounding_centavos INTEGER NOT NULL,
+    total_centavos    INTEGER NOT NULL CHECK (total_centavos >= 0),
+    currency          TEXT    NOT NULL DEFAULT 'MXN' CHECK (currency = 'MXN'),
+    method_hint       TEXT,
+    expires_at        TEXT    NOT NULL,
+    created_at        TEXT    NOT NULL,
+    updated_at        TEXT    NOT NULL,
+    requoted_from     INTEGER REFERENCES payment_orders (id),
+    token             TEXT
+);
+INSERT INTO payment_orders_new
+    (id, reference, status, subtotal_centavos, rounding_centavos, total_centavos, currency, method_hint,
+     expires_at, created_at, updated_at, requoted_from, token)
+SELECT id, reference, status, subtotal_centavos, rounding_centavos, total_centavos, currency, method_hint,
+       expires_at, created_at, updated_at, requoted_from, token
+FROM payment_orders;
+DROP TABLE payment_orders;
+ALTER TABLE payment_orders_new RENAME TO payment_orders;
+CREATE INDEX payment_orders_live_by_expiry ON payment_orders (expires_at) WHERE status IN ('created', 'pending');
+CREATE UNIQUE INDEX payment_orders_token ON payment_orders (token);";
+
+/// Widens payment_orders' status CHECK to take `annulled`, once (a
+/// database made before migration 0014). SQLite cannot change a CHECK in
+/// place; its documented procedure rebuilds the table with foreign keys
+/// off, which a migration's transaction cannot do: foreign keys off on one
+/// connection, then in one `BEGIN IMMEDIATE` transaction the table is
+/// copied, the old one dropped and the new one renamed (the children refer
+/// to it by name) with its indexes, the foreign keys checked, and foreign
+/// keys on again whatever happened.
+async fn widen_order_statuses(pool: &AnyPool) -> Result<(), StoreError> {
+    const SCHEMA: &str = "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'payment_orders'";
+    let widened = |sql: &str| sql.contains("'annulled'");
+    let mut conn = pool.acquire().await.map_err(query_err("reach the database"))?;
+    let sql: String = sqlx::query_scalar(SCHEMA).fetch_one(&mut *conn).await.map_err(query_err("read the schema"))?;
+    if widened(&sql) {
+        return Ok(());
+    }
+    conn.execute("PRAGMA foreign_keys = OFF").await.map_err(query_err("turn foreign keys off"))?;
+    let rebuilt = async {
+        conn.execute(BEGIN_WRITE).await.map_err(query_err("start the orders' rebuild"))?;
+        let done = async {
+            // Another process may have done it meanwhile.
+            let sql: String =
+                sqlx::query_scalar(SCHEMA).fetch_one(&mut *conn).await.map_err(query_err("read the schema"))?;
+            if !widened(&sql) {
+                conn.execute(ORDERS_TABLE).await.map_err(query_err("rebuild payment_orders"))?;
+                let broken: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(query_err("check foreign keys"))?;
+                if !broken.is_empty() {
+                    return Err(StoreError::Corrupt(format!("foreign keys broken after the rebuild: {broken:?}")));
+                }
+            }
+            Ok(())
+        }
+        .await;
+        match done {
+            Ok(()) => conn.execute("COMMIT").await.map(|_| ()).map_err(query_err("commit the orders' rebuild")),
+            Err(e) => {
+                let _ = conn.execute("ROLLBACK").await;
+                Err(e)
+            }
+        }
+    }
+    .await;
+    conn.execute("PRAGMA foreign_keys = ON").await.map_err(query_err("turn foreign keys on"))?;
+    rebuilt
 }
 
 #[cfg(test)]
@@ -119,6 +198,70 @@ mod tests {
         assert_eq!(url_of("sqlite://x.db"), "sqlite://x.db?mode=rwc");
         assert_eq!(url_of("sqlite::memory:"), "sqlite::memory:");
         assert_eq!(url_of("sqlite://x.db?mode=ro"), "sqlite://x.db?mode=ro");
+    }
+
+    /// A database made before the cashier office (migrations up to 0013,
+    /// orders in it) gets `annulled` in payment_orders' CHECK when it is
+    /// opened: every order and every child row kept, foreign keys still
+    /// enforced, and opening it again changes nothing.
+    #[tokio::test]
+    async fn an_older_database_takes_annulled_orders_after_the_rebuild() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db").display().to_string();
+        {
+            let old = sqlx::migrate::Migrator {
+                migrations: std::borrow::Cow::Owned(
+                    MIGRATOR.migrations.iter().filter(|m| m.version <= 13).cloned().collect(),
+                ),
+                ..sqlx::migrate::Migrator::DEFAULT
+            };
+            let pool: AnyPool = AnyPoolOptions::new()
+                .max_connections(1)
+                .after_connect(|conn, _| Box::pin(async move { conn.execute(PRAGMAS).await.map(|_| ()) }))
+                .connect(&url_of(&path))
+                .await
+                .unwrap();
+            old.run(&pool).await.unwrap();
+            pool.execute(
+                "INSERT INTO payment_orders (id, reference, status, subtotal_centavos, rounding_centavos, \
+                 total_centavos, expires_at, created_at, updated_at, token) VALUES \
+                 (7, '0126112100000007', 'succeeded', 100, 0, 100, 'x', 'x', 'x', 'aa'); \
+                 INSERT INTO payment_transitions (order_id, from_status, to_status, event, at) \
+                 VALUES (7, 'created', 'succeeded', 'paid', 'x');",
+            )
+            .await
+            .unwrap();
+            let sql: String = sqlx::query_scalar("SELECT sql FROM sqlite_schema WHERE name = 'payment_orders'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert!(!sql.contains("annulled"));
+            pool.close().await;
+        }
+        for _ in 0..2 {
+            let pool = connect(&path).await.unwrap();
+            let sql: String = sqlx::query_scalar("SELECT sql FROM sqlite_schema WHERE name = 'payment_orders'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert!(sql.contains("'annulled'"), "{sql}");
+            let kept: (i64, String) = sqlx::query_as("SELECT count(*), MAX(token) FROM payment_orders")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(kept, (1, "aa".to_string()));
+            pool.execute("UPDATE payment_orders SET status = 'annulled' WHERE id = 7").await.unwrap();
+            // The children still point at the table, enforced.
+            let orphan = pool
+                .execute("INSERT INTO payment_transitions (order_id, to_status, event, at) VALUES (99, 'x', 'x', 'x')")
+                .await;
+            assert!(orphan.is_err(), "foreign keys enforced");
+            let broken: Vec<(String,)> =
+                sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check").fetch_all(&pool).await.unwrap();
+            assert!(broken.is_empty(), "{broken:?}");
+            pool.close().await;
+        }
     }
 
     /// Every pooled connection commits durably (a payment acknowledged to

@@ -13,6 +13,9 @@
 //!   at random during payment flows, on SQLite and on PostgreSQL (two servers);
 //! * `audit`: the hash-chained audit trail and `recauda audit verify`;
 //! * `staff`: staff accounts, `recauda staff create`, logins and lockout;
+//! * `caja`: the cashier office through its pages (tills, window payments,
+//!   the blind corte, bounced cheques, cancellations, the accounting export;
+//!   the day and the export on SQLite and PostgreSQL);
 //! * `totp`: the staff's TOTP second factor (enrolment, the code at login,
 //!   replays, the lockout, the municipality's requirement, admin reset).
 
@@ -21,6 +24,7 @@ mod common;
 mod api;
 mod audit;
 mod boundary;
+mod caja;
 mod campaign;
 mod fuzz;
 mod orders;

@@ -395,7 +395,7 @@ async fn the_permission_matrix_refuses_everyone_a_route_does_not_name() {
         staff(&app, name, &[role]).await;
     }
     // (method, path, the roles it admits); PHOTO: the desk's multipart photo form
-    let routes: [(&str, &str, &[Role]); 15] = [
+    let routes: [(&str, &str, &[Role]); 39] = [
         ("GET", "/personal/admin/personal", may::MANAGE_STAFF),
         ("POST", "/personal/admin/personal", may::MANAGE_STAFF),
         ("POST", "/personal/admin/personal/caja/estado", may::MANAGE_STAFF),
@@ -411,6 +411,31 @@ async fn the_permission_matrix_refuses_everyone_a_route_does_not_name() {
         ("POST", "/personal/cuenta/2fa", may::ENTER),
         ("POST", "/personal/cuenta/2fa/desactivar", may::ENTER),
         ("POST", "/personal/admin/personal/caja/2fa", may::MANAGE_STAFF),
+        // The caja (server::caja).
+        ("GET", "/personal/caja", may::WORK_TILL),
+        ("POST", "/personal/caja/abrir", may::WORK_TILL),
+        ("GET", "/personal/caja/cobrar?q=P-000002", may::WORK_TILL),
+        ("POST", "/personal/caja/orden", may::WORK_TILL),
+        ("GET", "/personal/caja/orden/00000000000000000000000000000000", may::WORK_TILL),
+        ("POST", "/personal/caja/orden/00000000000000000000000000000000/cobrar", may::WORK_TILL),
+        ("GET", "/personal/caja/recibo/C1-2026-000001", may::SEE_CORTES),
+        ("GET", "/personal/caja/recibo/C1-2026-000001/ticket", may::SEE_CORTES),
+        ("GET", "/personal/caja/corte", may::WORK_TILL),
+        ("POST", "/personal/caja/corte", may::WORK_TILL),
+        ("GET", "/personal/caja/corte/1", may::SEE_CORTES),
+        ("POST", "/personal/caja/corte/1/explicacion", may::WORK_TILL),
+        ("GET", "/personal/caja/corte/1/pdf", may::SEE_CORTES),
+        ("GET", "/personal/tesoreria/cortes", may::TREASURY),
+        ("POST", "/personal/tesoreria/cortes/1/aprobar", may::TREASURY),
+        ("GET", "/personal/tesoreria/cheques", may::TREASURY),
+        ("POST", "/personal/tesoreria/cheques", may::TREASURY),
+        ("GET", "/personal/tesoreria/exportar", may::TREASURY),
+        ("GET", "/personal/tesoreria/exportar.csv?desde=2026-11-01&hasta=2026-11-30", may::TREASURY),
+        ("APIGET", "/api/v1/exports/collections.csv?from=2026-11-01&to=2026-11-30", may::TREASURY),
+        ("GET", "/personal/cancelaciones", may::REQUEST_CANCELLATION),
+        ("POST", "/personal/cancelaciones", may::REQUEST_CANCELLATION),
+        ("POST", "/personal/cancelaciones/1/aprobar", may::TREASURY),
+        ("POST", "/personal/cancelaciones/1/rechazar", may::TREASURY),
     ];
     let json_post = |path: &str, cookie: Option<&str>| {
         let mut r = app.client.post(format!("{}{}", app.base, path)).json(&serde_json::json!({ "s": "x" }));
@@ -421,11 +446,11 @@ async fn the_permission_matrix_refuses_everyone_a_route_does_not_name() {
     };
     for (method, path, allowed) in routes {
         let anonymous = match method {
-            "GET" => get_as(&app, path, None).await,
+            "GET" | "APIGET" => get_as(&app, path, None).await,
             "JSON" => json_post(path, None).await.unwrap(),
             _ => post_as(&app, path, "x=1", "csrf=0").await,
         };
-        if method == "JSON" {
+        if method == "JSON" || method == "APIGET" {
             assert_eq!(anonymous.status().as_u16(), 401, "{path} without a session");
             let body: serde_json::Value = anonymous.json().await.unwrap();
             assert_eq!(body["error"]["code"], "unauthorized");
@@ -436,7 +461,7 @@ async fn the_permission_matrix_refuses_everyone_a_route_does_not_name() {
         for (name, role) in people {
             let cookie = session(&app, name).await;
             let answer = match method {
-                "GET" => get_as(&app, path, Some(&cookie)).await,
+                "GET" | "APIGET" => get_as(&app, path, Some(&cookie)).await,
                 "JSON" => json_post(path, Some(&cookie)).await.unwrap(),
                 "PHOTO" => {
                     let token = page_token(&app, &cookie).await;

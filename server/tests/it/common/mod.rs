@@ -88,6 +88,15 @@ pub async fn spawn_app_with_municipality(extra: &str) -> TestApp {
     start_with(dir, today(), 0, true, Payments::Demo, "https://pagos.loreto.gob.mx", Some(path)).await
 }
 
+/// A server (demo payments, the test padrón imported) on the database at
+/// `database_url`: a PostgreSQL database for the tests that run a whole
+/// flow on both backends (the key file and site stay in a temp dir).
+pub async fn spawn_app_on_database(database_url: &str) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    start_on(dir, today(), 0, true, Payments::Demo, "https://pagos.loreto.gob.mx", None, Some(database_url.into()))
+        .await
+}
+
 /// Who takes online payments in a test server.
 #[derive(Clone)]
 pub enum Payments {
@@ -117,10 +126,24 @@ async fn start_with(
     public_url: &str,
     municipality: Option<PathBuf>,
 ) -> TestApp {
+    start_on(dir, today, lookup_limit, import, payments, public_url, municipality, None).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn start_on(
+    dir: Arc<tempfile::TempDir>,
+    today: NaiveDate,
+    lookup_limit: u32,
+    import: bool,
+    payments: Payments,
+    public_url: &str,
+    municipality: Option<PathBuf>,
+    database_url: Option<String>,
+) -> TestApp {
     let db_path = dir.path().join("recauda.db");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let settings = Settings {
-        database_url: format!("sqlite://{}", db_path.display()),
+        database_url: database_url.unwrap_or_else(|| format!("sqlite://{}", db_path.display())),
         addr: "127.0.0.1:0".parse().unwrap(),
         municipality: municipality.unwrap_or_else(|| root.join("config/municipalities/loreto.toml")),
         today: Some(today),
