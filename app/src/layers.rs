@@ -2,12 +2,13 @@
 //! may use only modules of its own layer or of layers below it, and the
 //! modules never form a cycle, so a newcomer can read the crate bottom-up:
 //!
-//! 0. rules and plain facts: `domain`, `i18n`, `privacy`, `tokens`, `rate_limit`
+//! 0. rules and plain facts: `domain`, `i18n`, `privacy`, `tokens`, `totp`, `rate_limit`
 //! 1. small shared pieces: `error`, `csrf`, `receipt_keys`
 //! 2. the database: `store`
 //! 3. outside services: `stripe`
 //! 4. what handlers reach: `state`
-//! 5. services, one per concept: `lookup`, `orders`, `payments`, `receipts`, `staff`
+//! 5. services, one per concept: `lookup`, `orders`, `payments`, `receipts`, `staff`,
+//!    `collections` (the accounting export)
 //! 6. pages: `ui`
 //!
 //! The HTTP boundary (`server::http`) sits above all of them.
@@ -19,6 +20,7 @@ pub const LAYERS: &[(&str, u8)] = &[
     ("i18n", 0),
     ("privacy", 0),
     ("tokens", 0),
+    ("totp", 0),
     ("rate_limit", 0),
     ("error", 1),
     ("csrf", 1),
@@ -31,6 +33,7 @@ pub const LAYERS: &[(&str, u8)] = &[
     ("payments", 5),
     ("receipts", 5),
     ("staff", 5),
+    ("collections", 5),
     ("ui", 6),
     ("layers", 6),
 ];

@@ -246,10 +246,8 @@ mod tests {
                 .await
                 .unwrap();
             assert!(sql.contains("'annulled'"), "{sql}");
-            let kept: (i64, String) = sqlx::query_as("SELECT count(*), MAX(token) FROM payment_orders")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
+            let kept: (i64, String) =
+                sqlx::query_as("SELECT count(*), MAX(token) FROM payment_orders").fetch_one(&pool).await.unwrap();
             assert_eq!(kept, (1, "aa".to_string()));
             pool.execute("UPDATE payment_orders SET status = 'annulled' WHERE id = 7").await.unwrap();
             // The children still point at the table, enforced.

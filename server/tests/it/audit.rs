@@ -31,18 +31,21 @@ async fn payments_receipts_cancellations_and_imports_are_in_the_trail() {
             ("cli", "padron.imported"),
             ("stripe", "payment.applied"),
             ("stripe", "receipt.issued"),
+            ("cli:tesoreria", "payment.annulled"),
             ("cli:tesoreria", "receipt.cancelled")
         ]
     );
-    let applied: serde_json::Value = serde_json::from_str(&entries[2].details).unwrap();
+    let applied: serde_json::Value = serde_json::from_str(&entries[3].details).unwrap();
     assert_eq!(applied["order_id"], id);
     assert_eq!(applied["amount_centavos"], 64_000);
-    let issued: serde_json::Value = serde_json::from_str(&entries[1].details).unwrap();
+    let issued: serde_json::Value = serde_json::from_str(&entries[2].details).unwrap();
     assert_eq!(issued["folio"], receipt.folio.to_string());
+    let annulled: serde_json::Value = serde_json::from_str(&entries[1].details).unwrap();
+    assert_eq!((annulled["order_id"].as_i64(), annulled["reason"].as_str()), (Some(id), Some("Pago duplicado")));
     let cancelled: serde_json::Value = serde_json::from_str(&entries[0].details).unwrap();
     assert_eq!(cancelled["reason"], "Pago duplicado");
     let check = app.store.verify_audit().await.unwrap();
-    assert_eq!((check.entries, check.first_bad), (4, None));
+    assert_eq!((check.entries, check.first_bad), (5, None));
 }
 
 /// A fresh trail of `n` entries.

@@ -102,7 +102,8 @@ async fn a_cajero_opens_a_till_takes_cash_with_change_and_prints_the_ticket() {
     assert_eq!(status, 200);
     assert!(html.contains("data-testid=\"open-till\"") && html.contains("C1 — Caja 1"), "{html}");
     let order = window_order(&app, &cajera, "P-000002").await;
-    let (status, html) = cajera.post(&app, &format!("{order}/cobrar"), &[("forma", "efectivo"), ("recibido", "1000")]).await;
+    let (status, html) =
+        cajera.post(&app, &format!("{order}/cobrar"), &[("forma", "efectivo"), ("recibido", "1000")]).await;
     assert_eq!(status, 409, "{html}");
     assert!(html.contains("Abra una caja"), "{html}");
 
@@ -125,7 +126,8 @@ async fn a_cajero_opens_a_till_takes_cash_with_change_and_prints_the_ticket() {
     let (_, html) = cajera.get(&app, &order).await;
     assert!(html.contains("data-testid=\"window-total\">$640.00"), "{html}");
     // Not enough cash: refused, nothing written.
-    let (status, html) = cajera.post(&app, &format!("{order}/cobrar"), &[("forma", "efectivo"), ("recibido", "600")]).await;
+    let (status, html) =
+        cajera.post(&app, &format!("{order}/cobrar"), &[("forma", "efectivo"), ("recibido", "600")]).await;
     assert_eq!(status, 422, "{html}");
     assert!(html.contains("El efectivo recibido ($600.00) es menor que el total a pagar ($640.00)"), "{html}");
     assert!(html.contains("value=\"600\""), "what was typed stays: {html}");
@@ -156,13 +158,15 @@ async fn a_cajero_opens_a_till_takes_cash_with_change_and_prints_the_ticket() {
     assert!(text.contains("C1-2026-000001") && text.contains("Efectivo (en ventanilla)"), "{text}");
 
     // Paid: the order takes no second payment.
-    let (status, html) = cajera.post(&app, &format!("{order}/cobrar"), &[("forma", "efectivo"), ("recibido", "1000")]).await;
+    let (status, html) =
+        cajera.post(&app, &format!("{order}/cobrar"), &[("forma", "efectivo"), ("recibido", "1000")]).await;
     assert_eq!(status, 409, "{html}");
     assert!(html.contains("«pagado»"), "{html}");
 
     // Card and transfer need their references.
     let order = window_order(&app, &cajera, "A-000003").await;
-    let (status, html) = cajera.post(&app, &format!("{order}/cobrar"), &[("forma", "tarjeta"), ("autorizacion", "1")]).await;
+    let (status, html) =
+        cajera.post(&app, &format!("{order}/cobrar"), &[("forma", "tarjeta"), ("autorizacion", "1")]).await;
     assert_eq!(status, 422, "{html}");
     let receipt = pay(&app, &cajera, &order, &[("forma", "tarjeta"), ("autorizacion", "ab1234")]).await;
     assert_eq!(receipt, "/personal/caja/recibo/C1-2026-000002");
@@ -230,7 +234,8 @@ async fn a_day_at_the_window(app: &TestApp) {
 
     // Locked: no payment, no second count, until a tesorero approves.
     let order = window_order(app, &cajera, "LC-000001").await;
-    let (status, html) = cajera.post(app, &format!("{order}/cobrar"), &[("forma", "efectivo"), ("recibido", "5000")]).await;
+    let (status, html) =
+        cajera.post(app, &format!("{order}/cobrar"), &[("forma", "efectivo"), ("recibido", "5000")]).await;
     assert_eq!(status, 409, "{html}");
     assert!(html.contains("en corte"), "{html}");
     let (status, to) = cajera.get(app, "/personal/caja/corte").await;
@@ -244,8 +249,7 @@ async fn a_day_at_the_window(app: &TestApp) {
     assert!(html.contains("debe explicarla"), "{html}");
     let (status, _) = cajera.post(app, &approve, &[("nota", "")]).await;
     assert_eq!(status, 403, "a cajero does not approve");
-    let (status, _) =
-        cajera.post(app, &format!("{corte}/explicacion"), &[("explicacion", "corto")]).await;
+    let (status, _) = cajera.post(app, &format!("{corte}/explicacion"), &[("explicacion", "corto")]).await;
     assert_eq!(status, 422);
     let (status, to) = cajera
         .post(app, &format!("{corte}/explicacion"), &[("explicacion", "Se dio cambio de más a un contribuyente.")])
@@ -327,8 +331,9 @@ async fn a_bounced_cheque_cancels_its_receipt_and_reopens_the_charges() {
     let tesorero = person(&app, "tesorero", &[Role::Tesorero]).await;
     cajera.post(&app, "/personal/caja/abrir", &[("caja", "C1"), ("fondo", "0")]).await;
     let order = window_order(&app, &cajera, "P-000002").await;
-    let (status, html) =
-        cajera.post(&app, &format!("{order}/cobrar"), &[("forma", "cheque"), ("banco", "Banorte"), ("cheque", "12a")]).await;
+    let (status, html) = cajera
+        .post(&app, &format!("{order}/cobrar"), &[("forma", "cheque"), ("banco", "Banorte"), ("cheque", "12a")])
+        .await;
     assert_eq!(status, 422, "{html}");
     let receipt = pay(&app, &cajera, &order, &[("forma", "cheque"), ("banco", "Banorte"), ("cheque", "0004512")]).await;
     let folio = folio_of(&receipt);
@@ -412,16 +417,19 @@ async fn a_cancellation_needs_a_second_person_with_the_tesorero_role() {
         }
     };
     // Bad input changes nothing.
-    let (status, _) = post(&cajera, "/personal/cancelaciones", request("A-2026-XYZ".into(), "Se cobró a otra cuenta")).await;
+    let (status, _) =
+        post(&cajera, "/personal/cancelaciones", request("A-2026-XYZ".into(), "Se cobró a otra cuenta")).await;
     assert_eq!(status, 422);
     let (status, _) = post(&cajera, "/personal/cancelaciones", request(online.folio.to_string(), "corto")).await;
     assert_eq!(status, 422);
     // The cajero asks.
     let (status, _) =
-        post(&cajera, "/personal/cancelaciones", request(online.folio.to_string(), "Se cobró la cuenta equivocada")).await;
+        post(&cajera, "/personal/cancelaciones", request(online.folio.to_string(), "Se cobró la cuenta equivocada"))
+            .await;
     assert_eq!(status, 303);
     let (status, html) =
-        post(&ana, "/personal/cancelaciones", request(online.folio.to_string(), "Otra solicitud del mismo recibo")).await;
+        post(&ana, "/personal/cancelaciones", request(online.folio.to_string(), "Otra solicitud del mismo recibo"))
+            .await;
     assert_eq!(status, 409, "one pending request per receipt: {html}");
     let pending = app.store.cancellation_requests("requested", 10).await.unwrap();
     assert_eq!(pending.len(), 1);
@@ -434,11 +442,16 @@ async fn a_cancellation_needs_a_second_person_with_the_tesorero_role() {
     // A tesorero who asks cannot approve their own request.
     let (status, _) = post(&cajera, &format!("/personal/cancelaciones/{id}/rechazar"), vec![]).await;
     assert_eq!(status, 403);
-    let (status, html) = post(&ana, &format!("/personal/cancelaciones/{id}/rechazar"), vec![("nota", "No procede".into())]).await;
+    let (status, html) =
+        post(&ana, &format!("/personal/cancelaciones/{id}/rechazar"), vec![("nota", "No procede".into())]).await;
     assert_eq!(status, 303, "{html}");
     assert_eq!(app.store.receipt_by_folio(&online.folio).await.unwrap().unwrap().status, ReceiptStatus::Valid);
-    let (status, _) =
-        post(&ana, "/personal/cancelaciones", request(online.folio.to_string(), "Pago aplicado a la cuenta equivocada")).await;
+    let (status, _) = post(
+        &ana,
+        "/personal/cancelaciones",
+        request(online.folio.to_string(), "Pago aplicado a la cuenta equivocada"),
+    )
+    .await;
     assert_eq!(status, 303);
     let id = app.store.cancellation_requests("requested", 10).await.unwrap()[0].id;
     let (status, html) = post(&ana, &format!("/personal/cancelaciones/{id}/aprobar"), vec![]).await;
@@ -448,18 +461,21 @@ async fn a_cancellation_needs_a_second_person_with_the_tesorero_role() {
 
     // A second tesorero approves: cancelled with the date and the reason,
     // the folio kept, the charges owed again.
-    let (status, _) = post(&beto, &format!("/personal/cancelaciones/{id}/aprobar"), vec![("nota", "Visto".into())]).await;
+    let (status, _) =
+        post(&beto, &format!("/personal/cancelaciones/{id}/aprobar"), vec![("nota", "Visto".into())]).await;
     assert_eq!(status, 303);
     let cancelled = app.store.receipt_by_folio(&online.folio).await.unwrap().unwrap();
     match &cancelled.status {
-        ReceiptStatus::Cancelled { reason, .. } => assert_eq!(
-            reason,
-            "Error de captura (cuenta o adeudos equivocados): Pago aplicado a la cuenta equivocada"
-        ),
+        ReceiptStatus::Cancelled { reason, .. } => {
+            assert_eq!(reason, "Error de captura (cuenta o adeudos equivocados): Pago aplicado a la cuenta equivocada")
+        }
         other => panic!("{other:?}"),
     }
     let (_, html) = crate::common::page(&app, &app::receipts::verify_path(&cancelled).unwrap()).await;
-    assert!(html.contains("data-verdict=\"cancelled\"") && html.contains("Pago aplicado a la cuenta equivocada"), "{html}");
+    assert!(
+        html.contains("data-verdict=\"cancelled\"") && html.contains("Pago aplicado a la cuenta equivocada"),
+        "{html}"
+    );
     assert_eq!(open_charges(&app, "P-000002").await, 1);
     let (status, _) = post(&beto, &format!("/personal/cancelaciones/{id}/aprobar"), vec![]).await;
     assert_eq!(status, 409, "decided once");
@@ -469,7 +485,8 @@ async fn a_cancellation_needs_a_second_person_with_the_tesorero_role() {
     let (_, html) = ana.get(&app, "/personal/cancelaciones").await;
     assert!(html.contains("aprobada por beto") && html.contains("rechazada por ana"), "{html}");
     let actions: Vec<String> = audit_actions(&app).await.into_iter().map(|(_, a)| a).collect();
-    for want in ["receipt.cancel_requested", "receipt.cancel_rejected", "receipt.cancel_approved", "receipt.cancelled"] {
+    for want in ["receipt.cancel_requested", "receipt.cancel_rejected", "receipt.cancel_approved", "receipt.cancelled"]
+    {
         assert!(actions.iter().any(|a| a == want), "{want}");
     }
     // A demonstration receipt is never cancelled: it has no value.
@@ -505,7 +522,13 @@ async fn the_export_balances(app: &TestApp) {
     let cheque = pay(app, &cajera, &order, &[("forma", "cheque"), ("banco", "BBVA"), ("cheque", "77")]).await;
     let order = window_order(app, &cajera, "LC-000001").await;
     pay(app, &cajera, &order, &[("forma", "tarjeta"), ("autorizacion", "A1B2C3")]).await;
-    tesorero.post(app, "/personal/tesoreria/cheques", &[("folio", &folio_of(&cheque).to_string()), ("nota", "Cuenta cancelada")]).await;
+    tesorero
+        .post(
+            app,
+            "/personal/tesoreria/cheques",
+            &[("folio", &folio_of(&cheque).to_string()), ("nota", "Cuenta cancelada")],
+        )
+        .await;
     // Online: P-000001 through Stripe; then an emergency cancellation with
     // a hostile reason.
     let (_, body) = app.post_json("/api/v1/orders", &serde_json::json!({ "account": "P-000001" })).await;
@@ -518,7 +541,11 @@ async fn the_export_balances(app: &TestApp) {
     crate::common::pay_as_stripe(app, &token).await;
     let hostile = app.store.receipt_of_order(crate::common::order_id(app, &token).await).await.unwrap().unwrap();
     let reason = "=HYPERLINK(\"http://x\",\"clic\")";
-    assert!(app.store.cancel_receipt(&hostile.folio, reason, "staff:admin (cli:test)", app.state.clock.now()).await.unwrap());
+    assert!(app
+        .store
+        .cancel_receipt(&hostile.folio, reason, "staff:admin (cli:test)", app.state.clock.now())
+        .await
+        .unwrap());
 
     // Independently: the valid receipts of value, summed by the database.
     let valid: i64 = sqlx::query_scalar(
@@ -560,7 +587,8 @@ async fn the_export_balances(app: &TestApp) {
     let empty = r.text().await.unwrap();
     assert_eq!(csv_sum(&empty, "total"), 0);
     // Bad ranges: 400 in the JSON shape.
-    for bad in ["from=2026-11-30&to=2026-11-01", "from=2026-11-01", "from=ayer&to=hoy", "from=2020-01-01&to=2026-01-01"] {
+    for bad in ["from=2026-11-30&to=2026-11-01", "from=2026-11-01", "from=ayer&to=hoy", "from=2020-01-01&to=2026-01-01"]
+    {
         let r = get_as(app, &format!("/api/v1/exports/collections.csv?{bad}"), Some(&tesorero.cookie)).await;
         assert_eq!(r.status().as_u16(), 400, "{bad}");
         let body: serde_json::Value = r.json().await.unwrap();
