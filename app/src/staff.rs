@@ -11,6 +11,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::{DateTime, Duration, Utc};
 
+use crate::csrf::CsrfKey;
 use crate::domain::staff::{check_new_password, Roles, StaffInputError, Username};
 use crate::store::{NewStaff, StaffUser, Store, StoreError, TotpChange};
 use crate::totp;
@@ -363,24 +364,38 @@ pub struct TotpOffer {
     pub uri: String,
 }
 
-/// The secret offered to `user` for enrolment (a fresh random one the
-/// first time, then the same until it is confirmed); `issuer` names the
-/// installation in the authenticator app. `None` when TOTP is already on.
-pub async fn offer_totp(store: &Store, user: &StaffUser, issuer: &str) -> Result<Option<TotpOffer>, StoreError> {
+/// The secret offered to `user` for enrolment in the staff session
+/// `session_id`: derived from the installation's secret, the person, the
+/// last code step they used and the session (the same on every reload, and
+/// nothing is written until a code confirms it); `issuer` names the installation in the authenticator app.
+/// `None` when TOTP is already on.
+pub fn offer_totp(key: &CsrfKey, user: &StaffUser, session_id: &str, issuer: &str) -> Option<TotpOffer> {
     if user.totp_enabled() {
-        return Ok(None);
+        return None;
     }
-    let candidate = totp::encode_secret(&totp::new_secret());
-    let secret = store.offer_totp(user.id, &candidate).await?;
-    Ok(secret.map(|secret| TotpOffer { uri: totp::otpauth_uri(issuer, user.username.as_str(), &secret), secret }))
+    let secret = totp::encode_secret(&offered_bytes(key, user, session_id));
+    Some(TotpOffer { uri: totp::otpauth_uri(issuer, user.username.as_str(), &secret), secret })
 }
 
-/// Turns TOTP on for `user` when `code` is the current code of the secret
-/// offered (`secret`, as the enrolment page showed it). A wrong code changes
-/// nothing and is not counted: the person is logged in and setting up.
+fn offered_bytes(key: &CsrfKey, user: &StaffUser, session_id: &str) -> [u8; totp::SECRET_BYTES] {
+    // The last step used changes whenever a second factor was on: turned
+    // off and on again, the person is offered another secret.
+    let derived = key.derive("totp-offer", &format!("{}:{}:{session_id}", user.id, user.totp_last_step.unwrap_or(0)));
+    let mut bytes = [0u8; totp::SECRET_BYTES];
+    bytes.copy_from_slice(&derived[..totp::SECRET_BYTES]);
+    bytes
+}
+
+/// Turns TOTP on for `user` when `secret` is the one offered in this
+/// session ([`offer_totp`]) and `code` its current code. A wrong code
+/// changes nothing and is not counted: the person is logged in and setting
+/// up.
+#[allow(clippy::too_many_arguments)]
 pub async fn enable_totp(
     store: &Store,
+    key: &CsrfKey,
     user: &StaffUser,
+    session_id: &str,
     secret: &str,
     code: &str,
     address: &str,
@@ -389,9 +404,12 @@ pub async fn enable_totp(
     if user.totp_enabled() {
         return Err(CodeError::NotApplicable);
     }
-    let Some(bytes) = totp::decode_secret(secret) else { return Err(CodeError::NotApplicable) };
-    let totp::Check::Accepted(step) = totp::verify(&bytes, code, now, None) else { return Err(CodeError::Wrong) };
-    let change = TotpChange::Enable { secret: secret.to_string(), step };
+    let offered = offered_bytes(key, user, session_id);
+    if totp::decode_secret(secret).as_deref() != Some(&offered[..]) {
+        return Err(CodeError::NotApplicable);
+    }
+    let totp::Check::Accepted(step) = totp::verify(&offered, code, now, None) else { return Err(CodeError::Wrong) };
+    let change = TotpChange::Enable { secret: totp::encode_secret(&offered), step };
     match store.change_totp(user, &change, address, now).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(CodeError::NotApplicable),

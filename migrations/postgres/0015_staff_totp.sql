@@ -1,11 +1,10 @@
 -- The staff's optional second factor: a TOTP secret (RFC 6238; 20 random
--- bytes in base32). `totp_pending` is the secret offered on the enrolment
--- page until a code from it confirms it; it then becomes `totp_secret`
--- (2FA on). `totp_last_step` is the last time step whose code was
+-- bytes in base32), set when a code from the secret the enrolment page
+-- offered confirms it (2FA on; the offer itself is derived, never
+-- stored). `totp_last_step` is the last time step whose code was
 -- accepted: that code and every earlier one are refused (a code is worth
 -- once).
 ALTER TABLE staff_users ADD COLUMN totp_secret TEXT;
-ALTER TABLE staff_users ADD COLUMN totp_pending TEXT;
 ALTER TABLE staff_users ADD COLUMN totp_last_step BIGINT;
 
 -- A login whose password was right and whose code is still due: a random

@@ -437,13 +437,9 @@ async fn totp_page(
     let view = if user.totp_enabled() {
         staff_pages::TotpView::Enabled { required }
     } else {
-        match app::staff::offer_totp(&state.store, user, &totp_issuer(state)).await {
-            Ok(Some(offer)) => staff_pages::TotpView::Enrol { offer, required },
-            Ok(None) => staff_pages::TotpView::Enabled { required },
-            Err(e) => {
-                tracing::error!(error = %e, "TOTP secret not offered");
-                return AppError::unavailable().into_response();
-            }
+        match app::staff::offer_totp(&state.csrf_key, user, &staff.session_id, &totp_issuer(state)) {
+            Some(offer) => staff_pages::TotpView::Enrol { offer, required },
+            None => staff_pages::TotpView::Enabled { required },
         }
     };
     page(status, staff_pages::totp_document(ctx(state, uri, headers), &staff.csrf_token(state), view, notice))
@@ -509,39 +505,49 @@ pub async fn totp_enable(
     let secret = form.secreto.as_deref().unwrap_or("").trim().to_string();
     let code = form.codigo.as_deref().unwrap_or("").to_string();
     let now = state.clock.real_now();
-    let (notice, status) =
-        match app::staff::enable_totp(&state.store, &staff.user, &secret, &code, &ip.to_string(), now).await {
-            Ok(()) => {
-                tracing::info!(actor = %staff.actor(), "staff TOTP enabled");
+    let (notice, status) = match app::staff::enable_totp(
+        &state.store,
+        &state.csrf_key,
+        &staff.user,
+        &staff.session_id,
+        &secret,
+        &code,
+        &ip.to_string(),
+        now,
+    )
+    .await
+    {
+        Ok(()) => {
+            tracing::info!(actor = %staff.actor(), "staff TOTP enabled");
+            (
                 (
-                    (
-                        true,
-                        "La verificación en dos pasos quedó activada. Desde ahora, al entrar se le pedirá el código."
-                            .into(),
-                    ),
-                    StatusCode::OK,
-                )
-            }
-            Err(app::staff::CodeError::Wrong) => (
-                (
-                    false,
-                    "El código no es correcto. Revise que la hora de su teléfono sea la correcta y escriba el código \
+                    true,
+                    "La verificación en dos pasos quedó activada. Desde ahora, al entrar se le pedirá el código."
+                        .into(),
+                ),
+                StatusCode::OK,
+            )
+        }
+        Err(app::staff::CodeError::Wrong) => (
+            (
+                false,
+                "El código no es correcto. Revise que la hora de su teléfono sea la correcta y escriba el código \
                      que muestra ahora su aplicación."
-                        .into(),
-                ),
-                StatusCode::UNPROCESSABLE_ENTITY,
+                    .into(),
             ),
-            Err(app::staff::CodeError::Unavailable) => return AppError::unavailable().into_response(),
-            Err(_) => (
-                (
-                    false,
-                    "La clave ya no es la que se ofreció o la verificación ya estaba activada. Revise esta página \
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(app::staff::CodeError::Unavailable) => return AppError::unavailable().into_response(),
+        Err(_) => (
+            (
+                false,
+                "La clave ya no es la que se ofreció o la verificación ya estaba activada. Revise esta página \
                      y vuelva a intentarlo."
-                        .into(),
-                ),
-                StatusCode::UNPROCESSABLE_ENTITY,
+                    .into(),
             ),
-        };
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    };
     let user = match reread(&state, &staff).await {
         Ok(u) => u,
         Err(r) => return r,

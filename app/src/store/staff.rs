@@ -61,16 +61,12 @@ static END_SESSION: Stmt = Stmt::new(
 );
 static END_ALL_SESSIONS: Stmt =
     Stmt::new("UPDATE staff_sessions SET ended_at = {ts:$2} WHERE staff_id = $1 AND ended_at IS NULL");
-static OFFER_TOTP: Stmt = Stmt::new(
-    "UPDATE staff_users SET totp_pending = COALESCE(totp_pending, $2) \
-     WHERE id = $1 AND totp_secret IS NULL RETURNING totp_pending",
-);
 static ENABLE_TOTP: Stmt = Stmt::new(
-    "UPDATE staff_users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = $3, \
-     updated_at = {ts:$4} WHERE id = $1 AND totp_pending = $2 AND totp_secret IS NULL",
+    "UPDATE staff_users SET totp_secret = $2, totp_last_step = $3, \
+     updated_at = {ts:$4} WHERE id = $1 AND totp_secret IS NULL",
 );
 static CLEAR_TOTP: Stmt = Stmt::new(
-    "UPDATE staff_users SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL, updated_at = {ts:$2} \
+    "UPDATE staff_users SET totp_secret = NULL, updated_at = {ts:$2} \
      WHERE id = $1",
 );
 static USE_TOTP_STEP: Stmt = Stmt::new(
@@ -118,7 +114,9 @@ pub struct StaffUser {
     pub locked_until: Option<DateTime<Utc>>,
     /// The TOTP secret when the second factor is on.
     pub totp: Option<TotpSecret>,
-    /// The last time step whose code was accepted (a code is worth once).
+    /// The last time step whose code was accepted (a code is worth once);
+    /// kept when the second factor is turned off, so the next enrolment is
+    /// offered another secret.
     pub totp_last_step: Option<i64>,
 }
 
@@ -509,21 +507,6 @@ pub struct LoginChallenge {
 /// The second factor: enrolment, turning it off, the codes used, and the
 /// logins that still owe a code.
 impl Store {
-    /// The secret offered to `id` for enrolment (base32): the one offered
-    /// before if any, otherwise `candidate` (kept, so reloading the page
-    /// shows the same secret). `None` when the second factor is already on.
-    pub async fn offer_totp(&self, id: i64, candidate: &str) -> Result<Option<String>, StoreError> {
-        let mut tx = self.write().await?;
-        let pending: Option<Option<String>> = sqlx::query_scalar(tx.sql(&OFFER_TOTP))
-            .bind(id)
-            .bind(candidate)
-            .fetch_optional(tx.c())
-            .await
-            .map_err(query_err("offer a TOTP secret"))?;
-        tx.commit().await?;
-        Ok(pending.flatten())
-    }
-
     /// Turns the second factor of `user` on or off (a code was checked by
     /// the caller). `false` when nothing changed: the secret offered is no
     /// longer the one checked, the second factor changed meanwhile, or the

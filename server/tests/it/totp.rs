@@ -8,6 +8,7 @@
 //! and PostgreSQL; the pages at the server's real clock, with codes of the
 //! current step and the next one (the window accepts one step either side).
 
+use app::csrf::CsrfKey;
 use app::domain::staff::{Role, Roles, Username};
 use app::staff::{CodeError, LoginError, LoginStep, LOCK_AFTER_FAILURES};
 use app::store::{StaffChange, Store};
@@ -20,6 +21,8 @@ use crate::staff::{get_as, page_token, post_as, session, staff, PASSWORD};
 const ADDRESS: &str = "203.0.113.5";
 const BROWSER: &str = "0123456789abcdef0123456789abcdef";
 const OTHER_BROWSER: &str = "fedcba9876543210fedcba9876543210";
+/// The staff session the enrolment happens in.
+const SESSION: &str = "sesion-de-la-tesorera";
 
 /// A 6-digit code that is none of the codes of the steps around `now`.
 fn wrong_code(secret: &[u8], now: DateTime<Utc>) -> String {
@@ -46,28 +49,45 @@ async fn second_factor(store: &Store) {
     let user = store.staff_by_username(&name).await.unwrap().unwrap();
     assert!(!user.totp_enabled());
 
-    // Enrolment: the same secret until confirmed; a wrong code changes nothing.
-    let offer = app::staff::offer_totp(store, &user, "Recauda Loreto").await.unwrap().unwrap();
-    let again = app::staff::offer_totp(store, &user, "Recauda Loreto").await.unwrap().unwrap();
+    // Enrolment: the same secret on every reload of the session, derived,
+    // never stored before a code confirms it; another session is offered
+    // another; a wrong code changes nothing.
+    let key = CsrfKey::new([7; 32]);
+    let offer = app::staff::offer_totp(&key, &user, SESSION, "Recauda Loreto").unwrap();
+    let again = app::staff::offer_totp(&key, &user, SESSION, "Recauda Loreto").unwrap();
     assert_eq!(offer, again, "reloading the page shows the same secret");
+    let elsewhere = app::staff::offer_totp(&key, &user, "otra-sesion", "Recauda Loreto").unwrap();
+    assert_ne!(offer.secret, elsewhere.secret);
+    assert!(store.staff_by_id(user.id).await.unwrap().unwrap().totp.is_none(), "nothing written");
     assert!(offer.uri.starts_with("otpauth://totp/Recauda%20Loreto:tesorera?secret="), "{}", offer.uri);
     let secret = totp::decode_secret(&offer.secret).unwrap();
     assert_eq!(secret.len(), 20);
     let wrong = wrong_code(&secret, t0);
-    assert_eq!(app::staff::enable_totp(store, &user, &offer.secret, &wrong, ADDRESS, t0).await, Err(CodeError::Wrong));
+    assert_eq!(
+        app::staff::enable_totp(store, &key, &user, SESSION, &offer.secret, &wrong, ADDRESS, t0).await,
+        Err(CodeError::Wrong)
+    );
     let other = totp::encode_secret(&totp::new_secret());
     let other_code = totp::code_at(&totp::decode_secret(&other).unwrap(), t0);
     assert_eq!(
-        app::staff::enable_totp(store, &user, &other, &other_code, ADDRESS, t0).await,
+        app::staff::enable_totp(store, &key, &user, SESSION, &other, &other_code, ADDRESS, t0).await,
         Err(CodeError::NotApplicable),
         "only the secret offered"
     );
+    let elsewhere_code = totp::code_at(&totp::decode_secret(&elsewhere.secret).unwrap(), t0);
+    assert_eq!(
+        app::staff::enable_totp(store, &key, &user, SESSION, &elsewhere.secret, &elsewhere_code, ADDRESS, t0).await,
+        Err(CodeError::NotApplicable),
+        "only the secret offered in this session"
+    );
     assert!(!store.staff_by_id(user.id).await.unwrap().unwrap().totp_enabled());
-    app::staff::enable_totp(store, &user, &offer.secret, &totp::code_at(&secret, t0), ADDRESS, t0).await.unwrap();
+    app::staff::enable_totp(store, &key, &user, SESSION, &offer.secret, &totp::code_at(&secret, t0), ADDRESS, t0)
+        .await
+        .unwrap();
     let user = store.staff_by_id(user.id).await.unwrap().unwrap();
     assert_eq!((user.totp_enabled(), user.totp_last_step), (true, Some(totp::step_at(t0))));
     assert_eq!(format!("{:?}", user.totp), "Some(TotpSecret(***))", "never in logs");
-    assert_eq!(app::staff::offer_totp(store, &user, "Recauda Loreto").await.unwrap(), None);
+    assert_eq!(app::staff::offer_totp(&key, &user, SESSION, "Recauda Loreto"), None);
 
     // The password alone opens no session; the code of the enrolment's step is used up.
     let token =
@@ -167,16 +187,18 @@ async fn second_factor(store: &Store) {
     );
     app::staff::disable_totp(store, &user, &code, false, ADDRESS, t2b).await.unwrap();
     let user = store.staff_by_id(user.id).await.unwrap().unwrap();
-    assert_eq!((user.totp_enabled(), user.totp_last_step), (false, None));
+    assert!(!user.totp_enabled());
     let step = app::staff::log_in(store, "tesorera", PASSWORD.into(), ADDRESS, BROWSER, t2b).await.unwrap();
     assert!(matches!(step, LoginStep::Session(_)), "the password alone again");
 
     // An admin's reset: the second factor off, the sessions ended.
-    let offer = app::staff::offer_totp(store, &user, "Recauda Loreto").await.unwrap().unwrap();
+    let offer = app::staff::offer_totp(&key, &user, SESSION, "Recauda Loreto").unwrap();
     assert_ne!(totp::decode_secret(&offer.secret).unwrap(), secret, "a new secret after turning it off");
     let secret = totp::decode_secret(&offer.secret).unwrap();
     let t3 = t2b + Duration::minutes(1);
-    app::staff::enable_totp(store, &user, &offer.secret, &totp::code_at(&secret, t3), ADDRESS, t3).await.unwrap();
+    app::staff::enable_totp(store, &key, &user, SESSION, &offer.secret, &totp::code_at(&secret, t3), ADDRESS, t3)
+        .await
+        .unwrap();
     let token = pending(app::staff::log_in(store, "tesorera", PASSWORD.into(), ADDRESS, BROWSER, t3).await.unwrap());
     let t4 = t3 + Duration::seconds(30);
     let logged =
