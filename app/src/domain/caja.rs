@@ -43,10 +43,10 @@ string_enum! {
     pub enum TillStatus {
         /// Taking payments.
         Open = "open",
-        /// The blind count is in and differs from what was expected: the
-        /// till is locked until a tesorero approves the corte.
+        /// The blind count is in: the till is locked until a tesorero
+        /// approves the corte (a difference explained by the cajero first).
         Counted = "counted",
-        /// The corte balanced, or was approved.
+        /// A tesorero approved the corte.
         Closed = "closed",
     }
 }

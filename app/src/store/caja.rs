@@ -57,7 +57,7 @@ pub enum CajaRefusal {
     RequestNotPending,
     #[error("the person who asked cannot approve")]
     SamePerson,
-    #[error("the corte has no difference to approve, or is not awaiting approval")]
+    #[error("the corte is not awaiting approval")]
     NothingToApprove,
     #[error("the corte's difference has no explanation yet")]
     NeedsExplanation,
@@ -78,7 +78,8 @@ impl CajaRefusal {
             }
             CajaRefusal::NoOpenTill => "Abra una caja (con su fondo inicial) antes de cobrar.".into(),
             CajaRefusal::TillNotOpen => {
-                "La caja ya está en corte: no recibe más pagos hasta que se cierre y se abra de nuevo.".into()
+                "La caja ya está en corte: no recibe más pagos hasta que un tesorero apruebe el corte y se abra de nuevo."
+                    .into()
             }
             CajaRefusal::NotYourTill => "Esta caja la abrió otra persona.".into(),
             CajaRefusal::OrderNotPayable(s) => {
@@ -391,13 +392,13 @@ static RECORD_COUNT: Stmt = Stmt::new(
     "UPDATE till_sessions SET status = $2, counted_at = {ts:$3}, denominations = $4, counted_cash_centavos = $5, \
             counted_card_centavos = $6, counted_cheque_centavos = $7, counted_transfer_centavos = $8, \
             expected_cash_centavos = $9, expected_card_centavos = $10, expected_cheque_centavos = $11, \
-            expected_transfer_centavos = $12, closed_at = {ts:$13} \
+            expected_transfer_centavos = $12 \
      WHERE id = $1 AND status = 'open'",
 );
 static EXPLAIN: Stmt = Stmt::new("UPDATE till_sessions SET explanation = $2 WHERE id = $1 AND status = 'counted'");
 static APPROVE: Stmt = Stmt::new(
     "UPDATE till_sessions SET status = 'closed', approved_by = $2, approved_at = {ts:$3}, approval_note = $4, \
-            closed_at = {ts:$3} WHERE id = $1 AND status = 'counted' AND explanation IS NOT NULL",
+            closed_at = {ts:$3} WHERE id = $1 AND status = 'counted'",
 );
 static MARK_BOUNCED: Stmt = Stmt::new(
     "UPDATE window_payments SET bounced_at = {ts:$2}, bounced_by = $3, bounce_note = $4 \
@@ -666,9 +667,9 @@ impl Store {
     /// The blind count of a session, in ONE transaction: the expected
     /// figures are computed now (the float plus the cash taken; each other
     /// method's total; payments annulled meanwhile left out) and frozen
-    /// beside the count. A count that balances method by method closes the
-    /// till; otherwise it waits (locked) for an explanation and a
-    /// tesorero's approval.
+    /// beside the count. The till is locked from then on (no payments, no
+    /// second count) until a tesorero approves the corte; a difference must
+    /// be explained by the cajero first.
     #[tracing::instrument(name = "store.count_till", skip(self, count))]
     pub async fn count_till(
         &self,
@@ -709,7 +710,7 @@ impl Store {
         let counted = ByMethod { cash: count.total(), card, cheque, transfer };
         let corte = Corte { counted, expected };
         let balanced = corte.balances();
-        let status = if balanced { TillStatus::Closed } else { TillStatus::Counted };
+        let status = TillStatus::Counted;
         let denominations = serde_json::to_string(count).expect("a count serialises");
         sqlx::query(tx.sql(&RECORD_COUNT))
             .bind(session_id)
@@ -724,7 +725,6 @@ impl Store {
             .bind(expected.card.0)
             .bind(expected.cheque.0)
             .bind(expected.transfer.0)
-            .bind(balanced.then_some(&at))
             .execute(tx.c())
             .await
             .map_err(query_err("record a till's count"))?;
@@ -735,10 +735,6 @@ impl Store {
             "difference_centavos": corte.difference().0, "balanced": balanced,
         });
         tx.audit(&actor, AuditAction::TillCounted, details, &at).await?;
-        if balanced {
-            let details = serde_json::json!({ "session_id": session_id, "till": session.till });
-            tx.audit(&actor, AuditAction::TillClosed, details, &at).await?;
-        }
         tx.commit().await?;
         Ok(Ok(self
             .till_session(session_id)
@@ -782,8 +778,9 @@ impl Store {
         Ok(Ok(()))
     }
 
-    /// A tesorero (not the cajero of the till) approves a corte with a
-    /// difference, once it is explained: the till closes.
+    /// A tesorero (not the cajero of the till) approves a counted corte —
+    /// one with a difference only once the cajero explained it: the till
+    /// closes.
     pub async fn approve_corte(
         &self,
         session_id: i64,
@@ -802,6 +799,13 @@ impl Store {
         if session.cashier == approver {
             return Ok(Err(CajaRefusal::SamePerson));
         }
+        let Some(counted) = tx.sessions_where(&SESSION_BY_ID, |q| q.bind(session_id)).await?.pop() else {
+            return Ok(Err(CajaRefusal::NothingToApprove));
+        };
+        let balanced = counted.corte.as_ref().is_some_and(|c| c.corte.balances());
+        if !balanced && counted.explanation.is_none() {
+            return Ok(Err(CajaRefusal::NeedsExplanation));
+        }
         let done = sqlx::query(tx.sql(&APPROVE))
             .bind(session_id)
             .bind(approver)
@@ -811,10 +815,12 @@ impl Store {
             .await
             .map_err(query_err("approve a corte"))?;
         if done.rows_affected() == 0 {
-            return Ok(Err(CajaRefusal::NeedsExplanation));
+            return Ok(Err(CajaRefusal::NothingToApprove));
         }
         let actor = format!("staff:{approver}");
-        let details = serde_json::json!({ "session_id": session_id, "till": session.till, "note": note.trim() });
+        let details = serde_json::json!({
+            "session_id": session_id, "till": session.till, "balanced": balanced, "note": note.trim(),
+        });
         tx.audit(&actor, AuditAction::CorteApproved, details, &at).await?;
         let details = serde_json::json!({ "session_id": session_id, "till": session.till });
         tx.audit(&actor, AuditAction::TillClosed, details, &at).await?;

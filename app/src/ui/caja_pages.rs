@@ -147,7 +147,7 @@ pub fn till_home_document(
                 let href = format!("/personal/caja/corte/{}", s.id);
                 view! {
                     <p class="notice" data-testid="till-locked">
-                        {format!("La caja {} está en corte y no recibe pagos: el corte tiene diferencia y espera la aprobación de un tesorero.", s.till)}
+                        {format!("La caja {} está en corte y no recibe pagos hasta que un tesorero apruebe el corte.", s.till)}
                     </p>
                     <p><a class="button" href=href>"Ver el corte"</a></p>
                 }
@@ -522,7 +522,10 @@ pub fn corte_document(
                 session.approved_by.clone().unwrap_or_default(),
                 session.approved_at.map(|t| when(t, tz)).unwrap_or_default()
             ),
-            TillStatus::Closed => "Corte cuadrado: la caja quedó cerrada.".to_string(),
+            TillStatus::Closed => "Corte cerrado.".to_string(),
+            _ if corte.balances() => {
+                "Corte cuadrado: espera el visto bueno de un tesorero. La caja no recibe pagos.".into()
+            }
             _ if session.explanation.is_some() => {
                 "Corte con diferencia, explicado: espera la aprobación de un tesorero. La caja no recibe pagos.".into()
             }
@@ -530,7 +533,7 @@ pub fn corte_document(
                   La caja no recibe pagos."
                 .into(),
         };
-        let explain = (actions.explain && session.status == TillStatus::Counted).then(|| {
+        let explain = (actions.explain && session.status == TillStatus::Counted && !corte.balances()).then(|| {
             let action = format!("/personal/caja/corte/{}/explicacion", session.id);
             let current = session.explanation.clone().unwrap_or_default();
             view! {
@@ -542,18 +545,18 @@ pub fn corte_document(
                 </form>
             }
         });
-        let approve =
-            (actions.approve && session.status == TillStatus::Counted && session.explanation.is_some()).then(|| {
-                let action = format!("/personal/tesoreria/cortes/{}/aprobar", session.id);
-                view! {
-                    <form method="post" action=action class="card" data-testid="approve-form">
-                        {hidden_csrf(&csrf)}
-                        <label for="nota">"Nota de aprobación (qué se hará con la diferencia)"</label>
-                        <textarea id="nota" name="nota" rows="2" data-testid="approval-note"></textarea>
-                        <button type="submit" class="button" data-testid="approve-corte">"Aprobar corte"</button>
-                    </form>
-                }
-            });
+        let approvable = corte.balances() || session.explanation.is_some();
+        let approve = (actions.approve && session.status == TillStatus::Counted && approvable).then(|| {
+            let action = format!("/personal/tesoreria/cortes/{}/aprobar", session.id);
+            view! {
+                <form method="post" action=action class="card" data-testid="approve-form">
+                    {hidden_csrf(&csrf)}
+                    <label for="nota">"Nota de aprobación (qué se hará con la diferencia)"</label>
+                    <textarea id="nota" name="nota" rows="2" data-testid="approval-note"></textarea>
+                    <button type="submit" class="button" data-testid="approve-corte">"Aprobar corte"</button>
+                </form>
+            }
+        });
         let pdf = (session.status == TillStatus::Closed).then(|| {
             let href = format!("/personal/caja/corte/{}/pdf", session.id);
             view! { <p><a class="button" href=href data-testid="corte-pdf">"Descargar el corte en PDF"</a></p> }

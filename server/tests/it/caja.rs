@@ -303,9 +303,10 @@ async fn a_blind_corte_with_a_shortage_waits_for_a_tesorero_on_postgres() {
 }
 
 #[tokio::test]
-async fn a_corte_that_balances_closes_the_till_at_once() {
+async fn a_corte_that_balances_needs_only_the_tesoreros_sign_off() {
     let app = spawn_app().await;
     let cajera = person(&app, "cajera", &[Role::Cajero]).await;
+    let tesorero = person(&app, "tesorero", &[Role::Tesorero]).await;
     cajera.post(&app, "/personal/caja/abrir", &[("caja", "C1"), ("fondo", "200")]).await;
     let order = window_order(&app, &cajera, "P-000002").await;
     pay(&app, &cajera, &order, &[("forma", "efectivo"), ("recibido", "640")]).await;
@@ -314,12 +315,23 @@ async fn a_corte_that_balances_closes_the_till_at_once() {
     assert_eq!(status, 303);
     let (_, html) = cajera.get(&app, &corte).await;
     assert!(html.contains("data-balanced=\"true\"") && html.contains("Corte cuadrado"), "{html}");
-    let r = get_as(&app, &format!("{corte}/pdf"), Some(&cajera.cookie)).await;
-    assert_eq!(r.status().as_u16(), 200);
+    assert!(!html.contains("data-testid=\"explain-form\""), "nothing to explain: {html}");
+    // Locked until the sign-off; no PDF yet.
+    let (_, html) = cajera.get(&app, "/personal/caja").await;
+    assert!(html.contains("data-testid=\"till-locked\""), "{html}");
+    assert_eq!(get_as(&app, &format!("{corte}/pdf"), Some(&cajera.cookie)).await.status().as_u16(), 409);
     // Another cajero sees neither the corte nor its PDF.
     let otro = person(&app, "otro", &[Role::Cajero]).await;
     assert_eq!(otro.get(&app, &corte).await.0, 404);
     assert_eq!(get_as(&app, &format!("{corte}/pdf"), Some(&otro.cookie)).await.status().as_u16(), 404);
+    // The tesorero signs it off without an explanation.
+    let (_, html) = tesorero.get(&app, &corte).await;
+    assert!(html.contains("data-testid=\"approve-form\""), "{html}");
+    let id = corte.trim_start_matches("/personal/caja/corte/");
+    let (status, _) = tesorero.post(&app, &format!("/personal/tesoreria/cortes/{id}/aprobar"), &[("nota", "")]).await;
+    assert_eq!(status, 303);
+    let r = get_as(&app, &format!("{corte}/pdf"), Some(&cajera.cookie)).await;
+    assert_eq!(r.status().as_u16(), 200);
     let (_, html) = cajera.get(&app, "/personal/caja").await;
     assert!(html.contains("data-testid=\"open-till\""), "closed: open again: {html}");
 }
