@@ -111,9 +111,6 @@ impl CsrfKey {
         CsrfKey(secret)
     }
 
-    /// The token a form carries for session `session_id`: the first 128
-    /// bits of HMAC-SHA256(key, "recauda-csrf-v1:" ‖ id), in hex.
-    #[cfg(feature = "ssr")]
     /// 32 bytes derived from the installation's secret for `purpose` and
     /// `input` (HMAC-SHA256; e.g. the TOTP secret offered to one person in
     /// one session, the same on every reload without storing it).
@@ -128,6 +125,9 @@ impl CsrfKey {
         mac.finalize().into_bytes().into()
     }
 
+    /// The token a form carries for session `session_id`: the first 128
+    /// bits of HMAC-SHA256(key, "recauda-csrf-v1:" ‖ id), in hex.
+    #[cfg(feature = "ssr")]
     pub fn token_for(&self, session_id: &str) -> String {
         use hmac::{Hmac, Mac};
         let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");

@@ -337,7 +337,10 @@ pub enum EventOutcome {
 ///   written);
 /// * the attempt follows its order ([`attempt_status_for`]), or becomes
 ///   `overpaid`; an attempt that already failed, expired or was overpaid
-///   keeps its status when the event changes nothing (a retried webhook).
+///   keeps its status when the event changes nothing (a retried webhook);
+/// * an attempt still pending when its order was settled another way (paid
+///   at the window) and that ends without money (expired, declined,
+///   failed, cancelled) closes alone: the order is already there.
 pub fn on_provider_event(
     order: OrderStatus,
     attempt: AttemptStatus,
@@ -350,6 +353,19 @@ pub fn on_provider_event(
         && attempt != AttemptStatus::Succeeded
     {
         return overpaid(OverpaymentReason::SecondPayment);
+    }
+    // An attempt still open when its order was settled another way (paid at
+    // the window while an OXXO voucher was out) ends without money: the
+    // attempt closes, the order keeps its status.
+    let closes_without_money = matches!(
+        event,
+        PaymentEvent::Expired | PaymentEvent::Declined { .. } | PaymentEvent::AsyncFailed | PaymentEvent::Cancelled
+    );
+    if order.is_final() && attempt == AttemptStatus::Pending && closes_without_money {
+        return Ok(EventEffect {
+            outcome: EventOutcome::Applied(Transition::AlreadyThere(order)),
+            attempt: attempt_status_for(event.kind().target()),
+        });
     }
     match transition(order, event) {
         Ok(t) => {
@@ -646,6 +662,27 @@ mod tests {
         }
         assert!(DisputeLost.cancel_reason_es("dp_1").contains("Contracargo perdido"));
         assert!(Refund.cancel_reason_es("ch_1").contains("reembolsado"));
+    }
+
+    #[test]
+    fn an_attempt_left_open_by_a_payment_elsewhere_closes_alone() {
+        // Paid at the window while the OXXO voucher was out: the voucher
+        // expires (or fails) later; the order stays paid.
+        for (event, attempt) in [
+            (PaymentEvent::Expired, AttemptStatus::Expired),
+            (PaymentEvent::AsyncFailed, AttemptStatus::Failed),
+            (PaymentEvent::Declined { reason: "x".into() }, AttemptStatus::Failed),
+        ] {
+            let effect = on_provider_event(OrderStatus::Succeeded, AttemptStatus::Pending, &event).unwrap();
+            assert_eq!(effect.outcome, EventOutcome::Applied(Transition::AlreadyThere(OrderStatus::Succeeded)));
+            assert_eq!(effect.attempt, attempt);
+        }
+        // Its money, if it comes, is a second payment to refund.
+        let paid = PaymentEvent::Paid { amount: Centavos(100), currency: CURRENCY_MXN.into() };
+        let effect = on_provider_event(OrderStatus::Succeeded, AttemptStatus::Pending, &paid).unwrap();
+        assert_eq!(effect.outcome, EventOutcome::Overpayment { reason: OverpaymentReason::SecondPayment });
+        // The attempt that paid is not closed by a stray event.
+        assert!(on_provider_event(OrderStatus::Succeeded, AttemptStatus::Succeeded, &PaymentEvent::Expired).is_err());
     }
 
     #[test]

@@ -650,3 +650,129 @@ async fn every_caja_form_refuses_a_missing_or_foreign_token() {
     }
     assert!(app.store.sessions_not_closed().await.unwrap().is_empty(), "nothing opened");
 }
+
+#[tokio::test]
+async fn a_payment_at_the_window_beats_an_open_voucher_whose_money_is_then_refunded() {
+    use app::domain::payment::{AttemptStatus, Method, OrderStatus, PaymentEvent, Provider};
+    use app::store::{EventOutcome, NewAttempt, ProviderEvent};
+    let app = spawn_app().await;
+    let cajera = person(&app, "cajera", &[Role::Cajero]).await;
+    cajera.post(&app, "/personal/caja/abrir", &[("caja", "C1"), ("fondo", "0")]).await;
+    // The citizen made an order online and got an OXXO voucher…
+    let (_, body) = app.post_json("/api/v1/orders", &serde_json::json!({ "account": "P-000002" })).await;
+    let token = body["id"].as_str().unwrap().to_string();
+    let order_id = crate::common::order_id(&app, &token).await;
+    let order = app.store.get_order(order_id).await.unwrap().unwrap();
+    let now = app.state.clock.now();
+    let attempt = app
+        .store
+        .start_attempt(
+            &NewAttempt {
+                order_id,
+                provider: Provider::Stripe,
+                provider_ref: Some("cs_test_voucher".into()),
+                idempotency_key: "voucher".into(),
+                amount: order.total,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    // …then paid at the window instead, by the order's reference.
+    let (status, to) = cajera.get(&app, &format!("/personal/caja/cobrar?q={}", order.reference)).await;
+    assert_eq!((status, to.as_str()), (303, format!("/personal/caja/orden/{token}").as_str()));
+    pay(&app, &cajera, &to, &[("forma", "efectivo"), ("recibido", "640")]).await;
+    assert_eq!(app.store.get_order(order_id).await.unwrap().unwrap().status, OrderStatus::Succeeded);
+
+    let event = |id: &str, event: PaymentEvent| ProviderEvent {
+        provider: Provider::Stripe,
+        event_id: id.into(),
+        attempt_id: attempt.id,
+        event,
+        method: Some(Method::Oxxo),
+        instructions: None,
+        payment_intent: Some("pi_voucher".into()),
+        paid_on: None,
+    };
+    // The voucher's money arrives anyway: never applied, to refund.
+    let paid = event("evt_paid", PaymentEvent::Paid { amount: order.total, currency: "mxn".into() });
+    let outcome = app::payments::apply_provider_event(&app.state, &paid).await.unwrap();
+    assert!(matches!(outcome, EventOutcome::Overpayment { .. }), "{outcome:?}");
+    let over = app.store.overpayments_of_order(order_id).await.unwrap();
+    assert_eq!((over.len(), over[0].amount), (1, order.total));
+    assert_eq!(app.store.receipts_of_series("A", 2026).await.unwrap().len(), 0, "no second receipt");
+
+    // Had it expired instead, the attempt would close and the order stay paid.
+    let (_, body) = app.post_json("/api/v1/orders", &serde_json::json!({ "account": "A-000003" })).await;
+    let token = body["id"].as_str().unwrap().to_string();
+    let second = crate::common::order_id(&app, &token).await;
+    let total = app.store.get_order(second).await.unwrap().unwrap().total;
+    let voucher = app
+        .store
+        .start_attempt(
+            &NewAttempt {
+                order_id: second,
+                provider: Provider::Stripe,
+                provider_ref: Some("cs_test_voucher_2".into()),
+                idempotency_key: "voucher-2".into(),
+                amount: total,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let order_page = format!("/personal/caja/orden/{token}");
+    pay(&app, &cajera, &order_page, &[("forma", "efectivo"), ("recibido", "1000")]).await;
+    let expired = ProviderEvent { attempt_id: voucher.id, ..event("evt_expired", PaymentEvent::Expired) };
+    app::payments::apply_provider_event(&app.state, &expired).await.unwrap();
+    let attempt = app.store.get_attempt(voucher.id).await.unwrap().unwrap();
+    assert_eq!(attempt.status, AttemptStatus::Expired, "the sweep stops asking about it");
+    assert_eq!(app.store.get_order(second).await.unwrap().unwrap().status, OrderStatus::Succeeded);
+}
+
+/// Runs `recauda recibo cancelar ARGS` on the test app's database.
+fn cli_cancel(app: &TestApp, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_recauda"))
+        .args(["recibo", "cancelar"])
+        .args(args)
+        .env("RECAUDA_DATABASE_URL", format!("sqlite://{}", app.db_path.display()))
+        .env_remove("RECAUDA_CONFIG")
+        .output()
+        .unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[tokio::test]
+async fn the_emergency_cancellation_on_the_command_line_needs_an_active_admin() {
+    let app = spawn_app().await;
+    staff(&app, "sistemas", &[Role::Admin]).await;
+    staff(&app, "cajera", &[Role::Cajero]).await;
+    let (_, body) = app.post_json("/api/v1/orders", &serde_json::json!({ "account": "P-000002" })).await;
+    let token = body["id"].as_str().unwrap().to_string();
+    crate::common::pay_as_stripe(&app, &token).await;
+    let receipt = app.store.receipt_of_order(crate::common::order_id(&app, &token).await).await.unwrap().unwrap();
+    let folio = receipt.folio.to_string();
+
+    let (ok, out) = cli_cancel(&app, &[&folio, "Pago", "aplicado", "a", "otra", "cuenta"]);
+    assert!(!ok && out.contains("falta --admin USUARIO"), "{out}");
+    let (ok, out) = cli_cancel(&app, &[&folio, "Pago aplicado a otra cuenta", "--admin", "cajera"]);
+    assert!(!ok && out.contains("no es un administrador activo"), "{out}");
+    let (ok, out) = cli_cancel(&app, &[&folio, "corto", "--admin", "sistemas"]);
+    assert!(!ok && out.contains("al menos 10 caracteres"), "{out}");
+    assert_eq!(app.store.receipt_by_folio(&receipt.folio).await.unwrap().unwrap().status, ReceiptStatus::Valid);
+
+    let (ok, out) = cli_cancel(&app, &[&folio, "Pago aplicado a otra cuenta", "--admin", "sistemas"]);
+    assert!(ok && out.contains(&format!("Recibo {folio} cancelado")), "{out}");
+    assert!(matches!(
+        app.store.receipt_by_folio(&receipt.folio).await.unwrap().unwrap().status,
+        ReceiptStatus::Cancelled { .. }
+    ));
+    assert_eq!(open_charges(&app, "P-000002").await, 1, "owed again");
+    let actors = audit_actions(&app).await;
+    assert!(
+        actors.iter().any(|(who, what)| who.starts_with("staff:sistemas (cli:") && what == "receipt.cancelled"),
+        "{actors:?}"
+    );
+    let (ok, out) = cli_cancel(&app, &[&folio, "Pago aplicado a otra cuenta", "--admin", "sistemas"]);
+    assert!(!ok && out.contains("No hay un recibo vigente"), "{out}");
+}
