@@ -334,7 +334,7 @@ fn is_plain_amount(s: &str) -> bool {
     !int.is_empty()
         && int.bytes().all(|b| b.is_ascii_digit())
         && frac.bytes().all(|b| b.is_ascii_digit())
-        && (frac.is_empty() == !digits.contains('.'))
+        && (frac.is_empty() != digits.contains('.'))
 }
 
 /// One CSV cell: neutralised against formula injection (a leading `=`,

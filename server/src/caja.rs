@@ -19,7 +19,7 @@
 //! Every form carries the session's CSRF token; every refusal is a page in
 //! Spanish with the right status, and changes nothing.
 
-use app::domain::caja::{parse_counted_amount, CancelReason, CashCount, TillStatus, WindowTender};
+use app::domain::caja::{parse_counted_amount, CancelReason, CashCount, TillCount, TillStatus, WindowTender};
 use app::domain::folio::Folio;
 use app::domain::money::Centavos;
 use app::domain::order_token::OrderToken;
@@ -456,10 +456,6 @@ fn receipt_not_found() -> Response {
         .into_response()
 }
 
-fn parse_folio(folio: &str) -> Result<Folio, Response> {
-    Folio::parse(folio).map_err(|_| receipt_not_found())
-}
-
 /// `GET /personal/caja/recibo/{folio}` (cajero, tesorero): a window
 /// payment — the change, the ticket, the receipt.
 pub async fn window_receipt(
@@ -472,9 +468,8 @@ pub async fn window_receipt(
     if let Some(refused) = staff.refuse_unless(may::SEE_CORTES) {
         return refused;
     }
-    let folio = match parse_folio(&folio) {
-        Ok(f) => f,
-        Err(r) => return r,
+    let Ok(folio) = Folio::parse(&folio) else {
+        return receipt_not_found();
     };
     let (payment, receipt) =
         match (state.store.window_payment_of(&folio).await, state.store.receipt_by_folio(&folio).await) {
@@ -493,9 +488,8 @@ pub async fn ticket(State(state): State<AppState>, staff: Staff, PathParam(folio
     if let Some(refused) = staff.refuse_unless(may::SEE_CORTES) {
         return refused;
     }
-    let folio = match parse_folio(&folio) {
-        Ok(f) => f,
-        Err(r) => return r,
+    let Ok(folio) = Folio::parse(&folio) else {
+        return receipt_not_found();
     };
     let receipt = match state.store.receipt_by_folio(&folio).await {
         Ok(Some(r)) => r,
@@ -594,9 +588,9 @@ pub async fn count(
         let card = parse_counted_amount(&text(&form.tarjeta), "tarjeta", "Total de comprobantes de tarjeta")?;
         let cheque = parse_counted_amount(&text(&form.cheques), "cheques", "Total de cheques")?;
         let transfer = parse_counted_amount(&text(&form.transferencias), "transferencias", "Total de transferencias")?;
-        Ok::<_, app::domain::caja::CountError>((cash, card, cheque, transfer))
+        Ok::<_, app::domain::caja::CountError>(TillCount { cash, card, cheque, transfer })
     })();
-    let (cash, card, cheque, transfer) = match entered {
+    let count = match entered {
         Ok(e) => e,
         Err(e) => {
             let html = caja_pages::count_document(
@@ -608,7 +602,7 @@ pub async fn count(
             return page(StatusCode::UNPROCESSABLE_ENTITY, html);
         }
     };
-    match state.store.count_till(session.id, &cashier, &cash, card, cheque, transfer, state.clock.real_now()).await {
+    match state.store.count_till(session.id, &cashier, &count, state.clock.real_now()).await {
         Ok(Ok(s)) => see_other(&format!("/personal/caja/corte/{}", s.id)),
         Ok(Err(refusal)) => {
             home_page(&state, &uri, &headers, &staff, Some((false, refusal.message_es())), refusal_status(&refusal))

@@ -276,6 +276,22 @@ impl CashCount {
     }
 }
 
+/// What a cajero counted: the cash by denomination, and the totals of the
+/// card vouchers, cheques and transfers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TillCount {
+    pub cash: CashCount,
+    pub card: Centavos,
+    pub cheque: Centavos,
+    pub transfer: Centavos,
+}
+
+impl TillCount {
+    pub fn by_method(&self) -> ByMethod {
+        ByMethod { cash: self.cash.total(), card: self.card, cheque: self.cheque, transfer: self.transfer }
+    }
+}
+
 /// An amount entered on the count form for a method other than cash.
 pub fn parse_counted_amount(text: &str, field: &str, label: &str) -> Result<Centavos, CountError> {
     let text = text.trim();

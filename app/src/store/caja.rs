@@ -17,7 +17,8 @@ use super::receipts::{annul_payment, PaidBy};
 use super::records::{timestamp_to_db, DbTime};
 use super::{is_unique_violation, query_err, Conn, Store, StoreError};
 use crate::domain::caja::{
-    cancellation_text, change_due, ByMethod, CancelReason, CashCount, Corte, TenderError, TillStatus, WindowTender,
+    cancellation_text, change_due, ByMethod, CancelReason, CashCount, Corte, TenderError, TillCount, TillStatus,
+    WindowTender,
 };
 use crate::domain::folio::Folio;
 use crate::domain::money::Centavos;
@@ -675,10 +676,7 @@ impl Store {
         &self,
         session_id: i64,
         cashier: &str,
-        count: &CashCount,
-        card: Centavos,
-        cheque: Centavos,
-        transfer: Centavos,
+        count: &TillCount,
         now: DateTime<Utc>,
     ) -> Result<Result<TillSession, CajaRefusal>, StoreError> {
         let at = timestamp_to_db(now);
@@ -707,11 +705,11 @@ impl Store {
             let method = Method::parse(&method).ok_or_else(|| StoreError::Corrupt(format!("method {method:?}")))?;
             expected.add(method, Centavos(total));
         }
-        let counted = ByMethod { cash: count.total(), card, cheque, transfer };
+        let counted = count.by_method();
         let corte = Corte { counted, expected };
         let balanced = corte.balances();
         let status = TillStatus::Counted;
-        let denominations = serde_json::to_string(count).expect("a count serialises");
+        let denominations = serde_json::to_string(&count.cash).expect("a count serialises");
         sqlx::query(tx.sql(&RECORD_COUNT))
             .bind(session_id)
             .bind(status.as_str())
