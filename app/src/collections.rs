@@ -14,6 +14,11 @@
 //! valid receipts to the centavo ([`Collections::balanced`]), and so do the
 //! totals by method.
 //!
+//! * **Stripe's fees** ([`Collections::stripe_fees`], `comision_stripe`
+//!   rows): what Stripe kept from the stored payouts' balance transactions
+//!   created in the range (see [`crate::reconciliation`]). A cost of
+//!   collecting, not revenue: they are outside the balance below.
+//!
 //! The CSV ([`Collections::to_csv`]) neutralises every cell that a
 //! spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, CR at the
 //! start) with a leading apostrophe, except plain amounts (`-120.00`).
@@ -115,6 +120,20 @@ pub struct Collections {
     /// The sum of the valid receipts' totals.
     pub receipts_total: Centavos,
     pub receipts: usize,
+    /// Stripe's fees of the range (never part of [`Collections::balanced`]).
+    pub stripe_fees: Vec<StripeFeeLine>,
+}
+
+/// One Stripe fee: a balance transaction's fee, or a fee of Stripe's own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StripeFeeLine {
+    /// The day (in the municipality's time zone) Stripe recorded it.
+    pub day: NaiveDate,
+    pub payout_id: String,
+    pub item_id: String,
+    /// What Stripe kept (positive).
+    pub amount: Centavos,
+    pub detail: String,
 }
 
 impl Collections {
@@ -209,7 +228,18 @@ impl Collections {
             cancelled,
             receipts_total,
             receipts: valid,
+            stripe_fees: Vec::new(),
         }
+    }
+
+    /// The export with Stripe's fees of its range (a separate section).
+    pub fn with_stripe_fees(self, stripe_fees: Vec<StripeFeeLine>) -> Collections {
+        Collections { stripe_fees, ..self }
+    }
+
+    /// The sum of Stripe's fees.
+    pub fn stripe_fees_total(&self) -> Centavos {
+        self.stripe_fees.iter().map(|f| f.amount).sum()
     }
 
     /// The revenue lines plus the rounding.
@@ -309,6 +339,21 @@ impl Collections {
         for c in &self.cancelled {
             row(&["cancelado", "", "", "", "", "", &c.folio, &c.folio, "1", &c.total.to_api_string(), &c.reason]);
         }
+        for f in &self.stripe_fees {
+            row(&[
+                "comision_stripe",
+                "",
+                "Comisión de Stripe",
+                "",
+                Channel::Online.label_es(),
+                "",
+                "",
+                "",
+                "",
+                &f.amount.to_api_string(),
+                &format!("{} {} {}: {}", f.day, f.payout_id, f.item_id, f.detail),
+            ]);
+        }
         row(&[
             "total",
             "",
@@ -354,6 +399,31 @@ pub fn csv_cell(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stripe_fees_are_a_separate_section_outside_the_balance() {
+        let m = crate::domain::municipality::Municipality::from_toml_str(include_str!(
+            "../../config/municipalities/loreto.toml"
+        ))
+        .expect("loreto.toml");
+        let day = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        let c = Collections::build(&m, day, day, &[], &[]);
+        assert!(c.balanced());
+        let fee = |id: &str, amount| StripeFeeLine {
+            day,
+            payout_id: "po_1".into(),
+            item_id: id.into(),
+            amount: Centavos(amount),
+            detail: "=cmd|' /C calc'!A0".into(),
+        };
+        let c = c.with_stripe_fees(vec![fee("txn_1", 1_900), fee("txn_2", 300)]);
+        assert!(c.balanced(), "fees are not receipts: the balance is unchanged");
+        assert_eq!(c.receipts_total, Centavos(0));
+        assert_eq!(c.stripe_fees_total(), Centavos(2_200));
+        let csv = c.to_csv();
+        assert_eq!(csv.matches("\r\ncomision_stripe,").count(), 2, "{csv}");
+        assert!(csv.contains(",19.00,2026-11-21 po_1 txn_1: =cmd|' /C calc'!A0\r\n"), "{csv}");
+    }
 
     #[test]
     fn cells_that_a_spreadsheet_would_run_are_neutralised() {

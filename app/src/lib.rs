@@ -23,6 +23,8 @@ pub mod rate_limit;
 #[cfg(feature = "ssr")]
 pub mod receipt_keys;
 #[cfg(feature = "ssr")]
+pub mod reconciliation;
+#[cfg(feature = "ssr")]
 pub mod staff;
 #[cfg(feature = "ssr")]
 pub mod state;
@@ -30,6 +32,8 @@ pub mod state;
 pub mod store;
 #[cfg(feature = "ssr")]
 pub mod stripe;
+#[cfg(feature = "ssr")]
+pub mod stripe_payouts;
 #[cfg(feature = "ssr")]
 pub mod tokens;
 #[cfg(feature = "ssr")]

@@ -152,7 +152,8 @@ impl From<PaymentError> for AppError {
 
 #[cfg(feature = "ssr")]
 pub use service::{
-    apply_adjustment, apply_provider_event, apply_stripe_session_event, demo_action, heal_stripe_attempts,
+    apply_adjustment, apply_provider_event, apply_provider_event_noting, apply_stripe_session_event,
+    apply_stripe_session_event_noting, demo_action, heal_event, heal_stripe_attempts,
     heal_stripe_attempts_within, reconcile_stripe_attempt, refund_overpayments, start_checkout, stripe_refresh_worker,
     Checkout, ABANDON_AFTER_MINUTES, DEMO_OXXO_DAYS, HEAL_AFTER_MINUTES, RETRY_CHECK_AFTER_MINUTES, SWEEP_BUDGET,
 };
@@ -168,7 +169,7 @@ mod service {
     };
     use crate::state::AppState;
     use crate::store::{
-        AdjustmentEvent, AdjustmentOutcome, NewAttempt, Order, PaymentAttempt, ProviderEvent, StoreError,
+        AdjustmentEvent, AdjustmentOutcome, HealNote, NewAttempt, Order, PaymentAttempt, ProviderEvent, StoreError,
     };
     use crate::stripe::{self, SessionEventKind, SessionObject, StripeConfig, StripeError};
     use crate::tokens::{random_digits, random_token};
@@ -435,6 +436,20 @@ mod service {
         session: &SessionObject,
         reported_at: Option<DateTime<Utc>>,
     ) -> Result<EventOutcome, PaymentError> {
+        apply_stripe_session_event_noting(state, event_id, kind, session, reported_at, None).await
+    }
+
+    /// [`apply_stripe_session_event`], with the treasury's reconciliation
+    /// noted in the event's transaction when it heals (`note`).
+    #[tracing::instrument(name = "payments.apply_stripe_session_event_noting", skip_all, fields(session = %session.id))]
+    pub async fn apply_stripe_session_event_noting(
+        state: &AppState,
+        event_id: &str,
+        kind: SessionEventKind,
+        session: &SessionObject,
+        reported_at: Option<DateTime<Utc>>,
+        note: Option<&HealNote>,
+    ) -> Result<EventOutcome, PaymentError> {
         let attempt_id = session.attempt_id().ok_or(PaymentError::AttemptNotFound)?;
         let attempt =
             state.store.get_attempt(attempt_id).await.map_err(store_err)?.ok_or(PaymentError::AttemptNotFound)?;
@@ -482,7 +497,8 @@ mod service {
         let paid_on = paid_at
             .map(|t| t.max(attempt.created_at).min(state.clock.now()))
             .map(|t| t.with_timezone(&state.clock.timezone()).date_naive());
-        apply_provider_event(state, &stripe::provider_event(event_id, kind, session, attempt.id, paid_on)).await
+        let event = stripe::provider_event(event_id, kind, session, attempt.id, paid_on);
+        apply_provider_event_noting(state, &event, note).await
     }
 
     /// Pending Stripe attempts younger than this are left to the webhook.
@@ -538,20 +554,8 @@ mod service {
             }
         };
         let session = stripe::retrieve_session(&config, &session_id).await.map_err(stripe_err)?;
-        let intent_status = session.intent.as_ref().map(|i| i.status.as_str()).unwrap_or("");
-        let is_async = session.async_method().is_some() || attempt.method.is_some_and(|m| m != Method::Card);
-        let kind = match (session.status.as_deref(), session.payment_status.as_deref()) {
-            (Some("complete"), Some("paid")) if is_async => Some(SessionEventKind::AsyncPaymentSucceeded),
-            (Some("complete"), Some("paid" | "no_payment_required")) => Some(SessionEventKind::Completed),
-            // The voucher (or transfer) ran out unpaid: Stripe cancels the
-            // PaymentIntent or asks for another payment method.
-            (Some("complete"), _) if matches!(intent_status, "canceled" | "requires_payment_method") => {
-                Some(SessionEventKind::AsyncPaymentFailed)
-            }
-            (Some("complete"), _) => Some(SessionEventKind::Completed),
-            (Some("expired"), _) => Some(SessionEventKind::Expired),
-            _ => None,
-        };
+        let healing = heal_event(&session, attempt);
+        let kind = healing.as_ref().map(|(_, kind)| *kind);
         let next_check = match (&kind, session.intent.as_ref().and_then(|i| i.instructions.as_ref())) {
             (None, _) => {
                 // Still open: again in 15 minutes, and just after the
@@ -568,13 +572,37 @@ mod service {
             _ => now + Duration::hours(1),
         };
         state.store.set_attempt_next_check(attempt.id, next_check).await.map_err(store_err)?;
-        let Some(kind) = kind else { return Ok(None) };
+        let Some((event_id, kind)) = healing else { return Ok(None) };
+        apply_stripe_session_event(state, &event_id, kind, &session, None).await.map(Some)
+    }
+
+    /// What a retrieved session of `attempt` means, as the healing sweep
+    /// applies it: the session event and its id, derived from what Stripe
+    /// reports (asking again about an unchanged session gives the same id,
+    /// a duplicate); `None` while the session is open. The treasury's
+    /// reconciliation heals with the same event.
+    pub fn heal_event(session: &SessionObject, attempt: &PaymentAttempt) -> Option<(String, SessionEventKind)> {
+        let intent_status = session.intent.as_ref().map(|i| i.status.as_str()).unwrap_or("");
+        let is_async = session.async_method().is_some() || attempt.method.is_some_and(|m| m != Method::Card);
+        let kind = match (session.status.as_deref(), session.payment_status.as_deref()) {
+            (Some("complete"), Some("paid")) if is_async => SessionEventKind::AsyncPaymentSucceeded,
+            (Some("complete"), Some("paid" | "no_payment_required")) => SessionEventKind::Completed,
+            // The voucher (or transfer) ran out unpaid: Stripe cancels the
+            // PaymentIntent or asks for another payment method.
+            (Some("complete"), _) if matches!(intent_status, "canceled" | "requires_payment_method") => {
+                SessionEventKind::AsyncPaymentFailed
+            }
+            (Some("complete"), _) => SessionEventKind::Completed,
+            (Some("expired"), _) => SessionEventKind::Expired,
+            _ => return None,
+        };
         let event_id = format!(
-            "heal_{session_id}_{}_{}_{intent_status}",
+            "heal_{}_{}_{}_{intent_status}",
+            session.id,
             session.status.as_deref().unwrap_or(""),
             session.payment_status.as_deref().unwrap_or("")
         );
-        apply_stripe_session_event(state, &event_id, kind, &session, None).await.map(Some)
+        Some((event_id, kind))
     }
 
     /// The longest one healing sweep keeps asking Stripe: what is left
@@ -686,9 +714,19 @@ mod service {
     /// overpayment is refunded at once when configured.
     #[tracing::instrument(name = "payments.apply_provider_event", skip_all, fields(provider = %event.provider, attempt_id = event.attempt_id))]
     pub async fn apply_provider_event(state: &AppState, event: &ProviderEvent) -> Result<EventOutcome, PaymentError> {
+        apply_provider_event_noting(state, event, None).await
+    }
+
+    /// [`apply_provider_event`], with the treasury's reconciliation noted
+    /// (audited `reconciliation.healed`) in the event's own transaction.
+    pub async fn apply_provider_event_noting(
+        state: &AppState,
+        event: &ProviderEvent,
+        note: Option<&HealNote>,
+    ) -> Result<EventOutcome, PaymentError> {
         let outcome = state
             .store
-            .apply_provider_event(event, state.clock.now(), state.clock.today(), &state.receipt_keys)
+            .apply_provider_event_noting(event, state.clock.now(), state.clock.today(), &state.receipt_keys, note)
             .await
             .map_err(store_err)?;
         match &outcome {

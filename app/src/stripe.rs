@@ -19,8 +19,8 @@ use stripe_checkout::checkout_session::{
     CreateCheckoutSessionPaymentMethodOptionsCustomerBalance as CustomerBalance,
     CreateCheckoutSessionPaymentMethodOptionsCustomerBalanceBankTransfer as BankTransfer,
     CreateCheckoutSessionPaymentMethodOptionsCustomerBalanceBankTransferType as BankTransferType,
-    CreateCheckoutSessionPaymentMethodOptionsCustomerBalanceFundingType as FundingType, ProductData,
-    RetrieveCheckoutSession,
+    CreateCheckoutSessionPaymentIntentData, CreateCheckoutSessionPaymentMethodOptionsCustomerBalanceFundingType as FundingType,
+    ProductData, RetrieveCheckoutSession,
 };
 use stripe_checkout::{CheckoutSession, CheckoutSessionMode};
 use stripe_core::refund::{CreateRefund, CreateRefundReason};
@@ -525,12 +525,12 @@ pub struct StripeError {
     pub refused: bool,
 }
 
-fn unavailable(what: &'static str, e: impl std::fmt::Display) -> StripeError {
+pub(crate) fn unavailable(what: &'static str, e: impl std::fmt::Display) -> StripeError {
     StripeError { what, detail: e.to_string(), refused: false }
 }
 
 /// An error of async-stripe, classified: refused or transient.
-fn failed(what: &'static str, e: ::stripe::StripeError) -> StripeError {
+pub(crate) fn failed(what: &'static str, e: ::stripe::StripeError) -> StripeError {
     let refused = match &e {
         ::stripe::StripeError::Stripe(_, status) => (400..500).contains(status) && !matches!(status, 409 | 429),
         _ => false,
@@ -587,6 +587,10 @@ pub async fn create_session(
     ]
     .into_iter()
     .collect();
+    // The PaymentIntent carries the same metadata, and Stripe copies it onto
+    // the charge it makes: a payout's balance transactions name the order.
+    let mut intent_data = CreateCheckoutSessionPaymentIntentData::new();
+    intent_data.metadata = Some(metadata.clone());
     let key = IdempotencyKey::new(&attempt.idempotency_key).map_err(|e| unavailable("the idempotency key", e))?;
     let mut request = CreateCheckoutSession::new();
     let mut methods = vec![Pm::Card, Pm::Oxxo];
@@ -608,6 +612,7 @@ pub async fn create_session(
         .line_items(vec![line])
         .allowed_payment_method_types(methods)
         .metadata(metadata)
+        .payment_intent_data(intent_data)
         .client_reference_id(order.reference.clone())
         .success_url(format!("{back}?pago=stripe"))
         .cancel_url(back)

@@ -16,6 +16,9 @@
 //! | `GET /personal/tesoreria/exportar`, `GET /personal/tesoreria/exportar.csv` | tesorero |
 //! | `GET /api/v1/exports/collections.csv` | tesorero (staff session; 401/403 in JSON) |
 //!
+//! The reconciliation with Stripe (`/personal/tesoreria/conciliacion…`,
+//! tesorero) has its own table in `server::reconciliation`.
+//!
 //! Every form carries the session's CSRF token; every refusal is a page in
 //! Spanish with the right status, and changes nothing.
 
@@ -42,7 +45,7 @@ use crate::http::extract::{First, Form, PathParam, Query};
 use crate::receipt_pdf::report::{render_report, Block, Report};
 use crate::staff::Staff;
 
-fn page(status: StatusCode, html: String) -> Response {
+pub(crate) fn page(status: StatusCode, html: String) -> Response {
     (
         status,
         [
@@ -54,15 +57,15 @@ fn page(status: StatusCode, html: String) -> Response {
         .into_response()
 }
 
-fn ctx(state: &AppState, uri: &Uri, headers: &HeaderMap) -> PageContext {
+pub(crate) fn ctx(state: &AppState, uri: &Uri, headers: &HeaderMap) -> PageContext {
     PageContext::for_request(state, uri, headers)
 }
 
-fn see_other(to: &str) -> Response {
+pub(crate) fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()
 }
 
-fn unavailable(e: impl std::fmt::Display) -> Response {
+pub(crate) fn unavailable(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "caja: store failed");
     AppError::unavailable().into_response()
 }
@@ -72,12 +75,12 @@ fn refusal_status(r: &CajaRefusal) -> StatusCode {
 }
 
 /// The refusal of a form whose token is not this session's.
-fn csrf_refused(state: &AppState, staff: &Staff, sent: &First<String>, back: &str) -> Option<Response> {
+pub(crate) fn csrf_refused(state: &AppState, staff: &Staff, sent: &First<String>, back: &str) -> Option<Response> {
     (!state.csrf_key.accepts(&staff.session_id, sent.as_deref().unwrap_or("")))
         .then(|| AppError::csrf().with_back(back.to_string()).into_response())
 }
 
-fn text(v: &First<String>) -> String {
+pub(crate) fn text(v: &First<String>) -> String {
     v.as_deref().unwrap_or("").to_string()
 }
 
@@ -1223,7 +1226,22 @@ async fn collections(
     to: NaiveDate,
 ) -> Result<app::collections::Collections, Response> {
     let (receipts, items) = state.store.collections(from, to).await.map_err(unavailable)?;
-    Ok(app::collections::Collections::build(&state.municipality, from, to, &receipts, &items))
+    // Stripe's fees recorded in the range's days (the municipality's).
+    let tz = state.clock.timezone();
+    let start = app::stripe_payouts::start_of_day(from, tz);
+    let end = app::stripe_payouts::start_of_day(to + chrono::Days::new(1), tz);
+    let fees = state.store.stripe_fees(start, end).await.map_err(unavailable)?;
+    let fees = fees
+        .into_iter()
+        .map(|f| app::collections::StripeFeeLine {
+            day: f.created.with_timezone(&tz).date_naive(),
+            payout_id: f.payout_id,
+            item_id: f.item_id,
+            amount: f.amount,
+            detail: f.detail,
+        })
+        .collect();
+    Ok(app::collections::Collections::build(&state.municipality, from, to, &receipts, &items).with_stripe_fees(fees))
 }
 
 /// `GET /personal/tesoreria/exportar?desde=…&hasta=…` (tesorero).

@@ -13,6 +13,7 @@ pub mod pay;
 pub mod precompress;
 pub mod receipt_pdf;
 pub mod receipts;
+pub mod reconciliation;
 pub mod security;
 pub mod staff;
 pub mod startup;

@@ -18,7 +18,7 @@ use leptos_axum::{generate_route_list_with_exclusions_and_ssg_and_context, Lepto
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
-use crate::{api, caja, http, jobs, pay, receipts, security, staff};
+use crate::{api, caja, http, jobs, pay, receipts, reconciliation, security, staff};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -148,6 +148,10 @@ pub fn router(state: AppState) -> Router {
         .route("/personal/tesoreria/cheques", get(caja::cheques).post(caja::bounce))
         .route("/personal/tesoreria/exportar", get(caja::export_page))
         .route("/personal/tesoreria/exportar.csv", get(caja::export_csv))
+        // The reconciliation with Stripe (`server::reconciliation`).
+        .route("/personal/tesoreria/conciliacion", get(reconciliation::index).post(reconciliation::fetch))
+        .route("/personal/tesoreria/conciliacion/{payout_id}", get(reconciliation::payout))
+        .route("/personal/tesoreria/conciliacion/{payout_id}/aplicar", post(reconciliation::heal))
         .route("/personal/cancelaciones", get(caja::cancellations).post(caja::request_cancellation))
         .route("/personal/cancelaciones/{id}/aprobar", post(caja::approve_cancellation))
         .route("/personal/cancelaciones/{id}/rechazar", post(caja::reject_cancellation))

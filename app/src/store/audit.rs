@@ -97,6 +97,12 @@ string_enum! {
         StaffTotpDisabled = "staff.totp_disabled",
         /// An admin reset someone's second factor (a lost phone).
         StaffTotpReset = "staff.totp_reset",
+        /// A tesorero fetched Stripe's payouts: a payout new or changed in
+        /// Recauda (its items, matched or not).
+        ReconciliationFetched = "reconciliation.fetched",
+        /// A tesorero applied, from the reconciliation, a payment Stripe
+        /// took that Recauda had missed (through the provider-event path).
+        ReconciliationHealed = "reconciliation.healed",
     }
 }
 

@@ -43,6 +43,7 @@ pub mod padron;
 pub mod payments;
 mod postgres;
 pub mod receipts;
+pub mod reconciliation;
 pub mod records;
 mod sqlite;
 pub mod staff;
@@ -54,6 +55,7 @@ pub use caja::{
 };
 pub use dialect::Dialect;
 pub use receipts::{RedeemOutcome, Redemption};
+pub use reconciliation::HealNote;
 pub use records::*;
 pub use staff::{LoginChallenge, NewStaff, StaffChange, StaffSessionRow, StaffUser, TotpChange, TotpSecret};
 

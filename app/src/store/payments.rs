@@ -11,7 +11,7 @@ use super::records::{
     timestamp_to_db, Adjustment, AdjustmentEvent, AdjustmentOutcome, AdjustmentRow, AttemptRow, NewAttempt,
     Overpayment, OverpaymentRow, PaymentAttempt, ProviderEvent, RefundStatus,
 };
-use super::{query_err, Store, StoreError};
+use super::{query_err, HealNote, Store, StoreError};
 use crate::domain::folio::Folio;
 use crate::domain::money::Centavos;
 use crate::domain::payment::{
@@ -360,6 +360,26 @@ impl Store {
         today: NaiveDate,
         keys: &ReceiptKeys,
     ) -> Result<EventOutcome, StoreError> {
+        self.apply_provider_event_noting(ev, now, today, keys, None).await
+    }
+
+    /// [`Store::apply_provider_event`], the same path, with the treasury's
+    /// reconciliation noted: when the event is fresh, `note` is audited
+    /// (`reconciliation.healed`, with the payout, the item and the outcome)
+    /// in the event's own transaction; a duplicate writes nothing.
+    #[tracing::instrument(
+        name = "store.apply_provider_event_noting",
+        skip_all,
+        fields(provider = %ev.provider, event_id = %ev.event_id, attempt_id = ev.attempt_id, healing = note.is_some())
+    )]
+    pub async fn apply_provider_event_noting(
+        &self,
+        ev: &ProviderEvent,
+        now: DateTime<Utc>,
+        today: NaiveDate,
+        keys: &ReceiptKeys,
+        note: Option<&HealNote>,
+    ) -> Result<EventOutcome, StoreError> {
         let now = timestamp_to_db(now);
         let mut tx = self.write().await?;
         // A concurrent delivery of the same event waits here on the key.
@@ -487,6 +507,22 @@ impl Store {
             // The day the money was taken, never after today.
             let day = ev.paid_on.map_or(today, |paid| paid.min(today));
             super::receipts::issue_receipt(&mut tx, order_id, order.total, Some(paid_by), &now, day, keys).await?;
+        }
+        if let Some(note) = note {
+            let outcome = match &effect.outcome {
+                EventOutcome::Applied(Transition::Moved { to, .. }) => format!("applied:{to}"),
+                EventOutcome::Applied(Transition::AlreadyThere(s)) => format!("already:{s}"),
+                EventOutcome::Discrepancy { reason, .. } | EventOutcome::Overpayment { reason } => {
+                    format!("not_applied:{reason}")
+                }
+                EventOutcome::Duplicate => "duplicate".to_string(),
+            };
+            let details = serde_json::json!({
+                "payout_id": note.payout_id, "item_id": note.item_id, "order_id": order_id,
+                "attempt_id": ev.attempt_id, "event_id": ev.event_id, "amount_centavos": paid_amount,
+                "outcome": outcome,
+            });
+            tx.audit(&note.actor, AuditAction::ReconciliationHealed, details, &now).await?;
         }
         tx.commit().await?;
         Ok(effect.outcome)

@@ -19,14 +19,14 @@ use crate::lookup::DebtDocument;
 use crate::receipts::method_label;
 use crate::store::{CancellationRequest, Order, TillSession, WindowPayment};
 
-fn tz(ctx: &PageContext) -> chrono_tz::Tz {
+pub(super) fn tz(ctx: &PageContext) -> chrono_tz::Tz {
     ctx.municipality.timezone.parse().unwrap_or(chrono_tz::America::Mexico_City)
 }
 
 /// A notice at the top of a page: `(ok, text)`.
 pub type Notice = Option<(bool, String)>;
 
-fn notice_view(notice: Notice) -> impl IntoView {
+pub(super) fn notice_view(notice: Notice) -> impl IntoView {
     notice.map(|(ok, text)| {
         if ok {
             view! { <div class="notice ok" role="status" data-testid="caja-notice"><p>{text}</p></div> }.into_any()
@@ -42,7 +42,7 @@ fn notice_view(notice: Notice) -> impl IntoView {
     })
 }
 
-fn hidden_csrf(csrf: &str) -> impl IntoView {
+pub(super) fn hidden_csrf(csrf: &str) -> impl IntoView {
     let csrf = csrf.to_string();
     view! { <input type="hidden" name="csrf" value=csrf/> }
 }
@@ -795,6 +795,27 @@ pub fn export_document(ctx: PageContext, from: &str, to: &str, shown: Result<Col
                     .iter()
                     .map(|x| view! { <li data-testid="export-cancelled">{format!("{} ({}): {}", x.folio, x.total.display_mxn(), x.reason)}</li> })
                     .collect_view();
+                let fees = c
+                    .stripe_fees
+                    .iter()
+                    .map(|f| {
+                        let href = format!("/personal/tesoreria/conciliacion/{}", f.payout_id);
+                        view! {
+                            <tr data-testid="export-stripe-fee">
+                                <td>{f.day.format("%d/%m/%Y").to_string()}</td>
+                                <td><a href=href>{f.payout_id.clone()}</a></td>
+                                <td>{f.item_id.clone()}</td>
+                                <td>{f.detail.clone()}</td>
+                                <td class="num">{f.amount.display_mxn()}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view();
+                let fees_none = c
+                    .stripe_fees
+                    .is_empty()
+                    .then(|| view! { <p>"No hay comisiones de Stripe registradas en el periodo (traiga los depósitos en Conciliación con Stripe)."</p> });
+                let fees_total = format!("Total de comisiones de Stripe: {}", c.stripe_fees_total().display_mxn());
                 let balance = if c.balanced() {
                     format!(
                         "Cuadra: los renglones suman {} = {} recibos vigentes.",
@@ -830,6 +851,16 @@ pub fn export_document(ctx: PageContext, from: &str, to: &str, shown: Result<Col
                     <ul>{ranges}</ul>
                     <h2>"Folios cancelados"</h2>
                     <ul>{cancelled}</ul>
+                    <h2>"Comisiones de Stripe"</h2>
+                    <p>"Lo que Stripe retuvo de los depósitos conciliados en el periodo (por la fecha de cada movimiento). Es un gasto de la recaudación: no forma parte del cuadre de los recibos."</p>
+                    {fees_none}
+                    <div class="table-wrap">
+                        <table data-testid="export-stripe-fees">
+                            <thead><tr><th>"Fecha"</th><th>"Depósito"</th><th>"Movimiento"</th><th>"Detalle"</th><th>"Comisión"</th></tr></thead>
+                            <tbody>{fees}</tbody>
+                        </table>
+                    </div>
+                    <p data-testid="export-stripe-fees-total">{fees_total}</p>
                 }
                 .into_any()
             }

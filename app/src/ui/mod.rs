@@ -12,6 +12,7 @@ mod lookup_page;
 mod order_page;
 mod page;
 mod receipt_page;
+pub mod reconciliation_pages;
 pub mod staff_pages;
 
 use leptos::prelude::*;

@@ -266,6 +266,7 @@ pub fn home_document(ctx: PageContext, user: &StaffUser, csrf: &str) -> String {
                     <li><a href="/personal/tesoreria/cortes" data-testid="go-cortes">"Cortes de caja"</a></li>
                     <li><a href="/personal/tesoreria/cheques">"Cheques devueltos"</a></li>
                     <li><a href="/personal/tesoreria/exportar" data-testid="go-export">"Exportación contable"</a></li>
+                    <li><a href="/personal/tesoreria/conciliacion" data-testid="go-reconciliation">"Conciliación con Stripe"</a></li>
                 })}
                 {admin.then(|| view! { <li><a href="/personal/admin/personal">"Personal y roles"</a></li> })}
                 {audit.then(|| view! { <li><a href="/personal/bitacora">"Bitácora de auditoría"</a></li> })}
