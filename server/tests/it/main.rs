@@ -4,6 +4,9 @@
 //! * `api`, `orders`, `payments`, `receipts`, `pages`: a real server on
 //!   port 0 with a fresh SQLite file each (`common::spawn_app`);
 //! * `stripe`: the same against an in-process fake of Stripe's endpoints;
+//! * `reconciliation`: the treasury's reconciliation with Stripe's payouts
+//!   (the fake's payouts and balance transactions), and its store on
+//!   SQLite and PostgreSQL;
 //! * `store_story`: the store's contract, on SQLite and on PostgreSQL;
 //! * `receipt_pdf`: the PDF renderer;
 //! * `fuzz`: property-based fuzzing of forms and queries with repeated
@@ -32,6 +35,7 @@ mod pages;
 mod payments;
 mod receipt_pdf;
 mod receipts;
+mod reconciliation;
 mod staff;
 mod store_story;
 mod stripe;

@@ -395,7 +395,7 @@ async fn the_permission_matrix_refuses_everyone_a_route_does_not_name() {
         staff(&app, name, &[role]).await;
     }
     // (method, path, the roles it admits); PHOTO: the desk's multipart photo form
-    let routes: [(&str, &str, &[Role]); 39] = [
+    let routes: [(&str, &str, &[Role]); 44] = [
         ("GET", "/personal/admin/personal", may::MANAGE_STAFF),
         ("POST", "/personal/admin/personal", may::MANAGE_STAFF),
         ("POST", "/personal/admin/personal/caja/estado", may::MANAGE_STAFF),
@@ -436,6 +436,12 @@ async fn the_permission_matrix_refuses_everyone_a_route_does_not_name() {
         ("POST", "/personal/cancelaciones", may::REQUEST_CANCELLATION),
         ("POST", "/personal/cancelaciones/1/aprobar", may::TREASURY),
         ("POST", "/personal/cancelaciones/1/rechazar", may::TREASURY),
+        // The reconciliation with Stripe (server::reconciliation).
+        ("GET", "/personal/tesoreria/conciliacion", may::TREASURY),
+        ("POST", "/personal/tesoreria/conciliacion", may::TREASURY),
+        ("GET", "/personal/tesoreria/conciliacion/po_x", may::TREASURY),
+        ("GET", "/personal/tesoreria/conciliacion/po_x.csv", may::TREASURY),
+        ("POST", "/personal/tesoreria/conciliacion/po_x/aplicar", may::TREASURY),
     ];
     let json_post = |path: &str, cookie: Option<&str>| {
         let mut r = app.client.post(format!("{}{}", app.base, path)).json(&serde_json::json!({ "s": "x" }));

@@ -134,7 +134,7 @@ async fn open_keys(store: &Store, ids: &[i64]) -> Vec<(String, String, String, N
 }
 
 /// The account with this number, as the lookup reads it.
-async fn account_by_number(store: &Store, number: &str) -> Option<AccountView> {
+pub(crate) async fn account_by_number(store: &Store, number: &str) -> Option<AccountView> {
     let number = AccountNumber::parse(number).expect("a well-formed account number");
     store.debts_of_account(&number).await.unwrap().map(|d| d.account)
 }
@@ -484,7 +484,7 @@ async fn receipts_chapter(store: Store, demo: &[PadronRow]) {
 }
 
 /// The receipts' signing keys of these tests.
-fn keys() -> &'static ReceiptKeys {
+pub(crate) fn keys() -> &'static ReceiptKeys {
     static KEYS: OnceLock<ReceiptKeys> = OnceLock::new();
     KEYS.get_or_init(|| ReceiptKeys::from_seed([7; 32]))
 }
@@ -679,13 +679,13 @@ fn attempt(order_id: i64, key: &str, amount: Centavos) -> NewAttempt {
     }
 }
 
-fn instant(s: &str) -> DateTime<Utc> {
+pub(crate) fn instant(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
 /// An order for `charges` frozen with made-up recargos (the store does not
 /// quote: it keeps what it is given).
-fn new_order(charges: &[app::store::ChargeRecord], requoted_from: Option<i64>) -> NewOrder {
+pub(crate) fn new_order(charges: &[app::store::ChargeRecord], requoted_from: Option<i64>) -> NewOrder {
     let items: Vec<OrderItem> = charges
         .iter()
         .map(|c| OrderItem {

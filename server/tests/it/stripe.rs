@@ -73,6 +73,19 @@ pub(crate) struct Fake {
     pub(crate) retrieve_fails: Mutex<bool>,
     /// Charges by id (what `expand[]=payment_intent.latest_charge` embeds).
     pub(crate) charges: Mutex<HashMap<String, Value>>,
+    /// Payouts, newest first (`GET /v1/payouts`), built by [`PayoutBuilder`].
+    pub(crate) payouts: Mutex<Vec<Value>>,
+    /// Each payout's balance transactions, with their sources as objects
+    /// (`GET /v1/balance_transactions?payout=…`, newest first).
+    pub(crate) balance_transactions: Mutex<HashMap<String, Vec<Value>>>,
+    /// At most this many objects per page of a list (Stripe's own limit is
+    /// 100; tests lower it to see the pagination); 0 = the request's limit.
+    pub(crate) page_cap: Mutex<usize>,
+    /// Listing this payout's balance transactions answers 500 from the
+    /// second page on (Stripe failing half-way through a payout).
+    pub(crate) fail_transactions_of: Mutex<Option<String>>,
+    /// The query strings of the list requests, in order.
+    pub(crate) list_queries: Mutex<Vec<String>>,
 }
 
 /// Stripe's error body (`{"error": {"type", "code", "message"}}`) with `status`.
@@ -244,6 +257,217 @@ async fn create_refund(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: 
     Json(answer).into_response()
 }
 
+fn query_params(query: &Option<String>) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// One page of `objects` (newest first) as Stripe lists: `limit`
+/// (default 10), after `starting_after`, with `has_more`.
+fn list_page(fake: &Fake, objects: Vec<Value>, params: &[(String, String)], url: &str) -> Value {
+    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let mut limit: usize = param("limit").and_then(|l| l.parse().ok()).unwrap_or(10);
+    let cap = *fake.page_cap.lock().unwrap();
+    if cap > 0 {
+        limit = limit.min(cap);
+    }
+    let start = match param("starting_after") {
+        Some(after) => objects.iter().position(|o| o["id"] == after).map_or(objects.len(), |i| i + 1),
+        None => 0,
+    };
+    let page: Vec<Value> = objects.iter().skip(start).take(limit).cloned().collect();
+    let has_more = start + page.len() < objects.len();
+    json!({ "object": "list", "url": url, "has_more": has_more, "data": page })
+}
+
+async fn list_payouts(State(fake): State<Arc<Fake>>, RawQuery(query): RawQuery) -> Response {
+    fake.list_queries.lock().unwrap().push(format!("payouts?{}", query.clone().unwrap_or_default()));
+    let params = query_params(&query);
+    let gte: Option<i64> = params.iter().find(|(k, _)| k == "created[gte]").and_then(|(_, v)| v.parse().ok());
+    let payouts: Vec<Value> = fake
+        .payouts
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|p| gte.is_none_or(|t| p["created"].as_i64().unwrap() >= t))
+        .cloned()
+        .collect();
+    Json(list_page(&fake, payouts, &params, "/v1/payouts")).into_response()
+}
+
+async fn list_balance_transactions(State(fake): State<Arc<Fake>>, RawQuery(query): RawQuery) -> Response {
+    fake.list_queries.lock().unwrap().push(format!("balance_transactions?{}", query.clone().unwrap_or_default()));
+    let params = query_params(&query);
+    let payout = params.iter().find(|(k, _)| k == "payout").map(|(_, v)| v.clone()).unwrap_or_default();
+    let later_page = params.iter().any(|(k, _)| k == "starting_after");
+    if later_page && fake.fail_transactions_of.lock().unwrap().as_deref() == Some(payout.as_str()) {
+        return stripe_error(500);
+    }
+    let expand = params.iter().any(|(k, v)| k.starts_with("expand") && v == "data.source");
+    let mut transactions = fake.balance_transactions.lock().unwrap().get(&payout).cloned().unwrap_or_default();
+    if !expand {
+        for t in &mut transactions {
+            let id = t["source"]["id"].clone();
+            t["source"] = id;
+        }
+    }
+    Json(list_page(&fake, transactions, &params, "/v1/balance_transactions")).into_response()
+}
+
+/// A payout for the fake to list, and its balance transactions (the
+/// fixtures' payout, balance transaction, charge, refund and dispute, as
+/// Stripe publishes them, with this test's amounts and ids).
+pub(crate) struct PayoutBuilder {
+    id: String,
+    created: i64,
+    transactions: Vec<Value>,
+}
+
+impl PayoutBuilder {
+    pub(crate) fn new(id: &str, created: i64) -> PayoutBuilder {
+        PayoutBuilder { id: id.into(), created, transactions: Vec::new() }
+    }
+
+    fn transaction(&mut self, kind: &str, category: &str, amount: i64, fee: i64, source: Value) -> String {
+        let id = format!("txn_{}_{}", self.id, self.transactions.len() + 1);
+        let mut t = fixtures()["resources"]["balance_transaction"].clone();
+        t["id"] = json!(id);
+        t["type"] = json!(kind);
+        t["reporting_category"] = json!(category);
+        t["amount"] = json!(amount);
+        t["fee"] = json!(fee);
+        t["net"] = json!(amount - fee);
+        t["currency"] = json!("mxn");
+        t["created"] = json!(self.created - 86_400 + self.transactions.len() as i64);
+        t["available_on"] = json!(self.created);
+        t["status"] = json!("available");
+        t["description"] = source["description"].clone();
+        if fee != 0 {
+            t["fee_details"] = json!([{
+                "amount": fee, "application": null, "currency": "mxn",
+                "description": "Stripe processing fees", "type": "stripe_fee"
+            }]);
+        }
+        t["source"] = source;
+        self.transactions.push(t);
+        id
+    }
+
+    /// A charge of PaymentIntent `pi` whose metadata carries `order_token`
+    /// (as Stripe copies the PaymentIntent's metadata onto its charge).
+    pub(crate) fn charge(mut self, pi: &str, amount: i64, fee: i64, order_token: Option<&str>) -> Self {
+        let mut c = fixtures()["resources"]["charge"].clone();
+        c["id"] = json!(format!("ch_of_{pi}"));
+        c["payment_intent"] = json!(pi);
+        c["amount"] = json!(amount);
+        c["amount_captured"] = json!(amount);
+        c["captured"] = json!(true);
+        c["currency"] = json!("mxn");
+        c["description"] = Value::Null;
+        c["metadata"] = match order_token {
+            Some(t) => json!({ "order_token": t }),
+            None => json!({}),
+        };
+        self.transaction("charge", "charge", amount, fee, c);
+        self
+    }
+
+    /// A charge of no Recauda order, with a description of its own.
+    pub(crate) fn unknown_charge(mut self, id: &str, amount: i64, fee: i64, description: &str) -> Self {
+        let mut c = fixtures()["resources"]["charge"].clone();
+        c["id"] = json!(id);
+        c["payment_intent"] = json!(format!("pi_of_{id}"));
+        c["amount"] = json!(amount);
+        c["currency"] = json!("mxn");
+        c["description"] = json!(description);
+        c["metadata"] = json!({ "order_token": description });
+        self.transaction("charge", "charge", amount, fee, c);
+        self
+    }
+
+    /// A refund of `amount` of PaymentIntent `pi`'s charge.
+    pub(crate) fn refund(mut self, pi: &str, amount: i64) -> Self {
+        let mut r = fixtures()["resources"]["refund"].clone();
+        r["id"] = json!(format!("re_of_{pi}_{}", self.transactions.len()));
+        r["amount"] = json!(amount);
+        r["charge"] = json!(format!("ch_of_{pi}"));
+        r["payment_intent"] = json!(pi);
+        r["currency"] = json!("mxn");
+        r["description"] = Value::Null;
+        self.transaction("refund", "refund", -amount, 0, r);
+        self
+    }
+
+    /// A dispute of `amount` of PaymentIntent `pi`'s charge, with Stripe's dispute fee.
+    pub(crate) fn dispute(mut self, pi: &str, amount: i64, fee: i64) -> Self {
+        let mut d = fixtures()["resources"]["dispute"].clone();
+        d["id"] = json!(format!("du_of_{pi}"));
+        d["amount"] = json!(amount);
+        d["charge"] = json!(format!("ch_of_{pi}"));
+        d["payment_intent"] = Value::Null;
+        d["currency"] = json!("mxn");
+        d["status"] = json!("needs_response");
+        d["description"] = Value::Null;
+        self.transaction("adjustment", "dispute", -amount, fee, d);
+        self
+    }
+
+    /// One of Stripe's own fees (e.g. a monthly charge), as a negative amount.
+    pub(crate) fn stripe_fee(mut self, amount: i64, description: &str) -> Self {
+        let id = format!("txn_{}_{}", self.id, self.transactions.len() + 1);
+        let mut t = fixtures()["resources"]["balance_transaction"].clone();
+        t["id"] = json!(id);
+        t["type"] = json!("stripe_fee");
+        t["reporting_category"] = json!("fee");
+        t["amount"] = json!(-amount);
+        t["fee"] = json!(0);
+        t["net"] = json!(-amount);
+        t["currency"] = json!("mxn");
+        t["created"] = json!(self.created - 3_600);
+        t["description"] = json!(description);
+        t["source"] = Value::Null;
+        self.transactions.push(t);
+        self
+    }
+
+    /// Hands the payout to the fake: its amount is its items' net.
+    pub(crate) fn publish(self, fake: &Fake) -> Value {
+        let net: i64 = self.transactions.iter().map(|t| t["net"].as_i64().unwrap()).sum();
+        self.publish_as(fake, net)
+    }
+
+    /// Hands the payout to the fake with the amount `amount`.
+    pub(crate) fn publish_as(self, fake: &Fake, amount: i64) -> Value {
+        let mut p = fixtures()["resources"]["payout"].clone();
+        p["id"] = json!(self.id);
+        p["amount"] = json!(amount);
+        p["currency"] = json!("mxn");
+        p["created"] = json!(self.created);
+        p["arrival_date"] = json!(self.created + 86_400);
+        p["status"] = json!("paid");
+        p["balance_transaction"] = json!(format!("txn_payout_{}", self.id));
+        let mut own = fixtures()["resources"]["balance_transaction"].clone();
+        own["id"] = json!(format!("txn_payout_{}", self.id));
+        own["type"] = json!("payout");
+        own["reporting_category"] = json!("payout");
+        own["amount"] = json!(-amount);
+        own["net"] = json!(-amount);
+        own["fee"] = json!(0);
+        own["currency"] = json!("mxn");
+        own["created"] = json!(self.created);
+        own["source"] = json!(self.id);
+        let mut transactions = self.transactions;
+        transactions.push(own);
+        transactions.reverse();
+        fake.balance_transactions.lock().unwrap().insert(self.id.clone(), transactions);
+        let mut payouts = fake.payouts.lock().unwrap();
+        payouts.push(p.clone());
+        payouts.sort_by_key(|p| std::cmp::Reverse(p["created"].as_i64().unwrap()));
+        p
+    }
+}
+
 /// The fake, listening on 127.0.0.1:0; its base URL.
 pub(crate) async fn spawn_fake() -> (Arc<Fake>, String) {
     let fake = Arc::new(Fake::default());
@@ -251,6 +475,8 @@ pub(crate) async fn spawn_fake() -> (Arc<Fake>, String) {
         .route("/v1/checkout/sessions", post(create_session))
         .route("/v1/checkout/sessions/{id}", get(retrieve_session))
         .route("/v1/refunds", post(create_refund))
+        .route("/v1/payouts", get(list_payouts))
+        .route("/v1/balance_transactions", get(list_balance_transactions))
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -258,9 +484,9 @@ pub(crate) async fn spawn_fake() -> (Arc<Fake>, String) {
     (fake, format!("http://{addr}"))
 }
 
-struct Harness {
-    app: TestApp,
-    fake: Arc<Fake>,
+pub(crate) struct Harness {
+    pub(crate) app: TestApp,
+    pub(crate) fake: Arc<Fake>,
 }
 
 fn config(base: String) -> StripeConfig {
@@ -275,7 +501,7 @@ fn config(base: String) -> StripeConfig {
     }
 }
 
-async fn harness() -> Harness {
+pub(crate) async fn harness() -> Harness {
     harness_with(|_| {}).await
 }
 
@@ -322,7 +548,7 @@ pub(crate) fn intent_fixture(id: &str, status: &str, amount: i64) -> Value {
 }
 
 /// Moves the fake's session (what Stripe would report) and returns it.
-fn set_session(h: &Harness, id: &str, status: &str, payment_status: &str, intent: Option<&str>) -> Value {
+pub(crate) fn set_session(h: &Harness, id: &str, status: &str, payment_status: &str, intent: Option<&str>) -> Value {
     let mut sessions = h.fake.sessions.lock().unwrap();
     let s = sessions.get_mut(id).unwrap();
     s["status"] = json!(status);
@@ -335,7 +561,7 @@ fn set_session(h: &Harness, id: &str, status: &str, payment_status: &str, intent
 
 /// An order for every open charge of `account` (API) and its checkout:
 /// (the order's store id, session id, the checkout answer).
-async fn order_and_checkout(h: &Harness, account: &str) -> (i64, String, Value) {
+pub(crate) async fn order_and_checkout(h: &Harness, account: &str) -> (i64, String, Value) {
     let (status, order) = h.app.post_json("/api/v1/orders", &json!({ "account": account })).await;
     assert_eq!(status, 201, "{order}");
     let token = order["id"].as_str().unwrap().to_string();
@@ -349,7 +575,7 @@ async fn order_and_checkout(h: &Harness, account: &str) -> (i64, String, Value) 
     (id, session, checkout)
 }
 
-fn session_of(h: &Harness, id: &str) -> Value {
+pub(crate) fn session_of(h: &Harness, id: &str) -> Value {
     h.fake.sessions.lock().unwrap()[id].clone()
 }
 
@@ -384,17 +610,17 @@ async fn deliver_signed(app: &TestApp, body: &str, signature: &str) -> (u16, Val
 }
 
 /// Delivers `body` signed now, as Stripe does.
-async fn deliver(app: &TestApp, body: &str) -> (u16, Value) {
+pub(crate) async fn deliver(app: &TestApp, body: &str) -> (u16, Value) {
     let now = chrono::Utc::now().timestamp();
     deliver_signed(app, body, &sign(WEBHOOK_SECRET, now, body.as_bytes())).await
 }
 
 /// The token of the order with store id `id` (its address in the API and the pages).
-async fn token_of(app: &TestApp, id: i64) -> String {
+pub(crate) async fn token_of(app: &TestApp, id: i64) -> String {
     app.store.get_order(id).await.unwrap().expect("the order").token.to_string()
 }
 
-async fn order(app: &TestApp, id: i64) -> Value {
+pub(crate) async fn order(app: &TestApp, id: i64) -> Value {
     let token = token_of(app, id).await;
     let (status, order) = app.get_json(&format!("/api/v1/orders/{token}")).await;
     assert_eq!(status, 200, "{order}");
@@ -405,7 +631,7 @@ fn moves_to(order: &Value, status: &str) -> usize {
     order["transitions"].as_array().unwrap().iter().filter(|t| t["to"] == status).count()
 }
 
-async fn open_charges(app: &TestApp, account: &str) -> usize {
+pub(crate) async fn open_charges(app: &TestApp, account: &str) -> usize {
     let (status, doc) = app.get_json(&format!("/api/v1/debts?account={account}")).await;
     assert_eq!(status, 200, "{doc}");
     doc["accounts"][0]["items"].as_array().map_or(0, |i| i.len())
@@ -430,6 +656,12 @@ async fn card_paid_through_checkout_and_a_signed_webhook() {
     assert_eq!(req.param("line_items[0][quantity]"), Some("1"));
     assert_eq!(req.param("metadata[order_id]"), Some(id.to_string().as_str()));
     assert_eq!(req.param("metadata[attempt_id]"), Some(attempt.id.to_string().as_str()));
+    // The PaymentIntent (and so its charge) carries the order's token: a
+    // payout's transactions name their order.
+    let order_token = token_of(&h.app, id).await;
+    assert_eq!(req.param("metadata[order_token]"), Some(order_token.as_str()));
+    assert_eq!(req.param("payment_intent_data[metadata][order_token]"), Some(order_token.as_str()));
+    assert_eq!(req.param("payment_intent_data[metadata][order_id]"), Some(id.to_string().as_str()));
     let methods: Vec<&str> = req
         .params
         .iter()
@@ -437,7 +669,6 @@ async fn card_paid_through_checkout_and_a_signed_webhook() {
         .map(|(_, v)| v.as_str())
         .collect();
     assert_eq!(methods, ["card", "oxxo"]);
-    let order_token = token_of(&h.app, id).await;
     assert_eq!(req.param("cancel_url"), Some(format!("https://pagos.loreto.gob.mx/orden/{order_token}").as_str()));
     assert!(req.param("success_url").unwrap().starts_with(&format!("https://pagos.loreto.gob.mx/orden/{order_token}")));
     assert!(req.param("expires_at").is_some());
@@ -1180,7 +1411,7 @@ async fn totals_under_the_online_minimum_are_refused_before_any_attempt() {
 
 /// Pays `account`'s order by card through Checkout and the signed webhook,
 /// with PaymentIntent `pi`: the order's store id and the receipt's verify path.
-async fn paid_by_card(h: &Harness, account: &str, pi: &str) -> (i64, String) {
+pub(crate) async fn paid_by_card(h: &Harness, account: &str, pi: &str) -> (i64, String) {
     let (id, session_id, _) = order_and_checkout(h, account).await;
     let session = set_session(h, &session_id, "complete", "paid", Some(pi));
     let (status, body) =
