@@ -151,7 +151,7 @@ async fn payouts_are_fetched_matched_and_reported_item_by_item() {
     let queries = h.fake.list_queries.lock().unwrap().clone();
     let since =
         app::stripe_payouts::start_of_day(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(), h.app.state.clock.timezone());
-    assert!(queries[0].contains(&format!("created%5Bgte%5D={}", since.timestamp())), "{queries:?}");
+    assert!(queries[0].contains(&format!("created[gte]={}", since.timestamp())), "{queries:?}");
     assert!(queries.iter().any(|q| q.contains("starting_after=po_rec_diff")), "paged: {queries:?}");
     assert!(queries.iter().any(|q| q.contains("payout=po_rec_match") && q.contains("starting_after=txn_")), "{queries:?}");
     assert!(queries.iter().filter(|q| q.starts_with("balance_transactions")).all(|q| q.contains("data.source")));
