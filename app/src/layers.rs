@@ -5,10 +5,10 @@
 //! 0. rules and plain facts: `domain`, `i18n`, `privacy`, `tokens`, `totp`, `rate_limit`
 //! 1. small shared pieces: `error`, `csrf`, `receipt_keys`
 //! 2. the database: `store`
-//! 3. outside services: `stripe`
+//! 3. outside services: `stripe`, `stripe_payouts` (the payouts, for the reconciliation)
 //! 4. what handlers reach: `state`
 //! 5. services, one per concept: `lookup`, `orders`, `payments`, `receipts`, `staff`,
-//!    `collections` (the accounting export)
+//!    `collections` (the accounting export), `reconciliation` (with Stripe's payouts)
 //! 6. pages: `ui`
 //!
 //! The HTTP boundary (`server::http`) sits above all of them.
@@ -27,6 +27,7 @@ pub const LAYERS: &[(&str, u8)] = &[
     ("receipt_keys", 1),
     ("store", 2),
     ("stripe", 3),
+    ("stripe_payouts", 3),
     ("state", 4),
     ("lookup", 5),
     ("orders", 5),
@@ -34,6 +35,7 @@ pub const LAYERS: &[(&str, u8)] = &[
     ("receipts", 5),
     ("staff", 5),
     ("collections", 5),
+    ("reconciliation", 5),
     ("ui", 6),
     ("layers", 6),
 ];

@@ -12,7 +12,7 @@ use stripe_shared::{BalanceTransaction, BalanceTransactionSource, Payout};
 use stripe_types::{Expandable, RangeBoundsTs, RangeQueryTs};
 
 use crate::domain::money::Centavos;
-use crate::reconciliation::{FetchedItem, FetchedPayout};
+use crate::domain::reconciliation::{FetchedItem, FetchedPayout};
 use crate::stripe::{failed, unavailable, StripeConfig, StripeError};
 
 /// Objects per page (Stripe's maximum).

@@ -223,7 +223,7 @@ pub async fn payout(
 
 fn csv_response(report: &app::reconciliation::PayoutReport) -> Response {
     let safe: String = report.payout.id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-    let mut response = report.to_csv().into_response();
+    let mut response = app::reconciliation::report_csv(report).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"conciliacion-{safe}.csv\"")) {

@@ -126,6 +126,7 @@ pub mod payment;
 pub mod quote;
 pub mod recargos;
 pub mod receipt_sig;
+pub mod reconciliation;
 pub mod reference;
 pub mod rfc;
 pub mod staff;

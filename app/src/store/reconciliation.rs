@@ -13,7 +13,7 @@ use super::records::{date_to_db, timestamp_to_db, DbDate, DbTime};
 use super::{query_err, Store, StoreError, Tx};
 use crate::domain::money::Centavos;
 use crate::domain::payment::{Method, OrderStatus, Provider};
-use crate::reconciliation::{
+use crate::domain::reconciliation::{
     FetchedItem, FetchedPayout, ItemKind, MatchedOrder, PayoutReport, StoredItem, StoredPayout, StripeReceipt,
 };
 
