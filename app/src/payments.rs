@@ -153,9 +153,9 @@ impl From<PaymentError> for AppError {
 #[cfg(feature = "ssr")]
 pub use service::{
     apply_adjustment, apply_provider_event, apply_provider_event_noting, apply_stripe_session_event,
-    apply_stripe_session_event_noting, demo_action, heal_event, heal_stripe_attempts,
-    heal_stripe_attempts_within, reconcile_stripe_attempt, refund_overpayments, start_checkout, stripe_refresh_worker,
-    Checkout, ABANDON_AFTER_MINUTES, DEMO_OXXO_DAYS, HEAL_AFTER_MINUTES, RETRY_CHECK_AFTER_MINUTES, SWEEP_BUDGET,
+    apply_stripe_session_event_noting, demo_action, heal_event, heal_stripe_attempts, heal_stripe_attempts_within,
+    reconcile_stripe_attempt, refund_overpayments, start_checkout, stripe_refresh_worker, Checkout,
+    ABANDON_AFTER_MINUTES, DEMO_OXXO_DAYS, HEAL_AFTER_MINUTES, RETRY_CHECK_AFTER_MINUTES, SWEEP_BUDGET,
 };
 
 #[cfg(feature = "ssr")]

@@ -266,14 +266,17 @@ mod service {
             if !matches!(session.payment_status.as_deref(), Some("paid" | "no_payment_required")) {
                 return Err(ReconciliationError::NotPaid);
             }
-            let note = HealNote {
-                actor: actor.to_string(),
-                payout_id: payout_id.to_string(),
-                item_id: item_id.to_string(),
-            };
-            let outcome =
-                payments::apply_stripe_session_event_noting(state, &event_id, kind, &session, Some(item.created), Some(&note))
-                    .await?;
+            let note =
+                HealNote { actor: actor.to_string(), payout_id: payout_id.to_string(), item_id: item_id.to_string() };
+            let outcome = payments::apply_stripe_session_event_noting(
+                state,
+                &event_id,
+                kind,
+                &session,
+                Some(item.created),
+                Some(&note),
+            )
+            .await?;
             tracing::info!(order_id = order.id, attempt_id = attempt.id, ?outcome, "reconciliation: heal");
             return Ok(match outcome {
                 EventOutcome::Duplicate | EventOutcome::Applied(Transition::AlreadyThere(_)) => {
@@ -345,5 +348,4 @@ mod tests {
         assert!(csv.contains(",requiere_investigacion,"), "{csv}");
         assert!(csv.lines().all(|l| !l.starts_with('=')));
     }
-
 }

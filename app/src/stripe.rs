@@ -15,12 +15,13 @@ use serde::Deserialize;
 use sha2::Sha256;
 use stripe_checkout::checkout_session::{
     CreateCheckoutSession, CreateCheckoutSessionAllowedPaymentMethodTypes as Pm, CreateCheckoutSessionCustomerCreation,
-    CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData, CreateCheckoutSessionPaymentMethodOptions,
+    CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData, CreateCheckoutSessionPaymentIntentData,
+    CreateCheckoutSessionPaymentMethodOptions,
     CreateCheckoutSessionPaymentMethodOptionsCustomerBalance as CustomerBalance,
     CreateCheckoutSessionPaymentMethodOptionsCustomerBalanceBankTransfer as BankTransfer,
     CreateCheckoutSessionPaymentMethodOptionsCustomerBalanceBankTransferType as BankTransferType,
-    CreateCheckoutSessionPaymentIntentData, CreateCheckoutSessionPaymentMethodOptionsCustomerBalanceFundingType as FundingType,
-    ProductData, RetrieveCheckoutSession,
+    CreateCheckoutSessionPaymentMethodOptionsCustomerBalanceFundingType as FundingType, ProductData,
+    RetrieveCheckoutSession,
 };
 use stripe_checkout::{CheckoutSession, CheckoutSessionMode};
 use stripe_core::refund::{CreateRefund, CreateRefundReason};

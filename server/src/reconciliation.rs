@@ -174,7 +174,9 @@ pub async fn fetch(
 }
 
 fn not_found() -> Response {
-    AppError::new(404, "not_found", "No existe ese depósito.", "There is no such payout.").with_back(HOME).into_response()
+    AppError::new(404, "not_found", "No existe ese depósito.", "There is no such payout.")
+        .with_back(HOME)
+        .into_response()
 }
 
 async fn payout_page(

@@ -334,7 +334,6 @@ impl PayoutReport {
     pub fn net_matches(&self) -> bool {
         self.net == self.payout.amount
     }
-
 }
 
 /// A valid Stripe receipt, and whether some stored payout carries its charge.

@@ -468,7 +468,8 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|row| {
-                let own = if ItemKind::of(&row.kind, &row.category) == ItemKind::Fee { -row.amount_centavos } else { 0 };
+                let own =
+                    if ItemKind::of(&row.kind, &row.category) == ItemKind::Fee { -row.amount_centavos } else { 0 };
                 let detail = match &row.description {
                     Some(d) => format!("{}: {d}", row.kind),
                     None => row.kind.clone(),

@@ -13,8 +13,8 @@ use leptos::prelude::*;
 use super::caja_pages::{hidden_csrf, notice_view, tz, Notice};
 use super::staff_pages::{document, when};
 use super::PageContext;
-use crate::reconciliation::{payout_due, PayoutReport, PayoutStatus, StripeReceipt, Verdict};
 use crate::receipts::method_label;
+use crate::reconciliation::{payout_due, PayoutReport, PayoutStatus, StripeReceipt, Verdict};
 
 fn status_class(s: PayoutStatus) -> &'static str {
     match s {

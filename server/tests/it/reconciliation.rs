@@ -153,7 +153,10 @@ async fn payouts_are_fetched_matched_and_reported_item_by_item() {
         app::stripe_payouts::start_of_day(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(), h.app.state.clock.timezone());
     assert!(queries[0].contains(&format!("created[gte]={}", since.timestamp())), "{queries:?}");
     assert!(queries.iter().any(|q| q.contains("starting_after=po_rec_diff")), "paged: {queries:?}");
-    assert!(queries.iter().any(|q| q.contains("payout=po_rec_match") && q.contains("starting_after=txn_")), "{queries:?}");
+    assert!(
+        queries.iter().any(|q| q.contains("payout=po_rec_match") && q.contains("starting_after=txn_")),
+        "{queries:?}"
+    );
     assert!(queries.iter().filter(|q| q.starts_with("balance_transactions")).all(|q| q.contains("data.source")));
     assert_eq!(audits(&h.app, "reconciliation.fetched").await, 3);
     for (id, status) in [
@@ -188,7 +191,8 @@ async fn payouts_are_fetched_matched_and_reported_item_by_item() {
     got.sort();
     assert_eq!(got, ["importe_distinto", "no_aplicado"]);
     assert_eq!(html.matches("data-testid=\"heal\"").count(), 1);
-    assert!(html.contains(&format!("Importe distinto al de la orden ({})", Centavos(total_of(&h.app, e).await).display_mxn())));
+    assert!(html
+        .contains(&format!("Importe distinto al de la orden ({})", Centavos(total_of(&h.app, e).await).display_mxn())));
 
     // Nothing matched: requires investigation; the CSV is neutralised.
     let (_, html) = get_page(&h.app, &tesorera, &format!("{HOME}/po_rec_stranger")).await;
@@ -244,7 +248,9 @@ async fn a_payment_stripe_took_and_recauda_missed_is_healed_once_from_the_report
     let (d, session_d, _) = order_and_checkout(&h, "P-000002").await;
     set_session(&h, &session_d, "complete", "paid", Some("pi_heal_d"));
     let td = total_of(&h.app, d).await;
-    PayoutBuilder::new("po_heal", payout_time()).charge("pi_heal_d", td, 1_200, Some(&token(&h.app, d).await)).publish(&h.fake);
+    PayoutBuilder::new("po_heal", payout_time())
+        .charge("pi_heal_d", td, 1_200, Some(&token(&h.app, d).await))
+        .publish(&h.fake);
     fetch(&h.app, &tesorera, "2026-11-01").await;
     let path = format!("{HOME}/po_heal");
     let (_, html) = get_page(&h.app, &tesorera, &path).await;
@@ -256,7 +262,13 @@ async fn a_payment_stripe_took_and_recauda_missed_is_healed_once_from_the_report
     assert_eq!(r.status().as_u16(), 403);
     let r = post_as(&h.app, &format!("{path}/aplicar"), &tesorera, &format!("csrf=forged&movimiento={item}")).await;
     assert_eq!(r.status().as_u16(), 403);
-    let r = post_as(&h.app, &format!("{path}/aplicar"), &tesorera, &format!("csrf={}&movimiento=txn_nope", page_token(&h.app, &tesorera).await)).await;
+    let r = post_as(
+        &h.app,
+        &format!("{path}/aplicar"),
+        &tesorera,
+        &format!("csrf={}&movimiento=txn_nope", page_token(&h.app, &tesorera).await),
+    )
+    .await;
     assert_eq!(r.status().as_u16(), 404);
     assert_eq!(order(&h.app, d).await["status"], "pending");
     assert_eq!(audits(&h.app, "reconciliation.healed").await, 0);
@@ -359,7 +371,9 @@ async fn a_stripe_payment_in_no_payout_after_the_delay_is_listed() {
     let (tesorera, _) = people(&h).await;
     let (a, _) = paid_by_card(&h, "P-000002", "pi_late_a").await;
     let (b, _) = paid_by_card(&h, "A-000003", "pi_late_b").await;
-    PayoutBuilder::new("po_late", payout_time()).charge("pi_late_a", total_of(&h.app, a).await, 0, None).publish(&h.fake);
+    PayoutBuilder::new("po_late", payout_time())
+        .charge("pi_late_a", total_of(&h.app, a).await, 0, None)
+        .publish(&h.fake);
     fetch(&h.app, &tesorera, "2026-11-01").await;
     let folio_b = h.app.store.receipt_of_order(b).await.unwrap().unwrap().folio.to_string();
     let folio_a = h.app.store.receipt_of_order(a).await.unwrap().unwrap().folio.to_string();
@@ -526,7 +540,10 @@ async fn reconciliation_store(store: Store) {
     assert_eq!(r.status, PayoutStatus::WithDifferences);
     assert_eq!(r.fees, Centavos(4 * 300 + 1_500 + 700));
     assert_eq!(r.net, r.payout.amount);
-    assert_eq!(r.lines.iter().find(|l| l.item.id == "txn_c").unwrap().item.order.as_ref().unwrap().status, OrderStatus::Pending);
+    assert_eq!(
+        r.lines.iter().find(|l| l.item.id == "txn_c").unwrap().item.order.as_ref().unwrap().status,
+        OrderStatus::Pending
+    );
 
     // The same payout again: nothing changes, no audit entry.
     assert_eq!(count("reconciliation.fetched").await, 2);
@@ -554,7 +571,11 @@ async fn reconciliation_store(store: Store) {
     // Stripe's fees of a range (by the items' time).
     let fees = store.stripe_fees(instant("2026-05-21T00:00:00Z"), instant("2026-05-22T00:00:00Z")).await.unwrap();
     assert_eq!(fees.iter().map(|f| f.amount).sum::<Centavos>(), Centavos(4 * 300 + 1_500 + 700));
-    assert!(store.stripe_fees(instant("2026-05-22T00:00:00Z"), instant("2026-05-23T00:00:00Z")).await.unwrap().is_empty());
+    assert!(store
+        .stripe_fees(instant("2026-05-22T00:00:00Z"), instant("2026-05-23T00:00:00Z"))
+        .await
+        .unwrap()
+        .is_empty());
 
     // Healing c through the provider-event path: audited once; a repeat is a duplicate.
     let attempt = store.attempts_of_order(c).await.unwrap().remove(0);
