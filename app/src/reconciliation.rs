@@ -1,6 +1,7 @@
-//! Reconciliation with Stripe (tesorero), its services: the payouts Stripe sent to the
-//! treasury's bank account, each with the balance transactions it carries
-//! (charges, refunds, disputes, fees), set against what Recauda recorded.
+//! Reconciliation with Stripe (tesorero), its services: the payouts Stripe
+//! sent to the treasury's bank account, each with the balance transactions
+//! it carries (charges, refunds, disputes, fees), set against what Recauda
+//! recorded.
 //!
 //! * [`FetchedPayout`] is what [`crate::stripe_payouts`] reads from Stripe;
 //!   the store keeps it ([`crate::store::Store::store_payout`], one
@@ -9,9 +10,10 @@
 //!   metadata carries, else by the PaymentIntent of a Recauda attempt, else
 //!   by the charge or PaymentIntent of an item already matched (a refund, a
 //!   dispute).
-//! * [`PayoutReport::build`] (pure, in [`crate::domain::reconciliation`]) judges each item ([`Verdict`]) and adds
-//!   up the payout: gross, fees, refunds, disputes and net; a payout with
-//!   nothing matched "requiere investigación".
+//! * [`PayoutReport::build`] (pure, in [`crate::domain::reconciliation`])
+//!   judges each item ([`Verdict`]) and adds up the payout: gross, fees,
+//!   refunds, disputes and net; a payout with nothing matched "requiere
+//!   investigación". [`report_csv`] writes it as CSV.
 //! * [`overdue`] (pure) lists the Stripe receipts that should already be in
 //!   a payout ([`CARD_PAYOUT_BUSINESS_DAYS`], [`OXXO_PAYOUT_DAYS`]) and are
 //!   in none.
@@ -104,7 +106,7 @@ pub fn report_csv(report: &PayoutReport) -> String {
     out
 }
 
-pub use service::{fetch_payouts, heal, FetchOutcome, HealOutcome, ReconciliationError};
+pub use service::{fetch_payouts, heal, FetchOutcome, HealOutcome, ReconciliationError, FETCH_BUDGET};
 
 mod service {
     use chrono::{DateTime, Utc};
@@ -184,7 +186,14 @@ mod service {
         /// A payout that could not be fetched whole (nothing of it stored),
         /// and why; the ones after it were not asked.
         pub failed: Option<(String, String)>,
+        /// Payouts left unasked when [`FETCH_BUDGET`] ran out (the request
+        /// must answer before the server's 30-s limit): fetching again, or
+        /// a shorter range, brings them.
+        pub left: usize,
     }
+
+    /// The longest one fetch keeps asking Stripe for payouts' transactions.
+    pub const FETCH_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
 
     /// Asks Stripe for the payouts created since `since` and, for each, all
     /// of its balance transactions; stores each payout whole, in its own
@@ -197,9 +206,19 @@ mod service {
         actor: &str,
     ) -> Result<FetchOutcome, ReconciliationError> {
         let config = state.stripe.clone().ok_or(ReconciliationError::NoStripe)?;
+        let started = std::time::Instant::now();
         let payouts = stripe_payouts::list_payouts(&config, since).await?;
         let mut outcome = FetchOutcome { listed: payouts.len(), ..FetchOutcome::default() };
-        for payout in payouts {
+        let total = payouts.len();
+        for (asked, payout) in payouts.into_iter().enumerate() {
+            if started.elapsed() >= FETCH_BUDGET {
+                outcome.left = total - asked;
+                tracing::warn!(
+                    left = outcome.left,
+                    "reconciliation: time budget spent; the rest waits for another fetch"
+                );
+                break;
+            }
             let items = match stripe_payouts::payout_items(&config, &payout.id).await {
                 Ok(items) => items,
                 Err(e) => {

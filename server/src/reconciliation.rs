@@ -155,6 +155,12 @@ pub async fn fetch(
                 since.format("%d/%m/%Y"),
                 done.changed
             );
+            if done.left > 0 {
+                message.push_str(&format!(
+                    " Quedan {} depósitos por traer (Stripe tardó): pulse de nuevo «Traer depósitos de Stripe» o elija una fecha más reciente.",
+                    done.left
+                ));
+            }
             match done.failed {
                 None => (Some((true, message)), StatusCode::OK),
                 Some((payout, why)) => {
