@@ -796,11 +796,15 @@ fn photo_refusal(e: &PhotoError) -> (StatusCode, &'static str) {
 /// `POST /personal/caja/verificar/foto` (cajero, tesorero): a photo of the
 /// receipt's QR code (multipart: the file `foto` and the session's `csrf`
 /// token), for a phone or tablet whose browser cannot read codes itself.
-/// The code is read on the server (`desk_photo`), then the answer is the
-/// same verdict as for the scanner's URL. A file that is not a JPEG or PNG
+/// The code is read on the server (`desk_photo`), then the browser is sent
+/// (303) to the desk with it, for the same verdict as the scanner's URL. A file that is not a JPEG or PNG
 /// by its bytes: 415; over [`MAX_PHOTO_BYTES`]: 413 (the error shape); no
 /// code found: 422; a code that is not a receipt's: the desk's message for
 /// such a URL.
+/// The longest code read from a photo that is passed on in the desk's URL
+/// (a receipt's is about 150 characters).
+const MAX_READ_CODE: usize = 1024;
+
 #[tracing::instrument(name = "staff.desk_photo", skip_all)]
 pub async fn desk_photo(
     State(state): State<AppState>,
@@ -836,8 +840,15 @@ pub async fn desk_photo(
     };
     let size = photo.len();
     match desk_photo::read_qr_in_background(photo).await {
-        Ok(text) => {
+        Ok(text) if text.len() <= MAX_READ_CODE => {
+            // What was read, checked by the desk's own GET: reloading the
+            // verdict never posts the photo again.
             tracing::info!(size, "desk photo: code read");
+            let url: String = form_urlencoded::byte_serialize(text.as_bytes()).collect();
+            (StatusCode::SEE_OTHER, [(header::LOCATION, format!("{DESK}?url={url}"))]).into_response()
+        }
+        Ok(text) => {
+            tracing::info!(size, "desk photo: a long code read");
             desk_page(&state, &uri, &headers, &staff, &text, None, StatusCode::OK).await
         }
         Err(e) => {

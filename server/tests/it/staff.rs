@@ -714,6 +714,9 @@ async fn a_photo_of_the_qr_code_gets_the_same_verdict_as_the_scanner() {
     // A PNG, declared as anything at all: the bytes decide.
     let png = photo(&url, 8, 1000, 800, image::ImageFormat::Png);
     let r = post_photo(&app, Some(&cookie), Some(&token), Some(("recibo.txt", "text/plain", &png))).await;
+    // Read, then on to the desk's own GET (a reload never posts it again).
+    assert_eq!(r.status().as_u16(), 303);
+    let r = get_as(&app, r.headers()["location"].to_str().unwrap(), Some(&cookie)).await;
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.headers()["cache-control"], "no-store");
     let html = r.text().await.unwrap();
@@ -729,6 +732,8 @@ async fn a_photo_of_the_qr_code_gets_the_same_verdict_as_the_scanner() {
     let tesorera = session(&app, "tesorera").await;
     let token_t = page_token(&app, &tesorera).await;
     let r = post_photo(&app, Some(&tesorera), Some(&token_t), Some(("IMG_0001.JPG", "image/jpeg", &jpeg))).await;
+    assert_eq!(r.status().as_u16(), 303);
+    let r = get_as(&app, r.headers()["location"].to_str().unwrap(), Some(&tesorera)).await;
     assert_eq!(r.status().as_u16(), 200);
     let html = r.text().await.unwrap();
     assert!(html.contains(r#"data-verdict="authentic""#) && html.contains(&folio), "{html}");
@@ -743,6 +748,8 @@ async fn a_photo_of_the_qr_code_gets_the_same_verdict_as_the_scanner() {
         .unwrap();
     let png = photo(other, 8, 800, 800, image::ImageFormat::Png);
     let r = post_photo(&app, Some(&cookie), Some(&token), Some(("qr.png", "image/png", &png))).await;
+    assert_eq!(r.status().as_u16(), 303);
+    let r = get_as(&app, r.headers()["location"].to_str().unwrap(), Some(&cookie)).await;
     assert_eq!(r.status().as_u16(), 200);
     let html = r.text().await.unwrap();
     assert!(!desk_error(&typed).is_empty(), "{typed}");
