@@ -66,7 +66,7 @@ pub async fn switch_language(State(state): State<AppState>, Query(q): Query<Lang
     let lang = q.lang.as_deref().and_then(Lang::parse).unwrap_or_default();
     let back = q.volver.into_inner().unwrap_or_else(|| "/".into());
     let cookie = state.cookies.set_cookie(LANG_COOKIE, lang.code(), "Lax", Some(31_536_000));
-    let location = safe_return_path(&back);
+    let location = location_header(&safe_return_path(&back));
     (
         StatusCode::SEE_OTHER,
         [
@@ -75,6 +75,21 @@ pub async fn switch_language(State(state): State<AppState>, Query(q): Query<Lang
         ],
     )
         .into_response()
+}
+
+/// A path as a `Location` header: bytes outside visible ASCII (spaces,
+/// letters with accents, any other script) percent-encoded, as a URL
+/// carries them; `%` sequences already there are kept.
+fn location_header(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_graphic() {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Only paths on this site: no open redirect to another host.
@@ -104,6 +119,14 @@ fn safe_return_path(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_return_path_in_another_script_is_percent_encoded() {
+        assert_eq!(location_header("/consulta?cuenta=P-1"), "/consulta?cuenta=P-1");
+        assert_eq!(location_header("/\u{11F00}"), "/%F0%91%BC%80");
+        assert_eq!(location_header("/recibos?nombre=José Pérez"), "/recibos?nombre=Jos%C3%A9%20P%C3%A9rez");
+        assert!(HeaderValue::from_str(&location_header("/ñ\u{7f}")).unwrap().to_str().is_ok());
+    }
 
     #[test]
     fn return_path_stays_on_this_site() {

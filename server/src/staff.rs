@@ -172,7 +172,13 @@ fn ctx(state: &AppState, uri: &Uri, headers: &HeaderMap) -> PageContext {
 /// Where to go after the login: a staff page only (no open redirect).
 fn safe_back(back: Option<&str>) -> String {
     match back {
-        Some(b) if b.starts_with("/personal") && !b.contains("//") && !b.contains('\\') && b.len() <= 200 => {
+        Some(b)
+            if b.starts_with("/personal")
+                && !b.contains("//")
+                && !b.contains('\\')
+                && b.len() <= 200
+                && b.bytes().all(|c| c.is_ascii_graphic()) =>
+        {
             b.to_string()
         }
         _ => "/personal".into(),
