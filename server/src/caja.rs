@@ -34,7 +34,6 @@ use app::lookup::LookupQuery;
 use app::state::AppState;
 use app::store::{CajaRefusal, TillSession, WindowPaymentRequest};
 use app::ui::caja_pages::{self, CorteActions, Notice, TenderForm};
-use app::ui::PageContext;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -45,21 +44,7 @@ use crate::http::extract::{First, Form, PathParam, Query};
 use crate::receipt_pdf::report::{render_report, Block, Report};
 use crate::staff::Staff;
 
-pub(crate) fn page(status: StatusCode, html: String) -> Response {
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        html,
-    )
-        .into_response()
-}
-
-pub(crate) fn ctx(state: &AppState, uri: &Uri, headers: &HeaderMap) -> PageContext {
-    PageContext::for_request(state, uri, headers)
-}
+use crate::staff::{ctx, page};
 
 pub(crate) fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()
@@ -72,6 +57,18 @@ pub(crate) fn unavailable(e: impl std::fmt::Display) -> Response {
 
 fn refusal_status(r: &CajaRefusal) -> StatusCode {
     StatusCode::from_u16(r.status()).unwrap_or(StatusCode::CONFLICT)
+}
+
+/// The refusal of a staff form: the person's roles are none of `roles`
+/// (403), or the form's token is not this session's (403, back to `back`).
+pub(crate) fn form_refused(
+    state: &AppState,
+    staff: &Staff,
+    roles: &[app::domain::staff::Role],
+    sent: &First<String>,
+    back: &str,
+) -> Option<Response> {
+    staff.refuse_unless(roles).or_else(|| csrf_refused(state, staff, sent, back))
 }
 
 /// The refusal of a form whose token is not this session's.
@@ -176,10 +173,7 @@ pub async fn open(
     staff: Staff,
     Form(form): Form<OpenForm>,
 ) -> Response {
-    if let Some(refused) = staff.refuse_unless(may::WORK_TILL) {
-        return refused;
-    }
-    if let Some(refused) = csrf_refused(&state, &staff, &form.csrf, "/personal/caja") {
+    if let Some(refused) = form_refused(&state, &staff, may::WORK_TILL, &form.csrf, "/personal/caja") {
         return refused;
     }
     let till = text(&form.caja).trim().to_string();
@@ -393,11 +387,8 @@ pub async fn take_payment(
     PathParam(token): PathParam,
     Form(form): Form<TakeForm>,
 ) -> Response {
-    if let Some(refused) = staff.refuse_unless(may::WORK_TILL) {
-        return refused;
-    }
     let back = format!("/personal/caja/orden/{token}");
-    if let Some(refused) = csrf_refused(&state, &staff, &form.csrf, &back) {
+    if let Some(refused) = form_refused(&state, &staff, may::WORK_TILL, &form.csrf, &back) {
         return refused;
     }
     let order = match order_of_token(&state, &token).await {
@@ -570,10 +561,7 @@ pub async fn count(
     staff: Staff,
     Form(form): Form<CountForm>,
 ) -> Response {
-    if let Some(refused) = staff.refuse_unless(may::WORK_TILL) {
-        return refused;
-    }
-    if let Some(refused) = csrf_refused(&state, &staff, &form.csrf, "/personal/caja/corte") {
+    if let Some(refused) = form_refused(&state, &staff, may::WORK_TILL, &form.csrf, "/personal/caja/corte") {
         return refused;
     }
     let cashier = staff.user.username.to_string();
@@ -685,6 +673,18 @@ async fn corte_page(
     page(status, html)
 }
 
+/// The corte's page again, saying why an action on it was refused.
+async fn corte_refused(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    staff: &Staff,
+    id: &str,
+    refusal: &CajaRefusal,
+) -> Response {
+    corte_page(state, uri, headers, staff, id, Some((false, refusal.message_es())), refusal_status(refusal)).await
+}
+
 #[derive(Debug, Deserialize)]
 pub struct ExplainForm {
     #[serde(default)]
@@ -703,11 +703,8 @@ pub async fn explain(
     PathParam(id): PathParam,
     Form(form): Form<ExplainForm>,
 ) -> Response {
-    if let Some(refused) = staff.refuse_unless(may::WORK_TILL) {
-        return refused;
-    }
     let back = format!("/personal/caja/corte/{id}");
-    if let Some(refused) = csrf_refused(&state, &staff, &form.csrf, &back) {
+    if let Some(refused) = form_refused(&state, &staff, may::WORK_TILL, &form.csrf, &back) {
         return refused;
     }
     let session = match visible_session(&state, &staff, &id).await {
@@ -720,18 +717,7 @@ pub async fn explain(
         .await;
     match done {
         Ok(Ok(())) => see_other(&format!("{back}?aviso=explicada")),
-        Ok(Err(refusal)) => {
-            corte_page(
-                &state,
-                &uri,
-                &headers,
-                &staff,
-                &id,
-                Some((false, refusal.message_es())),
-                refusal_status(&refusal),
-            )
-            .await
-        }
+        Ok(Err(refusal)) => corte_refused(&state, &uri, &headers, &staff, &id, &refusal).await,
         Err(e) => unavailable(e),
     }
 }
@@ -767,11 +753,8 @@ pub async fn approve_corte(
     PathParam(id): PathParam,
     Form(form): Form<NoteForm>,
 ) -> Response {
-    if let Some(refused) = staff.refuse_unless(may::TREASURY) {
-        return refused;
-    }
     let back = format!("/personal/caja/corte/{id}");
-    if let Some(refused) = csrf_refused(&state, &staff, &form.csrf, &back) {
+    if let Some(refused) = form_refused(&state, &staff, may::TREASURY, &form.csrf, &back) {
         return refused;
     }
     let Some(session_id) = parse_id(&id) else {
@@ -792,18 +775,7 @@ pub async fn approve_corte(
     }
     match state.store.approve_corte(session_id, staff.user.username.as_str(), &note, state.clock.real_now()).await {
         Ok(Ok(())) => see_other(&format!("{back}?aviso=aprobado")),
-        Ok(Err(refusal)) => {
-            corte_page(
-                &state,
-                &uri,
-                &headers,
-                &staff,
-                &id,
-                Some((false, refusal.message_es())),
-                refusal_status(&refusal),
-            )
-            .await
-        }
+        Ok(Err(refusal)) => corte_refused(&state, &uri, &headers, &staff, &id, &refusal).await,
         Err(e) => unavailable(e),
     }
 }
@@ -978,10 +950,7 @@ pub async fn bounce(
     staff: Staff,
     Form(form): Form<BounceForm>,
 ) -> Response {
-    if let Some(refused) = staff.refuse_unless(may::TREASURY) {
-        return refused;
-    }
-    if let Some(refused) = csrf_refused(&state, &staff, &form.csrf, "/personal/tesoreria/cheques") {
+    if let Some(refused) = form_refused(&state, &staff, may::TREASURY, &form.csrf, "/personal/tesoreria/cheques") {
         return refused;
     }
     let refuse = |status: StatusCode, message: String| {
@@ -1079,10 +1048,9 @@ pub async fn request_cancellation(
     staff: Staff,
     Form(form): Form<CancelForm>,
 ) -> Response {
-    if let Some(refused) = staff.refuse_unless(may::REQUEST_CANCELLATION) {
-        return refused;
-    }
-    if let Some(refused) = csrf_refused(&state, &staff, &form.csrf, "/personal/cancelaciones") {
+    if let Some(refused) =
+        form_refused(&state, &staff, may::REQUEST_CANCELLATION, &form.csrf, "/personal/cancelaciones")
+    {
         return refused;
     }
     let typed = text(&form.folio);
@@ -1125,10 +1093,7 @@ async fn decide(
     form: NoteForm,
     approve: bool,
 ) -> Response {
-    if let Some(refused) = staff.refuse_unless(may::TREASURY) {
-        return refused;
-    }
-    if let Some(refused) = csrf_refused(&state, &staff, &form.csrf, "/personal/cancelaciones") {
+    if let Some(refused) = form_refused(&state, &staff, may::TREASURY, &form.csrf, "/personal/cancelaciones") {
         return refused;
     }
     let Some(id) = parse_id(&id) else {

@@ -25,9 +25,10 @@ use axum::response::{IntoResponse, Response};
 use chrono::{Days, NaiveDate};
 use serde::Deserialize;
 
-use crate::caja::{csrf_refused, ctx, page, see_other, text, unavailable};
+use crate::caja::{form_refused, see_other, text, unavailable};
 use crate::http::extract::{First, Form, PathParam, Query};
 use crate::staff::Staff;
+use crate::staff::{ctx, page};
 
 const HOME: &str = "/personal/tesoreria/conciliacion";
 
@@ -125,10 +126,7 @@ pub async fn fetch(
     staff: Staff,
     Form(form): Form<FetchForm>,
 ) -> Response {
-    if let Some(refused) = staff.refuse_unless(may::TREASURY) {
-        return refused;
-    }
-    if let Some(refused) = csrf_refused(&state, &staff, &form.csrf, HOME) {
+    if let Some(refused) = form_refused(&state, &staff, may::TREASURY, &form.csrf, HOME) {
         return refused;
     }
     let typed = text(&form.desde).trim().to_string();
@@ -262,11 +260,8 @@ pub async fn heal(
     PathParam(id): PathParam,
     Form(form): Form<HealForm>,
 ) -> Response {
-    if let Some(refused) = staff.refuse_unless(may::TREASURY) {
-        return refused;
-    }
     let back = format!("{HOME}/{id}");
-    if let Some(refused) = csrf_refused(&state, &staff, &form.csrf, &back) {
+    if let Some(refused) = form_refused(&state, &staff, may::TREASURY, &form.csrf, &back) {
         return refused;
     }
     let item = text(&form.movimiento).trim().to_string();

@@ -152,8 +152,8 @@ where
     }
 }
 
-/// A staff page: HTML, never cached.
-fn page(status: StatusCode, html: String) -> Response {
+/// A staff page: HTML, never cached (every staff module's pages).
+pub(crate) fn page(status: StatusCode, html: String) -> Response {
     (
         status,
         [
@@ -165,7 +165,8 @@ fn page(status: StatusCode, html: String) -> Response {
         .into_response()
 }
 
-fn ctx(state: &AppState, uri: &Uri, headers: &HeaderMap) -> PageContext {
+/// The page context of a staff request.
+pub(crate) fn ctx(state: &AppState, uri: &Uri, headers: &HeaderMap) -> PageContext {
     PageContext::for_request(state, uri, headers)
 }
 
