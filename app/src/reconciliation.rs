@@ -310,46 +310,12 @@ mod service {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, NaiveDate, Utc};
-
     use super::*;
-    use crate::domain::money::Centavos;
+    use crate::domain::reconciliation::tests::{item as any_item, payout};
 
-    fn at(day: u32) -> DateTime<Utc> {
-        NaiveDate::from_ymd_opt(2026, 11, day).unwrap().and_hms_opt(18, 0, 0).unwrap().and_utc()
-    }
-
-    fn payout(amount: i64) -> StoredPayout {
-        StoredPayout {
-            id: "po_1".into(),
-            amount: Centavos(amount),
-            currency: "mxn".into(),
-            status: "paid".into(),
-            created: at(24),
-            arrival_date: NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
-            description: None,
-            fetched_at: at(25),
-            fetched_by: "staff:tesorera".into(),
-        }
-    }
-
+    /// A charge of `amount` matched to no order.
     fn item(id: &str, amount: i64) -> StoredItem {
-        StoredItem {
-            id: id.into(),
-            payout_id: "po_1".into(),
-            kind: "charge".into(),
-            category: "charge".into(),
-            amount: Centavos(amount),
-            fee: Centavos(0),
-            net: Centavos(amount),
-            currency: "mxn".into(),
-            created: at(21),
-            source_id: Some(format!("src_{id}")),
-            payment_intent: Some(format!("pi_{id}")),
-            order_token: None,
-            order: None,
-            description: None,
-        }
+        any_item(id, "charge", "charge", amount, 0, None)
     }
 
     #[test]

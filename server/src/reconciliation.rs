@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{Days, NaiveDate};
 use serde::Deserialize;
 
-use crate::caja::{form_refused, see_other, text, unavailable};
+use crate::caja::{form_refused, see_other, text, unavailable, NoticeQuery};
 use crate::http::extract::{First, Form, PathParam, Query};
 use crate::staff::Staff;
 use crate::staff::{ctx, page};
@@ -48,12 +48,6 @@ fn notice_of(aviso: Option<&str>) -> Notice {
         _ => return None,
     };
     Some((ok, text.to_string()))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct NoticeQuery {
-    #[serde(default)]
-    pub aviso: First<String>,
 }
 
 fn default_since(state: &AppState) -> NaiveDate {

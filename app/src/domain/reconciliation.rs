@@ -378,14 +378,14 @@ pub fn overdue(receipts: Vec<StripeReceipt>, today: NaiveDate) -> Vec<StripeRece
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn at(day: u32) -> DateTime<Utc> {
+    pub(crate) fn at(day: u32) -> DateTime<Utc> {
         NaiveDate::from_ymd_opt(2026, 11, day).unwrap().and_hms_opt(18, 0, 0).unwrap().and_utc()
     }
 
-    fn payout(amount: i64) -> StoredPayout {
+    pub(crate) fn payout(amount: i64) -> StoredPayout {
         StoredPayout {
             id: "po_1".into(),
             amount: Centavos(amount),
@@ -410,7 +410,14 @@ mod tests {
         })
     }
 
-    fn item(id: &str, kind: &str, category: &str, amount: i64, fee: i64, order: Option<MatchedOrder>) -> StoredItem {
+    pub(crate) fn item(
+        id: &str,
+        kind: &str,
+        category: &str,
+        amount: i64,
+        fee: i64,
+        order: Option<MatchedOrder>,
+    ) -> StoredItem {
         StoredItem {
             id: id.into(),
             payout_id: "po_1".into(),

@@ -6,13 +6,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::audit::AuditAction;
 use super::dialect::Stmt;
 use super::orders::{move_order, persist_transition};
-use super::receipts::{PaidBy, CANCEL_ORDER_RECEIPT, REOPEN_CHARGES};
+use super::receipts::{undo_payment, PaidBy};
 use super::records::{
     timestamp_to_db, Adjustment, AdjustmentEvent, AdjustmentOutcome, AdjustmentRow, AttemptRow, NewAttempt,
     Overpayment, OverpaymentRow, PaymentAttempt, ProviderEvent, RefundStatus,
 };
 use super::{query_err, HealNote, Store, StoreError};
-use crate::domain::folio::Folio;
 use crate::domain::money::Centavos;
 use crate::domain::payment::{
     adjustment_refunds_order, check_amount, on_mismatched_payment, on_provider_event, on_unappliable_payment,
@@ -186,20 +185,8 @@ impl Store {
                 .execute(tx.c())
                 .await
                 .map_err(query_err("mark a payment attempt refunded"))?;
-            let folio: Option<String> = sqlx::query_scalar(tx.sql(&CANCEL_ORDER_RECEIPT))
-                .bind(attempt.order_id)
-                .bind(ev.kind.cancel_reason_es(&ev.provider_ref))
-                .bind(&now)
-                .fetch_optional(tx.c())
-                .await
-                .map_err(query_err("cancel the receipt of a refunded order"))?;
-            sqlx::query(tx.sql(&REOPEN_CHARGES))
-                .bind(attempt.order_id)
-                .bind(&now)
-                .execute(tx.c())
-                .await
-                .map_err(query_err("reopen the charges of a refunded order"))?;
-            cancelled = folio.map(|f| Folio::parse(&f)).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            cancelled =
+                undo_payment(&mut tx, attempt.order_id, &ev.kind.cancel_reason_es(&ev.provider_ref), &now).await?;
         }
         let actor = ev.provider.as_str();
         let details = serde_json::json!({

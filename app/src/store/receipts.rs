@@ -57,11 +57,11 @@ static CANCEL_RECEIPT: Stmt = Stmt::new(
 );
 
 static VALID_ORDER_OF_FOLIO: Stmt = Stmt::new("SELECT order_id FROM receipts WHERE folio = $1 AND status = 'valid'");
-pub(crate) static CANCEL_ORDER_RECEIPT: Stmt = Stmt::new(
+static CANCEL_ORDER_RECEIPT: Stmt = Stmt::new(
     "UPDATE receipts SET status = 'cancelled', cancel_reason = $2, cancelled_at = {ts:$3} \
      WHERE order_id = $1 AND status = 'valid' RETURNING folio",
 );
-pub(crate) static REOPEN_CHARGES: Stmt = Stmt::new(
+static REOPEN_CHARGES: Stmt = Stmt::new(
     "UPDATE charges SET status = 'open', updated_at = {ts:$2} WHERE status = 'paid' \
      AND id IN (SELECT charge_id FROM payment_order_items WHERE order_id = $1)",
 );
@@ -227,6 +227,33 @@ pub(crate) async fn issue_receipt(
     Ok(folio)
 }
 
+/// What taking a payment back leaves (a refund, a lost dispute, an
+/// annulment), inside the caller's transaction once the order has moved:
+/// its receipt "cancelado" with `reason` (the folio kept, never reused)
+/// and its charges owed again. The folio cancelled, if the order had a
+/// valid receipt.
+pub(crate) async fn undo_payment(
+    tx: &mut Tx,
+    order_id: i64,
+    reason: &str,
+    now: &str,
+) -> Result<Option<Folio>, StoreError> {
+    let folio: Option<String> = sqlx::query_scalar(tx.sql(&CANCEL_ORDER_RECEIPT))
+        .bind(order_id)
+        .bind(reason)
+        .bind(now)
+        .fetch_optional(tx.c())
+        .await
+        .map_err(query_err("cancel the receipt of a payment taken back"))?;
+    sqlx::query(tx.sql(&REOPEN_CHARGES))
+        .bind(order_id)
+        .bind(now)
+        .execute(tx.c())
+        .await
+        .map_err(query_err("reopen the charges of a payment taken back"))?;
+    folio.map(|f| Folio::parse(&f)).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 /// Annuls the payment of order `order_id` (succeeded) inside the caller's
 /// transaction: the order moves to `annulled`, its receipt becomes
 /// "cancelado" with `reason` and the date (the folio kept, never reused),
@@ -245,20 +272,7 @@ pub(crate) async fn annul_payment(
     if !matches!(moved, Ok(Transition::Moved { .. })) {
         return Ok(None);
     }
-    let folio: Option<String> = sqlx::query_scalar(tx.sql(&CANCEL_ORDER_RECEIPT))
-        .bind(order_id)
-        .bind(reason)
-        .bind(now)
-        .fetch_optional(tx.c())
-        .await
-        .map_err(query_err("cancel the receipt of an annulled payment"))?;
-    sqlx::query(tx.sql(&REOPEN_CHARGES))
-        .bind(order_id)
-        .bind(now)
-        .execute(tx.c())
-        .await
-        .map_err(query_err("reopen the charges of an annulled payment"))?;
-    let folio = folio.map(|f| Folio::parse(&f)).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let folio = undo_payment(tx, order_id, reason, now).await?;
     let details =
         serde_json::json!({ "order_id": order_id, "folio": folio.as_ref().map(Folio::to_string), "reason": reason });
     tx.audit(actor, AuditAction::PaymentAnnulled, details, now).await?;

@@ -295,14 +295,7 @@ impl Store {
     pub async fn record_login(&self, user: &StaffUser, address: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         let now = timestamp_to_db(now);
         let mut tx = self.write().await?;
-        sqlx::query(tx.sql(&LOGIN_SUCCEEDED))
-            .bind(user.id)
-            .bind(&now)
-            .execute(tx.c())
-            .await
-            .map_err(query_err("record a login"))?;
-        let details = serde_json::json!({ "staff_id": user.id, "address": address });
-        tx.audit(&format!("staff:{}", user.username), AuditAction::LoggedIn, details, &now).await?;
+        tx.record_login(user, address, None, &now).await?;
         tx.commit().await
     }
 
@@ -317,15 +310,7 @@ impl Store {
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        sqlx::query(tx.sql(&INSERT_SESSION))
-            .bind(id_hash)
-            .bind(user.id)
-            .bind(address)
-            .bind(timestamp_to_db(now))
-            .bind(timestamp_to_db(expires_at))
-            .execute(tx.c())
-            .await
-            .map_err(query_err("open a staff session"))?;
+        tx.insert_session(user, id_hash, address, &timestamp_to_db(now), expires_at).await?;
         tx.commit().await
     }
 
@@ -649,29 +634,58 @@ impl Store {
         if challenge.rows_affected() != 1 || !tx.use_totp_step(user.id, secret, step).await? {
             return Ok(false);
         }
-        sqlx::query(tx.sql(&LOGIN_SUCCEEDED))
-            .bind(user.id)
-            .bind(&now)
-            .execute(tx.c())
-            .await
-            .map_err(query_err("record a login"))?;
-        sqlx::query(tx.sql(&INSERT_SESSION))
-            .bind(session_hash)
-            .bind(user.id)
-            .bind(address)
-            .bind(&now)
-            .bind(timestamp_to_db(expires_at))
-            .execute(tx.c())
-            .await
-            .map_err(query_err("open a staff session"))?;
-        let details = serde_json::json!({ "staff_id": user.id, "address": address, "second_factor": "totp" });
-        tx.audit(&format!("staff:{}", user.username), AuditAction::LoggedIn, details, &now).await?;
+        tx.record_login(user, address, Some("totp"), &now).await?;
+        tx.insert_session(user, session_hash, address, &now, expires_at).await?;
         tx.commit().await?;
         Ok(true)
     }
 }
 
 impl Tx {
+    /// A successful login (the failures in a row start again), in the
+    /// audit trail, with the second factor used if any.
+    async fn record_login(
+        &mut self,
+        user: &StaffUser,
+        address: &str,
+        second_factor: Option<&str>,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(self.sql(&LOGIN_SUCCEEDED))
+            .bind(user.id)
+            .bind(now)
+            .execute(self.c())
+            .await
+            .map_err(query_err("record a login"))?;
+        let mut details = serde_json::json!({ "staff_id": user.id, "address": address });
+        if let Some(factor) = second_factor {
+            details["second_factor"] = serde_json::Value::from(factor);
+        }
+        self.audit(&format!("staff:{}", user.username), AuditAction::LoggedIn, details, now).await?;
+        Ok(())
+    }
+
+    /// A session of `user`, its id stored only as `id_hash`, until `expires_at` at the latest.
+    async fn insert_session(
+        &mut self,
+        user: &StaffUser,
+        id_hash: &str,
+        address: &str,
+        now: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(self.sql(&INSERT_SESSION))
+            .bind(id_hash)
+            .bind(user.id)
+            .bind(address)
+            .bind(now)
+            .bind(timestamp_to_db(expires_at))
+            .execute(self.c())
+            .await
+            .map_err(query_err("open a staff session"))?;
+        Ok(())
+    }
+
     /// Uses up the code of `step` for `id`, whose secret is still `secret`:
     /// `false` when that step (or a later one) was already used.
     async fn use_totp_step(&mut self, id: i64, secret: &TotpSecret, step: i64) -> Result<bool, StoreError> {
