@@ -24,15 +24,21 @@ pub fn LookupPage() -> impl IntoView {
         let q = query.read();
         (q.get("cuenta"), q.get("rfc"))
     };
-    let outcome = Resource::new(params, |(cuenta, rfc)| lookup_debts(cuenta, rfc));
+    // The lookup is awaited directly inside the Suspense, not through a
+    // Resource: the page is rendered on the server only (islands mode, the
+    // body is never hydrated), so nothing needs serialising, and a Resource
+    // read under `SsrMode::Async` rarely left the response stalled until the
+    // request timeout (seen as a 503 under load in the fuzz stage).
     view! {
         <Suspense fallback=move || view! { <p class="loading">{t.searching}</p> }>
-            {move || Suspend::new(async move {
+            {move || {
                 let (cuenta, rfc) = params();
-                let outcome = outcome.await.ok().flatten();
-                let ctx = expect_context::<PageContext>();
-                render(&ctx, cuenta.unwrap_or_default(), rfc.unwrap_or_default(), outcome)
-            })}
+                Suspend::new(async move {
+                    let outcome = lookup_debts(cuenta.clone(), rfc.clone()).await.ok().flatten();
+                    let ctx = expect_context::<PageContext>();
+                    render(&ctx, cuenta.unwrap_or_default(), rfc.unwrap_or_default(), outcome)
+                })
+            }}
         </Suspense>
     }
 }
