@@ -123,6 +123,7 @@ pub mod money;
 pub mod municipality;
 pub mod order_token;
 pub mod payment;
+pub mod procedures;
 pub mod quote;
 pub mod recargos;
 pub mod receipt_sig;
@@ -130,6 +131,7 @@ pub mod reconciliation;
 pub mod reference;
 pub mod rfc;
 pub mod staff;
+pub mod tariffs;
 pub mod uma;
 pub mod words;
 

@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 use crate::domain::discounts::{validate_programs, Component, DiscountError, DiscountProgram, ALL_CONCEPTS};
 use crate::domain::reference::MAX_PREFIX;
 use crate::domain::staff::{Role, Roles};
+use crate::domain::procedures::{Procedure, ProcedureError};
+use crate::domain::tariffs::{TariffError, TariffGroup, TariffSchedule};
 use crate::domain::uma::{UmaEntry, UmaError, UmaTable};
 
 /// Highest monthly recargos rate accepted (10 % a month).
@@ -62,6 +64,27 @@ pub struct Municipality {
     /// The staff's rules (`[staff]`); none when the section is absent.
     #[serde(default)]
     pub staff: StaffRules,
+    /// The trámites catalogue.
+    #[serde(default)]
+    pub procedures: Vec<Procedure>,
+    /// The giros of alcohol licences (their tariffs name them).
+    #[serde(default)]
+    pub giros: Vec<Giro>,
+    /// How the law groups the tariffs, each under a concept and procedure.
+    #[serde(default)]
+    pub tariff_groups: Vec<TariffGroup>,
+    /// The tariffs, in dated schedules (a new law adds one).
+    #[serde(default)]
+    pub tariff_schedules: Vec<TariffSchedule>,
+}
+
+/// A giro (line of business) of an alcohol licence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Giro {
+    /// Stable code (`BAR-DISCO`), as the tariffs name it.
+    pub code: String,
+    pub name: String,
 }
 
 /// The CRI codes of what is not a concept of its own: recargos and the
@@ -229,7 +252,39 @@ impl Municipality {
                 return Err(MunicipalityError::UnknownConcept { program: p.id.clone(), concept: unknown.clone() });
             }
         }
+        crate::domain::tariffs::validate(&self.tariff_groups, &self.tariff_schedules, &codes)?;
+        crate::domain::procedures::validate(
+            &self.procedures,
+            self.tariff_groups.iter().map(|g| (g.code.as_str(), g.procedure.as_str())),
+        )?;
+        let mut giros = HashSet::new();
+        for g in &self.giros {
+            let valid = crate::domain::tariffs::Tariff::code_is_valid(&g.code) && !g.name.trim().is_empty();
+            if !valid || !giros.insert(g.code.as_str()) {
+                return Err(MunicipalityError::Giro(g.code.clone()));
+            }
+        }
+        for t in self.tariff_schedules.iter().flat_map(|s| &s.tariffs) {
+            if let Some(giro) = t.giro.as_deref().filter(|g| !giros.contains(g)) {
+                return Err(MunicipalityError::Giro(format!("{giro} (tariff {})", t.code)));
+            }
+        }
         Ok(())
+    }
+
+    /// The tariff group of a code.
+    pub fn tariff_group(&self, code: &str) -> Option<&TariffGroup> {
+        self.tariff_groups.iter().find(|g| g.code == code)
+    }
+
+    /// A procedure of the catalogue by its slug.
+    pub fn procedure(&self, slug: &str) -> Option<&Procedure> {
+        self.procedures.iter().find(|p| p.slug == slug)
+    }
+
+    /// A giro by its code.
+    pub fn giro(&self, code: &str) -> Option<&Giro> {
+        self.giros.iter().find(|g| g.code == code)
     }
 
     /// The dated UMA table of the file.
@@ -296,6 +351,12 @@ pub enum MunicipalityError {
     TillName(String),
     #[error("till code {0} is declared twice")]
     DuplicateTill(String),
+    #[error(transparent)]
+    Tariff(#[from] TariffError),
+    #[error(transparent)]
+    Procedure(#[from] ProcedureError),
+    #[error("giro {0:?}: a code of capital letters, digits and hyphens, a name, declared once in [[giros]]")]
+    Giro(String),
 }
 
 #[cfg(test)]
@@ -397,6 +458,10 @@ pub(crate) mod tests {
                 ),
             ],
             staff: StaffRules::default(),
+            procedures: vec![],
+            giros: vec![],
+            tariff_groups: vec![],
+            tariff_schedules: vec![],
         }
     }
 
@@ -482,10 +547,17 @@ pub(crate) mod tests {
                     "anuncios",
                     "via_publica",
                     "espectaculos",
+                    "alcoholes",
                     "multa_basura",
                     "multa_reglamentos"
                 ]
             );
+            // Every tariff of the directorate's catalogue (seed 004), once.
+            assert_eq!(m.tariff_schedules.len(), 1);
+            assert_eq!(m.tariff_schedules[0].tariffs.len(), 114);
+            assert_eq!(m.giros.len(), 17);
+            let online: Vec<&str> = m.procedures.iter().filter(|p| p.online).map(|p| p.slug.as_str()).collect();
+            assert_eq!(online, ["espectaculos", "anuncios", "via-publica", "alcoholes"]);
             assert_eq!(m.component_of("multa_basura"), Component::Multas);
             assert_eq!(m.component_of("multa_reglamentos"), Component::Multas);
             assert_eq!(m.component_of("predial"), Component::Principal);
