@@ -19,6 +19,8 @@ pub mod ui;
 #[cfg(feature = "ssr")]
 pub mod collections;
 #[cfg(feature = "ssr")]
+pub mod permits;
+#[cfg(feature = "ssr")]
 pub mod rate_limit;
 #[cfg(feature = "ssr")]
 pub mod receipt_keys;

@@ -24,7 +24,7 @@ use std::time::SystemTime;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::receipt_sig::{sign, PublicKeyEntry, ReceiptFacts, SigningKeyPair};
+use crate::domain::receipt_sig::{sign, sign_message, PublicKeyEntry, ReceiptFacts, SigningKeyPair};
 
 /// One version of the key file, as read.
 pub struct KeySet {
@@ -261,6 +261,14 @@ impl ReceiptKeys {
         let set = self.current();
         let key = set.key_for(facts.issue_date());
         (key.kid().to_string(), sign(key, facts).into_string())
+    }
+
+    /// Signs a document's exact text (a permit's) issued on `issue_date`,
+    /// with the key valid that day: (kid, token).
+    pub fn sign_text(&self, issue_date: NaiveDate, text: &str) -> (String, String) {
+        let set = self.current();
+        let key = set.key_for(issue_date);
+        (key.kid().to_string(), sign_message(key, text.as_bytes()).into_string())
     }
 }
 

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::folio::{Folio, DEMO_SERIES, ONLINE_SERIES};
+use crate::domain::folio::{Folio, DEMO_PERMIT_SERIES, DEMO_SERIES, ONLINE_SERIES, PERMIT_SERIES, REQUEST_SERIES};
 use crate::domain::money::{Centavos, MAX_INPUT};
 use crate::domain::payment::Method;
 
@@ -34,7 +34,8 @@ impl Till {
     /// Whether the code can be a till's folio series: a valid series that
     /// is neither the online one nor the demonstration's.
     pub fn code_is_valid(code: &str) -> bool {
-        Folio::new(code, 2026, 1).is_ok_and(|f| f.series() == code && code != ONLINE_SERIES && code != DEMO_SERIES)
+        let reserved = [ONLINE_SERIES, DEMO_SERIES, REQUEST_SERIES, PERMIT_SERIES, DEMO_PERMIT_SERIES];
+        Folio::new(code, 2026, 1).is_ok_and(|f| f.series() == code && !reserved.contains(&code))
     }
 }
 

@@ -35,6 +35,17 @@ pub const ONLINE_SERIES: &str = "A";
 /// an online one.
 pub const DEMO_SERIES: &str = "DEMO";
 
+/// The series of permit requests' numbers (SOL-2026-000123): counted like
+/// folios, but a number, not a receipt.
+pub const REQUEST_SERIES: &str = "SOL";
+
+/// The series of permits (PER-2026-000001), gapless like receipts'.
+pub const PERMIT_SERIES: &str = "PER";
+
+/// The series of permits paid through the demonstration provider: no
+/// money moved, so they have no value.
+pub const DEMO_PERMIT_SERIES: &str = "PDEMO";
+
 /// A recibo's folio. Construct with [`Folio::new`] or [`Folio::parse`];
 /// every value is valid.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -123,6 +123,7 @@ pub mod money;
 pub mod municipality;
 pub mod order_token;
 pub mod payment;
+pub mod permits;
 pub mod procedures;
 pub mod quote;
 pub mod recargos;
@@ -134,6 +135,7 @@ pub mod staff;
 pub mod tariffs;
 pub mod uma;
 pub mod words;
+pub mod working_days;
 
 /// Serde helper for calendar dates in configuration
 /// (`#[serde(with = "crate::domain::config_date")]`): accepts `"2026-01-01"`

@@ -76,6 +76,19 @@ pub struct Municipality {
     /// The tariffs, in dated schedules (a new law adds one).
     #[serde(default)]
     pub tariff_schedules: Vec<TariffSchedule>,
+    /// Days the office is closed besides weekends (the review clock skips
+    /// them).
+    #[serde(default)]
+    pub holidays: Vec<Holiday>,
+}
+
+/// A day the office is closed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Holiday {
+    #[serde(with = "crate::domain::config_date")]
+    pub date: chrono::NaiveDate,
+    pub name: String,
 }
 
 /// A giro (line of business) of an alcohol licence.
@@ -282,6 +295,11 @@ impl Municipality {
         self.procedures.iter().find(|p| p.slug == slug)
     }
 
+    /// Working days: weekends and the file's holidays excluded.
+    pub fn calendar(&self) -> crate::domain::working_days::WorkingCalendar {
+        crate::domain::working_days::WorkingCalendar::new(self.holidays.iter().map(|h| h.date))
+    }
+
     /// A giro by its code.
     pub fn giro(&self, code: &str) -> Option<&Giro> {
         self.giros.iter().find(|g| g.code == code)
@@ -462,6 +480,7 @@ pub(crate) mod tests {
             giros: vec![],
             tariff_groups: vec![],
             tariff_schedules: vec![],
+            holidays: vec![],
         }
     }
 

@@ -452,7 +452,13 @@ impl fmt::Display for SignatureToken {
 /// Signs the canonical string of `facts`. Deterministic (Ed25519): the same
 /// key and facts always give the same token.
 pub fn sign(keypair: &SigningKeyPair, facts: &ReceiptFacts) -> SignatureToken {
-    let signature = keypair.key.sign(facts.canonical_string().as_bytes());
+    sign_message(keypair, facts.canonical_string().as_bytes())
+}
+
+/// Signs any document's exact bytes (a permit's signed text, which starts
+/// with its own version tag, so it can never be taken for a receipt's).
+pub fn sign_message(keypair: &SigningKeyPair, message: &[u8]) -> SignatureToken {
+    let signature = keypair.key.sign(message);
     SignatureToken(format!("{}.{}", keypair.kid, URL_SAFE_NO_PAD.encode(signature.to_bytes())))
 }
 
@@ -557,6 +563,12 @@ impl OfflineVerdict {
 
 /// Checks `token` against `facts` with the keys of `keyring`.
 pub fn verify(facts: &ReceiptFacts, token: &str, keyring: &[PublicKeyEntry]) -> Verdict {
+    verify_message(facts.canonical_string().as_bytes(), facts.issue_date, token, keyring)
+}
+
+/// Checks `token` against the exact bytes of a document issued on
+/// `issue_date` (see [`sign_message`]).
+pub fn verify_message(message: &[u8], issue_date: NaiveDate, token: &str, keyring: &[PublicKeyEntry]) -> Verdict {
     let Some((kid, sig_b64)) = token.split_once('.') else {
         return Verdict::Malformed;
     };
@@ -571,12 +583,11 @@ pub fn verify(facts: &ReceiptFacts, token: &str, keyring: &[PublicKeyEntry]) -> 
 
     let mut known = false;
     let mut good_signature = false;
-    let message = facts.canonical_string();
     for entry in keyring.iter().filter(|e| e.kid == kid) {
         known = true;
-        if entry.key.verify_strict(message.as_bytes(), &signature).is_ok() {
+        if entry.key.verify_strict(message, &signature).is_ok() {
             good_signature = true;
-            if entry.is_valid_on(facts.issue_date) {
+            if entry.is_valid_on(issue_date) {
                 return Verdict::Authentic { kid: kid.to_string() };
             }
         }

@@ -103,6 +103,17 @@ string_enum! {
         /// A tesorero applied, from the reconciliation, a payment Stripe
         /// took that Recauda had missed (through the provider-event path).
         ReconciliationHealed = "reconciliation.healed",
+        /// A citizen filed a permit request (with its documents).
+        PermitRequested = "permit.requested",
+        /// A permit request moved (taken, corrections asked, resubmitted,
+        /// rejected, cancelled).
+        PermitRequestMoved = "permit.request_moved",
+        /// A revisor approved a permit request: its fees became charges.
+        PermitRequestApproved = "permit.request_approved",
+        /// A permit was issued, in the transaction that applied its payment.
+        PermitIssued = "permit.issued",
+        /// The cashier desk handed a permit over (once).
+        PermitRedeemed = "permit.redeemed",
     }
 }
 

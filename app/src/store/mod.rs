@@ -41,6 +41,7 @@ pub mod dialect;
 pub mod orders;
 pub mod padron;
 pub mod payments;
+pub mod permits;
 mod postgres;
 pub mod receipts;
 pub mod reconciliation;
@@ -55,6 +56,10 @@ pub use caja::{
 };
 pub use dialect::Dialect;
 pub use receipts::{RedeemOutcome, Redemption};
+pub use permits::{
+    ApprovedLine, Mover, NewDocument, NewPermitRequest, Permit, PermitDocument, PermitRefusal, PermitRequest,
+    RequestEvent,
+};
 pub use reconciliation::HealNote;
 pub use records::*;
 pub use staff::{LoginChallenge, NewStaff, StaffChange, StaffSessionRow, StaffUser, TotpChange, TotpSecret};

@@ -224,6 +224,7 @@ pub(crate) async fn issue_receipt(
         .map_err(query_err("issue a receipt"))?;
     let details = serde_json::json!({ "folio": folio.to_string(), "order_id": order_id, "total_centavos": total.0 });
     tx.audit(&actor, AuditAction::ReceiptIssued, details, now).await?;
+    super::permits::issue_permits_paid_by(tx, order_id, folio.is_demo(), now, today, keys).await?;
     Ok(folio)
 }
 

@@ -1,0 +1,491 @@
+//! Permit requests, as a service: a citizen's form turned into a request
+//! with its live quote (every fee through [`tariffs::quote`]), the uploads
+//! judged by their content, the applicant's proof (e-mail or RFC) that
+//! opens a request reached by its link, and the review clock.
+//!
+//! The pages and their forms are `server::permits`; the rules and the
+//! storage are [`crate::store::permits`] and [`crate::domain::permits`].
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use crate::domain::municipality::Municipality;
+use crate::domain::permits::{days_spanned, PermitScope, RequestLine, RequestStatus};
+use crate::domain::procedures::Procedure;
+use crate::domain::rfc::Rfc;
+use crate::domain::tariffs::{self, QuoteError, Rate, Tariff, TariffQuote, Unit};
+use crate::domain::uma::UmaTable;
+use crate::domain::working_days::{elapsed_working_days, WorkingCalendar};
+use crate::store::{NewPermitRequest, RequestEvent};
+
+/// Largest document accepted (per file).
+pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024 * 1024;
+/// Most files in one form.
+pub const MAX_DOCUMENTS: usize = 12;
+/// Days an approved request has to be paid (its charges' due date).
+pub const PAYMENT_DAYS: i64 = 10;
+/// How far ahead a permit may start.
+const MAX_DAYS_AHEAD: i64 = 366;
+
+/// The raw fields of a request form, as typed.
+#[derive(Clone, Debug, Default)]
+pub struct RequestForm {
+    pub tariff: String,
+    pub renewal: bool,
+    pub name: String,
+    pub email: String,
+    pub rfc: String,
+    pub phone: String,
+    pub location: String,
+    pub starts_on: String,
+    pub ends_on: String,
+    pub hours: String,
+    pub description: String,
+    /// Metres, for measured tariffs (width × height = m²).
+    pub width: String,
+    pub height: String,
+    /// Linear metres.
+    pub metres: String,
+    /// Items, months or hours.
+    pub quantity: String,
+    /// Declared ticket sales, in pesos (the 10 % tax of events).
+    pub sales: String,
+}
+
+/// A field's problem, for the form's error summary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// The form field's name (the summary links to it).
+    pub field: &'static str,
+    pub message_es: String,
+}
+
+fn err(field: &'static str, message_es: impl Into<String>) -> FieldError {
+    FieldError { field, message_es: message_es.into() }
+}
+
+/// A request ready to file, and the quotes behind its fees (the range
+/// tariffs' fee is set at approval, so they have none yet).
+#[derive(Clone, Debug)]
+pub struct PreparedRequest {
+    pub request: NewPermitRequest,
+    pub quotes: Vec<TariffQuote>,
+}
+
+/// The tariffs a citizen can request online under `procedure`: those of
+/// its groups in the schedule in force, authorised, not tied to a licence's
+/// giro (licences have their own path). Range tariffs are offered: staff
+/// set their amount at approval.
+pub fn requestable_tariffs<'a>(m: &'a Municipality, procedure: &str, today: NaiveDate) -> Vec<&'a Tariff> {
+    let Some(schedule) = tariffs::schedule_on(&m.tariff_schedules, today) else { return vec![] };
+    schedule
+        .tariffs
+        .iter()
+        .filter(|t| m.tariff_group(&t.group).is_some_and(|g| g.procedure == procedure))
+        .filter(|t| t.giro.is_none() && !matches!(t.rate, Rate::NotAuthorized(_)))
+        .filter(|t| t.unit != Unit::PercentOfSales)
+        .collect()
+}
+
+/// The procedure's percentage-of-sales tariff (events' 10 % on tickets).
+pub fn sales_tariff<'a>(m: &'a Municipality, procedure: &str, today: NaiveDate) -> Option<&'a Tariff> {
+    let schedule = tariffs::schedule_on(&m.tariff_schedules, today)?;
+    schedule.tariffs.iter().find(|t| {
+        t.unit == Unit::PercentOfSales && m.tariff_group(&t.group).is_some_and(|g| g.procedure == procedure)
+    })
+}
+
+/// Which measure fields a tariff's form asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Measure {
+    /// Width and height (m²).
+    Area,
+    /// Linear metres.
+    Metres,
+    /// The days between the dates.
+    Days,
+    /// A count (items, months, hours).
+    Count,
+}
+
+pub fn measure_of(t: &Tariff) -> Measure {
+    match t.unit {
+        Unit::SquareMetre | Unit::SquareMetreYear => Measure::Area,
+        Unit::LinearMetreYear => Measure::Metres,
+        Unit::Day | Unit::EventDay => Measure::Days,
+        _ => Measure::Count,
+    }
+}
+
+/// Whether a permit under this tariff lasts the calendar year (annual
+/// tariffs: permanent adverts, exclusive parking).
+fn is_annual(t: &Tariff) -> bool {
+    matches!(t.unit, Unit::SquareMetreYear | Unit::LinearMetreYear | Unit::ItemYear)
+}
+
+fn decimal(field: &'static str, s: &str, what: &str) -> Result<Decimal, FieldError> {
+    let s = s.trim().replace(',', ".");
+    let plain = !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    plain
+        .then(|| s.parse::<Decimal>().ok())
+        .flatten()
+        .filter(|d| *d > Decimal::ZERO)
+        .ok_or_else(|| err(field, format!("Escriba {what} como un número mayor que cero, por ejemplo 2.5.")))
+}
+
+fn date(field: &'static str, s: &str) -> Result<NaiveDate, FieldError> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| err(field, "Escriba la fecha como AAAA-MM-DD (por ejemplo 2026-12-01)."))
+}
+
+fn text(field: &'static str, s: &str, min: usize, max: usize, what: &str) -> Result<String, FieldError> {
+    let t = s.trim();
+    let n = t.chars().count();
+    if n < min || n > max || t.chars().any(|c| c.is_control() && c != '\n' && c != '\r') {
+        return Err(err(field, format!("Escriba {what} ({min} a {max} caracteres).")));
+    }
+    Ok(t.to_string())
+}
+
+/// Whether `s` looks like an e-mail address (one `@`, a dot after it, no
+/// spaces): the portal never sends mail, so it only has to be the
+/// applicant's own proof.
+pub fn is_email(s: &str) -> bool {
+    let Some((user, domain)) = s.split_once('@') else { return false };
+    !user.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && s.len() <= 254
+        && !s.contains(char::is_whitespace)
+        && !domain.contains('@')
+}
+
+/// Checks a request form of `procedure` and quotes its fees on `today`.
+/// Every problem is reported at once, each with its field.
+pub fn prepare_request(
+    m: &Municipality,
+    uma: &UmaTable,
+    procedure: &Procedure,
+    form: &RequestForm,
+    today: NaiveDate,
+) -> Result<PreparedRequest, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut keep = |r: Result<String, FieldError>| r.map_err(|e| errors.push(e)).unwrap_or_default();
+    let name = keep(text("nombre", &form.name, 3, 120, "el nombre del solicitante o de la empresa"));
+    let location = keep(text("ubicacion", &form.location, 5, 200, "el domicilio o la ubicación"));
+    let description = keep(text("descripcion", &form.description, 0, 500, "la descripción"));
+    let hours = keep(text("horario", &form.hours, 0, 60, "el horario"));
+    let email = form.email.trim().to_lowercase();
+    if !is_email(&email) {
+        errors.push(err("correo", "Escriba un correo electrónico válido, por ejemplo nombre@ejemplo.mx."));
+    }
+    let rfc = match form.rfc.trim() {
+        "" => None,
+        raw => match Rfc::parse(raw) {
+            Ok(r) => Some(r.as_str().to_string()),
+            Err(e) => {
+                errors.push(err("rfc", e.message_es()));
+                None
+            }
+        },
+    };
+    let phone: String = form.phone.chars().filter(char::is_ascii_digit).collect();
+    if !form.phone.trim().is_empty() && phone.len() != 10 {
+        errors.push(err("telefono", "El teléfono lleva 10 dígitos."));
+    }
+
+    let tariff = requestable_tariffs(m, &procedure.slug, today).into_iter().find(|t| t.code == form.tariff.trim());
+    let Some(tariff) = tariff else {
+        errors.push(err("tarifa", "Elija el concepto que solicita de la lista."));
+        return Err(errors);
+    };
+    let starts_on = date("inicio", &form.starts_on).map_err(|e| errors.push(e)).ok();
+    let ends_on = if is_annual(tariff) {
+        starts_on.and_then(|s| NaiveDate::from_ymd_opt(chrono::Datelike::year(&s), 12, 31))
+    } else if form.ends_on.trim().is_empty() {
+        starts_on
+    } else {
+        date("fin", &form.ends_on).map_err(|e| errors.push(e)).ok()
+    };
+    let mut days = None;
+    if let (Some(s), Some(e)) = (starts_on, ends_on) {
+        if s < today {
+            errors.push(err("inicio", "La fecha de inicio no puede ser anterior a hoy."));
+        } else if (s - today).num_days() > MAX_DAYS_AHEAD {
+            errors.push(err("inicio", "La fecha de inicio puede estar a lo más a un año de hoy."));
+        }
+        match days_spanned(s, e) {
+            None => errors.push(err("fin", "La fecha de término no puede ser anterior a la de inicio.")),
+            Some(n) => {
+                if let Some(max) = tariff.max_days.filter(|max| n > *max) {
+                    errors.push(err("fin", format!("Este permiso dura a lo más {max} días; solicitó {n}.")));
+                }
+                days = Some(n);
+            }
+        }
+    }
+    let needs_area = measure_of(tariff) == Measure::Area || tariff.max_area_m2.is_some();
+    let mut area = None;
+    if needs_area {
+        let w = decimal("ancho", &form.width, "el ancho en metros").map_err(|e| errors.push(e)).ok();
+        let h = decimal("alto", &form.height, "el alto en metros").map_err(|e| errors.push(e)).ok();
+        if let (Some(w), Some(h)) = (w, h) {
+            area = w.checked_mul(h);
+            if let (Some(a), Some(max)) = (area, tariff.max_area_m2) {
+                if a > max {
+                    errors.push(err(
+                        "ancho",
+                        format!("La superficie ({} m²) excede el máximo de {} m².", a.normalize(), max.normalize()),
+                    ));
+                }
+            }
+        }
+    }
+    let quantity = match measure_of(tariff) {
+        Measure::Area => area,
+        Measure::Metres => decimal("metros", &form.metres, "los metros lineales").map_err(|e| errors.push(e)).ok(),
+        Measure::Days => days.map(Decimal::from),
+        Measure::Count => decimal("cantidad", &form.quantity, "la cantidad").map_err(|e| errors.push(e)).ok(),
+    };
+    let sales_line = match form.sales.trim() {
+        "" => None,
+        raw => match (sales_tariff(m, &procedure.slug, today), crate::domain::money::Centavos::parse_pesos(raw)) {
+            (Some(t), Ok(c)) if c.0 > 0 => Some((t, c.to_decimal())),
+            (Some(_), _) => {
+                errors.push(err("boletaje", "Escriba el boletaje vendido en pesos, por ejemplo 25000.00."));
+                None
+            }
+            (None, _) => None,
+        },
+    };
+    let Some(quantity) = quantity else { return Err(errors) };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    let quote_line = |t: &Tariff, q: Decimal, field: &'static str| -> Result<(RequestLine, Option<TariffQuote>), FieldError> {
+        match tariffs::quote(&m.tariff_schedules, uma, &t.code, q, today, None) {
+            Ok(quote) => Ok((
+                RequestLine { tariff: t.code.clone(), quantity: q, staff_factor: None, fee: Some(quote.fee) },
+                Some(quote),
+            )),
+            Err(QuoteError::StaffSetsAmount { .. }) => {
+                // Still check the quantity, which staff do not set.
+                t.unit.charged(q).map_err(|e| err(field, e.message_es()))?;
+                Ok((RequestLine { tariff: t.code.clone(), quantity: q, staff_factor: None, fee: None }, None))
+            }
+            Err(e) => Err(err(field, e.message_es())),
+        }
+    };
+    let field = match measure_of(tariff) {
+        Measure::Area => "ancho",
+        Measure::Metres => "metros",
+        Measure::Days => "fin",
+        Measure::Count => "cantidad",
+    };
+    let mut lines = Vec::new();
+    let mut quotes = Vec::new();
+    for (t, q, f) in std::iter::once((tariff, quantity, field)).chain(sales_line.map(|(t, s)| (t, s, "boletaje"))) {
+        match quote_line(t, q, f) {
+            Ok((line, quote)) => {
+                lines.push(line);
+                quotes.extend(quote);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let fee = lines.iter().map(|l| l.fee).try_fold(crate::domain::money::Centavos::ZERO, |acc, f| acc.checked_add(f?));
+    let charged = tariff.unit.charged(quantity).unwrap_or(quantity);
+    let scope = PermitScope {
+        procedure: procedure.slug.clone(),
+        tariff: tariff.code.clone(),
+        holder: name.clone(),
+        location,
+        starts_on: starts_on.unwrap_or(today),
+        ends_on: ends_on.unwrap_or(today),
+        hours,
+        measure: measure_text(tariff.unit, charged, area),
+        description,
+        conditions: String::new(),
+    };
+    Ok(PreparedRequest {
+        request: NewPermitRequest {
+            procedure: procedure.slug.clone(),
+            renewal: form.renewal,
+            applicant_name: name,
+            applicant_email: email,
+            applicant_rfc: rfc,
+            applicant_phone: Some(phone).filter(|p| !p.is_empty()),
+            scope,
+            lines,
+            fee,
+        },
+        quotes,
+    })
+}
+
+/// The measure a permit allows, as printed ("13 m² (3.2 × 4)", "3 días").
+fn measure_text(unit: Unit, charged: Decimal, area: Option<Decimal>) -> String {
+    let n = charged.normalize();
+    match unit {
+        Unit::SquareMetre | Unit::SquareMetreYear => match area {
+            Some(a) if a != charged => format!("{n} m² (medida: {} m²)", a.normalize()),
+            _ => format!("{n} m²"),
+        },
+        Unit::LinearMetreYear => format!("{n} m lineales"),
+        Unit::Day | Unit::EventDay => format!("{n} día(s)"),
+        Unit::Month => format!("{n} mes(es)"),
+        Unit::Hour => format!("{n} hora(s)"),
+        Unit::Item | Unit::ItemYear => match area {
+            Some(a) => format!("{n} pieza(s), {} m²", a.normalize()),
+            None => format!("{n} pieza(s)"),
+        },
+        Unit::PercentOfSales => format!("${n} de boletaje"),
+    }
+}
+
+/// What an uploaded file is, by its first bytes (never its name or its
+/// declared type): PDF (`%PDF-`), JPEG (`FF D8 FF`) or PNG.
+pub fn sniff_document(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else {
+        None
+    }
+}
+
+/// Why an upload was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum UploadError {
+    #[error("empty file")]
+    Empty,
+    #[error("file too large")]
+    TooLarge,
+    #[error("not a PDF, JPEG or PNG")]
+    NotAllowed,
+}
+
+impl UploadError {
+    pub fn message_es(&self, file_name: &str) -> String {
+        match self {
+            UploadError::Empty => format!("El archivo «{file_name}» está vacío."),
+            UploadError::TooLarge => format!(
+                "El archivo «{file_name}» pesa más de {} MB. Redúzcalo o escanéelo con menor resolución.",
+                MAX_DOCUMENT_BYTES / (1024 * 1024)
+            ),
+            UploadError::NotAllowed => format!(
+                "El archivo «{file_name}» no es un PDF, JPEG ni PNG (se revisa su contenido, no su nombre)."
+            ),
+        }
+    }
+}
+
+/// Judges an upload: its type by content, its size.
+pub fn check_upload(bytes: &[u8]) -> Result<&'static str, UploadError> {
+    if bytes.is_empty() {
+        return Err(UploadError::Empty);
+    }
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return Err(UploadError::TooLarge);
+    }
+    sniff_document(bytes).ok_or(UploadError::NotAllowed)
+}
+
+/// A file name safe to show and to send in `Content-Disposition`: its last
+/// path part, letters, digits, `.`, `-`, `_` and spaces only, at most 80
+/// characters.
+pub fn clean_file_name(raw: &str) -> String {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = last
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ' ') { c } else { '_' })
+        .take(80)
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_string();
+    if cleaned.is_empty() {
+        "documento".into()
+    } else {
+        cleaned
+    }
+}
+
+/// Whether `proof` (what the visitor typed) is the applicant's e-mail or
+/// RFC.
+pub fn applicant_proof_matches(email: &str, rfc: Option<&str>, proof: &str) -> bool {
+    let proof = proof.trim();
+    if proof.is_empty() {
+        return false;
+    }
+    let same = |a: &str, b: &str| {
+        a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    };
+    same(&proof.to_lowercase(), email) || rfc.is_some_and(|r| same(&proof.to_uppercase(), r))
+}
+
+/// The review clock of a request: working days used (paused while the
+/// citizen corrects), the legal limit and what is left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReviewClock {
+    pub used: u32,
+    pub limit: u32,
+    /// Negative when overdue.
+    pub left: i64,
+}
+
+pub fn review_clock(
+    calendar: &WorkingCalendar,
+    events: &[RequestEvent],
+    limit: Option<u32>,
+    today: NaiveDate,
+) -> Option<ReviewClock> {
+    let limit = limit?;
+    let timeline: Vec<_> = events.iter().map(|e| (e.on_day, e.to.clock())).collect();
+    let used = elapsed_working_days(calendar, &timeline, today);
+    Some(ReviewClock { used, limit, left: i64::from(limit) - i64::from(used) })
+}
+
+/// The status a request's page explains (for both languages).
+pub fn explanation(status: RequestStatus, lang: crate::i18n::Lang) -> &'static str {
+    lang.pick(status.explanation_es(), status.explanation_en())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_are_judged_by_content() {
+        assert_eq!(check_upload(b"%PDF-1.7\n..."), Ok("application/pdf"));
+        assert_eq!(check_upload(&[0xFF, 0xD8, 0xFF, 0xE0]), Ok("image/jpeg"));
+        assert_eq!(check_upload(b"\x89PNG\r\n\x1a\n...."), Ok("image/png"));
+        // An HTML page named "medidas.pdf" is still HTML.
+        assert_eq!(check_upload(b"<html><script>alert(1)</script>%PDF-"), Err(UploadError::NotAllowed));
+        assert_eq!(check_upload(b""), Err(UploadError::Empty));
+        assert_eq!(check_upload(&vec![b'%'; MAX_DOCUMENT_BYTES + 1]), Err(UploadError::TooLarge));
+    }
+
+    #[test]
+    fn file_names_are_cleaned() {
+        assert_eq!(clean_file_name("C:\\Users\\ana\\Medidas anuncio.pdf"), "Medidas anuncio.pdf");
+        assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(clean_file_name("..."), "documento");
+        assert_eq!(clean_file_name("año\"; x=.pdf"), "a_o__ x_.pdf");
+    }
+
+    #[test]
+    fn the_proof_is_the_email_or_the_rfc() {
+        assert!(applicant_proof_matches("ana@ejemplo.mx", None, " Ana@Ejemplo.MX "));
+        assert!(applicant_proof_matches("ana@ejemplo.mx", Some("GODE561231GR8"), "gode561231gr8"));
+        assert!(!applicant_proof_matches("ana@ejemplo.mx", None, "otra@ejemplo.mx"));
+        assert!(!applicant_proof_matches("ana@ejemplo.mx", None, ""));
+        assert!(is_email("a.b@c.mx") && !is_email("a b@c.mx") && !is_email("a@b") && !is_email("@b.mx"));
+    }
+}
