@@ -56,12 +56,12 @@ pub struct RequestForm {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldError {
     /// The form field's name (the summary links to it).
-    pub field: &'static str,
+    pub field: String,
     pub message_es: String,
 }
 
-fn err(field: &'static str, message_es: impl Into<String>) -> FieldError {
-    FieldError { field, message_es: message_es.into() }
+fn err(field: &str, message_es: impl Into<String>) -> FieldError {
+    FieldError { field: field.to_string(), message_es: message_es.into() }
 }
 
 /// A request ready to file, and the quotes behind its fees (the range
@@ -90,9 +90,10 @@ pub fn requestable_tariffs<'a>(m: &'a Municipality, procedure: &str, today: Naiv
 /// The procedure's percentage-of-sales tariff (events' 10 % on tickets).
 pub fn sales_tariff<'a>(m: &'a Municipality, procedure: &str, today: NaiveDate) -> Option<&'a Tariff> {
     let schedule = tariffs::schedule_on(&m.tariff_schedules, today)?;
-    schedule.tariffs.iter().find(|t| {
-        t.unit == Unit::PercentOfSales && m.tariff_group(&t.group).is_some_and(|g| g.procedure == procedure)
-    })
+    schedule
+        .tariffs
+        .iter()
+        .find(|t| t.unit == Unit::PercentOfSales && m.tariff_group(&t.group).is_some_and(|g| g.procedure == procedure))
 }
 
 /// Which measure fields a tariff's form asks for.
@@ -264,20 +265,21 @@ pub fn prepare_request(
         return Err(errors);
     }
 
-    let quote_line = |t: &Tariff, q: Decimal, field: &'static str| -> Result<(RequestLine, Option<TariffQuote>), FieldError> {
-        match tariffs::quote(&m.tariff_schedules, uma, &t.code, q, today, None) {
-            Ok(quote) => Ok((
-                RequestLine { tariff: t.code.clone(), quantity: q, staff_factor: None, fee: Some(quote.fee) },
-                Some(quote),
-            )),
-            Err(QuoteError::StaffSetsAmount { .. }) => {
-                // Still check the quantity, which staff do not set.
-                t.unit.charged(q).map_err(|e| err(field, e.message_es()))?;
-                Ok((RequestLine { tariff: t.code.clone(), quantity: q, staff_factor: None, fee: None }, None))
+    let quote_line =
+        |t: &Tariff, q: Decimal, field: &'static str| -> Result<(RequestLine, Option<TariffQuote>), FieldError> {
+            match tariffs::quote(&m.tariff_schedules, uma, &t.code, q, today, None) {
+                Ok(quote) => Ok((
+                    RequestLine { tariff: t.code.clone(), quantity: q, staff_factor: None, fee: Some(quote.fee) },
+                    Some(quote),
+                )),
+                Err(QuoteError::StaffSetsAmount { .. }) => {
+                    // Still check the quantity, which staff do not set.
+                    t.unit.charged(q).map_err(|e| err(field, e.message_es()))?;
+                    Ok((RequestLine { tariff: t.code.clone(), quantity: q, staff_factor: None, fee: None }, None))
+                }
+                Err(e) => Err(err(field, e.message_es())),
             }
-            Err(e) => Err(err(field, e.message_es())),
-        }
-    };
+        };
     let field = match measure_of(tariff) {
         Measure::Area => "ancho",
         Measure::Metres => "metros",
@@ -381,9 +383,9 @@ impl UploadError {
                 "El archivo «{file_name}» pesa más de {} MB. Redúzcalo o escanéelo con menor resolución.",
                 MAX_DOCUMENT_BYTES / (1024 * 1024)
             ),
-            UploadError::NotAllowed => format!(
-                "El archivo «{file_name}» no es un PDF, JPEG ni PNG (se revisa su contenido, no su nombre)."
-            ),
+            UploadError::NotAllowed => {
+                format!("El archivo «{file_name}» no es un PDF, JPEG ni PNG (se revisa su contenido, no su nombre).")
+            }
         }
     }
 }
@@ -424,9 +426,8 @@ pub fn applicant_proof_matches(email: &str, rfc: Option<&str>, proof: &str) -> b
     if proof.is_empty() {
         return false;
     }
-    let same = |a: &str, b: &str| {
-        a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-    };
+    let same =
+        |a: &str, b: &str| a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
     same(&proof.to_lowercase(), email) || rfc.is_some_and(|r| same(&proof.to_uppercase(), r))
 }
 

@@ -10,6 +10,7 @@ pub mod http;
 pub mod import;
 pub mod jobs;
 pub mod pay;
+pub mod permits;
 pub mod precompress;
 pub mod receipt_pdf;
 pub mod receipts;

@@ -39,6 +39,13 @@ pub fn limit_photo_bodies<S: Clone + Send + Sync + 'static>(router: axum::Router
     router.layer(DefaultBodyLimit::max(MAX_PHOTO_BODY_BYTES))
 }
 
+/// The routes that take documents (permit requests and their
+/// corrections): `max` bytes in place of [`limit_bodies`]; each file is
+/// also limited by its reader.
+pub fn limit_upload_bodies<S: Clone + Send + Sync + 'static>(router: axum::Router<S>, max: usize) -> axum::Router<S> {
+    router.layer(DefaultBodyLimit::max(max))
+}
+
 /// Wraps the router in the middleware every response goes through.
 pub fn protect<S: Clone + Send + Sync + 'static>(router: axum::Router<S>) -> axum::Router<S> {
     router.layer(

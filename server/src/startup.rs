@@ -18,7 +18,7 @@ use leptos_axum::{generate_route_list_with_exclusions_and_ssg_and_context, Lepto
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
-use crate::{api, caja, http, jobs, pay, receipts, reconciliation, security, staff};
+use crate::{api, caja, http, jobs, pay, permits, receipts, reconciliation, security, staff};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -160,6 +160,18 @@ pub fn router(state: AppState) -> Router {
         .route("/personal/admin/personal/{usuario}/estado", post(staff::admin_state))
         .route("/personal/admin/personal/{usuario}/contrasena", post(staff::admin_password))
         .route("/personal/admin/personal/{usuario}/2fa", post(staff::admin_totp))
+        .route("/tramites/{slug}/solicitar", get(permits::request_form))
+        .route("/tramites/solicitud/{token}", get(permits::request_page))
+        .route("/tramites/solicitud/{token}/acceso", post(permits::proof))
+        .route("/tramites/solicitud/{token}/documento", get(permits::applicant_document))
+        .route("/tramites/solicitud/{token}/cancelar", post(permits::cancel))
+        .route("/personal/revision", get(permits::queue))
+        .route("/personal/revision/{token}", get(permits::review))
+        .route("/personal/revision/{token}/documento", get(permits::staff_document))
+        .route("/personal/revision/{token}/tomar", post(permits::take))
+        .route("/personal/revision/{token}/corregir", post(permits::ask_correction))
+        .route("/personal/revision/{token}/aprobar", post(permits::approve))
+        .route("/personal/revision/{token}/rechazar", post(permits::reject))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         // Every route above answers a method it does not have with the
         // error (JSON under /api, a page elsewhere), not an empty 405.
@@ -170,7 +182,14 @@ pub fn router(state: AppState) -> Router {
     let photo = Router::new()
         .route("/personal/caja/verificar/foto", post(staff::desk_photo))
         .method_not_allowed_fallback(http::render::method_not_allowed);
-    let router = security::limit_bodies(router).merge(security::limit_photo_bodies(photo));
+    // Permit requests and their corrections carry documents.
+    let uploads = Router::new()
+        .route("/tramites/{slug}/enviar", post(permits::file_request))
+        .route("/tramites/solicitud/{token}/corregir", post(permits::resubmit))
+        .method_not_allowed_fallback(http::render::method_not_allowed);
+    let router = security::limit_bodies(router)
+        .merge(security::limit_photo_bodies(photo))
+        .merge(security::limit_upload_bodies(uploads, permits::MAX_REQUEST_BODY_BYTES));
     // Outermost: the boundary (id, span, rate limits, errors, headers).
     security::protect(router)
         .layer(middleware::from_fn_with_state(state.clone(), http::boundary::boundary))

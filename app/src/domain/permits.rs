@@ -83,9 +83,7 @@ impl RequestStatus {
                 "Falta algo o hay que corregir un documento. Lea los comentarios, corrija y vuelva a enviar. \
                  Mientras tanto, el plazo de respuesta se detiene."
             }
-            RequestStatus::Approved => {
-                "Su solicitud fue aprobada. Pague el derecho para que se expida su permiso."
-            }
+            RequestStatus::Approved => "Su solicitud fue aprobada. Pague el derecho para que se expida su permiso.",
             RequestStatus::Paid => "Recibimos su pago. Su permiso se está expidiendo.",
             RequestStatus::Issued => "Su permiso está expedido. Descárguelo e imprímalo o muéstrelo desde su teléfono.",
             RequestStatus::Rejected => "Su solicitud no fue aprobada. Abajo está el motivo.",
@@ -98,7 +96,9 @@ impl RequestStatus {
 
     pub fn explanation_en(self) -> &'static str {
         match self {
-            RequestStatus::Submitted => "We received your request. The revenue office will review it; nothing to do for now.",
+            RequestStatus::Submitted => {
+                "We received your request. The revenue office will review it; nothing to do for now."
+            }
             RequestStatus::InReview => "Someone at the revenue office is reviewing your request and its documents.",
             RequestStatus::NeedsCorrection => {
                 "Something is missing or a document must be corrected. Read the comments, correct and send it \
@@ -172,10 +172,9 @@ impl RequestAction {
     /// The one kind of actor allowed to take it.
     pub fn actor(self) -> RequestActor {
         match self {
-            RequestAction::Take
-            | RequestAction::AskCorrection
-            | RequestAction::Approve
-            | RequestAction::Reject => RequestActor::Revisor,
+            RequestAction::Take | RequestAction::AskCorrection | RequestAction::Approve | RequestAction::Reject => {
+                RequestActor::Revisor
+            }
             RequestAction::Resubmit | RequestAction::Cancel => RequestActor::Applicant,
             RequestAction::Pay | RequestAction::Issue | RequestAction::Expire => RequestActor::System,
         }
@@ -229,18 +228,15 @@ pub enum RequestTransitionError {
 impl RequestTransitionError {
     pub fn message_es(&self) -> String {
         match self {
-            RequestTransitionError::NotFrom { from, .. } => format!(
-                "La solicitud está «{}»; esa acción ya no es posible. Actualice la página.",
-                from.label_es()
-            ),
+            RequestTransitionError::NotFrom { from, .. } => {
+                format!("La solicitud está «{}»; esa acción ya no es posible. Actualice la página.", from.label_es())
+            }
             RequestTransitionError::WrongActor { allowed, .. } => match allowed {
                 RequestActor::Revisor => "Solo el personal revisor puede hacer esto.".into(),
                 RequestActor::Applicant => "Solo el solicitante puede hacer esto.".into(),
                 RequestActor::System => "Esto lo hace el sistema al recibir el pago.".into(),
             },
-            RequestTransitionError::CommentRequired(RequestAction::Reject) => {
-                "Escriba el motivo del rechazo.".into()
-            }
+            RequestTransitionError::CommentRequired(RequestAction::Reject) => "Escriba el motivo del rechazo.".into(),
             RequestTransitionError::CommentRequired(_) => "Escriba qué hay que corregir.".into(),
         }
     }

@@ -11,7 +11,7 @@ string_enum! {
         /// The cashier's window: verify and redeem receipts, take window
         /// payments, open and close a till.
         Cajero = "cajero",
-        /// Reviews: reads reports, the audit trail, the reconciliation.
+        /// Reviews permit requests; reads reports and the audit trail.
         Revisor = "revisor",
         /// The treasurer: approves cortes and cancellations, reconciles,
         /// exports to accounting, manages tariffs and discounts.
@@ -57,6 +57,9 @@ pub mod may {
     pub const TREASURY: &[Role] = &[Role::Tesorero];
     /// Ask for a receipt to be cancelled.
     pub const REQUEST_CANCELLATION: &[Role] = &[Role::Cajero, Role::Tesorero];
+    /// Review permit requests: take one, ask for corrections, set a range
+    /// tariff's amount, approve, reject; read their documents.
+    pub const REVIEW_PERMITS: &[Role] = &[Role::Revisor];
 }
 
 /// A set of roles, stored as their names joined by commas (`admin,cajero`).

@@ -55,11 +55,11 @@ pub use caja::{
     CajaRefusal, CancellationRequest, CorteRecord, TakenPayment, TillSession, WindowPayment, WindowPaymentRequest,
 };
 pub use dialect::Dialect;
-pub use receipts::{RedeemOutcome, Redemption};
 pub use permits::{
     ApprovedLine, Mover, NewDocument, NewPermitRequest, Permit, PermitDocument, PermitRefusal, PermitRequest,
     RequestEvent,
 };
+pub use receipts::{RedeemOutcome, Redemption};
 pub use reconciliation::HealNote;
 pub use records::*;
 pub use staff::{LoginChallenge, NewStaff, StaffChange, StaffSessionRow, StaffUser, TotpChange, TotpSecret};

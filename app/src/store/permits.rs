@@ -156,9 +156,7 @@ impl PermitRefusal {
                 "Mientras tanto la solicitud pasó a «{}». Revise la página actualizada antes de continuar.",
                 s.label_es()
             ),
-            PermitRefusal::FeeMissing => {
-                "Falta fijar el importe de una tarifa con rango antes de aprobar.".into()
-            }
+            PermitRefusal::FeeMissing => "Falta fijar el importe de una tarifa con rango antes de aprobar.".into(),
             PermitRefusal::UnknownDocument => "Ese documento no está en la lista de requisitos del trámite.".into(),
         }
     }
@@ -199,11 +197,12 @@ static REQUESTS_OF_ACCOUNTS_TO_PAY: Stmt = Stmt::new(concat!(
      ORDER BY id {for_update}"
 ));
 static LOCK_REQUEST: Stmt = Stmt::new("SELECT status FROM permit_requests WHERE id = $1 {for_update}");
-static SET_REQUEST_STATUS: Stmt =
-    Stmt::new("UPDATE permit_requests SET status = $2, reason = COALESCE($3, reason), updated_at = {ts:$4} WHERE id = $1");
+static SET_REQUEST_STATUS: Stmt = Stmt::new(
+    "UPDATE permit_requests SET status = $2, reason = COALESCE($3, reason), updated_at = {ts:$4} WHERE id = $1",
+);
 static SET_REQUEST_APPROVED: Stmt = Stmt::new(
     "UPDATE permit_requests SET status = 'approved', lines = $2, fee_centavos = $3, account_id = $4, \
-     updated_at = {ts:$5} WHERE id = $1",
+     updated_at = {ts:$5}, scope = $6 WHERE id = $1",
 );
 static INSERT_EVENT: Stmt = Stmt::new(
     "INSERT INTO permit_request_events (request_id, at, on_day, action, from_status, to_status, actor, comment) \
@@ -219,9 +218,8 @@ static INSERT_DOCUMENT: Stmt = Stmt::new(
 );
 static REPLACE_DOCUMENTS: Stmt =
     Stmt::new("UPDATE permit_documents SET replaced = 1 WHERE request_id = $1 AND doc_code = $2 AND replaced = 0");
-static COMMENT_DOCUMENT: Stmt = Stmt::new(
-    "UPDATE permit_documents SET review_comment = $3 WHERE request_id = $1 AND id = $2 AND replaced = 0",
-);
+static COMMENT_DOCUMENT: Stmt =
+    Stmt::new("UPDATE permit_documents SET review_comment = $3 WHERE request_id = $1 AND id = $2 AND replaced = 0");
 macro_rules! document_select {
     () => {
         "SELECT id, request_id, doc_code, file_name, content_type, size_bytes, sha256, \
@@ -232,16 +230,16 @@ static DOCUMENTS_OF_REQUEST: Stmt = Stmt::new(concat!(document_select!(), " WHER
 static DOCUMENT_BYTES: Stmt = Stmt::new("SELECT bytes FROM permit_documents WHERE request_id = $1 AND id = $2");
 static DOCUMENT_BY_ID: Stmt = Stmt::new(concat!(document_select!(), " WHERE request_id = $1 AND id = $2"));
 static TAXPAYER_BY_RFC: Stmt = Stmt::new("SELECT id FROM taxpayers WHERE rfc = $1");
-static INSERT_TAXPAYER: Stmt = Stmt::new(
-    "INSERT INTO taxpayers (id, person_kind, rfc, name) {override} VALUES ($1, $2, $3, $4)",
-);
-static INSERT_ACCOUNT: Stmt = Stmt::new(
-    "INSERT INTO accounts (id, number, kind, taxpayer_id) {override} VALUES ($1, $2, $3, $4)",
-);
+static INSERT_TAXPAYER: Stmt =
+    Stmt::new("INSERT INTO taxpayers (id, person_kind, rfc, name) {override} VALUES ($1, $2, $3, $4)");
+static INSERT_ACCOUNT: Stmt =
+    Stmt::new("INSERT INTO accounts (id, number, kind, taxpayer_id) {override} VALUES ($1, $2, $3, $4)");
 static INSERT_CHARGE: Stmt = Stmt::new(
     "INSERT INTO charges (account_id, concept, period, due_date, principal_centavos) \
      VALUES ($1, $2, $3, {date:$4}, $5)",
 );
+static OPEN_CHARGE_IDS: Stmt =
+    Stmt::new("SELECT id FROM charges WHERE account_id = $1 AND status = 'open' ORDER BY id");
 static OPEN_CHARGES_OF_ACCOUNT: Stmt =
     Stmt::new("SELECT count(*) FROM charges WHERE account_id = $1 AND status <> 'paid'");
 static NEXT_NUMBER: Stmt = Stmt::new(
@@ -479,7 +477,9 @@ impl<C: DerefMut<Target = AnyConnection> + Send> Conn<C> {
             .await
             .map_err(query_err("lock a permit request"))?;
         status
-            .map(|s| RequestStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("permit request {id}: status"))))
+            .map(|s| {
+                RequestStatus::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("permit request {id}: status")))
+            })
             .transpose()
     }
 
@@ -721,7 +721,8 @@ impl Store {
         Ok(Ok(request))
     }
 
-    /// Approves a request still in `expected`: its fees (each with its
+    /// Approves a request still in `expected`, with the revisor's
+    /// `conditions` written into its scope: its fees (each with its
     /// amount) become charges of the request's own account (numbered as the
     /// request, under the applicant as taxpayer — the one with the same RFC
     /// when there is one), due on `due_date`, payable through the same
@@ -734,6 +735,7 @@ impl Store {
         expected: RequestStatus,
         revisor: &str,
         lines: &[ApprovedLine],
+        conditions: &str,
         due_date: NaiveDate,
         comment: &str,
         now: DateTime<Utc>,
@@ -812,18 +814,30 @@ impl Store {
                 .map_err(query_err("put a permit's fee on its account"))?;
         }
         let stored: Vec<RequestLine> = lines.iter().map(|l| l.line.clone()).collect();
+        let mut scope = request.scope.clone();
+        scope.conditions = conditions.trim().to_string();
         sqlx::query(tx.sql(&SET_REQUEST_APPROVED))
             .bind(id)
             .bind(json(&stored))
             .bind(total.0)
             .bind(account)
             .bind(&at)
+            .bind(json(&scope))
             .execute(tx.c())
             .await
             .map_err(query_err("approve a permit request"))?;
         let comment = Some(comment.trim()).filter(|c| !c.is_empty());
-        tx.insert_request_event(id, &at, today, RequestAction::Approve.as_str(), Some(current), to, &mover.name(), comment)
-            .await?;
+        tx.insert_request_event(
+            id,
+            &at,
+            today,
+            RequestAction::Approve.as_str(),
+            Some(current),
+            to,
+            &mover.name(),
+            comment,
+        )
+        .await?;
         let details = serde_json::json!({
             "request_id": id, "request": request.number, "total_centavos": total.0,
             "due_date": date_to_db(due_date),
@@ -832,6 +846,18 @@ impl Store {
         tx.commit().await?;
         let request = self.permit_request(id).await?.ok_or(StoreError::Corrupt(format!("permit request {id}")))?;
         Ok(Ok(request))
+    }
+
+    /// The open charges of an approved request (what its payment button
+    /// puts on an order).
+    pub async fn permit_request_open_charges(&self, request: &PermitRequest) -> Result<Vec<i64>, StoreError> {
+        let Some(account) = request.account_id else { return Ok(vec![]) };
+        let mut r = self.read().await?;
+        sqlx::query_scalar(r.sql(&OPEN_CHARGE_IDS))
+            .bind(account)
+            .fetch_all(r.c())
+            .await
+            .map_err(query_err("read the open charges of a permit request"))
     }
 
     /// The permit issued for a request.
@@ -902,8 +928,17 @@ pub(crate) async fn issue_permits_paid_by(
         }
         let id = request.id;
         tx.set_request_status(id, RequestStatus::Paid, None, now).await?;
-        tx.insert_request_event(id, now, today, "pay", Some(RequestStatus::Approved), RequestStatus::Paid, "system", None)
-            .await?;
+        tx.insert_request_event(
+            id,
+            now,
+            today,
+            "pay",
+            Some(RequestStatus::Approved),
+            RequestStatus::Paid,
+            "system",
+            None,
+        )
+        .await?;
         let year = today.year();
         let series = if demo { DEMO_PERMIT_SERIES } else { PERMIT_SERIES };
         let number = tx.next_number(series, year).await?;
@@ -938,7 +973,8 @@ pub(crate) async fn issue_permits_paid_by(
             Some(&comment),
         )
         .await?;
-        let details = serde_json::json!({ "folio": folio.to_string(), "request": request.number, "order_id": order_id });
+        let details =
+            serde_json::json!({ "folio": folio.to_string(), "request": request.number, "order_id": order_id });
         tx.audit("system", AuditAction::PermitIssued, details, now).await?;
     }
     Ok(())

@@ -11,6 +11,7 @@ mod layout;
 mod lookup_page;
 mod order_page;
 mod page;
+pub mod permit_pages;
 mod receipt_page;
 pub mod reconciliation_pages;
 pub mod staff_pages;

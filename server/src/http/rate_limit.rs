@@ -44,6 +44,11 @@ pub fn classify(method: &Method, path: &str, query: Option<&str>) -> Option<Rout
         ["recibos"] if has(&["cuenta", "folio"]) => Some(RouteClass::Receipts),
         ["v", _] | ["api", "v1", "receipts", _, "verify"] => Some(RouteClass::Verify),
         ["verificar"] if has(&["url"]) => Some(RouteClass::Verify),
+        // Permit requests: filing one, its page and documents, and the
+        // applicant's proof (checked like a login).
+        ["tramites", _, "enviar"] if post => Some(RouteClass::Orders),
+        ["tramites", "solicitud", _, "acceso"] if post => Some(RouteClass::Login),
+        ["tramites", "solicitud", _, ..] => Some(RouteClass::OrderReads),
         // Staff logins, their TOTP code, and the forms that check a code.
         ["personal", "entrar"] | ["personal", "entrar", "codigo"] if post => Some(RouteClass::Login),
         ["personal", "cuenta", "2fa"] | ["personal", "cuenta", "2fa", "desactivar"] if post => Some(RouteClass::Login),
@@ -66,6 +71,11 @@ mod tests {
             (&post, "/personal/cuenta/2fa", None, Some(RouteClass::Login)),
             (&post, "/personal/cuenta/2fa/desactivar", None, Some(RouteClass::Login)),
             (&get, "/personal/cuenta/2fa", None, None),
+            (&post, "/tramites/anuncios/enviar", None, Some(RouteClass::Orders)),
+            (&post, "/tramites/solicitud/0123/acceso", None, Some(RouteClass::Login)),
+            (&get, "/tramites/solicitud/0123", None, Some(RouteClass::OrderReads)),
+            (&post, "/tramites/solicitud/0123/corregir", None, Some(RouteClass::OrderReads)),
+            (&get, "/tramites/anuncios", None, None),
             (&get, "/consulta", Some("cuenta=P-1"), Some(RouteClass::Lookup)),
             (&get, "/consulta", Some("rfc=GODE561231GR8"), Some(RouteClass::Lookup)),
             (&get, "/consulta", None, None),

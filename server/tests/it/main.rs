@@ -19,6 +19,9 @@
 //! * `caja`: the cashier office through its pages (tills, window payments,
 //!   the blind corte, bounced cheques, cancellations, the accounting export;
 //!   the day and the export on SQLite and PostgreSQL);
+//! * `permits`: permit requests through their pages (filing with documents,
+//!   the proof, corrections, approval, payment, the permit) and who may
+//!   decide them;
 //! * `totp`: the staff's TOTP second factor (enrolment, the code at login,
 //!   replays, the lockout, the municipality's requirement, admin reset).
 
@@ -33,6 +36,7 @@ mod fuzz;
 mod orders;
 mod pages;
 mod payments;
+mod permits;
 mod receipt_pdf;
 mod receipts;
 mod reconciliation;

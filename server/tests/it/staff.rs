@@ -395,7 +395,7 @@ async fn the_permission_matrix_refuses_everyone_a_route_does_not_name() {
         staff(&app, name, &[role]).await;
     }
     // (method, path, the roles it admits); PHOTO: the desk's multipart photo form
-    let routes: [(&str, &str, &[Role]); 44] = [
+    let routes: [(&str, &str, &[Role]); 51] = [
         ("GET", "/personal/admin/personal", may::MANAGE_STAFF),
         ("POST", "/personal/admin/personal", may::MANAGE_STAFF),
         ("POST", "/personal/admin/personal/caja/estado", may::MANAGE_STAFF),
@@ -442,6 +442,14 @@ async fn the_permission_matrix_refuses_everyone_a_route_does_not_name() {
         ("GET", "/personal/tesoreria/conciliacion/po_x", may::TREASURY),
         ("GET", "/personal/tesoreria/conciliacion/po_x.csv", may::TREASURY),
         ("POST", "/personal/tesoreria/conciliacion/po_x/aplicar", may::TREASURY),
+        // The review of permit requests (server::permits).
+        ("GET", "/personal/revision", may::REVIEW_PERMITS),
+        ("GET", "/personal/revision/00000000000000000000000000000000", may::REVIEW_PERMITS),
+        ("GET", "/personal/revision/00000000000000000000000000000000/documento?id=1", may::REVIEW_PERMITS),
+        ("POST", "/personal/revision/00000000000000000000000000000000/tomar", may::REVIEW_PERMITS),
+        ("POST", "/personal/revision/00000000000000000000000000000000/corregir", may::REVIEW_PERMITS),
+        ("POST", "/personal/revision/00000000000000000000000000000000/aprobar", may::REVIEW_PERMITS),
+        ("POST", "/personal/revision/00000000000000000000000000000000/rechazar", may::REVIEW_PERMITS),
     ];
     let json_post = |path: &str, cookie: Option<&str>| {
         let mut r = app.client.post(format!("{}{}", app.base, path)).json(&serde_json::json!({ "s": "x" }));

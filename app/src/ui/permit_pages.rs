@@ -1,0 +1,720 @@
+//! Permit requests' pages, rendered on the server as whole documents by
+//! `server::permits` (no WebAssembly; every form is a plain form that works
+//! without JavaScript):
+//!
+//! * the citizen's: the request form of a procedure (with its live quote),
+//!   the proof asked before a request opens (e-mail or RFC), and the
+//!   request's page (state explained, timeline, documents, fees, the
+//!   correction form, the payment button, the permit);
+//! * the revisor's: the review queue (oldest first, working days left) and
+//!   a request's review (documents, quote, the decisions).
+
+#![cfg(feature = "ssr")]
+
+use leptos::prelude::*;
+
+use super::caja_pages::hidden_csrf;
+use super::PageContext;
+use crate::domain::money::Centavos;
+use crate::domain::permits::{RequestAction, RequestLine, RequestStatus};
+use crate::domain::procedures::Procedure;
+use crate::domain::tariffs::{Rate, Tariff, TariffQuote};
+use crate::permits::{FieldError, RequestForm, ReviewClock};
+use crate::store::{Permit, PermitDocument, PermitRequest, RequestEvent};
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// A whole document: `body` inside the site layout, in the visitor's language.
+fn document(ctx: PageContext, title: &str, body: impl FnOnce() -> AnyView + Send + 'static) -> String {
+    let lang = ctx.lang.html_lang();
+    let owner = Owner::new();
+    let html = owner.with(|| {
+        provide_context(ctx);
+        view! { <super::layout::Layout>{body()}</super::layout::Layout> }.to_html()
+    });
+    format!(
+        "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"/>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\
+         <meta name=\"color-scheme\" content=\"light\"/><meta name=\"robots\" content=\"noindex\"/>\
+         <link rel=\"stylesheet\" href=\"/pkg/recauda.css\"/><link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\"/>\
+         <title>{} — Recauda</title></head><body>{html}</body></html>",
+        escape(title)
+    )
+}
+
+/// How a tariff's rate reads ("4 UMA por m² o fracción, al año").
+pub fn rate_text(t: &Tariff) -> String {
+    match &t.rate {
+        Rate::Uma(f) => format!("{} UMA {}", f.normalize(), t.unit.label_es()),
+        Rate::UmaRange { min, max } => {
+            format!("de {} a {} UMA {} (lo fija el personal)", min.normalize(), max.normalize(), t.unit.label_es())
+        }
+        Rate::Percent(p) => format!("{} % {}", p.normalize(), t.unit.label_es()),
+        Rate::NotAuthorized(_) => "No se autoriza".into(),
+    }
+}
+
+/// The error summary of a form: each problem links to its field.
+fn summary(errors: &[FieldError]) -> impl IntoView {
+    (!errors.is_empty()).then(|| {
+        let items = errors
+            .iter()
+            .map(|e| {
+                let href = format!("#{}", e.field);
+                view! { <li><a href=href>{e.message_es.clone()}</a></li> }
+            })
+            .collect_view();
+        view! {
+            <div class="error-summary" role="alert" tabindex="-1" autofocus data-testid="error-summary"
+                aria-labelledby="error-summary-title">
+                <h2 id="error-summary-title">"Revise lo siguiente"</h2>
+                <ul>{items}</ul>
+            </div>
+        }
+    })
+}
+
+fn field_error(errors: &[FieldError], field: &str) -> Option<String> {
+    errors.iter().find(|e| e.field == field).map(|e| e.message_es.clone())
+}
+
+/// A labelled text input with its help and error.
+#[allow(clippy::too_many_arguments)]
+fn input(
+    errors: &[FieldError],
+    id: &'static str,
+    label: &'static str,
+    help: &'static str,
+    kind: &'static str,
+    value: &str,
+    required: bool,
+    mode: &'static str,
+) -> impl IntoView {
+    let error = field_error(errors, id);
+    let described = match (help.is_empty(), error.is_some()) {
+        (false, true) => format!("{id}-help {id}-error"),
+        (false, false) => format!("{id}-help"),
+        (true, true) => format!("{id}-error"),
+        (true, false) => String::new(),
+    };
+    view! {
+        <label for=id>{label}{(!required).then(|| view! { <span class="muted">" (opcional)"</span> })}</label>
+        {(!help.is_empty()).then(|| view! { <p id=format!("{id}-help") class="help">{help}</p> })}
+        {error.clone().map(|e| view! { <p id=format!("{id}-error") class="field-error">{e}</p> })}
+        <input id=id name=id type=kind value=value.to_string() required=required inputmode=mode
+            aria-invalid=error.is_some().to_string() aria-describedby=described
+            data-testid=format!("field-{id}")/>
+    }
+}
+
+fn quote_breakdown(quotes: &[TariffQuote]) -> impl IntoView {
+    let total: Centavos = quotes.iter().map(|q| q.fee).sum();
+    let rows = quotes
+        .iter()
+        .map(|q| {
+            let formula = match &q.uma {
+                Some(u) => format!(
+                    "{} UMA × {} × ${} (UMA del {} al {})",
+                    q.factor.normalize(),
+                    q.quantity_charged.normalize(),
+                    u.daily_value,
+                    u.valid_from.format("%d/%m/%Y"),
+                    u.valid_until
+                        .map_or_else(|| "día de hoy en adelante".to_string(), |d| d.format("%d/%m/%Y").to_string()),
+                ),
+                None => format!("{} % × ${}", q.factor.normalize(), q.quantity_charged),
+            };
+            let given = (q.quantity_given != q.quantity_charged).then(|| {
+                format!(
+                    "Cantidad indicada: {}; se cobra {} (la fracción cuenta como unidad completa).",
+                    q.quantity_given.normalize(),
+                    q.quantity_charged.normalize()
+                )
+            });
+            view! {
+                <div class="quote-line" data-testid="quote-line" data-tariff=q.tariff.clone()>
+                    <dt>{q.name.clone()}<br/><small class="muted">{q.legal_basis.clone()}</small></dt>
+                    <dd>
+                        <span data-testid="quote-fee">{q.fee.display_mxn()}</span><br/>
+                        <small data-testid="quote-formula">{formula}</small>
+                        {given.map(|g| view! { <br/><small data-testid="quote-quantity">{g}</small> })}
+                    </dd>
+                </div>
+            }
+        })
+        .collect_view();
+    view! {
+        <dl class="totals quote" data-testid="quote">
+            {rows}
+            <div class="grand"><dt>"Total"</dt><dd data-testid="quote-total">{total.display_mxn()}</dd></div>
+        </dl>
+    }
+}
+
+/// What the request form shows after "Calcular costo" or a refusal.
+pub struct FormState {
+    pub values: RequestForm,
+    pub errors: Vec<FieldError>,
+    /// The quote computed ("Calcular costo"), if any.
+    pub quotes: Vec<TariffQuote>,
+    /// A range tariff was chosen: its fee is set at review.
+    pub staff_sets: bool,
+}
+
+/// `GET /tramites/{slug}/solicitar`: the request form.
+pub fn request_form_document(
+    ctx: PageContext,
+    csrf: &str,
+    procedure: &Procedure,
+    tariffs: Vec<Tariff>,
+    has_sales: bool,
+    state: FormState,
+) -> String {
+    let csrf = csrf.to_string();
+    let p = procedure.clone();
+    let title = format!("Solicitar: {}", p.name);
+    let heading = title.clone();
+    document(ctx, &title, move || {
+        let FormState { values: v, errors, quotes, staff_sets } = state;
+        let options = tariffs
+            .iter()
+            .map(|t| {
+                let label = format!("{} — {}", t.name, rate_text(t));
+                let selected = v.tariff == t.code;
+                view! { <option value=t.code.clone() selected=selected>{label}</option> }
+            })
+            .collect_view();
+        let docs = p
+            .documents
+            .iter()
+            .map(|d| {
+                let id = format!("doc-{}", d.code);
+                let when = match d.when {
+                    crate::domain::procedures::DocumentWhen::Always => "",
+                    crate::domain::procedures::DocumentWhen::New => " (solo trámite nuevo)",
+                    crate::domain::procedures::DocumentWhen::Renewal => " (solo refrendo)",
+                };
+                let optional = if d.required { "" } else { " (si aplica)" };
+                let error = field_error(&errors, &id);
+                view! {
+                    <label for=id.clone()>{d.name.clone()}{when}{optional}</label>
+                    {error.clone().map(|e| view! { <p id=format!("{id}-error") class="field-error">{e}</p> })}
+                    <input id=id.clone() name=id.clone() type="file"
+                        accept="application/pdf,image/jpeg,image/png,.pdf,.jpg,.jpeg,.png"
+                        aria-invalid=error.is_some().to_string() data-testid=format!("upload-{}", d.code)/>
+                }
+            })
+            .collect_view();
+        let quote = (!quotes.is_empty() || staff_sets).then(|| {
+            view! {
+                <section class="card" aria-labelledby="quote-title" data-testid="form-quote">
+                    <h2 id="quote-title">"Costo calculado"</h2>
+                    {(!quotes.is_empty()).then(|| quote_breakdown(&quotes))}
+                    {staff_sets.then(|| view! {
+                        <p data-testid="staff-sets">"El importe de este concepto lo fija la Dirección de Ingresos \
+                           dentro del rango de la ley al revisar su solicitud."</p>
+                    })}
+                    <p class="muted small">"Los archivos se adjuntan al enviar la solicitud: si calculó el costo, \
+                       vuelva a elegirlos."</p>
+                </section>
+            }
+        });
+        let action = format!("/tramites/{}/enviar", p.slug);
+        view! {
+            <h1>{heading}</h1>
+            <p class="lead">{p.description.clone()}</p>
+            {summary(&errors)}
+            {quote}
+            <form method="post" action=action enctype="multipart/form-data" class="card request-form"
+                data-testid="request-form">
+                {hidden_csrf(&csrf)}
+                <fieldset>
+                    <legend>"Lo que solicita"</legend>
+                    <label for="tarifa">"Concepto"</label>
+                    {field_error(&errors, "tarifa").map(|e| view! { <p id="tarifa-error" class="field-error">{e}</p> })}
+                    <select id="tarifa" name="tarifa" required data-testid="field-tarifa">{options}</select>
+                    <fieldset class="inline">
+                        <legend>"Tipo de trámite"</legend>
+                        <label><input type="radio" name="tipo" value="nuevo" checked=!v.renewal/>" Nuevo"</label>
+                        <label><input type="radio" name="tipo" value="refrendo" checked=v.renewal/>" Refrendo"</label>
+                    </fieldset>
+                    {input(&errors, "inicio", "Fecha de inicio", "AAAA-MM-DD. Los permisos anuales terminan el 31 de diciembre.", "date", &v.starts_on, true, "")}
+                    {input(&errors, "fin", "Fecha de término", "Para eventos y permisos por día; si es un solo día, déjela vacía.", "date", &v.ends_on, false, "")}
+                    {input(&errors, "horario", "Horario", "Por ejemplo: 20:00 a 02:00.", "text", &v.hours, false, "")}
+                    {input(&errors, "ancho", "Ancho en metros", "Para anuncios por metro cuadrado y puestos semifijos.", "text", &v.width, false, "decimal")}
+                    {input(&errors, "alto", "Alto en metros", "La superficie es ancho × alto; la fracción de metro cuadrado se cobra completa.", "text", &v.height, false, "decimal")}
+                    {input(&errors, "metros", "Metros lineales", "Para estacionamientos exclusivos y sitios de taxi.", "text", &v.metres, false, "decimal")}
+                    {input(&errors, "cantidad", "Cantidad", "Piezas, meses u horas, según el concepto.", "text", &v.quantity, false, "numeric")}
+                    {has_sales.then(|| input(&errors, "boletaje", "Boletaje vendido (pesos)", "Si cobra entrada: el impuesto es el 10 % del boletaje.", "text", &v.sales, false, "decimal"))}
+                    {input(&errors, "ubicacion", "Domicilio o ubicación", "Calle, número, colonia o el lugar exacto.", "text", &v.location, true, "")}
+                    <label for="descripcion">"Descripción"<span class="muted">" (opcional)"</span></label>
+                    <p id="descripcion-help" class="help">"Qué anuncia, qué evento realiza o qué uso dará al espacio."</p>
+                    <textarea id="descripcion" name="descripcion" rows="3" maxlength="500"
+                        aria-describedby="descripcion-help" data-testid="field-descripcion">{v.description.clone()}</textarea>
+                </fieldset>
+                <fieldset>
+                    <legend>"Solicitante"</legend>
+                    {input(&errors, "nombre", "Nombre o razón social", "", "text", &v.name, true, "")}
+                    {input(&errors, "correo", "Correo electrónico", "Con su correo (o su RFC) y el enlace de la solicitud podrá consultarla.", "email", &v.email, true, "email")}
+                    {input(&errors, "rfc", "RFC", "", "text", &v.rfc, false, "")}
+                    {input(&errors, "telefono", "Teléfono", "10 dígitos.", "tel", &v.phone, false, "tel")}
+                </fieldset>
+                <fieldset>
+                    <legend>"Documentos"</legend>
+                    <p class="help">"PDF, JPEG o PNG de hasta 5 MB cada uno. Se revisa el contenido del archivo, no su nombre."</p>
+                    {docs}
+                </fieldset>
+                <div class="actions">
+                    <button type="submit" name="accion" value="cotizar" class="button secondary"
+                        data-testid="request-quote" formnovalidate>"Calcular costo"</button>
+                    <button type="submit" name="accion" value="enviar" class="button"
+                        data-testid="request-submit">"Enviar solicitud"</button>
+                </div>
+            </form>
+        }
+        .into_any()
+    })
+}
+
+/// The proof asked before a request reached by its link opens.
+pub fn proof_document(ctx: PageContext, csrf: &str, token: &str, error: bool) -> String {
+    let csrf = csrf.to_string();
+    let action = format!("/tramites/solicitud/{token}/acceso");
+    document(ctx, "Consultar solicitud", move || {
+        view! {
+            <h1>"Consultar su solicitud"</h1>
+            {error.then(|| view! {
+                <div class="error-summary" role="alert" tabindex="-1" autofocus data-testid="error-summary">
+                    <h2>"No coincide"</h2>
+                    <ul><li><a href="#prueba">"El correo o RFC no es el de esta solicitud."</a></li></ul>
+                </div>
+            })}
+            <form method="post" action=action class="card" data-testid="proof-form">
+                {hidden_csrf(&csrf)}
+                <label for="prueba">"Correo electrónico o RFC del solicitante"</label>
+                <p id="prueba-help" class="help">"Para proteger sus datos, la solicitud solo se abre con el enlace y \
+                   el correo o RFC con que se presentó."</p>
+                <input id="prueba" name="prueba" type="text" required autocomplete="email"
+                    aria-describedby="prueba-help" aria-invalid=error.to_string() data-testid="proof-input"/>
+                <button type="submit" class="button" data-testid="proof-submit">"Abrir solicitud"</button>
+            </form>
+        }
+        .into_any()
+    })
+}
+
+fn status_badge(s: RequestStatus) -> impl IntoView {
+    let class = format!("tag status-{}", s.as_str());
+    view! { <span class=class data-testid="request-status" data-status=s.as_str()>{s.label_es()}</span> }
+}
+
+fn action_label(action: &str) -> &'static str {
+    match RequestAction::parse(action) {
+        Some(a) => a.label_es(),
+        None => "Solicitud enviada",
+    }
+}
+
+fn timeline(events: &[RequestEvent], tz: chrono_tz::Tz) -> impl IntoView {
+    let items = events
+        .iter()
+        .map(|e| {
+            let when = e.at.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string();
+            view! {
+                <li data-testid="timeline-step" data-action=e.action.clone()>
+                    <strong>{action_label(&e.action)}</strong>" — "<time>{when}</time>
+                    {e.comment.clone().map(|c| view! { <p class="comment">{c}</p> })}
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section aria-labelledby="timeline-title">
+            <h2 id="timeline-title">"Historial"</h2>
+            <ol class="timeline" data-testid="timeline">{items}</ol>
+        </section>
+    }
+}
+
+fn lines_view(lines: &[RequestLine], tariff_name: impl Fn(&str) -> String) -> impl IntoView {
+    let rows = lines
+        .iter()
+        .map(|l| {
+            let fee = l.fee.map_or_else(|| "Lo fija la Dirección al revisar".to_string(), Centavos::display_mxn);
+            view! {
+                <div data-testid="request-line" data-tariff=l.tariff.clone()>
+                    <dt>{tariff_name(&l.tariff)}" ("{l.quantity.normalize().to_string()}")"</dt>
+                    <dd>{fee}</dd>
+                </div>
+            }
+        })
+        .collect_view();
+    view! { <dl class="totals">{rows}</dl> }
+}
+
+/// What the citizen's request page needs.
+pub struct RequestView {
+    pub request: PermitRequest,
+    pub events: Vec<RequestEvent>,
+    pub documents: Vec<PermitDocument>,
+    pub procedure: Option<Procedure>,
+    pub permit: Option<Permit>,
+    /// Names of the tariffs, by code.
+    pub tariff_names: Vec<(String, String)>,
+    /// The permit's verification URL, once issued.
+    pub permit_url: Option<String>,
+    pub notice: Option<String>,
+    /// The open charges its payment puts on an order (approved requests).
+    pub charges: Vec<i64>,
+}
+
+fn scope_view(r: &PermitRequest) -> impl IntoView {
+    let s = &r.scope;
+    view! {
+        <dl class="owner" data-testid="request-scope">
+            <div><dt>"Titular"</dt><dd>{s.holder.clone()}</dd></div>
+            <div><dt>"Ubicación"</dt><dd>{s.location.clone()}</dd></div>
+            <div><dt>"Vigencia"</dt><dd data-testid="scope-dates">{format!("{} al {}", s.starts_on.format("%d/%m/%Y"), s.ends_on.format("%d/%m/%Y"))}</dd></div>
+            {(!s.hours.is_empty()).then(|| view! { <div><dt>"Horario"</dt><dd>{s.hours.clone()}</dd></div> })}
+            <div><dt>"Medida"</dt><dd data-testid="scope-measure">{s.measure.clone()}</dd></div>
+            {(!s.description.is_empty()).then(|| view! { <div><dt>"Descripción"</dt><dd>{s.description.clone()}</dd></div> })}
+            {(!s.conditions.is_empty()).then(|| view! { <div><dt>"Condiciones"</dt><dd>{s.conditions.clone()}</dd></div> })}
+        </dl>
+    }
+}
+
+fn documents_view(docs: &[PermitDocument], href: impl Fn(&PermitDocument) -> String) -> impl IntoView {
+    let items = docs
+        .iter()
+        .filter(|d| !d.replaced)
+        .map(|d| {
+            let size = format!("{} KB", (d.size_bytes + 1023) / 1024);
+            view! {
+                <li data-testid="document" data-code=d.doc_code.clone()>
+                    <a href=href(d) download>{d.file_name.clone()}</a>" "<small class="muted">{size}</small>
+                    {d.review_comment.clone().map(|c| view! {
+                        <p class="field-error" data-testid="document-comment">{format!("Por corregir: {c}")}</p>
+                    })}
+                </li>
+            }
+        })
+        .collect_view();
+    view! { <ul class="documents" data-testid="documents">{items}</ul> }
+}
+
+/// `GET /tramites/solicitud/{token}`: the request, for its applicant.
+pub fn request_document(ctx: PageContext, csrf: &str, v: RequestView) -> String {
+    let csrf = csrf.to_string();
+    let tz = super::caja_pages::tz(&ctx);
+    let r = v.request.clone();
+    let title = format!("Solicitud {}", r.number);
+    document(ctx, &title, move || {
+        let token = r.token.clone();
+        let names = v.tariff_names.clone();
+        let name_of = move |code: &str| {
+            names.iter().find(|(c, _)| c == code).map_or_else(|| code.to_string(), |(_, n)| n.clone())
+        };
+        let procedure_name = v.procedure.as_ref().map_or_else(|| r.procedure.clone(), |p| p.name.clone());
+        let doc_href = {
+            let token = token.clone();
+            move |d: &PermitDocument| format!("/tramites/solicitud/{token}/documento?id={}", d.id)
+        };
+        let correction = (r.status == RequestStatus::NeedsCorrection).then(|| {
+            let action = format!("/tramites/solicitud/{token}/corregir");
+            let inputs = v
+                .procedure
+                .as_ref()
+                .map(|p| {
+                    p.documents_for(r.renewal)
+                        .map(|d| {
+                            let id = format!("doc-{}", d.code);
+                            view! {
+                                <label for=id.clone()>{d.name.clone()}</label>
+                                <input id=id.clone() name=id type="file"
+                                    accept="application/pdf,image/jpeg,image/png,.pdf,.jpg,.jpeg,.png"
+                                    data-testid=format!("upload-{}", d.code)/>
+                            }
+                        })
+                        .collect_view()
+                })
+                .unwrap_or_default();
+            view! {
+                <section class="card" aria-labelledby="fix-title" data-testid="correction-form">
+                    <h2 id="fix-title">"Corregir y volver a enviar"</h2>
+                    <form method="post" action=action enctype="multipart/form-data">
+                        {hidden_csrf(&csrf)}
+                        <p class="help">"Adjunte solo los documentos que corrige; los demás se conservan."</p>
+                        {inputs}
+                        <label for="comentario">"Comentario para la Dirección"<span class="muted">" (opcional)"</span></label>
+                        <textarea id="comentario" name="comentario" rows="3" maxlength="500"></textarea>
+                        <button type="submit" class="button" data-testid="resubmit">"Enviar correcciones"</button>
+                    </form>
+                </section>
+            }
+        });
+        let charges = v.charges.clone();
+        let pay = (r.status == RequestStatus::Approved && !charges.is_empty()).then(|| {
+            let charges = charges
+                .iter()
+                .map(|c| view! { <input type="hidden" name="cargo" value=c.to_string()/> })
+                .collect_view();
+            view! {
+                <form method="post" action="/orden" class="pay-form" data-testid="request-pay">
+                    {hidden_csrf(&csrf).into_any()}
+                    <input type="hidden" name="cuenta" value=r.number.clone()/>
+                    {charges}
+                    <button type="submit" class="button" data-testid="request-pay-button">"Pagar el derecho"</button>
+                </form>
+            }
+        });
+        let cancel = matches!(
+            r.status,
+            RequestStatus::Submitted
+                | RequestStatus::InReview
+                | RequestStatus::NeedsCorrection
+                | RequestStatus::Approved
+        )
+        .then(|| {
+            let action = format!("/tramites/solicitud/{token}/cancelar");
+            view! {
+                <form method="post" action=action class="inline-form" data-testid="request-cancel">
+                    {hidden_csrf(&csrf)}
+                    <button type="submit" class="button secondary">"Cancelar la solicitud"</button>
+                </form>
+            }
+        });
+        let permit = v.permit.clone().map(|p| {
+            let pdf = format!("/tramites/solicitud/{token}/permiso.pdf");
+            let demo = p.folio.series() == crate::domain::folio::DEMO_PERMIT_SERIES;
+            view! {
+                <section class="card" aria-labelledby="permit-title" data-testid="permit">
+                    <h2 id="permit-title">"Permiso "<span data-testid="permit-folio">{p.folio.to_string()}</span></h2>
+                    {demo.then(|| view! { <p class="field-error">"Permiso de demostración — sin validez: no se pagó dinero real."</p> })}
+                    {p.cancelled.clone().map(|why| view! { <p class="field-error">"Cancelado: "{why}</p> })}
+                    <p><a class="button" href=pdf data-testid="permit-pdf">"Descargar permiso (PDF)"</a></p>
+                    {v.permit_url.clone().map(|u| view! { <p class="muted small">"Verificación: "<a href=u.clone()>{u.clone()}</a></p> })}
+                </section>
+            }
+        });
+        view! {
+            <h1>"Solicitud "<span data-testid="request-number">{r.number.clone()}</span></h1>
+            {v.notice.clone().map(|n| view! { <p class="notice ok" role="status" data-testid="notice">{n}</p> })}
+            <p>{status_badge(r.status)}</p>
+            <p class="lead" data-testid="request-explanation">{r.status.explanation_es()}</p>
+            {r.reason.clone().filter(|_| r.status == RequestStatus::Rejected).map(|why| view! {
+                <p class="field-error" data-testid="request-reason">{format!("Motivo: {why}")}</p>
+            })}
+            {permit}
+            {pay}
+            {correction}
+            <section aria-labelledby="what-title">
+                <h2 id="what-title">{procedure_name}</h2>
+                {scope_view(&r)}
+                {lines_view(&r.lines, &name_of)}
+                {r.fee.map(|f| view! { <p><strong>"Total: "</strong><span data-testid="request-total">{f.display_mxn()}</span></p> })}
+            </section>
+            <section aria-labelledby="docs-title">
+                <h2 id="docs-title">"Documentos"</h2>
+                {documents_view(&v.documents, doc_href)}
+            </section>
+            {timeline(&v.events, tz)}
+            {cancel}
+        }
+        .into_any()
+    })
+}
+
+/// A row of the review queue.
+pub struct QueueRow {
+    pub request: PermitRequest,
+    pub procedure: String,
+    pub clock: Option<ReviewClock>,
+}
+
+/// `GET /personal/revision`: the review queue, oldest first.
+pub fn queue_document(ctx: PageContext, queue: Vec<QueueRow>, waiting: Vec<QueueRow>) -> String {
+    document(ctx, "Revisión de solicitudes", move || {
+        let rows = |rows: Vec<QueueRow>, testid: &'static str| {
+            let body = rows
+                .into_iter()
+                .map(|q| {
+                    let href = format!("/personal/revision/{}", q.request.token);
+                    let (left, overdue) = match q.clock {
+                        Some(c) if c.left < 0 => (format!("Vencido por {} día(s) hábil(es)", -c.left), true),
+                        Some(c) => (format!("{} de {} día(s) hábil(es)", c.left, c.limit), false),
+                        None => ("Sin plazo legal".into(), false),
+                    };
+                    let class = if overdue { "overdue" } else { "" };
+                    view! {
+                        <tr data-testid=testid data-number=q.request.number.clone() class=class>
+                            <td><a href=href>{q.request.number.clone()}</a></td>
+                            <td>{q.procedure.clone()}</td>
+                            <td>{q.request.applicant_name.clone()}</td>
+                            <td>{q.request.filed_on.format("%d/%m/%Y").to_string()}</td>
+                            <td>{q.request.status.label_es()}</td>
+                            <td data-testid="time-left">{left}</td>
+                        </tr>
+                    }
+                })
+                .collect_view();
+            view! {
+                <div class="table-scroll">
+                    <table>
+                        <thead><tr><th>"Número"</th><th>"Trámite"</th><th>"Solicitante"</th><th>"Presentada"</th>
+                            <th>"Estado"</th><th>"Plazo restante"</th></tr></thead>
+                        <tbody>{body}</tbody>
+                    </table>
+                </div>
+            }
+        };
+        let empty = queue.is_empty();
+        view! {
+            <h1>"Revisión de solicitudes"</h1>
+            <p class="lead">"Las más antiguas primero. El plazo se cuenta en días hábiles y se detiene mientras la \
+               solicitud espera correcciones del ciudadano."</p>
+            <h2>"Por revisar"</h2>
+            {if empty { view! { <p data-testid="queue-empty">"No hay solicitudes por revisar."</p> }.into_any() } else { rows(queue, "queue-row").into_any() }}
+            <h2>"Esperando al solicitante"</h2>
+            {rows(waiting, "waiting-row")}
+        }
+        .into_any()
+    })
+}
+
+/// A range line's input at approval.
+pub struct RangeInput {
+    pub index: usize,
+    pub name: String,
+    pub min: String,
+    pub max: String,
+}
+
+/// What the review page needs.
+pub struct ReviewView {
+    pub request: PermitRequest,
+    pub events: Vec<RequestEvent>,
+    pub documents: Vec<PermitDocument>,
+    pub procedure: String,
+    pub tariff_names: Vec<(String, String)>,
+    pub clock: Option<ReviewClock>,
+    pub ranges: Vec<RangeInput>,
+    pub notice: Option<(bool, String)>,
+}
+
+/// `GET /personal/revision/{token}`: one request and the revisor's decisions.
+pub fn review_document(ctx: PageContext, csrf: &str, v: ReviewView) -> String {
+    let csrf = csrf.to_string();
+    let tz = super::caja_pages::tz(&ctx);
+    let r = v.request.clone();
+    let title = format!("Revisión {}", r.number);
+    document(ctx, &title, move || {
+        let token = r.token.clone();
+        let names = v.tariff_names.clone();
+        let name_of = move |code: &str| {
+            names.iter().find(|(c, _)| c == code).map_or_else(|| code.to_string(), |(_, n)| n.clone())
+        };
+        let base = format!("/personal/revision/{token}");
+        let doc_href = {
+            let base = base.clone();
+            move |d: &PermitDocument| format!("{base}/documento?id={}", d.id)
+        };
+        let decide = r.status.in_queue();
+        let take = (r.status == RequestStatus::Submitted).then(|| {
+            view! {
+                <form method="post" action=format!("{base}/tomar") class="inline-form">
+                    {hidden_csrf(&csrf)}
+                    <button type="submit" class="button secondary" data-testid="review-take">"Tomar para revisión"</button>
+                </form>
+            }
+        });
+        let current_docs: Vec<PermitDocument> = v.documents.iter().filter(|d| !d.replaced).cloned().collect();
+        let forms = decide.then(|| {
+            let doc_comments = current_docs
+                .iter()
+                .map(|d| {
+                    let id = format!("doc-{}", d.id);
+                    view! {
+                        <label for=id.clone()>"Comentario sobre «"{d.file_name.clone()}"»"</label>
+                        <input id=id.clone() name=id type="text" maxlength="300" data-testid=format!("doc-comment-{}", d.doc_code)/>
+                    }
+                })
+                .collect_view();
+            let ranges = v
+                .ranges
+                .iter()
+                .map(|g| {
+                    let id = format!("factor-{}", g.index);
+                    view! {
+                        <label for=id.clone()>{format!("Importe de «{}» en UMA (de {} a {})", g.name, g.min, g.max)}</label>
+                        <input id=id.clone() name=id type="text" inputmode="decimal" required data-testid=format!("factor-{}", g.index)/>
+                    }
+                })
+                .collect_view();
+            view! {
+                <section class="card" aria-labelledby="approve-title">
+                    <h2 id="approve-title">"Aprobar"</h2>
+                    <form method="post" action=format!("{base}/aprobar") data-testid="review-approve-form">
+                        {hidden_csrf(&csrf)}
+                        {ranges}
+                        <label for="condiciones">"Condiciones del permiso"<span class="muted">" (opcional)"</span></label>
+                        <textarea id="condiciones" name="condiciones" rows="2" maxlength="500"></textarea>
+                        <button type="submit" class="button" data-testid="review-approve">"Aprobar: el derecho queda por pagar"</button>
+                    </form>
+                </section>
+                <section class="card" aria-labelledby="fix-title">
+                    <h2 id="fix-title">"Pedir corrección"</h2>
+                    <form method="post" action=format!("{base}/corregir") data-testid="review-correction-form">
+                        {hidden_csrf(&csrf)}
+                        <label for="comentario">"Qué debe corregir el solicitante"</label>
+                        <textarea id="comentario" name="comentario" rows="3" maxlength="1000" required data-testid="review-comment"></textarea>
+                        {doc_comments}
+                        <button type="submit" class="button secondary" data-testid="review-ask-correction">"Pedir corrección"</button>
+                    </form>
+                </section>
+                <section class="card" aria-labelledby="reject-title">
+                    <h2 id="reject-title">"Rechazar"</h2>
+                    <form method="post" action=format!("{base}/rechazar") data-testid="review-reject-form">
+                        {hidden_csrf(&csrf)}
+                        <label for="motivo">"Motivo del rechazo"</label>
+                        <textarea id="motivo" name="motivo" rows="2" maxlength="1000" required data-testid="review-reason"></textarea>
+                        <button type="submit" class="button danger" data-testid="review-reject">"Rechazar"</button>
+                    </form>
+                </section>
+            }
+        });
+        let clock = v.clock.map(|c| {
+            let text = if c.left < 0 {
+                format!("Plazo vencido: se usaron {} de {} días hábiles.", c.used, c.limit)
+            } else {
+                format!("Quedan {} de {} días hábiles (se han usado {}).", c.left, c.limit, c.used)
+            };
+            view! { <p data-testid="review-clock">{text}</p> }
+        });
+        view! {
+            <h1>"Solicitud "{r.number.clone()}</h1>
+            {v.notice.clone().map(|(ok, n)| view! {
+                <p class=if ok { "notice ok" } else { "notice error" } role="status" data-testid="notice">{n}</p>
+            })}
+            <p>{status_badge(r.status)}" "{v.procedure.clone()}</p>
+            {clock}
+            <dl class="owner">
+                <div><dt>"Solicitante"</dt><dd>{r.applicant_name.clone()}</dd></div>
+                <div><dt>"Correo"</dt><dd>{r.applicant_email.clone()}</dd></div>
+                {r.applicant_rfc.clone().map(|x| view! { <div><dt>"RFC"</dt><dd>{x}</dd></div> })}
+                {r.applicant_phone.clone().map(|x| view! { <div><dt>"Teléfono"</dt><dd>{x}</dd></div> })}
+                <div><dt>"Tipo"</dt><dd>{if r.renewal { "Refrendo" } else { "Nuevo" }}</dd></div>
+            </dl>
+            {scope_view(&r)}
+            {lines_view(&r.lines, &name_of)}
+            <h2>"Documentos"</h2>
+            {documents_view(&v.documents, doc_href)}
+            {take}
+            {forms}
+            {timeline(&v.events, tz)}
+            <p><a href="/personal/revision">"Volver a la cola"</a></p>
+        }
+        .into_any()
+    })
+}

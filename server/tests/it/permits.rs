@@ -1,0 +1,335 @@
+//! Permit requests through their pages, as a browser without JavaScript
+//! sends them: a citizen files an advertising permit with a PDF, a revisor
+//! asks for a correction, the citizen corrects, the revisor approves, the
+//! citizen pays and gets the permit; the refusals on the way (a disguised
+//! upload, the wrong proof, someone else's role) change nothing.
+
+use app::domain::permits::RequestStatus;
+use app::domain::staff::Role;
+
+use crate::common::{location, pay_as_stripe, spawn_app, TestApp};
+use crate::staff::{get_as, page_token, post_as, session, staff};
+
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+
+/// A browser: its cookies, kept by hand (the test client keeps none).
+struct Browser {
+    cookies: Vec<String>,
+}
+
+impl Browser {
+    fn new() -> Browser {
+        Browser { cookies: vec![] }
+    }
+
+    fn header(&self) -> String {
+        self.cookies.join("; ")
+    }
+
+    fn keep(&mut self, r: &reqwest::Response) {
+        for v in r.headers().get_all("set-cookie") {
+            let pair = v.to_str().unwrap().split(';').next().unwrap().to_string();
+            let name = pair.split('=').next().unwrap().to_string();
+            self.cookies.retain(|c| !c.starts_with(&format!("{name}=")));
+            self.cookies.push(pair);
+        }
+    }
+
+    async fn get(&mut self, app: &TestApp, path: &str) -> (u16, String) {
+        let mut request = app.client.get(format!("{}{}", app.base, path));
+        if !self.cookies.is_empty() {
+            request = request.header("cookie", self.header());
+        }
+        let r = request.send().await.unwrap();
+        self.keep(&r);
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap())
+    }
+
+    async fn post_form(&mut self, app: &TestApp, path: &str, body: &str) -> reqwest::Response {
+        let r = app
+            .client
+            .post(format!("{}{}", app.base, path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", self.header())
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        self.keep(&r);
+        r
+    }
+
+    async fn post_multipart(
+        &mut self,
+        app: &TestApp,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> reqwest::Response {
+        let boundary = "----recauda-solicitud-4b2e";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        for (name, file_name, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\
+                     Content-Type: application/pdf\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let r = app
+            .client
+            .post(format!("{}{}", app.base, path))
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .header("cookie", self.header())
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.keep(&r);
+        r
+    }
+}
+
+fn csrf_of(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"").nth(1).expect("a form with its token").split('"').next().unwrap().to_string()
+}
+
+/// The advert request's fields: an eventual advert of 1.5 × 2 m (3 m²)
+/// from the day after the test's today, for 15 days.
+fn advert<'a>(csrf: &'a str, action: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf", csrf),
+        ("tarifa", "ANU-II-A"),
+        ("tipo", "nuevo"),
+        ("inicio", "2026-11-23"),
+        ("fin", "2026-12-07"),
+        ("ancho", "1.5"),
+        ("alto", "2"),
+        ("ubicacion", "Calle Salvatierra 12, Centro, Loreto"),
+        ("descripcion", "Manta de la Panadería La Espiga"),
+        ("nombre", "Panadería La Espiga"),
+        ("correo", "Ana@Ejemplo.MX"),
+        ("rfc", ""),
+        ("telefono", "613 135 0000"),
+        ("accion", action),
+    ]
+}
+
+async fn count(app: &TestApp, table: &str) -> i64 {
+    let statement = format!("SELECT count(*) FROM {table}");
+    sqlx::query_scalar(statement.as_str()).fetch_one(app.store.pool()).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_advert_permit_from_request_to_issued_permit() {
+    let app = spawn_app().await;
+    staff(&app, "revisora", &[Role::Revisor]).await;
+    let mut citizen = Browser::new();
+
+    // The form, and its live quote ("Calcular costo"): 1.5 × 2 = 3 m² of
+    // ANU-II-A at 1 UMA each, 3 × 117.31 = 351.93.
+    let (status, html) = citizen.get(&app, "/tramites/anuncios/solicitar").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("enctype=\"multipart/form-data\""), "a real form");
+    assert!(html.contains("data-testid=\"upload-medidas\""), "the checklist comes from the procedure");
+    let csrf = csrf_of(&html);
+    let r = citizen.post_multipart(&app, "/tramites/anuncios/enviar", &advert(&csrf, "cotizar"), &[]).await;
+    assert_eq!(r.status().as_u16(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("data-testid=\"quote-total\">$351.93"), "{html}");
+    assert_eq!(count(&app, "permit_requests").await, 0, "a quote files nothing");
+
+    // An HTML page named like a PDF is refused by its content; nothing filed.
+    let disguised: &[u8] = b"<!DOCTYPE html><html><script>alert(1)</script></html>";
+    let r = citizen
+        .post_multipart(
+            &app,
+            "/tramites/anuncios/enviar",
+            &advert(&csrf, "enviar"),
+            &[("doc-medidas", "medidas.pdf", disguised)],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("no es un PDF, JPEG ni PNG"), "{html}");
+    assert_eq!(count(&app, "permit_requests").await, 0);
+    assert_eq!(count(&app, "permit_documents").await, 0);
+
+    // Without the required document: refused, said so.
+    let r = citizen.post_multipart(&app, "/tramites/anuncios/enviar", &advert(&csrf, "enviar"), &[]).await;
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("Adjunte: Medidas"));
+
+    // Filed with a PDF: its page opens in this browser at once.
+    let r = citizen
+        .post_multipart(
+            &app,
+            "/tramites/anuncios/enviar",
+            &advert(&csrf, "enviar"),
+            &[("doc-medidas", "medidas.pdf", PDF)],
+        )
+        .await;
+    let to = location(&r);
+    assert!(to.starts_with("/tramites/solicitud/") && to.ends_with("?aviso=enviada"), "{to}");
+    let token = to.trim_start_matches("/tramites/solicitud/").trim_end_matches("?aviso=enviada").to_string();
+    assert_eq!(token.len(), 32, "the link carries a random token, not the number");
+    let page_path = format!("/tramites/solicitud/{token}");
+    let (status, html) = citizen.get(&app, &page_path).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-testid=\"request-number\">SOL-2026-000001"), "{html}");
+    assert!(html.contains("data-status=\"submitted\""));
+    assert!(html.contains("data-testid=\"request-total\">$351.93"));
+    assert!(html.contains("3 m²"));
+
+    // Someone else with the link: asked for the proof; a wrong one is refused.
+    let mut other = Browser::new();
+    let (status, html) = other.get(&app, &page_path).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-testid=\"proof-form\"") && !html.contains("Panadería"), "no data before the proof");
+    let csrf_other = csrf_of(&html);
+    let r = other
+        .post_form(&app, &format!("{page_path}/acceso"), &format!("csrf={csrf_other}&prueba=otra%40ejemplo.mx"))
+        .await;
+    assert_eq!(r.status().as_u16(), 403);
+    let (_, html) = other.get(&app, &page_path).await;
+    assert!(html.contains("data-testid=\"proof-form\""));
+    // The document is not served without the proof either.
+    let docs = app.store.permit_documents(1).await.unwrap();
+    assert_eq!(docs.len(), 1);
+    let doc_path = format!("{page_path}/documento?id={}", docs[0].id);
+    let r = app.client.get(format!("{}{}", app.base, doc_path)).header("cookie", other.header()).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    // The applicant's own browser downloads it as an attachment that is never sniffed.
+    let r =
+        app.client.get(format!("{}{}", app.base, doc_path)).header("cookie", citizen.header()).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert!(r.headers()["content-disposition"].to_str().unwrap().starts_with("attachment;"));
+    assert_eq!(r.bytes().await.unwrap().as_ref(), PDF);
+
+    // The revisor sees it in the queue with the response time left.
+    let revisora = session(&app, "revisora").await;
+    let queue = get_as(&app, "/personal/revision", Some(&revisora)).await.text().await.unwrap();
+    assert!(queue.contains("data-number=\"SOL-2026-000001\""), "{queue}");
+    assert!(queue.contains("5 de 5 día(s) hábil(es)"), "filed today, nothing used yet: {queue}");
+    // Asks for a correction, with a comment on the document.
+    let review = format!("/personal/revision/{token}");
+    let t = page_token(&app, &revisora).await;
+    let doc_id = docs[0].id;
+    let r = post_as(
+        &app,
+        &format!("{review}/corregir"),
+        &revisora,
+        &format!("csrf={t}&comentario=Indique+la+altura+sobre+la+banqueta.&doc-{doc_id}=Falta+el+croquis."),
+    )
+    .await;
+    assert_eq!(location(&r), format!("{review}?aviso=correccion"));
+    let (_, html) = citizen.get(&app, &page_path).await;
+    assert!(html.contains("data-status=\"needs_correction\""));
+    assert!(html.contains("Indique la altura sobre la banqueta."), "the comment is on the timeline");
+    assert!(html.contains(">Por corregir: Falta el croquis.</p>"), "{html}");
+    // The citizen corrects: the new PDF replaces the old one for review.
+    let csrf = csrf_of(&html);
+    let corrected: Vec<u8> = [PDF, b"% con croquis\n"].concat();
+    let r = citizen
+        .post_multipart(
+            &app,
+            &format!("{page_path}/corregir"),
+            &[("csrf", &csrf), ("comentario", "Adjunto el croquis.")],
+            &[("doc-medidas", "medidas-con-croquis.pdf", &corrected)],
+        )
+        .await;
+    assert_eq!(location(&r), format!("{page_path}?aviso=corregida"));
+    let docs = app.store.permit_documents(1).await.unwrap();
+    assert_eq!(docs.iter().filter(|d| !d.replaced).count(), 1);
+    assert_eq!(docs.len(), 2, "the first upload is kept");
+
+    // Approved: the fee becomes payable; the charge is on the request's own account.
+    let t = page_token(&app, &revisora).await;
+    let r =
+        post_as(&app, &format!("{review}/aprobar"), &revisora, &format!("csrf={t}&condiciones=Sin+iluminación.")).await;
+    assert_eq!(location(&r), format!("{review}?aviso=aprobada"));
+    let request = app.store.permit_request_by_token(&token).await.unwrap().unwrap();
+    assert_eq!(request.status, RequestStatus::Approved);
+    assert_eq!(request.scope.conditions, "Sin iluminación.");
+    let (_, html) = citizen.get(&app, &page_path).await;
+    assert!(html.contains("data-testid=\"request-pay\""));
+    let csrf = csrf_of(&html);
+
+    // Paid through the same orders and receipts as any debt.
+    let charge = html.split("name=\"cargo\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let r = citizen.post_form(&app, "/orden", &format!("csrf={csrf}&cuenta=SOL-2026-000001&rfc=&cargo={charge}")).await;
+    let order_path = location(&r);
+    let order_token = order_path.trim_start_matches("/orden/").to_string();
+    pay_as_stripe(&app, &order_token).await;
+
+    // The permit is issued with its own folio and signed scope.
+    let request = app.store.permit_request_by_token(&token).await.unwrap().unwrap();
+    assert_eq!(request.status, RequestStatus::Issued);
+    let permit = app.store.permit_of_request(request.id).await.unwrap().expect("a permit");
+    assert_eq!(permit.folio.to_string(), "PER-2026-000001");
+    assert!(permit.signature.is_some());
+    assert_eq!(permit.scope.measure, "3 m²");
+    let (_, html) = citizen.get(&app, &page_path).await;
+    assert!(html.contains("data-testid=\"permit-folio\">PER-2026-000001"), "{html}");
+    assert!(html.contains("data-status=\"issued\""));
+    let steps: Vec<&str> = html.split("data-action=\"").skip(1).map(|s| s.split('"').next().unwrap()).collect();
+    assert_eq!(steps, ["submit", "ask_correction", "resubmit", "approve", "pay", "issue"]);
+}
+
+#[tokio::test]
+async fn only_revisors_decide_and_a_decided_request_stays_decided() {
+    let app = spawn_app().await;
+    staff(&app, "revisor", &[Role::Revisor]).await;
+    staff(&app, "cajera", &[Role::Cajero]).await;
+    staff(&app, "tesorera", &[Role::Tesorero]).await;
+    let mut citizen = Browser::new();
+    let (_, html) = citizen.get(&app, "/tramites/anuncios/solicitar").await;
+    let csrf = csrf_of(&html);
+    let r = citizen
+        .post_multipart(&app, "/tramites/anuncios/enviar", &advert(&csrf, "enviar"), &[("doc-medidas", "m.pdf", PDF)])
+        .await;
+    let token = location(&r).trim_start_matches("/tramites/solicitud/").trim_end_matches("?aviso=enviada").to_string();
+    let review = format!("/personal/revision/{token}");
+    for who in ["cajera", "tesorera"] {
+        let cookie = session(&app, who).await;
+        let t = page_token(&app, &cookie).await;
+        for action in ["tomar", "corregir", "aprobar", "rechazar"] {
+            let r =
+                post_as(&app, &format!("{review}/{action}"), &cookie, &format!("csrf={t}&motivo=x&comentario=x")).await;
+            assert_eq!(r.status().as_u16(), 403, "{who} {action}");
+        }
+        assert_eq!(get_as(&app, &review, Some(&cookie)).await.status().as_u16(), 403);
+    }
+    let request = app.store.permit_request_by_token(&token).await.unwrap().unwrap();
+    assert_eq!(request.status, RequestStatus::Submitted, "nothing moved");
+
+    // A rejection needs its reason; then the request cannot be approved.
+    let cookie = session(&app, "revisor").await;
+    let t = page_token(&app, &cookie).await;
+    let r = post_as(&app, &format!("{review}/rechazar"), &cookie, &format!("csrf={t}&motivo=")).await;
+    assert_eq!(r.status().as_u16(), 422);
+    let r =
+        post_as(&app, &format!("{review}/rechazar"), &cookie, &format!("csrf={t}&motivo=La+zona+no+admite+anuncios."))
+            .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let r = post_as(&app, &format!("{review}/aprobar"), &cookie, &format!("csrf={t}")).await;
+    assert_eq!(r.status().as_u16(), 409);
+    let (_, html) = citizen.get(&app, &format!("/tramites/solicitud/{token}")).await;
+    assert!(html.contains(">Motivo: La zona no admite anuncios.</p>"), "{html}");
+    // Without the form's token nothing moves either (CSRF).
+    let r = post_as(&app, &format!("{review}/tomar"), &cookie, "csrf=0").await;
+    assert_eq!(r.status().as_u16(), 403);
+}
