@@ -453,6 +453,119 @@ pub fn review_clock(
     Some(ReviewClock { used, limit, left: i64::from(limit) - i64::from(used) })
 }
 
+/// What a permit's QR code says once checked against the portal's record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PermitVerdict {
+    /// Signed by the treasury over exactly this scope, and in force.
+    Authentic,
+    /// Authentic, but paid through the demonstration provider: no value.
+    Demo,
+    /// Authentic, but cancelled since (its payment was taken back).
+    Cancelled,
+    /// The code does not match the record: altered or not ours.
+    Forged,
+    /// No permit has this folio.
+    Unknown,
+}
+
+impl PermitVerdict {
+    pub fn message_es(self) -> &'static str {
+        match self {
+            PermitVerdict::Authentic => "Permiso auténtico: compare su contenido con el documento impreso.",
+            PermitVerdict::Demo => "Permiso de demostración — sin validez: no se pagó dinero real.",
+            PermitVerdict::Cancelled => "Este permiso fue cancelado: no es válido.",
+            PermitVerdict::Forged => {
+                "El código no corresponde a un permiso expedido por la tesorería: el documento no es válido."
+            }
+            PermitVerdict::Unknown => "No existe un permiso con ese folio.",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PermitVerdict::Authentic => "authentic",
+            PermitVerdict::Demo => "demo",
+            PermitVerdict::Cancelled => "cancelled",
+            PermitVerdict::Forged => "forged",
+            PermitVerdict::Unknown => "unknown",
+        }
+    }
+}
+
+/// A permit's check: the verdict and, when the folio exists, the permit
+/// as recorded (its scope is what the holder's paper must show).
+#[derive(Clone, Debug)]
+pub struct PermitCheck {
+    pub folio: String,
+    pub signature: String,
+    pub verdict: PermitVerdict,
+    pub permit: Option<crate::store::Permit>,
+}
+
+/// Checks a permit's folio and code: the code must be the treasury's
+/// signature over the scope AS RECORDED (a paper, or a record, with another
+/// date or a larger area does not match), with a key valid on its issue day.
+pub async fn check_permit(
+    state: &crate::state::AppState,
+    folio: &str,
+    signature: &str,
+) -> Result<PermitCheck, crate::store::StoreError> {
+    let unknown = |verdict| PermitCheck {
+        folio: folio.trim().to_uppercase(),
+        signature: signature.trim().to_string(),
+        verdict,
+        permit: None,
+    };
+    let Ok(parsed) = crate::domain::folio::Folio::parse(folio.trim()) else {
+        return Ok(unknown(PermitVerdict::Unknown));
+    };
+    let Some(permit) = state.store.permit_by_folio(&parsed).await? else { return Ok(unknown(PermitVerdict::Unknown)) };
+    let text = permit.scope.signed_text(&permit.folio.to_string());
+    let keyring = state.receipt_keys.keyring();
+    let signed =
+        crate::domain::receipt_sig::verify_message(text.as_bytes(), permit.issued_on, signature.trim(), &keyring);
+    let verdict = match signed {
+        crate::domain::receipt_sig::Verdict::Authentic { .. } if permit.cancelled.is_some() => PermitVerdict::Cancelled,
+        crate::domain::receipt_sig::Verdict::Authentic { .. }
+            if permit.folio.series() == crate::domain::folio::DEMO_PERMIT_SERIES =>
+        {
+            PermitVerdict::Demo
+        }
+        crate::domain::receipt_sig::Verdict::Authentic { .. } => PermitVerdict::Authentic,
+        _ => PermitVerdict::Forged,
+    };
+    Ok(PermitCheck {
+        folio: permit.folio.to_string(),
+        signature: signature.trim().to_string(),
+        verdict,
+        permit: Some(permit),
+    })
+}
+
+/// The desk's check of a scanned permit URL (`…/p/<folio>?s=<code>`);
+/// `Ok(Err(why))` when it is not one.
+pub async fn desk_check_permit(
+    state: &crate::state::AppState,
+    scanned: &str,
+) -> Result<Result<PermitCheck, String>, crate::store::StoreError> {
+    match crate::domain::receipt_sig::parse_signed_url(scanned, "p") {
+        Ok((folio, s)) => Ok(Ok(check_permit(state, &folio.to_string(), &s).await?)),
+        Err(e) => Ok(Err(e.message_es().to_string())),
+    }
+}
+
+/// Whether a scanned text is a permit's URL (the desk checks receipts
+/// otherwise).
+pub fn is_permit_url(scanned: &str) -> bool {
+    crate::domain::receipt_sig::parse_signed_url(scanned, "p").is_ok()
+}
+
+/// The URL a permit's QR code carries.
+pub fn permit_url(public_url: &str, permit: &crate::store::Permit) -> Option<String> {
+    let s = permit.signature.as_ref()?;
+    Some(format!("{}/p/{}?s={s}", public_url.trim_end_matches('/'), permit.folio))
+}
+
 /// The status a request's page explains (for both languages).
 pub fn explanation(status: RequestStatus, lang: crate::i18n::Lang) -> &'static str {
     lang.pick(status.explanation_es(), status.explanation_en())

@@ -620,6 +620,13 @@ pub fn build_verify_url(base: &str, folio: &Folio, token: &SignatureToken) -> St
 /// missing or repeated `s`, invalid percent-encoding. The token itself is
 /// checked by [`verify`].
 pub fn parse_verify_url(url: &str) -> Result<(Folio, String), VerifyUrlError> {
+    parse_signed_url(url, "v")
+}
+
+/// Reads the folio and the token out of any signed document's URL
+/// `<base>/<segment>/<folio>?s=<token>` (`v` for receipts, `p` for
+/// permits), with the same rules as [`parse_verify_url`].
+pub fn parse_signed_url(url: &str, segment: &str) -> Result<(Folio, String), VerifyUrlError> {
     let url = url.trim();
     let url = url.split_once('#').map_or(url, |(before, _)| before);
     let (before_query, query) = url.split_once('?').ok_or(VerifyUrlError::MissingSignature)?;
@@ -638,7 +645,7 @@ pub fn parse_verify_url(url: &str) -> Result<(Folio, String), VerifyUrlError> {
     let path = path.strip_suffix('/').unwrap_or(path);
     let mut segments = path.rsplit('/');
     let folio_segment = segments.next().ok_or(VerifyUrlError::NotAVerifyUrl)?;
-    if segments.next() != Some("v") {
+    if segments.next() != Some(segment) {
         return Err(VerifyUrlError::NotAVerifyUrl);
     }
     let folio = Folio::parse(&percent_decode(folio_segment)?).map_err(VerifyUrlError::Folio)?;

@@ -30,6 +30,8 @@ pub enum Block {
     Text(String),
     /// Signature lines with the names under them.
     Signatures(Vec<String>),
+    /// A QR code (`data`, e.g. a verification URL) with a caption beside it.
+    Qr { data: String, caption: String },
 }
 
 /// A report: who issues it, its title, its blocks.
@@ -156,6 +158,28 @@ pub fn render_report(r: &Report) -> Result<Vec<u8>, PdfError> {
             Block::Text(t) => {
                 f.para(FontKind::Regular, body, t, INK);
                 f.y += 1.5;
+            }
+            Block::Qr { data, caption } => {
+                let symbol = 38.0;
+                let total = crate::receipt_pdf::qr::qr_total_mm(data, symbol)?;
+                f.need(total + 2.0);
+                let qr = crate::receipt_pdf::qr::qr_rects(data, MARGIN, f.y, symbol)?;
+                f.items.push(Item::Qr { rects: qr.rects });
+                let top = f.y;
+                let x = MARGIN + total + 4.0;
+                let mut y = top + 3.0;
+                for line in wrap(FontKind::Regular, 8.5, caption, W - MARGIN - x) {
+                    f.items.push(Item::Text {
+                        font: FontKind::Regular,
+                        size: 8.5,
+                        x,
+                        y: y + 8.5 * PT_TO_MM * 0.93,
+                        text: line,
+                        color: GREY,
+                    });
+                    y += 8.5 * PT_TO_MM * 1.3;
+                }
+                f.y = top + total + 2.0;
             }
             Block::Signatures(names) => {
                 f.need(30.0);
