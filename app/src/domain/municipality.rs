@@ -15,9 +15,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::discounts::{validate_programs, Component, DiscountError, DiscountProgram, ALL_CONCEPTS};
+use crate::domain::procedures::{Procedure, ProcedureError};
 use crate::domain::reference::MAX_PREFIX;
 use crate::domain::staff::{Role, Roles};
-use crate::domain::procedures::{Procedure, ProcedureError};
 use crate::domain::tariffs::{TariffError, TariffGroup, TariffSchedule};
 use crate::domain::uma::{UmaEntry, UmaError, UmaTable};
 

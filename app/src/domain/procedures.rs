@@ -195,9 +195,19 @@ mod tests {
             description: "d".into(),
             who: "w".into(),
             documents: vec![
-                RequiredDocument { code: "medidas".into(), name: "Medidas".into(), when: DocumentWhen::Always, required: true },
+                RequiredDocument {
+                    code: "medidas".into(),
+                    name: "Medidas".into(),
+                    when: DocumentWhen::Always,
+                    required: true,
+                },
                 RequiredDocument { code: "alta".into(), name: "Alta".into(), when: DocumentWhen::New, required: true },
-                RequiredDocument { code: "previa".into(), name: "Licencia previa".into(), when: DocumentWhen::Renewal, required: true },
+                RequiredDocument {
+                    code: "previa".into(),
+                    name: "Licencia previa".into(),
+                    when: DocumentWhen::Renewal,
+                    required: true,
+                },
             ],
             office_hours: None,
             response_time: "5 días".into(),

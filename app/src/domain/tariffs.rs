@@ -276,11 +276,7 @@ impl TryFrom<TariffRow> for Tariff {
             }
             (None, None, Some(p), None) => Rate::Percent(exact("percent", &code, p)?),
             (None, None, None, Some(why)) => Rate::NotAuthorized(why.clone()),
-            _ => {
-                return Err(format!(
-                    "tariff {code}: write exactly one of factor, range, percent or not_authorized"
-                ))
-            }
+            _ => return Err(format!("tariff {code}: write exactly one of factor, range, percent or not_authorized")),
         };
         let max_area_m2 = r.max_area_m2.as_deref().map(|a| exact("max_area_m2", &code, a)).transpose()?;
         Ok(Tariff {
@@ -816,7 +812,8 @@ mod tests {
 
     #[test]
     fn validation() {
-        let groups = vec![TariffGroup { code: "g".into(), name: "G".into(), concept: "c".into(), procedure: "p".into() }];
+        let groups =
+            vec![TariffGroup { code: "g".into(), name: "G".into(), concept: "c".into(), procedure: "p".into() }];
         let concepts: HashSet<&str> = ["c"].into();
         assert_eq!(validate(&groups, &schedules(), &concepts), Ok(()));
         let mut bad = schedules();
