@@ -8,7 +8,8 @@
 //! 3. outside services: `stripe`, `stripe_payouts` (the payouts, for the reconciliation)
 //! 4. what handlers reach: `state`
 //! 5. services, one per concept: `lookup`, `orders`, `payments`, `receipts`, `staff`,
-//!    `collections` (the accounting export), `reconciliation` (with Stripe's payouts)
+//!    `collections` (the accounting export), `reconciliation` (with Stripe's payouts),
+//!    `tariffs` (the catalogue of a day and a fee's quote)
 //! 6. pages: `ui`
 //!
 //! The HTTP boundary (`server::http`) sits above all of them.
@@ -36,6 +37,7 @@ pub const LAYERS: &[(&str, u8)] = &[
     ("staff", 5),
     ("collections", 5),
     ("reconciliation", 5),
+    ("tariffs", 5),
     ("ui", 6),
     ("layers", 6),
 ];
