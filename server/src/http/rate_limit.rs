@@ -44,6 +44,8 @@ pub fn classify(method: &Method, path: &str, query: Option<&str>) -> Option<Rout
         ["recibos"] if has(&["cuenta", "folio"]) => Some(RouteClass::Receipts),
         ["v", _] | ["api", "v1", "receipts", _, "verify"] => Some(RouteClass::Verify),
         ["verificar"] if has(&["url"]) => Some(RouteClass::Verify),
+        // The tariffs and a fee's quote.
+        ["api", "v1", "tariffs"] | ["api", "v1", "quotes"] => Some(RouteClass::Tariffs),
         // Staff logins, their TOTP code, and the forms that check a code.
         ["personal", "entrar"] | ["personal", "entrar", "codigo"] if post => Some(RouteClass::Login),
         ["personal", "cuenta", "2fa"] | ["personal", "cuenta", "2fa", "desactivar"] if post => Some(RouteClass::Login),
@@ -87,6 +89,9 @@ mod tests {
             (&get, "/v/A-2026-000001", Some("s=x"), Some(RouteClass::Verify)),
             (&get, "/api/v1/receipts/A-2026-000001/verify", Some("s=x"), Some(RouteClass::Verify)),
             (&get, "/verificar", Some("url=x"), Some(RouteClass::Verify)),
+            (&get, "/api/v1/tariffs", None, Some(RouteClass::Tariffs)),
+            (&get, "/api/v1/tariffs", Some("date=2026-03-01"), Some(RouteClass::Tariffs)),
+            (&post, "/api/v1/quotes", None, Some(RouteClass::Tariffs)),
             (&get, "/", None, None),
             (&get, "/pkg/recauda.wasm", None, None),
             (&post, "/api/v1/stripe/webhook", None, None),
