@@ -3,7 +3,8 @@
 //! an optional `Retry-After`, an optional way back).
 //!
 //! Every service error converts into it ([`crate::lookup::LookupError`],
-//! [`crate::orders::OrderError`], [`crate::payments::PaymentError`]), and so
+//! [`crate::orders::OrderError`], [`crate::payments::PaymentError`], the
+//! tariffs' [`QuoteError`] here below), and so
 //! do the HTTP boundary's own refusals (a form that fails its CSRF check, a
 //! malformed body, too many requests). It is rendered in one place: as the
 //! JSON error shape `{"error": {"code", "message", "hint"}}` under `/api`,
@@ -13,6 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::tariffs::QuoteError;
 use crate::i18n::Lang;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,6 +191,15 @@ impl std::fmt::Display for AppError {
 
 impl std::error::Error for AppError {}
 
+/// A fee that cannot be quoted: 400 for what the request got wrong (date,
+/// tariff, quantity), 422 for what the law refuses (not authorised, an
+/// amount staff set), with [`QuoteError`]'s own code and messages.
+impl From<QuoteError> for AppError {
+    fn from(e: QuoteError) -> AppError {
+        AppError::new(e.status(), e.code(), e.message_es(), e.message_en())
+    }
+}
+
 /// Every code an error may carry (the OpenAPI document lists them).
 pub const ERROR_CODES: &[&str] = &[
     "invalid_query",
@@ -228,6 +239,15 @@ pub const ERROR_CODES: &[&str] = &[
     "stripe_not_configured",
     "bad_signature",
     "bad_event",
+    "invalid_date",
+    "unknown_tariff",
+    "no_schedule",
+    "no_uma",
+    "invalid_quantity",
+    "not_authorized",
+    "staff_sets_amount",
+    "out_of_range",
+    "not_a_range",
 ];
 
 #[cfg(feature = "ssr")]
@@ -289,6 +309,7 @@ impl axum::response::IntoResponse for AppError {
 mod tests {
     use super::*;
     use crate::domain::payment::{OrderStatus, TransitionError};
+    use crate::domain::tariffs::QuantityError;
     use crate::lookup::LookupError;
     use crate::orders::OrderError;
     use crate::payments::PaymentError;
@@ -338,6 +359,29 @@ mod tests {
             PaymentError::Unavailable,
         ] {
             errors.push(e.into());
+        }
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let (min, max) = (rust_decimal::Decimal::ONE, rust_decimal::Decimal::TEN);
+        for e in [
+            QuoteError::InvalidDate,
+            QuoteError::UnknownTariff("X-1".into()),
+            QuoteError::NoSchedule(d),
+            QuoteError::NoUma(d),
+            QuoteError::Quantity(QuantityError::NotANumber),
+            QuoteError::Quantity(QuantityError::NotPositive),
+            QuoteError::Quantity(QuantityError::TooLarge(max)),
+            QuoteError::Quantity(QuantityError::Whole),
+            QuoteError::Quantity(QuantityError::Centavos),
+            QuoteError::Quantity(QuantityError::TooPrecise),
+            QuoteError::NotAuthorized("No se autoriza.".into()),
+            QuoteError::StaffSetsAmount { min, max },
+            QuoteError::OutOfRange { min, max },
+            QuoteError::NotARange,
+            QuoteError::Overflow,
+        ] {
+            let app: AppError = e.clone().into();
+            assert_eq!((app.status, app.code.as_str()), (e.status(), e.code()), "{e:?}");
+            errors.push(app);
         }
         for e in errors {
             assert!(ERROR_CODES.contains(&e.code.as_str()), "{} is not in ERROR_CODES", e.code);

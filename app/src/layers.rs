@@ -9,7 +9,8 @@
 //! 4. what handlers reach: `state`
 //! 5. services, one per concept: `lookup`, `orders`, `payments`, `receipts`, `staff`,
 //!    `collections` (the accounting export), `reconciliation` (with Stripe's payouts),
-//!    `permits` (permit requests: the form's quote, uploads, the review clock)
+//!    `permits` (permit requests: the form's quote, uploads, the review clock),
+//!    `tariffs` (the catalogue of a day and a fee's quote)
 //! 6. pages: `ui`
 //!
 //! The HTTP boundary (`server::http`) sits above all of them.
@@ -38,6 +39,7 @@ pub const LAYERS: &[(&str, u8)] = &[
     ("collections", 5),
     ("reconciliation", 5),
     ("permits", 5),
+    ("tariffs", 5),
     ("ui", 6),
     ("layers", 6),
 ];

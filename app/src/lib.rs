@@ -37,6 +37,8 @@ pub mod stripe;
 #[cfg(feature = "ssr")]
 pub mod stripe_payouts;
 #[cfg(feature = "ssr")]
+pub mod tariffs;
+#[cfg(feature = "ssr")]
 pub mod tokens;
 #[cfg(feature = "ssr")]
 pub mod totp;

@@ -69,6 +69,10 @@ pub enum RouteClass {
     /// A staff login attempt: a third of the base budget (a person types
     /// a password a few times a minute at most; a guesser does not).
     Login,
+    /// The tariffs in force and a fee's quote: answered from the
+    /// municipality file, without the database, and nothing to guess (a
+    /// form may quote as the citizen types): four times the base budget.
+    Tariffs,
 }
 
 impl RouteClass {
@@ -81,6 +85,7 @@ impl RouteClass {
             RouteClass::Receipts => "receipts",
             RouteClass::Verify => "verify",
             RouteClass::Login => "login",
+            RouteClass::Tariffs => "tariffs",
         }
     }
 }
@@ -104,7 +109,7 @@ pub struct RetryAfter(pub u64);
 
 impl RateLimiter {
     /// `base` requests per minute per client (four times that for order
-    /// reads); 0 disables every limit.
+    /// reads and tariffs, a third for logins); 0 disables every limit.
     pub fn per_minute(base: u32) -> Self {
         Self {
             base,
@@ -116,7 +121,7 @@ impl RateLimiter {
     /// The budget of `class` per minute and client (0: unlimited).
     pub fn limit(&self, class: RouteClass) -> u32 {
         match class {
-            RouteClass::OrderReads => self.base.saturating_mul(4),
+            RouteClass::OrderReads | RouteClass::Tariffs => self.base.saturating_mul(4),
             RouteClass::Login if self.base > 0 => (self.base / 3).max(1),
             _ => self.base,
         }
@@ -182,14 +187,16 @@ mod tests {
     }
 
     #[test]
-    fn order_reads_have_four_times_the_budget() {
+    fn order_reads_and_tariffs_have_four_times_the_budget() {
         let limiter = RateLimiter::per_minute(2);
         let ip: IpAddr = "203.0.113.9".parse().unwrap();
         let t0 = Instant::now();
-        for _ in 0..8 {
-            assert_eq!(limiter.check_at(RouteClass::OrderReads, ip, t0), Ok(()));
+        for class in [RouteClass::OrderReads, RouteClass::Tariffs] {
+            for _ in 0..8 {
+                assert_eq!(limiter.check_at(class, ip, t0), Ok(()), "{class:?}");
+            }
+            assert!(limiter.check_at(class, ip, t0).is_err(), "{class:?}");
         }
-        assert!(limiter.check_at(RouteClass::OrderReads, ip, t0).is_err());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The JSON API (`/api/v1`): debts, payment orders, receipts, Stripe's
-//! webhook. Amounts are decimal strings ("1234.50"); errors are the one
+//! The JSON API (`/api/v1`): debts, payment orders, receipts, tariffs and
+//! fee quotes, Stripe's webhook. Amounts are decimal strings ("1234.50"); errors are the one
 //! [`AppError`] in its JSON shape `{"error": {"code", "message"}}` with the
 //! matching HTTP status.
 //!
@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use app::domain::money::Centavos;
 use app::domain::order_token::OrderToken;
 use app::domain::payment::{OrderStatus, Provider};
+use app::domain::tariffs::{Rate, TariffQuote, UmaApplied, Unit};
 use app::error::{ApiErrorBody, AppError};
 use app::lookup::{run_lookup, DebtDocument, LookupQuery};
 use app::orders::{self, OrderError};
@@ -22,12 +23,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::http::extract::{First, Json, PathParam, Query};
+use crate::http::extract::{ApiBody, First, Json, PathParam, Query};
 
 /// The document's frame: title, description, tags. Paths and schemas come
 /// from the handlers registered in [`routes`].
@@ -43,6 +45,8 @@ use crate::http::extract::{First, Json, PathParam, Query};
         (name = "adeudos", description = "Lo que se debe, por número de cuenta o RFC"),
         (name = "órdenes", description = "Órdenes de pago: la cotización congelada y su pago en línea"),
         (name = "recibos", description = "Recibos oficiales: verificación del código QR y llaves públicas"),
+        (name = "tarifas", description = "Tarifas vigentes de los trámites (en UMA, porcentaje o rango que fija el \
+                                          personal) y cotización de un derecho: factor × cantidad × UMA del día"),
         (name = "stripe", description = "Eventos de Stripe"),
         (name = "tesorería", description = "Para el personal de la tesorería (sesión de /personal/entrar)"),
         (name = "servicio", description = "Estado del servicio y este documento"),
@@ -61,6 +65,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::receipts::verify))
         .routes(routes!(crate::receipts::keys))
         .routes(routes!(crate::receipts::redeem))
+        .routes(routes!(tariffs))
+        .routes(routes!(create_quote))
         .routes(routes!(crate::caja::api_export))
         .routes(routes!(crate::stripe_webhook::webhook))
         .routes(routes!(openapi))
@@ -109,6 +115,321 @@ pub async fn debts(State(state): State<AppState>, Query(q): Query<DebtsQuery>) -
     let query = LookupQuery::from_params(q.account.as_deref(), q.rfc.as_deref())
         .unwrap_or(Err(app::lookup::LookupError::Missing))?;
     Ok(json_sized(&ApiDebts::from(run_lookup(&state, &query).await?), 8 * 1024))
+}
+
+/// The tariffs query: the day, today by default.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TariffsQuery {
+    /// Día de la consulta (AAAA-MM-DD); hoy, en la zona horaria del municipio, si se omite.
+    #[param(value_type = Option<String>, format = Date, example = "2026-03-01")]
+    #[serde(default)]
+    pub date: First<String>,
+}
+
+/// The tariffs in force on a day, with the day's UMA.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tariffs",
+    operation_id = "getTariffs",
+    tag = "tarifas",
+    summary = "Tarifas vigentes en un día (hoy si se omite), con la UMA de ese día",
+    params(TariffsQuery),
+    responses(
+        (status = 200, description = "Las tarifas vigentes, en el orden de la ley", body = ApiTariffs, content_type = "application/json"),
+        (status = 400, description = "Fecha inválida (invalid_query, invalid_date) o sin tarifas vigentes ese día (no_schedule)", body = ApiErrorBody),
+        (status = 429, description = "Demasiadas consultas (rate_limited); ver Retry-After", body = ApiErrorBody,
+            headers(("Retry-After" = u64, description = "Segundos por esperar"))),
+    )
+)]
+#[tracing::instrument(name = "api.tariffs", skip_all)]
+pub async fn tariffs(State(state): State<AppState>, Query(q): Query<TariffsQuery>) -> Result<Response, AppError> {
+    let catalogue = app::tariffs::catalogue(&state.municipality, q.date.as_deref(), state.clock.today())?;
+    Ok(json_sized(&ApiTariffs::from(catalogue), 96 * 1024))
+}
+
+/// `POST /api/v1/quotes` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = QuoteRequest, description = "La tarifa, la cantidad y, si se quiere, el día de la cotización")]
+pub struct QuoteRequest {
+    /// Clave de la tarifa, como la da `GET /api/v1/tariffs`.
+    #[schema(example = "ANU-I-E", min_length = 2, max_length = 40, pattern = "^[A-Z0-9-]+$")]
+    pub tariff: String,
+    /// Cantidad en la unidad de la tarifa, como cadena decimal (no como número JSON): metros cuadrados o
+    /// lineales (una fracción se cobra como metro completo), días, meses, horas o piezas (enteros) o, en
+    /// `percent_of_sales`, el boletaje vendido en pesos (hasta dos decimales).
+    #[schema(example = "12.3", min_length = 1, max_length = 20, pattern = "^[0-9]+(\\.[0-9]+)?$")]
+    pub quantity: String,
+    /// Día de la cotización (AAAA-MM-DD); hoy, en la zona horaria del municipio, si se omite.
+    #[schema(value_type = Option<String>, format = Date, example = "2026-03-01")]
+    pub date: Option<String>,
+}
+
+impl ApiBody for QuoteRequest {
+    const SHAPE_ES: &'static str = "envíe {\"tariff\": \"ANU-I-E\", \"quantity\": \"12.3\"} y, si quiere, \"date\" \
+                                    (\"AAAA-MM-DD\"), sin otros campos. La cantidad va como cadena entre comillas, \
+                                    no como número, igual que todo importe de esta API.";
+    const SHAPE_EN: &'static str = "send {\"tariff\": \"ANU-I-E\", \"quantity\": \"12.3\"} and, optionally, \
+                                    \"date\" (\"YYYY-MM-DD\"), no other fields. The quantity is a quoted string, \
+                                    not a number, like every amount of this API.";
+}
+
+/// A fee's quote, broken down (200: nothing is created).
+#[utoipa::path(
+    post,
+    path = "/api/v1/quotes",
+    operation_id = "createQuote",
+    tag = "tarifas",
+    summary = "Cotiza un derecho: factor × cantidad cobrada × UMA del día, redondeado al centavo",
+    description = "Con la tarifa vigente en la fecha (hoy si se omite) y la UMA de ese día. Una fracción de metro \
+                   se cobra como metro completo; días, meses, horas y piezas son enteros; el porcentaje del \
+                   boletaje no usa UMA. Las tarifas con rango las fija el personal (422 staff_sets_amount) y las \
+                   que la ley no autoriza no se cotizan (422 not_authorized).",
+    request_body = QuoteRequest,
+    responses(
+        (status = 200, description = "La cotización desglosada", body = ApiQuote),
+        (status = 400, description = "Solicitud inválida (invalid_json, invalid_date, unknown_tariff, invalid_quantity, no_schedule, no_uma)", body = ApiErrorBody),
+        (status = 413, description = "Cuerpo demasiado grande (payload_too_large)", body = ApiErrorBody),
+        (status = 415, description = "El cuerpo no es JSON (unsupported_media_type)", body = ApiErrorBody),
+        (status = 422, description = "La ley no lo autoriza (not_authorized) o el importe lo fija el personal dentro de un rango de UMA (staff_sets_amount)", body = ApiErrorBody),
+        (status = 429, description = "Demasiadas solicitudes (rate_limited); ver Retry-After", body = ApiErrorBody,
+            headers(("Retry-After" = u64, description = "Segundos por esperar"))),
+    )
+)]
+#[tracing::instrument(name = "api.create_quote", skip_all)]
+pub async fn create_quote(
+    State(state): State<AppState>,
+    Json(request): Json<QuoteRequest>,
+) -> Result<axum::Json<ApiQuote>, AppError> {
+    let quote = app::tariffs::quote(
+        &state.municipality,
+        &request.tariff,
+        &request.quantity,
+        request.date.as_deref(),
+        state.clock.today(),
+    )?;
+    Ok(axum::Json(ApiQuote::from(quote)))
+}
+
+/// A decimal of a tariff as the API writes it: a string, without trailing
+/// zeros ("10", "0.5").
+fn decimal(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
+/// The tariffs in force on a day.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Tariffs, description = "Las tarifas vigentes en un día, con la ley que las fija y la UMA de ese día")]
+pub struct ApiTariffs {
+    /// El día consultado.
+    pub date: NaiveDate,
+    /// La ley que fija las tarifas vigentes ese día.
+    pub law: String,
+    /// Primer día de vigencia de esas tarifas.
+    pub valid_from: NaiveDate,
+    /// La UMA de ese día (null antes del primer valor conocido).
+    pub uma: Option<ApiUma>,
+    pub tariffs: Vec<ApiTariff>,
+}
+
+/// The UMA a fee is computed with, and when it is in force.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Uma, description = "La UMA (Unidad de Medida y Actualización) de un día y su vigencia")]
+pub struct ApiUma {
+    /// Valor diario en pesos.
+    #[schema(example = "117.31", pattern = "^[0-9]+(\\.[0-9]+)?$")]
+    pub daily_value: String,
+    /// Primer día de vigencia.
+    pub valid_from: NaiveDate,
+    /// Último día de vigencia; null mientras no se conozca el valor siguiente.
+    pub valid_until: Option<NaiveDate>,
+}
+
+impl From<UmaApplied> for ApiUma {
+    fn from(u: UmaApplied) -> Self {
+        ApiUma { daily_value: u.daily_value.to_string(), valid_from: u.valid_from, valid_until: u.valid_until }
+    }
+}
+
+/// A tariff of the schedule in force.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Tariff, description = "Una tarifa vigente: qué cobra, por qué unidad, cuánto y con qué fundamento")]
+pub struct ApiTariff {
+    /// Clave estable, la que se cotiza en `POST /api/v1/quotes`.
+    #[schema(example = "ANU-I-E")]
+    pub code: String,
+    /// Como la nombra la ley.
+    pub name: String,
+    pub group: ApiTariffGroup,
+    /// Concepto del catálogo bajo el que se cobra.
+    #[schema(example = "anuncios")]
+    pub concept: String,
+    /// Trámite al que pertenece (su clave en el catálogo de trámites).
+    #[schema(example = "anuncios")]
+    pub procedure: String,
+    pub unit: Unit,
+    /// La unidad en palabras.
+    #[schema(example = "por m² o fracción, al año")]
+    pub unit_label: String,
+    /// Qué mide la cantidad (la etiqueta de su campo).
+    #[schema(example = "Metros cuadrados")]
+    pub quantity_label: String,
+    pub rate: ApiRate,
+    /// Ley, artículo y fracción o inciso.
+    pub legal_basis: String,
+    /// Lo que la ley dice además, en español (rango, plazo, superficie, notas).
+    pub rules: Vec<String>,
+    /// Plazo máximo en días por permiso.
+    #[schema(minimum = 1)]
+    pub max_days: Option<u32>,
+    /// Superficie máxima en m², como cadena decimal.
+    #[schema(example = "10", pattern = "^[0-9]+(\\.[0-9]+)?$")]
+    pub max_area_m2: Option<String>,
+    /// El giro de una tarifa de bebidas alcohólicas.
+    pub giro: Option<ApiGiro>,
+}
+
+/// How the law groups a tariff.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TariffGroup, description = "El grupo de tarifas de la ley al que pertenece")]
+pub struct ApiTariffGroup {
+    #[schema(example = "anuncios-permanentes")]
+    pub code: String,
+    #[schema(example = "Anuncios permanentes (anual)")]
+    pub name: String,
+}
+
+/// The giro (line of business) of an alcohol licence's tariff.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Giro, description = "El giro de una licencia de bebidas alcohólicas")]
+pub struct ApiGiro {
+    #[schema(example = "BAR-DISCO")]
+    pub code: String,
+    #[schema(example = "Bar y/o discoteca")]
+    pub name: String,
+}
+
+/// How much a tariff charges per unit; decimals are strings.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[schema(as = Rate, description = "Cuánto cobra la tarifa por unidad, según su clase (kind); los decimales son cadenas")]
+pub enum ApiRate {
+    /// Un factor fijo en UMA por unidad.
+    Uma {
+        #[schema(example = "4", pattern = "^[0-9]+(\\.[0-9]+)?$")]
+        factor: String,
+    },
+    /// El personal fija el factor dentro de este rango de UMA por unidad (no se cotiza en línea).
+    UmaRange {
+        #[schema(example = "20", pattern = "^[0-9]+(\\.[0-9]+)?$")]
+        min: String,
+        #[schema(example = "50", pattern = "^[0-9]+(\\.[0-9]+)?$")]
+        max: String,
+    },
+    /// Un porcentaje del boletaje vendido (la cantidad, en pesos).
+    Percent {
+        #[schema(example = "10", pattern = "^[0-9]+(\\.[0-9]+)?$")]
+        percent: String,
+    },
+    /// La ley no lo autoriza; el motivo, en español.
+    NotAuthorized { reason: String },
+}
+
+impl From<&Rate> for ApiRate {
+    fn from(rate: &Rate) -> Self {
+        match rate {
+            Rate::Uma(f) => ApiRate::Uma { factor: decimal(*f) },
+            Rate::UmaRange { min, max } => ApiRate::UmaRange { min: decimal(*min), max: decimal(*max) },
+            Rate::Percent(p) => ApiRate::Percent { percent: decimal(*p) },
+            Rate::NotAuthorized(why) => ApiRate::NotAuthorized { reason: why.clone() },
+        }
+    }
+}
+
+impl From<app::tariffs::Catalogue<'_>> for ApiTariffs {
+    fn from(c: app::tariffs::Catalogue<'_>) -> Self {
+        ApiTariffs {
+            date: c.date,
+            law: c.schedule.law.clone(),
+            valid_from: c.schedule.valid_from,
+            uma: c.uma.map(ApiUma::from),
+            tariffs: c
+                .entries
+                .into_iter()
+                .map(|e| ApiTariff {
+                    code: e.tariff.code.clone(),
+                    name: e.tariff.name.clone(),
+                    group: ApiTariffGroup { code: e.group.code.clone(), name: e.group.name.clone() },
+                    concept: e.group.concept.clone(),
+                    procedure: e.group.procedure.clone(),
+                    unit: e.tariff.unit,
+                    unit_label: e.tariff.unit.label_es().into(),
+                    quantity_label: e.tariff.unit.quantity_es().into(),
+                    rate: ApiRate::from(&e.tariff.rate),
+                    legal_basis: e.tariff.legal_basis.clone(),
+                    rules: e.tariff.rules_es(),
+                    max_days: e.tariff.max_days,
+                    max_area_m2: e.tariff.max_area_m2.map(decimal),
+                    giro: e.giro.map(|g| ApiGiro { code: g.code.clone(), name: g.name.clone() }),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A fee's quote, broken down: every figure it was computed from.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Quote, description = "La cotización de un derecho, desglosada: todas las cifras con que se calculó")]
+pub struct ApiQuote {
+    /// La clave de la tarifa.
+    #[schema(example = "ANU-I-E")]
+    pub tariff: String,
+    pub name: String,
+    pub legal_basis: String,
+    /// La ley de las tarifas vigentes ese día.
+    pub law: String,
+    pub unit: Unit,
+    /// La unidad en palabras.
+    #[schema(example = "por m² o fracción, al año")]
+    pub unit_label: String,
+    /// El día de la cotización.
+    pub date: NaiveDate,
+    /// La UMA aplicada y su vigencia; null en `percent_of_sales`, que no usa UMA.
+    pub uma: Option<ApiUma>,
+    /// UMA por unidad; en `percent_of_sales`, el porcentaje del boletaje.
+    #[schema(example = "4", pattern = "^[0-9]+(\\.[0-9]+)?$")]
+    pub factor: String,
+    /// La cantidad recibida.
+    #[schema(example = "12.3", pattern = "^[0-9]+(\\.[0-9]+)?$")]
+    pub quantity_given: String,
+    /// La cantidad cobrada (una fracción de metro cuenta como metro completo).
+    #[schema(example = "13", pattern = "^[0-9]+(\\.[0-9]+)?$")]
+    pub quantity_charged: String,
+    /// factor × cantidad cobrada × UMA (o porcentaje × boletaje), redondeado al centavo (mitad hacia arriba).
+    pub fee: Centavos,
+    /// Siempre `MXN`.
+    pub currency: String,
+}
+
+impl From<TariffQuote> for ApiQuote {
+    fn from(q: TariffQuote) -> Self {
+        ApiQuote {
+            tariff: q.tariff,
+            name: q.name,
+            legal_basis: q.legal_basis,
+            law: q.law,
+            unit: q.unit,
+            unit_label: q.unit.label_es().into(),
+            date: q.date,
+            uma: q.uma.map(ApiUma::from),
+            factor: decimal(q.factor),
+            quantity_given: decimal(q.quantity_given),
+            quantity_charged: decimal(q.quantity_charged),
+            fee: q.fee,
+            currency: "MXN".into(),
+        }
+    }
 }
 
 /// A JSON answer serialised into a buffer of `capacity` bytes up front (a
@@ -237,6 +558,13 @@ pub struct CreateOrderRequest {
     /// `charge_id` de los adeudos a pagar; todos si se omite.
     #[schema(min_items = 1)]
     pub charges: Option<Vec<i64>>,
+}
+
+impl ApiBody for CreateOrderRequest {
+    const SHAPE_ES: &'static str = "envíe {\"account\": \"…\"} o {\"rfc\": \"…\"} y, si quiere, \"charges\" con la \
+                                    lista de números de cargo.";
+    const SHAPE_EN: &'static str =
+        "send {\"account\": \"…\"} or {\"rfc\": \"…\"} and, optionally, \"charges\" with the list of charge ids.";
 }
 
 /// Creates a payment order (201).

@@ -307,6 +307,13 @@ pub struct RedeemRequest {
     pub place: Option<String>,
 }
 
+impl crate::http::extract::ApiBody for RedeemRequest {
+    const SHAPE_ES: &'static str =
+        "envíe {\"s\": \"…\"} con el código del QR del recibo y, si quiere, \"where\" con el lugar de entrega.";
+    const SHAPE_EN: &'static str =
+        "send {\"s\": \"…\"} with the code of the receipt's QR and, optionally, \"where\" with the place.";
+}
+
 /// A receipt handed over.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApiRedemption {

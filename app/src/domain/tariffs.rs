@@ -31,6 +31,28 @@ use crate::domain::uma::UmaTable;
 const MAX_QUANTITY: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
 const MAX_SALES: Decimal = Decimal::from_parts(100_000_000, 0, 0, false, 0);
 
+/// Longest quantity text [`parse_quantity`] reads: at most 20 characters
+/// always fit a [`Decimal`] exactly (28 significant digits), so a long input
+/// is refused before it is parsed, never rounded.
+pub const MAX_QUANTITY_CHARS: usize = 20;
+
+/// A quantity as the API takes it, a decimal string: ASCII digits with an
+/// optional point followed by more digits (`"12"`, `"12.3"`, `"0.25"`). No
+/// sign, exponent, spaces, separators or other digits; at most
+/// [`MAX_QUANTITY_CHARS`] characters. Whether the value suits the tariff's
+/// unit is [`Unit::charged`]'s business.
+pub fn parse_quantity(text: &str) -> Result<Decimal, QuantityError> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let shaped = match text.split_once('.') {
+        Some((whole, fraction)) => digits(whole) && digits(fraction),
+        None => digits(text),
+    };
+    if !shaped || text.len() > MAX_QUANTITY_CHARS {
+        return Err(QuantityError::NotANumber);
+    }
+    text.parse::<Decimal>().map_err(|_| QuantityError::NotANumber)
+}
+
 string_enum! {
     /// What a tariff's quantity counts.
     pub enum Unit {
@@ -156,6 +178,8 @@ impl Unit {
 /// Why a quantity was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone, Copy)]
 pub enum QuantityError {
+    #[error("the quantity is not a decimal string such as \"12.5\"")]
+    NotANumber,
     #[error("the quantity must be greater than zero")]
     NotPositive,
     #[error("the quantity must be at most {0}")]
@@ -171,6 +195,10 @@ pub enum QuantityError {
 impl QuantityError {
     pub fn message_es(&self) -> String {
         match self {
+            QuantityError::NotANumber => format!(
+                "Escriba la cantidad como texto entre comillas, con dígitos y, si lleva decimales, un punto \
+                 (por ejemplo \"12.5\"), sin signo, espacios ni exponente y de hasta {MAX_QUANTITY_CHARS} caracteres."
+            ),
             QuantityError::NotPositive => "La cantidad debe ser mayor que cero.".into(),
             QuantityError::TooLarge(max) => format!("La cantidad no puede ser mayor que {max}."),
             QuantityError::Whole => "La cantidad debe ser un número entero (días, meses, horas o piezas).".into(),
@@ -181,6 +209,10 @@ impl QuantityError {
 
     pub fn message_en(&self) -> String {
         match self {
+            QuantityError::NotANumber => format!(
+                "Write the quantity as a quoted string of digits with an optional decimal point (for example \
+                 \"12.5\"), without sign, spaces or exponent, of at most {MAX_QUANTITY_CHARS} characters."
+            ),
             QuantityError::NotPositive => "The quantity must be greater than zero.".into(),
             QuantityError::TooLarge(max) => format!("The quantity must be at most {max}."),
             QuantityError::Whole => "The quantity must be a whole number (days, months, hours or items).".into(),
@@ -513,6 +545,8 @@ pub struct UmaApplied {
 /// Why a fee cannot be quoted.
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
 pub enum QuoteError {
+    #[error("the date is not a calendar day written YYYY-MM-DD")]
+    InvalidDate,
     #[error("no tariff {0} is in force on that day")]
     UnknownTariff(String),
     #[error("no tariff schedule is in force on {0}")]
@@ -537,6 +571,7 @@ impl QuoteError {
     /// The stable code for programs (`not_authorized`, `staff_sets_amount`…).
     pub fn code(&self) -> &'static str {
         match self {
+            QuoteError::InvalidDate => "invalid_date",
             QuoteError::UnknownTariff(_) => "unknown_tariff",
             QuoteError::NoSchedule(_) => "no_schedule",
             QuoteError::NoUma(_) => "no_uma",
@@ -559,6 +594,9 @@ impl QuoteError {
 
     pub fn message_es(&self) -> String {
         match self {
+            QuoteError::InvalidDate => {
+                "La fecha debe ser un día del calendario escrito como AAAA-MM-DD (por ejemplo 2026-03-01).".into()
+            }
             QuoteError::UnknownTariff(code) => {
                 format!("No existe la tarifa {code} en la fecha indicada. Consulte el catálogo de trámites.")
             }
@@ -582,6 +620,7 @@ impl QuoteError {
 
     pub fn message_en(&self) -> String {
         match self {
+            QuoteError::InvalidDate => "The date must be a calendar day written YYYY-MM-DD (e.g. 2026-03-01).".into(),
             QuoteError::UnknownTariff(code) => format!("There is no tariff {code} on that date. See the catalogue."),
             QuoteError::NoSchedule(d) => format!("No tariffs are in force on {d}."),
             QuoteError::NoUma(d) => format!("The UMA value for {d} is not known."),
@@ -780,6 +819,39 @@ mod tests {
         assert_eq!(q("DAY", dec!(1), d(2024, 12, 31)), Err(QuoteError::NoSchedule(d(2024, 12, 31))));
         assert_eq!(q("DAY", dec!(1), d(2025, 1, 15)), Err(QuoteError::NoUma(d(2025, 1, 15))));
         assert_eq!(q("DAY", dec!(1), on).map(|r| r.fee), Ok(Centavos(5_866)));
+    }
+
+    #[test]
+    fn a_quantity_is_a_plain_decimal_string() {
+        assert_eq!(parse_quantity("12"), Ok(dec!(12)));
+        assert_eq!(parse_quantity("12.3"), Ok(dec!(12.3)));
+        assert_eq!(parse_quantity("0012.30"), Ok(dec!(12.30)));
+        assert_eq!(parse_quantity("0"), Ok(dec!(0)), "zero is Unit::charged's refusal");
+        assert_eq!(parse_quantity("99999999999999999999"), Ok(dec!(99999999999999999999)));
+        assert_eq!(parse_quantity("0.000000000000000001"), Ok(dec!(0.000000000000000001)));
+        for bad in [
+            "",
+            " 12",
+            "12 ",
+            "-3",
+            "-0",
+            "+1",
+            "1e5",
+            "1E5",
+            "12.",
+            ".5",
+            "1.2.3",
+            "1,5",
+            "1_000",
+            "abc",
+            "١٢",
+            "NaN",
+            "inf",
+            "123456789012345678901",
+            "0.0000000000000000001",
+        ] {
+            assert_eq!(parse_quantity(bad), Err(QuantityError::NotANumber), "{bad:?}");
+        }
     }
 
     #[test]

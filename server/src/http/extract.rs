@@ -131,15 +131,44 @@ fn lossy_param(parts: &Parts) -> Option<String> {
 /// too large gets the API's error shape with the right status.
 pub struct Json<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+/// A request body of the API, a JSON object: what to tell a client whose
+/// JSON does not have its shape (a missing or unknown field, a number for a
+/// string, an array).
+pub trait ApiBody: DeserializeOwned {
+    /// What to send, in Spanish ("envíe {\"account\": \"…\"} …").
+    const SHAPE_ES: &'static str;
+    const SHAPE_EN: &'static str;
+}
+
+impl<T: ApiBody, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Json(value)),
-            Err(rejection) => Err(json_rejection(&rejection)),
+        // Read as any JSON first, then as `T` only when it is an object:
+        // serde also reads a struct from an array of its fields in order
+        // (`["ANU-I-E", "1", null]`), which the document does not allow.
+        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(value)) => value,
+            Err(rejection) => return Err(json_rejection(&rejection)),
+        };
+        let body = value.is_object().then(|| serde_json::from_value::<T>(value));
+        match body {
+            Some(Ok(body)) => Ok(Json(body)),
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "JSON body of another shape");
+                Err(shape_error::<T>())
+            }
+            None => Err(shape_error::<T>()),
         }
     }
+}
+
+/// A JSON body that is not the object `T` is.
+fn shape_error<T: ApiBody>() -> AppError {
+    AppError::bad_json(
+        &format!("La solicitud no tiene la forma esperada: {}", T::SHAPE_ES),
+        &format!("The request is not what was expected: {}", T::SHAPE_EN),
+    )
 }
 
 fn json_rejection(rejection: &JsonRejection) -> AppError {
@@ -152,12 +181,6 @@ fn json_rejection(rejection: &JsonRejection) -> AppError {
             "Send the body as JSON (Content-Type: application/json).",
         ),
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::payload_too_large(),
-        JsonRejection::JsonDataError(_) => AppError::bad_json(
-            "La solicitud no tiene la forma esperada: envíe {\"account\": \"…\"} o {\"rfc\": \"…\"} \
-             y, si quiere, \"charges\" con la lista de números de cargo.",
-            "The request is not what was expected: send {\"account\": \"…\"} or {\"rfc\": \"…\"} \
-             and, optionally, \"charges\" with the list of charge ids.",
-        ),
         _ => {
             AppError::bad_json("El cuerpo de la solicitud no es un JSON válido.", "The request body is not valid JSON.")
         }

@@ -49,6 +49,8 @@ pub fn classify(method: &Method, path: &str, query: Option<&str>) -> Option<Rout
         ["tramites", _, "enviar"] if post => Some(RouteClass::Orders),
         ["tramites", "solicitud", _, "acceso"] if post => Some(RouteClass::Login),
         ["tramites", "solicitud", _, ..] => Some(RouteClass::OrderReads),
+        // The tariffs and a fee's quote.
+        ["api", "v1", "tariffs"] | ["api", "v1", "quotes"] => Some(RouteClass::Tariffs),
         // Staff logins, their TOTP code, and the forms that check a code.
         ["personal", "entrar"] | ["personal", "entrar", "codigo"] if post => Some(RouteClass::Login),
         ["personal", "cuenta", "2fa"] | ["personal", "cuenta", "2fa", "desactivar"] if post => Some(RouteClass::Login),
@@ -97,6 +99,9 @@ mod tests {
             (&get, "/v/A-2026-000001", Some("s=x"), Some(RouteClass::Verify)),
             (&get, "/api/v1/receipts/A-2026-000001/verify", Some("s=x"), Some(RouteClass::Verify)),
             (&get, "/verificar", Some("url=x"), Some(RouteClass::Verify)),
+            (&get, "/api/v1/tariffs", None, Some(RouteClass::Tariffs)),
+            (&get, "/api/v1/tariffs", Some("date=2026-03-01"), Some(RouteClass::Tariffs)),
+            (&post, "/api/v1/quotes", None, Some(RouteClass::Tariffs)),
             (&get, "/", None, None),
             (&get, "/pkg/recauda.wasm", None, None),
             (&post, "/api/v1/stripe/webhook", None, None),

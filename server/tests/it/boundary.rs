@@ -265,10 +265,12 @@ async fn the_openapi_document_comes_from_the_handlers_and_lists_every_api_route(
             "/api/v1/orders/{token}",
             "/api/v1/orders/{token}/checkout",
             "/api/v1/orders/{token}/requote",
+            "/api/v1/quotes",
             "/api/v1/receipts/keys",
             "/api/v1/receipts/{folio}/redeem",
             "/api/v1/receipts/{folio}/verify",
             "/api/v1/stripe/webhook",
+            "/api/v1/tariffs",
             "/healthz",
         ]
     );

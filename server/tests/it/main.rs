@@ -23,7 +23,10 @@
 //!   the proof, corrections, approval, payment, the permit) and who may
 //!   decide them;
 //! * `totp`: the staff's TOTP second factor (enrolment, the code at login,
-//!   replays, the lockout, the municipality's requirement, admin reset).
+//!   replays, the lockout, the municipality's requirement, admin reset);
+//! * `tariffs`: the tariffs in force and fee quotes (every tariff of
+//!   Loreto's file quoted against a fee computed by hand, the UMA's change
+//!   on 1 February, fractions of a metre, refusals, the OpenAPI document).
 
 mod common;
 
@@ -43,4 +46,5 @@ mod reconciliation;
 mod staff;
 mod store_story;
 mod stripe;
+mod tariffs;
 mod totp;
