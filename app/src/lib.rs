@@ -4,6 +4,7 @@
 //! few interactive *islands*; every citizen flow is a real HTML form first.
 //! Server-only code (store, state, rate limiting) sits behind the `ssr` feature.
 
+pub mod catalogue;
 pub mod csrf;
 pub mod domain;
 pub mod error;

@@ -1,8 +1,10 @@
 //! How amounts and dates read on a page.
 
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
 
 use crate::domain::discounts::Component;
+use crate::domain::money::Centavos;
 use crate::i18n::Lang;
 
 /// 21/11/2026 in Spanish, 2026-11-21 in English.
@@ -11,6 +13,12 @@ pub fn date(d: NaiveDate, lang: Lang) -> String {
         Lang::Es => d.format("%d/%m/%Y").to_string(),
         Lang::En => d.format("%Y-%m-%d").to_string(),
     }
+}
+
+/// An exact amount in pesos that is not a fee (a UMA value, declared ticket
+/// sales) as money reads: `$117.31`, `$10,000.00`.
+pub fn pesos(d: Decimal) -> String {
+    Centavos::from_decimal(d).display_mxn()
 }
 
 pub fn component(c: &Component, lang: Lang) -> &'static str {
@@ -39,6 +47,12 @@ pub fn url_encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pesos_read_as_money() {
+        assert_eq!(pesos(Decimal::new(11731, 2)), "$117.31");
+        assert_eq!(pesos(Decimal::new(10_000, 0)), "$10,000.00");
+    }
 
     #[test]
     fn encodes_a_return_path() {

@@ -1,5 +1,5 @@
-//! The home page: what a citizen can do here, office hours and the discount
-//! programs in force today.
+//! The home page: what a citizen can do here, the way to the trámites
+//! catalogue, office hours and the discount programs in force today.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -24,6 +24,11 @@ pub fn HomePage() -> impl IntoView {
             <ul class="checklist">
                 {t.home_what.iter().map(|line| view! { <li>{*line}</li> }).collect_view()}
             </ul>
+        </section>
+        <section class="card" data-testid="home-catalogue" aria-labelledby="home-catalogue-title">
+            <h2 id="home-catalogue-title">{t.home_catalogue_title}</h2>
+            <p>{t.home_catalogue_intro}</p>
+            <a class="button secondary" data-testid="home-catalogue-link" href="/tramites">{t.home_catalogue_cta}</a>
         </section>
         <DiscountsInForce/>
         <section class="office" data-testid="office-hours">

@@ -30,6 +30,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         <nav class="site-nav" aria-label="Principal">
             <a href="/">{t.nav_home}</a>
             <a href="/consulta">{t.nav_lookup}</a>
+            <a href="/tramites" data-testid="nav-catalogue">{t.nav_catalogue}</a>
             <a href="/recibos">{ctx.lang.pick("Mis recibos", "My receipts")}</a>
         </nav>
         <main id="contenido" tabindex="-1">{children()}</main>

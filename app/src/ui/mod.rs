@@ -2,6 +2,7 @@
 //! ship WebAssembly.
 
 pub mod caja_pages;
+mod catalogue_page;
 pub mod debts;
 pub mod error_page;
 mod format;
@@ -97,6 +98,8 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=layout::NotFound>
                     <Route path=StaticSegment("") view=home::HomePage/>
                     <Route path=StaticSegment("consulta") view=lookup_page::LookupPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("tramites") view=catalogue_page::CataloguePage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("tramites"), ParamSegment("slug")) view=catalogue_page::ProcedurePage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("orden"), ParamSegment("token")) view=order_page::OrderPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("prueba"), StaticSegment("pago"), ParamSegment("token")) view=order_page::DemoCheckoutPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("v"), ParamSegment("folio")) view=receipt_page::VerifyPage ssr=SsrMode::Async/>

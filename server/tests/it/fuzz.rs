@@ -62,7 +62,7 @@ fn key() -> impl Strategy<Value = String> {
     prop_oneof![
         6 => prop::sample::select(vec![
             "cuenta", "rfc", "cargo", "csrf", "accion", "account", "s", "papel", "lang", "volver", "folio",
-            "importe", "cuenta[]", "Cuenta", " cuenta", "csrf ", "",
+            "importe", "cuenta[]", "Cuenta", " cuenta", "csrf ", "", "q", "tarifa", "cantidad",
         ])
         .prop_map(str::to_string),
         1 => "\\PC{0,8}",
@@ -77,7 +77,7 @@ fn value(csrf: String) -> impl Strategy<Value = String> {
             "P-000001", "p-000002", "LC-000001", "A-000003", "X-999999", "GODE561231GR8", "gode561231gr8",
             "XAXX010101000", "1", "2", "3", "8", "-1", "0", "99999999999999999999", "1.5", "", " ", "en", "es",
             "/consulta", "/", "//evil.example", "/recibos?cuenta=P-1", "pagar", "aprobar", "rechazar", "carta",
-            "ticket", "A-2026-000001", "$1,234.50", "1234,50",
+            "ticket", "A-2026-000001", "$1,234.50", "1234,50", "ANU-I-E", "ESP-BOLETAJE", "ANU-IV", "taxi",
         ])
         .prop_map(str::to_string),
         2 => Just(csrf),
@@ -280,7 +280,16 @@ fn form_posts_never_answer_5xx() {
 #[test]
 fn gets_with_repeated_fields_never_answer_5xx_and_the_first_value_wins() {
     let (rt, app) = server();
-    let paths = prop::sample::select(vec!["/api/v1/debts", "/idioma", "/v/A-2026-000001", "/recibos", "/consulta"]);
+    let paths = prop::sample::select(vec![
+        "/api/v1/debts",
+        "/idioma",
+        "/v/A-2026-000001",
+        "/recibos",
+        "/consulta",
+        "/tramites",
+        "/tramites/anuncios",
+        "/tramites/espectaculos",
+    ]);
     run((paths, query(valid_csrf(&app.state))), 10, |(path, q)| {
         let get = |q: String| {
             rt.block_on(async {

@@ -3,6 +3,9 @@
 //!
 //! * `api`, `orders`, `payments`, `receipts`, `pages`: a real server on
 //!   port 0 with a fresh SQLite file each (`common::spawn_app`);
+//! * `catalogue`: the public trámites catalogue (search, each procedure's
+//!   page with its tariffs and worked examples, the no-JavaScript
+//!   calculator), as a browser without JavaScript gets it;
 //! * `stripe`: the same against an in-process fake of Stripe's endpoints;
 //! * `reconciliation`: the treasury's reconciliation with Stripe's payouts
 //!   (the fake's payouts and balance transactions), and its store on
@@ -35,6 +38,7 @@ mod audit;
 mod boundary;
 mod caja;
 mod campaign;
+mod catalogue;
 mod fuzz;
 mod orders;
 mod pages;
