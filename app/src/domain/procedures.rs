@@ -10,19 +10,15 @@ use serde::{Deserialize, Serialize};
 
 string_enum! {
     /// When a document is asked for.
+    #[derive(Default)]
     pub enum DocumentWhen {
         /// On every request.
+        #[default]
         Always = "always",
         /// Only for a new permit or licence.
         New = "new",
         /// Only for a renewal (refrendo).
         Renewal = "renewal",
-    }
-}
-
-impl Default for DocumentWhen {
-    fn default() -> Self {
-        DocumentWhen::Always
     }
 }
 

@@ -169,7 +169,12 @@ fn procedure_page(ctx: &PageContext, p: &Procedure) -> AnyView {
         }
     });
     let online = if p.online {
-        view! { <p data-testid="online-yes">{t.proc_online_yes}</p> }.into_any()
+        let href = format!("/tramites/{}/solicitar", p.slug);
+        view! {
+            <p data-testid="online-yes">{t.proc_online_yes}</p>
+            <p><a class="button" href=href data-testid="request-link">{ctx.lang.pick("Solicitar en línea", "Request online")}</a></p>
+        }
+        .into_any()
     } else {
         view! { <p data-testid="online-no">{t.proc_online_no}" "{m.address.clone()}"."</p> }.into_any()
     };

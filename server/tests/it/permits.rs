@@ -137,6 +137,11 @@ async fn an_advert_permit_from_request_to_issued_permit() {
     staff(&app, "revisora", &[Role::Revisor]).await;
     let mut citizen = Browser::new();
 
+    // From the catalogue's page of the procedure to its form.
+    let (status, html) = citizen.get(&app, "/tramites/anuncios").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("href=\"/tramites/anuncios/solicitar\""), "{html}");
+
     // The form, and its live quote ("Calcular costo"): 1.5 × 2 = 3 m² of
     // ANU-II-A at 1 UMA each, 3 × 117.31 = 351.93.
     let (status, html) = citizen.get(&app, "/tramites/anuncios/solicitar").await;
