@@ -37,6 +37,7 @@ use serde::Deserialize;
 
 use crate::caja::{form_refused, see_other, text, unavailable, NoticeQuery};
 use crate::http::extract::{First, Form, MultipartBody, PathParam, Query};
+use crate::receipt_pdf::report::{render_report, Block, Report};
 use crate::staff::{ctx, page, Staff};
 
 /// The largest request body with documents (every file is also limited
@@ -389,9 +390,7 @@ pub async fn request_page(
         Ok(x) => x,
         Err(e) => return unavailable(e),
     };
-    let permit_url = permit.as_ref().and_then(|p| {
-        p.signature.as_ref().map(|s| format!("{}/p/{}?s={s}", state.public_url.trim_end_matches('/'), p.folio))
-    });
+    let permit_url = permit.as_ref().and_then(|p| app::permits::permit_url(&state.public_url, p));
     let view = RequestView {
         tariff_names: tariff_names(&state, &request),
         procedure: state.municipality.procedure(&request.procedure).cloned(),
@@ -611,6 +610,112 @@ pub async fn cancel(
     match moved {
         Ok(Ok(_)) => see_other(&format!("{back}?aviso=cancelada")),
         Ok(Err(r)) => refusal_response(&r, &back),
+        Err(e) => unavailable(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignatureQuery {
+    #[serde(default)]
+    pub s: First<String>,
+}
+
+/// `GET /p/{folio}?s=…`: a permit's QR code, checked (anyone; rate-limited
+/// like receipts' checks).
+#[tracing::instrument(name = "permits.verify", skip_all)]
+pub async fn verify(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    PathParam(folio): PathParam,
+    Query(q): Query<SignatureQuery>,
+) -> Response {
+    let check = match app::permits::check_permit(&state, &folio, q.s.as_deref().unwrap_or("")).await {
+        Ok(c) => c,
+        Err(e) => return unavailable(e),
+    };
+    let status = if check.permit.is_none() { StatusCode::NOT_FOUND } else { StatusCode::OK };
+    page(status, permit_pages::verify_document(ctx(&state, &uri, &headers), check))
+}
+
+/// `GET /tramites/solicitud/{token}/permiso.pdf` (the applicant): the
+/// permit, printable, with its QR code.
+#[tracing::instrument(name = "permits.pdf", skip_all)]
+pub async fn permit_pdf(State(state): State<AppState>, headers: HeaderMap, PathParam(token): PathParam) -> Response {
+    let request = match load(&state, &token).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return request_not_found(),
+        Err(r) => return r,
+    };
+    if !has_access(&state, &headers, &token) {
+        return AppError::forbidden().with_back(format!("/tramites/solicitud/{token}")).into_response();
+    }
+    let permit = match state.store.permit_of_request(request.id).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return not_found("Este trámite aún no tiene permiso expedido.", "No permit issued yet."),
+        Err(e) => return unavailable(e),
+    };
+    let Some(url) = app::permits::permit_url(&state.public_url, &permit) else {
+        return AppError::unavailable().into_response();
+    };
+    let m = &state.municipality;
+    let s = &permit.scope;
+    let names = tariff_names(&state, &request);
+    let fees: Vec<Vec<String>> = request
+        .lines
+        .iter()
+        .map(|l| {
+            let name = names.iter().find(|(c, _)| *c == l.tariff).map_or(l.tariff.clone(), |(_, n)| n.clone());
+            vec![name, l.quantity.normalize().to_string(), l.fee.map(|f| f.display_mxn()).unwrap_or_default()]
+        })
+        .collect();
+    let mut blocks = vec![
+        Block::Facts(vec![
+            ("Folio".into(), permit.folio.to_string()),
+            ("Solicitud".into(), request.number.clone()),
+            ("Trámite".into(), procedure_name(&state, &request.procedure)),
+            ("Titular".into(), s.holder.clone()),
+            ("Ubicación".into(), s.location.clone()),
+            ("Vigencia".into(), format!("{} al {}", s.starts_on.format("%d/%m/%Y"), s.ends_on.format("%d/%m/%Y"))),
+            ("Horario".into(), if s.hours.is_empty() { "—".into() } else { s.hours.clone() }),
+            ("Medida".into(), s.measure.clone()),
+            ("Descripción".into(), if s.description.is_empty() { "—".into() } else { s.description.clone() }),
+            ("Condiciones".into(), if s.conditions.is_empty() { "—".into() } else { s.conditions.clone() }),
+            ("Expedido".into(), permit.issued_on.format("%d/%m/%Y").to_string()),
+        ]),
+        Block::Heading("Derechos pagados".into()),
+        Block::Table { header: vec!["Concepto".into(), "Cantidad".into(), "Importe".into()], rows: fees },
+        Block::Qr {
+            data: url,
+            caption: "Escanee el código para verificar este permiso en el portal de la tesorería. Solo vale lo que \
+                      la verificación muestra: un papel con otras fechas, otra medida u otro lugar fue alterado."
+                .into(),
+        },
+    ];
+    if permit.folio.series() == app::domain::folio::DEMO_PERMIT_SERIES {
+        blocks.insert(0, Block::Text("PERMISO DE DEMOSTRACIÓN — SIN VALIDEZ: no se pagó dinero real.".into()));
+    }
+    if let Some(why) = &permit.cancelled {
+        blocks.insert(0, Block::Text(format!("PERMISO CANCELADO: {why}")));
+    }
+    let report = Report {
+        municipality: format!("Municipio de {}, {}", m.name, m.state),
+        office: "Dirección de Ingresos — Tesorería Municipal".into(),
+        title: format!("Permiso {}", permit.folio),
+        blocks,
+    };
+    match render_report(&report) {
+        Ok(bytes) => {
+            let disposition = format!("inline; filename=\"permiso-{}.pdf\"", permit.folio);
+            let mut response = (StatusCode::OK, bytes).into_response();
+            let h = response.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+            if let Ok(v) = HeaderValue::from_str(&disposition) {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+            response
+        }
         Err(e) => unavailable(e),
     }
 }

@@ -694,6 +694,12 @@ async fn desk_page(
 ) -> Response {
     let shown = if scanned.trim().is_empty() {
         staff_pages::DeskShown::Nothing
+    } else if app::permits::is_permit_url(scanned) {
+        match app::permits::desk_check_permit(state, scanned).await {
+            Ok(Ok(check)) => staff_pages::DeskShown::Permit { check: Box::new(check), note },
+            Ok(Err(why)) => staff_pages::DeskShown::Refused(why),
+            Err(_) => return AppError::unavailable().into_response(),
+        }
     } else {
         match app::receipts::desk_check(state, scanned).await {
             Ok(Ok(check)) => staff_pages::DeskShown::Checked { check: Box::new(check), note },
@@ -874,6 +880,9 @@ pub struct RedeemForm {
     pub folio: First<String>,
     #[serde(default)]
     pub s: First<String>,
+    /// `permiso` for a permit; a receipt otherwise.
+    #[serde(default)]
+    pub tipo: First<String>,
 }
 
 /// Where a redemption happened: the desk's address.
@@ -901,6 +910,9 @@ pub async fn redeem(
     }
     let folio = form.folio.into_inner().unwrap_or_default();
     let s = form.s.into_inner().unwrap_or_default();
+    if form.tipo.as_deref() == Some("permiso") {
+        return redeem_permit(&state, &uri, &headers, &staff, &folio, &s).await;
+    }
     let outcome = match app::receipts::redeem(&state, &folio, &s, &staff.actor(), &staff.display(), &place(ip)).await {
         Ok(o) => o,
         Err(_) => return AppError::unavailable().into_response(),
@@ -914,6 +926,34 @@ pub async fn redeem(
     };
     let scanned = format!("{}/v/{}?s={}", state.public_url.trim_end_matches('/'), folio.trim(), s.trim());
     desk_page(&state, &uri, &headers, &staff, &scanned, Some(note), status).await
+}
+
+/// "Entregar / canjear" of a permit: authentic (valid, not a
+/// demonstration's), its code its own, handed over once.
+async fn redeem_permit(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    staff: &Staff,
+    folio: &str,
+    s: &str,
+) -> Response {
+    let check = match app::permits::check_permit(state, folio, s).await {
+        Ok(c) => c,
+        Err(_) => return AppError::unavailable().into_response(),
+    };
+    let scanned = format!("{}/p/{}?s={}", state.public_url.trim_end_matches('/'), check.folio, s.trim());
+    let (note, status) = match (&check.verdict, &check.permit) {
+        (app::permits::PermitVerdict::Authentic, Some(p)) => {
+            match state.store.redeem_permit(&p.folio, &staff.actor(), &staff.display(), state.clock.real_now()).await {
+                Ok(true) => (staff_pages::DeskNote::RedeemedNow, StatusCode::OK),
+                Ok(false) => (staff_pages::DeskNote::AlreadyRedeemed, StatusCode::CONFLICT),
+                Err(_) => return AppError::unavailable().into_response(),
+            }
+        }
+        _ => (staff_pages::DeskNote::NotRedeemable, StatusCode::UNPROCESSABLE_ENTITY),
+    };
+    desk_page(state, uri, headers, staff, &scanned, Some(note), status).await
 }
 
 /// The admin page, with an optional notice (`ok`, text) and status.

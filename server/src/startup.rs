@@ -165,6 +165,8 @@ pub fn router(state: AppState) -> Router {
         .route("/tramites/solicitud/{token}/acceso", post(permits::proof))
         .route("/tramites/solicitud/{token}/documento", get(permits::applicant_document))
         .route("/tramites/solicitud/{token}/cancelar", post(permits::cancel))
+        .route("/tramites/solicitud/{token}/permiso.pdf", get(permits::permit_pdf))
+        .route("/p/{folio}", get(permits::verify))
         .route("/personal/revision", get(permits::queue))
         .route("/personal/revision/{token}", get(permits::review))
         .route("/personal/revision/{token}/documento", get(permits::staff_document))

@@ -879,7 +879,13 @@ impl Store {
 
     /// Hands over a valid permit, once: `false` when it was already
     /// redeemed, is cancelled or does not exist.
-    pub async fn redeem_permit(&self, folio: &Folio, by: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub async fn redeem_permit(
+        &self,
+        folio: &Folio,
+        actor: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let at = timestamp_to_db(now);
         let mut tx = self.write().await?;
         let done = sqlx::query(tx.sql(&REDEEM_PERMIT))
@@ -892,8 +898,8 @@ impl Store {
             .rows_affected()
             == 1;
         if done {
-            let details = serde_json::json!({ "folio": folio.to_string() });
-            tx.audit(&format!("staff:{by}"), AuditAction::PermitRedeemed, details, &at).await?;
+            let details = serde_json::json!({ "folio": folio.to_string(), "by": by });
+            tx.audit(actor, AuditAction::PermitRedeemed, details, &at).await?;
             tx.commit().await?;
         }
         Ok(done)

@@ -718,3 +718,42 @@ pub fn review_document(ctx: PageContext, csrf: &str, v: ReviewView) -> String {
         .into_any()
     })
 }
+
+/// `GET /p/{folio}?s=…`: a permit's QR code checked, for anyone holding
+/// it: the verdict and the scope as recorded (the holder's name masked),
+/// to compare with the paper.
+pub fn verify_document(ctx: PageContext, check: crate::permits::PermitCheck) -> String {
+    use crate::permits::PermitVerdict;
+    let title = format!("Verificación del permiso {}", check.folio);
+    let heading = title.clone();
+    document(ctx, &title, move || {
+        let ok = check.verdict == PermitVerdict::Authentic;
+        let class = format!("verdict verdict-{}", if ok { "authentic" } else { "forged" });
+        let scope = check.permit.as_ref().filter(|_| check.verdict != PermitVerdict::Forged).map(|p| {
+            let s = &p.scope;
+            view! {
+                <dl class="owner" data-testid="permit-scope">
+                    <div><dt>"Folio"</dt><dd>{p.folio.to_string()}</dd></div>
+                    <div><dt>"Titular"</dt><dd>{crate::privacy::mask_name(&s.holder)}</dd></div>
+                    <div><dt>"Ubicación"</dt><dd>{s.location.clone()}</dd></div>
+                    <div><dt>"Vigencia"</dt><dd data-testid="permit-dates">{format!("{} al {}", s.starts_on.format("%d/%m/%Y"), s.ends_on.format("%d/%m/%Y"))}</dd></div>
+                    {(!s.hours.is_empty()).then(|| view! { <div><dt>"Horario"</dt><dd>{s.hours.clone()}</dd></div> })}
+                    <div><dt>"Medida"</dt><dd data-testid="permit-measure">{s.measure.clone()}</dd></div>
+                    {(!s.conditions.is_empty()).then(|| view! { <div><dt>"Condiciones"</dt><dd>{s.conditions.clone()}</dd></div> })}
+                    <div><dt>"Expedido"</dt><dd>{p.issued_on.format("%d/%m/%Y").to_string()}</dd></div>
+                </dl>
+            }
+        });
+        view! {
+            <h1>{heading}</h1>
+            <section class=class data-testid="permit-verdict" data-verdict=check.verdict.as_str() aria-live="polite">
+                <h2>{if ok { "✔ Permiso auténtico" } else { "✘ Permiso no válido" }}</h2>
+                <p>{check.verdict.message_es()}</p>
+            </section>
+            {scope}
+            <p class="muted small">"Si el papel dice otra cosa (otras fechas, otra medida, otro lugar), el permiso fue \
+               alterado: solo vale lo que esta página muestra."</p>
+        }
+        .into_any()
+    })
+}

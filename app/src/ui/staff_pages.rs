@@ -356,6 +356,9 @@ pub enum DeskShown {
     Refused(String),
     /// A checked receipt; `note` is the outcome of a redemption just tried.
     Checked { check: Box<crate::receipts::DeskCheck>, note: Option<DeskNote> },
+    /// A checked permit (its QR code's URL is `…/p/<folio>?s=…`), with its
+    /// scope to compare against the paper.
+    Permit { check: Box<crate::permits::PermitCheck>, note: Option<DeskNote> },
 }
 
 /// The outcome of "Entregar / canjear".
@@ -390,6 +393,7 @@ pub fn desk_document(ctx: PageContext, csrf: &str, scanned: &str, shown: DeskSho
                 <div class="error-summary" role="alert" data-testid="desk-error"><p>{why}</p></div>
             }
             .into_any(),
+            DeskShown::Permit { check, note } => permit_verdict(*check, note, may_redeem, &csrf, tz).into_any(),
             DeskShown::Checked { check, note } => {
                 let kind = check.verification.kind;
                 let class = format!("verdict verdict-{} desk-verdict", kind.as_str());
@@ -462,7 +466,7 @@ pub fn desk_document(ctx: PageContext, csrf: &str, scanned: &str, shown: DeskSho
         };
         let photo_csrf = csrf.clone();
         view! {
-            <h1>"Verificar recibos"</h1>
+            <h1>"Verificar recibos y permisos"</h1>
             <section class="card desk-camera" id="desk-camera" data-testid="desk-camera" hidden
                 aria-label="Escanear con la cámara">
                 <button type="button" class="button desk-camera-start" id="desk-camera-start"
@@ -494,6 +498,73 @@ pub fn desk_document(ctx: PageContext, csrf: &str, scanned: &str, shown: DeskSho
         }
         .into_any()
     })
+}
+
+/// The desk's verdict on a permit: its scope as recorded (what the paper
+/// must show), its redemption, and the button to hand it over once.
+fn permit_verdict(
+    check: crate::permits::PermitCheck,
+    note: Option<DeskNote>,
+    may_redeem: bool,
+    csrf: &str,
+    tz: chrono_tz::Tz,
+) -> impl IntoView {
+    use crate::permits::PermitVerdict;
+    let verdict = check.verdict;
+    let ok = verdict == PermitVerdict::Authentic;
+    let class = format!("verdict verdict-{} desk-verdict", if ok { "authentic" } else { "forged" });
+    let redeemed =
+        check.permit.as_ref().and_then(|p| p.redeemed_at.map(|at| (at, p.redeemed_by.clone().unwrap_or_default())));
+    let note = note.map(|n| {
+        let text = match (&n, &redeemed) {
+            (DeskNote::RedeemedNow, _) => "Entregado: el permiso quedó canjeado.".to_string(),
+            (DeskNote::AlreadyRedeemed, Some((at, by))) => {
+                format!("YA SE CANJEÓ el {} por {by}. No lo entregue de nuevo.", when(*at, tz))
+            }
+            _ => "Este permiso no se puede canjear (no es auténtico o fue cancelado).".to_string(),
+        };
+        let class = if matches!(n, DeskNote::RedeemedNow) { "notice ok" } else { "notice bad" };
+        view! { <p class=class role="alert" data-testid="desk-note">{text}</p> }
+    });
+    let scope = check.permit.as_ref().map(|p| {
+        let s = &p.scope;
+        view! {
+            <dl class="facts" data-testid="desk-permit-scope">
+                <dt>"Folio"</dt><dd>{p.folio.to_string()}</dd>
+                <dt>"Titular"</dt><dd>{s.holder.clone()}</dd>
+                <dt>"Ubicación"</dt><dd>{s.location.clone()}</dd>
+                <dt>"Vigencia"</dt><dd data-testid="desk-permit-dates">{format!("{} al {}", s.starts_on.format("%d/%m/%Y"), s.ends_on.format("%d/%m/%Y"))}</dd>
+                <dt>"Horario"</dt><dd>{if s.hours.is_empty() { "—".to_string() } else { s.hours.clone() }}</dd>
+                <dt>"Medida"</dt><dd data-testid="desk-permit-measure">{s.measure.clone()}</dd>
+                <dt>"Condiciones"</dt><dd>{if s.conditions.is_empty() { "—".to_string() } else { s.conditions.clone() }}</dd>
+            </dl>
+        }
+    });
+    let already = redeemed.clone().map(|(at, by)| {
+        view! { <p class="notice" data-testid="desk-redeemed">{format!("Canjeado el {} por {by}.", when(at, tz))}</p> }
+    });
+    let form = (may_redeem && ok && redeemed.is_none()).then(|| {
+        let (folio, s, csrf) = (check.folio.clone(), check.signature.clone(), csrf.to_string());
+        view! {
+            <form method="post" action="/personal/caja/canjear">
+                <input type="hidden" name="csrf" value=csrf/>
+                <input type="hidden" name="tipo" value="permiso"/>
+                <input type="hidden" name="folio" value=folio/>
+                <input type="hidden" name="s" value=s/>
+                <button type="submit" class="button" data-testid="redeem">"Entregar / canjear permiso"</button>
+            </form>
+        }
+    });
+    view! {
+        <section class=class data-testid="desk-verdict" data-verdict=verdict.as_str() aria-live="polite">
+            <h2>{if ok { "✔ Permiso auténtico" } else { "✘ Permiso no válido" }}</h2>
+            <p>{verdict.message_es()}</p>
+            {scope}
+            {already}
+            {note}
+            {form}
+        </section>
+    }
 }
 
 /// `GET /personal/admin/personal` (admin): every account, with forms to

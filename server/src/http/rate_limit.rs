@@ -42,7 +42,7 @@ pub fn classify(method: &Method, path: &str, query: Option<&str>) -> Option<Rout
         // Receipts.
         ["recibo", _] | ["recibo", _, "pdf"] => Some(RouteClass::Receipts),
         ["recibos"] if has(&["cuenta", "folio"]) => Some(RouteClass::Receipts),
-        ["v", _] | ["api", "v1", "receipts", _, "verify"] => Some(RouteClass::Verify),
+        ["v", _] | ["p", _] | ["api", "v1", "receipts", _, "verify"] => Some(RouteClass::Verify),
         ["verificar"] if has(&["url"]) => Some(RouteClass::Verify),
         // Permit requests: filing one, its page and documents, and the
         // applicant's proof (checked like a login).
@@ -78,6 +78,7 @@ mod tests {
             (&get, "/tramites/solicitud/0123", None, Some(RouteClass::OrderReads)),
             (&post, "/tramites/solicitud/0123/corregir", None, Some(RouteClass::OrderReads)),
             (&get, "/tramites/anuncios", None, None),
+            (&get, "/p/PER-2026-000001", Some("s=x"), Some(RouteClass::Verify)),
             (&get, "/consulta", Some("cuenta=P-1"), Some(RouteClass::Lookup)),
             (&get, "/consulta", Some("rfc=GODE561231GR8"), Some(RouteClass::Lookup)),
             (&get, "/consulta", None, None),

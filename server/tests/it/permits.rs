@@ -292,6 +292,55 @@ async fn an_advert_permit_from_request_to_issued_permit() {
     assert!(html.contains("data-status=\"issued\""));
     let steps: Vec<&str> = html.split("data-action=\"").skip(1).map(|s| s.split('"').next().unwrap()).collect();
     assert_eq!(steps, ["submit", "ask_correction", "resubmit", "approve", "pay", "issue"]);
+
+    // The PDF carries a QR code whose URL checks the permit against its record.
+    let r = app
+        .client
+        .get(format!("{}{page_path}/permiso.pdf", app.base))
+        .header("cookie", citizen.header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let pdf = lopdf::Document::load_mem(&r.bytes().await.unwrap()).unwrap();
+    let text = crate::common::pdf::text(&pdf);
+    assert!(text.contains("PER-2026-000001") && text.contains("Sin iluminación."), "{text}");
+    let url = crate::common::pdf::qr_in_pdf(&pdf);
+    let path = url.split_once("/p/").map(|(_, rest)| format!("/p/{rest}")).expect("a permit URL");
+    let r = app.get(&path).await;
+    assert_eq!(r.status().as_u16(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("data-verdict=\"authentic\""), "{html}");
+    assert!(html.contains("23/11/2026 al 07/12/2026") && html.contains("3 m²"));
+    assert!(!html.contains("Panadería La Espiga"), "the holder is masked in public");
+    // Someone else's QR (another code) does not pass.
+    let (folio_part, _) = path.split_once("?s=").unwrap();
+    let r = app.get(&format!("{folio_part}?s=00000000.AAAA")).await;
+    assert!(r.text().await.unwrap().contains("data-verdict=\"forged\""));
+
+    // The cashier desk verifies the permit and hands it over once.
+    staff(&app, "cajero", &[Role::Cajero]).await;
+    let cajero = session(&app, "cajero").await;
+    let desk = format!("/personal/caja/verificar?url={}", crate::common::encode(&url));
+    let html = get_as(&app, &desk, Some(&cajero)).await.text().await.unwrap();
+    assert!(
+        html.contains("data-verdict=\"authentic\"") && html.contains("data-testid=\"desk-permit-scope\""),
+        "{html}"
+    );
+    let t = page_token(&app, &cajero).await;
+    let s = url.split("?s=").nth(1).unwrap();
+    let body = format!("csrf={t}&tipo=permiso&folio=PER-2026-000001&s={}", crate::common::encode(s));
+    let r = post_as(&app, "/personal/caja/canjear", &cajero, &body).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().await.unwrap().contains("el permiso quedó canjeado"));
+    let r = post_as(&app, "/personal/caja/canjear", &cajero, &body).await;
+    assert_eq!(r.status().as_u16(), 409, "a permit is handed over once");
+
+    // A record whose dates were stretched no longer matches its signature.
+    app.sql("UPDATE permits SET scope = replace(scope, '2026-12-07', '2026-12-31')").await;
+    let html = app.get(&path).await.text().await.unwrap();
+    assert!(html.contains("data-verdict=\"forged\""), "an altered date fails: {html}");
 }
 
 #[tokio::test]
