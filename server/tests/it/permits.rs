@@ -133,8 +133,22 @@ async fn count(app: &TestApp, table: &str) -> i64 {
 
 #[tokio::test]
 async fn an_advert_permit_from_request_to_issued_permit() {
-    let app = spawn_app().await;
-    staff(&app, "revisora", &[Role::Revisor]).await;
+    an_advert_permit(&spawn_app().await).await;
+}
+
+/// The same story on PostgreSQL: every statement of permit requests and
+/// permits runs on both databases.
+#[tokio::test]
+async fn an_advert_permit_on_postgres() {
+    crate::store_story::on_fresh_postgres("permits", |url| async move {
+        an_advert_permit(&crate::common::spawn_app_on_database(&url).await).await;
+    })
+    .await;
+}
+
+async fn an_advert_permit(app: &TestApp) {
+    let app = app;
+    staff(app, "revisora", &[Role::Revisor]).await;
     let mut citizen = Browser::new();
 
     // From the catalogue's page of the procedure to its form.
@@ -338,7 +352,10 @@ async fn an_advert_permit_from_request_to_issued_permit() {
     assert_eq!(r.status().as_u16(), 409, "a permit is handed over once");
 
     // A record whose dates were stretched no longer matches its signature.
-    app.sql("UPDATE permits SET scope = replace(scope, '2026-12-07', '2026-12-31')").await;
+    sqlx::query("UPDATE permits SET scope = replace(scope, '2026-12-07', '2026-12-31')")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
     let html = app.get(&path).await.text().await.unwrap();
     assert!(html.contains("data-verdict=\"forged\""), "an altered date fails: {html}");
 }
