@@ -696,7 +696,9 @@ async fn desk_page(
         staff_pages::DeskShown::Nothing
     } else if app::permits::is_permit_url(scanned) {
         match app::permits::desk_check_permit(state, scanned).await {
-            Ok(Ok(check)) => staff_pages::DeskShown::Permit { check: Box::new(check), note },
+            Ok(Ok(check)) => {
+                staff_pages::DeskShown::Permit { check: Box::new(check), note, demo_redeemable: state.demo_payments }
+            }
             Ok(Err(why)) => staff_pages::DeskShown::Refused(why),
             Err(_) => return AppError::unavailable().into_response(),
         }
@@ -943,8 +945,12 @@ async fn redeem_permit(
         Err(_) => return AppError::unavailable().into_response(),
     };
     let scanned = format!("{}/p/{}?s={}", state.public_url.trim_end_matches('/'), check.folio, s.trim());
-    let (note, status) = match (&check.verdict, &check.permit) {
-        (app::permits::PermitVerdict::Authentic, Some(p)) => {
+    // A demonstration permit is handed over only on the demonstration
+    // portal that issued it (its payments are demonstrations too).
+    let redeemable = check.verdict == app::permits::PermitVerdict::Authentic
+        || (state.demo_payments && check.verdict == app::permits::PermitVerdict::Demo);
+    let (note, status) = match (redeemable, &check.permit) {
+        (true, Some(p)) => {
             match state.store.redeem_permit(&p.folio, &staff.actor(), &staff.display(), state.clock.real_now()).await {
                 Ok(true) => (staff_pages::DeskNote::RedeemedNow, StatusCode::OK),
                 Ok(false) => (staff_pages::DeskNote::AlreadyRedeemed, StatusCode::CONFLICT),

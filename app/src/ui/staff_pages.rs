@@ -358,7 +358,9 @@ pub enum DeskShown {
     Checked { check: Box<crate::receipts::DeskCheck>, note: Option<DeskNote> },
     /// A checked permit (its QR code's URL is `…/p/<folio>?s=…`), with its
     /// scope to compare against the paper.
-    Permit { check: Box<crate::permits::PermitCheck>, note: Option<DeskNote> },
+    /// `demo_redeemable`: this portal runs the demonstration provider, so
+    /// its demonstration permits may be handed over (never elsewhere).
+    Permit { check: Box<crate::permits::PermitCheck>, note: Option<DeskNote>, demo_redeemable: bool },
 }
 
 /// The outcome of "Entregar / canjear".
@@ -393,7 +395,9 @@ pub fn desk_document(ctx: PageContext, csrf: &str, scanned: &str, shown: DeskSho
                 <div class="error-summary" role="alert" data-testid="desk-error"><p>{why}</p></div>
             }
             .into_any(),
-            DeskShown::Permit { check, note } => permit_verdict(*check, note, may_redeem, &csrf, tz).into_any(),
+            DeskShown::Permit { check, note, demo_redeemable } => {
+                permit_verdict(*check, note, may_redeem, demo_redeemable, &csrf, tz).into_any()
+            }
             DeskShown::Checked { check, note } => {
                 let kind = check.verification.kind;
                 let class = format!("verdict verdict-{} desk-verdict", kind.as_str());
@@ -506,12 +510,14 @@ fn permit_verdict(
     check: crate::permits::PermitCheck,
     note: Option<DeskNote>,
     may_redeem: bool,
+    demo_redeemable: bool,
     csrf: &str,
     tz: chrono_tz::Tz,
 ) -> impl IntoView {
     use crate::permits::PermitVerdict;
     let verdict = check.verdict;
     let ok = verdict == PermitVerdict::Authentic;
+    let redeemable = ok || (demo_redeemable && verdict == PermitVerdict::Demo);
     let class = format!("verdict verdict-{} desk-verdict", if ok { "authentic" } else { "forged" });
     let redeemed =
         check.permit.as_ref().and_then(|p| p.redeemed_at.map(|at| (at, p.redeemed_by.clone().unwrap_or_default())));
@@ -543,7 +549,7 @@ fn permit_verdict(
     let already = redeemed.clone().map(|(at, by)| {
         view! { <p class="notice" data-testid="desk-redeemed">{format!("Canjeado el {} por {by}.", when(at, tz))}</p> }
     });
-    let form = (may_redeem && ok && redeemed.is_none()).then(|| {
+    let form = (may_redeem && redeemable && redeemed.is_none()).then(|| {
         let (folio, s, csrf) = (check.folio.clone(), check.signature.clone(), csrf.to_string());
         view! {
             <form method="post" action="/personal/caja/canjear">
@@ -557,7 +563,11 @@ fn permit_verdict(
     });
     view! {
         <section class=class data-testid="desk-verdict" data-verdict=verdict.as_str() aria-live="polite">
-            <h2>{if ok { "✔ Permiso auténtico" } else { "✘ Permiso no válido" }}</h2>
+            <h2>{match verdict {
+                PermitVerdict::Authentic => "✔ Permiso auténtico",
+                PermitVerdict::Demo => "⚠ Permiso de demostración",
+                _ => "✘ Permiso no válido",
+            }}</h2>
             <p>{verdict.message_es()}</p>
             {scope}
             {already}
