@@ -4,6 +4,7 @@
 //! | job | when | several processes on one PostgreSQL |
 //! |-----|------|-------------------------------------|
 //! | expire orders past their day | at start-up (before the first request) and every minute | each runs it; the rows are locked `FOR UPDATE SKIP LOCKED`, so an order expires once |
+//! | expire permit requests unpaid past their due date or uncorrected for 30 days | with the orders' expiry | the same: `SKIP LOCKED` |
 //! | Stripe healing sweep (and refunds of overpayments) | at start-up and every 5 minutes | one at a time: the holder of the `stripe_sweep` lease (`job_leases`) |
 //! | ask Stripe about an attempt whose citizen came back from Checkout | on request of the order page | each serves its own pages' requests |
 //! | sign receipts stored unsigned (older versions) | once at start-up | harmless twice: a signature is written once |
@@ -69,6 +70,12 @@ async fn expire_orders(state: &AppState) {
         Ok(0) => {}
         Ok(n) => tracing::info!(expired = n, "payment orders expired"),
         Err(e) => tracing::warn!(error = %e, "payment orders not expired this time"),
+    }
+    // After the orders: a request whose order just expired is free to expire.
+    match state.store.expire_permit_requests(state.clock.now(), state.clock.today()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(expired = n, "permit requests expired"),
+        Err(e) => tracing::warn!(error = %e, "permit requests not expired this time"),
     }
 }
 

@@ -25,6 +25,10 @@ use crate::domain::permits::{
 };
 use crate::receipt_keys::ReceiptKeys;
 
+/// Calendar days a request may wait for the applicant's corrections
+/// before it expires.
+pub const CORRECTION_DAYS: i64 = 30;
+
 /// The account kind of a request's own account (its number is the
 /// request's number).
 pub const REQUEST_ACCOUNT_KIND: &str = "tramite";
@@ -259,6 +263,21 @@ static INSERT_PERMIT: Stmt = Stmt::new(
 );
 static PERMIT_OF_REQUEST: Stmt = Stmt::new(concat!(permit_select!(), " WHERE request_id = $1"));
 static PERMIT_BY_FOLIO: Stmt = Stmt::new(concat!(permit_select!(), " WHERE folio = $1"));
+/// Approved requests whose fees fell due unpaid, with no order paying them
+/// right now; and requests that waited for corrections since before `$2`.
+static REQUESTS_TO_EXPIRE: Stmt = Stmt::new(
+    "SELECT r.id, r.status FROM permit_requests r \
+     WHERE (r.status = 'approved' \
+            AND EXISTS (SELECT 1 FROM charges c WHERE c.account_id = r.account_id AND c.status = 'open' \
+                        AND c.due_date < {date:$1}) \
+            AND NOT EXISTS (SELECT 1 FROM live_order_charges l JOIN charges c ON c.id = l.charge_id \
+                            WHERE c.account_id = r.account_id)) \
+        OR (r.status = 'needs_correction' AND r.updated_at < {ts:$2}) \
+     ORDER BY r.id {skip_locked}",
+);
+static CANCEL_OPEN_CHARGES: Stmt = Stmt::new(
+    "UPDATE charges SET status = 'cancelled', updated_at = {ts:$2} WHERE account_id = $1 AND status = 'open'",
+);
 static REDEEM_PERMIT: Stmt = Stmt::new(
     "UPDATE permits SET redeemed_at = {ts:$2}, redeemed_by = $3 \
      WHERE folio = $1 AND status = 'valid' AND redeemed_at IS NULL",
@@ -858,6 +877,60 @@ impl Store {
             .fetch_all(r.c())
             .await
             .map_err(query_err("read the open charges of a permit request"))
+    }
+
+    /// Expires what time alone decides (the background job): approved
+    /// requests whose fees fell due unpaid (their charges are cancelled, so
+    /// they no longer show as debts) and requests that waited for
+    /// corrections more than [`CORRECTION_DAYS`]. A request being paid right
+    /// now (its charges in a live order) is left alone. On PostgreSQL the
+    /// rows are taken `SKIP LOCKED`, so several servers expire each once.
+    #[tracing::instrument(name = "store.expire_permit_requests", skip_all)]
+    pub async fn expire_permit_requests(&self, now: DateTime<Utc>, today: NaiveDate) -> Result<u64, StoreError> {
+        let at = timestamp_to_db(now);
+        let waited_since = timestamp_to_db(now - chrono::Duration::days(CORRECTION_DAYS));
+        let mut tx = self.write().await?;
+        let due: Vec<(i64, String)> = sqlx::query_as(tx.sql(&REQUESTS_TO_EXPIRE))
+            .bind(date_to_db(today))
+            .bind(&waited_since)
+            .fetch_all(tx.c())
+            .await
+            .map_err(query_err("find permit requests to expire"))?;
+        for (id, status) in &due {
+            let from =
+                RequestStatus::parse(status).ok_or_else(|| StoreError::Corrupt(format!("permit request {id}")))?;
+            let (comment, account) = if from == RequestStatus::Approved {
+                let account: Option<i64> =
+                    tx.requests_where(&REQUEST_BY_ID, |q| q.bind(*id)).await?.pop().and_then(|r| r.account_id);
+                ("No se pagó antes de la fecha límite.", account)
+            } else {
+                ("No se enviaron las correcciones a tiempo.", None)
+            };
+            if let Some(account) = account {
+                sqlx::query(tx.sql(&CANCEL_OPEN_CHARGES))
+                    .bind(account)
+                    .bind(&at)
+                    .execute(tx.c())
+                    .await
+                    .map_err(query_err("cancel the fees of an expired permit request"))?;
+            }
+            tx.set_request_status(*id, RequestStatus::Expired, None, &at).await?;
+            tx.insert_request_event(
+                *id,
+                &at,
+                today,
+                "expire",
+                Some(from),
+                RequestStatus::Expired,
+                "system",
+                Some(comment),
+            )
+            .await?;
+            let details = serde_json::json!({ "request_id": id, "from": from.as_str() });
+            tx.audit("system", AuditAction::PermitRequestMoved, details, &at).await?;
+        }
+        tx.commit().await?;
+        Ok(due.len() as u64)
     }
 
     /// The permit issued for a request.

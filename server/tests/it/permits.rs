@@ -404,3 +404,58 @@ async fn only_revisors_decide_and_a_decided_request_stays_decided() {
     let r = post_as(&app, &format!("{review}/tomar"), &cookie, "csrf=0").await;
     assert_eq!(r.status().as_u16(), 403);
 }
+
+/// Files the advert of [`advert`] with a PDF from a fresh browser: the
+/// request's token and the browser.
+async fn filed_advert(app: &TestApp) -> (String, Browser) {
+    let mut citizen = Browser::new();
+    let (_, html) = citizen.get(app, "/tramites/anuncios/solicitar").await;
+    let csrf = csrf_of(&html);
+    let r = citizen
+        .post_multipart(app, "/tramites/anuncios/enviar", &advert(&csrf, "enviar"), &[("doc-medidas", "m.pdf", PDF)])
+        .await;
+    let token = location(&r).trim_start_matches("/tramites/solicitud/").trim_end_matches("?aviso=enviada").to_string();
+    (token, citizen)
+}
+
+#[tokio::test]
+async fn unpaid_fees_and_unanswered_corrections_expire_and_leave_no_debt() {
+    let app = spawn_app().await;
+    staff(&app, "revisor", &[Role::Revisor]).await;
+    let cookie = session(&app, "revisor").await;
+    let (paid_late, _) = filed_advert(&app).await;
+    let (silent, _) = filed_advert(&app).await;
+    let t = page_token(&app, &cookie).await;
+    let r = post_as(&app, &format!("/personal/revision/{paid_late}/aprobar"), &cookie, &format!("csrf={t}")).await;
+    assert_eq!(r.status().as_u16(), 303);
+    let r = post_as(
+        &app,
+        &format!("/personal/revision/{silent}/corregir"),
+        &cookie,
+        &format!("csrf={t}&comentario=Falta+el+croquis."),
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let (_, debts) = app.get_json("/api/v1/debts?account=SOL-2026-000001").await;
+    assert_eq!(debts["accounts"][0]["items"].as_array().unwrap().len(), 1, "the fee is owed: {debts}");
+
+    // Nothing is due yet: nothing expires.
+    let now = app.state.clock.now();
+    assert_eq!(app.store.expire_permit_requests(now, crate::common::today()).await.unwrap(), 0);
+    // Past the due date (approval + 10 days) the fee is cancelled with the
+    // request; the correction expires once 30 days have gone by.
+    let later = crate::common::today() + chrono::Duration::days(11);
+    assert_eq!(app.store.expire_permit_requests(now + chrono::Duration::days(11), later).await.unwrap(), 1);
+    let late = app.store.permit_request_by_token(&paid_late).await.unwrap().unwrap();
+    assert_eq!(late.status, RequestStatus::Expired);
+    let (_, debts) = app.get_json("/api/v1/debts?account=SOL-2026-000001").await;
+    assert!(debts["accounts"][0]["items"].as_array().unwrap().is_empty(), "no debt left: {debts}");
+    assert_eq!(
+        app.store.permit_request_by_token(&silent).await.unwrap().unwrap().status,
+        RequestStatus::NeedsCorrection
+    );
+    let much_later = crate::common::today() + chrono::Duration::days(31);
+    assert_eq!(app.store.expire_permit_requests(now + chrono::Duration::days(31), much_later).await.unwrap(), 1);
+    assert_eq!(app.store.permit_request_by_token(&silent).await.unwrap().unwrap().status, RequestStatus::Expired);
+    assert_eq!(app.store.expire_permit_requests(now + chrono::Duration::days(31), much_later).await.unwrap(), 0);
+}
