@@ -5,6 +5,7 @@ pub mod caja_pages;
 pub mod debts;
 pub mod error_page;
 mod format;
+pub mod garbage_pages;
 mod home;
 pub mod islands;
 mod layout;

@@ -23,12 +23,16 @@
 //!   the proof, corrections, approval, payment, the permit) and who may
 //!   decide them;
 //! * `totp`: the staff's TOTP second factor (enrolment, the code at login,
-//!   replays, the lockout, the municipality's requirement, admin reset).
+//!   replays, the lockout, the municipality's requirement, admin reset);
+//! * `basura`: garbage collection for businesses (`recauda basura alta|baja`,
+//!   `recauda cargos generar basura --mes`, the treasury's page and its
+//!   fines), on SQLite and PostgreSQL.
 
 mod common;
 
 mod api;
 mod audit;
+mod basura;
 mod boundary;
 mod caja;
 mod campaign;
