@@ -6,6 +6,7 @@ pub mod caja;
 pub mod config;
 pub mod demo;
 pub mod desk_photo;
+pub mod garbage;
 pub mod http;
 pub mod import;
 pub mod jobs;

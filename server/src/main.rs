@@ -13,6 +13,12 @@
 //!                                       emergency cancellation under an admin's name (the folio stays)
 //! recauda staff create --user NAME --role ROLE… [--nombre NAME] --password-stdin
 //!                                  create a staff account (the first admin)
+//! recauda basura alta CUENTA TARIFA --desde AAAA-MM-DD
+//!                                  register a business's monthly garbage collection
+//! recauda basura baja CUENTA --hasta AAAA-MM-DD
+//!                                  end it (its last day served)
+//! recauda cargos generar basura --mes AAAA-MM
+//!                                  the month's garbage charges (idempotent, all or nothing)
 //! recauda audit verify             check the audit trail's hash chain (exit 1 names the first bad entry)
 //! recauda audit list [N]           the last N entries of the audit trail
 //! ```
@@ -43,6 +49,14 @@ const USAGE: &str = "uso:
   recauda staff create --user NOMBRE --role ROL [--role ROL…] [--nombre «Nombre Apellido»] --password-stdin
                                    crea una cuenta del personal (roles: cajero, revisor, tesorero, admin);
                                    la contraseña se lee de la entrada estándar, nunca de los argumentos
+  recauda basura alta CUENTA TARIFA --desde AAAA-MM-DD
+                                   registra el servicio mensual de recolección de basura de un establecimiento
+                                   (tarifas mensuales: BAS-A-2S … BAS-F-2S del archivo del municipio)
+  recauda basura baja CUENTA --hasta AAAA-MM-DD
+                                   da de baja el servicio (la fecha es su último día)
+  recauda cargos generar basura --mes AAAA-MM
+                                   genera los cargos del mes de cada servicio activo (todo o nada; repetirlo
+                                   no crea nada nuevo)
   recauda audit verify             verifica la bitácora de auditoría (sale con error si fue alterada)
   recauda audit list [N]           muestra las últimas N entradas de la bitácora (50)";
 
@@ -278,6 +292,8 @@ async fn run(args: &[&str]) -> Result<ExitCode, AnyError> {
                 }
             }
         }
+        ["basura", rest @ ..] => server::garbage::cli_service(rest, &cli_actor()).await,
+        ["cargos", "generar", "basura", rest @ ..] => server::garbage::cli_generate(rest, &cli_actor()).await,
         ["audit", "verify"] | ["auditoria", "verificar"] => {
             let settings = Settings::load()?;
             let store = app::store::Store::connect(&settings.database_url).await?;

@@ -18,7 +18,7 @@ use leptos_axum::{generate_route_list_with_exclusions_and_ssg_and_context, Lepto
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
-use crate::{api, caja, http, jobs, pay, permits, receipts, reconciliation, security, staff};
+use crate::{api, caja, garbage, http, jobs, pay, permits, receipts, reconciliation, security, staff};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -152,6 +152,10 @@ pub fn router(state: AppState) -> Router {
         .route("/personal/tesoreria/conciliacion", get(reconciliation::index).post(reconciliation::fetch))
         .route("/personal/tesoreria/conciliacion/{payout_id}", get(reconciliation::payout))
         .route("/personal/tesoreria/conciliacion/{payout_id}/aplicar", post(reconciliation::heal))
+        // Garbage collection: services and amounts set by staff (`server::garbage`).
+        .route("/personal/tesoreria/basura", get(garbage::home))
+        .route("/personal/tesoreria/basura/alta", post(garbage::register))
+        .route("/personal/tesoreria/basura/multa", post(garbage::fine))
         .route("/personal/cancelaciones", get(caja::cancellations).post(caja::request_cancellation))
         .route("/personal/cancelaciones/{id}/aprobar", post(caja::approve_cancellation))
         .route("/personal/cancelaciones/{id}/rechazar", post(caja::reject_cancellation))

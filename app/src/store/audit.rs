@@ -114,6 +114,16 @@ string_enum! {
         PermitIssued = "permit.issued",
         /// The cashier desk handed a permit over (once).
         PermitRedeemed = "permit.redeemed",
+        /// An account started receiving the monthly garbage collection.
+        GarbageServiceStarted = "garbage.service_started",
+        /// An account's garbage collection ended (its last day served).
+        GarbageServiceEnded = "garbage.service_ended",
+        /// A month's garbage charges were generated (how many new, how
+        /// many already there, the total); a repeated run records 0 new.
+        GarbageChargesGenerated = "garbage.charges_generated",
+        /// A tesorero set an amount within a garbage range tariff (a fine,
+        /// a special service): a charge of the account, with who and why.
+        GarbageChargeSet = "garbage.charge_set",
     }
 }
 

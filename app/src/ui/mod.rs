@@ -6,6 +6,7 @@ mod catalogue_page;
 pub mod debts;
 pub mod error_page;
 mod format;
+pub mod garbage_pages;
 mod home;
 pub mod islands;
 mod layout;

@@ -267,6 +267,7 @@ pub fn home_document(ctx: PageContext, user: &StaffUser, csrf: &str) -> String {
                     <li><a href="/personal/tesoreria/cheques">"Cheques devueltos"</a></li>
                     <li><a href="/personal/tesoreria/exportar" data-testid="go-export">"Exportación contable"</a></li>
                     <li><a href="/personal/tesoreria/conciliacion" data-testid="go-reconciliation">"Conciliación con Stripe"</a></li>
+                    <li><a href="/personal/tesoreria/basura" data-testid="go-garbage">"Recolección de basura: servicios y multas"</a></li>
                 })}
                 {admin.then(|| view! { <li><a href="/personal/admin/personal">"Personal y roles"</a></li> })}
                 {audit.then(|| view! { <li><a href="/personal/bitacora">"Bitácora de auditoría"</a></li> })}

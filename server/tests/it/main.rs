@@ -30,11 +30,15 @@
 //! * `tariffs`: the tariffs in force and fee quotes (every tariff of
 //!   Loreto's file quoted against a fee computed by hand, the UMA's change
 //!   on 1 February, fractions of a metre, refusals, the OpenAPI document).
+//! * `basura`: garbage collection for businesses (`recauda basura alta|baja`,
+//!   `recauda cargos generar basura --mes`, the treasury's page and its
+//!   fines), on SQLite and PostgreSQL.
 
 mod common;
 
 mod api;
 mod audit;
+mod basura;
 mod boundary;
 mod caja;
 mod campaign;

@@ -1,0 +1,364 @@
+//! Garbage collection for businesses (`app::domain::garbage`): the
+//! treasury's page and the operator's commands.
+//!
+//! | route | who |
+//! |-------|-----|
+//! | `GET /personal/tesoreria/basura` | tesorero (`may::TREASURY`) |
+//! | `POST /personal/tesoreria/basura/alta` (register a business's service) | tesorero |
+//! | `POST /personal/tesoreria/basura/multa` (an amount within a range tariff) | tesorero |
+//!
+//! ```text
+//! recauda basura alta CUENTA TARIFA --desde AAAA-MM-DD
+//! recauda basura baja CUENTA --hasta AAAA-MM-DD
+//! recauda cargos generar basura --mes AAAA-MM
+//! ```
+//!
+//! Every form carries the session's CSRF token; every refusal is a page in
+//! Spanish with the right status (a command: a Spanish message and a
+//! non-zero exit), and changes nothing.
+
+use std::process::ExitCode;
+
+use app::domain::account::AccountNumber;
+use app::domain::garbage::{self, Month};
+use app::domain::municipality::Municipality;
+use app::domain::staff::may;
+use app::state::AppState;
+use app::ui::caja_pages::Notice;
+use app::ui::garbage_pages::{self, GarbagePage, GarbageTyped};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use chrono::{NaiveDate, Utc};
+use serde::Deserialize;
+
+use crate::caja::{form_refused, see_other, text, unavailable, NoticeQuery};
+use crate::config::Settings;
+use crate::http::extract::{First, Form, Query};
+use crate::staff::{ctx, page, Staff};
+
+const HOME: &str = "/personal/tesoreria/basura";
+
+/// How many services the page lists.
+const LISTED_SERVICES: i64 = 500;
+
+/// How many amounts set by staff the page lists.
+const LISTED_STAFF_CHARGES: i64 = 50;
+
+/// The fixed notices a redirect may ask for (`?aviso=…`): never text from
+/// the query itself.
+fn notice_of(aviso: Option<&str>) -> Notice {
+    let text = match aviso? {
+        "alta" => "Servicio registrado: la cuenta recibirá su cargo cada mes desde la fecha indicada.",
+        "multa" => "Adeudo registrado en la cuenta: aparece en su consulta de adeudos y se paga como cualquier otro.",
+        _ => return None,
+    };
+    Some((true, text.to_string()))
+}
+
+fn status_of(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
+}
+
+async fn home_page(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    staff: &Staff,
+    typed: GarbageTyped,
+    notice: Notice,
+    status: StatusCode,
+) -> Response {
+    let today = state.clock.today();
+    let (mut services, staff_charges) = match (
+        state.store.garbage_services_from(today, LISTED_SERVICES + 1).await,
+        state.store.latest_garbage_staff_charges(LISTED_STAFF_CHARGES).await,
+    ) {
+        (Ok(s), Ok(c)) => (s, c),
+        (Err(e), _) | (_, Err(e)) => return unavailable(e),
+    };
+    let services_truncated = services.len() as i64 > LISTED_SERVICES;
+    services.truncate(LISTED_SERVICES as usize);
+    let m = &state.municipality;
+    let data = GarbagePage {
+        services,
+        services_truncated,
+        monthly: garbage::monthly_tariffs(m, today).into_iter().cloned().collect(),
+        staff_set: garbage::staff_set_tariffs(m, today).into_iter().cloned().collect(),
+        staff_charges,
+        typed,
+    };
+    page(status, garbage_pages::garbage_document(ctx(state, uri, headers), &staff.csrf_token(state), data, notice))
+}
+
+/// `GET /personal/tesoreria/basura` (tesorero): the services, the forms.
+#[tracing::instrument(name = "garbage.home", skip_all)]
+pub async fn home(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    staff: Staff,
+    Query(q): Query<NoticeQuery>,
+) -> Response {
+    if let Some(refused) = staff.refuse_unless(may::TREASURY) {
+        return refused;
+    }
+    let typed = GarbageTyped { service_from: state.clock.today().to_string(), ..GarbageTyped::default() };
+    home_page(&state, &uri, &headers, &staff, typed, notice_of(q.aviso.as_deref()), StatusCode::OK).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RegisterForm {
+    #[serde(default)]
+    pub csrf: First<String>,
+    #[serde(default)]
+    pub cuenta: First<String>,
+    #[serde(default)]
+    pub tarifa: First<String>,
+    #[serde(default)]
+    pub desde: First<String>,
+}
+
+/// `POST /personal/tesoreria/basura/alta` (tesorero): an account starts
+/// receiving the monthly service under a monthly tariff.
+#[tracing::instrument(name = "garbage.register", skip_all)]
+pub async fn register(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    staff: Staff,
+    Form(form): Form<RegisterForm>,
+) -> Response {
+    if let Some(refused) = form_refused(&state, &staff, may::TREASURY, &form.csrf, HOME) {
+        return refused;
+    }
+    let typed = GarbageTyped {
+        service_account: text(&form.cuenta).trim().to_string(),
+        service_tariff: text(&form.tarifa).trim().to_string(),
+        service_from: text(&form.desde).trim().to_string(),
+        ..GarbageTyped::default()
+    };
+    let refuse = |message: String, status: StatusCode, typed: GarbageTyped| {
+        let (state, uri, headers, staff) = (&state, &uri, &headers, &staff);
+        async move { home_page(state, uri, headers, staff, typed, Some((false, message)), status).await }
+    };
+    let account = match AccountNumber::parse(&typed.service_account) {
+        Ok(a) => a,
+        Err(e) => return refuse(e.message_es(), StatusCode::BAD_REQUEST, typed).await,
+    };
+    let decided = garbage::parse_date(&typed.service_from).and_then(|from| {
+        garbage::monthly_tariff(&state.municipality, &typed.service_tariff, from).map(|t| (from, t.code.clone()))
+    });
+    let (from, tariff) = match decided {
+        Ok(d) => d,
+        Err(e) => return refuse(e.message_es(), status_of(e.status()), typed).await,
+    };
+    match state.store.start_garbage_service(&account, &tariff, from, &staff.actor(), state.clock.now()).await {
+        Ok(Ok(_)) => see_other(&format!("{HOME}?aviso=alta")),
+        Ok(Err(r)) => refuse(r.message_es(), status_of(r.status()), typed).await,
+        Err(e) => unavailable(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FineForm {
+    #[serde(default)]
+    pub csrf: First<String>,
+    #[serde(default)]
+    pub cuenta: First<String>,
+    #[serde(default)]
+    pub tarifa: First<String>,
+    #[serde(default)]
+    pub factor: First<String>,
+    #[serde(default)]
+    pub motivo: First<String>,
+}
+
+/// `POST /personal/tesoreria/basura/multa` (tesorero): an amount set
+/// within a range tariff of the procedure (a fine, a special service),
+/// quoted with today's UMA, becomes a charge of the account.
+#[tracing::instrument(name = "garbage.fine", skip_all)]
+pub async fn fine(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    staff: Staff,
+    Form(form): Form<FineForm>,
+) -> Response {
+    if let Some(refused) = form_refused(&state, &staff, may::TREASURY, &form.csrf, HOME) {
+        return refused;
+    }
+    let typed = GarbageTyped {
+        charge_account: text(&form.cuenta).trim().to_string(),
+        charge_tariff: text(&form.tarifa).trim().to_string(),
+        charge_factor: text(&form.factor).trim().to_string(),
+        charge_reason: text(&form.motivo).trim().to_string(),
+        service_from: state.clock.today().to_string(),
+        ..GarbageTyped::default()
+    };
+    let refuse = |message: String, status: StatusCode, typed: GarbageTyped| {
+        let (state, uri, headers, staff) = (&state, &uri, &headers, &staff);
+        async move { home_page(state, uri, headers, staff, typed, Some((false, message)), status).await }
+    };
+    let account = match AccountNumber::parse(&typed.charge_account) {
+        Ok(a) => a,
+        Err(e) => return refuse(e.message_es(), StatusCode::BAD_REQUEST, typed).await,
+    };
+    let today = state.clock.today();
+    let decided = garbage::staff_charge(
+        &state.municipality,
+        &typed.charge_tariff,
+        &typed.charge_factor,
+        &typed.charge_reason,
+        today,
+    );
+    let charge = match decided {
+        Ok(c) => c,
+        Err(e) => return refuse(e.message_es(), status_of(e.status()), typed).await,
+    };
+    match state.store.set_garbage_charge(&account, &charge, &staff.actor(), state.clock.now()).await {
+        Ok(Ok(set)) => {
+            tracing::info!(account = %set.account, period = %set.period, fee = set.fee.0, "garbage: amount set");
+            see_other(&format!("{HOME}?aviso=multa"))
+        }
+        Ok(Err(r)) => refuse(r.message_es(), status_of(r.status()), typed).await,
+        Err(e) => unavailable(e),
+    }
+}
+
+/// An operator command's failure: the message (Spanish) is printed, the
+/// exit code is non-zero.
+pub type CliError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The value after `flag` in `args`, and what else is there.
+fn flag<'a>(args: &[&'a str], flag: &str) -> Result<(&'a str, Vec<&'a str>), CliError> {
+    let at = args.iter().position(|a| *a == flag).ok_or_else(|| format!("falta {flag}"))?;
+    let value = args.get(at + 1).copied().ok_or_else(|| format!("falta el valor de {flag}"))?;
+    let rest = args.iter().enumerate().filter(|(i, _)| *i != at && *i != at + 1).map(|(_, a)| *a).collect();
+    Ok((value, rest))
+}
+
+async fn open(settings: &Settings) -> Result<(Municipality, app::store::Store), CliError> {
+    let m = crate::startup::load_municipality(settings)?;
+    let store = app::store::Store::connect(&settings.database_url).await?;
+    Ok((m, store))
+}
+
+fn refused(message: String) -> Result<ExitCode, CliError> {
+    eprintln!("{message}");
+    eprintln!("No se registró nada.");
+    Ok(ExitCode::FAILURE)
+}
+
+/// `recauda basura alta CUENTA TARIFA --desde AAAA-MM-DD` and
+/// `recauda basura baja CUENTA --hasta AAAA-MM-DD`.
+pub async fn cli_service(args: &[&str], actor: &str) -> Result<ExitCode, CliError> {
+    const USAGE: &str = "uso: recauda basura alta CUENTA TARIFA --desde AAAA-MM-DD | \
+                         recauda basura baja CUENTA --hasta AAAA-MM-DD";
+    match args {
+        ["alta", rest @ ..] => {
+            let (desde, rest) = flag(rest, "--desde").map_err(|e| format!("{e}; {USAGE}"))?;
+            let [account, tariff] = rest[..] else { return Err(USAGE.into()) };
+            let account = match AccountNumber::parse(account) {
+                Ok(a) => a,
+                Err(e) => return refused(e.message_es()),
+            };
+            let from = match garbage::parse_date(desde) {
+                Ok(d) => d,
+                Err(e) => return refused(e.message_es()),
+            };
+            let settings = Settings::load()?;
+            let (m, store) = open(&settings).await?;
+            let tariff = match garbage::monthly_tariff(&m, tariff, from) {
+                Ok(t) => t,
+                Err(e) => return refused(e.message_es()),
+            };
+            match store.start_garbage_service(&account, &tariff.code, from, actor, Utc::now()).await? {
+                Ok(s) => {
+                    println!(
+                        "Servicio de recolección registrado: cuenta {} ({}), tarifa {} — {}, desde el {}.",
+                        s.account,
+                        s.taxpayer,
+                        tariff.code,
+                        tariff.name,
+                        s.starts_on.format("%d/%m/%Y")
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(r) => refused(r.message_es()),
+            }
+        }
+        ["baja", rest @ ..] => {
+            let (hasta, rest) = flag(rest, "--hasta").map_err(|e| format!("{e}; {USAGE}"))?;
+            let [account] = rest[..] else { return Err(USAGE.into()) };
+            let account = match AccountNumber::parse(account) {
+                Ok(a) => a,
+                Err(e) => return refused(e.message_es()),
+            };
+            let until: NaiveDate = match garbage::parse_date(hasta) {
+                Ok(d) => d,
+                Err(e) => return refused(e.message_es()),
+            };
+            let settings = Settings::load()?;
+            let store = app::store::Store::connect(&settings.database_url).await?;
+            match store.end_garbage_service(&account, until, actor, Utc::now()).await? {
+                Ok(s) => {
+                    println!(
+                        "Servicio de recolección de la cuenta {} (tarifa {}) dado de baja: último día {}.",
+                        s.account,
+                        s.tariff,
+                        until.format("%d/%m/%Y")
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(r) => refused(r.message_es()),
+            }
+        }
+        _ => Err(USAGE.into()),
+    }
+}
+
+/// `recauda cargos generar basura --mes AAAA-MM`: the month's charges of
+/// every active service, in one transaction; a second run creates nothing.
+pub async fn cli_generate(args: &[&str], actor: &str) -> Result<ExitCode, CliError> {
+    const USAGE: &str = "uso: recauda cargos generar basura --mes AAAA-MM";
+    let (mes, rest) = flag(args, "--mes").map_err(|e| format!("{e}; {USAGE}"))?;
+    if !rest.is_empty() {
+        return Err(USAGE.into());
+    }
+    let month = match Month::parse(mes) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("{}", e.message_es());
+            eprintln!("No se generó ningún cargo.");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let settings = Settings::load()?;
+    let (m, store) = open(&settings).await?;
+    let fees = match garbage::monthly_fees(&m, month) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{}", e.message_es());
+            eprintln!("No se generó ningún cargo.");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    match store.generate_garbage_charges(&fees, actor, Utc::now()).await? {
+        Ok(run) => {
+            println!("{run}.");
+            println!(
+                "Periodo {}, vencimiento {}, UMA del {}: ${}.",
+                month.period(),
+                month.due_date().format("%d/%m/%Y"),
+                month.first_day().format("%d/%m/%Y"),
+                fees.uma.normalize()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(r) => {
+            eprintln!("{}", r.message_es());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
