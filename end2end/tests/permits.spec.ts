@@ -84,13 +84,13 @@ test('an advertising permit: request, correction, approval, payment, permit, des
     await expect(order.paymentReceived).toContainText('Pago recibido');
     await citizen.goto(requestUrl);
     await expect(request.status).toHaveText('Expedida');
-    await expect(request.permitFolio).toHaveText(/^PDEMO-2026-\d{6}$/);
+    await expect(request.permitFolio).toHaveText(/^PDEM-2026-\d{6}$/);
     const pdf = await citizen.request.get((await request.permitPdf.getAttribute('href')) ?? '');
     expect(pdf.status()).toBe(200);
     expect(pdf.headers()['content-type']).toBe('application/pdf');
     expect((await pdf.body()).subarray(0, 5).toString()).toBe('%PDF-');
     const permitUrl = await request.permitUrl();
-    expect(permitUrl).toMatch(/\/p\/PDEMO-2026-\d{6}\?s=/);
+    expect(permitUrl).toMatch(/\/p\/PDEM-2026-\d{6}\?s=/);
 
     // 6. The cashier desk checks the QR code's URL and hands the permit over once.
     const deskContext = await phoneContext(browser, testInfo);

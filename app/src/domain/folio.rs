@@ -44,7 +44,20 @@ pub const PERMIT_SERIES: &str = "PER";
 
 /// The series of permits paid through the demonstration provider: no
 /// money moved, so they have no value.
-pub const DEMO_PERMIT_SERIES: &str = "PDEMO";
+pub const DEMO_PERMIT_SERIES: &str = "PDEM";
+
+#[cfg(test)]
+mod series_tests {
+    use super::*;
+
+    /// Every series the portal itself numbers is a valid folio series.
+    #[test]
+    fn the_portals_own_series_are_folio_series() {
+        for series in [ONLINE_SERIES, DEMO_SERIES, REQUEST_SERIES, PERMIT_SERIES, DEMO_PERMIT_SERIES] {
+            assert_eq!(Folio::new(series, 2026, 1).map(|f| f.series().to_string()), Ok(series.to_string()));
+        }
+    }
+}
 
 /// A recibo's folio. Construct with [`Folio::new`] or [`Folio::parse`];
 /// every value is valid.

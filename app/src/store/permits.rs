@@ -985,7 +985,7 @@ impl Store {
 /// the next folio of the PER series, its scope signed — and the request to
 /// `issued`. Exactly once: the payment's transaction is applied once. A
 /// payment of the demonstration provider issues a demonstration permit
-/// (series PDEMO), worthless like its receipt.
+/// (series PDEM), worthless like its receipt.
 pub(crate) async fn issue_permits_paid_by(
     tx: &mut Tx,
     order_id: i64,

@@ -459,3 +459,136 @@ async fn unpaid_fees_and_unanswered_corrections_expire_and_leave_no_debt() {
     assert_eq!(app.store.permit_request_by_token(&silent).await.unwrap().unwrap().status, RequestStatus::Expired);
     assert_eq!(app.store.expire_permit_requests(now + chrono::Duration::days(31), much_later).await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn the_review_clock_counts_working_days_and_stops_while_the_citizen_corrects() {
+    let app = spawn_app().await;
+    staff(&app, "revisor", &[Role::Revisor]).await;
+    let day = |m, d| chrono::NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+    // Filed on Monday 23 November.
+    let monday = app.on_day(day(11, 23)).await;
+    let (token, mut citizen) = filed_advert(&monday).await;
+    // Corrections asked on Wednesday 25: two working days used (24, 25).
+    let wednesday = app.on_day(day(11, 25)).await;
+    let cookie = session(&wednesday, "revisor").await;
+    let t = page_token(&wednesday, &cookie).await;
+    let review = format!("/personal/revision/{token}");
+    let r =
+        post_as(&wednesday, &format!("{review}/corregir"), &cookie, &format!("csrf={t}&comentario=Falta+el+croquis."))
+            .await;
+    assert_eq!(r.status().as_u16(), 303);
+    // The citizen answers a week later, on Wednesday 2 December: the clock
+    // stood still meanwhile.
+    let answered = app.on_day(day(12, 2)).await;
+    let (_, html) = citizen.get(&answered, &format!("/tramites/solicitud/{token}")).await;
+    let csrf = csrf_of(&html);
+    let r = citizen
+        .post_multipart(
+            &answered,
+            &format!("/tramites/solicitud/{token}/corregir"),
+            &[("csrf", &csrf)],
+            &[("doc-medidas", "m2.pdf", PDF)],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    // On Friday 4 December: 2 + 2 (3, 4) = 4 of the 5 working days, not 9.
+    let friday = app.on_day(day(12, 4)).await;
+    let cookie = session(&friday, "revisor").await;
+    let queue = get_as(&friday, "/personal/revision", Some(&cookie)).await.text().await.unwrap();
+    assert!(queue.contains("1 de 5 día(s) hábil(es)"), "{queue}");
+    let html = get_as(&friday, &review, Some(&cookie)).await.text().await.unwrap();
+    assert!(html.contains("Quedan 1 de 5 días hábiles (se han usado 4)."), "{html}");
+    // On Wednesday 9 December it is overdue by two.
+    let late = app.on_day(day(12, 9)).await;
+    let cookie = session(&late, "revisor").await;
+    let queue = get_as(&late, "/personal/revision", Some(&cookie)).await.text().await.unwrap();
+    assert!(queue.contains("Vencido por 2 día(s) hábil(es)"), "{queue}");
+}
+
+#[tokio::test]
+async fn a_range_tariff_gets_its_amount_from_the_revisor_within_the_law() {
+    let app = spawn_app().await;
+    staff(&app, "revisor", &[Role::Revisor]).await;
+    let mut citizen = Browser::new();
+    let (_, html) = citizen.get(&app, "/tramites/anuncios/solicitar").await;
+    let csrf = csrf_of(&html);
+    // A promotion with banners (ANU-IV): 3 to 17 UMA, at most five days.
+    let mut fields = advert(&csrf, "cotizar");
+    fields.retain(|(k, _)| !["tarifa", "fin", "ancho", "alto"].contains(k));
+    fields.extend([("tarifa", "ANU-IV"), ("fin", "2026-11-27"), ("cantidad", "1")]);
+    let r = citizen.post_multipart(&app, "/tramites/anuncios/enviar", &fields, &[]).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().await.unwrap().contains("data-testid=\"staff-sets\""), "the fee is set at review");
+    // Six days is one too many.
+    let mut too_long = fields.clone();
+    too_long.retain(|(k, _)| *k != "fin");
+    too_long.push(("fin", "2026-11-28"));
+    let r = citizen.post_multipart(&app, "/tramites/anuncios/enviar", &too_long, &[]).await;
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("dura a lo más 5 días"));
+    let mut send = fields.clone();
+    send.retain(|(k, _)| *k != "accion");
+    send.push(("accion", "enviar"));
+    let r = citizen.post_multipart(&app, "/tramites/anuncios/enviar", &send, &[("doc-medidas", "m.pdf", PDF)]).await;
+    let token = location(&r).trim_start_matches("/tramites/solicitud/").trim_end_matches("?aviso=enviada").to_string();
+    let (_, html) = citizen.get(&app, &format!("/tramites/solicitud/{token}")).await;
+    assert!(html.contains("Lo fija la Dirección al revisar"));
+
+    let cookie = session(&app, "revisor").await;
+    let review = format!("/personal/revision/{token}");
+    let html = get_as(&app, &review, Some(&cookie)).await.text().await.unwrap();
+    assert!(html.contains("data-testid=\"factor-0\""), "the revisor sets it: {html}");
+    let t = page_token(&app, &cookie).await;
+    for (factor, status) in [("", 422), ("2.99", 422), ("17.01", 422), ("abc", 422)] {
+        let r = post_as(&app, &format!("{review}/aprobar"), &cookie, &format!("csrf={t}&factor-0={factor}")).await;
+        assert_eq!(r.status().as_u16(), status, "factor {factor:?}");
+    }
+    let request = app.store.permit_request_by_token(&token).await.unwrap().unwrap();
+    assert_eq!(request.status, RequestStatus::Submitted, "nothing changed");
+    // 5 UMA × 117.31 = 586.55.
+    let r = post_as(&app, &format!("{review}/aprobar"), &cookie, &format!("csrf={t}&factor-0=5")).await;
+    assert_eq!(r.status().as_u16(), 303);
+    let request = app.store.permit_request_by_token(&token).await.unwrap().unwrap();
+    assert_eq!(request.fee, Some(app::domain::money::Centavos(58_655)));
+    assert_eq!(request.lines[0].staff_factor, Some(rust_decimal::Decimal::from(5)));
+}
+
+#[tokio::test]
+async fn a_permit_paid_through_the_demonstration_provider_is_a_demonstration_permit() {
+    let app = spawn_app().await;
+    staff(&app, "revisor", &[Role::Revisor]).await;
+    staff(&app, "cajero", &[Role::Cajero]).await;
+    let (token, mut citizen) = filed_advert(&app).await;
+    let cookie = session(&app, "revisor").await;
+    let t = page_token(&app, &cookie).await;
+    let r = post_as(&app, &format!("/personal/revision/{token}/aprobar"), &cookie, &format!("csrf={t}")).await;
+    assert_eq!(r.status().as_u16(), 303);
+    let page_path = format!("/tramites/solicitud/{token}");
+    let (_, html) = citizen.get(&app, &page_path).await;
+    let csrf = csrf_of(&html);
+    let charge = html.split("name=\"cargo\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let r = citizen.post_form(&app, "/orden", &format!("csrf={csrf}&cuenta=SOL-2026-000001&cargo={charge}")).await;
+    let order = location(&r).trim_start_matches("/orden/").to_string();
+    let r = citizen.post_form(&app, &format!("/orden/{order}/pagar"), &format!("csrf={csrf}")).await;
+    assert_eq!(location(&r), format!("/prueba/pago/{order}"));
+    let r =
+        citizen.post_form(&app, &format!("/prueba/pago/{order}/accion"), &format!("csrf={csrf}&accion=pagar")).await;
+    assert_eq!(r.status().as_u16(), 303, "the demonstration payment is applied");
+
+    let request = app.store.permit_request_by_token(&token).await.unwrap().unwrap();
+    assert_eq!(request.status, RequestStatus::Issued);
+    let permit = app.store.permit_of_request(request.id).await.unwrap().unwrap();
+    assert_eq!(permit.folio.to_string(), "PDEM-2026-000001");
+    let url = app::permits::permit_url(&app.state.public_url, &permit).unwrap();
+    let path = format!("/p/{}", url.split_once("/p/").unwrap().1);
+    let html = app.get(&path).await.text().await.unwrap();
+    assert!(html.contains("data-verdict=\"demo\"") && html.contains("sin validez"), "{html}");
+    // This portal runs the demonstration provider: its desk hands it over.
+    let cajero = session(&app, "cajero").await;
+    let t = page_token(&app, &cajero).await;
+    let s = url.split("?s=").nth(1).unwrap();
+    let body = format!("csrf={t}&tipo=permiso&folio=PDEM-2026-000001&s={}", crate::common::encode(s));
+    let r = post_as(&app, "/personal/caja/canjear", &cajero, &body).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().await.unwrap().contains("el permiso quedó canjeado"));
+}
