@@ -9,6 +9,8 @@ pub mod desk_photo;
 pub mod http;
 pub mod import;
 pub mod jobs;
+pub mod licence_import;
+pub mod licences;
 pub mod pay;
 pub mod permits;
 pub mod precompress;

@@ -119,6 +119,7 @@ pub mod discounts;
 pub mod folio;
 #[cfg(test)]
 mod fuzz;
+pub mod licences;
 pub mod money;
 pub mod municipality;
 pub mod order_token;

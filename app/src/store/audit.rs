@@ -114,6 +114,12 @@ string_enum! {
         PermitIssued = "permit.issued",
         /// The cashier desk handed a permit over (once).
         PermitRedeemed = "permit.redeemed",
+        /// The alcohol licences' registry was loaded (`recauda licencias
+        /// importar`, all or nothing).
+        LicencesImported = "licences.imported",
+        /// A licence's registry entry took the change its paid request
+        /// carried (giro, address, hours), as the permit was issued.
+        LicenceChanged = "licence.changed",
     }
 }
 

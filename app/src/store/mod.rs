@@ -6,7 +6,8 @@
 //!   rules (create an order, apply a provider event, issue a receipt,
 //!   import a padrón…), each written once, in the module of its concept:
 //!   [`padron`] (import and lookups), [`orders`], [`payments`], [`receipts`],
-//!   [`caja`] (tills, window payments, cortes, cancellations), and
+//!   [`caja`] (tills, window payments, cortes, cancellations), [`permits`]
+//!   and [`licences`] (alcohol licences and their renewals), and
 //!   [`audit`], the hash-chained trail those rules append to.
 //! * A rule runs over a [`Conn`]: a pooled connection for reads, or a write
 //!   transaction ([`Tx`]) whose methods are one-statement primitives (lock
@@ -38,6 +39,7 @@ pub mod audit;
 pub mod caja;
 pub mod collections;
 pub mod dialect;
+pub mod licences;
 pub mod orders;
 pub mod padron;
 pub mod payments;
@@ -55,9 +57,12 @@ pub use caja::{
     CajaRefusal, CancellationRequest, CorteRecord, TakenPayment, TillSession, WindowPayment, WindowPaymentRequest,
 };
 pub use dialect::Dialect;
+pub use licences::{
+    Licence, LicenceDebt, LicenceImportSummary, LicenceRefusal, LicenceRow, PaidUpCheck, SystemApproval,
+};
 pub use permits::{
-    ApprovedLine, Mover, NewDocument, NewPermitRequest, Permit, PermitDocument, PermitRefusal, PermitRequest,
-    RequestEvent,
+    ApprovedLine, LicenceLink, Mover, NewDocument, NewPermitRequest, Permit, PermitDocument, PermitRefusal,
+    PermitRequest, RequestEvent,
 };
 pub use receipts::{RedeemOutcome, Redemption};
 pub use reconciliation::HealNote;

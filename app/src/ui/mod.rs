@@ -9,6 +9,7 @@ mod format;
 mod home;
 pub mod islands;
 mod layout;
+pub mod licence_pages;
 mod lookup_page;
 mod order_page;
 mod page;
