@@ -10,7 +10,9 @@
 //! 5. services, one per concept: `lookup`, `orders`, `payments`, `receipts`, `staff`,
 //!    `collections` (the accounting export), `reconciliation` (with Stripe's payouts),
 //!    `permits` (permit requests: the form's quote, uploads, the review clock),
-//!    `tariffs` (the catalogue of a day and a fee's quote)
+//!    `tariffs` (the catalogue of a day and a fee's quote), `catalogue` (the trámites
+//!    catalogue's search and calculator), `licences` (alcohol
+//!    licences: the lookup, the no-debt check, the requests of a licence's page)
 //! 6. pages: `ui`
 //!
 //! The HTTP boundary (`server::http`) sits above all of them.
@@ -40,6 +42,8 @@ pub const LAYERS: &[(&str, u8)] = &[
     ("reconciliation", 5),
     ("permits", 5),
     ("tariffs", 5),
+    ("catalogue", 5),
+    ("licences", 5),
     ("ui", 6),
     ("layers", 6),
 ];

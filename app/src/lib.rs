@@ -20,6 +20,8 @@ pub mod ui;
 #[cfg(feature = "ssr")]
 pub mod collections;
 #[cfg(feature = "ssr")]
+pub mod licences;
+#[cfg(feature = "ssr")]
 pub mod permits;
 #[cfg(feature = "ssr")]
 pub mod rate_limit;

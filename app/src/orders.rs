@@ -11,6 +11,11 @@
 //! Rule "oldest first": a charge cannot be paid while an older open charge
 //! (earlier due date; on a tie, earlier period) of the same account and
 //! concept is left out of the order.
+//!
+//! Rule "paid up before the refrendo": the fee of an alcohol licence's
+//! renewal cannot be paid while its holder owes what the municipality file
+//! names (`crate::licences::renewal_debts_in_order`), unless the same order
+//! pays that too.
 
 use crate::domain::payment::OrderStatus;
 use crate::error::AppError;
@@ -48,6 +53,10 @@ pub enum OrderError {
     /// The padrón changed a charge between the quote and the order.
     #[error("a charge changed since it was quoted")]
     ChargesChanged,
+    /// A licence's renewal fee selected while its holder owes what must be
+    /// paid first (listed in both languages).
+    #[error("the renewal of licence {licence} cannot be paid before the holder's overdue debts")]
+    LicenceDebtsUnpaid { licence: String, debts_es: String, debts_en: String },
 }
 
 /// A charge selected while an older open charge of the same account and
@@ -76,6 +85,7 @@ impl OrderError {
             OrderError::NotRequotable { .. } => "order_not_requotable",
             OrderError::ChargesNoLongerOpen(_) | OrderError::ChargesJustPaid => "charges_not_open",
             OrderError::ChargesChanged => "charges_changed",
+            OrderError::LicenceDebtsUnpaid { .. } => "licence_debts_unpaid",
         }
     }
 
@@ -92,7 +102,8 @@ impl OrderError {
             | OrderError::NotRequotable { .. }
             | OrderError::ChargesNoLongerOpen(_)
             | OrderError::ChargesJustPaid
-            | OrderError::ChargesChanged => 409,
+            | OrderError::ChargesChanged
+            | OrderError::LicenceDebtsUnpaid { .. } => 409,
         }
     }
 
@@ -172,6 +183,16 @@ impl OrderError {
                     "Algunos adeudos de la orden {id} ya no están pendientes. Vuelva a consultar sus adeudos."
                 ),
                 Lang::En => format!("Some charges of order {id} are no longer pending. Look up your debts again."),
+            },
+            OrderError::LicenceDebtsUnpaid { licence, debts_es, debts_en } => match lang {
+                Lang::Es => format!(
+                    "El refrendo de la licencia {licence} no se puede pagar mientras haya adeudos vencidos. \
+                     Pague primero: {debts_es}."
+                ),
+                Lang::En => format!(
+                    "The renewal of licence {licence} cannot be paid while there are overdue debts. \
+                     Pay first: {debts_en}."
+                ),
             },
         }
     }
@@ -291,9 +312,22 @@ mod service {
         requoted_from: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<Order, OrderError> {
-        let chosen: Vec<OpenCharge> =
-            choose_charges(open, selected, &state.municipality)?.into_iter().map(OpenCharge::from).collect();
         let today = state.clock.today();
+        let chosen = choose_charges(open, selected, &state.municipality)?;
+        let m = &state.municipality;
+        let owed =
+            crate::licences::renewal_debts_in_order(&state.store, m, &chosen, today).await.map_err(unavailable)?;
+        if let Some((licence, debts)) = owed {
+            let list = |line: fn(&Municipality, &crate::store::LicenceDebt) -> String| {
+                debts.iter().map(|d| line(m, d)).collect::<Vec<_>>().join("; ")
+            };
+            return Err(OrderError::LicenceDebtsUnpaid {
+                licence: licence.number,
+                debts_es: list(crate::licences::debt_line_es),
+                debts_en: list(crate::licences::debt_line_en),
+            });
+        }
+        let chosen: Vec<OpenCharge> = chosen.into_iter().map(OpenCharge::from).collect();
         let quoted = quote(&chosen, &state.municipality, today);
         let items = quoted
             .accounts
@@ -452,9 +486,14 @@ mod tests {
             OrderError::NotRequotable { id: 3, status: OrderStatus::Succeeded },
             OrderError::ChargesNoLongerOpen(3),
             OrderError::Lookup(LookupError::AccountNotFound("P-1".into())),
+            OrderError::LicenceDebtsUnpaid {
+                licence: "ALC-1".into(),
+                debts_es: "cuenta P-1: Impuesto predial".into(),
+                debts_en: "account P-1: Property tax".into(),
+            },
         ];
         let statuses: Vec<u16> = errors.iter().map(OrderError::status).collect();
-        assert_eq!(statuses, [400, 400, 400, 409, 404, 409, 409, 409, 404]);
+        assert_eq!(statuses, [400, 400, 400, 409, 404, 409, 409, 409, 404, 409]);
         for e in &errors {
             assert!(!e.code().is_empty());
             assert_ne!(e.message(Lang::Es), e.message(Lang::En));

@@ -60,7 +60,7 @@ pub struct FieldError {
     pub message_es: String,
 }
 
-fn err(field: &str, message_es: impl Into<String>) -> FieldError {
+pub(crate) fn err(field: &str, message_es: impl Into<String>) -> FieldError {
     FieldError { field: field.to_string(), message_es: message_es.into() }
 }
 
@@ -73,16 +73,18 @@ pub struct PreparedRequest {
 }
 
 /// The tariffs a citizen can request online under `procedure`: those of
-/// its groups in the schedule in force, authorised, not tied to a licence's
-/// giro (licences have their own path). Range tariffs are offered: staff
-/// set their amount at approval.
+/// its groups in the schedule in force, authorised, except the groups an
+/// existing licence's page reaches (`requires_licence` in the file: the
+/// renewal, change of address and extra hours of an alcohol licence, see
+/// `crate::licences`). A new licence's tariffs are offered. Range tariffs
+/// are offered: staff set their amount at approval.
 pub fn requestable_tariffs<'a>(m: &'a Municipality, procedure: &str, today: NaiveDate) -> Vec<&'a Tariff> {
     let Some(schedule) = tariffs::schedule_on(&m.tariff_schedules, today) else { return vec![] };
     schedule
         .tariffs
         .iter()
-        .filter(|t| m.tariff_group(&t.group).is_some_and(|g| g.procedure == procedure))
-        .filter(|t| t.giro.is_none() && !matches!(t.rate, Rate::NotAuthorized(_)))
+        .filter(|t| m.tariff_group(&t.group).is_some_and(|g| g.procedure == procedure && !g.requires_licence()))
+        .filter(|t| !matches!(t.rate, Rate::NotAuthorized(_)))
         .filter(|t| t.unit != Unit::PercentOfSales)
         .collect()
 }
@@ -119,9 +121,10 @@ pub fn measure_of(t: &Tariff) -> Measure {
 }
 
 /// Whether a permit under this tariff lasts the calendar year (annual
-/// tariffs: permanent adverts, exclusive parking).
+/// tariffs: permanent adverts, exclusive parking; and a licence of a giro,
+/// renewed each year).
 fn is_annual(t: &Tariff) -> bool {
-    matches!(t.unit, Unit::SquareMetreYear | Unit::LinearMetreYear | Unit::ItemYear)
+    matches!(t.unit, Unit::SquareMetreYear | Unit::LinearMetreYear | Unit::ItemYear) || t.giro.is_some()
 }
 
 fn decimal(field: &'static str, s: &str, what: &str) -> Result<Decimal, FieldError> {
@@ -134,12 +137,12 @@ fn decimal(field: &'static str, s: &str, what: &str) -> Result<Decimal, FieldErr
         .ok_or_else(|| err(field, format!("Escriba {what} como un número mayor que cero, por ejemplo 2.5.")))
 }
 
-fn date(field: &'static str, s: &str) -> Result<NaiveDate, FieldError> {
+pub(crate) fn date(field: &'static str, s: &str) -> Result<NaiveDate, FieldError> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .map_err(|_| err(field, "Escriba la fecha como AAAA-MM-DD (por ejemplo 2026-12-01)."))
 }
 
-fn text(field: &'static str, s: &str, min: usize, max: usize, what: &str) -> Result<String, FieldError> {
+pub(crate) fn text(field: &'static str, s: &str, min: usize, max: usize, what: &str) -> Result<String, FieldError> {
     let t = s.trim();
     let n = t.chars().count();
     if n < min || n > max || t.chars().any(|c| c.is_control() && c != '\n' && c != '\r') {
@@ -302,6 +305,10 @@ pub fn prepare_request(
     }
     let fee = lines.iter().map(|l| l.fee).try_fold(crate::domain::money::Centavos::ZERO, |acc, f| acc.checked_add(f?));
     let charged = tariff.unit.charged(quantity).unwrap_or(quantity);
+    let measure = match tariff.giro.as_deref().and_then(|g| m.giro(g)) {
+        Some(giro) => format!("Giro: {}", giro.name),
+        None => measure_text(tariff.unit, charged, area),
+    };
     let scope = PermitScope {
         procedure: procedure.slug.clone(),
         tariff: tariff.code.clone(),
@@ -310,7 +317,7 @@ pub fn prepare_request(
         starts_on: starts_on.unwrap_or(today),
         ends_on: ends_on.unwrap_or(today),
         hours,
-        measure: measure_text(tariff.unit, charged, area),
+        measure,
         description,
         conditions: String::new(),
     };
@@ -325,6 +332,7 @@ pub fn prepare_request(
             scope,
             lines,
             fee,
+            licence: None,
         },
         quotes,
     })

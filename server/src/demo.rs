@@ -10,9 +10,11 @@ use std::collections::{HashMap, HashSet};
 use chrono::{Datelike, Duration, NaiveDate};
 
 use app::domain::account::AccountNumber;
+use app::domain::licences::LicenceStatus;
 use app::domain::money::Centavos;
+use app::domain::municipality::Municipality;
 use app::domain::rfc::{rfc_check_digit, Rfc};
-use app::store::PadronRow;
+use app::store::{LicenceRow, PadronRow};
 
 /// Accounts in the default demo padrón.
 pub const DEFAULT_ACCOUNTS: usize = 300;
@@ -719,12 +721,109 @@ pub fn demo_showcase(rows: &[PadronRow]) -> Vec<String> {
     lines
 }
 
+/// Streets of Loreto, for the demo licences' addresses.
+const CALLES: [&str; 8] = [
+    "Calle Salvatierra",
+    "Boulevard López Mateos",
+    "Calle Hidalgo",
+    "Calle Madero",
+    "Calle Independencia",
+    "Calle Francisco I. Madero",
+    "Calle Juárez",
+    "Calle Benito Juárez",
+];
+
+/// The alcohol licences of a demo padrón: one per `licencia_alcoholes`
+/// account whose holder has an RFC, numbered ALC-0001…, each with a giro of
+/// the municipality file (in turn), an address in the holder's colonia and
+/// its hours. Deterministic, like the padrón.
+pub fn demo_licences(rows: &[PadronRow], m: &Municipality) -> Vec<LicenceRow> {
+    let mut seen = HashSet::new();
+    let mut licences = Vec::new();
+    for r in rows.iter().filter(|r| r.kind == "licencia_alcoholes") {
+        let Some(rfc) = r.rfc.clone() else { continue };
+        if m.giros.is_empty() || !seen.insert(r.account.as_str()) {
+            continue;
+        }
+        let n = licences.len();
+        let giro = &m.giros[n % m.giros.len()];
+        let colonia = r.colonia.as_deref().unwrap_or("Centro");
+        licences.push(LicenceRow {
+            line: n + 2,
+            number: format!("ALC-{:04}", n + 1),
+            rfc,
+            name: r.name.clone(),
+            giro: giro.code.clone(),
+            address: format!("{} {}, {colonia}", CALLES[n % CALLES.len()], 10 + 7 * n),
+            hours: if n % 3 == 0 { "10:00 a 02:00".into() } else { "12:00 a 00:00".into() },
+            status: LicenceStatus::Active,
+        });
+    }
+    licences
+}
+
+/// Whether the demo padrón has the licence's holder owing something due on
+/// `today` of the concepts a renewal needs paid up.
+fn owes(rows: &[PadronRow], licence: &LicenceRow, m: &Municipality, today: NaiveDate) -> bool {
+    rows.iter().any(|r| {
+        r.rfc.as_ref() == Some(&licence.rfc) && r.due_date < today && m.licences.paid_up_concepts.contains(&r.concept)
+    })
+}
+
+/// Lines to print after `recauda demo`: a licence that can be renewed at
+/// once, and one whose holder must pay something first.
+pub fn licence_showcase(
+    licences: &[LicenceRow],
+    rows: &[PadronRow],
+    m: &Municipality,
+    today: NaiveDate,
+) -> Vec<String> {
+    let line = |l: &LicenceRow, what: &str| {
+        let giro = m.giro(&l.giro).map_or(l.giro.as_str(), |g| g.name.as_str());
+        format!("Licencia {} con RFC {} ({giro}; {what})", l.number, l.rfc.as_str())
+    };
+    let mut lines = Vec::new();
+    if let Some(l) = licences.iter().find(|l| !owes(rows, l, m, today)) {
+        lines.push(line(l, "al corriente: se refrenda y se paga en línea"));
+    }
+    if let Some(l) = licences.iter().find(|l| owes(rows, l, m, today)) {
+        lines.push(line(l, "con adeudos vencidos: la página dice qué pagar primero"));
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 5, 20).unwrap()
+    }
+
+    fn loreto() -> Municipality {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/municipalities/loreto.toml");
+        Municipality::from_toml_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn demo_licences_pass_the_importer_and_show_both_cases() {
+        let m = loreto();
+        let rows = demo_padron(DEFAULT_ACCOUNTS, DEFAULT_SEED, today());
+        let licences = demo_licences(&rows, &m);
+        assert!(licences.len() >= 3, "{}", licences.len());
+        assert_eq!(licences, demo_licences(&rows, &m), "deterministic");
+        // Through the real parser, as a file would be.
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(crate::licence_import::LICENCES_HEADER).unwrap();
+        for l in &licences {
+            w.write_record([&l.number, l.rfc.as_str(), &l.name, &l.giro, &l.address, &l.hours, "vigente"]).unwrap();
+        }
+        let bytes = w.into_inner().unwrap();
+        let parsed = crate::licence_import::parse_licences(&bytes[..], &m).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(parsed, licences);
+        let shown = licence_showcase(&licences, &rows, &m, today());
+        assert_eq!(shown.len(), 2, "{shown:#?}");
+        assert!(shown[0].contains("al corriente") && shown[1].contains("con adeudos"), "{shown:#?}");
     }
 
     #[test]

@@ -95,7 +95,7 @@ impl Default for ImportErrors {
 }
 
 impl ImportErrors {
-    fn with_cap(cap: usize) -> ImportErrors {
+    pub(crate) fn with_cap(cap: usize) -> ImportErrors {
         ImportErrors { errors: Vec::new(), total: 0, cap: cap.max(1) }
     }
 
@@ -113,7 +113,7 @@ impl ImportErrors {
         self.total - self.errors.len()
     }
 
-    fn push(&mut self, line: usize, reason: impl Into<String>) {
+    pub(crate) fn push(&mut self, line: usize, reason: impl Into<String>) {
         self.total += 1;
         self.errors.push(RowError { line, reason: reason.into() });
         // Keep the first `cap` by line (stable: same line, order found);
@@ -123,12 +123,12 @@ impl ImportErrors {
         }
     }
 
-    fn keep_first(&mut self) {
+    pub(crate) fn keep_first(&mut self) {
         self.errors.sort_by_key(|e| e.line);
         self.errors.truncate(self.cap);
     }
 
-    fn single(line: usize, reason: impl Into<String>) -> ImportErrors {
+    pub(crate) fn single(line: usize, reason: impl Into<String>) -> ImportErrors {
         let mut e = ImportErrors::default();
         e.push(line, reason);
         e
@@ -181,9 +181,9 @@ pub fn parse_padron(reader: impl Read) -> Result<Vec<PadronRow>, ImportErrors> {
 }
 
 /// Counts the bytes read, so an over-long stream is detected without reading it all.
-struct CountingReader<R> {
-    inner: R,
-    count: u64,
+pub(crate) struct CountingReader<R> {
+    pub(crate) inner: R,
+    pub(crate) count: u64,
 }
 
 impl<R: Read> Read for CountingReader<R> {
@@ -195,7 +195,7 @@ impl<R: Read> Read for CountingReader<R> {
 }
 
 /// The UTF-8 byte order mark some editors put at the start of a file.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
+pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// What the CSV reader reads: the file without its BOM, every line end as LF.
 ///
@@ -208,8 +208,8 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 ///   advancing on a lone CR. With plain LF its line numbers are exact. (A CR
 ///   inside a quoted field becomes LF too: either is a control character,
 ///   which no text field accepts.)
-struct PlainText<R> {
-    inner: R,
+pub(crate) struct PlainText<R> {
+    pub(crate) inner: R,
     buf: Box<[u8]>,
     pos: usize,
     len: usize,
@@ -221,7 +221,7 @@ struct PlainText<R> {
 }
 
 impl<R: Read> PlainText<R> {
-    fn new(inner: R) -> Self {
+    pub(crate) fn new(inner: R) -> Self {
         PlainText { inner, buf: vec![0; 1 << 16].into_boxed_slice(), pos: 0, len: 0, at_start: true, after_cr: false }
     }
 
@@ -498,7 +498,7 @@ fn check_header(record: &csv::ByteRecord) -> Result<(), String> {
     }
 }
 
-fn has_control_chars(s: &str) -> bool {
+pub(crate) fn has_control_chars(s: &str) -> bool {
     s.chars().any(char::is_control)
 }
 

@@ -10,6 +10,8 @@ pub mod garbage;
 pub mod http;
 pub mod import;
 pub mod jobs;
+pub mod licence_import;
+pub mod licences;
 pub mod pay;
 pub mod permits;
 pub mod precompress;

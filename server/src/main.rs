@@ -3,6 +3,8 @@
 //! ```text
 //! recauda [serve]                 run the portal
 //! recauda import padron FILE.csv  import a padrón (all or nothing)
+//! recauda licencias importar FILE.csv
+//!                                 load the alcohol licences' registry (all or nothing)
 //! recauda demo [--accounts N]     import the demo padrón, then serve
 //! recauda precompress DIR         write brotli copies of static assets
 //! recauda verify URL [--total T --fecha F --cuenta C] [--llaves FILE]
@@ -36,6 +38,9 @@ use server::startup::{build_state, Application};
 const USAGE: &str = "uso:
   recauda [serve]                  inicia el portal
   recauda import padron ARCHIVO    importa un padrón CSV (todo o nada)
+  recauda licencias importar ARCHIVO
+                                   carga el registro de licencias de alcoholes (CSV: number,rfc,name,giro,
+                                   address,hours,status; todo o nada)
   recauda demo [--accounts N]      carga el padrón de demostración e inicia el portal
   recauda precompress DIR          comprime (brotli) los archivos estáticos de DIR
   recauda verify URL               verifica el código QR de un recibo con el portal que lo emitió
@@ -107,6 +112,23 @@ async fn run(args: &[&str]) -> Result<ExitCode, AnyError> {
                 }
             }
         }
+        ["licencias", "importar", file] | ["import", "licencias", file] => {
+            let settings = Settings::load()?;
+            let municipality = server::startup::load_municipality(&settings)?;
+            let store = app::store::Store::connect(&settings.database_url).await?;
+            let path = PathBuf::from(file);
+            match server::licence_import::run_licence_import(&store, &municipality, &path, &cli_actor()).await {
+                Ok(summary) => {
+                    println!("{summary}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    eprintln!("No se importó nada.");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
         ["demo", rest @ ..] => {
             let accounts = match rest {
                 [] => 300,
@@ -123,6 +145,13 @@ async fn run(args: &[&str]) -> Result<ExitCode, AnyError> {
             println!("Padrón de demostración: {summary}");
             println!("Pruebe con estas cuentas y RFC:");
             for line in server::demo::demo_showcase(&rows) {
+                println!("  {line}");
+            }
+            let licences = server::demo::demo_licences(&rows, &state.municipality);
+            let summary = state.store.import_licences(&licences, "demo", chrono::Utc::now()).await?;
+            println!("Licencias de alcoholes de demostración: {summary}");
+            println!("Refrende una en /licencias con su número y RFC:");
+            for line in server::demo::licence_showcase(&licences, &rows, &state.municipality, state.clock.today()) {
                 println!("  {line}");
             }
             serve(&settings, state).await

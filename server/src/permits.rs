@@ -16,6 +16,7 @@
 //! key. Documents are judged by their content, kept in the database and
 //! served only as attachments with `nosniff` and a sandboxing CSP.
 
+use app::domain::licences::CabildoApproval;
 use app::domain::permits::{RequestAction, RequestLine, RequestStatus};
 use app::domain::procedures::Procedure;
 use app::domain::staff::may;
@@ -27,7 +28,7 @@ use app::permits::{
 };
 use app::state::AppState;
 use app::store::{ApprovedLine, Mover, NewDocument, PermitDocument, PermitRefusal, PermitRequest};
-use app::ui::permit_pages::{self, FormState, QueueRow, RangeInput, RequestView, ReviewView};
+use app::ui::permit_pages::{self, FormState, LicenceSummary, QueueRow, RangeInput, RequestView, ReviewView};
 use app::ui::PageContext;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
@@ -67,12 +68,14 @@ fn has_access(state: &AppState, headers: &HeaderMap, token: &str) -> bool {
     })
 }
 
-fn access_cookie(state: &AppState, session: &str, token: &str) -> String {
+/// The cookie that opens request `token` in this browser's session
+/// without asking for the proof again (set when the browser files it).
+pub(crate) fn access_cookie(state: &AppState, session: &str, token: &str) -> String {
     state.cookies.set_cookie(ACCESS_COOKIE, &access_value(state, session, token), "Strict", Some(2 * 60 * 60))
 }
 
 /// The browser's session, or a new one to set on the response.
-fn session(state: &AppState, headers: &HeaderMap) -> (String, Option<String>) {
+pub(crate) fn session(state: &AppState, headers: &HeaderMap) -> (String, Option<String>) {
     match state.cookies.session_of(headers) {
         Some(s) => (s, None),
         None => {
@@ -82,7 +85,7 @@ fn session(state: &AppState, headers: &HeaderMap) -> (String, Option<String>) {
     }
 }
 
-fn html(status: StatusCode, body: String, cookies: &[String]) -> Response {
+pub(crate) fn html(status: StatusCode, body: String, cookies: &[String]) -> Response {
     let mut response = page(status, body);
     for c in cookies {
         if let Ok(v) = HeaderValue::from_str(c) {
@@ -348,6 +351,10 @@ fn citizen_notice(aviso: Option<&str>) -> Option<String> {
         "enviada" => "Solicitud enviada. Guarde el enlace de esta página: con él y su correo o RFC puede consultarla.",
         "corregida" => "Correcciones enviadas. La Dirección de Ingresos revisará de nuevo su solicitud.",
         "cancelada" => "La solicitud se canceló.",
+        "refrendo" => {
+            "Refrendo registrado sin cambios: pague el derecho para que se expida su licencia refrendada. \
+                       Guarde el enlace de esta página."
+        }
         _ => return None,
     };
     Some(text.into())
@@ -661,6 +668,13 @@ pub async fn permit_pdf(State(state): State<AppState>, headers: HeaderMap, PathP
     let m = &state.municipality;
     let s = &permit.scope;
     let names = tariff_names(&state, &request);
+    let licence = match request.licence.as_ref() {
+        Some(link) => match state.store.licence(link.licence_id).await {
+            Ok(l) => l.map(|l| (l, link.year)),
+            Err(e) => return unavailable(e),
+        },
+        None => None,
+    };
     let fees: Vec<Vec<String>> = request
         .lines
         .iter()
@@ -669,20 +683,30 @@ pub async fn permit_pdf(State(state): State<AppState>, headers: HeaderMap, PathP
             vec![name, l.quantity.normalize().to_string(), l.fee.map(|f| f.display_mxn()).unwrap_or_default()]
         })
         .collect();
+    let mut facts: Vec<(String, String)> = vec![
+        ("Folio".into(), permit.folio.to_string()),
+        ("Solicitud".into(), request.number.clone()),
+        ("Trámite".into(), procedure_name(&state, &request.procedure)),
+    ];
+    if let Some((l, year)) = &licence {
+        facts.push(("Licencia".into(), l.number.clone()));
+        facts.push(("RFC del titular".into(), l.holder_rfc.clone()));
+        if let Some(year) = year {
+            facts.push(("Ejercicio".into(), year.to_string()));
+        }
+    }
+    facts.extend([
+        ("Titular".into(), s.holder.clone()),
+        ("Ubicación".into(), s.location.clone()),
+        ("Vigencia".into(), format!("{} al {}", s.starts_on.format("%d/%m/%Y"), s.ends_on.format("%d/%m/%Y"))),
+        ("Horario".into(), if s.hours.is_empty() { "—".into() } else { s.hours.clone() }),
+        ("Medida".into(), s.measure.clone()),
+        ("Descripción".into(), if s.description.is_empty() { "—".into() } else { s.description.clone() }),
+        ("Condiciones".into(), if s.conditions.is_empty() { "—".into() } else { s.conditions.clone() }),
+        ("Expedido".into(), permit.issued_on.format("%d/%m/%Y").to_string()),
+    ]);
     let mut blocks = vec![
-        Block::Facts(vec![
-            ("Folio".into(), permit.folio.to_string()),
-            ("Solicitud".into(), request.number.clone()),
-            ("Trámite".into(), procedure_name(&state, &request.procedure)),
-            ("Titular".into(), s.holder.clone()),
-            ("Ubicación".into(), s.location.clone()),
-            ("Vigencia".into(), format!("{} al {}", s.starts_on.format("%d/%m/%Y"), s.ends_on.format("%d/%m/%Y"))),
-            ("Horario".into(), if s.hours.is_empty() { "—".into() } else { s.hours.clone() }),
-            ("Medida".into(), s.measure.clone()),
-            ("Descripción".into(), if s.description.is_empty() { "—".into() } else { s.description.clone() }),
-            ("Condiciones".into(), if s.conditions.is_empty() { "—".into() } else { s.conditions.clone() }),
-            ("Expedido".into(), permit.issued_on.format("%d/%m/%Y").to_string()),
-        ]),
+        Block::Facts(facts),
         Block::Heading("Derechos pagados".into()),
         Block::Table { header: vec!["Concepto".into(), "Cantidad".into(), "Importe".into()], rows: fees },
         Block::Qr {
@@ -698,15 +722,34 @@ pub async fn permit_pdf(State(state): State<AppState>, headers: HeaderMap, PathP
     if let Some(why) = &permit.cancelled {
         blocks.insert(0, Block::Text(format!("PERMISO CANCELADO: {why}")));
     }
+    // A renewal's permit is the renewed licence's certificate.
+    let title = match &licence {
+        Some((l, Some(year))) => format!("Refrendo de licencia {} — ejercicio {year}", l.number),
+        Some((l, None)) => format!("Permiso {} — licencia {}", permit.folio, l.number),
+        None => format!("Permiso {}", permit.folio),
+    };
+    if let Some((l, Some(year))) = &licence {
+        blocks.insert(
+            0,
+            Block::Text(format!(
+                "Refrendo de la licencia de funcionamiento {} para la venta de bebidas alcohólicas, ejercicio \
+                 fiscal {year}: vigente del {} al {}.",
+                l.number,
+                s.starts_on.format("%d/%m/%Y"),
+                s.ends_on.format("%d/%m/%Y")
+            )),
+        );
+    }
     let report = Report {
         municipality: format!("Municipio de {}, {}", m.name, m.state),
         office: "Dirección de Ingresos — Tesorería Municipal".into(),
-        title: format!("Permiso {}", permit.folio),
+        title,
         blocks,
     };
     match render_report(&report) {
         Ok(bytes) => {
-            let disposition = format!("inline; filename=\"permiso-{}.pdf\"", permit.folio);
+            let name = if licence.as_ref().is_some_and(|(_, y)| y.is_some()) { "refrendo" } else { "permiso" };
+            let disposition = format!("inline; filename=\"{name}-{}.pdf\"", permit.folio);
             let mut response = (StatusCode::OK, bytes).into_response();
             let h = response.headers_mut();
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
@@ -717,6 +760,18 @@ pub async fn permit_pdf(State(state): State<AppState>, headers: HeaderMap, PathP
             response
         }
         Err(e) => unavailable(e),
+    }
+}
+
+/// What the revisor sees of the licence a request renews or changes.
+fn licence_summary(state: &AppState, l: &app::store::Licence, year: Option<i32>) -> LicenceSummary {
+    LicenceSummary {
+        number: l.number.clone(),
+        holder_rfc: l.holder_rfc.clone(),
+        giro: app::licences::giro_name(&state.municipality, &l.giro),
+        address: l.address.clone(),
+        hours: l.hours.clone(),
+        year,
     }
 }
 
@@ -818,7 +873,16 @@ async fn review_page(
     };
     let limit = state.municipality.procedure(&request.procedure).and_then(|p| p.response_days);
     let clock = review_clock(&state.municipality.calendar(), &events, limit, state.clock.today());
+    let licence = match request.licence.as_ref() {
+        Some(link) => match state.store.licence(link.licence_id).await {
+            Ok(l) => l,
+            Err(e) => return unavailable(e),
+        },
+        None => None,
+    };
     let view = ReviewView {
+        needs_cabildo: needs_cabildo(state, &request),
+        licence: licence.map(|l| licence_summary(state, &l, request.licence.as_ref().and_then(|k| k.year))),
         procedure: procedure_name(state, &request.procedure),
         tariff_names: tariff_names(state, &request),
         ranges: ranges_of(state, &request),
@@ -921,6 +985,25 @@ async fn decide(state: AppState, staff: Staff, token: String, form: DecisionForm
                 }
             };
             let conditions: String = form.get("condiciones").chars().take(500).collect();
+            // A new licence: the H. Cabildo's approval first, recorded in
+            // the timeline and in the permit's conditions.
+            let (conditions, comment) = if needs_cabildo(&state, &request) {
+                match CabildoApproval::parse(&form.get("cabildo_fecha"), &form.get("cabildo_acuerdo"), today) {
+                    Ok(a) => {
+                        let text = a.text_es();
+                        let conditions =
+                            if conditions.is_empty() { text.clone() } else { format!("{text} {conditions}") };
+                        (conditions, text)
+                    }
+                    Err(message) => {
+                        return AppError::new(422, "cabildo_required", message.clone(), message)
+                            .with_back(base)
+                            .into_response()
+                    }
+                }
+            } else {
+                (conditions, String::new())
+            };
             let due = today + chrono::Duration::days(PAYMENT_DAYS);
             state
                 .store
@@ -931,7 +1014,7 @@ async fn decide(state: AppState, staff: Staff, token: String, form: DecisionForm
                     &lines,
                     &conditions,
                     due,
-                    "",
+                    &comment,
                     now,
                     today,
                 )
@@ -968,6 +1051,21 @@ async fn decide(state: AppState, staff: Staff, token: String, form: DecisionForm
         Ok(Err(r)) => refusal_response(&r, &base),
         Err(e) => unavailable(e),
     }
+}
+
+/// Whether approving `r` needs the H. Cabildo's approval recorded: one of
+/// its tariffs is of a group that says `requires_cabildo` (new alcohol
+/// licences).
+fn needs_cabildo(state: &AppState, r: &PermitRequest) -> bool {
+    let m = &state.municipality;
+    let today = state.clock.today();
+    let schedule = tariffs::schedule_on(&m.tariff_schedules, today);
+    r.lines.iter().any(|l| {
+        schedule
+            .and_then(|s| s.tariff(&l.tariff))
+            .and_then(|t| m.tariff_group(&t.group))
+            .is_some_and(|g| g.requires_cabildo)
+    })
 }
 
 /// The request's fees re-quoted on the day of approval (the UMA of that

@@ -18,7 +18,7 @@ use leptos_axum::{generate_route_list_with_exclusions_and_ssg_and_context, Lepto
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
-use crate::{api, caja, garbage, http, jobs, pay, permits, receipts, reconciliation, security, staff};
+use crate::{api, caja, garbage, http, jobs, licences, pay, permits, receipts, reconciliation, security, staff};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -164,6 +164,12 @@ pub fn router(state: AppState) -> Router {
         .route("/personal/admin/personal/{usuario}/estado", post(staff::admin_state))
         .route("/personal/admin/personal/{usuario}/contrasena", post(staff::admin_password))
         .route("/personal/admin/personal/{usuario}/2fa", post(staff::admin_totp))
+        // Alcohol licences: the lookup, the licence's page and its requests
+        // (`server::licences`).
+        .route("/licencias", get(licences::page))
+        .route("/licencias/refrendo", post(licences::renew))
+        .route("/licencias/domicilio", post(licences::change_address))
+        .route("/licencias/horas-extra", post(licences::extra_hours))
         .route("/tramites/{slug}/solicitar", get(permits::request_form))
         .route("/tramites/solicitud/{token}", get(permits::request_page))
         .route("/tramites/solicitud/{token}/acceso", post(permits::proof))

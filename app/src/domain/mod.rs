@@ -120,6 +120,7 @@ pub mod folio;
 #[cfg(test)]
 mod fuzz;
 pub mod garbage;
+pub mod licences;
 pub mod money;
 pub mod municipality;
 pub mod order_token;

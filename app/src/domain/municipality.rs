@@ -80,6 +80,20 @@ pub struct Municipality {
     /// them).
     #[serde(default)]
     pub holidays: Vec<Holiday>,
+    /// The alcohol licences' rules (`[licences]`).
+    #[serde(default)]
+    pub licences: LicenceRules,
+}
+
+/// The `[licences]` section: `paid_up_concepts = ["predial",
+/// "refrendo_alcoholes"]` keeps a licence from being renewed (or its
+/// renewal paid) while its holder's RFC owes an open charge of these
+/// concepts already due, on any account.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LicenceRules {
+    #[serde(default)]
+    pub paid_up_concepts: Vec<String>,
 }
 
 /// A day the office is closed.
@@ -270,6 +284,9 @@ impl Municipality {
             &self.procedures,
             self.tariff_groups.iter().map(|g| (g.code.as_str(), g.procedure.as_str())),
         )?;
+        if let Some(unknown) = self.licences.paid_up_concepts.iter().find(|c| !codes.contains(c.as_str())) {
+            return Err(MunicipalityError::LicenceConcept(unknown.clone()));
+        }
         let mut giros = HashSet::new();
         for g in &self.giros {
             let valid = crate::domain::tariffs::Tariff::code_is_valid(&g.code) && !g.name.trim().is_empty();
@@ -375,6 +392,8 @@ pub enum MunicipalityError {
     Procedure(#[from] ProcedureError),
     #[error("giro {0:?}: a code of capital letters, digits and hyphens, a name, declared once in [[giros]]")]
     Giro(String),
+    #[error("licences.paid_up_concepts names concept {0}, which is not in the catalogue")]
+    LicenceConcept(String),
 }
 
 #[cfg(test)]
@@ -481,6 +500,7 @@ pub(crate) mod tests {
             tariff_groups: vec![],
             tariff_schedules: vec![],
             holidays: vec![],
+            licences: LicenceRules::default(),
         }
     }
 
@@ -520,6 +540,10 @@ pub(crate) mod tests {
         check(
             |m| m.discounts[0].percent = dec!(0),
             MunicipalityError::Discount(DiscountError::Percent("predial-recargos-2026".into())),
+        );
+        check(
+            |m| m.licences.paid_up_concepts = vec!["predial".into(), "cementerio".into()],
+            MunicipalityError::LicenceConcept("cementerio".into()),
         );
         check(
             |m| m.discounts[0].concepts.push("cementerio".into()),
@@ -575,6 +599,13 @@ pub(crate) mod tests {
             assert_eq!(m.tariff_schedules.len(), 1);
             assert_eq!(m.tariff_schedules[0].tariffs.len(), 114);
             assert_eq!(m.giros.len(), 17);
+            assert_eq!(m.licences.paid_up_concepts, ["predial", "refrendo_alcoholes"]);
+            let reached_from_a_licence: Vec<&str> =
+                m.tariff_groups.iter().filter(|g| g.requires_licence()).map(|g| g.code.as_str()).collect();
+            assert_eq!(reached_from_a_licence, ["alcoholes-refrendo", "alcoholes-domicilio", "alcoholes-horas-extra"]);
+            let cabildo: Vec<&str> =
+                m.tariff_groups.iter().filter(|g| g.requires_cabildo).map(|g| g.code.as_str()).collect();
+            assert_eq!(cabildo, ["alcoholes-expedicion"]);
             let online: Vec<&str> = m.procedures.iter().filter(|p| p.online).map(|p| p.slug.as_str()).collect();
             assert_eq!(online, ["espectaculos", "anuncios", "via-publica", "alcoholes"]);
             assert_eq!(m.component_of("multa_basura"), Component::Multas);

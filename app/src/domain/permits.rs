@@ -273,6 +273,17 @@ pub fn next_status(
     Ok(to)
 }
 
+/// The state a request moves to when the system approves it as it is
+/// filed: a renewal of an alcohol licence that changes nothing (the
+/// treasury granted the licence already; only the year's fee is due) goes
+/// straight to payment. Only a request just submitted can be.
+pub fn system_approval(from: RequestStatus) -> Result<RequestStatus, RequestTransitionError> {
+    match from {
+        RequestStatus::Submitted => Ok(RequestStatus::Approved),
+        _ => Err(RequestTransitionError::NotFrom { from, action: RequestAction::Approve }),
+    }
+}
+
 /// One fee of a request: a tariff, the quantity given, the factor staff set
 /// for a range tariff, and the fee once quoted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -425,6 +436,14 @@ mod tests {
         }
         // Paid requests cannot be cancelled by the applicant any more.
         assert!(next_status(S::Paid, A::Cancel, W::Applicant, "").is_err());
+    }
+
+    #[test]
+    fn the_system_approves_only_what_was_just_filed() {
+        assert_eq!(system_approval(S::Submitted), Ok(S::Approved));
+        for from in RequestStatus::ALL.into_iter().filter(|s| *s != S::Submitted) {
+            assert_eq!(system_approval(from), Err(RequestTransitionError::NotFrom { from, action: A::Approve }));
+        }
     }
 
     #[test]

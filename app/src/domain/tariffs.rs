@@ -23,6 +23,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::licences::LicenceUse;
 use crate::domain::money::Centavos;
 use crate::domain::uma::UmaTable;
 
@@ -435,6 +436,23 @@ pub struct TariffGroup {
     pub concept: String,
     /// The procedure (trámite) it belongs to.
     pub procedure: String,
+    /// The step of an alcohol licence's life its tariffs charge for (each
+    /// of them names a giro). The licence's own steps (renewal, change of
+    /// address, extra hours) are requested only from the licence's page,
+    /// never with the procedure's generic form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licence: Option<LicenceUse>,
+    /// A request of its tariffs is approved only once the revisor records
+    /// the H. Cabildo's approval (the session's date and the agreement).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub requires_cabildo: bool,
+}
+
+impl TariffGroup {
+    /// Whether its tariffs are reached only from an existing licence.
+    pub fn requires_licence(&self) -> bool {
+        self.licence.is_some_and(LicenceUse::requires_licence)
+    }
 }
 
 /// The tariffs in force from one day until the next schedule.
@@ -479,6 +497,8 @@ pub fn validate(
     concepts: &HashSet<&str>,
 ) -> Result<(), TariffError> {
     let mut group_codes = HashSet::new();
+    let licence_groups: HashSet<&str> =
+        groups.iter().filter(|g| g.licence.is_some()).map(|g| g.code.as_str()).collect();
     for g in groups {
         let blank = [&g.code, &g.name, &g.concept, &g.procedure].iter().any(|s| s.trim().is_empty());
         if blank || !group_codes.insert(g.code.as_str()) {
@@ -499,6 +519,12 @@ pub fn validate(
         let mut codes = HashSet::new();
         for t in &s.tariffs {
             t.validate(&group_codes)?;
+            if licence_groups.contains(t.group.as_str()) && t.giro.is_none() {
+                return Err(TariffError::Tariff {
+                    code: t.code.clone(),
+                    what: "a tariff of a licence's group must name its giro".into(),
+                });
+            }
             if !codes.insert(t.code.as_str()) {
                 return Err(TariffError::DuplicateTariff(t.code.clone()));
             }
@@ -884,8 +910,14 @@ mod tests {
 
     #[test]
     fn validation() {
-        let groups =
-            vec![TariffGroup { code: "g".into(), name: "G".into(), concept: "c".into(), procedure: "p".into() }];
+        let groups = vec![TariffGroup {
+            code: "g".into(),
+            name: "G".into(),
+            concept: "c".into(),
+            procedure: "p".into(),
+            licence: None,
+            requires_cabildo: false,
+        }];
         let concepts: HashSet<&str> = ["c"].into();
         assert_eq!(validate(&groups, &schedules(), &concepts), Ok(()));
         let mut bad = schedules();
@@ -905,5 +937,14 @@ mod tests {
         let mut bad = schedules();
         bad[0].tariffs[0].code = "m2".into();
         assert!(validate(&groups, &bad, &concepts).is_err());
+        // A licence's group: every tariff names its giro.
+        let mut licence = groups.clone();
+        licence[0].licence = Some(LicenceUse::Renewal);
+        assert!(matches!(validate(&licence, &schedules(), &concepts), Err(TariffError::Tariff { .. })));
+        let mut with_giros = schedules();
+        for t in &mut with_giros[0].tariffs {
+            t.giro = Some("BAR".into());
+        }
+        assert_eq!(validate(&licence, &with_giros, &concepts), Ok(()));
     }
 }

@@ -124,6 +124,12 @@ string_enum! {
         /// A tesorero set an amount within a garbage range tariff (a fine,
         /// a special service): a charge of the account, with who and why.
         GarbageChargeSet = "garbage.charge_set",
+        /// The alcohol licences' registry was loaded (`recauda licencias
+        /// importar`, all or nothing).
+        LicencesImported = "licences.imported",
+        /// A licence's registry entry took the change its paid request
+        /// carried (giro, address, hours), as the permit was issued.
+        LicenceChanged = "licence.changed",
     }
 }
 

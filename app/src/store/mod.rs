@@ -7,7 +7,8 @@
 //!   import a padrón…), each written once, in the module of its concept:
 //!   [`padron`] (import and lookups), [`orders`], [`payments`], [`receipts`],
 //!   [`caja`] (tills, window payments, cortes, cancellations), [`permits`],
-//!   [`garbage`] (the garbage service's registry, monthly charges, fines), and
+//!   [`licences`] (alcohol licences and their renewals), [`garbage`] (the
+//!   garbage service's registry, monthly charges, fines), and
 //!   [`audit`], the hash-chained trail those rules append to.
 //! * A rule runs over a [`Conn`]: a pooled connection for reads, or a write
 //!   transaction ([`Tx`]) whose methods are one-statement primitives (lock
@@ -40,6 +41,7 @@ pub mod caja;
 pub mod collections;
 pub mod dialect;
 pub mod garbage;
+pub mod licences;
 pub mod orders;
 pub mod padron;
 pub mod payments;
@@ -58,9 +60,12 @@ pub use caja::{
 };
 pub use dialect::Dialect;
 pub use garbage::{GarbageRefusal, GarbageRun, GarbageService, GarbageStaffCharge};
+pub use licences::{
+    Licence, LicenceDebt, LicenceImportSummary, LicenceRefusal, LicenceRow, PaidUpCheck, SystemApproval,
+};
 pub use permits::{
-    ApprovedLine, Mover, NewDocument, NewPermitRequest, Permit, PermitDocument, PermitRefusal, PermitRequest,
-    RequestEvent,
+    ApprovedLine, LicenceLink, Mover, NewDocument, NewPermitRequest, Permit, PermitDocument, PermitRefusal,
+    PermitRequest, RequestEvent,
 };
 pub use receipts::{RedeemOutcome, Redemption};
 pub use reconciliation::HealNote;

@@ -17,8 +17,9 @@ use sqlx::AnyConnection;
 use super::audit::AuditAction;
 use super::dialect::{json, Stmt};
 use super::records::{date_to_db, timestamp_to_db, DbDate, DbTime};
-use super::{guess_person_kind, query_err, Conn, IdTable, Store, StoreError, Tx};
+use super::{guess_person_kind, is_unique_violation, query_err, Conn, IdTable, Store, StoreError, Tx};
 use crate::domain::folio::{Folio, DEMO_PERMIT_SERIES, PERMIT_SERIES, REQUEST_SERIES};
+use crate::domain::licences::LicenceChange;
 use crate::domain::money::Centavos;
 use crate::domain::permits::{
     next_status, PermitScope, RequestAction, RequestActor, RequestLine, RequestStatus, RequestTransitionError,
@@ -56,6 +57,19 @@ pub struct PermitRequest {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub reason: Option<String>,
+    /// The alcohol licence it renews or changes, if any.
+    pub licence: Option<LicenceLink>,
+}
+
+/// A request's link to the alcohol licence it renews or changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LicenceLink {
+    pub licence_id: i64,
+    /// The fiscal year a renewal (refrendo) renews; none for the other
+    /// requests of a licence (change of address, extra hours).
+    pub year: Option<i32>,
+    /// What the licence becomes once the permit is issued.
+    pub change: Option<LicenceChange>,
 }
 
 /// One step of a request's timeline.
@@ -117,6 +131,9 @@ pub struct NewPermitRequest {
     pub lines: Vec<RequestLine>,
     /// The total, when every line has its fee (no range tariff).
     pub fee: Option<Centavos>,
+    /// The alcohol licence it renews or changes (requests of a licence's
+    /// page; see `crate::store::licences`).
+    pub licence: Option<LicenceLink>,
 }
 
 /// An uploaded file, already checked by content.
@@ -181,16 +198,27 @@ macro_rules! request_select {
     () => {
         "SELECT id, token, number, procedure, kind, status, applicant_name, applicant_email, applicant_rfc, \
          applicant_phone, scope, lines, fee_centavos, account_id, {date_text:filed_on} AS filed_on, \
-         {ts_text:created_at} AS created_at, {ts_text:updated_at} AS updated_at, reason FROM permit_requests"
+         {ts_text:created_at} AS created_at, {ts_text:updated_at} AS updated_at, reason, licence_id, licence_year, \
+         licence_change FROM permit_requests"
     };
 }
 
 static INSERT_REQUEST: Stmt = Stmt::new(
     "INSERT INTO permit_requests (token, number, procedure, kind, status, applicant_name, applicant_email, \
-     applicant_rfc, applicant_phone, scope, lines, fee_centavos, filed_on, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, 'submitted', $5, $6, $7, $8, $9, $10, $11, {date:$12}, {ts:$13}, {ts:$13}) RETURNING id",
+     applicant_rfc, applicant_phone, scope, lines, fee_centavos, filed_on, created_at, updated_at, licence_id, \
+     licence_year, licence_change) \
+     VALUES ($1, $2, $3, $4, 'submitted', $5, $6, $7, $8, $9, $10, $11, {date:$12}, {ts:$13}, {ts:$13}, $14, $15, $16) \
+     RETURNING id",
 );
-static REQUEST_BY_ID: Stmt = Stmt::new(concat!(request_select!(), " WHERE id = $1"));
+pub(crate) static REQUEST_BY_ID: Stmt = Stmt::new(concat!(request_select!(), " WHERE id = $1"));
+/// The requests of an alcohol licence, newest first.
+pub(crate) static REQUESTS_OF_LICENCE: Stmt =
+    Stmt::new(concat!(request_select!(), " WHERE licence_id = $1 ORDER BY id DESC LIMIT $2"));
+/// The renewals awaiting payment whose account is one of these.
+pub(crate) static RENEWALS_TO_PAY_OF_ACCOUNTS: Stmt = Stmt::new(concat!(
+    request_select!(),
+    " WHERE status = 'approved' AND licence_year IS NOT NULL AND account_id IN {ids:$1} ORDER BY id"
+));
 static REQUEST_BY_TOKEN: Stmt = Stmt::new(concat!(request_select!(), " WHERE token = $1"));
 static REQUESTS_BY_STATUS: Stmt =
     Stmt::new(concat!(request_select!(), " WHERE status IN {texts:$1} ORDER BY id LIMIT $2"));
@@ -284,7 +312,7 @@ static REDEEM_PERMIT: Stmt = Stmt::new(
 );
 
 #[derive(sqlx::FromRow)]
-struct RequestRow {
+pub(crate) struct RequestRow {
     id: i64,
     token: String,
     number: String,
@@ -303,6 +331,9 @@ struct RequestRow {
     created_at: DbTime,
     updated_at: DbTime,
     reason: Option<String>,
+    licence_id: Option<i64>,
+    licence_year: Option<i64>,
+    licence_change: Option<String>,
 }
 
 impl TryFrom<RequestRow> for PermitRequest {
@@ -310,8 +341,22 @@ impl TryFrom<RequestRow> for PermitRequest {
 
     fn try_from(r: RequestRow) -> Result<PermitRequest, StoreError> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("permit request {}: {what}", r.id));
+        let licence = match r.licence_id {
+            Some(licence_id) => Some(LicenceLink {
+                licence_id,
+                year: r.licence_year.map(i32::try_from).transpose().map_err(|_| corrupt("licence year"))?,
+                change: r
+                    .licence_change
+                    .as_deref()
+                    .map(serde_json::from_str)
+                    .transpose()
+                    .map_err(|_| corrupt("licence change"))?,
+            }),
+            None => None,
+        };
         Ok(PermitRequest {
             id: r.id,
+            licence,
             status: RequestStatus::parse(&r.status).ok_or_else(|| corrupt("status"))?,
             scope: serde_json::from_str(&r.scope).map_err(|_| corrupt("scope"))?,
             lines: serde_json::from_str(&r.lines).map_err(|_| corrupt("lines"))?,
@@ -414,7 +459,7 @@ impl TryFrom<PermitRow> for Permit {
 
 /// The permits' one-statement primitives.
 impl<C: DerefMut<Target = AnyConnection> + Send> Conn<C> {
-    async fn requests_where(
+    pub(crate) async fn requests_where(
         &mut self,
         stmt: &'static Stmt,
         bind: impl FnOnce(
@@ -489,7 +534,7 @@ impl<C: DerefMut<Target = AnyConnection> + Send> Conn<C> {
         Ok(())
     }
 
-    async fn lock_request(&mut self, id: i64) -> Result<Option<RequestStatus>, StoreError> {
+    pub(crate) async fn lock_request(&mut self, id: i64) -> Result<Option<RequestStatus>, StoreError> {
         let status: Option<String> = sqlx::query_scalar(self.sql(&LOCK_REQUEST))
             .bind(id)
             .fetch_optional(self.c())
@@ -527,6 +572,161 @@ impl<C: DerefMut<Target = AnyConnection> + Send> Conn<C> {
             .await
             .map_err(query_err("read a permit"))?;
         row.map(Permit::try_from).transpose()
+    }
+}
+
+/// The permits' rules that need a write transaction's own primitives
+/// (ids taken before insert), shared with the licences' requests.
+impl Tx {
+    /// Files a request in this transaction: its number (the next of the
+    /// SOL series this year), a random token, the `submit` step, the files
+    /// and the audit entry. `None` when the database refused it as a second
+    /// live renewal of the same licence and year (nothing written that
+    /// the caller must keep: it rolls back).
+    pub(crate) async fn insert_request(
+        &mut self,
+        new: &NewPermitRequest,
+        docs: &[NewDocument],
+        at: &str,
+        today: NaiveDate,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        let n = self.next_number(REQUEST_SERIES, today.year()).await?;
+        let number = Folio::new(REQUEST_SERIES, today.year() as u16, n as u32)
+            .map_err(|e| StoreError::Corrupt(format!("request number: {e}")))?
+            .to_string();
+        let token = crate::tokens::random_token();
+        let licence = new.licence.as_ref();
+        let inserted = sqlx::query_scalar::<_, i64>(self.sql(&INSERT_REQUEST))
+            .bind(&token)
+            .bind(&number)
+            .bind(&new.procedure)
+            .bind(if new.renewal { "renewal" } else { "new" })
+            .bind(&new.applicant_name)
+            .bind(new.applicant_email.to_lowercase())
+            .bind(new.applicant_rfc.as_deref())
+            .bind(new.applicant_phone.as_deref())
+            .bind(json(&new.scope))
+            .bind(json(&new.lines))
+            .bind(new.fee.map(|f| f.0))
+            .bind(date_to_db(today))
+            .bind(at)
+            .bind(licence.map(|l| l.licence_id))
+            .bind(licence.and_then(|l| l.year))
+            .bind(licence.and_then(|l| l.change.as_ref()).filter(|c| !c.is_empty()).map(json))
+            .fetch_one(self.c())
+            .await;
+        let id = match inserted {
+            Ok(id) => id,
+            Err(e) if licence.is_some_and(|l| l.year.is_some()) && is_unique_violation(&e) => return Ok(None),
+            Err(e) => return Err(query_err("file a permit request")(e)),
+        };
+        self.insert_request_event(id, at, today, "submit", None, RequestStatus::Submitted, "applicant", None).await?;
+        self.insert_documents(id, docs, at).await?;
+        let details = serde_json::json!({
+            "request": number, "procedure": new.procedure, "documents": docs.len(),
+            "licence_id": licence.map(|l| l.licence_id), "licence_year": licence.and_then(|l| l.year),
+        });
+        self.audit("applicant", AuditAction::PermitRequested, details, at).await?;
+        Ok(Some((id, number)))
+    }
+
+    /// Approves `request` (locked by the caller, in `from`) in this
+    /// transaction: its fees become charges of its own account, the scope
+    /// takes the `conditions`, the `approve` step (by `actor`, with its
+    /// comment) and the audit entry are written.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn approve_request(
+        &mut self,
+        request: &PermitRequest,
+        from: RequestStatus,
+        actor: &str,
+        lines: &[ApprovedLine],
+        total: Centavos,
+        conditions: &str,
+        due_date: NaiveDate,
+        comment: Option<&str>,
+        at: &str,
+        today: NaiveDate,
+    ) -> Result<(), StoreError> {
+        let id = request.id;
+        let taxpayer = match &request.applicant_rfc {
+            Some(rfc) => sqlx::query_scalar::<_, i64>(self.sql(&TAXPAYER_BY_RFC))
+                .bind(rfc.clone())
+                .fetch_optional(self.c())
+                .await
+                .map_err(query_err("find the applicant's taxpayer"))?,
+            None => None,
+        };
+        let taxpayer = match taxpayer {
+            Some(t) => t,
+            None => {
+                let t = self.allocate_ids(IdTable::Taxpayers, 1).await?[0];
+                let kind = match request.applicant_rfc.as_deref().map(str::len) {
+                    Some(12) => "moral",
+                    Some(_) => "fisica",
+                    None => guess_person_kind(&request.applicant_name).as_str(),
+                };
+                sqlx::query(self.sql(&INSERT_TAXPAYER))
+                    .bind(t)
+                    .bind(kind)
+                    .bind(request.applicant_rfc.as_deref())
+                    .bind(&request.applicant_name)
+                    .execute(self.c())
+                    .await
+                    .map_err(query_err("register the applicant as taxpayer"))?;
+                t
+            }
+        };
+        let account = self.allocate_ids(IdTable::Accounts, 1).await?[0];
+        sqlx::query(self.sql(&INSERT_ACCOUNT))
+            .bind(account)
+            .bind(&request.number)
+            .bind(REQUEST_ACCOUNT_KIND)
+            .bind(taxpayer)
+            .execute(self.c())
+            .await
+            .map_err(query_err("open the account of a permit request"))?;
+        for l in lines {
+            sqlx::query(self.sql(&INSERT_CHARGE))
+                .bind(account)
+                .bind(&l.concept)
+                .bind(&l.line.tariff)
+                .bind(date_to_db(due_date))
+                .bind(l.line.fee.map_or(0, |f| f.0))
+                .execute(self.c())
+                .await
+                .map_err(query_err("put a permit's fee on its account"))?;
+        }
+        let stored: Vec<RequestLine> = lines.iter().map(|l| l.line.clone()).collect();
+        let mut scope = request.scope.clone();
+        scope.conditions = conditions.trim().to_string();
+        sqlx::query(self.sql(&SET_REQUEST_APPROVED))
+            .bind(id)
+            .bind(json(&stored))
+            .bind(total.0)
+            .bind(account)
+            .bind(at)
+            .bind(json(&scope))
+            .execute(self.c())
+            .await
+            .map_err(query_err("approve a permit request"))?;
+        self.insert_request_event(
+            id,
+            at,
+            today,
+            RequestAction::Approve.as_str(),
+            Some(from),
+            RequestStatus::Approved,
+            actor,
+            comment,
+        )
+        .await?;
+        let details = serde_json::json!({
+            "request_id": id, "request": request.number, "total_centavos": total.0,
+            "due_date": date_to_db(due_date),
+        });
+        self.audit(actor, AuditAction::PermitRequestApproved, details, at).await?;
+        Ok(())
     }
 }
 
@@ -570,34 +770,9 @@ impl Store {
     ) -> Result<PermitRequest, StoreError> {
         let at = timestamp_to_db(now);
         let mut tx = self.write().await?;
-        let n = tx.next_number(REQUEST_SERIES, today.year()).await?;
-        let number = Folio::new(REQUEST_SERIES, today.year() as u16, n as u32)
-            .map_err(|e| StoreError::Corrupt(format!("request number: {e}")))?
-            .to_string();
-        let token = crate::tokens::random_token();
-        let id: i64 = sqlx::query_scalar(tx.sql(&INSERT_REQUEST))
-            .bind(&token)
-            .bind(&number)
-            .bind(&new.procedure)
-            .bind(if new.renewal { "renewal" } else { "new" })
-            .bind(&new.applicant_name)
-            .bind(new.applicant_email.to_lowercase())
-            .bind(new.applicant_rfc.as_deref())
-            .bind(new.applicant_phone.as_deref())
-            .bind(json(&new.scope))
-            .bind(json(&new.lines))
-            .bind(new.fee.map(|f| f.0))
-            .bind(date_to_db(today))
-            .bind(&at)
-            .fetch_one(tx.c())
-            .await
-            .map_err(query_err("file a permit request"))?;
-        tx.insert_request_event(id, &at, today, "submit", None, RequestStatus::Submitted, "applicant", None).await?;
-        tx.insert_documents(id, docs, &at).await?;
-        let details = serde_json::json!({
-            "request": number, "procedure": new.procedure, "documents": docs.len(),
-        });
-        tx.audit("applicant", AuditAction::PermitRequested, details, &at).await?;
+        let Some((id, _)) = tx.insert_request(new, docs, &at, today).await? else {
+            return Err(StoreError::Corrupt("a live renewal of the same licence and year".into()));
+        };
         tx.commit().await?;
         self.permit_request(id).await?.ok_or_else(|| StoreError::Corrupt(format!("permit request {id} vanished")))
     }
@@ -779,89 +954,15 @@ impl Store {
             Ok(to) => to,
             Err(e) => return Ok(Err(e.into())),
         };
+        debug_assert_eq!(to, RequestStatus::Approved);
         let request = tx
             .requests_where(&REQUEST_BY_ID, |q| q.bind(id))
             .await?
             .pop()
             .ok_or_else(|| StoreError::Corrupt(format!("permit request {id}")))?;
-        let taxpayer = match &request.applicant_rfc {
-            Some(rfc) => sqlx::query_scalar::<_, i64>(tx.sql(&TAXPAYER_BY_RFC))
-                .bind(rfc.clone())
-                .fetch_optional(tx.c())
-                .await
-                .map_err(query_err("find the applicant's taxpayer"))?,
-            None => None,
-        };
-        let taxpayer = match taxpayer {
-            Some(t) => t,
-            None => {
-                let t = tx.allocate_ids(IdTable::Taxpayers, 1).await?[0];
-                let kind = match request.applicant_rfc.as_deref().map(str::len) {
-                    Some(12) => "moral",
-                    Some(_) => "fisica",
-                    None => guess_person_kind(&request.applicant_name).as_str(),
-                };
-                sqlx::query(tx.sql(&INSERT_TAXPAYER))
-                    .bind(t)
-                    .bind(kind)
-                    .bind(request.applicant_rfc.as_deref())
-                    .bind(&request.applicant_name)
-                    .execute(tx.c())
-                    .await
-                    .map_err(query_err("register the applicant as taxpayer"))?;
-                t
-            }
-        };
-        let account = tx.allocate_ids(IdTable::Accounts, 1).await?[0];
-        sqlx::query(tx.sql(&INSERT_ACCOUNT))
-            .bind(account)
-            .bind(&request.number)
-            .bind(REQUEST_ACCOUNT_KIND)
-            .bind(taxpayer)
-            .execute(tx.c())
-            .await
-            .map_err(query_err("open the account of a permit request"))?;
-        for l in lines {
-            sqlx::query(tx.sql(&INSERT_CHARGE))
-                .bind(account)
-                .bind(&l.concept)
-                .bind(&l.line.tariff)
-                .bind(date_to_db(due_date))
-                .bind(l.line.fee.map_or(0, |f| f.0))
-                .execute(tx.c())
-                .await
-                .map_err(query_err("put a permit's fee on its account"))?;
-        }
-        let stored: Vec<RequestLine> = lines.iter().map(|l| l.line.clone()).collect();
-        let mut scope = request.scope.clone();
-        scope.conditions = conditions.trim().to_string();
-        sqlx::query(tx.sql(&SET_REQUEST_APPROVED))
-            .bind(id)
-            .bind(json(&stored))
-            .bind(total.0)
-            .bind(account)
-            .bind(&at)
-            .bind(json(&scope))
-            .execute(tx.c())
-            .await
-            .map_err(query_err("approve a permit request"))?;
         let comment = Some(comment.trim()).filter(|c| !c.is_empty());
-        tx.insert_request_event(
-            id,
-            &at,
-            today,
-            RequestAction::Approve.as_str(),
-            Some(current),
-            to,
-            &mover.name(),
-            comment,
-        )
-        .await?;
-        let details = serde_json::json!({
-            "request_id": id, "request": request.number, "total_centavos": total.0,
-            "due_date": date_to_db(due_date),
-        });
-        tx.audit(&mover.name(), AuditAction::PermitRequestApproved, details, &at).await?;
+        tx.approve_request(&request, current, &mover.name(), lines, total, conditions, due_date, comment, &at, today)
+            .await?;
         tx.commit().await?;
         let request = self.permit_request(id).await?.ok_or(StoreError::Corrupt(format!("permit request {id}")))?;
         Ok(Ok(request))
@@ -1055,6 +1156,11 @@ pub(crate) async fn issue_permits_paid_by(
         let details =
             serde_json::json!({ "folio": folio.to_string(), "request": request.number, "order_id": order_id });
         tx.audit("system", AuditAction::PermitIssued, details, now).await?;
+        // A demonstration payment moves no money: the registry keeps the
+        // licence as it was.
+        if let Some(LicenceLink { licence_id, change: Some(change), .. }) = request.licence.as_ref().filter(|_| !demo) {
+            super::licences::apply_change(tx, *licence_id, change, &request.number, now).await?;
+        }
     }
     Ok(())
 }

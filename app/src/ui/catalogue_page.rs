@@ -168,10 +168,22 @@ fn procedure_page(ctx: &PageContext, p: &Procedure) -> AnyView {
             </section>
         }
     });
+    // A procedure some of whose tariffs are a licence's own steps (the
+    // renewal of an alcohol licence…) sends the holder to the licence's page.
+    let licences = m.tariff_groups.iter().any(|g| g.procedure == p.slug && g.requires_licence()).then(|| {
+        view! {
+            <p data-testid="licence-link-intro">{ctx.lang.pick(
+                "¿Ya tiene licencia? Refréndela, cambie su domicilio o pida horas extras con el número de la licencia y su RFC.",
+                "Already licensed? Renew it, change its address or ask for extra hours with the licence number and your RFC.",
+            )}</p>
+            <p><a class="button" href="/licencias" data-testid="licence-link">{ctx.lang.pick("Refrendar mi licencia", "Renew my licence")}</a></p>
+        }
+    });
     let online = if p.online {
         let href = format!("/tramites/{}/solicitar", p.slug);
         view! {
             <p data-testid="online-yes">{t.proc_online_yes}</p>
+            {licences}
             <p><a class="button" href=href data-testid="request-link">{ctx.lang.pick("Solicitar en línea", "Request online")}</a></p>
         }
         .into_any()

@@ -12,6 +12,8 @@ pub fn HomePage() -> impl IntoView {
     let ctx = expect_context::<PageContext>();
     let t = ctx.t();
     let m = ctx.municipality.clone();
+    // Licences renewed from their own page (the file's tariff groups say so).
+    let licences = m.tariff_groups.iter().any(|g| g.requires_licence());
     view! {
         <Title text=format!("{} — {}", t.home_title, m.name)/>
         <section class="hero" data-testid="home">
@@ -29,6 +31,13 @@ pub fn HomePage() -> impl IntoView {
             <h2 id="home-catalogue-title">{t.home_catalogue_title}</h2>
             <p>{t.home_catalogue_intro}</p>
             <a class="button secondary" data-testid="home-catalogue-link" href="/tramites">{t.home_catalogue_cta}</a>
+            {licences.then(|| view! {
+                <p>
+                    <a data-testid="home-licence-link" href="/licencias">
+                        {ctx.lang.pick("Refrendar mi licencia de bebidas alcohólicas", "Renew my alcohol sales licence")}
+                    </a>
+                </p>
+            })}
         </section>
         <DiscountsInForce/>
         <section class="office" data-testid="office-hours">

@@ -10,6 +10,7 @@ pub mod garbage_pages;
 mod home;
 pub mod islands;
 mod layout;
+pub mod licence_pages;
 mod lookup_page;
 mod order_page;
 mod page;

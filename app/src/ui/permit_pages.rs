@@ -27,7 +27,7 @@ fn escape(s: &str) -> String {
 }
 
 /// A whole document: `body` inside the site layout, in the visitor's language.
-fn document(ctx: PageContext, title: &str, body: impl FnOnce() -> AnyView + Send + 'static) -> String {
+pub(crate) fn document(ctx: PageContext, title: &str, body: impl FnOnce() -> AnyView + Send + 'static) -> String {
     let lang = ctx.lang.html_lang();
     let owner = Owner::new();
     let html = owner.with(|| {
@@ -57,7 +57,7 @@ pub fn rate_text(t: &Tariff) -> String {
 }
 
 /// The error summary of a form: each problem links to its field.
-fn summary(errors: &[FieldError]) -> impl IntoView {
+pub(crate) fn summary(errors: &[FieldError]) -> impl IntoView {
     (!errors.is_empty()).then(|| {
         let items = errors
             .iter()
@@ -76,13 +76,13 @@ fn summary(errors: &[FieldError]) -> impl IntoView {
     })
 }
 
-fn field_error(errors: &[FieldError], field: &str) -> Option<String> {
+pub(crate) fn field_error(errors: &[FieldError], field: &str) -> Option<String> {
     errors.iter().find(|e| e.field == field).map(|e| e.message_es.clone())
 }
 
 /// A labelled text input with its help and error.
 #[allow(clippy::too_many_arguments)]
-fn input(
+pub(crate) fn input(
     errors: &[FieldError],
     id: &'static str,
     label: &'static str,
@@ -109,7 +109,7 @@ fn input(
     }
 }
 
-fn quote_breakdown(quotes: &[TariffQuote]) -> impl IntoView {
+pub(crate) fn quote_breakdown(quotes: &[TariffQuote]) -> impl IntoView {
     let total: Centavos = quotes.iter().map(|q| q.fee).sum();
     let rows = quotes
         .iter()
@@ -305,7 +305,7 @@ pub fn proof_document(ctx: PageContext, csrf: &str, token: &str, error: bool) ->
     })
 }
 
-fn status_badge(s: RequestStatus) -> impl IntoView {
+pub(crate) fn status_badge(s: RequestStatus) -> impl IntoView {
     let class = format!("tag status-{}", s.as_str());
     view! { <span class=class data-testid="request-status" data-status=s.as_str()>{s.label_es()}</span> }
 }
@@ -591,6 +591,18 @@ pub struct RangeInput {
     pub max: String,
 }
 
+/// The licence a request renews or changes, as the revisor sees it.
+pub struct LicenceSummary {
+    pub number: String,
+    pub holder_rfc: String,
+    /// The giro's name.
+    pub giro: String,
+    pub address: String,
+    pub hours: String,
+    /// The year a renewal renews.
+    pub year: Option<i32>,
+}
+
 /// What the review page needs.
 pub struct ReviewView {
     pub request: PermitRequest,
@@ -601,6 +613,11 @@ pub struct ReviewView {
     pub clock: Option<ReviewClock>,
     pub ranges: Vec<RangeInput>,
     pub notice: Option<(bool, String)>,
+    /// Approving it needs the H. Cabildo's approval recorded (a new
+    /// alcohol licence).
+    pub needs_cabildo: bool,
+    /// The licence it renews or changes, as registered today.
+    pub licence: Option<LicenceSummary>,
 }
 
 /// `GET /personal/revision/{token}`: one request and the revisor's decisions.
@@ -652,11 +669,27 @@ pub fn review_document(ctx: PageContext, csrf: &str, v: ReviewView) -> String {
                     }
                 })
                 .collect_view();
+            let cabildo = v.needs_cabildo.then(|| {
+                view! {
+                    <fieldset data-testid="review-cabildo">
+                        <legend>"Aprobación del H. Cabildo"</legend>
+                        <p class="help">"Una licencia nueva solo se aprueba con el acuerdo de Cabildo: registre la \
+                           fecha de la sesión y el número de acuerdo. Quedan en el historial y en las condiciones \
+                           de la licencia."</p>
+                        <label for="cabildo_fecha">"Fecha de la sesión de Cabildo"</label>
+                        <input id="cabildo_fecha" name="cabildo_fecha" type="date" required data-testid="cabildo-date"/>
+                        <label for="cabildo_acuerdo">"Número de acuerdo"</label>
+                        <input id="cabildo_acuerdo" name="cabildo_acuerdo" type="text" maxlength="60" required
+                            data-testid="cabildo-agreement"/>
+                    </fieldset>
+                }
+            });
             view! {
                 <section class="card" aria-labelledby="approve-title">
                     <h2 id="approve-title">"Aprobar"</h2>
                     <form method="post" action=format!("{base}/aprobar") data-testid="review-approve-form">
                         {hidden_csrf(&csrf)}
+                        {cabildo}
                         {ranges}
                         <label for="condiciones">"Condiciones del permiso"<span class="muted">" (opcional)"</span></label>
                         <textarea id="condiciones" name="condiciones" rows="2" maxlength="500"></textarea>
@@ -692,6 +725,23 @@ pub fn review_document(ctx: PageContext, csrf: &str, v: ReviewView) -> String {
             };
             view! { <p data-testid="review-clock">{text}</p> }
         });
+        let licence = v.licence.as_ref().map(|l| {
+            let what = match l.year {
+                Some(y) => format!("Refrendo del ejercicio {y}"),
+                None => "Trámite de la licencia".to_string(),
+            };
+            view! {
+                <section class="card" aria-labelledby="licence-title" data-testid="review-licence">
+                    <h2 id="licence-title">{format!("Licencia {} — {what}", l.number)}</h2>
+                    <dl class="owner">
+                        <div><dt>"RFC del titular"</dt><dd>{l.holder_rfc.clone()}</dd></div>
+                        <div><dt>"Giro registrado"</dt><dd>{l.giro.clone()}</dd></div>
+                        <div><dt>"Domicilio registrado"</dt><dd>{l.address.clone()}</dd></div>
+                        <div><dt>"Horario registrado"</dt><dd>{if l.hours.is_empty() { "—".to_string() } else { l.hours.clone() }}</dd></div>
+                    </dl>
+                </section>
+            }
+        });
         view! {
             <h1>"Solicitud "{r.number.clone()}</h1>
             {v.notice.clone().map(|(ok, n)| view! {
@@ -699,12 +749,17 @@ pub fn review_document(ctx: PageContext, csrf: &str, v: ReviewView) -> String {
             })}
             <p>{status_badge(r.status)}" "{v.procedure.clone()}</p>
             {clock}
+            {licence}
             <dl class="owner">
                 <div><dt>"Solicitante"</dt><dd>{r.applicant_name.clone()}</dd></div>
                 <div><dt>"Correo"</dt><dd>{r.applicant_email.clone()}</dd></div>
                 {r.applicant_rfc.clone().map(|x| view! { <div><dt>"RFC"</dt><dd>{x}</dd></div> })}
                 {r.applicant_phone.clone().map(|x| view! { <div><dt>"Teléfono"</dt><dd>{x}</dd></div> })}
-                <div><dt>"Tipo"</dt><dd>{if r.renewal { "Refrendo" } else { "Nuevo" }}</dd></div>
+                <div><dt>"Tipo"</dt><dd>{match (&r.licence, r.renewal) {
+                    (Some(l), _) if l.year.is_none() => "Trámite de una licencia registrada",
+                    (_, true) => "Refrendo",
+                    (_, false) => "Nuevo",
+                }}</dd></div>
             </dl>
             {scope_view(&r)}
             {lines_view(&r.lines, &name_of)}

@@ -49,6 +49,10 @@ pub fn classify(method: &Method, path: &str, query: Option<&str>) -> Option<Rout
         ["tramites", _, "enviar"] if post => Some(RouteClass::Orders),
         ["tramites", "solicitud", _, "acceso"] if post => Some(RouteClass::Login),
         ["tramites", "solicitud", _, ..] => Some(RouteClass::OrderReads),
+        // Alcohol licences: a licence's page (found by number and RFC,
+        // like a lookup) and the requests filed from it.
+        ["licencias"] if has(&["licencia", "rfc"]) => Some(RouteClass::Lookup),
+        ["licencias", _] if post => Some(RouteClass::Orders),
         // The tariffs and a fee's quote.
         ["api", "v1", "tariffs"] | ["api", "v1", "quotes"] => Some(RouteClass::Tariffs),
         // Staff logins, their TOTP code, and the forms that check a code.
@@ -78,6 +82,11 @@ mod tests {
             (&get, "/tramites/solicitud/0123", None, Some(RouteClass::OrderReads)),
             (&post, "/tramites/solicitud/0123/corregir", None, Some(RouteClass::OrderReads)),
             (&get, "/tramites/anuncios", None, None),
+            (&get, "/licencias", None, None),
+            (&get, "/licencias", Some("licencia=ALC-1&rfc=GODE561231GR8"), Some(RouteClass::Lookup)),
+            (&get, "/licencias", Some("rfc=GODE561231GR8"), Some(RouteClass::Lookup)),
+            (&post, "/licencias/refrendo", None, Some(RouteClass::Orders)),
+            (&post, "/licencias/horas-extra", None, Some(RouteClass::Orders)),
             (&get, "/p/PER-2026-000001", Some("s=x"), Some(RouteClass::Verify)),
             (&get, "/consulta", Some("cuenta=P-1"), Some(RouteClass::Lookup)),
             (&get, "/consulta", Some("rfc=GODE561231GR8"), Some(RouteClass::Lookup)),

@@ -25,6 +25,11 @@
 //! * `permits`: permit requests through their pages (filing with documents,
 //!   the proof, corrections, approval, payment, the permit) and who may
 //!   decide them;
+//! * `licences`: alcohol licences through their pages (the lookup by number
+//!   and RFC, the no-debt check, the renewal straight to payment and its
+//!   certificate, changes and extra hours to review, the Cabildo's approval
+//!   of a new licence) and one live renewal per licence and year on SQLite
+//!   and PostgreSQL;
 //! * `totp`: the staff's TOTP second factor (enrolment, the code at login,
 //!   replays, the lockout, the municipality's requirement, admin reset);
 //! * `tariffs`: the tariffs in force and fee quotes (every tariff of
@@ -44,6 +49,7 @@ mod caja;
 mod campaign;
 mod catalogue;
 mod fuzz;
+mod licences;
 mod orders;
 mod pages;
 mod payments;
