@@ -166,6 +166,8 @@ pub enum PermitRefusal {
     FeeMissing,
     #[error("a document code is not in the request's checklist")]
     UnknownDocument,
+    #[error("a payment of its fees is under way")]
+    BeingPaid,
 }
 
 impl PermitRefusal {
@@ -179,6 +181,11 @@ impl PermitRefusal {
             ),
             PermitRefusal::FeeMissing => "Falta fijar el importe de una tarifa con rango antes de aprobar.".into(),
             PermitRefusal::UnknownDocument => "Ese documento no está en la lista de requisitos del trámite.".into(),
+            PermitRefusal::BeingPaid => {
+                "Hay un pago en proceso de esta solicitud (por ejemplo, una ficha OXXO vigente): espere a que venza \
+                 o se acredite antes de cancelarla."
+                    .into()
+            }
         }
     }
 
@@ -302,6 +309,10 @@ static REQUESTS_TO_EXPIRE: Stmt = Stmt::new(
                             WHERE c.account_id = r.account_id)) \
         OR (r.status = 'needs_correction' AND r.updated_at < {ts:$2}) \
      ORDER BY r.id {skip_locked}",
+);
+static REQUEST_ACCOUNT_IN_LIVE_ORDER: Stmt = Stmt::new(
+    "SELECT count(*) FROM live_order_charges l JOIN charges c ON c.id = l.charge_id \
+     JOIN permit_requests r ON r.account_id = c.account_id WHERE r.id = $1",
 );
 static CANCEL_OPEN_CHARGES: Stmt = Stmt::new(
     "UPDATE charges SET status = 'cancelled', updated_at = {ts:$2} WHERE account_id = $1 AND status = 'open'",
@@ -891,6 +902,30 @@ impl Store {
             Ok(to) => to,
             Err(e) => return Ok(Err(e.into())),
         };
+        // An approved request withdrawn: its fees are no longer owed (they
+        // are cancelled), unless a payment of them is under way right now.
+        let approved_account = match current {
+            RequestStatus::Approved => {
+                tx.requests_where(&REQUEST_BY_ID, |q| q.bind(id)).await?.pop().and_then(|r| r.account_id)
+            }
+            _ => None,
+        };
+        if let Some(account) = approved_account {
+            let paying: i64 = sqlx::query_scalar(tx.sql(&REQUEST_ACCOUNT_IN_LIVE_ORDER))
+                .bind(id)
+                .fetch_one(tx.c())
+                .await
+                .map_err(query_err("check whether a permit request is being paid"))?;
+            if paying > 0 {
+                return Ok(Err(PermitRefusal::BeingPaid));
+            }
+            sqlx::query(tx.sql(&CANCEL_OPEN_CHARGES))
+                .bind(account)
+                .bind(&at)
+                .execute(tx.c())
+                .await
+                .map_err(query_err("cancel the fees of a withdrawn permit request"))?;
+        }
         let comment = Some(comment.trim()).filter(|c| !c.is_empty());
         let reason = comment.filter(|_| action == RequestAction::Reject);
         tx.set_request_status(id, to, reason, &at).await?;

@@ -592,3 +592,31 @@ async fn a_permit_paid_through_the_demonstration_provider_is_a_demonstration_per
     assert_eq!(r.status().as_u16(), 200);
     assert!(r.text().await.unwrap().contains("el permiso quedó canjeado"));
 }
+
+#[tokio::test]
+async fn withdrawing_an_approved_request_leaves_no_debt_unless_it_is_being_paid() {
+    let app = spawn_app().await;
+    staff(&app, "revisor", &[Role::Revisor]).await;
+    let cookie = session(&app, "revisor").await;
+    let (token, mut citizen) = filed_advert(&app).await;
+    let t = page_token(&app, &cookie).await;
+    let r = post_as(&app, &format!("/personal/revision/{token}/aprobar"), &cookie, &format!("csrf={t}")).await;
+    assert_eq!(r.status().as_u16(), 303);
+    let page_path = format!("/tramites/solicitud/{token}");
+    let (_, html) = citizen.get(&app, &page_path).await;
+    let csrf = csrf_of(&html);
+    // An order of its fee is open: the withdrawal waits for it.
+    let (status, order) = app.post_json("/api/v1/orders", &serde_json::json!({ "account": "SOL-2026-000001" })).await;
+    assert_eq!(status, 201, "{order}");
+    let r = citizen.post_form(&app, &format!("{page_path}/cancelar"), &format!("csrf={csrf}")).await;
+    assert_eq!(r.status().as_u16(), 409);
+    assert!(r.text().await.unwrap().contains("Hay un pago en proceso"));
+    // Once that order has expired, the request is withdrawn and nothing is owed.
+    app.sql("UPDATE payment_orders SET expires_at = '2026-11-20T00:00:00.000000Z'").await;
+    assert_eq!(app.store.expire_due_orders(app.state.clock.now()).await.unwrap(), 1);
+    let r = citizen.post_form(&app, &format!("{page_path}/cancelar"), &format!("csrf={csrf}")).await;
+    assert_eq!(location(&r), format!("{page_path}?aviso=cancelada"));
+    assert_eq!(app.store.permit_request_by_token(&token).await.unwrap().unwrap().status, RequestStatus::Cancelled);
+    let (_, debts) = app.get_json("/api/v1/debts?account=SOL-2026-000001").await;
+    assert!(debts["accounts"][0]["items"].as_array().unwrap().is_empty(), "{debts}");
+}
