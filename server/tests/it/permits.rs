@@ -147,33 +147,32 @@ async fn an_advert_permit_on_postgres() {
 }
 
 async fn an_advert_permit(app: &TestApp) {
-    let app = app;
     staff(app, "revisora", &[Role::Revisor]).await;
     let mut citizen = Browser::new();
 
     // From the catalogue's page of the procedure to its form.
-    let (status, html) = citizen.get(&app, "/tramites/anuncios").await;
+    let (status, html) = citizen.get(app, "/tramites/anuncios").await;
     assert_eq!(status, 200);
     assert!(html.contains("href=\"/tramites/anuncios/solicitar\""), "{html}");
 
     // The form, and its live quote ("Calcular costo"): 1.5 × 2 = 3 m² of
     // ANU-II-A at 1 UMA each, 3 × 117.31 = 351.93.
-    let (status, html) = citizen.get(&app, "/tramites/anuncios/solicitar").await;
+    let (status, html) = citizen.get(app, "/tramites/anuncios/solicitar").await;
     assert_eq!(status, 200);
     assert!(html.contains("enctype=\"multipart/form-data\""), "a real form");
     assert!(html.contains("data-testid=\"upload-medidas\""), "the checklist comes from the procedure");
     let csrf = csrf_of(&html);
-    let r = citizen.post_multipart(&app, "/tramites/anuncios/enviar", &advert(&csrf, "cotizar"), &[]).await;
+    let r = citizen.post_multipart(app, "/tramites/anuncios/enviar", &advert(&csrf, "cotizar"), &[]).await;
     assert_eq!(r.status().as_u16(), 200);
     let html = r.text().await.unwrap();
     assert!(html.contains("data-testid=\"quote-total\">$351.93"), "{html}");
-    assert_eq!(count(&app, "permit_requests").await, 0, "a quote files nothing");
+    assert_eq!(count(app, "permit_requests").await, 0, "a quote files nothing");
 
     // An HTML page named like a PDF is refused by its content; nothing filed.
     let disguised: &[u8] = b"<!DOCTYPE html><html><script>alert(1)</script></html>";
     let r = citizen
         .post_multipart(
-            &app,
+            app,
             "/tramites/anuncios/enviar",
             &advert(&csrf, "enviar"),
             &[("doc-medidas", "medidas.pdf", disguised)],
@@ -182,18 +181,18 @@ async fn an_advert_permit(app: &TestApp) {
     assert_eq!(r.status().as_u16(), 422);
     let html = r.text().await.unwrap();
     assert!(html.contains("no es un PDF, JPEG ni PNG"), "{html}");
-    assert_eq!(count(&app, "permit_requests").await, 0);
-    assert_eq!(count(&app, "permit_documents").await, 0);
+    assert_eq!(count(app, "permit_requests").await, 0);
+    assert_eq!(count(app, "permit_documents").await, 0);
 
     // Without the required document: refused, said so.
-    let r = citizen.post_multipart(&app, "/tramites/anuncios/enviar", &advert(&csrf, "enviar"), &[]).await;
+    let r = citizen.post_multipart(app, "/tramites/anuncios/enviar", &advert(&csrf, "enviar"), &[]).await;
     assert_eq!(r.status().as_u16(), 422);
     assert!(r.text().await.unwrap().contains("Adjunte: Medidas"));
 
     // Filed with a PDF: its page opens in this browser at once.
     let r = citizen
         .post_multipart(
-            &app,
+            app,
             "/tramites/anuncios/enviar",
             &advert(&csrf, "enviar"),
             &[("doc-medidas", "medidas.pdf", PDF)],
@@ -204,7 +203,7 @@ async fn an_advert_permit(app: &TestApp) {
     let token = to.trim_start_matches("/tramites/solicitud/").trim_end_matches("?aviso=enviada").to_string();
     assert_eq!(token.len(), 32, "the link carries a random token, not the number");
     let page_path = format!("/tramites/solicitud/{token}");
-    let (status, html) = citizen.get(&app, &page_path).await;
+    let (status, html) = citizen.get(app, &page_path).await;
     assert_eq!(status, 200);
     assert!(html.contains("data-testid=\"request-number\">SOL-2026-000001"), "{html}");
     assert!(html.contains("data-status=\"submitted\""));
@@ -213,15 +212,15 @@ async fn an_advert_permit(app: &TestApp) {
 
     // Someone else with the link: asked for the proof; a wrong one is refused.
     let mut other = Browser::new();
-    let (status, html) = other.get(&app, &page_path).await;
+    let (status, html) = other.get(app, &page_path).await;
     assert_eq!(status, 200);
     assert!(html.contains("data-testid=\"proof-form\"") && !html.contains("Panadería"), "no data before the proof");
     let csrf_other = csrf_of(&html);
     let r = other
-        .post_form(&app, &format!("{page_path}/acceso"), &format!("csrf={csrf_other}&prueba=otra%40ejemplo.mx"))
+        .post_form(app, &format!("{page_path}/acceso"), &format!("csrf={csrf_other}&prueba=otra%40ejemplo.mx"))
         .await;
     assert_eq!(r.status().as_u16(), 403);
-    let (_, html) = other.get(&app, &page_path).await;
+    let (_, html) = other.get(app, &page_path).await;
     assert!(html.contains("data-testid=\"proof-form\""));
     // The document is not served without the proof either.
     let docs = app.store.permit_documents(1).await.unwrap();
@@ -239,23 +238,23 @@ async fn an_advert_permit(app: &TestApp) {
     assert_eq!(r.bytes().await.unwrap().as_ref(), PDF);
 
     // The revisor sees it in the queue with the response time left.
-    let revisora = session(&app, "revisora").await;
-    let queue = get_as(&app, "/personal/revision", Some(&revisora)).await.text().await.unwrap();
+    let revisora = session(app, "revisora").await;
+    let queue = get_as(app, "/personal/revision", Some(&revisora)).await.text().await.unwrap();
     assert!(queue.contains("data-number=\"SOL-2026-000001\""), "{queue}");
     assert!(queue.contains("5 de 5 día(s) hábil(es)"), "filed today, nothing used yet: {queue}");
     // Asks for a correction, with a comment on the document.
     let review = format!("/personal/revision/{token}");
-    let t = page_token(&app, &revisora).await;
+    let t = page_token(app, &revisora).await;
     let doc_id = docs[0].id;
     let r = post_as(
-        &app,
+        app,
         &format!("{review}/corregir"),
         &revisora,
         &format!("csrf={t}&comentario=Indique+la+altura+sobre+la+banqueta.&doc-{doc_id}=Falta+el+croquis."),
     )
     .await;
     assert_eq!(location(&r), format!("{review}?aviso=correccion"));
-    let (_, html) = citizen.get(&app, &page_path).await;
+    let (_, html) = citizen.get(app, &page_path).await;
     assert!(html.contains("data-status=\"needs_correction\""));
     assert!(html.contains("Indique la altura sobre la banqueta."), "the comment is on the timeline");
     assert!(html.contains(">Por corregir: Falta el croquis.</p>"), "{html}");
@@ -264,7 +263,7 @@ async fn an_advert_permit(app: &TestApp) {
     let corrected: Vec<u8> = [PDF, b"% con croquis\n"].concat();
     let r = citizen
         .post_multipart(
-            &app,
+            app,
             &format!("{page_path}/corregir"),
             &[("csrf", &csrf), ("comentario", "Adjunto el croquis.")],
             &[("doc-medidas", "medidas-con-croquis.pdf", &corrected)],
@@ -276,23 +275,23 @@ async fn an_advert_permit(app: &TestApp) {
     assert_eq!(docs.len(), 2, "the first upload is kept");
 
     // Approved: the fee becomes payable; the charge is on the request's own account.
-    let t = page_token(&app, &revisora).await;
+    let t = page_token(app, &revisora).await;
     let r =
-        post_as(&app, &format!("{review}/aprobar"), &revisora, &format!("csrf={t}&condiciones=Sin+iluminación.")).await;
+        post_as(app, &format!("{review}/aprobar"), &revisora, &format!("csrf={t}&condiciones=Sin+iluminación.")).await;
     assert_eq!(location(&r), format!("{review}?aviso=aprobada"));
     let request = app.store.permit_request_by_token(&token).await.unwrap().unwrap();
     assert_eq!(request.status, RequestStatus::Approved);
     assert_eq!(request.scope.conditions, "Sin iluminación.");
-    let (_, html) = citizen.get(&app, &page_path).await;
+    let (_, html) = citizen.get(app, &page_path).await;
     assert!(html.contains("data-testid=\"request-pay\""));
     let csrf = csrf_of(&html);
 
     // Paid through the same orders and receipts as any debt.
     let charge = html.split("name=\"cargo\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
-    let r = citizen.post_form(&app, "/orden", &format!("csrf={csrf}&cuenta=SOL-2026-000001&rfc=&cargo={charge}")).await;
+    let r = citizen.post_form(app, "/orden", &format!("csrf={csrf}&cuenta=SOL-2026-000001&rfc=&cargo={charge}")).await;
     let order_path = location(&r);
     let order_token = order_path.trim_start_matches("/orden/").to_string();
-    pay_as_stripe(&app, &order_token).await;
+    pay_as_stripe(app, &order_token).await;
 
     // The permit is issued with its own folio and signed scope.
     let request = app.store.permit_request_by_token(&token).await.unwrap().unwrap();
@@ -301,7 +300,7 @@ async fn an_advert_permit(app: &TestApp) {
     assert_eq!(permit.folio.to_string(), "PER-2026-000001");
     assert!(permit.signature.is_some());
     assert_eq!(permit.scope.measure, "3 m²");
-    let (_, html) = citizen.get(&app, &page_path).await;
+    let (_, html) = citizen.get(app, &page_path).await;
     assert!(html.contains("data-testid=\"permit-folio\">PER-2026-000001"), "{html}");
     assert!(html.contains("data-status=\"issued\""));
     let steps: Vec<&str> = html.split("data-action=\"").skip(1).map(|s| s.split('"').next().unwrap()).collect();
@@ -334,21 +333,21 @@ async fn an_advert_permit(app: &TestApp) {
     assert!(r.text().await.unwrap().contains("data-verdict=\"forged\""));
 
     // The cashier desk verifies the permit and hands it over once.
-    staff(&app, "cajero", &[Role::Cajero]).await;
-    let cajero = session(&app, "cajero").await;
+    staff(app, "cajero", &[Role::Cajero]).await;
+    let cajero = session(app, "cajero").await;
     let desk = format!("/personal/caja/verificar?url={}", crate::common::encode(&url));
-    let html = get_as(&app, &desk, Some(&cajero)).await.text().await.unwrap();
+    let html = get_as(app, &desk, Some(&cajero)).await.text().await.unwrap();
     assert!(
         html.contains("data-verdict=\"authentic\"") && html.contains("data-testid=\"desk-permit-scope\""),
         "{html}"
     );
-    let t = page_token(&app, &cajero).await;
+    let t = page_token(app, &cajero).await;
     let s = url.split("?s=").nth(1).unwrap();
     let body = format!("csrf={t}&tipo=permiso&folio=PER-2026-000001&s={}", crate::common::encode(s));
-    let r = post_as(&app, "/personal/caja/canjear", &cajero, &body).await;
+    let r = post_as(app, "/personal/caja/canjear", &cajero, &body).await;
     assert_eq!(r.status().as_u16(), 200);
     assert!(r.text().await.unwrap().contains("el permiso quedó canjeado"));
-    let r = post_as(&app, "/personal/caja/canjear", &cajero, &body).await;
+    let r = post_as(app, "/personal/caja/canjear", &cajero, &body).await;
     assert_eq!(r.status().as_u16(), 409, "a permit is handed over once");
 
     // A record whose dates were stretched no longer matches its signature.
