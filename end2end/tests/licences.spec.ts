@@ -51,7 +51,7 @@ test('alcohol licence: pay the predial first, renew, pay, download the certifica
     // 3. Now it renews: nothing changed, so straight to payment.
     await openLicence(page);
     await expect(page.getByTestId('licence-debt')).toHaveCount(0);
-    await page.getByTestId('field-correo').fill('giganta@ejemplo.mx');
+    await page.getByTestId('renewal-form').getByTestId('field-correo').fill('giganta@ejemplo.mx');
     await page.getByTestId('renewal-submit').click();
     const request = new RequestPage(page);
     await request.expectLoaded();
