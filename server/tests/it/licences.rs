@@ -18,6 +18,7 @@ use app::domain::staff::Role;
 use app::store::Store;
 
 use crate::common::{location, pay_as_stripe, spawn_app, TestApp};
+use crate::permits::{csrf_of, Browser, PDF};
 use crate::staff::{get_as, post_as, session, staff};
 
 /// The registry of the tests. GODE561231GR8 owes a predial of the test
@@ -30,105 +31,11 @@ ALC-0003,DCO120601HJ4,\"Distribuidora Coronado, S.A. de C.V.\",CANTINA,\"Calle H
 ALC-0004,CDL090210QW7,\"Hotel Misión de Loreto, S.A. de C.V.\",HOTEL-4,\"Boulevard López Mateos 1, Centro\",,
 ";
 
-const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
-
 async fn with_licences(app: &TestApp) {
     let rows = server::licence_import::parse_licences(LICENCES.as_bytes(), &app.state.municipality)
         .unwrap_or_else(|e| panic!("{e}"));
     let summary = app.store.import_licences(&rows, "cli:test", app.state.clock.now()).await.unwrap();
     assert_eq!((summary.created, summary.updated, summary.unchanged), (4, 0, 0));
-}
-
-/// A browser: its cookies, kept by hand (the test client keeps none).
-struct Browser {
-    cookies: Vec<String>,
-}
-
-impl Browser {
-    fn new() -> Browser {
-        Browser { cookies: vec![] }
-    }
-
-    fn header(&self) -> String {
-        self.cookies.join("; ")
-    }
-
-    fn keep(&mut self, r: &reqwest::Response) {
-        for v in r.headers().get_all("set-cookie") {
-            let pair = v.to_str().unwrap().split(';').next().unwrap().to_string();
-            let name = pair.split('=').next().unwrap().to_string();
-            self.cookies.retain(|c| !c.starts_with(&format!("{name}=")));
-            self.cookies.push(pair);
-        }
-    }
-
-    async fn get(&mut self, app: &TestApp, path: &str) -> (u16, String) {
-        let r = app.client.get(format!("{}{}", app.base, path)).header("cookie", self.header()).send().await.unwrap();
-        self.keep(&r);
-        let status = r.status().as_u16();
-        (status, r.text().await.unwrap())
-    }
-
-    async fn post(&mut self, app: &TestApp, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        let body: Vec<String> =
-            fields.iter().map(|(k, v)| format!("{}={}", crate::common::encode(k), crate::common::encode(v))).collect();
-        let r = app
-            .client
-            .post(format!("{}{}", app.base, path))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("cookie", self.header())
-            .body(body.join("&"))
-            .send()
-            .await
-            .unwrap();
-        self.keep(&r);
-        r
-    }
-
-    async fn post_owned(&mut self, app: &TestApp, path: &str, fields: &[(String, String)]) -> reqwest::Response {
-        let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        self.post(app, path, &refs).await
-    }
-
-    async fn post_multipart(
-        &mut self,
-        app: &TestApp,
-        path: &str,
-        fields: &[(&str, &str)],
-        files: &[(&str, &[u8])],
-    ) -> reqwest::Response {
-        let boundary = "----recauda-licencia-7c1d";
-        let mut body = Vec::new();
-        for (name, value) in fields {
-            body.extend_from_slice(
-                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
-                    .as_bytes(),
-            );
-        }
-        for (name, bytes) in files {
-            body.extend_from_slice(
-                format!(
-                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}.pdf\"\r\n\
-                     Content-Type: application/pdf\r\n\r\n"
-                )
-                .as_bytes(),
-            );
-            body.extend_from_slice(bytes);
-            body.extend_from_slice(b"\r\n");
-        }
-        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        let r = app
-            .client
-            .post(format!("{}{}", app.base, path))
-            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
-            .header("cookie", self.header())
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        self.keep(&r);
-        r
-    }
 }
 
 /// The extra-hours form's fields.
@@ -145,10 +52,6 @@ fn hours(licencia: &str, rfc: &str, day: &str, csrf: &str) -> Vec<(String, Strin
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect()
-}
-
-fn csrf_of(html: &str) -> String {
-    html.split("name=\"csrf\" value=\"").nth(1).expect("a form with its token").split('"').next().unwrap().to_string()
 }
 
 fn licence_path(number: &str, rfc: &str) -> String {
@@ -547,7 +450,7 @@ async fn a_new_licence_is_approved_only_with_the_cabildo_s_agreement() {
         "doc-proteccion-civil",
         "doc-formato",
     ];
-    let files: Vec<(&str, &[u8])> = documents.iter().map(|d| (*d, PDF)).collect();
+    let files: Vec<(&str, &str, &[u8])> = documents.iter().map(|d| (*d, "documento.pdf", PDF)).collect();
     let r = applicant
         .post_multipart(
             &app,

@@ -10,19 +10,20 @@ use app::domain::staff::Role;
 use crate::common::{location, pay_as_stripe, spawn_app, TestApp};
 use crate::staff::{get_as, page_token, post_as, session, staff};
 
-const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+pub(crate) const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
 
 /// A browser: its cookies, kept by hand (the test client keeps none).
-struct Browser {
+/// Shared by the permit and licence tests.
+pub(crate) struct Browser {
     cookies: Vec<String>,
 }
 
 impl Browser {
-    fn new() -> Browser {
+    pub(crate) fn new() -> Browser {
         Browser { cookies: vec![] }
     }
 
-    fn header(&self) -> String {
+    pub(crate) fn header(&self) -> String {
         self.cookies.join("; ")
     }
 
@@ -35,7 +36,7 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, app: &TestApp, path: &str) -> (u16, String) {
+    pub(crate) async fn get(&mut self, app: &TestApp, path: &str) -> (u16, String) {
         let mut request = app.client.get(format!("{}{}", app.base, path));
         if !self.cookies.is_empty() {
             request = request.header("cookie", self.header());
@@ -46,7 +47,24 @@ impl Browser {
         (status, r.text().await.unwrap())
     }
 
-    async fn post_form(&mut self, app: &TestApp, path: &str, body: &str) -> reqwest::Response {
+    /// POSTs `fields` as a form (each name and value encoded).
+    pub(crate) async fn post(&mut self, app: &TestApp, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let body: Vec<String> =
+            fields.iter().map(|(k, v)| format!("{}={}", crate::common::encode(k), crate::common::encode(v))).collect();
+        self.post_form(app, path, &body.join("&")).await
+    }
+
+    pub(crate) async fn post_owned(
+        &mut self,
+        app: &TestApp,
+        path: &str,
+        fields: &[(String, String)],
+    ) -> reqwest::Response {
+        let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.post(app, path, &refs).await
+    }
+
+    pub(crate) async fn post_form(&mut self, app: &TestApp, path: &str, body: &str) -> reqwest::Response {
         let r = app
             .client
             .post(format!("{}{}", app.base, path))
@@ -60,7 +78,7 @@ impl Browser {
         r
     }
 
-    async fn post_multipart(
+    pub(crate) async fn post_multipart(
         &mut self,
         app: &TestApp,
         path: &str,
@@ -101,7 +119,7 @@ impl Browser {
     }
 }
 
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     html.split("name=\"csrf\" value=\"").nth(1).expect("a form with its token").split('"').next().unwrap().to_string()
 }
 
