@@ -556,23 +556,39 @@ pub async fn resubmit(
             return AppError::new(422, "invalid_document", message.clone(), message).with_back(back).into_response();
         }
     };
+    let moved = (RequestStatus::NeedsCorrection, RequestAction::Resubmit);
+    applicant_move(&state, &request, moved, &comment, &docs, &back, "corregida").await
+}
+
+/// The applicant moves `request` by `action` if it is still in `expected`
+/// (with a comment and documents), then back to its page with `aviso`.
+async fn applicant_move(
+    state: &AppState,
+    request: &PermitRequest,
+    (expected, action): (RequestStatus, RequestAction),
+    comment: &str,
+    docs: &[NewDocument],
+    back: &str,
+    aviso: &str,
+) -> Response {
+    let now = state.clock.now();
     let moved = state
         .store
         .move_permit_request(
             request.id,
-            RequestStatus::NeedsCorrection,
-            RequestAction::Resubmit,
+            expected,
+            action,
             &Mover::Applicant,
-            &comment,
+            comment,
             &[],
-            &docs,
-            state.clock.now(),
+            docs,
+            now,
             state.clock.today(),
         )
         .await;
     match moved {
-        Ok(Ok(_)) => see_other(&format!("{back}?aviso=corregida")),
-        Ok(Err(r)) => refusal_response(&r, &back),
+        Ok(Ok(_)) => see_other(&format!("{back}?aviso={aviso}")),
+        Ok(Err(r)) => refusal_response(&r, back),
         Err(e) => unavailable(e),
     }
 }
@@ -600,25 +616,7 @@ pub async fn cancel(
         Ok(None) => return request_not_found(),
         Err(r) => return r,
     };
-    let moved = state
-        .store
-        .move_permit_request(
-            request.id,
-            request.status,
-            RequestAction::Cancel,
-            &Mover::Applicant,
-            "",
-            &[],
-            &[],
-            state.clock.now(),
-            state.clock.today(),
-        )
-        .await;
-    match moved {
-        Ok(Ok(_)) => see_other(&format!("{back}?aviso=cancelada")),
-        Ok(Err(r)) => refusal_response(&r, &back),
-        Err(e) => unavailable(e),
-    }
+    applicant_move(&state, &request, (request.status, RequestAction::Cancel), "", &[], &back, "cancelada").await
 }
 
 #[derive(Debug, Deserialize)]
