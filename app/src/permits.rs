@@ -50,6 +50,8 @@ pub struct RequestForm {
     pub quantity: String,
     /// Declared ticket sales, in pesos (the 10 % tax of events).
     pub sales: String,
+    /// Expected attendance (people), where the procedure asks it.
+    pub attendance: String,
 }
 
 /// A field's problem, for the form's error summary.
@@ -165,6 +167,10 @@ pub fn is_email(s: &str) -> bool {
         && !domain.contains('@')
 }
 
+/// The largest expected attendance an event request may declare (a
+/// stadium-sized event; anything more is a typo).
+pub const MAX_ATTENDANCE: u32 = 200_000;
+
 /// Checks a request form of `procedure` and quotes its fees on `today`.
 /// Every problem is reported at once, each with its field.
 pub fn prepare_request(
@@ -263,6 +269,23 @@ pub fn prepare_request(
             (None, _) => None,
         },
     };
+    let attendance = match form.attendance.trim() {
+        _ if !procedure.asks_attendance => None,
+        "" => {
+            errors.push(err("asistentes", "Escriba cuántas personas espera en el evento."));
+            None
+        }
+        raw => match raw.replace([',', ' '], "").parse::<u32>() {
+            Ok(n) if (1..=MAX_ATTENDANCE).contains(&n) => Some(n),
+            _ => {
+                errors.push(err(
+                    "asistentes",
+                    format!("Escriba el número de asistentes esperados como un entero de 1 a {MAX_ATTENDANCE}."),
+                ));
+                None
+            }
+        },
+    };
     let Some(quantity) = quantity else { return Err(errors) };
     if !errors.is_empty() {
         return Err(errors);
@@ -320,6 +343,7 @@ pub fn prepare_request(
         measure,
         description,
         conditions: String::new(),
+        attendance,
     };
     Ok(PreparedRequest {
         request: NewPermitRequest {

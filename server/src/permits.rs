@@ -176,6 +176,7 @@ impl Upload {
             metres: self.field("metros"),
             quantity: self.field("cantidad"),
             sales: self.field("boletaje"),
+            attendance: self.field("asistentes"),
         }
     }
 }
@@ -699,6 +700,11 @@ pub async fn permit_pdf(State(state): State<AppState>, headers: HeaderMap, PathP
         ("Vigencia".into(), format!("{} al {}", s.starts_on.format("%d/%m/%Y"), s.ends_on.format("%d/%m/%Y"))),
         ("Horario".into(), if s.hours.is_empty() { "—".into() } else { s.hours.clone() }),
         ("Medida".into(), s.measure.clone()),
+    ]);
+    if let Some(n) = s.attendance {
+        facts.push(("Asistentes esperados".into(), n.to_string()));
+    }
+    facts.extend([
         ("Descripción".into(), if s.description.is_empty() { "—".into() } else { s.description.clone() }),
         ("Condiciones".into(), if s.conditions.is_empty() { "—".into() } else { s.conditions.clone() }),
         ("Expedido".into(), permit.issued_on.format("%d/%m/%Y").to_string()),

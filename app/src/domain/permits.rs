@@ -342,6 +342,11 @@ pub struct PermitScope {
     /// The conditions the revisor set.
     #[serde(default)]
     pub conditions: String,
+    /// The expected attendance of an event (procedures whose file entry
+    /// says `asks_attendance`); none for everything else. Signed only when
+    /// present, so permits issued before the field existed still verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attendance: Option<u32>,
 }
 
 /// The version tag of a permit's signed text.
@@ -368,8 +373,9 @@ impl PermitScope {
             ("description", clean(&self.description)),
             ("conditions", clean(&self.conditions)),
         ];
+        let optional = [("attendance", self.attendance.map(|n| n.to_string()))];
         let mut text = String::from(PERMIT_VERSION_TAG);
-        for (name, value) in fields {
+        for (name, value) in fields.into_iter().chain(optional.into_iter().filter_map(|(n, v)| Some((n, v?)))) {
             text.push('\n');
             text.push_str(name);
             text.push('=');
@@ -468,6 +474,7 @@ mod tests {
             measure: "3 m²".into(),
             description: "Manta \"Pan de muerto\"".into(),
             conditions: String::new(),
+            attendance: None,
         };
         let text = scope.signed_text("P-2026-000001");
         assert!(text.starts_with("recauda-permiso-v1\nfolio=P-2026-000001\n"));
@@ -479,6 +486,16 @@ mod tests {
         bigger.measure = "4 m²".into();
         assert_ne!(bigger.signed_text("P-2026-000001"), text);
         assert_ne!(scope.signed_text("P-2026-000002"), text);
+        // The attendance is signed when there is one, and absent otherwise
+        // (the text of permits issued before it existed is unchanged).
+        assert!(!text.contains("attendance"), "{text}");
+        let mut crowd = scope.clone();
+        crowd.attendance = Some(300);
+        let crowd_text = crowd.signed_text("P-2026-000001");
+        assert!(crowd_text.ends_with("\nattendance=300"), "{crowd_text}");
+        let mut bigger_crowd = crowd.clone();
+        bigger_crowd.attendance = Some(3000);
+        assert_ne!(bigger_crowd.signed_text("P-2026-000001"), crowd_text);
         assert_eq!(days_spanned(d(12, 1), d(12, 30)), Some(30));
         assert_eq!(days_spanned(d(12, 2), d(12, 1)), None);
     }

@@ -89,6 +89,10 @@ pub struct Procedure {
     /// Whether it can be requested on this portal.
     #[serde(default)]
     pub online: bool,
+    /// Whether its request form asks for the expected attendance (events:
+    /// the Coordinación de Espectáculos plans safety by it).
+    #[serde(default)]
+    pub asks_attendance: bool,
     /// Extra words a citizen may search it by ("publicidad", "bar").
     #[serde(default)]
     pub keywords: Vec<String>,
@@ -210,6 +214,7 @@ mod tests {
             response_days: Some(5),
             form: None,
             online: true,
+            asks_attendance: false,
             keywords: vec![],
             cost_note: None,
         }

@@ -247,6 +247,7 @@ pub fn request_form_document(
                     {input(&errors, "alto", "Alto en metros", "La superficie es ancho × alto; la fracción de metro cuadrado se cobra completa.", "text", &v.height, false, "decimal")}
                     {input(&errors, "metros", "Metros lineales", "Para estacionamientos exclusivos y sitios de taxi.", "text", &v.metres, false, "decimal")}
                     {input(&errors, "cantidad", "Cantidad", "Piezas, meses u horas, según el concepto.", "text", &v.quantity, false, "numeric")}
+                    {p.asks_attendance.then(|| input(&errors, "asistentes", "Asistentes esperados", "Cuántas personas espera, aproximadamente.", "text", &v.attendance, true, "numeric"))}
                     {has_sales.then(|| input(&errors, "boletaje", "Boletaje vendido (pesos)", "Si cobra entrada: el impuesto es el 10 % del boletaje.", "text", &v.sales, false, "decimal"))}
                     {input(&errors, "ubicacion", "Domicilio o ubicación", "Calle, número, colonia o el lugar exacto.", "text", &v.location, true, "")}
                     <label for="descripcion">"Descripción"<span class="muted">" (opcional)"</span></label>
@@ -379,6 +380,7 @@ fn scope_view(r: &PermitRequest) -> impl IntoView {
             <div><dt>"Vigencia"</dt><dd data-testid="scope-dates">{format!("{} al {}", s.starts_on.format("%d/%m/%Y"), s.ends_on.format("%d/%m/%Y"))}</dd></div>
             {(!s.hours.is_empty()).then(|| view! { <div><dt>"Horario"</dt><dd>{s.hours.clone()}</dd></div> })}
             <div><dt>"Medida"</dt><dd data-testid="scope-measure">{s.measure.clone()}</dd></div>
+            {s.attendance.map(|n| view! { <div><dt>"Asistentes esperados"</dt><dd data-testid="scope-attendance">{n.to_string()}</dd></div> })}
             {(!s.description.is_empty()).then(|| view! { <div><dt>"Descripción"</dt><dd>{s.description.clone()}</dd></div> })}
             {(!s.conditions.is_empty()).then(|| view! { <div><dt>"Condiciones"</dt><dd>{s.conditions.clone()}</dd></div> })}
         </dl>
@@ -794,6 +796,7 @@ pub fn verify_document(ctx: PageContext, check: crate::permits::PermitCheck) -> 
                     <div><dt>"Vigencia"</dt><dd data-testid="permit-dates">{format!("{} al {}", s.starts_on.format("%d/%m/%Y"), s.ends_on.format("%d/%m/%Y"))}</dd></div>
                     {(!s.hours.is_empty()).then(|| view! { <div><dt>"Horario"</dt><dd>{s.hours.clone()}</dd></div> })}
                     <div><dt>"Medida"</dt><dd data-testid="permit-measure">{s.measure.clone()}</dd></div>
+                    {s.attendance.map(|n| view! { <div><dt>"Asistentes esperados"</dt><dd data-testid="permit-attendance">{n.to_string()}</dd></div> })}
                     {(!s.conditions.is_empty()).then(|| view! { <div><dt>"Condiciones"</dt><dd>{s.conditions.clone()}</dd></div> })}
                     <div><dt>"Expedido"</dt><dd>{p.issued_on.format("%d/%m/%Y").to_string()}</dd></div>
                 </dl>

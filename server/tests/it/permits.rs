@@ -637,3 +637,62 @@ async fn withdrawing_an_approved_request_leaves_no_debt_unless_it_is_being_paid(
     let (_, debts) = app.get_json("/api/v1/debts?account=SOL-2026-000001").await;
     assert!(debts["accounts"][0]["items"].as_array().unwrap().is_empty(), "{debts}");
 }
+
+/// An event: its form asks the expected attendance (the procedure's
+/// `asks_attendance` in the file), which the request and its permit keep;
+/// the fee is the event days at the alcohol rate plus 10 % of the declared
+/// ticket sales.
+#[tokio::test]
+async fn an_event_request_declares_its_attendance_and_its_ticket_sales() {
+    let app = spawn_app().await;
+    let mut citizen = Browser::new();
+    let (status, html) = citizen.get(&app, "/tramites/espectaculos/solicitar").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-testid=\"field-asistentes\""), "{html}");
+    let (_, advert_form) = citizen.get(&app, "/tramites/anuncios/solicitar").await;
+    assert!(!advert_form.contains("field-asistentes"), "only events ask for attendance");
+    let csrf = csrf_of(&html);
+    let event = |attendance: &'static str| {
+        vec![
+            ("csrf", csrf.as_str()),
+            ("tarifa", "ESP-EVENTUAL-ALCOHOL"),
+            ("tipo", "nuevo"),
+            ("inicio", "2026-12-05"),
+            ("fin", "2026-12-06"),
+            ("horario", "20:00 a 02:00"),
+            ("boletaje", "25000.00"),
+            ("asistentes", attendance),
+            ("ubicacion", "Explanada del malecón, Loreto"),
+            ("descripcion", "Baile popular con grupo norteño"),
+            ("nombre", "Eventos del Golfo"),
+            ("correo", "eventos@ejemplo.mx"),
+            ("accion", "enviar"),
+        ]
+    };
+    let permission = [("doc-permiso-secretaria", "permiso.pdf", PDF)];
+
+    for (attendance, message) in [
+        ("", "Escriba cuántas personas espera en el evento."),
+        ("muchos", "como un entero de 1 a 200000"),
+        ("0", "como un entero de 1 a 200000"),
+        ("250001", "como un entero de 1 a 200000"),
+    ] {
+        let r = citizen.post_multipart(&app, "/tramites/espectaculos/enviar", &event(attendance), &permission).await;
+        assert_eq!(r.status().as_u16(), 422, "{attendance:?}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains(message) && html.contains("href=\"#asistentes\""), "{attendance:?}: {html}");
+    }
+    assert_eq!(count(&app, "permit_requests").await, 0, "a refused form files nothing");
+
+    let r = citizen.post_multipart(&app, "/tramites/espectaculos/enviar", &event("1,500"), &permission).await;
+    let to = location(&r);
+    let (status, html) = citizen.get(&app, to.trim_end_matches("?aviso=enviada")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-testid=\"scope-attendance\">1500<"), "{html}");
+    // 2 event days × 15 UMA × $117.31 = $3,519.30, plus 10 % of $25,000.00
+    // of tickets = $2,500.00: $6,019.30.
+    assert!(html.contains("data-testid=\"request-total\">$6,019.30"), "{html}");
+    let scope: String =
+        sqlx::query_scalar("SELECT scope FROM permit_requests").fetch_one(app.store.pool()).await.unwrap();
+    assert!(scope.contains("\"attendance\":1500"), "{scope}");
+}
