@@ -293,6 +293,7 @@ pub fn prepare_renewal(
         measure: measure(m, licence, &new_giro),
         description,
         conditions: String::new(),
+        licence: None,
     };
     let unchanged = change.is_empty();
     let approval = unchanged.then(|| SystemApproval {
@@ -348,6 +349,7 @@ pub fn prepare_address_change(
             licence.number, licence.address
         ),
         conditions: String::new(),
+        licence: None,
     };
     let change = LicenceChange { address: Some(address), ..LicenceChange::default() };
     let link = LicenceLink { licence_id: licence.id, year: None, change: Some(change) };
@@ -445,6 +447,7 @@ pub fn prepare_extra_hours(
         measure: format!("{hours} hora(s) extra · Licencia {} · Giro: {}", licence.number, giro_name(m, &licence.giro)),
         description: format!("Horas extras de la licencia {}.", licence.number),
         conditions: String::new(),
+        licence: None,
     };
     let link = LicenceLink { licence_id: licence.id, year: None, change: None };
     let lines = [line];

@@ -320,6 +320,7 @@ pub fn prepare_request(
         measure,
         description,
         conditions: String::new(),
+        licence: None,
     };
     Ok(PreparedRequest {
         request: NewPermitRequest {

@@ -342,6 +342,12 @@ pub struct PermitScope {
     /// The conditions the revisor set.
     #[serde(default)]
     pub conditions: String,
+    /// The alcohol licence a new licence's permit registered
+    /// (`ALC-2026-0001`), set as the permit is issued. Absent from every
+    /// other scope, and then from the signed text too, so the permits
+    /// issued before it existed still verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licence: Option<String>,
 }
 
 /// The version tag of a permit's signed text.
@@ -350,9 +356,10 @@ pub const PERMIT_VERSION_TAG: &str = "recauda-permiso-v1";
 impl PermitScope {
     /// The exact text a permit's signature covers: the version tag, the
     /// folio and every field of the scope, one per line, as `name=value`
-    /// with line breaks in values replaced by spaces. The permit row keeps
-    /// these bytes; verification recomputes them from the stored scope, so
-    /// a changed field (a date, an area) no longer verifies.
+    /// with line breaks in values replaced by spaces; the licence, last, only
+    /// when there is one. The permit row keeps these bytes; verification
+    /// recomputes them from the stored scope, so a changed field (a date,
+    /// an area, the licence's number) no longer verifies.
     pub fn signed_text(&self, folio: &str) -> String {
         let clean = |s: &str| s.replace(['\r', '\n'], " ").trim().to_string();
         let fields = [
@@ -374,6 +381,10 @@ impl PermitScope {
             text.push_str(name);
             text.push('=');
             text.push_str(&value);
+        }
+        if let Some(licence) = &self.licence {
+            text.push_str("\nlicence=");
+            text.push_str(&clean(licence));
         }
         text
     }
@@ -454,6 +465,22 @@ mod tests {
         assert!(S::InReview.in_queue() && !S::NeedsCorrection.in_queue());
     }
 
+    /// A scope stored before the licence's field existed reads back without
+    /// it, is stored again as it was and signs the very same text.
+    #[test]
+    fn a_scope_without_a_licence_signs_as_before() {
+        let stored = r#"{"procedure":"anuncios","tariff":"ANU-II-A","holder":"Ana","location":"Centro","starts_on":"2026-12-01","ends_on":"2026-12-30","hours":"","measure":"3 m²","description":"","conditions":""}"#;
+        let scope: PermitScope = serde_json::from_str(stored).unwrap();
+        assert_eq!(scope.licence, None);
+        assert_eq!(serde_json::to_string(&scope).unwrap(), stored);
+        assert_eq!(
+            scope.signed_text("PER-2026-000001"),
+            "recauda-permiso-v1\nfolio=PER-2026-000001\nprocedure=anuncios\ntariff=ANU-II-A\nholder=Ana\n\
+             location=Centro\nstarts_on=2026-12-01\nends_on=2026-12-30\nhours=\nmeasure=3 m²\ndescription=\n\
+             conditions="
+        );
+    }
+
     #[test]
     fn the_signed_text_changes_with_any_field() {
         let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
@@ -468,6 +495,7 @@ mod tests {
             measure: "3 m²".into(),
             description: "Manta \"Pan de muerto\"".into(),
             conditions: String::new(),
+            licence: None,
         };
         let text = scope.signed_text("P-2026-000001");
         assert!(text.starts_with("recauda-permiso-v1\nfolio=P-2026-000001\n"));
@@ -479,6 +507,9 @@ mod tests {
         bigger.measure = "4 m²".into();
         assert_ne!(bigger.signed_text("P-2026-000001"), text);
         assert_ne!(scope.signed_text("P-2026-000002"), text);
+        let mut licensed = scope.clone();
+        licensed.licence = Some("ALC-2026-0001".into());
+        assert_eq!(licensed.signed_text("P-2026-000001"), format!("{text}\nlicence=ALC-2026-0001"));
         assert_eq!(days_spanned(d(12, 1), d(12, 30)), Some(30));
         assert_eq!(days_spanned(d(12, 2), d(12, 1)), None);
     }
