@@ -194,6 +194,7 @@ fn new_request(
         lines: lines.iter().map(|l| l.line.clone()).collect(),
         fee: total(lines),
         licence: Some(link),
+        new_licence_giro: None,
     }
 }
 
