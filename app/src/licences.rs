@@ -194,6 +194,7 @@ fn new_request(
         lines: lines.iter().map(|l| l.line.clone()).collect(),
         fee: total(lines),
         licence: Some(link),
+        new_licence_giro: None,
     }
 }
 
@@ -294,6 +295,7 @@ pub fn prepare_renewal(
         description,
         conditions: String::new(),
         attendance: None,
+        licence: None,
     };
     let unchanged = change.is_empty();
     let approval = unchanged.then(|| SystemApproval {
@@ -350,6 +352,7 @@ pub fn prepare_address_change(
         ),
         conditions: String::new(),
         attendance: None,
+        licence: None,
     };
     let change = LicenceChange { address: Some(address), ..LicenceChange::default() };
     let link = LicenceLink { licence_id: licence.id, year: None, change: Some(change) };
@@ -448,6 +451,7 @@ pub fn prepare_extra_hours(
         description: format!("Horas extras de la licencia {}.", licence.number),
         conditions: String::new(),
         attendance: None,
+        licence: None,
     };
     let link = LicenceLink { licence_id: licence.id, year: None, change: None };
     let lines = [line];

@@ -210,6 +210,30 @@ pub fn prepare_request(
         errors.push(err("tarifa", "Elija el concepto que solicita de la lista."));
         return Err(errors);
     };
+    // A new alcohol licence enters the registry once paid: it needs its
+    // holder's RFC and the establishment's opening hours, and it is never
+    // a renewal (those are filed from the licence's page).
+    let new_licence_giro = tariff.giro.clone().filter(|_| {
+        m.tariff_group(&tariff.group).and_then(|g| g.licence) == Some(crate::domain::licences::LicenceUse::New)
+    });
+    if new_licence_giro.is_some() {
+        if form.renewal {
+            errors.push(err(
+                "tipo",
+                "Una licencia nueva es un trámite nuevo. Para refrendar una licencia vigente, búsquela en \
+                 «Refrendar mi licencia» (/licencias).",
+            ));
+        }
+        if form.rfc.trim().is_empty() {
+            errors.push(err("rfc", "Una licencia nueva se inscribe a nombre del RFC de su titular: escríbalo."));
+        }
+        if hours.chars().count() < 3 && !errors.iter().any(|e| e.field == "horario") {
+            errors.push(err(
+                "horario",
+                "Escriba el horario de funcionamiento del establecimiento, por ejemplo 12:00 a 00:00.",
+            ));
+        }
+    }
     let starts_on = date("inicio", &form.starts_on).map_err(|e| errors.push(e)).ok();
     let ends_on = if is_annual(tariff) {
         starts_on.and_then(|s| NaiveDate::from_ymd_opt(chrono::Datelike::year(&s), 12, 31))
@@ -344,6 +368,7 @@ pub fn prepare_request(
         description,
         conditions: String::new(),
         attendance,
+        licence: None,
     };
     Ok(PreparedRequest {
         request: NewPermitRequest {
@@ -357,6 +382,7 @@ pub fn prepare_request(
             lines,
             fee,
             licence: None,
+            new_licence_giro,
         },
         quotes,
     })
@@ -624,6 +650,42 @@ mod tests {
         assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
         assert_eq!(clean_file_name("..."), "documento");
         assert_eq!(clean_file_name("año\"; x=.pdf"), "a_o__ x_.pdf");
+    }
+
+    #[test]
+    fn a_new_licence_asks_for_what_the_registry_needs() {
+        let m = Municipality::from_toml_str(include_str!("../../config/municipalities/loreto.toml")).unwrap();
+        let uma = m.uma_table().unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        let alcoholes = m.procedure("alcoholes").unwrap();
+        let form = RequestForm {
+            tariff: "ALC-EXP-CANTINA".into(),
+            name: "Cantina El Pescador".into(),
+            email: "pescador@ejemplo.mx".into(),
+            rfc: "cpe150301qx5".into(),
+            location: "Calle Zapata 9, Zaragoza".into(),
+            starts_on: "2026-12-01".into(),
+            hours: "12:00 a 00:00".into(),
+            quantity: "1".into(),
+            ..RequestForm::default()
+        };
+        let p = prepare_request(&m, &uma, alcoholes, &form, today).unwrap();
+        assert_eq!(p.request.new_licence_giro.as_deref(), Some("CANTINA"));
+        assert_eq!(p.request.applicant_rfc.as_deref(), Some("CPE150301QX5"));
+        assert_eq!(p.request.scope.hours, "12:00 a 00:00");
+        assert_eq!(p.request.scope.licence, None, "numbered once paid");
+
+        // Without the holder's RFC or the hours, or as a renewal: refused.
+        let bare = RequestForm { rfc: String::new(), hours: " ".into(), renewal: true, ..form.clone() };
+        let errors = prepare_request(&m, &uma, alcoholes, &bare, today).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["tipo", "rfc", "horario"], "{errors:?}");
+
+        // An eventual permit registers no licence and needs neither.
+        let eventual =
+            RequestForm { tariff: "ALC-EXP-EVENTUAL".into(), rfc: String::new(), hours: String::new(), ..form };
+        let p = prepare_request(&m, &uma, alcoholes, &eventual, today).unwrap();
+        assert_eq!(p.request.new_licence_giro, None);
     }
 
     #[test]

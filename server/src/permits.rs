@@ -687,10 +687,12 @@ pub async fn permit_pdf(State(state): State<AppState>, headers: HeaderMap, PathP
         ("Solicitud".into(), request.number.clone()),
         ("Trámite".into(), procedure_name(&state, &request.procedure)),
     ];
+    // A new licence's permit names its licence from the signed scope.
+    let new_licence = request.is_new_licence().then(|| s.licence.clone()).flatten();
     if let Some((l, year)) = &licence {
         facts.push(("Licencia".into(), l.number.clone()));
         facts.push(("RFC del titular".into(), l.holder_rfc.clone()));
-        if let Some(year) = year {
+        if let Some(year) = year.filter(|_| new_licence.is_none()) {
             facts.push(("Ejercicio".into(), year.to_string()));
         }
     }
@@ -726,13 +728,26 @@ pub async fn permit_pdf(State(state): State<AppState>, headers: HeaderMap, PathP
     if let Some(why) = &permit.cancelled {
         blocks.insert(0, Block::Text(format!("PERMISO CANCELADO: {why}")));
     }
-    // A renewal's permit is the renewed licence's certificate.
-    let title = match &licence {
-        Some((l, Some(year))) => format!("Refrendo de licencia {} — ejercicio {year}", l.number),
-        Some((l, None)) => format!("Permiso {} — licencia {}", permit.folio, l.number),
-        None => format!("Permiso {}", permit.folio),
+    // A renewal's permit is the renewed licence's certificate; a new
+    // licence's, the licence itself.
+    let title = match (&licence, &new_licence) {
+        (_, Some(number)) => format!("Licencia de funcionamiento {number}"),
+        (Some((l, Some(year))), None) => format!("Refrendo de licencia {} — ejercicio {year}", l.number),
+        (Some((l, None)), None) => format!("Permiso {} — licencia {}", permit.folio, l.number),
+        (None, None) => format!("Permiso {}", permit.folio),
     };
-    if let Some((l, Some(year))) = &licence {
+    if let Some(number) = &new_licence {
+        blocks.insert(
+            0,
+            Block::Text(format!(
+                "Licencia de funcionamiento {number} para la venta de bebidas alcohólicas, inscrita en el padrón \
+                 de licencias del municipio: vigente del {} al {}. Se refrenda cada año a partir del siguiente \
+                 ejercicio.",
+                s.starts_on.format("%d/%m/%Y"),
+                s.ends_on.format("%d/%m/%Y")
+            )),
+        );
+    } else if let Some((l, Some(year))) = &licence {
         blocks.insert(
             0,
             Block::Text(format!(
@@ -752,7 +767,11 @@ pub async fn permit_pdf(State(state): State<AppState>, headers: HeaderMap, PathP
     };
     match render_report(&report) {
         Ok(bytes) => {
-            let name = if licence.as_ref().is_some_and(|(_, y)| y.is_some()) { "refrendo" } else { "permiso" };
+            let name = match (&licence, &new_licence) {
+                (_, Some(_)) => "licencia",
+                (Some((_, Some(_))), None) => "refrendo",
+                _ => "permiso",
+            };
             let disposition = format!("inline; filename=\"{name}-{}.pdf\"", permit.folio);
             let mut response = (StatusCode::OK, bytes).into_response();
             let h = response.headers_mut();
@@ -767,15 +786,17 @@ pub async fn permit_pdf(State(state): State<AppState>, headers: HeaderMap, PathP
     }
 }
 
-/// What the revisor sees of the licence a request renews or changes.
-fn licence_summary(state: &AppState, l: &app::store::Licence, year: Option<i32>) -> LicenceSummary {
+/// What the revisor sees of the licence a request renews, changes or
+/// registered.
+fn licence_summary(state: &AppState, l: &app::store::Licence, r: &PermitRequest) -> LicenceSummary {
     LicenceSummary {
+        year: r.licence.as_ref().and_then(|k| k.year),
+        registered: r.is_new_licence(),
         number: l.number.clone(),
         holder_rfc: l.holder_rfc.clone(),
         giro: app::licences::giro_name(&state.municipality, &l.giro),
         address: l.address.clone(),
         hours: l.hours.clone(),
-        year,
     }
 }
 
@@ -886,7 +907,7 @@ async fn review_page(
     };
     let view = ReviewView {
         needs_cabildo: needs_cabildo(state, &request),
-        licence: licence.map(|l| licence_summary(state, &l, request.licence.as_ref().and_then(|k| k.year))),
+        licence: licence.map(|l| licence_summary(state, &l, &request)),
         procedure: procedure_name(state, &request.procedure),
         tariff_names: tariff_names(state, &request),
         ranges: ranges_of(state, &request),

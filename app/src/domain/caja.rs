@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::folio::{Folio, DEMO_PERMIT_SERIES, DEMO_SERIES, ONLINE_SERIES, PERMIT_SERIES, REQUEST_SERIES};
+use crate::domain::licences::LICENCE_SERIES;
 use crate::domain::money::{Centavos, MAX_INPUT};
 use crate::domain::payment::Method;
 
@@ -32,9 +33,10 @@ pub struct Till {
 
 impl Till {
     /// Whether the code can be a till's folio series: a valid series that
-    /// is neither the online one nor the demonstration's.
+    /// is none of the portal's own (online, demonstration, requests,
+    /// permits, new licences' counter).
     pub fn code_is_valid(code: &str) -> bool {
-        let reserved = [ONLINE_SERIES, DEMO_SERIES, REQUEST_SERIES, PERMIT_SERIES, DEMO_PERMIT_SERIES];
+        let reserved = [ONLINE_SERIES, DEMO_SERIES, REQUEST_SERIES, PERMIT_SERIES, DEMO_PERMIT_SERIES, LICENCE_SERIES];
         Folio::new(code, 2026, 1).is_ok_and(|f| f.series() == code && !reserved.contains(&code))
     }
 }
@@ -431,7 +433,7 @@ mod tests {
     fn till_codes_are_folio_series_other_than_online_and_demo() {
         assert!(Till::code_is_valid("C1"));
         assert!(Till::code_is_valid("CAJ2"));
-        for bad in ["A", "DEMO", "c1", "1C", "", "CAJA1", "C-1"] {
+        for bad in ["A", "DEMO", "ALC", "c1", "1C", "", "CAJA1", "C-1"] {
             assert!(!Till::code_is_valid(bad), "{bad}");
         }
     }

@@ -15,6 +15,25 @@
 //!   its page; new licences are requested with the procedure's form and,
 //!   where the group says `requires_cabildo`, approved only once the
 //!   Cabildo's agreement is recorded ([`CabildoApproval`]).
+//! * A new licence enters the registry when its request is paid (a real
+//!   payment: a demonstration one moves no money and registers nothing),
+//!   in the transaction that issues its permit: the request's holder (RFC
+//!   and name), its tariff's giro, the establishment's address and opening
+//!   hours, active. The request then names its licence, and the year of
+//!   issue counts as that year's renewal (the request is the licence's
+//!   request of that year, like a paid refrendo): the first refrendo due is
+//!   the next year's.
+//!
+//! # Numbering of new licences
+//!
+//! `ALC-AAAA-NNNN` ([`new_licence_number`]): the series [`LICENCE_SERIES`],
+//! the year of issue and the next number of that series and year from the
+//! store's counters (the same per-series, per-year counters as folios, so a
+//! rolled-back payment takes no number), four digits at least (`ALC-2026-0001`;
+//! past 9999 it grows: `ALC-2026-10000`). Imported licences keep their own
+//! numbers: when one already holds the next number, the counter moves on to
+//! the following one, so the payment never fails and no number is used
+//! twice.
 
 use chrono::{Datelike, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
@@ -65,6 +84,15 @@ impl LicenceStatus {
 
 /// Longest licence number.
 pub const MAX_LICENCE_NUMBER_LEN: usize = 30;
+
+/// The counter series of the licences the portal registers (`ALC-2026-0001`).
+/// A valid folio series, reserved: no till may take it.
+pub const LICENCE_SERIES: &str = "ALC";
+
+/// The number of the `n`th licence registered in `year`: `ALC-2026-0001`.
+pub fn new_licence_number(year: i32, n: i64) -> String {
+    format!("{LICENCE_SERIES}-{year}-{n:04}")
+}
 
 /// A licence number as typed: trimmed, uppercased; 1 to
 /// [`MAX_LICENCE_NUMBER_LEN`] ASCII letters, digits, `-` or `/`, starting
@@ -173,6 +201,16 @@ mod tests {
         for bad in ["", "-12", "ALC 12", "ALC-ñ", &"A".repeat(31)] {
             assert_eq!(parse_licence_number(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn new_licences_are_numbered_by_year() {
+        assert_eq!(new_licence_number(2026, 1), "ALC-2026-0001");
+        assert_eq!(new_licence_number(2026, 42), "ALC-2026-0042");
+        assert_eq!(new_licence_number(2027, 10_000), "ALC-2027-10000");
+        // Every number it makes is one a business can type at /licencias.
+        let n = new_licence_number(2026, 7);
+        assert_eq!(parse_licence_number(&n.to_lowercase()), Some(n));
     }
 
     #[test]

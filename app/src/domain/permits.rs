@@ -347,6 +347,12 @@ pub struct PermitScope {
     /// present, so permits issued before the field existed still verify.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attendance: Option<u32>,
+    /// The alcohol licence a new licence's permit registered
+    /// (`ALC-2026-0001`), set as the permit is issued. Absent from every
+    /// other scope, and then from the signed text too, so the permits
+    /// issued before it existed still verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licence: Option<String>,
 }
 
 /// The version tag of a permit's signed text.
@@ -355,9 +361,10 @@ pub const PERMIT_VERSION_TAG: &str = "recauda-permiso-v1";
 impl PermitScope {
     /// The exact text a permit's signature covers: the version tag, the
     /// folio and every field of the scope, one per line, as `name=value`
-    /// with line breaks in values replaced by spaces. The permit row keeps
-    /// these bytes; verification recomputes them from the stored scope, so
-    /// a changed field (a date, an area) no longer verifies.
+    /// with line breaks in values replaced by spaces; the licence, last, only
+    /// when there is one. The permit row keeps these bytes; verification
+    /// recomputes them from the stored scope, so a changed field (a date,
+    /// an area, the licence's number) no longer verifies.
     pub fn signed_text(&self, folio: &str) -> String {
         let clean = |s: &str| s.replace(['\r', '\n'], " ").trim().to_string();
         let fields = [
@@ -373,9 +380,13 @@ impl PermitScope {
             ("description", clean(&self.description)),
             ("conditions", clean(&self.conditions)),
         ];
-        let optional = [("attendance", self.attendance.map(|n| n.to_string()))];
+        // Fields added after the first permits were issued: signed only
+        // when present, so those permits' text is unchanged.
+        let optional =
+            [("attendance", self.attendance.map(|n| n.to_string())), ("licence", self.licence.as_deref().map(clean))];
+        let present = optional.into_iter().filter_map(|(name, value)| Some((name, value?)));
         let mut text = String::from(PERMIT_VERSION_TAG);
-        for (name, value) in fields.into_iter().chain(optional.into_iter().filter_map(|(n, v)| Some((n, v?)))) {
+        for (name, value) in fields.into_iter().chain(present) {
             text.push('\n');
             text.push_str(name);
             text.push('=');
@@ -460,6 +471,22 @@ mod tests {
         assert!(S::InReview.in_queue() && !S::NeedsCorrection.in_queue());
     }
 
+    /// A scope stored before the licence's field existed reads back without
+    /// it, is stored again as it was and signs the very same text.
+    #[test]
+    fn a_scope_without_a_licence_signs_as_before() {
+        let stored = r#"{"procedure":"anuncios","tariff":"ANU-II-A","holder":"Ana","location":"Centro","starts_on":"2026-12-01","ends_on":"2026-12-30","hours":"","measure":"3 m²","description":"","conditions":""}"#;
+        let scope: PermitScope = serde_json::from_str(stored).unwrap();
+        assert_eq!(scope.licence, None);
+        assert_eq!(serde_json::to_string(&scope).unwrap(), stored);
+        assert_eq!(
+            scope.signed_text("PER-2026-000001"),
+            "recauda-permiso-v1\nfolio=PER-2026-000001\nprocedure=anuncios\ntariff=ANU-II-A\nholder=Ana\n\
+             location=Centro\nstarts_on=2026-12-01\nends_on=2026-12-30\nhours=\nmeasure=3 m²\ndescription=\n\
+             conditions="
+        );
+    }
+
     #[test]
     fn the_signed_text_changes_with_any_field() {
         let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
@@ -475,6 +502,7 @@ mod tests {
             description: "Manta \"Pan de muerto\"".into(),
             conditions: String::new(),
             attendance: None,
+            licence: None,
         };
         let text = scope.signed_text("P-2026-000001");
         assert!(text.starts_with("recauda-permiso-v1\nfolio=P-2026-000001\n"));
@@ -496,6 +524,9 @@ mod tests {
         let mut bigger_crowd = crowd.clone();
         bigger_crowd.attendance = Some(3000);
         assert_ne!(bigger_crowd.signed_text("P-2026-000001"), crowd_text);
+        let mut licensed = scope.clone();
+        licensed.licence = Some("ALC-2026-0001".into());
+        assert_eq!(licensed.signed_text("P-2026-000001"), format!("{text}\nlicence=ALC-2026-0001"));
         assert_eq!(days_spanned(d(12, 1), d(12, 30)), Some(30));
         assert_eq!(days_spanned(d(12, 2), d(12, 1)), None);
     }

@@ -130,6 +130,9 @@ string_enum! {
         /// A licence's registry entry took the change its paid request
         /// carried (giro, address, hours), as the permit was issued.
         LicenceChanged = "licence.changed",
+        /// A new licence entered the registry (`ALC-2026-0001`), as the
+        /// permit of its paid request was issued.
+        LicenceRegistered = "licence.registered",
     }
 }
 

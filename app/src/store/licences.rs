@@ -2,8 +2,8 @@
 //! its number, the debts that keep its renewal from starting or from being
 //! paid, the requests of its page (a renewal filed — and, unchanged,
 //! approved by the system — in one transaction with the no-debt check),
-//! and the change a paid request makes to the registry, in the transaction
-//! that issues its permit.
+//! and what a paid request does to the registry, in the transaction that
+//! issues its permit: a new licence registered, or a licence's change.
 //!
 //! The database keeps at most one live renewal per licence and year (a
 //! partial unique index on `permit_requests`): the check here gives the
@@ -21,7 +21,9 @@ use super::dialect::{json, Stmt};
 use super::permits::{ApprovedLine, NewPermitRequest, PermitRequest, RENEWALS_TO_PAY_OF_ACCOUNTS, REQUESTS_OF_LICENCE};
 use super::records::{date_to_db, timestamp_to_db, DbDate, DbTime};
 use super::{query_err, Conn, Store, StoreError, Tx};
-use crate::domain::licences::{LicenceChange, LicenceStatus};
+use crate::domain::licences::{
+    new_licence_number, LicenceChange, LicenceStatus, LICENCE_SERIES, MAX_LICENCE_NUMBER_LEN,
+};
 use crate::domain::money::Centavos;
 use crate::domain::permits::{system_approval, RequestStatus};
 use crate::domain::rfc::Rfc;
@@ -132,6 +134,10 @@ impl LicenceRefusal {
                 s.label_es()
             ),
             LicenceRefusal::RenewalExists { number, status, year } => match status {
+                Some(s @ (RequestStatus::Paid | RequestStatus::Issued)) => format!(
+                    "El refrendo {year} de esta licencia ya está cubierto: solicitud {number} («{}»).",
+                    s.label_es()
+                ),
                 Some(s) => format!(
                     "Esta licencia ya tiene el refrendo {year} en trámite: solicitud {number} («{}»). \
                      Consulte esa solicitud en lugar de iniciar otra.",
@@ -170,6 +176,13 @@ static LOCK_LICENCE: Stmt = Stmt::new("SELECT status FROM alcohol_licences WHERE
 static INSERT_LICENCE: Stmt = Stmt::new(
     "INSERT INTO alcohol_licences (number, holder_rfc, holder_name, giro, address, hours, status, created_at, \
      updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, {ts:$8}, {ts:$8})",
+);
+/// A licence the portal registers: nothing when an imported one already
+/// holds the number (the caller takes the next one).
+static INSERT_NEW_LICENCE: Stmt = Stmt::new(
+    "INSERT INTO alcohol_licences (number, holder_rfc, holder_name, giro, address, hours, status, created_at, \
+     updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', {ts:$7}, {ts:$7}) ON CONFLICT (number) DO NOTHING \
+     RETURNING id",
 );
 static UPDATE_LICENCE: Stmt = Stmt::new(
     "UPDATE alcohol_licences SET holder_rfc = $2, holder_name = $3, giro = $4, address = $5, hours = $6, \
@@ -551,4 +564,68 @@ pub(crate) async fn apply_change(
     let details = serde_json::json!({ "licence_id": licence_id, "request": request, "change": change });
     tx.audit("system", AuditAction::LicenceChanged, details, now).await?;
     Ok(())
+}
+
+/// A licence a paid request registered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RegisteredLicence {
+    pub id: i64,
+    /// `ALC-2026-0001`.
+    pub number: String,
+}
+
+/// Inside the transaction that issues the permit of a paid request for a
+/// new licence of `giro`: the registry takes the licence, active, with the
+/// request's holder (RFC and name), the establishment's address and hours
+/// (its scope), numbered `ALC-<year>-NNNN` (see
+/// [`crate::domain::licences`]): the next number of the series and year,
+/// and past any number an imported licence already holds. A request
+/// without what the registry needs (one filed before the RFC was asked)
+/// registers nothing: the payment stands, and the answer is the timeline's
+/// note for the office.
+pub(crate) async fn register_new_licence(
+    tx: &mut Tx,
+    request: &PermitRequest,
+    giro: &str,
+    year: i32,
+    now: &str,
+) -> Result<Result<RegisteredLicence, String>, StoreError> {
+    let rfc = request.applicant_rfc.as_deref().and_then(|r| Rfc::parse(r).ok());
+    let address = request.scope.location.trim();
+    let holder = request.applicant_name.trim();
+    let Some(rfc) = rfc.filter(|_| !address.is_empty() && !holder.is_empty() && !giro.is_empty()) else {
+        return Ok(Err("La licencia no se inscribió en el padrón: la solicitud no tiene el RFC del titular. La \
+                       Dirección de Ingresos debe inscribirla."
+            .into()));
+    };
+    let mut taken = Vec::new();
+    loop {
+        let n = tx.next_number(LICENCE_SERIES, year).await?;
+        let number = new_licence_number(year, n);
+        if number.len() > MAX_LICENCE_NUMBER_LEN {
+            return Err(StoreError::Corrupt(format!("licence number {number} too long")));
+        }
+        let id: Option<i64> = sqlx::query_scalar(tx.sql(&INSERT_NEW_LICENCE))
+            .bind(&number)
+            .bind(rfc.as_str())
+            .bind(holder)
+            .bind(giro)
+            .bind(address)
+            .bind(request.scope.hours.trim())
+            .bind(now)
+            .fetch_optional(tx.c())
+            .await
+            .map_err(query_err("register a new alcohol licence"))?;
+        let Some(id) = id else {
+            // An imported licence holds it: never reused, take the next.
+            taken.push(number);
+            continue;
+        };
+        let details = serde_json::json!({
+            "licence_id": id, "number": number, "request": request.number, "giro": giro,
+            "numbers_already_held": taken,
+        });
+        tx.audit("system", AuditAction::LicenceRegistered, details, now).await?;
+        return Ok(Ok(RegisteredLicence { id, number }));
+    }
 }

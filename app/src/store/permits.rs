@@ -57,16 +57,31 @@ pub struct PermitRequest {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub reason: Option<String>,
-    /// The alcohol licence it renews or changes, if any.
+    /// The alcohol licence it renews or changes, if any; for a new
+    /// licence, once paid, the licence it registered (with the year of
+    /// issue as its renewal's year).
     pub licence: Option<LicenceLink>,
+    /// A request for a new alcohol licence: the giro of the licence it
+    /// registers once paid (its tariff's giro).
+    pub new_licence_giro: Option<String>,
 }
 
-/// A request's link to the alcohol licence it renews or changes.
+impl PermitRequest {
+    /// Whether it asks for a new alcohol licence (its expedition).
+    pub fn is_new_licence(&self) -> bool {
+        self.new_licence_giro.is_some()
+    }
+}
+
+/// A request's link to the alcohol licence it renews or changes (or, for
+/// a new licence, registered).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LicenceLink {
     pub licence_id: i64,
-    /// The fiscal year a renewal (refrendo) renews; none for the other
-    /// requests of a licence (change of address, extra hours).
+    /// The fiscal year a renewal (refrendo) renews, or the year a new
+    /// licence was issued in (which counts as that year's renewal); none
+    /// for the other requests of a licence (change of address, extra
+    /// hours).
     pub year: Option<i32>,
     /// What the licence becomes once the permit is issued.
     pub change: Option<LicenceChange>,
@@ -134,6 +149,8 @@ pub struct NewPermitRequest {
     /// The alcohol licence it renews or changes (requests of a licence's
     /// page; see `crate::store::licences`).
     pub licence: Option<LicenceLink>,
+    /// A new alcohol licence's request: the giro it registers once paid.
+    pub new_licence_giro: Option<String>,
 }
 
 /// An uploaded file, already checked by content.
@@ -206,16 +223,16 @@ macro_rules! request_select {
         "SELECT id, token, number, procedure, kind, status, applicant_name, applicant_email, applicant_rfc, \
          applicant_phone, scope, lines, fee_centavos, account_id, {date_text:filed_on} AS filed_on, \
          {ts_text:created_at} AS created_at, {ts_text:updated_at} AS updated_at, reason, licence_id, licence_year, \
-         licence_change FROM permit_requests"
+         licence_change, new_licence_giro FROM permit_requests"
     };
 }
 
 static INSERT_REQUEST: Stmt = Stmt::new(
     "INSERT INTO permit_requests (token, number, procedure, kind, status, applicant_name, applicant_email, \
      applicant_rfc, applicant_phone, scope, lines, fee_centavos, filed_on, created_at, updated_at, licence_id, \
-     licence_year, licence_change) \
-     VALUES ($1, $2, $3, $4, 'submitted', $5, $6, $7, $8, $9, $10, $11, {date:$12}, {ts:$13}, {ts:$13}, $14, $15, $16) \
-     RETURNING id",
+     licence_year, licence_change, new_licence_giro) \
+     VALUES ($1, $2, $3, $4, 'submitted', $5, $6, $7, $8, $9, $10, $11, {date:$12}, {ts:$13}, {ts:$13}, $14, $15, $16, \
+     $17) RETURNING id",
 );
 pub(crate) static REQUEST_BY_ID: Stmt = Stmt::new(concat!(request_select!(), " WHERE id = $1"));
 /// The requests of an alcohol licence, newest first.
@@ -239,6 +256,10 @@ static LOCK_REQUEST: Stmt = Stmt::new("SELECT status FROM permit_requests WHERE 
 static SET_REQUEST_STATUS: Stmt = Stmt::new(
     "UPDATE permit_requests SET status = $2, reason = COALESCE($3, reason), updated_at = {ts:$4} WHERE id = $1",
 );
+/// A paid new licence's request names the licence it registered, with the
+/// year of issue, and its scope carries the licence's number.
+static SET_REQUEST_LICENCE: Stmt =
+    Stmt::new("UPDATE permit_requests SET licence_id = $2, licence_year = $3, scope = $4 WHERE id = $1");
 static SET_REQUEST_APPROVED: Stmt = Stmt::new(
     "UPDATE permit_requests SET status = 'approved', lines = $2, fee_centavos = $3, account_id = $4, \
      updated_at = {ts:$5}, scope = $6 WHERE id = $1",
@@ -345,6 +366,7 @@ pub(crate) struct RequestRow {
     licence_id: Option<i64>,
     licence_year: Option<i64>,
     licence_change: Option<String>,
+    new_licence_giro: Option<String>,
 }
 
 impl TryFrom<RequestRow> for PermitRequest {
@@ -385,6 +407,7 @@ impl TryFrom<RequestRow> for PermitRequest {
             created_at: r.created_at.0,
             updated_at: r.updated_at.0,
             reason: r.reason,
+            new_licence_giro: r.new_licence_giro,
         })
     }
 }
@@ -484,7 +507,8 @@ impl<C: DerefMut<Target = AnyConnection> + Send> Conn<C> {
         rows.into_iter().map(PermitRequest::try_from).collect()
     }
 
-    async fn next_number(&mut self, series: &str, year: i32) -> Result<i64, StoreError> {
+    /// The next number of a series and year (the folio counters).
+    pub(crate) async fn next_number(&mut self, series: &str, year: i32) -> Result<i64, StoreError> {
         sqlx::query_scalar(self.sql(&NEXT_NUMBER))
             .bind(series)
             .bind(year)
@@ -624,6 +648,7 @@ impl Tx {
             .bind(licence.map(|l| l.licence_id))
             .bind(licence.and_then(|l| l.year))
             .bind(licence.and_then(|l| l.change.as_ref()).filter(|c| !c.is_empty()).map(json))
+            .bind(new.new_licence_giro.as_deref())
             .fetch_one(self.c())
             .await;
         let id = match inserted {
@@ -1122,6 +1147,11 @@ impl Store {
 /// `issued`. Exactly once: the payment's transaction is applied once. A
 /// payment of the demonstration provider issues a demonstration permit
 /// (series PDEM), worthless like its receipt.
+///
+/// The registry follows, for real payments only: a new licence's request
+/// registers its licence (see [`super::licences::register_new_licence`]),
+/// names it, and its permit's signed scope carries the licence's number;
+/// a licence's other requests apply their change.
 pub(crate) async fn issue_permits_paid_by(
     tx: &mut Tx,
     order_id: i64,
@@ -1155,11 +1185,31 @@ pub(crate) async fn issue_permits_paid_by(
         )
         .await?;
         let year = today.year();
+        let mut scope = request.scope.clone();
+        // A new licence enters the registry before its permit is signed, so
+        // the permit names it. A demonstration payment registers nothing.
+        let registered = match request.new_licence_giro.as_deref() {
+            Some(giro) if !demo && request.licence.is_none() => {
+                Some(super::licences::register_new_licence(tx, &request, giro, year, now).await?)
+            }
+            _ => None,
+        };
+        if let Some(Ok(licence)) = &registered {
+            scope.licence = Some(licence.number.clone());
+            sqlx::query(tx.sql(&SET_REQUEST_LICENCE))
+                .bind(id)
+                .bind(licence.id)
+                .bind(year)
+                .bind(json(&scope))
+                .execute(tx.c())
+                .await
+                .map_err(query_err("name the licence a permit request registered"))?;
+        }
         let series = if demo { DEMO_PERMIT_SERIES } else { PERMIT_SERIES };
         let number = tx.next_number(series, year).await?;
         let folio = Folio::new(series, year as u16, number as u32)
             .map_err(|e| StoreError::Corrupt(format!("permit folio: {e}")))?;
-        let text = request.scope.signed_text(&folio.to_string());
+        let text = scope.signed_text(&folio.to_string());
         let (kid, token) = keys.sign_text(today, &text);
         sqlx::query(tx.sql(&INSERT_PERMIT))
             .bind(folio.to_string())
@@ -1169,14 +1219,20 @@ pub(crate) async fn issue_permits_paid_by(
             .bind(id)
             .bind(now)
             .bind(date_to_db(today))
-            .bind(json(&request.scope))
+            .bind(json(&scope))
             .bind(kid)
             .bind(token)
             .execute(tx.c())
             .await
             .map_err(query_err("issue a permit"))?;
         tx.set_request_status(id, RequestStatus::Issued, None, now).await?;
-        let comment = format!("Folio {folio}");
+        let comment = match &registered {
+            None => format!("Folio {folio}"),
+            Some(Ok(licence)) => {
+                format!("Folio {folio}. Licencia {} inscrita en el padrón de licencias.", licence.number)
+            }
+            Some(Err(why)) => format!("Folio {folio}. {why}"),
+        };
         tx.insert_request_event(
             id,
             now,
@@ -1188,8 +1244,11 @@ pub(crate) async fn issue_permits_paid_by(
             Some(&comment),
         )
         .await?;
-        let details =
+        let mut details =
             serde_json::json!({ "folio": folio.to_string(), "request": request.number, "order_id": order_id });
+        if let Some(licence) = &scope.licence {
+            details["licence"] = serde_json::json!(licence);
+        }
         tx.audit("system", AuditAction::PermitIssued, details, now).await?;
         // A demonstration payment moves no money: the registry keeps the
         // licence as it was.

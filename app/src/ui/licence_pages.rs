@@ -5,7 +5,8 @@
 //! * the licence's page: what is registered, this year's renewal fee for
 //!   its giro with its legal basis and formula, what must be paid first
 //!   (each debt linked to its lookup), this year's renewal if one is under
-//!   way, and the forms: renew (unchanged, or with changes), change of
+//!   way (or the licence's expedition, which covers its year), and the
+//!   forms: renew (unchanged, or with changes), change of
 //!   address, extra hours (only where the giro has that tariff).
 
 #![cfg(feature = "ssr")]
@@ -98,7 +99,8 @@ pub struct LicenceView {
     /// This year's renewal fee of the giro (or why it cannot be quoted).
     pub renewal_quote: Result<TariffQuote, String>,
     pub debts: Vec<DebtRow>,
-    /// This year's live renewal.
+    /// This year's live renewal, or the request that registered the
+    /// licence this year (its expedition counts as the year's renewal).
     pub renewal: Option<PermitRequest>,
     /// The licence's other requests, newest first.
     pub history: Vec<PermitRequest>,
@@ -138,7 +140,10 @@ pub fn licence_document(ctx: PageContext, csrf: &str, v: LicenceView) -> String 
         let l = &v.licence;
         let errors = v.errors.clone();
         let active = l.status == crate::domain::licences::LicenceStatus::Active;
+        // Issued this year: the expedition was the year's renewal.
+        let issued_this_year = v.renewal.as_ref().is_some_and(PermitRequest::is_new_licence);
         let fee = match &v.renewal_quote {
+            _ if issued_this_year => ().into_any(),
             Ok(q) => view! {
                 <section class="card" aria-labelledby="fee-title" data-testid="renewal-fee">
                     <h2 id="fee-title">{format!("Refrendo {}: derecho a pagar", v.year)}</h2>
@@ -149,7 +154,7 @@ pub fn licence_document(ctx: PageContext, csrf: &str, v: LicenceView) -> String 
             .into_any(),
             Err(why) => view! { <p class="field-error" data-testid="renewal-fee-missing">{why.clone()}</p> }.into_any(),
         };
-        let debts = (!v.debts.is_empty()).then(|| {
+        let debts = (!v.debts.is_empty() && !issued_this_year).then(|| {
             let rows = v
                 .debts
                 .iter()
@@ -184,6 +189,17 @@ pub fn licence_document(ctx: PageContext, csrf: &str, v: LicenceView) -> String 
         });
         let renewal = v.renewal.as_ref().map(|r| {
             let href = format!("/tramites/solicitud/{}", r.token);
+            if r.is_new_licence() {
+                return view! {
+                    <section class="card" aria-labelledby="renewal-title" data-testid="licence-issued-this-year">
+                        <h2 id="renewal-title">{format!("Licencia expedida en {}", v.year)}</h2>
+                        <p>"La expedición de la licencia (solicitud "<a href=href data-testid="renewal-link">{r.number.clone()}</a>
+                           ") cubre el refrendo "{v.year}": no hay refrendo que pagar este año. El primero será el de "
+                           {v.year + 1}"."</p>
+                    </section>
+                }
+                .into_any();
+            }
             view! {
                 <section class="card" aria-labelledby="renewal-title" data-testid="renewal-under-way">
                     <h2 id="renewal-title">{format!("Refrendo {}", v.year)}</h2>
@@ -191,6 +207,7 @@ pub fn licence_document(ctx: PageContext, csrf: &str, v: LicenceView) -> String 
                     <p>{r.status.explanation_es()}</p>
                 </section>
             }
+            .into_any()
         });
         let renew_form = (active && v.renewal.is_none() && v.debts.is_empty() && v.renewal_quote.is_ok()).then(|| {
             let (email, phone, giro, address, hours) = match &v.typed {
@@ -294,7 +311,11 @@ pub fn licence_document(ctx: PageContext, csrf: &str, v: LicenceView) -> String 
                 .iter()
                 .map(|r| {
                     let href = format!("/tramites/solicitud/{}", r.token);
-                    let year = r.licence.as_ref().and_then(|k| k.year).map_or_else(String::new, |y| format!("Refrendo {y}"));
+                    let year = match r.licence.as_ref().and_then(|k| k.year) {
+                        Some(y) if r.is_new_licence() => format!("Expedición {y}"),
+                        Some(y) => format!("Refrendo {y}"),
+                        None => String::new(),
+                    };
                     view! {
                         <tr data-testid="licence-request" data-number=r.number.clone()>
                             <td><a href=href>{r.number.clone()}</a></td>

@@ -235,14 +235,15 @@ pub fn request_form_document(
                     <label for="tarifa">"Concepto"</label>
                     {field_error(&errors, "tarifa").map(|e| view! { <p id="tarifa-error" class="field-error">{e}</p> })}
                     <select id="tarifa" name="tarifa" required data-testid="field-tarifa">{options}</select>
-                    <fieldset class="inline">
+                    <fieldset class="inline" id="tipo">
                         <legend>"Tipo de trámite"</legend>
+                        {field_error(&errors, "tipo").map(|e| view! { <p id="tipo-error" class="field-error">{e}</p> })}
                         <label><input type="radio" name="tipo" value="nuevo" checked=!v.renewal/>" Nuevo"</label>
                         <label><input type="radio" name="tipo" value="refrendo" checked=v.renewal/>" Refrendo"</label>
                     </fieldset>
                     {input(&errors, "inicio", "Fecha de inicio", "AAAA-MM-DD. Los permisos anuales terminan el 31 de diciembre.", "date", &v.starts_on, true, "")}
                     {input(&errors, "fin", "Fecha de término", "Para eventos y permisos por día; si es un solo día, déjela vacía.", "date", &v.ends_on, false, "")}
-                    {input(&errors, "horario", "Horario", "Por ejemplo: 20:00 a 02:00.", "text", &v.hours, false, "")}
+                    {input(&errors, "horario", "Horario", "Por ejemplo: 20:00 a 02:00. Para una licencia de alcoholes nueva, el horario de funcionamiento del establecimiento (obligatorio).", "text", &v.hours, false, "")}
                     {input(&errors, "ancho", "Ancho en metros", "Para anuncios por metro cuadrado y puestos semifijos.", "text", &v.width, false, "decimal")}
                     {input(&errors, "alto", "Alto en metros", "La superficie es ancho × alto; la fracción de metro cuadrado se cobra completa.", "text", &v.height, false, "decimal")}
                     {input(&errors, "metros", "Metros lineales", "Para estacionamientos exclusivos y sitios de taxi.", "text", &v.metres, false, "decimal")}
@@ -259,7 +260,7 @@ pub fn request_form_document(
                     <legend>"Solicitante"</legend>
                     {input(&errors, "nombre", "Nombre o razón social", "", "text", &v.name, true, "")}
                     {input(&errors, "correo", "Correo electrónico", "Con su correo (o su RFC) y el enlace de la solicitud podrá consultarla.", "email", &v.email, true, "email")}
-                    {input(&errors, "rfc", "RFC", "", "text", &v.rfc, false, "")}
+                    {input(&errors, "rfc", "RFC", "Obligatorio para una licencia de alcoholes nueva: la licencia queda a nombre de este RFC.", "text", &v.rfc, false, "")}
                     {input(&errors, "telefono", "Teléfono", "10 dígitos.", "tel", &v.phone, false, "tel")}
                 </fieldset>
                 <fieldset>
@@ -375,6 +376,7 @@ fn scope_view(r: &PermitRequest) -> impl IntoView {
     let s = &r.scope;
     view! {
         <dl class="owner" data-testid="request-scope">
+            {s.licence.clone().map(|n| view! { <div><dt>"Licencia"</dt><dd data-testid="scope-licence">{n}</dd></div> })}
             <div><dt>"Titular"</dt><dd>{s.holder.clone()}</dd></div>
             <div><dt>"Ubicación"</dt><dd>{s.location.clone()}</dd></div>
             <div><dt>"Vigencia"</dt><dd data-testid="scope-dates">{format!("{} al {}", s.starts_on.format("%d/%m/%Y"), s.ends_on.format("%d/%m/%Y"))}</dd></div>
@@ -494,6 +496,20 @@ pub fn request_document(ctx: PageContext, csrf: &str, v: RequestView) -> String 
                 <section class="card" aria-labelledby="permit-title" data-testid="permit">
                     <h2 id="permit-title">"Permiso "<span data-testid="permit-folio">{p.folio.to_string()}</span></h2>
                     {demo.then(|| view! { <p class="field-error">"Permiso de demostración — sin validez: no se pagó dinero real."</p> })}
+                    {p.scope.licence.clone().map(|n| {
+                        let rfc = r.applicant_rfc.clone().unwrap_or_default();
+                        let href = format!(
+                            "/licencias?licencia={}&rfc={}",
+                            form_urlencoded::byte_serialize(n.as_bytes()).collect::<String>(),
+                            form_urlencoded::byte_serialize(rfc.as_bytes()).collect::<String>()
+                        );
+                        view! {
+                            <p data-testid="permit-licence">"Licencia "<strong>{n.clone()}</strong>
+                                " inscrita en el padrón de licencias. Con este número y el RFC del titular la \
+                                   refrendará cada año desde "<a href=href>"su página"</a>
+                                " (la expedición cubre el refrendo de este año)."</p>
+                        }
+                    })}
                     {p.cancelled.clone().map(|why| view! { <p class="field-error">"Cancelado: "{why}</p> })}
                     <p><a class="button" href=pdf data-testid="permit-pdf">"Descargar permiso (PDF)"</a></p>
                     {v.permit_url.clone().map(|u| view! { <p class="muted small">"Verificación: "<a href=u.clone()>{u.clone()}</a></p> })}
@@ -601,8 +617,10 @@ pub struct LicenceSummary {
     pub giro: String,
     pub address: String,
     pub hours: String,
-    /// The year a renewal renews.
+    /// The year a renewal renews (or a new licence was issued in).
     pub year: Option<i32>,
+    /// The request registered it (a new licence, paid).
+    pub registered: bool,
 }
 
 /// What the review page needs.
@@ -729,6 +747,7 @@ pub fn review_document(ctx: PageContext, csrf: &str, v: ReviewView) -> String {
         });
         let licence = v.licence.as_ref().map(|l| {
             let what = match l.year {
+                Some(y) if l.registered => format!("Expedida en {y}: inscrita en el padrón con esta solicitud"),
                 Some(y) => format!("Refrendo del ejercicio {y}"),
                 None => "Trámite de la licencia".to_string(),
             };
@@ -758,6 +777,7 @@ pub fn review_document(ctx: PageContext, csrf: &str, v: ReviewView) -> String {
                 {r.applicant_rfc.clone().map(|x| view! { <div><dt>"RFC"</dt><dd>{x}</dd></div> })}
                 {r.applicant_phone.clone().map(|x| view! { <div><dt>"Teléfono"</dt><dd>{x}</dd></div> })}
                 <div><dt>"Tipo"</dt><dd>{match (&r.licence, r.renewal) {
+                    _ if r.is_new_licence() => "Licencia nueva",
                     (Some(l), _) if l.year.is_none() => "Trámite de una licencia registrada",
                     (_, true) => "Refrendo",
                     (_, false) => "Nuevo",
@@ -791,6 +811,7 @@ pub fn verify_document(ctx: PageContext, check: crate::permits::PermitCheck) -> 
             view! {
                 <dl class="owner" data-testid="permit-scope">
                     <div><dt>"Folio"</dt><dd>{p.folio.to_string()}</dd></div>
+                    {s.licence.clone().map(|n| view! { <div><dt>"Licencia"</dt><dd data-testid="permit-licence">{n}</dd></div> })}
                     <div><dt>"Titular"</dt><dd>{crate::privacy::mask_name(&s.holder)}</dd></div>
                     <div><dt>"Ubicación"</dt><dd>{s.location.clone()}</dd></div>
                     <div><dt>"Vigencia"</dt><dd data-testid="permit-dates">{format!("{} al {}", s.starts_on.format("%d/%m/%Y"), s.ends_on.format("%d/%m/%Y"))}</dd></div>

@@ -538,6 +538,7 @@ fn permit_verdict(
         view! {
             <dl class="facts" data-testid="desk-permit-scope">
                 <dt>"Folio"</dt><dd>{p.folio.to_string()}</dd>
+                {s.licence.clone().map(|n| view! { <dt>"Licencia"</dt><dd data-testid="desk-permit-licence">{n}</dd> })}
                 <dt>"Titular"</dt><dd>{s.holder.clone()}</dd>
                 <dt>"Ubicación"</dt><dd>{s.location.clone()}</dd>
                 <dt>"Vigencia"</dt><dd data-testid="desk-permit-dates">{format!("{} al {}", s.starts_on.format("%d/%m/%Y"), s.ends_on.format("%d/%m/%Y"))}</dd>

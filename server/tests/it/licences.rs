@@ -4,9 +4,12 @@
 //! (and before its payment), the renewal straight to payment and its
 //! certificate verified by its QR code, a second renewal refused, extra
 //! hours refused where the law says so and on Sundays, changes going to
-//! review, and a new licence that needs the Cabildo's approval. The last
-//! tests hold the store's rule "one live renewal per licence and year" on
-//! SQLite and PostgreSQL.
+//! review, and a new licence that needs the Cabildo's approval and, once
+//! paid for real (not through the demonstration provider), enters the
+//! registry as ALC-2026-0001 (past any number an imported licence holds),
+//! its year of issue being its first refrendo. The last tests hold the
+//! store's rule "one live renewal per licence and year" on SQLite and
+//! PostgreSQL.
 //!
 //! Figures (today 2026-11-21, UMA $117.31): BAR-DISCO refrendo 150 UMA =
 //! $17,596.50; CANTINA refrendo 100 UMA = $11,731.00 and change of address
@@ -426,34 +429,31 @@ async fn changes_go_to_review_and_the_registry_takes_them_once_paid() {
     assert_eq!(trail.len(), 1);
 }
 
-#[tokio::test]
-async fn a_new_licence_is_approved_only_with_the_cabildo_s_agreement() {
-    let app = spawn_app().await;
-    staff(&app, "revisora", &[Role::Revisor]).await;
-    let mut applicant = Browser::new();
+/// The documents of a new licence's checklist, each a PDF.
+const NEW_LICENCE_DOCUMENTS: [&str; 8] = [
+    "doc-acta-nacimiento",
+    "doc-no-antecedentes",
+    "doc-croquis",
+    "doc-distribucion",
+    "doc-constancia-salud",
+    "doc-uso-suelo",
+    "doc-proteccion-civil",
+    "doc-formato",
+];
 
-    // The generic form offers the new licences, not a licence's own steps.
-    let (_, html) = applicant.get(&app, "/tramites/alcoholes/solicitar").await;
-    assert!(html.contains("value=\"ALC-EXP-CANTINA\""), "{html}");
-    assert!(html.contains("value=\"ALC-EXP-EVENTUAL\""));
-    for own in ["ALC-REF-", "ALC-DOM-", "ALC-HEX-"] {
-        assert!(!html.contains(&format!("value=\"{own}")), "{own}");
-    }
+/// The holder of the new licences of these tests (in no padrón, owing nothing).
+const NEW_HOLDER_RFC: &str = "CPE150301QX5";
+
+/// Sends the form of a new cantina licence (ALC-EXP-CANTINA) from the
+/// applicant's browser, with every document, the holder's RFC and the
+/// establishment's hours as given.
+async fn send_new_licence(app: &TestApp, applicant: &mut Browser, rfc: &str, hours: &str) -> reqwest::Response {
+    let (_, html) = applicant.get(app, "/tramites/alcoholes/solicitar").await;
     let csrf = csrf_of(&html);
-    let documents = [
-        "doc-acta-nacimiento",
-        "doc-no-antecedentes",
-        "doc-croquis",
-        "doc-distribucion",
-        "doc-constancia-salud",
-        "doc-uso-suelo",
-        "doc-proteccion-civil",
-        "doc-formato",
-    ];
-    let files: Vec<(&str, &str, &[u8])> = documents.iter().map(|d| (*d, "documento.pdf", PDF)).collect();
-    let r = applicant
+    let files: Vec<(&str, &str, &[u8])> = NEW_LICENCE_DOCUMENTS.iter().map(|d| (*d, "documento.pdf", PDF)).collect();
+    applicant
         .post_multipart(
-            &app,
+            app,
             "/tramites/alcoholes/enviar",
             &[
                 ("csrf", &csrf),
@@ -462,30 +462,91 @@ async fn a_new_licence_is_approved_only_with_the_cabildo_s_agreement() {
                 ("inicio", "2026-12-01"),
                 ("cantidad", "1"),
                 ("ubicacion", "Calle Zapata 9, Zaragoza"),
+                ("horario", hours),
                 ("nombre", "Cantina El Pescador"),
                 ("correo", "pescador@ejemplo.mx"),
-                ("rfc", ""),
+                ("rfc", rfc),
                 ("telefono", ""),
                 ("accion", "enviar"),
             ],
             &files,
         )
-        .await;
+        .await
+}
+
+/// The revisor approves a new licence's request with the Cabildo's
+/// agreement (session of 2026-11-12, agreement 45/2026).
+async fn approve_with_cabildo(app: &TestApp, token: &str) {
+    let cookie = session(app, "revisora").await;
+    let review = format!("/personal/revision/{token}");
+    let html = get_as(app, &review, Some(&cookie)).await.text().await.unwrap();
+    let t = csrf_of(&html);
+    let body = format!("csrf={t}&cabildo_fecha=2026-11-12&cabildo_acuerdo=45%2F2026");
+    let r = post_as(app, &format!("{review}/aprobar"), &cookie, &body).await;
+    assert_eq!(location(&r), format!("{review}?aviso=aprobada"));
+}
+
+/// A new licence filed, approved with the Cabildo's agreement (the
+/// revisora exists) and paid with a real payment (an order of the
+/// request's account): its token.
+async fn new_licence_paid(app: &TestApp) -> String {
+    let mut applicant = Browser::new();
+    let token = request_token(&send_new_licence(app, &mut applicant, NEW_HOLDER_RFC, "12:00 a 00:00").await);
+    approve_with_cabildo(app, &token).await;
+    let request = app.store.permit_request_by_token(&token).await.unwrap().unwrap();
+    let (status, order) = app.post_json("/api/v1/orders", &serde_json::json!({ "account": request.number })).await;
+    assert_eq!(status, 201, "{order}");
+    pay_as_stripe(app, order["id"].as_str().unwrap()).await;
+    token
+}
+
+/// A new licence from its request to the registry: the form asks for what
+/// the registry needs (the holder's RFC, the hours), the revisor approves
+/// it only with the Cabildo's agreement, and once paid the licence is
+/// registered as ALC-2026-0001 in the transaction that issues its permit:
+/// the request, the permit (signed with the number) and the timeline name
+/// it, and its page asks for no refrendo this year.
+async fn a_new_licence_story(app: &TestApp) {
+    staff(app, "revisora", &[Role::Revisor]).await;
+    let mut applicant = Browser::new();
+
+    // The generic form offers the new licences, not a licence's own steps.
+    let (_, html) = applicant.get(app, "/tramites/alcoholes/solicitar").await;
+    assert!(html.contains("value=\"ALC-EXP-CANTINA\""), "{html}");
+    assert!(html.contains("value=\"ALC-EXP-EVENTUAL\""));
+    for own in ["ALC-REF-", "ALC-DOM-", "ALC-HEX-"] {
+        assert!(!html.contains(&format!("value=\"{own}")), "{own}");
+    }
+
+    // Without the holder's RFC or the establishment's hours: refused, each
+    // said at its field, nothing filed.
+    let r = send_new_licence(app, &mut applicant, "", "").await;
+    assert_eq!(r.status().as_u16(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Una licencia nueva se inscribe a nombre del RFC de su titular"), "{html}");
+    assert!(html.contains("Escriba el horario de funcionamiento del establecimiento"), "{html}");
+    assert_eq!(count(app, "permit_requests").await, 0);
+
+    let r = send_new_licence(app, &mut applicant, NEW_HOLDER_RFC, "12:00 a 00:00").await;
     let token = request_token(&r);
     let request = app.store.permit_request_by_token(&token).await.unwrap().unwrap();
     assert_eq!(request.status, RequestStatus::Submitted);
+    assert!(request.is_new_licence() && !request.renewal);
+    assert_eq!(request.new_licence_giro.as_deref(), Some("CANTINA"));
+    assert_eq!(request.licence, None, "no licence until it is paid");
     // A licence runs to the end of the year; 1000 UMA = $117,310.00.
     assert_eq!(request.scope.ends_on.to_string(), "2026-12-31");
     assert_eq!(request.scope.measure, "Giro: Cantina");
+    assert_eq!(request.scope.hours, "12:00 a 00:00");
     assert_eq!(request.fee.map(|f| f.0), Some(11_731_000));
 
     // The review asks for the Cabildo's approval; without it nothing moves.
-    let cookie = session(&app, "revisora").await;
+    let cookie = session(app, "revisora").await;
     let review = format!("/personal/revision/{token}");
-    let html = get_as(&app, &review, Some(&cookie)).await.text().await.unwrap();
+    let html = get_as(app, &review, Some(&cookie)).await.text().await.unwrap();
     assert!(html.contains("data-testid=\"review-cabildo\""), "{html}");
     let t = csrf_of(&html);
-    let accounts = count(&app, "accounts").await;
+    let accounts = count(app, "accounts").await;
     let entries = app.store.latest_audit(1).await.unwrap()[0].seq;
     for body in [
         format!("csrf={t}"),
@@ -493,19 +554,19 @@ async fn a_new_licence_is_approved_only_with_the_cabildo_s_agreement() {
         format!("csrf={t}&cabildo_fecha=&cabildo_acuerdo=45%2F2026"),
         format!("csrf={t}&cabildo_fecha=2026-12-01&cabildo_acuerdo=45%2F2026"),
     ] {
-        let r = post_as(&app, &format!("{review}/aprobar"), &cookie, &body).await;
+        let r = post_as(app, &format!("{review}/aprobar"), &cookie, &body).await;
         assert_eq!(r.status().as_u16(), 422, "{body}");
         assert!(r.text().await.unwrap().contains("Cabildo"));
     }
     let unchanged = app.store.permit_request_by_token(&token).await.unwrap().unwrap();
     assert_eq!((unchanged.status, unchanged.account_id), (RequestStatus::Submitted, None));
-    assert_eq!(count(&app, "accounts").await, accounts, "no account, no charge");
+    assert_eq!(count(app, "accounts").await, accounts, "no account, no charge");
     assert_eq!(app.store.latest_audit(1).await.unwrap()[0].seq, entries, "nothing in the trail");
 
     // With the session's date and the agreement: approved, recorded.
     let body =
         format!("csrf={t}&cabildo_fecha=2026-11-12&cabildo_acuerdo=45%2F2026&condiciones=Sin+m%C3%BAsica+en+vivo.");
-    let r = post_as(&app, &format!("{review}/aprobar"), &cookie, &body).await;
+    let r = post_as(app, &format!("{review}/aprobar"), &cookie, &body).await;
     assert_eq!(location(&r), format!("{review}?aviso=aprobada"));
     let approved = app.store.permit_request_by_token(&token).await.unwrap().unwrap();
     assert_eq!(approved.status, RequestStatus::Approved);
@@ -513,8 +574,208 @@ async fn a_new_licence_is_approved_only_with_the_cabildo_s_agreement() {
     assert_eq!(approved.scope.conditions, format!("{cabildo} Sin música en vivo."));
     let events = app.store.permit_request_events(approved.id).await.unwrap();
     assert_eq!(events.last().unwrap().comment.as_deref(), Some(cabildo));
-    let (_, html) = applicant.get(&app, &format!("/tramites/solicitud/{token}")).await;
+    let page_path = format!("/tramites/solicitud/{token}");
+    let (_, html) = applicant.get(app, &page_path).await;
     assert!(html.contains(cabildo), "shown to the applicant: {html}");
+    assert_eq!(count(app, "alcohol_licences").await, 0, "approved is not registered");
+
+    // Paid (a real payment): the permit is issued and the licence registered.
+    let (status, order) = app.post_json("/api/v1/orders", &serde_json::json!({ "account": approved.number })).await;
+    assert_eq!(status, 201, "{order}");
+    pay_as_stripe(app, order["id"].as_str().unwrap()).await;
+    let licence = app.store.licence_by_number("ALC-2026-0001").await.unwrap().expect("registered");
+    assert_eq!((licence.holder_rfc.as_str(), licence.holder_name.as_str()), (NEW_HOLDER_RFC, "Cantina El Pescador"));
+    assert_eq!((licence.giro.as_str(), licence.address.as_str()), ("CANTINA", "Calle Zapata 9, Zaragoza"));
+    assert_eq!(licence.hours, "12:00 a 00:00");
+    assert_eq!(licence.status, app::domain::licences::LicenceStatus::Active);
+    assert_eq!(count(app, "alcohol_licences").await, 1);
+
+    // The request names its licence, with the year of issue as its renewal's.
+    let issued = app.store.permit_request_by_token(&token).await.unwrap().unwrap();
+    assert_eq!(issued.status, RequestStatus::Issued);
+    let link = issued.licence.clone().expect("the request names its licence");
+    assert_eq!((link.licence_id, link.year, link.change), (licence.id, Some(2026), None));
+    assert_eq!(issued.scope.licence.as_deref(), Some("ALC-2026-0001"));
+    let events = app.store.permit_request_events(issued.id).await.unwrap();
+    let issue = events.last().unwrap();
+    assert_eq!(issue.action, "issue");
+    assert_eq!(
+        issue.comment.as_deref(),
+        Some("Folio PER-2026-000001. Licencia ALC-2026-0001 inscrita en el padrón de licencias.")
+    );
+    let trail = app.store.audit_entries("licence.registered", "", 5).await.unwrap();
+    assert_eq!(trail.len(), 1);
+
+    // The permit's signed scope carries the number; its page and its
+    // check say it.
+    let permit = app.store.permit_of_request(issued.id).await.unwrap().unwrap();
+    assert_eq!(permit.folio.to_string(), "PER-2026-000001");
+    assert_eq!(permit.scope.licence.as_deref(), Some("ALC-2026-0001"));
+    assert!(permit.scope.signed_text("PER-2026-000001").ends_with("\nlicence=ALC-2026-0001"));
+    let (_, html) = applicant.get(app, &page_path).await;
+    assert!(html.contains("data-testid=\"scope-licence\">ALC-2026-0001"), "{html}");
+    assert!(html.contains("data-testid=\"permit-licence\">Licencia <strong>ALC-2026-0001</strong>"), "{html}");
+    assert!(html.contains(&format!("href=\"/licencias?licencia=ALC-2026-0001&amp;rfc={NEW_HOLDER_RFC}\"")), "{html}");
+    assert!(html.contains("Licencia ALC-2026-0001 inscrita en el padrón de licencias."), "the timeline");
+    let url = app::permits::permit_url(&app.state.public_url, &permit).unwrap();
+    let verify = format!("/p/{}", url.split_once("/p/").unwrap().1);
+    let (status, html) = crate::common::page(app, &verify).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-verdict=\"authentic\""), "{html}");
+    assert!(html.contains("data-testid=\"permit-licence\">ALC-2026-0001"), "{html}");
+    let r = app
+        .client
+        .get(format!("{}{page_path}/permiso.pdf", app.base))
+        .header("cookie", applicant.header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.headers()["content-disposition"].to_str().unwrap().contains("licencia-PER-2026-000001.pdf"));
+    let pdf = lopdf::Document::load_mem(&r.bytes().await.unwrap()).unwrap();
+    let text = crate::common::pdf::text(&pdf);
+    assert!(text.contains("Licencia de funcionamiento ALC-2026-0001"), "{text}");
+    assert!(text.contains(NEW_HOLDER_RFC) && text.contains(cabildo), "{text}");
+
+    // Its page, by number and RFC: issued this year, which is this year's
+    // refrendo: no fee, no renewal form; one filed anyway is refused.
+    let mut business = Browser::new();
+    let (status, html) = business.get(app, &licence_path("ALC-2026-0001", NEW_HOLDER_RFC)).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("data-testid=\"licence-number\">ALC-2026-0001"), "{html}");
+    assert!(html.contains("data-testid=\"licence-giro\">Cantina"));
+    assert!(html.contains("data-testid=\"licence-address\">Calle Zapata 9, Zaragoza"));
+    assert!(html.contains("data-testid=\"licence-issued-this-year\""), "{html}");
+    assert!(html.contains("no hay refrendo que pagar este año"));
+    assert!(!html.contains("data-testid=\"renewal-fee\"") && !html.contains("data-testid=\"renewal-form\""));
+    assert!(html.contains("Expedición 2026"), "the history names the expedition");
+    let csrf = csrf_of(&html);
+    let r = business
+        .post(
+            app,
+            "/licencias/refrendo",
+            &[("csrf", &csrf), ("licencia", "ALC-2026-0001"), ("rfc", NEW_HOLDER_RFC), ("correo", "p@ejemplo.mx")],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 409);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("El refrendo 2026 de esta licencia ya está cubierto"), "{html}");
+    assert_eq!(count(app, "permit_requests").await, 1);
+}
+
+#[tokio::test]
+async fn a_new_licence_from_its_request_to_the_registry() {
+    let app = spawn_app().await;
+    a_new_licence_story(&app).await;
+
+    // Next year its page asks for the year's refrendo: 100 UMA for a cantina.
+    let next_year = app.on_day(chrono::NaiveDate::from_ymd_opt(2027, 1, 15).unwrap()).await;
+    let (status, html) = crate::common::page(&next_year, &licence_path("ALC-2026-0001", NEW_HOLDER_RFC)).await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("data-testid=\"licence-issued-this-year\""), "{html}");
+    assert!(html.contains("Refrendo 2027") && html.contains("data-testid=\"renewal-fee\""), "{html}");
+    assert!(html.contains("data-testid=\"quote-fee\">$11,731.00"), "{html}");
+    assert!(html.contains("data-testid=\"renewal-form\""), "{html}");
+}
+
+/// The same story on PostgreSQL: the registration's statements run on both.
+#[tokio::test]
+async fn a_new_licence_from_its_request_to_the_registry_on_postgres() {
+    crate::store_story::on_fresh_postgres("newlicence", |url| async move {
+        a_new_licence_story(&crate::common::spawn_app_on_database(&url).await).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_new_licence_skips_a_number_an_imported_licence_holds() {
+    let app = spawn_app().await;
+    // The registry already holds ALC-2026-0001 (numbered by hand before).
+    let csv = "number,rfc,name,giro,address,hours,status\n\
+               ALC-2026-0001,GODE561231GR8,Emilio Gómez Díaz,BAR-DISCO,\"Calle Salvatierra 12, Centro\",,\n";
+    let rows = server::licence_import::parse_licences(csv.as_bytes(), &app.state.municipality).unwrap();
+    app.store.import_licences(&rows, "cli:test", app.state.clock.now()).await.unwrap();
+    staff(&app, "revisora", &[Role::Revisor]).await;
+
+    let token = new_licence_paid(&app).await;
+    let request = app.store.permit_request_by_token(&token).await.unwrap().unwrap();
+    assert_eq!(request.status, RequestStatus::Issued, "the payment stands");
+    assert_eq!(request.scope.licence.as_deref(), Some("ALC-2026-0002"));
+    let new = app.store.licence_by_number("ALC-2026-0002").await.unwrap().expect("the next number");
+    assert_eq!((new.holder_rfc.as_str(), new.giro.as_str()), (NEW_HOLDER_RFC, "CANTINA"));
+    assert_eq!(request.licence.map(|l| l.licence_id), Some(new.id));
+    // The imported one is untouched.
+    let imported = app.store.licence_by_number("ALC-2026-0001").await.unwrap().unwrap();
+    assert_eq!((imported.holder_rfc.as_str(), imported.giro.as_str()), ("GODE561231GR8", "BAR-DISCO"));
+    let trail = app.store.audit_entries("licence.registered", "", 5).await.unwrap();
+    assert_eq!(trail.len(), 1);
+    let details: serde_json::Value = serde_json::from_str(&trail[0].details).unwrap();
+    assert_eq!(details["numbers_already_held"], serde_json::json!(["ALC-2026-0001"]), "{details}");
+
+    // The next one takes the number after: none is used twice.
+    let token = new_licence_paid(&app).await;
+    let request = app.store.permit_request_by_token(&token).await.unwrap().unwrap();
+    assert_eq!(request.scope.licence.as_deref(), Some("ALC-2026-0003"));
+}
+
+#[tokio::test]
+async fn a_new_licence_without_its_holder_s_rfc_is_issued_and_left_for_the_office_to_register() {
+    let app = spawn_app().await;
+    staff(&app, "revisora", &[Role::Revisor]).await;
+    let mut applicant = Browser::new();
+    let token = request_token(&send_new_licence(&app, &mut applicant, NEW_HOLDER_RFC, "12:00 a 00:00").await);
+    // As a request filed before the form asked for the RFC.
+    app.sql(&format!("UPDATE permit_requests SET applicant_rfc = NULL WHERE token = '{token}'")).await;
+    approve_with_cabildo(&app, &token).await;
+    let request = app.store.permit_request_by_token(&token).await.unwrap().unwrap();
+    let (status, order) = app.post_json("/api/v1/orders", &serde_json::json!({ "account": request.number })).await;
+    assert_eq!(status, 201, "{order}");
+    pay_as_stripe(&app, order["id"].as_str().unwrap()).await;
+
+    // The payment stands and the permit is issued; the registry waits for
+    // the office, as the timeline says.
+    let request = app.store.permit_request_by_token(&token).await.unwrap().unwrap();
+    assert_eq!(request.status, RequestStatus::Issued);
+    assert_eq!((request.licence, request.scope.licence), (None, None));
+    assert_eq!(count(&app, "alcohol_licences").await, 0);
+    let events = app.store.permit_request_events(request.id).await.unwrap();
+    let note = events.last().unwrap().comment.clone().unwrap();
+    assert!(note.starts_with("Folio PER-2026-000001. La licencia no se inscribió en el padrón"), "{note}");
+}
+
+#[tokio::test]
+async fn a_new_licence_paid_through_the_demonstration_provider_registers_nothing() {
+    let app = spawn_app().await;
+    staff(&app, "revisora", &[Role::Revisor]).await;
+    let mut applicant = Browser::new();
+    let token = request_token(&send_new_licence(&app, &mut applicant, NEW_HOLDER_RFC, "12:00 a 00:00").await);
+    approve_with_cabildo(&app, &token).await;
+
+    // Paid with the request page's button through the demonstration provider.
+    let page_path = format!("/tramites/solicitud/{token}");
+    let (_, html) = applicant.get(&app, &page_path).await;
+    let csrf = csrf_of(&html);
+    let request = app.store.permit_request_by_token(&token).await.unwrap().unwrap();
+    let charge = html.split("name=\"cargo\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let r = applicant.post_form(&app, "/orden", &format!("csrf={csrf}&cuenta={}&cargo={charge}", request.number)).await;
+    let order = location(&r).trim_start_matches("/orden/").to_string();
+    let r = applicant.post_form(&app, &format!("/orden/{order}/pagar"), &format!("csrf={csrf}")).await;
+    assert_eq!(location(&r), format!("/prueba/pago/{order}"));
+    let r =
+        applicant.post_form(&app, &format!("/prueba/pago/{order}/accion"), &format!("csrf={csrf}&accion=pagar")).await;
+    assert_eq!(r.status().as_u16(), 303, "the demonstration payment is applied");
+
+    // A demonstration permit, and no licence: no money moved.
+    let request = app.store.permit_request_by_token(&token).await.unwrap().unwrap();
+    assert_eq!(request.status, RequestStatus::Issued);
+    assert_eq!((request.licence, request.scope.licence), (None, None));
+    let permit = app.store.permit_of_request(request.id).await.unwrap().unwrap();
+    assert_eq!(permit.folio.to_string(), "PDEM-2026-000001");
+    assert_eq!(permit.scope.licence, None);
+    assert_eq!(count(&app, "alcohol_licences").await, 0);
+    assert!(app.store.audit_entries("licence.registered", "", 5).await.unwrap().is_empty());
+    let (_, html) = applicant.get(&app, &page_path).await;
+    assert!(!html.contains("data-testid=\"permit-licence\""), "{html}");
 }
 
 /// The rule "one live renewal per licence and year" in the store: the
