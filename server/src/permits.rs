@@ -245,13 +245,21 @@ fn documents(
             Ok(content_type) => {
                 docs.push(NewDocument { doc_code: d.code.clone(), file_name: name, content_type, bytes })
             }
-            Err(e) => errors.push(FieldError { field: field(&d.code), message_es: e.message_es(&name) }),
+            Err(e) => errors.push(FieldError {
+                field: field(&d.code),
+                message_es: e.message_es(&name),
+                message_en: e.message_en(&name),
+            }),
         }
     }
     if !optional_all {
         for d in procedure.documents_for(renewal).filter(|d| d.required) {
             if !docs.iter().any(|x| x.doc_code == d.code) && !errors.iter().any(|e| e.field == field(&d.code)) {
-                errors.push(FieldError { field: field(&d.code), message_es: format!("Adjunte: {}.", d.name) });
+                errors.push(FieldError {
+                    field: field(&d.code),
+                    message_es: format!("Adjunte: {}.", d.name),
+                    message_en: format!("Attach: {}.", d.name),
+                });
             }
         }
     }
