@@ -28,7 +28,7 @@ use crate::domain::permits::{PermitScope, RequestLine};
 use crate::domain::rfc::Rfc;
 use crate::domain::tariffs::{self, QuoteError, Tariff, TariffQuote};
 use crate::domain::uma::UmaTable;
-use crate::permits::{date, err, is_email, text, FieldError, PAYMENT_DAYS};
+use crate::permits::{date, email_error, err, is_email, phone_error, text, FieldError, PAYMENT_DAYS};
 use crate::store::{
     ApprovedLine, ChargeRecord, Licence, LicenceDebt, LicenceLink, NewPermitRequest, PaidUpCheck, Store, StoreError,
     SystemApproval,
@@ -138,11 +138,11 @@ pub struct PreparedLicenceRequest {
 fn contact(c: &Contact, errors: &mut Vec<FieldError>) -> (String, Option<String>) {
     let email = c.email.trim().to_lowercase();
     if !is_email(&email) {
-        errors.push(err("correo", "Escriba un correo electrónico válido, por ejemplo nombre@ejemplo.mx."));
+        errors.push(email_error());
     }
     let phone: String = c.phone.chars().filter(char::is_ascii_digit).collect();
     if !c.phone.trim().is_empty() && phone.len() != 10 {
-        errors.push(err("telefono", "El teléfono lleva 10 dígitos."));
+        errors.push(phone_error());
     }
     (email, Some(phone).filter(|p| !p.is_empty()))
 }
@@ -157,7 +157,7 @@ fn quote_line(
     field: &str,
 ) -> Result<(ApprovedLine, TariffQuote), FieldError> {
     let q = tariffs::quote(&m.tariff_schedules, uma, &tariff.code, quantity, today, None)
-        .map_err(|e| err(field, e.message_es()))?;
+        .map_err(|e| err(field, e.message_es(), e.message_en()))?;
     let concept = m.tariff_group(&tariff.group).map(|g| g.concept.clone()).unwrap_or_default();
     let line = RequestLine { tariff: tariff.code.clone(), quantity, staff_factor: None, fee: Some(q.fee) };
     Ok((ApprovedLine { concept, line }, q))
@@ -213,20 +213,28 @@ pub fn prepare_renewal(
     let mut errors = Vec::new();
     let who = contact(&form.contact, &mut errors);
     let mut keep = |r: Result<String, FieldError>| r.map_err(|e| errors.push(e)).unwrap_or_default();
-    let address = keep(text("domicilio", &form.address, 0, 200, "el nuevo domicilio"));
-    let hours = keep(text("horario", &form.hours, 0, 60, "el nuevo horario"));
+    let address = keep(text("domicilio", &form.address, 0, 200, ("el nuevo domicilio", "the new address")));
+    let hours = keep(text("horario", &form.hours, 0, 60, ("el nuevo horario", "the new hours")));
     let giro = form.giro.trim().to_string();
     let mut change = LicenceChange::default();
     if !giro.is_empty() && giro != licence.giro {
         if m.giro(&giro).is_some() {
             change.giro = Some(giro.clone());
         } else {
-            errors.push(err("giro", "Elija el nuevo giro de la lista."));
+            errors.push(err(
+                "giro",
+                "Elija el nuevo giro de la lista.",
+                "Choose the new line of business (giro) from the list.",
+            ));
         }
     }
     if !address.is_empty() && address != licence.address {
         if address.chars().count() < 5 {
-            errors.push(err("domicilio", "Escriba el nuevo domicilio completo: calle, número y colonia."));
+            errors.push(err(
+                "domicilio",
+                "Escriba el nuevo domicilio completo: calle, número y colonia.",
+                "Type the full new address: street, number and neighbourhood (colonia).",
+            ));
         } else {
             change.address = Some(address.clone());
         }
@@ -236,7 +244,7 @@ pub fn prepare_renewal(
     }
     let year = today.year();
     let Some((starts_on, ends_on)) = fiscal_year(year) else {
-        errors.push(err("correo", "El ejercicio no es válido."));
+        errors.push(err("correo", "El ejercicio no es válido.", "The fiscal year is not valid."));
         return Err(errors);
     };
     let new_giro = change.giro.clone().unwrap_or_else(|| licence.giro.clone());
@@ -250,7 +258,11 @@ pub fn prepare_renewal(
             }
             Err(e) => errors.push(e),
         },
-        None => errors.push(err("giro", "Ese giro no tiene tarifa de refrendo: acuda a la Dirección de Ingresos.")),
+        None => errors.push(err(
+            "giro",
+            "Ese giro no tiene tarifa de refrendo: acuda a la Dirección de Ingresos.",
+            "That giro has no renewal tariff: please go to the revenue office (Dirección de Ingresos).",
+        )),
     }
     if change.address.is_some() {
         match licence_tariff(m, LicenceUse::AddressChange, &new_giro, today) {
@@ -261,7 +273,11 @@ pub fn prepare_renewal(
                 }
                 Err(e) => errors.push(e),
             },
-            None => errors.push(err("domicilio", "Ese giro no tiene tarifa de cambio de domicilio.")),
+            None => errors.push(err(
+                "domicilio",
+                "Ese giro no tiene tarifa de cambio de domicilio.",
+                "That giro has no change-of-address tariff.",
+            )),
         }
     }
     if !errors.is_empty() {
@@ -324,14 +340,24 @@ pub fn prepare_address_change(
 ) -> Result<PreparedLicenceRequest, Vec<FieldError>> {
     let mut errors = Vec::new();
     let who = contact(contact_form, &mut errors);
-    let address = text("domicilio", new_address, 5, 200, "el nuevo domicilio completo (calle, número y colonia)")
-        .map_err(|e| errors.push(e))
-        .unwrap_or_default();
+    let what = (
+        "el nuevo domicilio completo (calle, número y colonia)",
+        "the full new address (street, number and neighbourhood)",
+    );
+    let address = text("domicilio", new_address, 5, 200, what).map_err(|e| errors.push(e)).unwrap_or_default();
     if !address.is_empty() && address == licence.address {
-        errors.push(err("domicilio", "El nuevo domicilio es el mismo que el registrado."));
+        errors.push(err(
+            "domicilio",
+            "El nuevo domicilio es el mismo que el registrado.",
+            "The new address is the same as the registered one.",
+        ));
     }
     let Some(tariff) = licence_tariff(m, LicenceUse::AddressChange, &licence.giro, today) else {
-        errors.push(err("domicilio", "El giro de su licencia no tiene tarifa de cambio de domicilio."));
+        errors.push(err(
+            "domicilio",
+            "El giro de su licencia no tiene tarifa de cambio de domicilio.",
+            "Your licence's giro has no change-of-address tariff.",
+        ));
         return Err(errors);
     };
     let line = quote_line(m, uma, tariff, Decimal::ONE, today, "domicilio").map_err(|e| errors.push(e)).ok();
@@ -385,6 +411,15 @@ impl ExtraHoursRefusal {
             ExtraHoursRefusal::NotAuthorized(why) => QuoteError::NotAuthorized(why.clone()).message_es(),
         }
     }
+
+    pub fn message_en(&self) -> String {
+        match self {
+            ExtraHoursRefusal::NoTariff => {
+                "The law sets no extra-hours tariff for this licence's giro: they cannot be requested online.".into()
+            }
+            ExtraHoursRefusal::NotAuthorized(why) => QuoteError::NotAuthorized(why.clone()).message_en(),
+        }
+    }
 }
 
 /// Whether the giro may ask for extra hours at all.
@@ -413,28 +448,39 @@ pub fn prepare_extra_hours(
     let mut errors = Vec::new();
     let tariff = match extra_hours_offered(m, &licence.giro, today) {
         Ok(t) => t,
-        Err(e) => return Err(vec![err("horas", e.message_es())]),
+        Err(e) => return Err(vec![err("horas", e.message_es(), e.message_en())]),
     };
     let who = contact(&form.contact, &mut errors);
     let day = date("fecha", &form.day).map_err(|e| errors.push(e)).ok();
     if let Some(d) = day {
         if d < today {
-            errors.push(err("fecha", "La fecha no puede ser anterior a hoy."));
+            errors.push(err("fecha", "La fecha no puede ser anterior a hoy.", "The date cannot be before today."));
         } else if (d - today).num_days() > MAX_DAYS_AHEAD {
-            errors.push(err("fecha", "La fecha puede estar a lo más a un año de hoy."));
+            errors.push(err(
+                "fecha",
+                "La fecha puede estar a lo más a un año de hoy.",
+                "The date can be at most one year from today.",
+            ));
         } else if !extra_hours_allowed_on(d) {
             errors.push(err(
                 "fecha",
                 "Las horas extras solo se autorizan de lunes a sábado: elija otro día (no domingo).",
+                "Extra hours are only authorised Monday to Saturday: choose another day (not a Sunday).",
             ));
         }
     }
-    let schedule = text("horario", &form.schedule, 3, 60, "el horario de las horas extras, por ejemplo 02:00 a 04:00")
-        .map_err(|e| errors.push(e))
-        .unwrap_or_default();
+    let what = (
+        "el horario de las horas extras, por ejemplo 02:00 a 04:00",
+        "the time of the extra hours, for example 02:00 to 04:00",
+    );
+    let schedule = text("horario", &form.schedule, 3, 60, what).map_err(|e| errors.push(e)).unwrap_or_default();
     let hours = form.hours.trim().parse::<u32>().ok().filter(|h| (1..=MAX_EXTRA_HOURS).contains(h));
     if hours.is_none() {
-        errors.push(err("horas", format!("Escriba las horas extras como un número entero de 1 a {MAX_EXTRA_HOURS}.")));
+        errors.push(err(
+            "horas",
+            format!("Escriba las horas extras como un número entero de 1 a {MAX_EXTRA_HOURS}."),
+            format!("Type the extra hours as a whole number from 1 to {MAX_EXTRA_HOURS}."),
+        ));
     }
     let (Some(day), Some(hours)) = (day, hours) else { return Err(errors) };
     let line = quote_line(m, uma, tariff, Decimal::from(hours), today, "horas").map_err(|e| errors.push(e)).ok();
@@ -472,6 +518,43 @@ pub fn debt_line_es(m: &Municipality, d: &LicenceDebt) -> String {
 pub fn debt_line_en(m: &Municipality, d: &LicenceDebt) -> String {
     let concept = m.concept(&d.concept).map_or_else(|| d.concept.clone(), |c| c.name_en.clone());
     format!("account {}: {concept}, period {}, {}", d.account, d.period, d.principal.display_mxn())
+}
+
+/// Why a licence's request was not filed, in the page's language (the
+/// store's refusal says it in Spanish).
+pub fn refusal_message(r: &crate::store::LicenceRefusal, lang: crate::i18n::Lang) -> String {
+    use crate::store::LicenceRefusal;
+    match lang {
+        crate::i18n::Lang::Es => r.message_es(),
+        crate::i18n::Lang::En => match r {
+            LicenceRefusal::NotFound => "We could not find a licence with that number and RFC.".into(),
+            LicenceRefusal::Inactive(s) => format!(
+                "The licence is “{}”: please go to the revenue office (Dirección de Ingresos) to settle its situation.",
+                s.label_en()
+            ),
+            LicenceRefusal::RenewalExists { number, status, year } => match status {
+                Some(
+                    s @ (crate::domain::permits::RequestStatus::Paid | crate::domain::permits::RequestStatus::Issued),
+                ) => format!(
+                    "This licence's {year} renewal (refrendo) is already covered: request {number} (“{}”).",
+                    s.label_en()
+                ),
+                Some(s) => format!(
+                    "This licence's {year} renewal (refrendo) is already under way: request {number} (“{}”). \
+                     See that request instead of starting another.",
+                    s.label_en()
+                ),
+                None => {
+                    format!("This licence's {year} renewal (refrendo) is already under way: another cannot be started.")
+                }
+            },
+            LicenceRefusal::Debts(debts) => format!(
+                "The licence cannot be renewed while there are overdue debts ({}): pay them first.",
+                debts.len()
+            ),
+            LicenceRefusal::FeeMissing => "A tariff's amount is missing.".into(),
+        },
+    }
 }
 
 /// The payment's check: when the `chosen` charges include a renewal's

@@ -54,16 +54,24 @@ pub struct RequestForm {
     pub attendance: String,
 }
 
-/// A field's problem, for the form's error summary.
+/// A field's problem, for the form's error summary, in both languages.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldError {
     /// The form field's name (the summary links to it).
     pub field: String,
     pub message_es: String,
+    pub message_en: String,
 }
 
-pub(crate) fn err(field: &str, message_es: impl Into<String>) -> FieldError {
-    FieldError { field: field.to_string(), message_es: message_es.into() }
+impl FieldError {
+    /// The message in the page's language.
+    pub fn message(&self, lang: crate::i18n::Lang) -> &str {
+        lang.pick(&self.message_es, &self.message_en)
+    }
+}
+
+pub(crate) fn err(field: &str, message_es: impl Into<String>, message_en: impl Into<String>) -> FieldError {
+    FieldError { field: field.to_string(), message_es: message_es.into(), message_en: message_en.into() }
 }
 
 /// A request ready to file, and the quotes behind its fees (the range
@@ -129,26 +137,43 @@ fn is_annual(t: &Tariff) -> bool {
     matches!(t.unit, Unit::SquareMetreYear | Unit::LinearMetreYear | Unit::ItemYear) || t.giro.is_some()
 }
 
-fn decimal(field: &'static str, s: &str, what: &str) -> Result<Decimal, FieldError> {
+fn decimal(field: &'static str, s: &str, (what_es, what_en): (&str, &str)) -> Result<Decimal, FieldError> {
     let s = s.trim().replace(',', ".");
     let plain = !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-    plain
-        .then(|| s.parse::<Decimal>().ok())
-        .flatten()
-        .filter(|d| *d > Decimal::ZERO)
-        .ok_or_else(|| err(field, format!("Escriba {what} como un número mayor que cero, por ejemplo 2.5.")))
+    plain.then(|| s.parse::<Decimal>().ok()).flatten().filter(|d| *d > Decimal::ZERO).ok_or_else(|| {
+        err(
+            field,
+            format!("Escriba {what_es} como un número mayor que cero, por ejemplo 2.5."),
+            format!("Type {what_en} as a number greater than zero, for example 2.5."),
+        )
+    })
 }
 
 pub(crate) fn date(field: &'static str, s: &str) -> Result<NaiveDate, FieldError> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| err(field, "Escriba la fecha como AAAA-MM-DD (por ejemplo 2026-12-01)."))
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+        err(
+            field,
+            "Escriba la fecha como AAAA-MM-DD (por ejemplo 2026-12-01).",
+            "Type the date as YYYY-MM-DD (for example 2026-12-01).",
+        )
+    })
 }
 
-pub(crate) fn text(field: &'static str, s: &str, min: usize, max: usize, what: &str) -> Result<String, FieldError> {
+pub(crate) fn text(
+    field: &'static str,
+    s: &str,
+    min: usize,
+    max: usize,
+    (what_es, what_en): (&str, &str),
+) -> Result<String, FieldError> {
     let t = s.trim();
     let n = t.chars().count();
     if n < min || n > max || t.chars().any(|c| c.is_control() && c != '\n' && c != '\r') {
-        return Err(err(field, format!("Escriba {what} ({min} a {max} caracteres).")));
+        return Err(err(
+            field,
+            format!("Escriba {what_es} ({min} a {max} caracteres)."),
+            format!("Type {what_en} ({min} to {max} characters)."),
+        ));
     }
     Ok(t.to_string())
 }
@@ -167,6 +192,20 @@ pub fn is_email(s: &str) -> bool {
         && !domain.contains('@')
 }
 
+/// The refusal of an e-mail address (every form that asks for one).
+pub(crate) fn email_error() -> FieldError {
+    err(
+        "correo",
+        "Escriba un correo electrónico válido, por ejemplo nombre@ejemplo.mx.",
+        "Type a valid e-mail address, for example name@example.com.",
+    )
+}
+
+/// The refusal of a phone number that is not 10 digits.
+pub(crate) fn phone_error() -> FieldError {
+    err("telefono", "El teléfono lleva 10 dígitos.", "The phone number has 10 digits.")
+}
+
 /// The largest expected attendance an event request may declare (a
 /// stadium-sized event; anything more is a typo).
 pub const MAX_ATTENDANCE: u32 = 200_000;
@@ -182,32 +221,43 @@ pub fn prepare_request(
 ) -> Result<PreparedRequest, Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut keep = |r: Result<String, FieldError>| r.map_err(|e| errors.push(e)).unwrap_or_default();
-    let name = keep(text("nombre", &form.name, 3, 120, "el nombre del solicitante o de la empresa"));
-    let location = keep(text("ubicacion", &form.location, 5, 200, "el domicilio o la ubicación"));
-    let description = keep(text("descripcion", &form.description, 0, 500, "la descripción"));
-    let hours = keep(text("horario", &form.hours, 0, 60, "el horario"));
+    let name = keep(text(
+        "nombre",
+        &form.name,
+        3,
+        120,
+        ("el nombre del solicitante o de la empresa", "the name of the applicant or the business"),
+    ));
+    let location =
+        keep(text("ubicacion", &form.location, 5, 200, ("el domicilio o la ubicación", "the address or place")));
+    let description = keep(text("descripcion", &form.description, 0, 500, ("la descripción", "the description")));
+    let hours = keep(text("horario", &form.hours, 0, 60, ("el horario", "the hours")));
     let email = form.email.trim().to_lowercase();
     if !is_email(&email) {
-        errors.push(err("correo", "Escriba un correo electrónico válido, por ejemplo nombre@ejemplo.mx."));
+        errors.push(email_error());
     }
     let rfc = match form.rfc.trim() {
         "" => None,
         raw => match Rfc::parse(raw) {
             Ok(r) => Some(r.as_str().to_string()),
             Err(e) => {
-                errors.push(err("rfc", e.message_es()));
+                errors.push(err("rfc", e.message_es(), e.message_en()));
                 None
             }
         },
     };
     let phone: String = form.phone.chars().filter(char::is_ascii_digit).collect();
     if !form.phone.trim().is_empty() && phone.len() != 10 {
-        errors.push(err("telefono", "El teléfono lleva 10 dígitos."));
+        errors.push(phone_error());
     }
 
     let tariff = requestable_tariffs(m, &procedure.slug, today).into_iter().find(|t| t.code == form.tariff.trim());
     let Some(tariff) = tariff else {
-        errors.push(err("tarifa", "Elija el concepto que solicita de la lista."));
+        errors.push(err(
+            "tarifa",
+            "Elija el concepto que solicita de la lista.",
+            "Choose what you are requesting from the list.",
+        ));
         return Err(errors);
     };
     // A new alcohol licence enters the registry once paid: it needs its
@@ -222,15 +272,22 @@ pub fn prepare_request(
                 "tipo",
                 "Una licencia nueva es un trámite nuevo. Para refrendar una licencia vigente, búsquela en \
                  «Refrendar mi licencia» (/licencias).",
+                "A new licence is a new application. To renew a licence in force, find it under \
+                 \"Renew my licence\" (/licencias).",
             ));
         }
         if form.rfc.trim().is_empty() {
-            errors.push(err("rfc", "Una licencia nueva se inscribe a nombre del RFC de su titular: escríbalo."));
+            errors.push(err(
+                "rfc",
+                "Una licencia nueva se inscribe a nombre del RFC de su titular: escríbalo.",
+                "A new licence is registered under its holder's RFC: please enter it.",
+            ));
         }
         if hours.chars().count() < 3 && !errors.iter().any(|e| e.field == "horario") {
             errors.push(err(
                 "horario",
                 "Escriba el horario de funcionamiento del establecimiento, por ejemplo 12:00 a 00:00.",
+                "Enter the establishment's opening hours, for example 12:00 to 00:00.",
             ));
         }
     }
@@ -245,15 +302,31 @@ pub fn prepare_request(
     let mut days = None;
     if let (Some(s), Some(e)) = (starts_on, ends_on) {
         if s < today {
-            errors.push(err("inicio", "La fecha de inicio no puede ser anterior a hoy."));
+            errors.push(err(
+                "inicio",
+                "La fecha de inicio no puede ser anterior a hoy.",
+                "The start date cannot be before today.",
+            ));
         } else if (s - today).num_days() > MAX_DAYS_AHEAD {
-            errors.push(err("inicio", "La fecha de inicio puede estar a lo más a un año de hoy."));
+            errors.push(err(
+                "inicio",
+                "La fecha de inicio puede estar a lo más a un año de hoy.",
+                "The start date can be at most one year from today.",
+            ));
         }
         match days_spanned(s, e) {
-            None => errors.push(err("fin", "La fecha de término no puede ser anterior a la de inicio.")),
+            None => errors.push(err(
+                "fin",
+                "La fecha de término no puede ser anterior a la de inicio.",
+                "The end date cannot be before the start date.",
+            )),
             Some(n) => {
                 if let Some(max) = tariff.max_days.filter(|max| n > *max) {
-                    errors.push(err("fin", format!("Este permiso dura a lo más {max} días; solicitó {n}.")));
+                    errors.push(err(
+                        "fin",
+                        format!("Este permiso dura a lo más {max} días; solicitó {n}."),
+                        format!("This permit lasts at most {max} days; you asked for {n}."),
+                    ));
                 }
                 days = Some(n);
             }
@@ -262,8 +335,12 @@ pub fn prepare_request(
     let needs_area = measure_of(tariff) == Measure::Area || tariff.max_area_m2.is_some();
     let mut area = None;
     if needs_area {
-        let w = decimal("ancho", &form.width, "el ancho en metros").map_err(|e| errors.push(e)).ok();
-        let h = decimal("alto", &form.height, "el alto en metros").map_err(|e| errors.push(e)).ok();
+        let w = decimal("ancho", &form.width, ("el ancho en metros", "the width in metres"))
+            .map_err(|e| errors.push(e))
+            .ok();
+        let h = decimal("alto", &form.height, ("el alto en metros", "the height in metres"))
+            .map_err(|e| errors.push(e))
+            .ok();
         if let (Some(w), Some(h)) = (w, h) {
             area = w.checked_mul(h);
             if let (Some(a), Some(max)) = (area, tariff.max_area_m2) {
@@ -271,6 +348,7 @@ pub fn prepare_request(
                     errors.push(err(
                         "ancho",
                         format!("La superficie ({} m²) excede el máximo de {} m².", a.normalize(), max.normalize()),
+                        format!("The area ({} m²) exceeds the maximum of {} m².", a.normalize(), max.normalize()),
                     ));
                 }
             }
@@ -278,16 +356,24 @@ pub fn prepare_request(
     }
     let quantity = match measure_of(tariff) {
         Measure::Area => area,
-        Measure::Metres => decimal("metros", &form.metres, "los metros lineales").map_err(|e| errors.push(e)).ok(),
+        Measure::Metres => decimal("metros", &form.metres, ("los metros lineales", "the linear metres"))
+            .map_err(|e| errors.push(e))
+            .ok(),
         Measure::Days => days.map(Decimal::from),
-        Measure::Count => decimal("cantidad", &form.quantity, "la cantidad").map_err(|e| errors.push(e)).ok(),
+        Measure::Count => {
+            decimal("cantidad", &form.quantity, ("la cantidad", "the quantity")).map_err(|e| errors.push(e)).ok()
+        }
     };
     let sales_line = match form.sales.trim() {
         "" => None,
         raw => match (sales_tariff(m, &procedure.slug, today), crate::domain::money::Centavos::parse_pesos(raw)) {
             (Some(t), Ok(c)) if c.0 > 0 => Some((t, c.to_decimal())),
             (Some(_), _) => {
-                errors.push(err("boletaje", "Escriba el boletaje vendido en pesos, por ejemplo 25000.00."));
+                errors.push(err(
+                    "boletaje",
+                    "Escriba el boletaje vendido en pesos, por ejemplo 25000.00.",
+                    "Type the ticket sales in pesos, for example 25000.00.",
+                ));
                 None
             }
             (None, _) => None,
@@ -296,7 +382,11 @@ pub fn prepare_request(
     let attendance = match form.attendance.trim() {
         _ if !procedure.asks_attendance => None,
         "" => {
-            errors.push(err("asistentes", "Escriba cuántas personas espera en el evento."));
+            errors.push(err(
+                "asistentes",
+                "Escriba cuántas personas espera en el evento.",
+                "Type how many people you expect at the event.",
+            ));
             None
         }
         raw => match raw.replace([',', ' '], "").parse::<u32>() {
@@ -305,6 +395,7 @@ pub fn prepare_request(
                 errors.push(err(
                     "asistentes",
                     format!("Escriba el número de asistentes esperados como un entero de 1 a {MAX_ATTENDANCE}."),
+                    format!("Type the expected attendance as a whole number from 1 to {MAX_ATTENDANCE}."),
                 ));
                 None
             }
@@ -324,10 +415,10 @@ pub fn prepare_request(
                 )),
                 Err(QuoteError::StaffSetsAmount { .. }) => {
                     // Still check the quantity, which staff do not set.
-                    t.unit.charged(q).map_err(|e| err(field, e.message_es()))?;
+                    t.unit.charged(q).map_err(|e| err(field, e.message_es(), e.message_en()))?;
                     Ok((RequestLine { tariff: t.code.clone(), quantity: q, staff_factor: None, fee: None }, None))
                 }
-                Err(e) => Err(err(field, e.message_es())),
+                Err(e) => Err(err(field, e.message_es(), e.message_en())),
             }
         };
     let field = match measure_of(tariff) {
@@ -446,6 +537,19 @@ impl UploadError {
             }
         }
     }
+
+    pub fn message_en(&self, file_name: &str) -> String {
+        match self {
+            UploadError::Empty => format!("The file “{file_name}” is empty."),
+            UploadError::TooLarge => format!(
+                "The file “{file_name}” is larger than {} MB. Make it smaller or scan it at a lower resolution.",
+                MAX_DOCUMENT_BYTES / (1024 * 1024)
+            ),
+            UploadError::NotAllowed => {
+                format!("The file “{file_name}” is not a PDF, JPEG or PNG (its content is checked, not its name).")
+            }
+        }
+    }
 }
 
 /// Judges an upload: its type by content, its size.
@@ -539,6 +643,23 @@ impl PermitVerdict {
         }
     }
 
+    pub fn message_en(self) -> &'static str {
+        match self {
+            PermitVerdict::Authentic => "Authentic permit: compare what it says with the printed document.",
+            PermitVerdict::Demo => "Demonstration permit — not valid: no real money was paid.",
+            PermitVerdict::Cancelled => "This permit was cancelled: it is not valid.",
+            PermitVerdict::Forged => {
+                "The code does not match a permit issued by the treasury: the document is not valid."
+            }
+            PermitVerdict::Unknown => "There is no permit with that folio.",
+        }
+    }
+
+    /// The verdict in the page's language.
+    pub fn message(self, lang: crate::i18n::Lang) -> &'static str {
+        lang.pick(self.message_es(), self.message_en())
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             PermitVerdict::Authentic => "authentic",
@@ -627,6 +748,32 @@ pub fn permit_url(public_url: &str, permit: &crate::store::Permit) -> Option<Str
 /// The status a request's page explains (for both languages).
 pub fn explanation(status: RequestStatus, lang: crate::i18n::Lang) -> &'static str {
     lang.pick(status.explanation_es(), status.explanation_en())
+}
+
+/// A request's state as its page names it, in the page's language.
+pub fn status_label(status: RequestStatus, lang: crate::i18n::Lang) -> &'static str {
+    lang.pick(status.label_es(), status.label_en())
+}
+
+/// Why the applicant's move of a request was refused, in the page's
+/// language (the store's refusal says it in Spanish).
+pub fn refusal_message(r: &crate::store::PermitRefusal, lang: crate::i18n::Lang) -> String {
+    use crate::store::PermitRefusal;
+    match lang {
+        crate::i18n::Lang::Es => r.message_es(),
+        crate::i18n::Lang::En => match r {
+            PermitRefusal::NotFound => "We could not find that request.".into(),
+            PermitRefusal::Transition(e) => e.message_en(),
+            PermitRefusal::Moved(s) => {
+                format!("Meanwhile the request became “{}”. Check the updated page before going on.", s.label_en())
+            }
+            PermitRefusal::FeeMissing => "The amount of a range tariff must be set before approval.".into(),
+            PermitRefusal::UnknownDocument => "That document is not on the procedure's list of requirements.".into(),
+            PermitRefusal::BeingPaid => "A payment of this request is under way (for example, an OXXO voucher still \
+                                         valid): wait until it expires or is credited before cancelling it."
+                .into(),
+        },
+    }
 }
 
 #[cfg(test)]

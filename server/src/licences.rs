@@ -16,6 +16,7 @@
 use app::domain::licences::parse_licence_number;
 use app::domain::rfc::Rfc;
 use app::error::AppError;
+use app::i18n::Lang;
 use app::licences::{
     extra_hours_offered, find_licence, giro_name, prepare_address_change, prepare_extra_hours, prepare_renewal,
     renewal_debts, renewal_quote, Contact, ExtraHoursForm, PreparedLicenceRequest, RenewalForm,
@@ -40,6 +41,8 @@ use crate::staff::ctx;
 /// The answer to an unknown number and to a wrong RFC alike.
 const NOT_FOUND_ES: &str = "No encontramos una licencia con ese número y ese RFC. Revise los dos datos tal como \
                             aparecen en su licencia.";
+const NOT_FOUND_EN: &str = "We could not find a licence with that number and that RFC. Check both as they are \
+                            printed on your licence.";
 
 /// How many of a licence's requests its page lists.
 const HISTORY: i64 = 20;
@@ -55,36 +58,41 @@ pub struct LicenceQuery {
 /// The licence asked for, or the lookup page that refuses (400 for what
 /// was not typed right, 404 for a number and RFC that do not match).
 async fn licence_of(state: &AppState, c: PageContext, number: &str, rfc: &str) -> Result<(Licence, Rfc), Response> {
-    let refuse = |status: StatusCode, why: &str| {
-        html(status, licence_pages::lookup_document(c.clone(), number, rfc, Some(why.to_string())), &[])
+    let lang = c.lang;
+    let refuse = |status: StatusCode, es: &str, en: &str| {
+        let why = lang.pick(es, en).to_string();
+        html(status, licence_pages::lookup_document(c.clone(), number, rfc, Some(why)), &[])
     };
     if parse_licence_number(number).is_none() {
         return Err(refuse(
             StatusCode::BAD_REQUEST,
             "Escriba el número de licencia como aparece impreso: letras, números y guiones.",
+            "Type the licence number as it is printed: letters, digits and hyphens.",
         ));
     }
     let rfc = match Rfc::parse(rfc) {
         Ok(r) => r,
-        Err(e) => return Err(refuse(StatusCode::BAD_REQUEST, e.message_es())),
+        Err(e) => return Err(refuse(StatusCode::BAD_REQUEST, e.message_es(), e.message_en())),
     };
     match find_licence(&state.store, number, &rfc).await {
         Ok(Some(l)) => Ok((l, rfc)),
         Ok(None) => {
             tracing::info!("licence lookup: no licence with that number and RFC");
-            Err(refuse(StatusCode::NOT_FOUND, NOT_FOUND_ES))
+            Err(refuse(StatusCode::NOT_FOUND, NOT_FOUND_ES, NOT_FOUND_EN))
         }
         Err(e) => Err(unavailable(e)),
     }
 }
 
-fn debt_rows(state: &AppState, debts: &[LicenceDebt]) -> Vec<DebtRow> {
+fn debt_rows(state: &AppState, debts: &[LicenceDebt], lang: Lang) -> Vec<DebtRow> {
     let m = &state.municipality;
     debts
         .iter()
         .map(|d| DebtRow {
             account: d.account.clone(),
-            concept: m.concept(&d.concept).map_or_else(|| d.concept.clone(), |c| c.name_es.clone()),
+            concept: m
+                .concept(&d.concept)
+                .map_or_else(|| d.concept.clone(), |c| lang.pick(&c.name_es, &c.name_en).into()),
             period: d.period.clone(),
             due_date: d.due_date,
             principal: d.principal.display_mxn(),
@@ -93,10 +101,12 @@ fn debt_rows(state: &AppState, debts: &[LicenceDebt]) -> Vec<DebtRow> {
         .collect()
 }
 
-/// Everything the licence's page shows; `debts` when already known (a
-/// refusal that found them in its own transaction).
+/// Everything the licence's page shows, in `lang`; `debts` when already
+/// known (a refusal that found them in its own transaction).
+#[allow(clippy::too_many_arguments)]
 async fn view_of(
     state: &AppState,
+    lang: Lang,
     licence: Licence,
     rfc: &Rfc,
     errors: Vec<FieldError>,
@@ -134,14 +144,17 @@ async fn view_of(
     .and_then(|t| {
         app::domain::tariffs::quote(&m.tariff_schedules, &uma, &t.code, rust_decimal::Decimal::ONE, today, None).ok()
     });
-    let extra_hours = extra_hours_offered(m, &licence.giro, today).map(rate_text).map_err(|e| e.message_es());
+    let extra_hours = extra_hours_offered(m, &licence.giro, today)
+        .map(|t| rate_text(t, lang))
+        .map_err(|e| lang.pick(&e.message_es(), &e.message_en()).to_string());
     Ok(LicenceView {
         rfc: rfc.as_str().to_string(),
         giro_name: giro_name(m, &licence.giro),
-        status_label: licence.status.label_es().to_string(),
+        status_label: lang.pick(licence.status.label_es(), licence.status.label_en()).to_string(),
         year,
-        renewal_quote: renewal_quote(m, &uma, &licence.giro, today).map_err(|e| e.message_es()),
-        debts: debt_rows(state, &debts),
+        renewal_quote: renewal_quote(m, &uma, &licence.giro, today)
+            .map_err(|e| lang.pick(&e.message_es(), &e.message_en()).to_string()),
+        debts: debt_rows(state, &debts, lang),
         renewal,
         history: requests,
         giros: m.giros.iter().map(|g| (g.code.clone(), g.name.clone())).collect(),
@@ -175,7 +188,7 @@ pub async fn page(
         Err(r) => return with_cookies(r, &cookies),
     };
     let csrf = state.csrf_key.token_for(&session_id);
-    match view_of(&state, licence, &rfc, vec![], Typed::None, None, None).await {
+    match view_of(&state, c.lang, licence, &rfc, vec![], Typed::None, None, None).await {
         Ok(view) => html(StatusCode::OK, licence_pages::licence_document(c, &csrf, view), &cookies),
         Err(r) => r,
     }
@@ -289,7 +302,7 @@ async fn file(state: AppState, uri: Uri, headers: HeaderMap, form: LicenceFormBo
     let prepared = match prepared {
         Ok(p) => p,
         Err(errors) => {
-            let view = view_of(&state, licence, &rfc, errors, typed, None, None).await;
+            let view = view_of(&state, c.lang, licence, &rfc, errors, typed, None, None).await;
             return refuse(StatusCode::UNPROCESSABLE_ENTITY, view);
         }
     };
@@ -307,7 +320,8 @@ async fn file(state: AppState, uri: Uri, headers: HeaderMap, form: LicenceFormBo
                 LicenceRefusal::Debts(d) => Some(d.clone()),
                 _ => None,
             };
-            let view = view_of(&state, licence, &rfc, vec![], Typed::None, Some(refusal.message_es()), debts).await;
+            let why = app::licences::refusal_message(&refusal, c.lang);
+            let view = view_of(&state, c.lang, licence, &rfc, vec![], Typed::None, Some(why), debts).await;
             return refuse(status, view);
         }
         Err(e) => return unavailable(e),

@@ -22,6 +22,7 @@ use app::domain::procedures::Procedure;
 use app::domain::staff::may;
 use app::domain::tariffs::{self, Rate};
 use app::error::AppError;
+use app::i18n::Lang;
 use app::permits::{
     applicant_proof_matches, check_upload, clean_file_name, prepare_request, requestable_tariffs, review_clock,
     sales_tariff, FieldError, RequestForm, MAX_DOCUMENTS, PAYMENT_DAYS,
@@ -245,13 +246,21 @@ fn documents(
             Ok(content_type) => {
                 docs.push(NewDocument { doc_code: d.code.clone(), file_name: name, content_type, bytes })
             }
-            Err(e) => errors.push(FieldError { field: field(&d.code), message_es: e.message_es(&name) }),
+            Err(e) => errors.push(FieldError {
+                field: field(&d.code),
+                message_es: e.message_es(&name),
+                message_en: e.message_en(&name),
+            }),
         }
     }
     if !optional_all {
         for d in procedure.documents_for(renewal).filter(|d| d.required) {
             if !docs.iter().any(|x| x.doc_code == d.code) && !errors.iter().any(|e| e.field == field(&d.code)) {
-                errors.push(FieldError { field: field(&d.code), message_es: format!("Adjunte: {}.", d.name) });
+                errors.push(FieldError {
+                    field: field(&d.code),
+                    message_es: format!("Adjunte: {}.", d.name),
+                    message_en: format!("Attach: {}.", d.name),
+                });
             }
         }
     }
@@ -347,18 +356,26 @@ fn tariff_names(state: &AppState, r: &PermitRequest) -> Vec<(String, String)> {
         .collect()
 }
 
-fn citizen_notice(aviso: Option<&str>) -> Option<String> {
-    let text = match aviso? {
-        "enviada" => "Solicitud enviada. Guarde el enlace de esta página: con él y su correo o RFC puede consultarla.",
-        "corregida" => "Correcciones enviadas. La Dirección de Ingresos revisará de nuevo su solicitud.",
-        "cancelada" => "La solicitud se canceló.",
-        "refrendo" => {
+fn citizen_notice(aviso: Option<&str>, lang: Lang) -> Option<String> {
+    let (es, en) = match aviso? {
+        "enviada" => (
+            "Solicitud enviada. Guarde el enlace de esta página: con él y su correo o RFC puede consultarla.",
+            "Request sent. Keep this page's link: with it and your e-mail or RFC you can look the request up.",
+        ),
+        "corregida" => (
+            "Correcciones enviadas. La Dirección de Ingresos revisará de nuevo su solicitud.",
+            "Corrections sent. The revenue office (Dirección de Ingresos) will review your request again.",
+        ),
+        "cancelada" => ("La solicitud se canceló.", "The request was cancelled."),
+        "refrendo" => (
             "Refrendo registrado sin cambios: pague el derecho para que se expida su licencia refrendada. \
-                       Guarde el enlace de esta página."
-        }
+                       Guarde el enlace de esta página.",
+            "Renewal (refrendo) recorded with no changes: pay the fee to have your renewed licence issued. Keep \
+             this page's link.",
+        ),
         _ => return None,
     };
-    Some(text.into())
+    Some(lang.pick(es, en).into())
 }
 
 async fn load(state: &AppState, token: &str) -> Result<Option<PermitRequest>, Response> {
@@ -399,6 +416,7 @@ pub async fn request_page(
         Err(e) => return unavailable(e),
     };
     let permit_url = permit.as_ref().and_then(|p| app::permits::permit_url(&state.public_url, p));
+    let c = ctx(&state, &uri, &headers);
     let view = RequestView {
         tariff_names: tariff_names(&state, &request),
         procedure: state.municipality.procedure(&request.procedure).cloned(),
@@ -408,9 +426,9 @@ pub async fn request_page(
         permit,
         permit_url,
         charges,
-        notice: citizen_notice(q.aviso.as_deref()),
+        notice: citizen_notice(q.aviso.as_deref(), c.lang),
     };
-    html(StatusCode::OK, permit_pages::request_document(ctx(&state, &uri, &headers), &csrf, view), &[])
+    html(StatusCode::OK, permit_pages::request_document(c, &csrf, view), &[])
 }
 
 #[derive(Debug, Deserialize)]
@@ -521,9 +539,8 @@ fn applicant_refused(state: &AppState, headers: &HeaderMap, token: &str, sent: O
 }
 
 fn refusal_response(r: &PermitRefusal, back: &str) -> Response {
-    AppError::new(r.status(), "permit_refused", r.message_es(), r.message_es())
-        .with_back(back.to_string())
-        .into_response()
+    let en = app::permits::refusal_message(r, Lang::En);
+    AppError::new(r.status(), "permit_refused", r.message_es(), en).with_back(back.to_string()).into_response()
 }
 
 /// `POST /tramites/solicitud/{token}/corregir` (multipart): the corrected
@@ -553,8 +570,9 @@ pub async fn resubmit(
     let docs = match documents(procedure, request.renewal, upload.files, true) {
         Ok(d) => d,
         Err(errors) => {
-            let message = errors.into_iter().map(|e| e.message_es).collect::<Vec<_>>().join(" ");
-            return AppError::new(422, "invalid_document", message.clone(), message).with_back(back).into_response();
+            let es = errors.iter().map(|e| e.message_es.as_str()).collect::<Vec<_>>().join(" ");
+            let en = errors.iter().map(|e| e.message_en.as_str()).collect::<Vec<_>>().join(" ");
+            return AppError::new(422, "invalid_document", es, en).with_back(back).into_response();
         }
     };
     let moved = (RequestStatus::NeedsCorrection, RequestAction::Resubmit);

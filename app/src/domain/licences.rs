@@ -80,6 +80,14 @@ impl LicenceStatus {
             LicenceStatus::Revoked => "Revocada",
         }
     }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            LicenceStatus::Active => "In force",
+            LicenceStatus::Suspended => "Suspended",
+            LicenceStatus::Revoked => "Revoked",
+        }
+    }
 }
 
 /// Longest licence number.

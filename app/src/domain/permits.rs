@@ -240,6 +240,23 @@ impl RequestTransitionError {
             RequestTransitionError::CommentRequired(_) => "Escriba qué hay que corregir.".into(),
         }
     }
+
+    pub fn message_en(&self) -> String {
+        match self {
+            RequestTransitionError::NotFrom { from, .. } => {
+                format!("The request is “{}”; that action is no longer possible. Reload the page.", from.label_en())
+            }
+            RequestTransitionError::WrongActor { allowed, .. } => match allowed {
+                RequestActor::Revisor => "Only the reviewing staff can do this.".into(),
+                RequestActor::Applicant => "Only the applicant can do this.".into(),
+                RequestActor::System => "The system does this when the payment is received.".into(),
+            },
+            RequestTransitionError::CommentRequired(RequestAction::Reject) => {
+                "Write the reason for rejecting it.".into()
+            }
+            RequestTransitionError::CommentRequired(_) => "Write what must be corrected.".into(),
+        }
+    }
 }
 
 /// The state a request moves to when `actor` takes `action` from `from`

@@ -2,23 +2,29 @@
 //! `server::permits` (no WebAssembly; every form is a plain form that works
 //! without JavaScript):
 //!
-//! * the citizen's: the request form of a procedure (with its live quote),
-//!   the proof asked before a request opens (e-mail or RFC), and the
-//!   request's page (state explained, timeline, documents, fees, the
-//!   correction form, the payment button, the permit);
-//! * the revisor's: the review queue (oldest first, working days left) and
-//!   a request's review (documents, quote, the decisions).
+//! * the citizen's, in the visitor's language (`PageContext::lang`): the
+//!   request form of a procedure (with its live quote), the proof asked
+//!   before a request opens (e-mail or RFC), the request's page (state
+//!   explained, timeline, documents, fees, the correction form, the payment
+//!   button, the permit) and the permit's check (`/p/{folio}`);
+//! * the revisor's, in Spanish like every staff page: the review queue
+//!   (oldest first, working days left) and a request's review (documents,
+//!   quote, the decisions).
+//!
+//! What the law and the treasury's file say (tariff, procedure and giro
+//! names, a permit's measure and description) stays in Spanish.
 
 #![cfg(feature = "ssr")]
 
 use leptos::prelude::*;
 
 use super::caja_pages::hidden_csrf;
-use super::PageContext;
+use super::{format, PageContext};
 use crate::domain::money::Centavos;
 use crate::domain::permits::{RequestAction, RequestLine, RequestStatus};
 use crate::domain::procedures::Procedure;
 use crate::domain::tariffs::{Rate, Tariff, TariffQuote};
+use crate::i18n::Lang;
 use crate::permits::{FieldError, RequestForm, ReviewClock};
 use crate::store::{Permit, PermitDocument, PermitRequest, RequestEvent};
 
@@ -45,46 +51,79 @@ pub(crate) fn document(ctx: PageContext, title: &str, body: impl FnOnce() -> Any
 }
 
 /// How a tariff's rate reads ("4 UMA por m² o fracción, al año").
-pub fn rate_text(t: &Tariff) -> String {
-    match &t.rate {
-        Rate::Uma(f) => format!("{} UMA {}", f.normalize(), t.unit.label_es()),
-        Rate::UmaRange { min, max } => {
-            format!("de {} a {} UMA {} (lo fija el personal)", min.normalize(), max.normalize(), t.unit.label_es())
+pub fn rate_text(t: &Tariff, lang: Lang) -> String {
+    let unit = crate::i18n::unit_label(lang, t.unit);
+    match (&t.rate, lang) {
+        (Rate::Uma(f), _) => format!("{} UMA {unit}", f.normalize()),
+        (Rate::UmaRange { min, max }, Lang::Es) => {
+            format!("de {} a {} UMA {unit} (lo fija el personal)", min.normalize(), max.normalize())
         }
-        Rate::Percent(p) => format!("{} % {}", p.normalize(), t.unit.label_es()),
-        Rate::NotAuthorized(_) => "No se autoriza".into(),
+        (Rate::UmaRange { min, max }, Lang::En) => {
+            format!("from {} to {} UMA {unit} (set by the staff)", min.normalize(), max.normalize())
+        }
+        (Rate::Percent(p), _) => format!("{} % {unit}", p.normalize()),
+        (Rate::NotAuthorized(_), _) => lang.pick("No se autoriza", "Not authorised").into(),
+    }
+}
+
+/// The form a field belongs to: the page's language and the prefix of its
+/// ids. A page with one form gives its fields their names as ids (no
+/// prefix); a page with several (the licence's) prefixes each form's ids,
+/// so no id repeats and every label and error link finds its own input.
+/// The fields' names, which the server reads, never change.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FormIds {
+    pub lang: Lang,
+    pub prefix: &'static str,
+}
+
+impl FormIds {
+    /// The form of a page that has only one.
+    pub(crate) fn single(lang: Lang) -> FormIds {
+        FormIds { lang, prefix: "" }
+    }
+
+    /// The id of the field named `name` in this form.
+    pub(crate) fn id(self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}-{name}", self.prefix)
+        }
     }
 }
 
 /// The error summary of a form: each problem links to its field.
-pub(crate) fn summary(errors: &[FieldError]) -> impl IntoView {
+pub(crate) fn summary(errors: &[FieldError], form: FormIds) -> impl IntoView {
     (!errors.is_empty()).then(|| {
         let items = errors
             .iter()
             .map(|e| {
-                let href = format!("#{}", e.field);
-                view! { <li><a href=href>{e.message_es.clone()}</a></li> }
+                let href = format!("#{}", form.id(&e.field));
+                view! { <li><a href=href>{e.message(form.lang).to_string()}</a></li> }
             })
             .collect_view();
         view! {
             <div class="error-summary" role="alert" tabindex="-1" autofocus data-testid="error-summary"
                 aria-labelledby="error-summary-title">
-                <h2 id="error-summary-title">"Revise lo siguiente"</h2>
+                <h2 id="error-summary-title">{form.lang.pick("Revise lo siguiente", "Please check the following")}</h2>
                 <ul>{items}</ul>
             </div>
         }
     })
 }
 
-pub(crate) fn field_error(errors: &[FieldError], field: &str) -> Option<String> {
-    errors.iter().find(|e| e.field == field).map(|e| e.message_es.clone())
+pub(crate) fn field_error(errors: &[FieldError], field: &str, lang: Lang) -> Option<String> {
+    errors.iter().find(|e| e.field == field).map(|e| e.message(lang).to_string())
 }
 
-/// A labelled text input with its help and error.
+/// A labelled text input with its help and error: named `name`, its id
+/// the form's (see [`FormIds`]).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn input(
     errors: &[FieldError],
-    id: &'static str,
+    form: FormIds,
+    name: &'static str,
     label: &'static str,
     help: &'static str,
     kind: &'static str,
@@ -92,46 +131,62 @@ pub(crate) fn input(
     required: bool,
     mode: &'static str,
 ) -> impl IntoView {
-    let error = field_error(errors, id);
+    let id = form.id(name);
+    let error = field_error(errors, name, form.lang);
     let described = match (help.is_empty(), error.is_some()) {
         (false, true) => format!("{id}-help {id}-error"),
         (false, false) => format!("{id}-help"),
         (true, true) => format!("{id}-error"),
         (true, false) => String::new(),
     };
+    let optional = form.lang.pick(" (opcional)", " (optional)");
     view! {
-        <label for=id>{label}{(!required).then(|| view! { <span class="muted">" (opcional)"</span> })}</label>
+        <label for=id.clone()>{label}{(!required).then(|| view! { <span class="muted">{optional}</span> })}</label>
         {(!help.is_empty()).then(|| view! { <p id=format!("{id}-help") class="help">{help}</p> })}
         {error.clone().map(|e| view! { <p id=format!("{id}-error") class="field-error">{e}</p> })}
-        <input id=id name=id type=kind value=value.to_string() required=required inputmode=mode
+        <input id=id name=name type=kind value=value.to_string() required=required inputmode=mode
             aria-invalid=error.is_some().to_string() aria-describedby=described
-            data-testid=format!("field-{id}")/>
+            data-testid=format!("field-{name}")/>
     }
 }
 
-pub(crate) fn quote_breakdown(quotes: &[TariffQuote]) -> impl IntoView {
+pub(crate) fn quote_breakdown(quotes: &[TariffQuote], lang: Lang) -> impl IntoView {
     let total: Centavos = quotes.iter().map(|q| q.fee).sum();
     let rows = quotes
         .iter()
         .map(|q| {
-            let formula = match &q.uma {
-                Some(u) => format!(
-                    "{} UMA × {} × ${} (UMA del {} al {})",
-                    q.factor.normalize(),
-                    q.quantity_charged.normalize(),
+            let (factor, charged, given) =
+                (q.factor.normalize(), q.quantity_charged.normalize(), q.quantity_given.normalize());
+            let formula = match (&q.uma, lang) {
+                (Some(u), Lang::Es) => format!(
+                    "{factor} UMA × {charged} × ${} (UMA del {} al {})",
                     u.daily_value,
                     u.valid_from.format("%d/%m/%Y"),
                     u.valid_until
                         .map_or_else(|| "día de hoy en adelante".to_string(), |d| d.format("%d/%m/%Y").to_string()),
                 ),
-                None => format!("{} % × ${}", q.factor.normalize(), q.quantity_charged),
+                (Some(u), Lang::En) => match u.valid_until {
+                    Some(d) => format!(
+                        "{factor} UMA × {charged} × ${} (UMA of {} to {})",
+                        u.daily_value,
+                        format::date(u.valid_from, lang),
+                        format::date(d, lang)
+                    ),
+                    None => format!(
+                        "{factor} UMA × {charged} × ${} (UMA since {})",
+                        u.daily_value,
+                        format::date(u.valid_from, lang)
+                    ),
+                },
+                (None, _) => format!("{factor} % × ${}", q.quantity_charged),
             };
-            let given = (q.quantity_given != q.quantity_charged).then(|| {
-                format!(
-                    "Cantidad indicada: {}; se cobra {} (la fracción cuenta como unidad completa).",
-                    q.quantity_given.normalize(),
-                    q.quantity_charged.normalize()
-                )
+            let given = (q.quantity_given != q.quantity_charged).then(|| match lang {
+                Lang::Es => {
+                    format!("Cantidad indicada: {given}; se cobra {charged} (la fracción cuenta como unidad completa).")
+                }
+                Lang::En => {
+                    format!("Quantity given: {given}; {charged} is charged (a fraction counts as a whole unit).")
+                }
             });
             view! {
                 <div class="quote-line" data-testid="quote-line" data-tariff=q.tariff.clone()>
@@ -174,14 +229,16 @@ pub fn request_form_document(
 ) -> String {
     let csrf = csrf.to_string();
     let p = procedure.clone();
-    let title = format!("Solicitar: {}", p.name);
+    let lang = ctx.lang;
+    let form = FormIds::single(lang);
+    let title = format!("{}: {}", lang.pick("Solicitar", "Apply"), p.name);
     let heading = title.clone();
     document(ctx, &title, move || {
         let FormState { values: v, errors, quotes, staff_sets } = state;
         let options = tariffs
             .iter()
             .map(|t| {
-                let label = format!("{} — {}", t.name, rate_text(t));
+                let label = format!("{} — {}", t.name, rate_text(t, lang));
                 let selected = v.tariff == t.code;
                 view! { <option value=t.code.clone() selected=selected>{label}</option> }
             })
@@ -193,11 +250,15 @@ pub fn request_form_document(
                 let id = format!("doc-{}", d.code);
                 let when = match d.when {
                     crate::domain::procedures::DocumentWhen::Always => "",
-                    crate::domain::procedures::DocumentWhen::New => " (solo trámite nuevo)",
-                    crate::domain::procedures::DocumentWhen::Renewal => " (solo refrendo)",
+                    crate::domain::procedures::DocumentWhen::New => {
+                        lang.pick(" (solo trámite nuevo)", " (new applications only)")
+                    }
+                    crate::domain::procedures::DocumentWhen::Renewal => {
+                        lang.pick(" (solo refrendo)", " (renewals (refrendo) only)")
+                    }
                 };
-                let optional = if d.required { "" } else { " (si aplica)" };
-                let error = field_error(&errors, &id);
+                let optional = if d.required { "" } else { lang.pick(" (si aplica)", " (if applicable)") };
+                let error = field_error(&errors, &id, lang);
                 view! {
                     <label for=id.clone()>{d.name.clone()}{when}{optional}</label>
                     {error.clone().map(|e| view! { <p id=format!("{id}-error") class="field-error">{e}</p> })}
@@ -210,14 +271,20 @@ pub fn request_form_document(
         let quote = (!quotes.is_empty() || staff_sets).then(|| {
             view! {
                 <section class="card" aria-labelledby="quote-title" data-testid="form-quote">
-                    <h2 id="quote-title">"Costo calculado"</h2>
-                    {(!quotes.is_empty()).then(|| quote_breakdown(&quotes))}
+                    <h2 id="quote-title">{lang.pick("Costo calculado", "Fee worked out")}</h2>
+                    {(!quotes.is_empty()).then(|| quote_breakdown(&quotes, lang))}
                     {staff_sets.then(|| view! {
-                        <p data-testid="staff-sets">"El importe de este concepto lo fija la Dirección de Ingresos \
-                           dentro del rango de la ley al revisar su solicitud."</p>
+                        <p data-testid="staff-sets">{lang.pick(
+                            "El importe de este concepto lo fija la Dirección de Ingresos dentro del rango de la ley \
+                             al revisar su solicitud.",
+                            "The revenue office (Dirección de Ingresos) sets this item's amount, within the range the \
+                             law allows, when it reviews your request.",
+                        )}</p>
                     })}
-                    <p class="muted small">"Los archivos se adjuntan al enviar la solicitud: si calculó el costo, \
-                       vuelva a elegirlos."</p>
+                    <p class="muted small">{lang.pick(
+                        "Los archivos se adjuntan al enviar la solicitud: si calculó el costo, vuelva a elegirlos.",
+                        "Files are attached when you send the request: if you worked out the fee, choose them again.",
+                    )}</p>
                 </section>
             }
         });
@@ -225,54 +292,54 @@ pub fn request_form_document(
         view! {
             <h1>{heading}</h1>
             <p class="lead">{p.description.clone()}</p>
-            {summary(&errors)}
+            {summary(&errors, form)}
             {quote}
             <form method="post" action=action enctype="multipart/form-data" class="card request-form"
                 data-testid="request-form">
                 {hidden_csrf(&csrf)}
                 <fieldset>
-                    <legend>"Lo que solicita"</legend>
-                    <label for="tarifa">"Concepto"</label>
-                    {field_error(&errors, "tarifa").map(|e| view! { <p id="tarifa-error" class="field-error">{e}</p> })}
+                    <legend>{lang.pick("Lo que solicita", "What you are requesting")}</legend>
+                    <label for="tarifa">{lang.pick("Concepto", "Item")}</label>
+                    {field_error(&errors, "tarifa", lang).map(|e| view! { <p id="tarifa-error" class="field-error">{e}</p> })}
                     <select id="tarifa" name="tarifa" required data-testid="field-tarifa">{options}</select>
                     <fieldset class="inline" id="tipo">
-                        <legend>"Tipo de trámite"</legend>
-                        {field_error(&errors, "tipo").map(|e| view! { <p id="tipo-error" class="field-error">{e}</p> })}
-                        <label><input type="radio" name="tipo" value="nuevo" checked=!v.renewal/>" Nuevo"</label>
-                        <label><input type="radio" name="tipo" value="refrendo" checked=v.renewal/>" Refrendo"</label>
+                        <legend>{lang.pick("Tipo de trámite", "Type of application")}</legend>
+                        {field_error(&errors, "tipo", lang).map(|e| view! { <p id="tipo-error" class="field-error">{e}</p> })}
+                        <label><input type="radio" name="tipo" value="nuevo" checked=!v.renewal/>{lang.pick(" Nuevo", " New")}</label>
+                        <label><input type="radio" name="tipo" value="refrendo" checked=v.renewal/>{lang.pick(" Refrendo", " Renewal (refrendo)")}</label>
                     </fieldset>
-                    {input(&errors, "inicio", "Fecha de inicio", "AAAA-MM-DD. Los permisos anuales terminan el 31 de diciembre.", "date", &v.starts_on, true, "")}
-                    {input(&errors, "fin", "Fecha de término", "Para eventos y permisos por día; si es un solo día, déjela vacía.", "date", &v.ends_on, false, "")}
-                    {input(&errors, "horario", "Horario", "Por ejemplo: 20:00 a 02:00. Para una licencia de alcoholes nueva, el horario de funcionamiento del establecimiento (obligatorio).", "text", &v.hours, false, "")}
-                    {input(&errors, "ancho", "Ancho en metros", "Para anuncios por metro cuadrado y puestos semifijos.", "text", &v.width, false, "decimal")}
-                    {input(&errors, "alto", "Alto en metros", "La superficie es ancho × alto; la fracción de metro cuadrado se cobra completa.", "text", &v.height, false, "decimal")}
-                    {input(&errors, "metros", "Metros lineales", "Para estacionamientos exclusivos y sitios de taxi.", "text", &v.metres, false, "decimal")}
-                    {input(&errors, "cantidad", "Cantidad", "Piezas, meses u horas, según el concepto.", "text", &v.quantity, false, "numeric")}
-                    {p.asks_attendance.then(|| input(&errors, "asistentes", "Asistentes esperados", "Cuántas personas espera, aproximadamente.", "text", &v.attendance, true, "numeric"))}
-                    {has_sales.then(|| input(&errors, "boletaje", "Boletaje vendido (pesos)", "Si cobra entrada: el impuesto es el 10 % del boletaje.", "text", &v.sales, false, "decimal"))}
-                    {input(&errors, "ubicacion", "Domicilio o ubicación", "Calle, número, colonia o el lugar exacto.", "text", &v.location, true, "")}
-                    <label for="descripcion">"Descripción"<span class="muted">" (opcional)"</span></label>
-                    <p id="descripcion-help" class="help">"Qué anuncia, qué evento realiza o qué uso dará al espacio."</p>
+                    {input(&errors, form, "inicio", lang.pick("Fecha de inicio", "Start date"), lang.pick("AAAA-MM-DD. Los permisos anuales terminan el 31 de diciembre.", "YYYY-MM-DD. Yearly permits end on 31 December."), "date", &v.starts_on, true, "")}
+                    {input(&errors, form, "fin", lang.pick("Fecha de término", "End date"), lang.pick("Para eventos y permisos por día; si es un solo día, déjela vacía.", "For events and permits by the day; leave it empty for a single day."), "date", &v.ends_on, false, "")}
+                    {input(&errors, form, "horario", lang.pick("Horario", "Hours"), lang.pick("Por ejemplo: 20:00 a 02:00. Para una licencia de alcoholes nueva, el horario de funcionamiento del establecimiento (obligatorio).", "For example: 20:00 to 02:00. For a new alcohol licence, the establishment's opening hours (required)."), "text", &v.hours, false, "")}
+                    {input(&errors, form, "ancho", lang.pick("Ancho en metros", "Width in metres"), lang.pick("Para anuncios por metro cuadrado y puestos semifijos.", "For adverts charged by the square metre and semi-fixed stalls."), "text", &v.width, false, "decimal")}
+                    {input(&errors, form, "alto", lang.pick("Alto en metros", "Height in metres"), lang.pick("La superficie es ancho × alto; la fracción de metro cuadrado se cobra completa.", "The area is width × height; part of a square metre is charged as a whole one."), "text", &v.height, false, "decimal")}
+                    {input(&errors, form, "metros", lang.pick("Metros lineales", "Linear metres"), lang.pick("Para estacionamientos exclusivos y sitios de taxi.", "For reserved parking and taxi stands."), "text", &v.metres, false, "decimal")}
+                    {input(&errors, form, "cantidad", lang.pick("Cantidad", "Quantity"), lang.pick("Piezas, meses u horas, según el concepto.", "Items, months or hours, depending on the item requested."), "text", &v.quantity, false, "numeric")}
+                    {p.asks_attendance.then(|| input(&errors, form, "asistentes", lang.pick("Asistentes esperados", "Expected attendance"), lang.pick("Cuántas personas espera, aproximadamente.", "About how many people you expect."), "text", &v.attendance, true, "numeric"))}
+                    {has_sales.then(|| input(&errors, form, "boletaje", lang.pick("Boletaje vendido (pesos)", "Ticket sales (pesos)"), lang.pick("Si cobra entrada: el impuesto es el 10 % del boletaje.", "If you charge admission: the tax is 10 % of ticket sales."), "text", &v.sales, false, "decimal"))}
+                    {input(&errors, form, "ubicacion", lang.pick("Domicilio o ubicación", "Address or place"), lang.pick("Calle, número, colonia o el lugar exacto.", "Street, number, neighbourhood (colonia) or the exact place."), "text", &v.location, true, "")}
+                    <label for="descripcion">{lang.pick("Descripción", "Description")}<span class="muted">{lang.pick(" (opcional)", " (optional)")}</span></label>
+                    <p id="descripcion-help" class="help">{lang.pick("Qué anuncia, qué evento realiza o qué uso dará al espacio.", "What the advert says, what event you hold or how you will use the space.")}</p>
                     <textarea id="descripcion" name="descripcion" rows="3" maxlength="500"
                         aria-describedby="descripcion-help" data-testid="field-descripcion">{v.description.clone()}</textarea>
                 </fieldset>
                 <fieldset>
-                    <legend>"Solicitante"</legend>
-                    {input(&errors, "nombre", "Nombre o razón social", "", "text", &v.name, true, "")}
-                    {input(&errors, "correo", "Correo electrónico", "Con su correo (o su RFC) y el enlace de la solicitud podrá consultarla.", "email", &v.email, true, "email")}
-                    {input(&errors, "rfc", "RFC", "Obligatorio para una licencia de alcoholes nueva: la licencia queda a nombre de este RFC.", "text", &v.rfc, false, "")}
-                    {input(&errors, "telefono", "Teléfono", "10 dígitos.", "tel", &v.phone, false, "tel")}
+                    <legend>{lang.pick("Solicitante", "Applicant")}</legend>
+                    {input(&errors, form, "nombre", lang.pick("Nombre o razón social", "Name or business name"), "", "text", &v.name, true, "")}
+                    {input(&errors, form, "correo", lang.pick("Correo electrónico", "E-mail"), lang.pick("Con su correo (o su RFC) y el enlace de la solicitud podrá consultarla.", "With your e-mail (or your RFC) and the request's link you can look it up."), "email", &v.email, true, "email")}
+                    {input(&errors, form, "rfc", "RFC", lang.pick("Obligatorio para una licencia de alcoholes nueva: la licencia queda a nombre de este RFC.", "Required for a new alcohol licence: the licence is issued to this RFC."), "text", &v.rfc, false, "")}
+                    {input(&errors, form, "telefono", lang.pick("Teléfono", "Phone"), lang.pick("10 dígitos.", "10 digits."), "tel", &v.phone, false, "tel")}
                 </fieldset>
                 <fieldset>
-                    <legend>"Documentos"</legend>
-                    <p class="help">"PDF, JPEG o PNG de hasta 5 MB cada uno. Se revisa el contenido del archivo, no su nombre."</p>
+                    <legend>{lang.pick("Documentos", "Documents")}</legend>
+                    <p class="help">{lang.pick("PDF, JPEG o PNG de hasta 5 MB cada uno. Se revisa el contenido del archivo, no su nombre.", "PDF, JPEG or PNG of up to 5 MB each. The file's content is checked, not its name.")}</p>
                     {docs}
                 </fieldset>
                 <div class="actions">
                     <button type="submit" name="accion" value="cotizar" class="button secondary"
-                        data-testid="request-quote" formnovalidate>"Calcular costo"</button>
+                        data-testid="request-quote" formnovalidate>{lang.pick("Calcular costo", "Work out the fee")}</button>
                     <button type="submit" name="accion" value="enviar" class="button"
-                        data-testid="request-submit">"Enviar solicitud"</button>
+                        data-testid="request-submit">{lang.pick("Enviar solicitud", "Send request")}</button>
                 </div>
             </form>
         }
@@ -284,49 +351,57 @@ pub fn request_form_document(
 pub fn proof_document(ctx: PageContext, csrf: &str, token: &str, error: bool) -> String {
     let csrf = csrf.to_string();
     let action = format!("/tramites/solicitud/{token}/acceso");
-    document(ctx, "Consultar solicitud", move || {
+    let lang = ctx.lang;
+    document(ctx, lang.pick("Consultar solicitud", "Open a request"), move || {
         view! {
-            <h1>"Consultar su solicitud"</h1>
+            <h1>{lang.pick("Consultar su solicitud", "Open your request")}</h1>
             {error.then(|| view! {
                 <div class="error-summary" role="alert" tabindex="-1" autofocus data-testid="error-summary">
-                    <h2>"No coincide"</h2>
-                    <ul><li><a href="#prueba">"El correo o RFC no es el de esta solicitud."</a></li></ul>
+                    <h2>{lang.pick("No coincide", "It does not match")}</h2>
+                    <ul><li><a href="#prueba">{lang.pick(
+                        "El correo o RFC no es el de esta solicitud.",
+                        "That e-mail or RFC is not this request's.",
+                    )}</a></li></ul>
                 </div>
             })}
             <form method="post" action=action class="card" data-testid="proof-form">
                 {hidden_csrf(&csrf)}
-                <label for="prueba">"Correo electrónico o RFC del solicitante"</label>
-                <p id="prueba-help" class="help">"Para proteger sus datos, la solicitud solo se abre con el enlace y \
-                   el correo o RFC con que se presentó."</p>
+                <label for="prueba">{lang.pick("Correo electrónico o RFC del solicitante", "The applicant's e-mail or RFC")}</label>
+                <p id="prueba-help" class="help">{lang.pick(
+                    "Para proteger sus datos, la solicitud solo se abre con el enlace y el correo o RFC con que se \
+                     presentó.",
+                    "To protect your data, the request opens only with its link and the e-mail or RFC it was filed \
+                     with.",
+                )}</p>
                 <input id="prueba" name="prueba" type="text" required autocomplete="email"
                     aria-describedby="prueba-help" aria-invalid=error.to_string() data-testid="proof-input"/>
-                <button type="submit" class="button" data-testid="proof-submit">"Abrir solicitud"</button>
+                <button type="submit" class="button" data-testid="proof-submit">{lang.pick("Abrir solicitud", "Open request")}</button>
             </form>
         }
         .into_any()
     })
 }
 
-pub(crate) fn status_badge(s: RequestStatus) -> impl IntoView {
+pub(crate) fn status_badge(s: RequestStatus, lang: Lang) -> impl IntoView {
     let class = format!("tag status-{}", s.as_str());
-    view! { <span class=class data-testid="request-status" data-status=s.as_str()>{s.label_es()}</span> }
+    view! { <span class=class data-testid="request-status" data-status=s.as_str()>{crate::permits::status_label(s, lang)}</span> }
 }
 
-fn action_label(action: &str) -> &'static str {
+fn action_label(action: &str, lang: Lang) -> &'static str {
     match RequestAction::parse(action) {
-        Some(a) => a.label_es(),
-        None => "Solicitud enviada",
+        Some(a) => lang.pick(a.label_es(), a.label_en()),
+        None => lang.pick("Solicitud enviada", "Request sent"),
     }
 }
 
-fn timeline(events: &[RequestEvent], tz: chrono_tz::Tz) -> impl IntoView {
+fn timeline(events: &[RequestEvent], tz: chrono_tz::Tz, lang: Lang) -> impl IntoView {
     let items = events
         .iter()
         .map(|e| {
-            let when = e.at.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string();
+            let when = e.at.with_timezone(&tz).format(lang.pick("%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M")).to_string();
             view! {
                 <li data-testid="timeline-step" data-action=e.action.clone()>
-                    <strong>{action_label(&e.action)}</strong>" — "<time>{when}</time>
+                    <strong>{action_label(&e.action, lang)}</strong>" — "<time>{when}</time>
                     {e.comment.clone().map(|c| view! { <p class="comment">{c}</p> })}
                 </li>
             }
@@ -334,17 +409,20 @@ fn timeline(events: &[RequestEvent], tz: chrono_tz::Tz) -> impl IntoView {
         .collect_view();
     view! {
         <section aria-labelledby="timeline-title">
-            <h2 id="timeline-title">"Historial"</h2>
+            <h2 id="timeline-title">{lang.pick("Historial", "History")}</h2>
             <ol class="timeline" data-testid="timeline">{items}</ol>
         </section>
     }
 }
 
-fn lines_view(lines: &[RequestLine], tariff_name: impl Fn(&str) -> String) -> impl IntoView {
+fn lines_view(lines: &[RequestLine], tariff_name: impl Fn(&str) -> String, lang: Lang) -> impl IntoView {
     let rows = lines
         .iter()
         .map(|l| {
-            let fee = l.fee.map_or_else(|| "Lo fija la Dirección al revisar".to_string(), Centavos::display_mxn);
+            let fee = l.fee.map_or_else(
+                || lang.pick("Lo fija la Dirección al revisar", "Set by the revenue office at review").to_string(),
+                Centavos::display_mxn,
+            );
             view! {
                 <div data-testid="request-line" data-tariff=l.tariff.clone()>
                     <dt>{tariff_name(&l.tariff)}" ("{l.quantity.normalize().to_string()}")"</dt>
@@ -372,24 +450,29 @@ pub struct RequestView {
     pub charges: Vec<i64>,
 }
 
-fn scope_view(r: &PermitRequest) -> impl IntoView {
+/// When a permit is valid ("23/11/2026 al 07/12/2026").
+fn validity(starts_on: chrono::NaiveDate, ends_on: chrono::NaiveDate, lang: Lang) -> String {
+    format!("{} {} {}", format::date(starts_on, lang), lang.pick("al", "to"), format::date(ends_on, lang))
+}
+
+fn scope_view(r: &PermitRequest, lang: Lang) -> impl IntoView {
     let s = &r.scope;
     view! {
         <dl class="owner" data-testid="request-scope">
-            {s.licence.clone().map(|n| view! { <div><dt>"Licencia"</dt><dd data-testid="scope-licence">{n}</dd></div> })}
-            <div><dt>"Titular"</dt><dd>{s.holder.clone()}</dd></div>
-            <div><dt>"Ubicación"</dt><dd>{s.location.clone()}</dd></div>
-            <div><dt>"Vigencia"</dt><dd data-testid="scope-dates">{format!("{} al {}", s.starts_on.format("%d/%m/%Y"), s.ends_on.format("%d/%m/%Y"))}</dd></div>
-            {(!s.hours.is_empty()).then(|| view! { <div><dt>"Horario"</dt><dd>{s.hours.clone()}</dd></div> })}
-            <div><dt>"Medida"</dt><dd data-testid="scope-measure">{s.measure.clone()}</dd></div>
-            {s.attendance.map(|n| view! { <div><dt>"Asistentes esperados"</dt><dd data-testid="scope-attendance">{n.to_string()}</dd></div> })}
-            {(!s.description.is_empty()).then(|| view! { <div><dt>"Descripción"</dt><dd>{s.description.clone()}</dd></div> })}
-            {(!s.conditions.is_empty()).then(|| view! { <div><dt>"Condiciones"</dt><dd>{s.conditions.clone()}</dd></div> })}
+            {s.licence.clone().map(|n| view! { <div><dt>{lang.pick("Licencia", "Licence")}</dt><dd data-testid="scope-licence">{n}</dd></div> })}
+            <div><dt>{lang.pick("Titular", "Holder")}</dt><dd>{s.holder.clone()}</dd></div>
+            <div><dt>{lang.pick("Ubicación", "Place")}</dt><dd>{s.location.clone()}</dd></div>
+            <div><dt>{lang.pick("Vigencia", "Valid")}</dt><dd data-testid="scope-dates">{validity(s.starts_on, s.ends_on, lang)}</dd></div>
+            {(!s.hours.is_empty()).then(|| view! { <div><dt>{lang.pick("Horario", "Hours")}</dt><dd>{s.hours.clone()}</dd></div> })}
+            <div><dt>{lang.pick("Medida", "Measure")}</dt><dd data-testid="scope-measure">{s.measure.clone()}</dd></div>
+            {s.attendance.map(|n| view! { <div><dt>{lang.pick("Asistentes esperados", "Expected attendance")}</dt><dd data-testid="scope-attendance">{n.to_string()}</dd></div> })}
+            {(!s.description.is_empty()).then(|| view! { <div><dt>{lang.pick("Descripción", "Description")}</dt><dd>{s.description.clone()}</dd></div> })}
+            {(!s.conditions.is_empty()).then(|| view! { <div><dt>{lang.pick("Condiciones", "Conditions")}</dt><dd>{s.conditions.clone()}</dd></div> })}
         </dl>
     }
 }
 
-fn documents_view(docs: &[PermitDocument], href: impl Fn(&PermitDocument) -> String) -> impl IntoView {
+fn documents_view(docs: &[PermitDocument], href: impl Fn(&PermitDocument) -> String, lang: Lang) -> impl IntoView {
     let items = docs
         .iter()
         .filter(|d| !d.replaced)
@@ -399,7 +482,7 @@ fn documents_view(docs: &[PermitDocument], href: impl Fn(&PermitDocument) -> Str
                 <li data-testid="document" data-code=d.doc_code.clone()>
                     <a href=href(d) download>{d.file_name.clone()}</a>" "<small class="muted">{size}</small>
                     {d.review_comment.clone().map(|c| view! {
-                        <p class="field-error" data-testid="document-comment">{format!("Por corregir: {c}")}</p>
+                        <p class="field-error" data-testid="document-comment">{format!("{}: {c}", lang.pick("Por corregir", "To correct"))}</p>
                     })}
                 </li>
             }
@@ -412,8 +495,9 @@ fn documents_view(docs: &[PermitDocument], href: impl Fn(&PermitDocument) -> Str
 pub fn request_document(ctx: PageContext, csrf: &str, v: RequestView) -> String {
     let csrf = csrf.to_string();
     let tz = super::caja_pages::tz(&ctx);
+    let lang = ctx.lang;
     let r = v.request.clone();
-    let title = format!("Solicitud {}", r.number);
+    let title = format!("{} {}", lang.pick("Solicitud", "Request"), r.number);
     document(ctx, &title, move || {
         let token = r.token.clone();
         let names = v.tariff_names.clone();
@@ -446,14 +530,17 @@ pub fn request_document(ctx: PageContext, csrf: &str, v: RequestView) -> String 
                 .unwrap_or_default();
             view! {
                 <section class="card" aria-labelledby="fix-title" data-testid="correction-form">
-                    <h2 id="fix-title">"Corregir y volver a enviar"</h2>
+                    <h2 id="fix-title">{lang.pick("Corregir y volver a enviar", "Correct and send again")}</h2>
                     <form method="post" action=action enctype="multipart/form-data">
                         {hidden_csrf(&csrf)}
-                        <p class="help">"Adjunte solo los documentos que corrige; los demás se conservan."</p>
+                        <p class="help">{lang.pick(
+                            "Adjunte solo los documentos que corrige; los demás se conservan.",
+                            "Attach only the documents you correct; the others are kept.",
+                        )}</p>
                         {inputs}
-                        <label for="comentario">"Comentario para la Dirección"<span class="muted">" (opcional)"</span></label>
+                        <label for="comentario">{lang.pick("Comentario para la Dirección", "Comment for the revenue office")}<span class="muted">{lang.pick(" (opcional)", " (optional)")}</span></label>
                         <textarea id="comentario" name="comentario" rows="3" maxlength="500"></textarea>
-                        <button type="submit" class="button" data-testid="resubmit">"Enviar correcciones"</button>
+                        <button type="submit" class="button" data-testid="resubmit">{lang.pick("Enviar correcciones", "Send corrections")}</button>
                     </form>
                 </section>
             }
@@ -469,7 +556,7 @@ pub fn request_document(ctx: PageContext, csrf: &str, v: RequestView) -> String 
                     {hidden_csrf(&csrf).into_any()}
                     <input type="hidden" name="cuenta" value=r.number.clone()/>
                     {charges}
-                    <button type="submit" class="button" data-testid="request-pay-button">"Pagar el derecho"</button>
+                    <button type="submit" class="button" data-testid="request-pay-button">{lang.pick("Pagar el derecho", "Pay the fee")}</button>
                 </form>
             }
         });
@@ -485,7 +572,7 @@ pub fn request_document(ctx: PageContext, csrf: &str, v: RequestView) -> String 
             view! {
                 <form method="post" action=action class="inline-form" data-testid="request-cancel">
                     {hidden_csrf(&csrf)}
-                    <button type="submit" class="button secondary">"Cancelar la solicitud"</button>
+                    <button type="submit" class="button secondary">{lang.pick("Cancelar la solicitud", "Cancel the request")}</button>
                 </form>
             }
         });
@@ -494,8 +581,8 @@ pub fn request_document(ctx: PageContext, csrf: &str, v: RequestView) -> String 
             let demo = p.folio.series() == crate::domain::folio::DEMO_PERMIT_SERIES;
             view! {
                 <section class="card" aria-labelledby="permit-title" data-testid="permit">
-                    <h2 id="permit-title">"Permiso "<span data-testid="permit-folio">{p.folio.to_string()}</span></h2>
-                    {demo.then(|| view! { <p class="field-error">"Permiso de demostración — sin validez: no se pagó dinero real."</p> })}
+                    <h2 id="permit-title">{lang.pick("Permiso ", "Permit ")}<span data-testid="permit-folio">{p.folio.to_string()}</span></h2>
+                    {demo.then(|| view! { <p class="field-error">{crate::permits::PermitVerdict::Demo.message(lang)}</p> })}
                     {p.scope.licence.clone().map(|n| {
                         let rfc = r.applicant_rfc.clone().unwrap_or_default();
                         let href = format!(
@@ -503,41 +590,57 @@ pub fn request_document(ctx: PageContext, csrf: &str, v: RequestView) -> String 
                             form_urlencoded::byte_serialize(n.as_bytes()).collect::<String>(),
                             form_urlencoded::byte_serialize(rfc.as_bytes()).collect::<String>()
                         );
-                        view! {
-                            <p data-testid="permit-licence">"Licencia "<strong>{n.clone()}</strong>
+                        let (before, link, after) = match lang {
+                            Lang::Es => (
+                                "Licencia ",
+                                "su página",
                                 " inscrita en el padrón de licencias. Con este número y el RFC del titular la \
-                                   refrendará cada año desde "<a href=href>"su página"</a>
-                                " (la expedición cubre el refrendo de este año)."</p>
+                                 refrendará cada año desde ",
+                            ),
+                            Lang::En => (
+                                "Licence ",
+                                "its page",
+                                " entered in the licence registry. With this number and the holder's RFC you renew it \
+                                 (refrendo) every year from ",
+                            ),
+                        };
+                        let covered = lang.pick(
+                            " (la expedición cubre el refrendo de este año).",
+                            " (the expedition covers this year's renewal).",
+                        );
+                        view! {
+                            <p data-testid="permit-licence">{before}<strong>{n.clone()}</strong>{after}
+                                <a href=href>{link}</a>{covered}</p>
                         }
                     })}
-                    {p.cancelled.clone().map(|why| view! { <p class="field-error">"Cancelado: "{why}</p> })}
-                    <p><a class="button" href=pdf data-testid="permit-pdf">"Descargar permiso (PDF)"</a></p>
-                    {v.permit_url.clone().map(|u| view! { <p class="muted small">"Verificación: "<a href=u.clone()>{u.clone()}</a></p> })}
+                    {p.cancelled.clone().map(|why| view! { <p class="field-error">{lang.pick("Cancelado: ", "Cancelled: ")}{why}</p> })}
+                    <p><a class="button" href=pdf data-testid="permit-pdf">{lang.pick("Descargar permiso (PDF)", "Download the permit (PDF, in Spanish)")}</a></p>
+                    {v.permit_url.clone().map(|u| view! { <p class="muted small">{lang.pick("Verificación: ", "Verification: ")}<a href=u.clone()>{u.clone()}</a></p> })}
                 </section>
             }
         });
         view! {
-            <h1>"Solicitud "<span data-testid="request-number">{r.number.clone()}</span></h1>
+            <h1>{lang.pick("Solicitud ", "Request ")}<span data-testid="request-number">{r.number.clone()}</span></h1>
             {v.notice.clone().map(|n| view! { <p class="notice ok" role="status" data-testid="notice">{n}</p> })}
-            <p>{status_badge(r.status)}</p>
-            <p class="lead" data-testid="request-explanation">{r.status.explanation_es()}</p>
+            <p>{status_badge(r.status, lang)}</p>
+            <p class="lead" data-testid="request-explanation">{crate::permits::explanation(r.status, lang)}</p>
             {r.reason.clone().filter(|_| r.status == RequestStatus::Rejected).map(|why| view! {
-                <p class="field-error" data-testid="request-reason">{format!("Motivo: {why}")}</p>
+                <p class="field-error" data-testid="request-reason">{format!("{}: {why}", lang.pick("Motivo", "Reason"))}</p>
             })}
             {permit}
             {pay}
             {correction}
             <section aria-labelledby="what-title">
                 <h2 id="what-title">{procedure_name}</h2>
-                {scope_view(&r)}
-                {lines_view(&r.lines, &name_of)}
+                {scope_view(&r, lang)}
+                {lines_view(&r.lines, &name_of, lang)}
                 {r.fee.map(|f| view! { <p><strong>"Total: "</strong><span data-testid="request-total">{f.display_mxn()}</span></p> })}
             </section>
             <section aria-labelledby="docs-title">
-                <h2 id="docs-title">"Documentos"</h2>
-                {documents_view(&v.documents, doc_href)}
+                <h2 id="docs-title">{lang.pick("Documentos", "Documents")}</h2>
+                {documents_view(&v.documents, doc_href, lang)}
             </section>
-            {timeline(&v.events, tz)}
+            {timeline(&v.events, tz, lang)}
             {cancel}
         }
         .into_any()
@@ -553,6 +656,8 @@ pub struct QueueRow {
 
 /// `GET /personal/revision`: the review queue, oldest first.
 pub fn queue_document(ctx: PageContext, queue: Vec<QueueRow>, waiting: Vec<QueueRow>) -> String {
+    // Staff pages are in Spanish, whatever the browser's language cookie.
+    let ctx = PageContext { lang: Lang::Es, ..ctx };
     document(ctx, "Revisión de solicitudes", move || {
         let rows = |rows: Vec<QueueRow>, testid: &'static str| {
             let body = rows
@@ -642,6 +747,8 @@ pub struct ReviewView {
 
 /// `GET /personal/revision/{token}`: one request and the revisor's decisions.
 pub fn review_document(ctx: PageContext, csrf: &str, v: ReviewView) -> String {
+    // Staff pages are in Spanish, whatever the browser's language cookie.
+    let ctx = PageContext { lang: Lang::Es, ..ctx };
     let csrf = csrf.to_string();
     let tz = super::caja_pages::tz(&ctx);
     let r = v.request.clone();
@@ -768,7 +875,7 @@ pub fn review_document(ctx: PageContext, csrf: &str, v: ReviewView) -> String {
             {v.notice.clone().map(|(ok, n)| view! {
                 <p class=if ok { "notice ok" } else { "notice error" } role="status" data-testid="notice">{n}</p>
             })}
-            <p>{status_badge(r.status)}" "{v.procedure.clone()}</p>
+            <p>{status_badge(r.status, Lang::Es)}" "{v.procedure.clone()}</p>
             {clock}
             {licence}
             <dl class="owner">
@@ -783,13 +890,13 @@ pub fn review_document(ctx: PageContext, csrf: &str, v: ReviewView) -> String {
                     (_, false) => "Nuevo",
                 }}</dd></div>
             </dl>
-            {scope_view(&r)}
-            {lines_view(&r.lines, &name_of)}
+            {scope_view(&r, Lang::Es)}
+            {lines_view(&r.lines, &name_of, Lang::Es)}
             <h2>"Documentos"</h2>
-            {documents_view(&v.documents, doc_href)}
+            {documents_view(&v.documents, doc_href, Lang::Es)}
             {take}
             {forms}
-            {timeline(&v.events, tz)}
+            {timeline(&v.events, tz, Lang::Es)}
             <p><a href="/personal/revision">"Volver a la cola"</a></p>
         }
         .into_any()
@@ -801,7 +908,8 @@ pub fn review_document(ctx: PageContext, csrf: &str, v: ReviewView) -> String {
 /// to compare with the paper.
 pub fn verify_document(ctx: PageContext, check: crate::permits::PermitCheck) -> String {
     use crate::permits::PermitVerdict;
-    let title = format!("Verificación del permiso {}", check.folio);
+    let lang = ctx.lang;
+    let title = format!("{} {}", lang.pick("Verificación del permiso", "Permit verification"), check.folio);
     let heading = title.clone();
     document(ctx, &title, move || {
         let ok = check.verdict == PermitVerdict::Authentic;
@@ -811,27 +919,36 @@ pub fn verify_document(ctx: PageContext, check: crate::permits::PermitCheck) -> 
             view! {
                 <dl class="owner" data-testid="permit-scope">
                     <div><dt>"Folio"</dt><dd>{p.folio.to_string()}</dd></div>
-                    {s.licence.clone().map(|n| view! { <div><dt>"Licencia"</dt><dd data-testid="permit-licence">{n}</dd></div> })}
-                    <div><dt>"Titular"</dt><dd>{crate::privacy::mask_name(&s.holder)}</dd></div>
-                    <div><dt>"Ubicación"</dt><dd>{s.location.clone()}</dd></div>
-                    <div><dt>"Vigencia"</dt><dd data-testid="permit-dates">{format!("{} al {}", s.starts_on.format("%d/%m/%Y"), s.ends_on.format("%d/%m/%Y"))}</dd></div>
-                    {(!s.hours.is_empty()).then(|| view! { <div><dt>"Horario"</dt><dd>{s.hours.clone()}</dd></div> })}
-                    <div><dt>"Medida"</dt><dd data-testid="permit-measure">{s.measure.clone()}</dd></div>
-                    {s.attendance.map(|n| view! { <div><dt>"Asistentes esperados"</dt><dd data-testid="permit-attendance">{n.to_string()}</dd></div> })}
-                    {(!s.conditions.is_empty()).then(|| view! { <div><dt>"Condiciones"</dt><dd>{s.conditions.clone()}</dd></div> })}
-                    <div><dt>"Expedido"</dt><dd>{p.issued_on.format("%d/%m/%Y").to_string()}</dd></div>
+                    {s.licence.clone().map(|n| view! { <div><dt>{lang.pick("Licencia", "Licence")}</dt><dd data-testid="permit-licence">{n}</dd></div> })}
+                    <div><dt>{lang.pick("Titular", "Holder")}</dt><dd>{crate::privacy::mask_name(&s.holder)}</dd></div>
+                    <div><dt>{lang.pick("Ubicación", "Place")}</dt><dd>{s.location.clone()}</dd></div>
+                    <div><dt>{lang.pick("Vigencia", "Valid")}</dt><dd data-testid="permit-dates">{validity(s.starts_on, s.ends_on, lang)}</dd></div>
+                    {(!s.hours.is_empty()).then(|| view! { <div><dt>{lang.pick("Horario", "Hours")}</dt><dd>{s.hours.clone()}</dd></div> })}
+                    <div><dt>{lang.pick("Medida", "Measure")}</dt><dd data-testid="permit-measure">{s.measure.clone()}</dd></div>
+                    {s.attendance.map(|n| view! { <div><dt>{lang.pick("Asistentes esperados", "Expected attendance")}</dt><dd data-testid="permit-attendance">{n.to_string()}</dd></div> })}
+                    {(!s.conditions.is_empty()).then(|| view! { <div><dt>{lang.pick("Condiciones", "Conditions")}</dt><dd>{s.conditions.clone()}</dd></div> })}
+                    <div><dt>{lang.pick("Expedido", "Issued")}</dt><dd>{format::date(p.issued_on, lang)}</dd></div>
                 </dl>
             }
         });
         view! {
             <h1>{heading}</h1>
             <section class=class data-testid="permit-verdict" data-verdict=check.verdict.as_str() aria-live="polite">
-                <h2>{if ok { "✔ Permiso auténtico" } else { "✘ Permiso no válido" }}</h2>
-                <p>{check.verdict.message_es()}</p>
+                <h2>{match (ok, lang) {
+                    (true, Lang::Es) => "✔ Permiso auténtico",
+                    (false, Lang::Es) => "✘ Permiso no válido",
+                    (true, Lang::En) => "✔ Authentic permit",
+                    (false, Lang::En) => "✘ Permit not valid",
+                }}</h2>
+                <p>{check.verdict.message(lang)}</p>
             </section>
             {scope}
-            <p class="muted small">"Si el papel dice otra cosa (otras fechas, otra medida, otro lugar), el permiso fue \
-               alterado: solo vale lo que esta página muestra."</p>
+            <p class="muted small">{lang.pick(
+                "Si el papel dice otra cosa (otras fechas, otra medida, otro lugar), el permiso fue alterado: solo \
+                 vale lo que esta página muestra.",
+                "If the paper says something else (other dates, another measure, another place), the permit was \
+                 altered: only what this page shows is valid.",
+            )}</p>
         }
         .into_any()
     })

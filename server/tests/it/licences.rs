@@ -21,7 +21,7 @@ use app::domain::staff::Role;
 use app::store::Store;
 
 use crate::common::{location, pay_as_stripe, spawn_app, TestApp};
-use crate::permits::{csrf_of, Browser, PDF};
+use crate::permits::{assert_ids_unique, csrf_of, form_html, Browser, PDF};
 use crate::staff::{get_as, post_as, session, staff};
 
 /// The registry of the tests. GODE561231GR8 owes a predial of the test
@@ -124,6 +124,131 @@ async fn a_licence_is_found_by_its_number_and_its_holder_s_rfc_only() {
     assert!(!html.contains("data-testid=\"renewal-form\""));
     // Concepts the file does not name (licencia_comercial, basura) do not count.
     assert!(!html.contains("LC-000001"));
+}
+
+/// The licence's pages in English (asked by `?lang=en` or the cookie),
+/// Spanish otherwise; their three forms give each field an id of their
+/// own (names unchanged), and a refusal's summary links to the form that
+/// was sent.
+#[tokio::test]
+async fn the_licence_pages_speak_english_and_each_form_has_its_own_ids() {
+    let app = spawn_app().await;
+    with_licences(&app).await;
+
+    // The lookup and its refusals.
+    let (status, html) = crate::common::page(&app, "/licencias?lang=en").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<html lang=\"en\">") && html.contains(">Renew my alcohol licence (refrendo)<"), "{html}");
+    assert!(html.contains(">Find my licence<") && !html.contains("Buscar mi licencia"));
+    assert_ids_unique(&html);
+    let (status, html) =
+        crate::common::page(&app, &format!("{}&lang=en", licence_path("ALC-9999", "GODE561231GR8"))).await;
+    assert_eq!(status, 404);
+    assert!(html.contains("We could not find a licence with that number and that RFC."), "{html}");
+    let (status, html) = crate::common::page(&app, &format!("{}&lang=en", licence_path("ALC-0001", "XYZ"))).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("Invalid RFC"), "{html}");
+
+    // A licence whose holder owes the predial: its fee and its debts in
+    // English; the giro, the law and the tariff stay in Spanish.
+    let (_, html) = crate::common::page(&app, &format!("{}&lang=en", licence_path("ALC-0001", "GODE561231GR8"))).await;
+    assert!(html.contains("<html lang=\"en\">"), "{html}");
+    assert!(html.contains(">2026 renewal (refrendo): the fee to pay<"), "{html}");
+    assert!(html.contains("150 UMA × 1 × $117.31 (UMA since 2026-02-01)"), "{html}");
+    assert!(html.contains(">Before renewing, pay the following<") && html.contains(">Property tax<"), "{html}");
+    assert!(html.contains(">2026-01-31<") && html.contains("data-testid=\"licence-status\">In force<"), "{html}");
+    assert!(html.contains("data-testid=\"licence-giro\">Bar y/o discoteca"));
+    assert_ids_unique(&html);
+
+    // A cantina's page has the three forms: in Spanish by default, each
+    // with its own ids for the fields they share, the names unchanged.
+    let page = licence_path("ALC-0003", "DCO120601HJ4");
+    let (_, html) = crate::common::page(&app, &page).await;
+    assert!(html.contains("<html lang=\"es-MX\">") && html.contains(">Refrendar para 2026<"), "{html}");
+    assert_ids_unique(&html);
+    for (testid, prefix, fields) in [
+        ("renewal-form", "refrendo", &["correo", "telefono", "giro", "domicilio", "horario"][..]),
+        ("address-form", "domicilio", &["domicilio", "correo", "telefono"][..]),
+        ("extra-hours-form", "horas", &["fecha", "horas", "horario", "correo", "telefono"][..]),
+    ] {
+        let form = form_html(&html, testid);
+        for field in fields {
+            assert!(form.contains(&format!("<label for=\"{prefix}-{field}\">")), "{testid} {field}: {form}");
+            assert!(form.contains(&format!(" id=\"{prefix}-{field}\" name=\"{field}\"")), "{testid} {field}: {form}");
+        }
+    }
+
+    // In English (the cookie): a refused form's errors link to that form's
+    // own inputs.
+    let mut business = Browser::english(&app);
+    let (_, html) = business.get(&app, &page).await;
+    assert!(html.contains(">Renew for 2026<") && html.contains(">Extra hours (Monday to Saturday)<"), "{html}");
+    assert!(html.contains("Rate: 2 UMA per hour. Not authorised on Sundays."), "{html}");
+    assert_ids_unique(&html);
+    let csrf = csrf_of(&html);
+    let fields = |correo: &'static str, domicilio: &'static str| {
+        vec![
+            ("csrf".to_string(), csrf.clone()),
+            ("licencia".into(), "ALC-0003".into()),
+            ("rfc".into(), "DCO120601HJ4".into()),
+            ("correo".into(), correo.into()),
+            ("domicilio".into(), domicilio.into()),
+        ]
+    };
+    let r = business.post_owned(&app, "/licencias/refrendo", &fields("cantina", "")).await;
+    assert_eq!(r.status().as_u16(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("<a href=\"#refrendo-correo\">Type a valid e-mail address, for example name@example.com.</a>"),
+        "{html}"
+    );
+    assert!(form_html(&html, "renewal-form").contains(" id=\"refrendo-correo-error\""), "{html}");
+    assert!(!form_html(&html, "address-form").contains("field-error"), "only the form sent shows errors");
+    assert_ids_unique(&html);
+    let r = business.post_owned(&app, "/licencias/domicilio", &fields("cantina", "Calle Hidalgo 20, Zaragoza")).await;
+    assert_eq!(r.status().as_u16(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<a href=\"#domicilio-correo\">Type a valid e-mail address"), "{html}");
+    assert!(
+        html.contains("<a href=\"#domicilio-domicilio\">The new address is the same as the registered one.</a>"),
+        "{html}"
+    );
+    assert_ids_unique(&html);
+    let r = business
+        .post_owned(&app, "/licencias/horas-extra", &hours("ALC-0003", "DCO120601HJ4", "2026-11-29", &csrf))
+        .await;
+    assert_eq!(r.status().as_u16(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<a href=\"#horas-fecha\">Extra hours are only authorised Monday to Saturday"), "{html}");
+    assert_ids_unique(&html);
+    // The same refusal in Spanish, linked alike.
+    let mut spanish = Browser::new();
+    let (_, html) = spanish.get(&app, &page).await;
+    let mut es = fields("cantina", "");
+    es[0].1 = csrf_of(&html);
+    let html = spanish.post_owned(&app, "/licencias/refrendo", &es).await.text().await.unwrap();
+    assert!(html.contains("<a href=\"#refrendo-correo\">Escriba un correo electrónico válido"), "{html}");
+
+    // Renewed in English: straight to payment, then a second one refused.
+    let r = business.post_owned(&app, "/licencias/refrendo", &fields("cantina@ejemplo.mx", "")).await;
+    let to = location(&r);
+    assert!(to.ends_with("?aviso=refrendo"), "{to}");
+    let (_, html) = business.get(&app, &to).await;
+    assert!(html.contains("Renewal (refrendo) recorded with no changes"), "{html}");
+    assert!(html.contains(">Approved – awaiting payment</span>") && html.contains(">Pay the fee<"), "{html}");
+    assert_ids_unique(&html);
+    let r = business.post_owned(&app, "/licencias/refrendo", &fields("cantina@ejemplo.mx", "")).await;
+    assert_eq!(r.status().as_u16(), 409);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("This licence's 2026 renewal (refrendo) is already under way: request SOL-2026-000001"));
+    assert!(html.contains(">2026 renewal<") && html.contains(">This licence's requests<"), "{html}");
+    assert_ids_unique(&html);
+
+    // Where extra hours cannot be asked for, the page says why in English.
+    let (_, html) = business.get(&app, &licence_path("ALC-0002", "BLG100315K73")).await;
+    assert!(html.contains("data-testid=\"extra-hours-refused\">Not authorised: La ley no autoriza"), "{html}");
+    let (_, html) = business.get(&app, &licence_path("ALC-0004", "CDL090210QW7")).await;
+    assert!(html.contains("The law sets no extra-hours tariff for this licence's giro"), "{html}");
 }
 
 #[tokio::test]

@@ -23,6 +23,12 @@ impl Browser {
         Browser { cookies: vec![] }
     }
 
+    /// A browser whose visitor chose English (the language cookie that
+    /// `/idioma?lang=en` sets).
+    pub(crate) fn english(app: &TestApp) -> Browser {
+        Browser { cookies: vec![format!("{}=en", app.state.cookies.name(app::i18n::LANG_COOKIE))] }
+    }
+
     pub(crate) fn header(&self) -> String {
         self.cookies.join("; ")
     }
@@ -121,6 +127,41 @@ impl Browser {
 
 pub(crate) fn csrf_of(html: &str) -> String {
     html.split("name=\"csrf\" value=\"").nth(1).expect("a form with its token").split('"').next().unwrap().to_string()
+}
+
+/// Every `id="…"` of a page, in order.
+fn ids_of(html: &str) -> Vec<&str> {
+    html.split(" id=\"").skip(1).map(|s| s.split('"').next().unwrap()).collect()
+}
+
+/// The values of attribute `name` (` for="…"`, ` aria-describedby="…"`…)
+/// of a page, each split at its spaces.
+fn references<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
+    html.split(&format!(" {name}=\"")).skip(1).flat_map(|s| s.split('"').next().unwrap().split_whitespace()).collect()
+}
+
+/// No `id` repeats on the page, and every label (`for`), description
+/// (`aria-describedby`, `aria-labelledby`) and link within the page
+/// (`href="#…"`) points at one of them.
+pub(crate) fn assert_ids_unique(html: &str) {
+    let ids = ids_of(html);
+    let mut seen = std::collections::HashSet::new();
+    let repeated: Vec<&str> = ids.iter().copied().filter(|id| !seen.insert(*id)).collect();
+    assert!(repeated.is_empty(), "repeated ids {repeated:?}: {html}");
+    let mut targets = references(html, "for");
+    targets.extend(references(html, "aria-describedby"));
+    targets.extend(references(html, "aria-labelledby"));
+    targets.extend(references(html, "href").into_iter().filter_map(|h| h.strip_prefix('#')));
+    for target in targets {
+        assert!(seen.contains(target), "#{target} is no id of the page: {html}");
+    }
+}
+
+/// The form of a page whose `data-testid` is `testid`, up to its end.
+pub(crate) fn form_html<'a>(html: &'a str, testid: &str) -> &'a str {
+    let start = html.find(&format!("data-testid=\"{testid}\"")).unwrap_or_else(|| panic!("no {testid}: {html}"));
+    let rest = &html[start..];
+    &rest[..rest.find("</form>").unwrap()]
 }
 
 /// The advert request's fields: an eventual advert of 1.5 × 2 m (3 m²)
@@ -695,4 +736,173 @@ async fn an_event_request_declares_its_attendance_and_its_ticket_sales() {
     let scope: String =
         sqlx::query_scalar("SELECT scope FROM permit_requests").fetch_one(app.store.pool()).await.unwrap();
     assert!(scope.contains("\"attendance\":1500"), "{scope}");
+}
+
+/// The citizen's pages follow the language chosen (`?lang=en` or the
+/// cookie), their field errors too; the law's wording (tariff and
+/// procedure names) stays in Spanish, and so do the revisor's pages and
+/// the permit's PDF. Every page's ids are unique.
+#[tokio::test]
+async fn the_citizen_s_permit_pages_speak_english_and_the_revisor_s_stay_spanish() {
+    let app = spawn_app().await;
+    staff(&app, "revisora", &[Role::Revisor]).await;
+
+    // The form: Spanish unless English is asked for.
+    let (_, es) = Browser::new().get(&app, "/tramites/anuncios/solicitar").await;
+    assert!(es.contains("<html lang=\"es-MX\">") && es.contains(">Enviar solicitud<"), "{es}");
+    assert!(!es.contains("Send request"));
+    assert_ids_unique(&es);
+    let (status, en) = Browser::new().get(&app, "/tramites/anuncios/solicitar?lang=en").await;
+    assert_eq!(status, 200);
+    assert!(en.contains("<html lang=\"en\">"), "{en}");
+    assert!(en.contains(">Send request<") && en.contains(">Work out the fee<") && en.contains(">Applicant<"), "{en}");
+    assert!(en.contains(" — 1 UMA per m² or fraction<"), "the rates read in English: {en}");
+    assert!(en.contains("Anuncios eventuales adosados no luminosos"), "tariff names stay in Spanish");
+    assert!(!en.contains("Enviar solicitud") && !en.contains("Revise lo siguiente"));
+    assert_ids_unique(&en);
+
+    // The language cookie: a refused form says what is wrong in English,
+    // each problem linked to its field.
+    let mut citizen = Browser::english(&app);
+    let (_, html) = citizen.get(&app, "/tramites/anuncios/solicitar").await;
+    assert!(html.contains("<html lang=\"en\">"));
+    let csrf = csrf_of(&html);
+    let mut bad = advert(&csrf, "enviar");
+    bad.retain(|(k, _)| *k != "correo");
+    bad.push(("correo", "ana-en-ejemplo.mx"));
+    let disguised: &[u8] = b"<html></html>";
+    let r = citizen
+        .post_multipart(&app, "/tramites/anuncios/enviar", &bad, &[("doc-medidas", "medidas.pdf", disguised)])
+        .await;
+    assert_eq!(r.status().as_u16(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<html lang=\"en\">") && html.contains(">Please check the following<"), "{html}");
+    assert!(
+        html.contains("<a href=\"#correo\">Type a valid e-mail address, for example name@example.com.</a>"),
+        "{html}"
+    );
+    assert!(html.contains("The file “medidas.pdf” is not a PDF, JPEG or PNG"), "{html}");
+    assert!(!html.contains("Escriba un correo") && !html.contains("no es un PDF"));
+    assert_ids_unique(&html);
+    // The same mistake without the cookie: in Spanish, as before.
+    let mut spanish = Browser::new();
+    let (_, html) = spanish.get(&app, "/tramites/anuncios/solicitar").await;
+    let csrf_es = csrf_of(&html);
+    let mut bad_es = advert(&csrf_es, "enviar");
+    bad_es.retain(|(k, _)| *k != "correo");
+    bad_es.push(("correo", "ana-en-ejemplo.mx"));
+    let html = spanish.post_multipart(&app, "/tramites/anuncios/enviar", &bad_es, &[]).await.text().await.unwrap();
+    assert!(html.contains("<html lang=\"es-MX\">") && html.contains(">Revise lo siguiente<"), "{html}");
+    assert!(
+        html.contains("<a href=\"#correo\">Escriba un correo electrónico válido, por ejemplo nombre@ejemplo.mx.</a>")
+    );
+    assert!(html.contains("Adjunte: Medidas") && !html.contains("Type a valid"));
+
+    // The quote, in English: 1.5 × 2 = 3 m² at 1 UMA.
+    let r = citizen.post_multipart(&app, "/tramites/anuncios/enviar", &advert(&csrf, "cotizar"), &[]).await;
+    let html = r.text().await.unwrap();
+    assert!(html.contains(">Fee worked out<"), "{html}");
+    assert!(html.contains("1 UMA × 3 × $117.31 (UMA since 2026-02-01)"), "{html}");
+
+    // Filed: its page in English.
+    let r = citizen
+        .post_multipart(&app, "/tramites/anuncios/enviar", &advert(&csrf, "enviar"), &[("doc-medidas", "m.pdf", PDF)])
+        .await;
+    let to = location(&r);
+    let page_path = to.trim_end_matches("?aviso=enviada").to_string();
+    let token = page_path.trim_start_matches("/tramites/solicitud/").to_string();
+    let (status, html) = citizen.get(&app, &to).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<html lang=\"en\">"), "{html}");
+    assert!(html.contains("Request sent. Keep this page's link"), "the notice: {html}");
+    assert!(html.contains("data-status=\"submitted\"") && html.contains(">Submitted</span>"), "{html}");
+    assert!(html.contains("We received your request."));
+    assert!(html.contains(">Valid</dt>") && html.contains("2026-11-23 to 2026-12-07"), "{html}");
+    assert!(html.contains(">History<") && html.contains(">Request sent<") && html.contains("Cancel the request"));
+    assert_ids_unique(&html);
+
+    // Someone else with the link, in English: the proof, and its refusal.
+    let mut other = Browser::english(&app);
+    let (_, html) = other.get(&app, &page_path).await;
+    assert!(html.contains("<html lang=\"en\">") && html.contains(">Open your request<"), "{html}");
+    assert_ids_unique(&html);
+    let r = other
+        .post_form(&app, &format!("{page_path}/acceso"), &format!("csrf={}&prueba=otra%40ejemplo.mx", csrf_of(&html)))
+        .await;
+    assert_eq!(r.status().as_u16(), 403);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("That e-mail or RFC is not this request's."), "{html}");
+
+    // The revisor's pages stay in Spanish even in an English browser.
+    let revisora = session(&app, "revisora").await;
+    let english_staff = format!("{revisora}; {}=en", app.state.cookies.name(app::i18n::LANG_COOKIE));
+    let review = format!("/personal/revision/{token}");
+    let html = get_as(&app, &review, Some(&english_staff)).await.text().await.unwrap();
+    assert!(html.contains("<html lang=\"es-MX\">") && html.contains(">Pedir corrección<"), "{html}");
+    assert!(html.contains(">Enviada</span>") && !html.contains(">Submitted<"), "{html}");
+    let queue = get_as(&app, "/personal/revision", Some(&english_staff)).await.text().await.unwrap();
+    assert!(queue.contains("<html lang=\"es-MX\">") && queue.contains("Revisión de solicitudes"), "{queue}");
+
+    // A correction asked: explained, with its form, in English.
+    let t = page_token(&app, &revisora).await;
+    let doc = app.store.permit_documents(1).await.unwrap()[0].id;
+    let body = format!("csrf={t}&comentario=Falta+el+croquis.&doc-{doc}=No+se+lee.");
+    assert_eq!(post_as(&app, &format!("{review}/corregir"), &revisora, &body).await.status().as_u16(), 303);
+    let (_, html) = citizen.get(&app, &page_path).await;
+    assert!(html.contains(">Needs correction</span>"), "{html}");
+    assert!(html.contains(">Correct and send again<") && html.contains(">To correct: No se lee.</p>"), "{html}");
+    assert!(html.contains(">Correction requested<"));
+    assert_ids_unique(&html);
+    let r = citizen
+        .post_multipart(
+            &app,
+            &format!("{page_path}/corregir"),
+            &[("csrf", &csrf_of(&html))],
+            &[("doc-medidas", "m2.pdf", PDF)],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+
+    // Approved: the button to pay.
+    let t = page_token(&app, &revisora).await;
+    assert_eq!(
+        post_as(&app, &format!("{review}/aprobar"), &revisora, &format!("csrf={t}")).await.status().as_u16(),
+        303
+    );
+    let (_, html) = citizen.get(&app, &page_path).await;
+    assert!(html.contains(">Approved – awaiting payment</span>") && html.contains(">Pay the fee<"), "{html}");
+    assert_ids_unique(&html);
+
+    // Paid and issued: the permit, whose PDF is the official Spanish document.
+    let charge = html.split("name=\"cargo\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let body = format!("csrf={}&cuenta=SOL-2026-000001&rfc=&cargo={charge}", csrf_of(&html));
+    let r = citizen.post_form(&app, "/orden", &body).await;
+    pay_as_stripe(&app, location(&r).trim_start_matches("/orden/")).await;
+    let (_, html) = citizen.get(&app, &page_path).await;
+    assert!(html.contains(">Issued</span>") && html.contains(">Permit issued<"), "{html}");
+    assert!(html.contains("Download the permit (PDF, in Spanish)"), "{html}");
+    assert_ids_unique(&html);
+    let r = app
+        .client
+        .get(format!("{}{page_path}/permiso.pdf", app.base))
+        .header("cookie", citizen.header())
+        .send()
+        .await
+        .unwrap();
+    let pdf = lopdf::Document::load_mem(&r.bytes().await.unwrap()).unwrap();
+    let text = crate::common::pdf::text(&pdf);
+    assert!(text.contains("Vigencia") && text.contains("Derechos pagados"), "{text}");
+
+    // Its check, for anyone: in English when asked.
+    let permit = app.store.permit_of_request(1).await.unwrap().unwrap();
+    let url = app::permits::permit_url(&app.state.public_url, &permit).unwrap();
+    let path = format!("/p/{}", url.split_once("/p/").unwrap().1);
+    let html = app.get(&format!("{path}&lang=en")).await.text().await.unwrap();
+    assert!(html.contains("<html lang=\"en\">") && html.contains(">✔ Authentic permit<"), "{html}");
+    assert!(html.contains("Authentic permit: compare what it says with the printed document."));
+    assert!(html.contains("data-testid=\"permit-dates\">2026-11-23 to 2026-12-07<"), "{html}");
+    let html = app.get(&path).await.text().await.unwrap();
+    assert!(html.contains(">✔ Permiso auténtico<") && html.contains(">23/11/2026 al 07/12/2026<"), "{html}");
+    let html = app.get("/p/PER-2026-999999?s=0.A&lang=en").await.text().await.unwrap();
+    assert!(html.contains("There is no permit with that folio."), "{html}");
 }
