@@ -6,16 +6,19 @@
 //! | `GET /personal/tesoreria/basura` | tesorero (`may::TREASURY`) |
 //! | `POST /personal/tesoreria/basura/alta` (register a business's service) | tesorero |
 //! | `POST /personal/tesoreria/basura/multa` (an amount within a range tariff) | tesorero |
+//! | `POST /personal/tesoreria/basura/servicio` (N services at a fixed factor) | tesorero |
 //!
 //! ```text
-//! recauda basura alta CUENTA TARIFA --desde AAAA-MM-DD
+//! recauda basura alta CUENTA TARIFA --desde AAAA-MM-DD [--factor UMA] [--motivo TEXTO]
 //! recauda basura baja CUENTA --hasta AAAA-MM-DD
 //! recauda cargos generar basura --mes AAAA-MM
 //! ```
 //!
 //! Every form carries the session's CSRF token; every refusal is a page in
-//! Spanish with the right status (a command: a Spanish message and a
-//! non-zero exit), and changes nothing.
+//! Spanish with the right status and an error summary linking to the field
+//! (a command: a Spanish message and a non-zero exit), and changes nothing.
+//! After a service is registered or a charge set, the page shows it back
+//! with its quote (read again from the store by the id in the redirect).
 
 use std::process::ExitCode;
 
@@ -25,14 +28,14 @@ use app::domain::municipality::Municipality;
 use app::domain::staff::may;
 use app::state::AppState;
 use app::ui::caja_pages::Notice;
-use app::ui::garbage_pages::{self, GarbagePage, GarbageTyped};
+use app::ui::garbage_pages::{self, GarbageDone, GarbagePage, GarbageTyped};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 
-use crate::caja::{form_refused, see_other, text, unavailable, NoticeQuery};
+use crate::caja::{form_refused, see_other, text, unavailable};
 use crate::config::Settings;
 use crate::http::extract::{First, Form, Query};
 use crate::staff::{ctx, page, Staff};
@@ -51,6 +54,9 @@ fn notice_of(aviso: Option<&str>) -> Notice {
     let text = match aviso? {
         "alta" => "Servicio registrado: la cuenta recibirá su cargo cada mes desde la fecha indicada.",
         "multa" => "Adeudo registrado en la cuenta: aparece en su consulta de adeudos y se paga como cualquier otro.",
+        "servicio" => {
+            "Servicios cobrados a la cuenta: el adeudo aparece en su consulta de adeudos y se paga como cualquier otro."
+        }
         _ => return None,
     };
     Some((true, text.to_string()))
@@ -60,6 +66,7 @@ fn status_of(code: u16) -> StatusCode {
     StatusCode::from_u16(code).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn home_page(
     state: &AppState,
     uri: &Uri,
@@ -67,6 +74,7 @@ async fn home_page(
     staff: &Staff,
     typed: GarbageTyped,
     notice: Notice,
+    done: Option<GarbageDone>,
     status: StatusCode,
 ) -> Response {
     let today = state.clock.today();
@@ -85,10 +93,42 @@ async fn home_page(
         services_truncated,
         monthly: garbage::monthly_tariffs(m, today).into_iter().cloned().collect(),
         staff_set: garbage::staff_set_tariffs(m, today).into_iter().cloned().collect(),
+        per_service: garbage::per_service_tariffs(m, today).into_iter().cloned().collect(),
         staff_charges,
         typed,
+        done,
     };
     page(status, garbage_pages::garbage_document(ctx(state, uri, headers), &staff.csrf_token(state), data, notice))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HomeQuery {
+    #[serde(default)]
+    pub aviso: First<String>,
+    /// The service just registered: shown back with its monthly quote.
+    #[serde(default)]
+    pub servicio: First<String>,
+    /// The charge just set (garbage_staff_charges' id): shown back with
+    /// its quote.
+    #[serde(default)]
+    pub cargo: First<String>,
+}
+
+/// What was just done, read again from the store by the ids of the
+/// redirect (never text from the query): the service with what it owes a
+/// month at today's UMA, or the charge with its quote.
+async fn done_of(state: &AppState, q: &HomeQuery) -> Result<Option<GarbageDone>, app::store::StoreError> {
+    let id = |v: &First<String>| v.as_deref().and_then(|s| s.parse::<i64>().ok());
+    if let Some(id) = id(&q.cargo) {
+        return Ok(state.store.garbage_staff_charge(id).await?.map(GarbageDone::Charge));
+    }
+    if let Some(id) = id(&q.servicio) {
+        let Some(service) = state.store.garbage_service(id).await? else { return Ok(None) };
+        let quote =
+            garbage::service_quote(&state.municipality, &service.tariff, service.factor, state.clock.today()).ok();
+        return Ok(Some(GarbageDone::Service { service, quote }));
+    }
+    Ok(None)
 }
 
 /// `GET /personal/tesoreria/basura` (tesorero): the services, the forms.
@@ -98,13 +138,36 @@ pub async fn home(
     uri: Uri,
     headers: HeaderMap,
     staff: Staff,
-    Query(q): Query<NoticeQuery>,
+    Query(q): Query<HomeQuery>,
 ) -> Response {
     if let Some(refused) = staff.refuse_unless(may::TREASURY) {
         return refused;
     }
+    let done = match done_of(&state, &q).await {
+        Ok(d) => d,
+        Err(e) => return unavailable(e),
+    };
     let typed = GarbageTyped { service_from: state.clock.today().to_string(), ..GarbageTyped::default() };
-    home_page(&state, &uri, &headers, &staff, typed, notice_of(q.aviso.as_deref()), StatusCode::OK).await
+    let notice = notice_of(q.aviso.as_deref());
+    home_page(&state, &uri, &headers, &staff, typed, notice, done, StatusCode::OK).await
+}
+
+/// The page again after a refusal: the message in the error summary,
+/// linked to the field of `form` it is about (`{form}-{field}`).
+#[allow(clippy::too_many_arguments)]
+async fn refused_page(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    staff: &Staff,
+    mut typed: GarbageTyped,
+    form: &str,
+    field: Option<&str>,
+    message: String,
+    status: StatusCode,
+) -> Response {
+    typed.error_field = field.map(|f| format!("{form}-{f}"));
+    home_page(state, uri, headers, staff, typed, Some((false, message)), None, status).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -117,10 +180,17 @@ pub struct RegisterForm {
     pub tarifa: First<String>,
     #[serde(default)]
     pub desde: First<String>,
+    /// The monthly factor in UMA, only under a range tariff.
+    #[serde(default)]
+    pub factor: First<String>,
+    /// Why (optional).
+    #[serde(default)]
+    pub motivo: First<String>,
 }
 
 /// `POST /personal/tesoreria/basura/alta` (tesorero): an account starts
-/// receiving the monthly service under a monthly tariff.
+/// receiving the monthly service under a monthly tariff (with its monthly
+/// factor, under a range tariff).
 #[tracing::instrument(name = "garbage.register", skip_all)]
 pub async fn register(
     State(state): State<AppState>,
@@ -136,26 +206,35 @@ pub async fn register(
         service_account: text(&form.cuenta).trim().to_string(),
         service_tariff: text(&form.tarifa).trim().to_string(),
         service_from: text(&form.desde).trim().to_string(),
+        service_factor: text(&form.factor).trim().to_string(),
+        service_reason: text(&form.motivo).trim().to_string(),
         ..GarbageTyped::default()
     };
-    let refuse = |message: String, status: StatusCode, typed: GarbageTyped| {
+    let refuse = |message: String, field: Option<&'static str>, status: StatusCode, typed: GarbageTyped| {
         let (state, uri, headers, staff) = (&state, &uri, &headers, &staff);
-        async move { home_page(state, uri, headers, staff, typed, Some((false, message)), status).await }
+        async move { refused_page(state, uri, headers, staff, typed, "alta", field, message, status).await }
     };
     let account = match AccountNumber::parse(&typed.service_account) {
         Ok(a) => a,
-        Err(e) => return refuse(e.message_es(), StatusCode::BAD_REQUEST, typed).await,
+        Err(e) => return refuse(e.message_es(), Some("cuenta"), StatusCode::BAD_REQUEST, typed).await,
     };
     let decided = garbage::parse_date(&typed.service_from).and_then(|from| {
-        garbage::monthly_tariff(&state.municipality, &typed.service_tariff, from).map(|t| (from, t.code.clone()))
+        let terms = garbage::service_terms(
+            &state.municipality,
+            &typed.service_tariff,
+            &typed.service_factor,
+            &typed.service_reason,
+            from,
+        )?;
+        Ok((from, terms))
     });
-    let (from, tariff) = match decided {
+    let (from, terms) = match decided {
         Ok(d) => d,
-        Err(e) => return refuse(e.message_es(), status_of(e.status()), typed).await,
+        Err(e) => return refuse(e.message_es(), e.field(), status_of(e.status()), typed).await,
     };
-    match state.store.start_garbage_service(&account, &tariff, from, &staff.actor(), state.clock.now()).await {
-        Ok(Ok(_)) => see_other(&format!("{HOME}?aviso=alta")),
-        Ok(Err(r)) => refuse(r.message_es(), status_of(r.status()), typed).await,
+    match state.store.start_garbage_service(&account, &terms, from, &staff.actor(), state.clock.now()).await {
+        Ok(Ok(s)) => see_other(&format!("{HOME}?aviso=alta&servicio={}", s.id)),
+        Ok(Err(r)) => refuse(r.message_es(), Some("cuenta"), status_of(r.status()), typed).await,
         Err(e) => unavailable(e),
     }
 }
@@ -196,13 +275,13 @@ pub async fn fine(
         service_from: state.clock.today().to_string(),
         ..GarbageTyped::default()
     };
-    let refuse = |message: String, status: StatusCode, typed: GarbageTyped| {
+    let refuse = |message: String, field: Option<&'static str>, status: StatusCode, typed: GarbageTyped| {
         let (state, uri, headers, staff) = (&state, &uri, &headers, &staff);
-        async move { home_page(state, uri, headers, staff, typed, Some((false, message)), status).await }
+        async move { refused_page(state, uri, headers, staff, typed, "multa", field, message, status).await }
     };
     let account = match AccountNumber::parse(&typed.charge_account) {
         Ok(a) => a,
-        Err(e) => return refuse(e.message_es(), StatusCode::BAD_REQUEST, typed).await,
+        Err(e) => return refuse(e.message_es(), Some("cuenta"), StatusCode::BAD_REQUEST, typed).await,
     };
     let today = state.clock.today();
     let decided = garbage::staff_charge(
@@ -214,14 +293,82 @@ pub async fn fine(
     );
     let charge = match decided {
         Ok(c) => c,
-        Err(e) => return refuse(e.message_es(), status_of(e.status()), typed).await,
+        Err(e) => return refuse(e.message_es(), e.field(), status_of(e.status()), typed).await,
     };
     match state.store.set_garbage_charge(&account, &charge, &staff.actor(), state.clock.now()).await {
         Ok(Ok(set)) => {
             tracing::info!(account = %set.account, period = %set.period, fee = set.fee.0, "garbage: amount set");
-            see_other(&format!("{HOME}?aviso=multa"))
+            see_other(&format!("{HOME}?aviso=multa&cargo={}", set.id))
         }
-        Ok(Err(r)) => refuse(r.message_es(), status_of(r.status()), typed).await,
+        Ok(Err(r)) => refuse(r.message_es(), Some("cuenta"), status_of(r.status()), typed).await,
+        Err(e) => unavailable(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PerServiceForm {
+    #[serde(default)]
+    pub csrf: First<String>,
+    #[serde(default)]
+    pub cuenta: First<String>,
+    #[serde(default)]
+    pub tarifa: First<String>,
+    #[serde(default)]
+    pub cantidad: First<String>,
+    #[serde(default)]
+    pub motivo: First<String>,
+}
+
+/// `POST /personal/tesoreria/basura/servicio` (tesorero): N services of a
+/// tariff charged per service at its fixed factor (a party hall's
+/// collections), quoted with today's UMA, become a charge of the account.
+#[tracing::instrument(name = "garbage.per_service", skip_all)]
+pub async fn per_service(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    staff: Staff,
+    Form(form): Form<PerServiceForm>,
+) -> Response {
+    if let Some(refused) = form_refused(&state, &staff, may::TREASURY, &form.csrf, HOME) {
+        return refused;
+    }
+    let typed = GarbageTyped {
+        per_service_account: text(&form.cuenta).trim().to_string(),
+        per_service_tariff: text(&form.tarifa).trim().to_string(),
+        per_service_quantity: text(&form.cantidad).trim().to_string(),
+        per_service_reason: text(&form.motivo).trim().to_string(),
+        service_from: state.clock.today().to_string(),
+        ..GarbageTyped::default()
+    };
+    let refuse = |message: String, field: Option<&'static str>, status: StatusCode, typed: GarbageTyped| {
+        let (state, uri, headers, staff) = (&state, &uri, &headers, &staff);
+        async move { refused_page(state, uri, headers, staff, typed, "servicio", field, message, status).await }
+    };
+    let account = match AccountNumber::parse(&typed.per_service_account) {
+        Ok(a) => a,
+        Err(e) => return refuse(e.message_es(), Some("cuenta"), StatusCode::BAD_REQUEST, typed).await,
+    };
+    let decided = garbage::per_service_charge(
+        &state.municipality,
+        &typed.per_service_tariff,
+        &typed.per_service_quantity,
+        &typed.per_service_reason,
+        state.clock.today(),
+    );
+    let charge = match decided {
+        Ok(c) => c,
+        Err(e) => return refuse(e.message_es(), e.field(), status_of(e.status()), typed).await,
+    };
+    match state.store.set_garbage_charge(&account, &charge, &staff.actor(), state.clock.now()).await {
+        Ok(Ok(set)) => {
+            tracing::info!(
+                account = %set.account, period = %set.period, quantity = set.quantity, fee = set.fee.0,
+                "garbage: services charged"
+            );
+            see_other(&format!("{HOME}?aviso=servicio&cargo={}", set.id))
+        }
+        Ok(Err(r)) => refuse(r.message_es(), Some("cuenta"), status_of(r.status()), typed).await,
         Err(e) => unavailable(e),
     }
 }
@@ -232,10 +379,19 @@ pub type CliError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The value after `flag` in `args`, and what else is there.
 fn flag<'a>(args: &[&'a str], flag: &str) -> Result<(&'a str, Vec<&'a str>), CliError> {
-    let at = args.iter().position(|a| *a == flag).ok_or_else(|| format!("falta {flag}"))?;
+    match optional_flag(args, flag)? {
+        (Some(value), rest) => Ok((value, rest)),
+        (None, _) => Err(format!("falta {flag}").into()),
+    }
+}
+
+/// The value after `flag` in `args` if the flag is there, and what else is
+/// there.
+fn optional_flag<'a>(args: &[&'a str], flag: &str) -> Result<(Option<&'a str>, Vec<&'a str>), CliError> {
+    let Some(at) = args.iter().position(|a| *a == flag) else { return Ok((None, args.to_vec())) };
     let value = args.get(at + 1).copied().ok_or_else(|| format!("falta el valor de {flag}"))?;
     let rest = args.iter().enumerate().filter(|(i, _)| *i != at && *i != at + 1).map(|(_, a)| *a).collect();
-    Ok((value, rest))
+    Ok((Some(value), rest))
 }
 
 async fn open(settings: &Settings) -> Result<(Municipality, app::store::Store), CliError> {
@@ -250,14 +406,18 @@ fn refused(message: String) -> Result<ExitCode, CliError> {
     Ok(ExitCode::FAILURE)
 }
 
-/// `recauda basura alta CUENTA TARIFA --desde AAAA-MM-DD` and
-/// `recauda basura baja CUENTA --hasta AAAA-MM-DD`.
+/// `recauda basura alta CUENTA TARIFA --desde AAAA-MM-DD [--factor UMA]
+/// [--motivo TEXTO]` (the factor: the monthly factor of a range tariff,
+/// within its range; refused under a fixed one) and `recauda basura baja
+/// CUENTA --hasta AAAA-MM-DD`.
 pub async fn cli_service(args: &[&str], actor: &str) -> Result<ExitCode, CliError> {
-    const USAGE: &str = "uso: recauda basura alta CUENTA TARIFA --desde AAAA-MM-DD | \
-                         recauda basura baja CUENTA --hasta AAAA-MM-DD";
+    const USAGE: &str = "uso: recauda basura alta CUENTA TARIFA --desde AAAA-MM-DD [--factor UMA] \
+                         [--motivo TEXTO] | recauda basura baja CUENTA --hasta AAAA-MM-DD";
     match args {
         ["alta", rest @ ..] => {
             let (desde, rest) = flag(rest, "--desde").map_err(|e| format!("{e}; {USAGE}"))?;
+            let (factor, rest) = optional_flag(&rest, "--factor").map_err(|e| format!("{e}; {USAGE}"))?;
+            let (reason, rest) = optional_flag(&rest, "--motivo").map_err(|e| format!("{e}; {USAGE}"))?;
             let [account, tariff] = rest[..] else { return Err(USAGE.into()) };
             let account = match AccountNumber::parse(account) {
                 Ok(a) => a,
@@ -269,18 +429,19 @@ pub async fn cli_service(args: &[&str], actor: &str) -> Result<ExitCode, CliErro
             };
             let settings = Settings::load()?;
             let (m, store) = open(&settings).await?;
-            let tariff = match garbage::monthly_tariff(&m, tariff, from) {
+            let terms = match garbage::service_terms(&m, tariff, factor.unwrap_or(""), reason.unwrap_or(""), from) {
                 Ok(t) => t,
                 Err(e) => return refused(e.message_es()),
             };
-            match store.start_garbage_service(&account, &tariff.code, from, actor, Utc::now()).await? {
+            match store.start_garbage_service(&account, &terms, from, actor, Utc::now()).await? {
                 Ok(s) => {
+                    let factor = s.factor.map(|f| format!(", factor {} UMA al mes", f.normalize())).unwrap_or_default();
                     println!(
-                        "Servicio de recolección registrado: cuenta {} ({}), tarifa {} — {}, desde el {}.",
+                        "Servicio de recolección registrado: cuenta {} ({}), tarifa {} — {}{factor}, desde el {}.",
                         s.account,
                         s.taxpayer,
-                        tariff.code,
-                        tariff.name,
+                        terms.tariff,
+                        terms.tariff_name,
                         s.starts_on.format("%d/%m/%Y")
                     );
                     Ok(ExitCode::SUCCESS)

@@ -15,8 +15,9 @@
 //!                                       emergency cancellation under an admin's name (the folio stays)
 //! recauda staff create --user NAME --role ROLE… [--nombre NAME] --password-stdin
 //!                                  create a staff account (the first admin)
-//! recauda basura alta CUENTA TARIFA --desde AAAA-MM-DD
-//!                                  register a business's monthly garbage collection
+//! recauda basura alta CUENTA TARIFA --desde AAAA-MM-DD [--factor UMA] [--motivo TEXTO]
+//!                                  register a business's monthly garbage collection (the factor:
+//!                                  a range tariff's monthly factor, within its range)
 //! recauda basura baja CUENTA --hasta AAAA-MM-DD
 //!                                  end it (its last day served)
 //! recauda cargos generar basura --mes AAAA-MM
@@ -54,9 +55,10 @@ const USAGE: &str = "uso:
   recauda staff create --user NOMBRE --role ROL [--role ROL…] [--nombre «Nombre Apellido»] --password-stdin
                                    crea una cuenta del personal (roles: cajero, revisor, tesorero, admin);
                                    la contraseña se lee de la entrada estándar, nunca de los argumentos
-  recauda basura alta CUENTA TARIFA --desde AAAA-MM-DD
+  recauda basura alta CUENTA TARIFA --desde AAAA-MM-DD [--factor UMA] [--motivo TEXTO]
                                    registra el servicio mensual de recolección de basura de un establecimiento
-                                   (tarifas mensuales: BAS-A-2S … BAS-F-2S del archivo del municipio)
+                                   (tarifas mensuales del archivo del municipio: BAS-A-2S … BAS-F-2S, y BAS-I
+                                   con el factor mensual que fija la tesorería dentro de su rango)
   recauda basura baja CUENTA --hasta AAAA-MM-DD
                                    da de baja el servicio (la fecha es su último día)
   recauda cargos generar basura --mes AAAA-MM

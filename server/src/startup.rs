@@ -156,6 +156,7 @@ pub fn router(state: AppState) -> Router {
         .route("/personal/tesoreria/basura", get(garbage::home))
         .route("/personal/tesoreria/basura/alta", post(garbage::register))
         .route("/personal/tesoreria/basura/multa", post(garbage::fine))
+        .route("/personal/tesoreria/basura/servicio", post(garbage::per_service))
         .route("/personal/cancelaciones", get(caja::cancellations).post(caja::request_cancellation))
         .route("/personal/cancelaciones/{id}/aprobar", post(caja::approve_cancellation))
         .route("/personal/cancelaciones/{id}/rechazar", post(caja::reject_cancellation))

@@ -3,21 +3,38 @@
 //! disposición final de la basura").
 //!
 //! * **The monthly service**: a registered business receives collection
-//!   under one monthly tariff of the procedure (its category, incisos a–f,
-//!   and frequency: twice a week or daily). Each month it owes that
+//!   under one monthly tariff of the procedure. Each month it owes that
 //!   tariff's fee for one month, quoted on the month's FIRST day (the UMA
-//!   in force that day), due on [`DUE_DAY_OF_MONTH`] of the month.
+//!   in force that day), due on [`DUE_DAY_OF_MONTH`] of the month. A
+//!   monthly tariff either has a fixed factor (its category, incisos a–f,
+//!   and frequency: twice a week or daily), or a range (inciso i: private
+//!   companies that collect garbage for profit and use the municipal
+//!   landfill, 15–100 UMA a month): then the treasury sets the service's
+//!   monthly factor within the range when it registers the service
+//!   ([`service_terms`]), and every month charges that factor × one month
+//!   × the UMA of the month's first day, rounded once.
+//! * **Services charged per service** (inciso g: dance and party halls, by
+//!   their size): a fixed factor per service; the treasury charges N
+//!   services at once ([`per_service_charge`]), at the UMA of the day.
 //! * **Amounts set by staff**: the procedure's one-off range tariffs (the
 //!   fines of incisos k and l, and the services of incisos h and j), whose
-//!   factor in UMA the treasury sets within the range the law gives; due
-//!   [`STAFF_CHARGE_DUE_DAYS`] days after the day they are set.
+//!   factor in UMA the treasury sets within the range the law gives.
+//!
+//! Per-service charges and amounts set by staff are due
+//! [`STAFF_CHARGE_DUE_DAYS`] days after the day they are set.
 //!
 //! Which tariffs are which is read from the municipality file, never from
-//! their codes: a monthly tariff is one of the procedure [`PROCEDURE`] with
-//! unit `month` and a fixed factor; a staff-set one is one of the same
-//! procedure with unit `item` and a range. (The monthly range tariff of
-//! inciso i, private collectors using the landfill, is neither: it is not
-//! generated nor set here.)
+//! their codes. Of the procedure [`PROCEDURE`]'s tariffs:
+//!
+//! | unit    | rate            | kind                                        |
+//! |---------|-----------------|---------------------------------------------|
+//! | `month` | fixed factor    | monthly service                             |
+//! | `month` | range           | monthly service, factor set at registration |
+//! | `item`  | fixed factor    | charged per service, N at a time            |
+//! | `item`  | range           | amount set by staff (fine, special service) |
+//!
+//! Registering a service under a range tariff without a factor, or under a
+//! fixed one with a factor, is refused.
 //!
 //! Pure: no I/O, no clock; the store applies what these functions decide.
 
@@ -27,7 +44,8 @@ use rust_decimal::Decimal;
 use crate::domain::discounts::Component;
 use crate::domain::money::Centavos;
 use crate::domain::municipality::Municipality;
-use crate::domain::tariffs::{self, QuoteError, Rate, Tariff, Unit};
+use crate::domain::tariffs::{self, QuoteError, Rate, Tariff, TariffQuote, TariffSchedule, Unit};
+use crate::domain::uma::UmaTable;
 
 /// The procedure (trámite) whose tariff groups hold the garbage tariffs.
 pub const PROCEDURE: &str = "basura";
@@ -52,6 +70,9 @@ pub const MAX_REASON_CHARS: usize = 500;
 
 /// The shortest reason accepted (a few words, not a letter).
 pub const MIN_REASON_CHARS: usize = 10;
+
+/// The most services charged at once ([`per_service_charge`]).
+pub const MAX_SERVICES: u32 = 9_999;
 
 /// A calendar month (`2026-03`): what `recauda cargos generar basura --mes`
 /// takes and the period of its charges.
@@ -121,8 +142,18 @@ pub enum GarbageError {
     NotMonthly { code: String, on: NaiveDate, known: Vec<String> },
     #[error("tariff {code} is not a garbage tariff whose amount staff set, in force on {on}")]
     NotStaffSet { code: String, on: NaiveDate, known: Vec<String> },
+    #[error("tariff {code} is not a garbage tariff charged per service, in force on {on}")]
+    NotPerService { code: String, on: NaiveDate, known: Vec<String> },
     #[error("the factor {0:?} is not a number of UMA")]
     BadFactor(String),
+    #[error("tariff {code} is a range: its service needs a monthly factor between {min} and {max} UMA")]
+    FactorRequired { code: String, min: Decimal, max: Decimal },
+    #[error("tariff {code} has a fixed factor: its service takes none")]
+    FactorNotTaken { code: String, fixed: Decimal },
+    #[error("tariff {code}: the monthly factor must be between {min} and {max} UMA")]
+    FactorOutOfRange { code: String, min: Decimal, max: Decimal },
+    #[error("{0:?} is not a whole number of services from 1 to {MAX_SERVICES}")]
+    BadQuantity(String),
     #[error("the reason must be {MIN_REASON_CHARS} to {MAX_REASON_CHARS} characters")]
     BadReason,
     #[error("tariff {code}: {source}")]
@@ -155,9 +186,31 @@ impl GarbageError {
                 on.format("%d/%m/%Y"),
                 known.join(", ")
             ),
+            GarbageError::NotPerService { code, on, known } => format!(
+                "«{code}» no es una tarifa de basura que se cobre por servicio vigente el {}. Tarifas: {}.",
+                on.format("%d/%m/%Y"),
+                known.join(", ")
+            ),
             GarbageError::BadFactor(s) => {
                 format!("«{s}» no es un número de UMA: escríbalo como 60 o 12.5.")
             }
+            GarbageError::FactorRequired { code, min, max } => format!(
+                "La tarifa {code} tiene un rango: escriba el factor mensual del servicio, entre {} y {} UMA.",
+                min.normalize(),
+                max.normalize()
+            ),
+            GarbageError::FactorNotTaken { code, fixed } => format!(
+                "La tarifa {code} tiene un factor fijo de {} UMA al mes: deje vacío el factor.",
+                fixed.normalize()
+            ),
+            GarbageError::FactorOutOfRange { code, min, max } => format!(
+                "El factor mensual de la tarifa {code} debe estar entre {} y {} UMA.",
+                min.normalize(),
+                max.normalize()
+            ),
+            GarbageError::BadQuantity(s) => format!(
+                "«{s}» no es un número de servicios: escriba un número entero de 1 a {MAX_SERVICES}, por ejemplo 2."
+            ),
             GarbageError::BadReason => format!(
                 "Escriba el motivo (de {MIN_REASON_CHARS} a {MAX_REASON_CHARS} caracteres): quedará en la bitácora."
             ),
@@ -170,8 +223,37 @@ impl GarbageError {
     pub fn status(&self) -> u16 {
         match self {
             GarbageError::NoGroup(_) => 500,
-            GarbageError::BadMonth(_) | GarbageError::BadDate(_) | GarbageError::BadFactor(_) => 400,
+            GarbageError::BadMonth(_)
+            | GarbageError::BadDate(_)
+            | GarbageError::BadFactor(_)
+            | GarbageError::BadQuantity(_) => 400,
             _ => 422,
+        }
+    }
+
+    /// The form field the refusal is about (`tarifa`, `factor`,
+    /// `cantidad`, `motivo`, `desde`), for the page's error summary to
+    /// link to; `None` when it is about no one field.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            GarbageError::BadMonth(_) | GarbageError::NoGroup(_) => None,
+            GarbageError::BadDate(_) => Some("desde"),
+            GarbageError::NotMonthly { .. } | GarbageError::NotStaffSet { .. } | GarbageError::NotPerService { .. } => {
+                Some("tarifa")
+            }
+            GarbageError::BadFactor(_)
+            | GarbageError::FactorRequired { .. }
+            | GarbageError::FactorNotTaken { .. }
+            | GarbageError::FactorOutOfRange { .. } => Some("factor"),
+            GarbageError::BadQuantity(_) => Some("cantidad"),
+            GarbageError::BadReason => Some("motivo"),
+            GarbageError::Quote { source, .. } => match source {
+                QuoteError::OutOfRange { .. } | QuoteError::NotARange | QuoteError::StaffSetsAmount { .. } => {
+                    Some("factor")
+                }
+                QuoteError::Quantity(_) => Some("cantidad"),
+                _ => None,
+            },
         }
     }
 }
@@ -186,12 +268,18 @@ fn of_procedure(m: &Municipality, t: &Tariff) -> bool {
     m.tariff_group(&t.group).is_some_and(|g| g.procedure == PROCEDURE)
 }
 
+/// A monthly tariff: unit `month`, a fixed factor or a range (whose
+/// factor each service's registration sets).
 fn is_monthly(m: &Municipality, t: &Tariff) -> bool {
-    of_procedure(m, t) && t.unit == Unit::Month && matches!(t.rate, Rate::Uma(_))
+    of_procedure(m, t) && t.unit == Unit::Month && matches!(t.rate, Rate::Uma(_) | Rate::UmaRange { .. })
 }
 
 fn is_staff_set(m: &Municipality, t: &Tariff) -> bool {
     of_procedure(m, t) && t.unit == Unit::Item && matches!(t.rate, Rate::UmaRange { .. })
+}
+
+fn is_per_service(m: &Municipality, t: &Tariff) -> bool {
+    of_procedure(m, t) && t.unit == Unit::Item && matches!(t.rate, Rate::Uma(_))
 }
 
 fn in_force(m: &Municipality, on: NaiveDate, keep: impl Fn(&Municipality, &Tariff) -> bool) -> Vec<&Tariff> {
@@ -200,7 +288,8 @@ fn in_force(m: &Municipality, on: NaiveDate, keep: impl Fn(&Municipality, &Tarif
         .unwrap_or_default()
 }
 
-/// The monthly garbage tariffs in force on `on`, in the file's order.
+/// The monthly garbage tariffs in force on `on` (fixed and range), in the
+/// file's order.
 pub fn monthly_tariffs(m: &Municipality, on: NaiveDate) -> Vec<&Tariff> {
     in_force(m, on, is_monthly)
 }
@@ -209,6 +298,12 @@ pub fn monthly_tariffs(m: &Municipality, on: NaiveDate) -> Vec<&Tariff> {
 /// `on`, in the file's order.
 pub fn staff_set_tariffs(m: &Municipality, on: NaiveDate) -> Vec<&Tariff> {
     in_force(m, on, is_staff_set)
+}
+
+/// The garbage tariffs charged per service at a fixed factor (inciso g),
+/// in force on `on`, in the file's order.
+pub fn per_service_tariffs(m: &Municipality, on: NaiveDate) -> Vec<&Tariff> {
+    in_force(m, on, is_per_service)
 }
 
 /// The monthly tariff `code` in force on `on`, or why it is not one.
@@ -222,6 +317,73 @@ pub fn monthly_tariff<'m>(m: &'m Municipality, code: &str, on: NaiveDate) -> Res
     })
 }
 
+/// A service's registration, decided: its monthly tariff and, for a range
+/// tariff, the monthly factor the treasury set within the range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceTerms {
+    pub tariff: String,
+    pub tariff_name: String,
+    /// The monthly factor in UMA of a range tariff; `None` under a fixed one.
+    pub factor: Option<Decimal>,
+    /// Why (optional; e.g. what sets the factor): kept with the service and
+    /// in the audit trail.
+    pub reason: Option<String>,
+}
+
+/// Decides a service's registration on `on` under `code` (one of
+/// [`monthly_tariffs`]): a range tariff needs a factor within its range,
+/// a fixed one takes none (`factor` empty). The reason is optional; when
+/// given, it is [`MIN_REASON_CHARS`] to [`MAX_REASON_CHARS`] characters.
+pub fn service_terms(
+    m: &Municipality,
+    code: &str,
+    factor: &str,
+    reason: &str,
+    on: NaiveDate,
+) -> Result<ServiceTerms, GarbageError> {
+    let t = monthly_tariff(m, code, on)?;
+    let typed = factor.trim();
+    let factor = match &t.rate {
+        Rate::UmaRange { min, max } if typed.is_empty() => {
+            return Err(GarbageError::FactorRequired { code: t.code.clone(), min: *min, max: *max })
+        }
+        Rate::UmaRange { min, max } => {
+            let f = parse_factor(typed)?;
+            if f < *min || f > *max {
+                return Err(GarbageError::FactorOutOfRange { code: t.code.clone(), min: *min, max: *max });
+            }
+            Some(f.normalize())
+        }
+        Rate::Uma(fixed) if !typed.is_empty() => {
+            return Err(GarbageError::FactorNotTaken { code: t.code.clone(), fixed: *fixed })
+        }
+        _ => None,
+    };
+    let reason = reason.trim();
+    if !reason.is_empty() && !(MIN_REASON_CHARS..=MAX_REASON_CHARS).contains(&reason.chars().count()) {
+        return Err(GarbageError::BadReason);
+    }
+    Ok(ServiceTerms {
+        tariff: t.code.clone(),
+        tariff_name: t.name.clone(),
+        factor,
+        reason: (!reason.is_empty()).then(|| reason.to_string()),
+    })
+}
+
+/// One month of a service under `tariff` (with its factor, for a range
+/// tariff) quoted on `on`: what it would owe a month at that day's UMA.
+pub fn service_quote(
+    m: &Municipality,
+    tariff: &str,
+    factor: Option<Decimal>,
+    on: NaiveDate,
+) -> Result<TariffQuote, GarbageError> {
+    let quote_err = |source| GarbageError::Quote { code: tariff.to_string(), source };
+    let uma_table = m.uma_table().map_err(|_| quote_err(QuoteError::NoUma(on)))?;
+    tariffs::quote(&m.tariff_schedules, &uma_table, tariff, Decimal::ONE, on, factor).map_err(quote_err)
+}
+
 /// What one monthly tariff charges for a month.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MonthlyFee {
@@ -231,51 +393,95 @@ pub struct MonthlyFee {
     pub fee: Centavos,
 }
 
+/// A monthly range tariff: each service's fee is its own factor's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonthlyRange {
+    pub tariff: String,
+    /// The concept of its group (`basura`).
+    pub concept: String,
+    pub min: Decimal,
+    pub max: Decimal,
+}
+
 /// Every monthly tariff's fee for a month: what the generation charges.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MonthlyFees {
     pub month: Month,
     /// The UMA the fees were quoted with (that of the month's first day).
     pub uma: Decimal,
+    /// The fixed monthly tariffs' fees.
     pub fees: Vec<MonthlyFee>,
+    /// The range monthly tariffs, whose fee is quoted with each service's
+    /// factor ([`MonthlyFees::fee_for`]).
+    pub ranges: Vec<MonthlyRange>,
+    /// The schedule in force on the month's first day (none or one) and
+    /// the UMA table, to quote a range tariff with a service's factor.
+    schedule: Vec<TariffSchedule>,
+    uma_table: UmaTable,
 }
 
 impl MonthlyFees {
+    /// The fee of a FIXED monthly tariff.
     pub fn of(&self, tariff: &str) -> Option<&MonthlyFee> {
         self.fees.iter().find(|f| f.tariff == tariff)
     }
+
+    /// What a service under `tariff` owes for the month: a fixed tariff's
+    /// fee (`factor` `None`), or `factor` × one month × the UMA of the
+    /// month's first day for a range tariff, through [`tariffs::quote`]
+    /// (one rounding). `None` when the pair does not fit the month's
+    /// tariffs: not a monthly tariff, a range without a factor, a fixed
+    /// tariff with one, or a factor outside the range.
+    pub fn fee_for(&self, tariff: &str, factor: Option<Decimal>) -> Option<MonthlyFee> {
+        let Some(factor) = factor else { return self.of(tariff).cloned() };
+        let range = self.ranges.iter().find(|r| r.tariff == tariff)?;
+        let on = self.month.first_day();
+        let q = tariffs::quote(&self.schedule, &self.uma_table, tariff, Decimal::ONE, on, Some(factor)).ok()?;
+        Some(MonthlyFee { tariff: range.tariff.clone(), concept: range.concept.clone(), fee: q.fee })
+    }
 }
 
-/// The fee of each monthly tariff for `month`: one month of the tariff,
-/// quoted on the month's first day (the schedule and the UMA in force that
-/// day) through [`tariffs::quote`].
+/// The fee of each fixed monthly tariff for `month`: one month of the
+/// tariff, quoted on the month's first day (the schedule and the UMA in
+/// force that day) through [`tariffs::quote`]; and the range monthly
+/// tariffs of that day, quoted per service by [`MonthlyFees::fee_for`].
 pub fn monthly_fees(m: &Municipality, month: Month) -> Result<MonthlyFees, GarbageError> {
     let on = month.first_day();
     let no_uma = || GarbageError::Quote { code: String::new(), source: QuoteError::NoUma(on) };
     let uma_table = m.uma_table().map_err(|_| no_uma())?;
     let uma = uma_table.value_on(on).ok_or_else(no_uma)?;
-    let mut fees = Vec::new();
+    let (mut fees, mut ranges) = (Vec::new(), Vec::new());
     for t in monthly_tariffs(m, on) {
+        let concept = m.tariff_group(&t.group).ok_or_else(|| GarbageError::NoGroup(t.code.clone()))?.concept.clone();
+        if let Rate::UmaRange { min, max } = t.rate {
+            ranges.push(MonthlyRange { tariff: t.code.clone(), concept, min, max });
+            continue;
+        }
         let q = tariffs::quote(&m.tariff_schedules, &uma_table, &t.code, Decimal::ONE, on, None)
             .map_err(|source| GarbageError::Quote { code: t.code.clone(), source })?;
-        let concept = m.tariff_group(&t.group).ok_or_else(|| GarbageError::NoGroup(t.code.clone()))?.concept.clone();
         fees.push(MonthlyFee { tariff: t.code.clone(), concept, fee: q.fee });
     }
-    Ok(MonthlyFees { month, uma, fees })
+    let schedule = tariffs::schedule_on(&m.tariff_schedules, on).cloned().into_iter().collect();
+    Ok(MonthlyFees { month, uma, fees, ranges, schedule, uma_table })
 }
 
-/// An amount set by staff, decided: the charge to put on the account.
+/// A charge staff put on an account, decided: an amount set within a range
+/// tariff ([`staff_charge`]) or N services charged per service
+/// ([`per_service_charge`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StaffCharge {
     pub tariff: String,
     pub tariff_name: String,
     /// The concept of its group (`multa_basura` for fines, `basura` for
-    /// special services).
+    /// special services and services charged per service).
     pub concept: String,
     /// Whether the concept is a fine (component `multas`).
     pub fine: bool,
-    /// The factor staff set, in UMA (within the tariff's range).
+    /// The factor in UMA per unit: the one staff set within the tariff's
+    /// range, or the fixed one of a tariff charged per service.
     pub factor: Decimal,
+    /// How many services (1 for an amount set within a range).
+    pub quantity: u32,
     /// The UMA it was quoted with.
     pub uma: Decimal,
     pub fee: Centavos,
@@ -301,6 +507,57 @@ pub fn parse_factor(s: &str) -> Result<Decimal, GarbageError> {
     plain.then(|| typed.parse::<Decimal>().ok()).flatten().ok_or_else(|| GarbageError::BadFactor(s.trim().to_string()))
 }
 
+/// Reads a number of services as staff type it: a whole number from 1 to
+/// [`MAX_SERVICES`] (`2`, not `2.0`, `0` or `dos`).
+pub fn parse_services(s: &str) -> Result<u32, GarbageError> {
+    let typed = s.trim();
+    let digits = !typed.is_empty() && typed.len() <= 4 && typed.bytes().all(|b| b.is_ascii_digit());
+    digits
+        .then(|| typed.parse::<u32>().ok())
+        .flatten()
+        .filter(|n| (1..=MAX_SERVICES).contains(n))
+        .ok_or_else(|| GarbageError::BadQuantity(typed.to_string()))
+}
+
+fn checked_reason(reason: &str) -> Result<&str, GarbageError> {
+    let reason = reason.trim();
+    if !(MIN_REASON_CHARS..=MAX_REASON_CHARS).contains(&reason.chars().count()) {
+        return Err(GarbageError::BadReason);
+    }
+    Ok(reason)
+}
+
+/// Quotes `quantity` of `t` on `on` (with `factor` for a range) through
+/// [`tariffs::quote`]: the charge to put on the account.
+fn decided_charge(
+    m: &Municipality,
+    t: &Tariff,
+    quantity: u32,
+    factor: Option<Decimal>,
+    reason: &str,
+    on: NaiveDate,
+) -> Result<StaffCharge, GarbageError> {
+    let code = &t.code;
+    let uma_table =
+        m.uma_table().map_err(|_| GarbageError::Quote { code: code.clone(), source: QuoteError::NoUma(on) })?;
+    let q = tariffs::quote(&m.tariff_schedules, &uma_table, code, Decimal::from(quantity), on, factor)
+        .map_err(|source| GarbageError::Quote { code: code.clone(), source })?;
+    let concept = m.tariff_group(&t.group).ok_or_else(|| GarbageError::NoGroup(code.clone()))?.concept.clone();
+    Ok(StaffCharge {
+        tariff: code.clone(),
+        tariff_name: t.name.clone(),
+        fine: m.component_of(&concept) == Component::Multas,
+        concept,
+        factor: q.factor,
+        quantity,
+        uma: q.uma.map(|u| u.daily_value).unwrap_or_default(),
+        fee: q.fee,
+        set_on: on,
+        due_date: on + Days::new(STAFF_CHARGE_DUE_DAYS),
+        reason: reason.to_string(),
+    })
+}
+
 /// Decides an amount set by staff on `on`: the tariff must be one of
 /// [`staff_set_tariffs`], the factor within its range
 /// ([`tariffs::quote`] refuses it outside), the reason given.
@@ -317,27 +574,29 @@ pub fn staff_charge(
         return Err(GarbageError::NotStaffSet { code, on, known: allowed.iter().map(|t| t.code.clone()).collect() });
     };
     let factor = parse_factor(factor)?;
-    let reason = reason.trim();
-    if !(MIN_REASON_CHARS..=MAX_REASON_CHARS).contains(&reason.chars().count()) {
-        return Err(GarbageError::BadReason);
-    }
-    let uma_table =
-        m.uma_table().map_err(|_| GarbageError::Quote { code: code.clone(), source: QuoteError::NoUma(on) })?;
-    let q = tariffs::quote(&m.tariff_schedules, &uma_table, &t.code, Decimal::ONE, on, Some(factor))
-        .map_err(|source| GarbageError::Quote { code: code.clone(), source })?;
-    let concept = m.tariff_group(&t.group).ok_or_else(|| GarbageError::NoGroup(code.clone()))?.concept.clone();
-    Ok(StaffCharge {
-        tariff: t.code.clone(),
-        tariff_name: t.name.clone(),
-        fine: m.component_of(&concept) == Component::Multas,
-        concept,
-        factor: q.factor,
-        uma: q.uma.map(|u| u.daily_value).unwrap_or_default(),
-        fee: q.fee,
-        set_on: on,
-        due_date: on + Days::new(STAFF_CHARGE_DUE_DAYS),
-        reason: reason.to_string(),
-    })
+    let reason = checked_reason(reason)?;
+    decided_charge(m, t, 1, Some(factor), reason, on)
+}
+
+/// Decides `quantity` services of a tariff charged per service (one of
+/// [`per_service_tariffs`]) on `on`: its fixed factor × the number of
+/// services × the UMA of the day, rounded once; the reason (e.g. the
+/// event's date) given.
+pub fn per_service_charge(
+    m: &Municipality,
+    code: &str,
+    quantity: &str,
+    reason: &str,
+    on: NaiveDate,
+) -> Result<StaffCharge, GarbageError> {
+    let code = code.trim().to_ascii_uppercase();
+    let allowed = per_service_tariffs(m, on);
+    let Some(t) = allowed.iter().find(|t| t.code == code) else {
+        return Err(GarbageError::NotPerService { code, on, known: allowed.iter().map(|t| t.code.clone()).collect() });
+    };
+    let quantity = parse_services(quantity)?;
+    let reason = checked_reason(reason)?;
+    decided_charge(m, t, quantity, None, reason, on)
 }
 
 #[cfg(all(test, feature = "ssr"))]
@@ -375,7 +634,7 @@ mod tests {
     }
 
     #[test]
-    fn the_monthly_tariffs_are_the_procedures_fixed_monthly_ones() {
+    fn the_monthly_tariffs_are_the_procedures_monthly_ones_fixed_or_ranged() {
         let m = loreto();
         let codes: Vec<&str> = monthly_tariffs(&m, d(2026, 3, 1)).iter().map(|t| t.code.as_str()).collect();
         assert_eq!(
@@ -391,13 +650,17 @@ mod tests {
                 "BAS-D-DIARIO",
                 "BAS-E-2S",
                 "BAS-E-DIARIO",
-                "BAS-F-2S"
+                "BAS-F-2S",
+                "BAS-I"
             ]
         );
         let staff: Vec<&str> = staff_set_tariffs(&m, d(2026, 3, 1)).iter().map(|t| t.code.as_str()).collect();
         assert_eq!(staff, ["BAS-H", "BAS-J", "BAS-K", "BAS-L"]);
+        let per_service: Vec<&str> = per_service_tariffs(&m, d(2026, 3, 1)).iter().map(|t| t.code.as_str()).collect();
+        assert_eq!(per_service, ["BAS-G-200", "BAS-G-300", "BAS-G-500"]);
         assert_eq!(monthly_tariff(&m, "bas-c-2s", d(2026, 3, 1)).unwrap().code, "BAS-C-2S");
-        for not in ["BAS-I", "BAS-K", "BAS-G-200", "ANU-I-A", "NADA"] {
+        assert_eq!(monthly_tariff(&m, "bas-i", d(2026, 3, 1)).unwrap().code, "BAS-I");
+        for not in ["BAS-K", "BAS-G-200", "ANU-I-A", "NADA"] {
             let e = monthly_tariff(&m, not, d(2026, 3, 1)).unwrap_err();
             assert!(matches!(&e, GarbageError::NotMonthly { code, .. } if code == not), "{e:?}");
             assert!(e.message_es().contains("BAS-A-2S"), "{}", e.message_es());
@@ -413,6 +676,7 @@ mod tests {
         assert_eq!((march.uma, march.of("BAS-C-2S").unwrap().fee), (dec!(117.31), Centavos(187_696)));
         assert_eq!(march.of("BAS-C-2S").unwrap().concept, "basura");
         assert_eq!(march.fees.len(), 11);
+        assert_eq!(march.ranges.iter().map(|r| r.tariff.as_str()).collect::<Vec<_>>(), ["BAS-I"]);
         let january = monthly_fees(&m, Month::parse("2026-01").unwrap()).unwrap();
         assert_eq!(january.of("BAS-C-2S").unwrap().fee, Centavos(181_024));
         // BAS-E-DIARIO = 70 UMA: 70 × 117.31 = 8,211.70.
@@ -450,5 +714,95 @@ mod tests {
         );
         assert_eq!(staff_charge(&m, "BAS-K", "-60", "Tiró escombro", on), Err(GarbageError::BadFactor("-60".into())));
         assert_eq!(staff_charge(&m, "BAS-K", "60", "corto", on), Err(GarbageError::BadReason));
+    }
+
+    #[test]
+    fn a_range_monthly_service_needs_its_factor_within_the_range() {
+        let m = loreto();
+        let on = d(2026, 3, 1);
+        let terms = service_terms(&m, "bas-i", " 40 ", "Recolectora privada, 12 toneladas al mes", on).unwrap();
+        assert_eq!(
+            (terms.tariff.as_str(), terms.factor, terms.reason.as_deref()),
+            ("BAS-I", Some(dec!(40)), Some("Recolectora privada, 12 toneladas al mes"))
+        );
+        assert_eq!(service_terms(&m, "BAS-I", "15", "", on).unwrap().factor, Some(dec!(15)));
+        assert_eq!(
+            service_terms(&m, "BAS-I", "100,0", " ", on).unwrap(),
+            ServiceTerms {
+                tariff: "BAS-I".into(),
+                tariff_name: terms.tariff_name.clone(),
+                factor: Some(dec!(100)),
+                reason: None,
+            }
+        );
+        let out = service_terms(&m, "BAS-I", "14.99", "", on).unwrap_err();
+        assert_eq!(out.message_es(), "El factor mensual de la tarifa BAS-I debe estar entre 15 y 100 UMA.");
+        assert_eq!((out.status(), out.field()), (422, Some("factor")));
+        assert!(matches!(service_terms(&m, "BAS-I", "100.5", "", on), Err(GarbageError::FactorOutOfRange { .. })));
+        let missing = service_terms(&m, "BAS-I", "", "", on).unwrap_err();
+        assert!(matches!(missing, GarbageError::FactorRequired { .. }), "{missing:?}");
+        assert!(missing.message_es().contains("entre 15 y 100 UMA"), "{}", missing.message_es());
+        assert_eq!(service_terms(&m, "BAS-I", "cuarenta", "", on), Err(GarbageError::BadFactor("cuarenta".into())));
+        // A fixed tariff takes no factor.
+        assert_eq!(service_terms(&m, "BAS-C-2S", "", "", on).unwrap().factor, None);
+        let fixed = service_terms(&m, "BAS-C-2S", "16", "", on).unwrap_err();
+        assert_eq!(fixed, GarbageError::FactorNotTaken { code: "BAS-C-2S".into(), fixed: dec!(16) });
+        assert!(fixed.message_es().contains("factor fijo de 16 UMA"), "{}", fixed.message_es());
+        // A reason, when given, is a few words.
+        assert_eq!(service_terms(&m, "BAS-I", "40", "corto", on), Err(GarbageError::BadReason));
+        assert!(matches!(service_terms(&m, "BAS-K", "60", "", on), Err(GarbageError::NotMonthly { .. })));
+    }
+
+    #[test]
+    fn a_range_monthly_service_is_charged_its_own_factor_at_the_first_days_uma() {
+        let m = loreto();
+        let march = monthly_fees(&m, Month::parse("2026-03").unwrap()).unwrap();
+        // 40 × 1 month × 117.31 = 4,692.40
+        let fee = march.fee_for("BAS-I", Some(dec!(40))).unwrap();
+        assert_eq!((fee.tariff.as_str(), fee.concept.as_str(), fee.fee), ("BAS-I", "basura", Centavos(469_240)));
+        // 15.5 × 117.31 = 1,818.305 → 1,818.31 (one rounding)
+        assert_eq!(march.fee_for("BAS-I", Some(dec!(15.5))).unwrap().fee, Centavos(181_831));
+        // January 2026, before February's UMA: 40 × 113.14 = 4,525.60
+        let january = monthly_fees(&m, Month::parse("2026-01").unwrap()).unwrap();
+        assert_eq!(january.fee_for("BAS-I", Some(dec!(40))).unwrap().fee, Centavos(452_560));
+        // What does not fit the month's tariffs has no fee.
+        assert_eq!(march.fee_for("BAS-I", None), None);
+        assert_eq!(march.fee_for("BAS-I", Some(dec!(101))), None);
+        assert_eq!(march.fee_for("BAS-C-2S", Some(dec!(16))), None);
+        assert_eq!(march.fee_for("BAS-K", Some(dec!(60))), None);
+        assert_eq!(march.fee_for("BAS-C-2S", None).unwrap().fee, Centavos(187_696));
+        // What a service would owe a month at a day's UMA.
+        assert_eq!(service_quote(&m, "BAS-I", Some(dec!(40)), d(2026, 11, 21)).unwrap().fee, Centavos(469_240));
+    }
+
+    #[test]
+    fn services_charged_per_service_are_their_fixed_factor_times_the_count() {
+        let m = loreto();
+        let on = d(2026, 11, 21);
+        let hall = per_service_charge(&m, "bas-g-300", " 2 ", "Fiestas del 28 y 29 de noviembre", on).unwrap();
+        // 2 × 20 × 117.31 = 4,692.40
+        assert_eq!((hall.fee, hall.factor, hall.quantity), (Centavos(469_240), dec!(20), 2));
+        assert_eq!(
+            (hall.concept.as_str(), hall.fine, hall.period_prefix()),
+            ("basura", false, "SERV-20261121-".into())
+        );
+        assert_eq!(hall.due_date, d(2026, 12, 6));
+        // 1 × 30 × 117.31 = 3,519.30
+        assert_eq!(
+            per_service_charge(&m, "BAS-G-500", "1", "Boda del 5 de diciembre", on).unwrap().fee,
+            Centavos(351_930)
+        );
+        for bad in ["0", "1.5", "2.0", "dos", "", "-1", "10000", "+3"] {
+            let e = per_service_charge(&m, "BAS-G-300", bad, "Fiesta del 28 de noviembre", on).unwrap_err();
+            assert_eq!(e, GarbageError::BadQuantity(bad.into()), "{bad}");
+            assert_eq!((e.status(), e.field()), (400, Some("cantidad")));
+        }
+        assert_eq!(per_service_charge(&m, "BAS-G-300", "9999", "Temporada de fiestas", on).unwrap().quantity, 9999);
+        for not in ["BAS-K", "BAS-I", "BAS-C-2S", "NADA"] {
+            let e = per_service_charge(&m, not, "1", "Fiesta del 28 de noviembre", on).unwrap_err();
+            assert!(matches!(&e, GarbageError::NotPerService { code, .. } if code == not), "{e:?}");
+            assert!(e.message_es().contains("BAS-G-200, BAS-G-300, BAS-G-500"), "{}", e.message_es());
+        }
+        assert_eq!(per_service_charge(&m, "BAS-G-200", "1", "corto", on), Err(GarbageError::BadReason));
     }
 }

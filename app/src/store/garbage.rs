@@ -1,8 +1,9 @@
 //! Garbage collection for businesses ([`crate::domain::garbage`]): the
-//! registry of which accounts receive the monthly service (start, end),
-//! the month's charges generated for every service active in it, and the
-//! amounts the treasury sets within a range tariff (fines, special
-//! services), each a charge of the account.
+//! registry of which accounts receive the monthly service (start, end; the
+//! monthly factor of a range tariff), the month's charges generated for
+//! every service active in it, and the amounts the treasury sets within a
+//! range tariff (fines, special services) or charges per service (N
+//! services at a fixed factor), each a charge of the account.
 //!
 //! Every rule is one transaction that also appends its audit entry; a
 //! refusal ([`GarbageRefusal`]) writes nothing. The generation is
@@ -24,7 +25,7 @@ use super::dialect::Stmt;
 use super::records::{date_to_db, timestamp_to_db, ChargeStatus, DbDate, DbTime};
 use super::{query_err, Conn, Store, StoreError};
 use crate::domain::account::AccountNumber;
-use crate::domain::garbage::{MonthlyFees, StaffCharge};
+use crate::domain::garbage::{MonthlyFees, ServiceTerms, StaffCharge};
 use crate::domain::money::Centavos;
 
 /// A business's garbage service, with its account and taxpayer.
@@ -36,6 +37,11 @@ pub struct GarbageService {
     pub taxpayer: String,
     /// The monthly tariff's code (`BAS-C-2S`).
     pub tariff: String,
+    /// The monthly factor in UMA set at registration under a range tariff
+    /// (`BAS-I`); `None` under a fixed one.
+    pub factor: Option<Decimal>,
+    /// Why (optional), as given at registration.
+    pub reason: Option<String>,
     pub starts_on: NaiveDate,
     /// The last day served; `None` while it goes on.
     pub ends_on: Option<NaiveDate>,
@@ -81,7 +87,10 @@ pub struct GarbageStaffCharge {
     pub tariff: String,
     pub concept: String,
     pub period: String,
+    /// UMA per service: set within the range, or the tariff's fixed one.
     pub factor: Decimal,
+    /// How many services (1 for an amount set within a range).
+    pub quantity: i64,
     pub uma: Decimal,
     pub fee: Centavos,
     pub reason: String,
@@ -102,8 +111,8 @@ pub enum GarbageRefusal {
     NotServed(String),
     #[error("the end precedes the service's start, {0}")]
     EndsBeforeStart(NaiveDate),
-    #[error("account {account}'s service is under {tariff}, no monthly tariff of {month}")]
-    Unpriced { account: String, tariff: String, month: String },
+    #[error("account {account}'s service is under {tariff} (factor {factor:?}), no monthly tariff of {month}")]
+    Unpriced { account: String, tariff: String, factor: Option<Decimal>, month: String },
 }
 
 impl GarbageRefusal {
@@ -130,10 +139,16 @@ impl GarbageRefusal {
             GarbageRefusal::EndsBeforeStart(start) => {
                 format!("La baja no puede ser anterior al inicio del servicio ({}).", day(start))
             }
-            GarbageRefusal::Unpriced { account, tariff, month } => format!(
+            GarbageRefusal::Unpriced { account, tariff, factor: None, month } => format!(
                 "El servicio de la cuenta {account} tiene la tarifa {tariff}, que no es una tarifa mensual de \
-                 recolección vigente en {month}: corrija ese servicio (baja y alta) y vuelva a generar. \
-                 No se generó ningún cargo."
+                 recolección vigente en {month} con factor fijo: corrija ese servicio (baja y alta) y vuelva a \
+                 generar. No se generó ningún cargo."
+            ),
+            GarbageRefusal::Unpriced { account, tariff, factor: Some(f), month } => format!(
+                "El servicio de la cuenta {account} tiene la tarifa {tariff} con un factor de {} UMA al mes, que \
+                 no cabe en una tarifa mensual con rango vigente en {month}: corrija ese servicio (baja y alta) y \
+                 vuelva a generar. No se generó ningún cargo.",
+                f.normalize()
             ),
         }
     }
@@ -150,7 +165,7 @@ impl GarbageRefusal {
 
 macro_rules! service_select {
     () => {
-        "SELECT s.id, s.account_id, a.number AS account, t.name AS taxpayer, s.tariff, \
+        "SELECT s.id, s.account_id, a.number AS account, t.name AS taxpayer, s.tariff, s.factor, s.reason, \
          {date_text:s.starts_on} AS starts_on, {date_text:s.ends_on} AS ends_on, \
          {ts_text:s.created_at} AS created_at, s.created_by \
          FROM garbage_services s JOIN accounts a ON a.id = s.account_id JOIN taxpayers t ON t.id = a.taxpayer_id "
@@ -165,8 +180,8 @@ static SERVICE_FROM: Stmt = Stmt::new(concat!(
 static OPEN_SERVICE: Stmt = Stmt::new(concat!(service_select!(), "WHERE s.account_id = $1 AND s.ends_on IS NULL"));
 static SERVICE_BY_ID: Stmt = Stmt::new(concat!(service_select!(), "WHERE s.id = $1"));
 static INSERT_SERVICE: Stmt = Stmt::new(
-    "INSERT INTO garbage_services (account_id, tariff, starts_on, created_at, created_by) \
-     VALUES ($1, $2, {date:$3}, {ts:$4}, $5) RETURNING id",
+    "INSERT INTO garbage_services (account_id, tariff, factor, reason, starts_on, created_at, created_by) \
+     VALUES ($1, $2, $3, $4, {date:$5}, {ts:$6}, $7) RETURNING id",
 );
 static END_SERVICE: Stmt = Stmt::new(
     "UPDATE garbage_services SET ends_on = {date:$2}, ended_at = {ts:$3}, ended_by = $4 \
@@ -191,14 +206,14 @@ static INSERT_CHARGE: Stmt = Stmt::new(
      VALUES ($1, $2, $3, {date:$4}, $5) RETURNING id",
 );
 static INSERT_STAFF_CHARGE: Stmt = Stmt::new(
-    "INSERT INTO garbage_staff_charges (charge_id, tariff, factor, uma, fee_centavos, reason, set_on, created_at, \
-     created_by) VALUES ($1, $2, $3, $4, $5, $6, {date:$7}, {ts:$8}, $9) RETURNING id",
+    "INSERT INTO garbage_staff_charges (charge_id, tariff, factor, quantity, uma, fee_centavos, reason, set_on, \
+     created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, {date:$8}, {ts:$9}, $10) RETURNING id",
 );
 macro_rules! staff_charge_select {
     () => {
         "SELECT g.id, g.charge_id, a.number AS account, t.name AS taxpayer, g.tariff, c.concept, c.period, g.factor, \
-         g.uma, g.fee_centavos, g.reason, {date_text:g.set_on} AS set_on, {date_text:c.due_date} AS due_date, \
-         c.status, g.created_by \
+         g.quantity, g.uma, g.fee_centavos, g.reason, {date_text:g.set_on} AS set_on, \
+         {date_text:c.due_date} AS due_date, c.status, g.created_by \
          FROM garbage_staff_charges g JOIN charges c ON c.id = g.charge_id \
          JOIN accounts a ON a.id = c.account_id JOIN taxpayers t ON t.id = a.taxpayer_id "
     };
@@ -213,25 +228,38 @@ struct ServiceRow {
     account: String,
     taxpayer: String,
     tariff: String,
+    factor: Option<String>,
+    reason: Option<String>,
     starts_on: DbDate,
     ends_on: Option<DbDate>,
     created_at: DbTime,
     created_by: String,
 }
 
-impl From<ServiceRow> for GarbageService {
-    fn from(r: ServiceRow) -> GarbageService {
-        GarbageService {
+impl TryFrom<ServiceRow> for GarbageService {
+    type Error = StoreError;
+
+    fn try_from(r: ServiceRow) -> Result<GarbageService, StoreError> {
+        let factor = match r.factor.as_deref() {
+            None => None,
+            Some(f) => Some(
+                f.parse::<Decimal>()
+                    .map_err(|_| StoreError::Corrupt(format!("garbage service {}: factor {f:?}", r.id)))?,
+            ),
+        };
+        Ok(GarbageService {
             id: r.id,
             account_id: r.account_id,
             account: r.account,
             taxpayer: r.taxpayer,
             tariff: r.tariff,
+            factor,
+            reason: r.reason,
             starts_on: r.starts_on.0,
             ends_on: r.ends_on.map(|d| d.0),
             created_at: r.created_at.0,
             created_by: r.created_by,
-        }
+        })
     }
 }
 
@@ -245,6 +273,7 @@ struct StaffChargeRow {
     concept: String,
     period: String,
     factor: String,
+    quantity: i64,
     uma: String,
     fee_centavos: i64,
     reason: String,
@@ -270,6 +299,7 @@ impl TryFrom<StaffChargeRow> for GarbageStaffCharge {
             tariff: r.tariff,
             concept: r.concept,
             period: r.period,
+            quantity: r.quantity,
             fee: Centavos(r.fee_centavos),
             reason: r.reason,
             set_on: r.set_on.0,
@@ -303,7 +333,7 @@ impl<C: DerefMut<Target = AnyConnection> + Send> Conn<C> {
             .fetch_all(self.c())
             .await
             .map_err(query_err("read garbage services"))?;
-        Ok(rows.into_iter().map(GarbageService::from).collect())
+        rows.into_iter().map(GarbageService::try_from).collect()
     }
 
     async fn staff_charges_where(
@@ -325,15 +355,17 @@ fn service_missing(id: i64) -> StoreError {
 }
 
 impl Store {
-    /// Registers the monthly service of `account` under `tariff` (a
-    /// monthly tariff the caller checked) from `starts_on`. Refused when
-    /// the account is unknown, or already has a service that has not ended
-    /// before `starts_on` (one service at a time).
-    #[tracing::instrument(name = "store.start_garbage_service", skip(self, now))]
+    /// Registers the monthly service of `account` under `terms` (a monthly
+    /// tariff and, for a range, its factor, as
+    /// [`crate::domain::garbage::service_terms`] decided them) from
+    /// `starts_on`. Refused when the account is unknown, or already has a
+    /// service that has not ended before `starts_on` (one service at a
+    /// time).
+    #[tracing::instrument(name = "store.start_garbage_service", skip(self, terms, now), fields(tariff = %terms.tariff))]
     pub async fn start_garbage_service(
         &self,
         account: &AccountNumber,
-        tariff: &str,
+        terms: &ServiceTerms,
         starts_on: NaiveDate,
         actor: &str,
         now: DateTime<Utc>,
@@ -353,9 +385,12 @@ impl Store {
                 ends_on: s.ends_on,
             }));
         }
+        let factor = terms.factor.map(|f| f.normalize().to_string());
         let id: i64 = sqlx::query_scalar(tx.sql(&INSERT_SERVICE))
             .bind(account_id)
-            .bind(tariff)
+            .bind(&terms.tariff)
+            .bind(factor.clone())
+            .bind(terms.reason.clone())
             .bind(&day)
             .bind(&at)
             .bind(actor)
@@ -365,7 +400,8 @@ impl Store {
         let service =
             tx.services_where(&SERVICE_BY_ID, |q| q.bind(id)).await?.pop().ok_or_else(|| service_missing(id))?;
         let details = serde_json::json!({
-            "service_id": id, "account": service.account, "tariff": tariff, "starts_on": day,
+            "service_id": id, "account": service.account, "tariff": terms.tariff, "factor": factor,
+            "reason": terms.reason, "starts_on": day,
         });
         tx.audit(actor, AuditAction::GarbageServiceStarted, details, &at).await?;
         tx.commit().await?;
@@ -407,7 +443,8 @@ impl Store {
         }
         let details = serde_json::json!({
             "service_id": open.id, "account": open.account, "tariff": open.tariff,
-            "starts_on": date_to_db(open.starts_on), "ends_on": day,
+            "factor": open.factor.map(|f| f.normalize().to_string()), "starts_on": date_to_db(open.starts_on),
+            "ends_on": day,
         });
         tx.audit(actor, AuditAction::GarbageServiceEnded, details, &at).await?;
         tx.commit().await?;
@@ -424,13 +461,14 @@ impl Store {
     /// Generates the month's charges in ONE transaction (all or nothing):
     /// for every service active on some day of the month (started on or
     /// before its last day, not ended before its first), a charge of its
-    /// tariff's concept, period `YYYY-MM`, the fee `fees` gives its tariff,
-    /// due on the month's due date
+    /// tariff's concept, period `YYYY-MM`, the fee `fees` gives its tariff
+    /// (and its factor, under a range tariff), due on the month's due date
     /// ([`crate::domain::garbage::Month::due_date`]). A charge already
     /// there is left as it is. An account with two services in the month
     /// (one ended, the next started) is charged once, under the one that
     /// started first. Refused, with nothing written, when a service's
-    /// tariff has no fee for the month (no longer a monthly tariff).
+    /// tariff has no fee for the month (no longer a monthly tariff, or its
+    /// factor no longer fits it).
     #[tracing::instrument(name = "store.generate_garbage_charges", skip(self, fees, now), fields(month = %fees.month))]
     pub async fn generate_garbage_charges(
         &self,
@@ -452,10 +490,11 @@ impl Store {
             total: Centavos::ZERO,
         };
         for s in &services {
-            let Some(fee) = fees.of(&s.tariff) else {
+            let Some(fee) = fees.fee_for(&s.tariff, s.factor) else {
                 return Ok(Err(GarbageRefusal::Unpriced {
                     account: s.account.clone(),
                     tariff: s.tariff.clone(),
+                    factor: s.factor,
                     month: period,
                 }));
             };
@@ -486,10 +525,11 @@ impl Store {
         Ok(Ok(run))
     }
 
-    /// Puts an amount staff set (a fine, a special service) on `account`
-    /// as a charge of its concept, period `MULTA-YYYYMMDD-N` or
-    /// `SERV-YYYYMMDD-N` (N: the account's N-th of that day), with the
-    /// factor, the UMA, who and why kept beside it and in the audit trail.
+    /// Puts an amount staff set (a fine, a special service) or N services
+    /// charged per service on `account` as a charge of its concept, period
+    /// `MULTA-YYYYMMDD-N` or `SERV-YYYYMMDD-N` (N: the account's N-th of
+    /// that day), with the factor, the number of services, the UMA, who
+    /// and why kept beside it and in the audit trail.
     #[tracing::instrument(name = "store.set_garbage_charge", skip(self, charge, now), fields(tariff = %charge.tariff))]
     pub async fn set_garbage_charge(
         &self,
@@ -525,6 +565,7 @@ impl Store {
             .bind(charge_id)
             .bind(&charge.tariff)
             .bind(charge.factor.normalize().to_string())
+            .bind(i64::from(charge.quantity))
             .bind(charge.uma.normalize().to_string())
             .bind(charge.fee.0)
             .bind(&charge.reason)
@@ -537,6 +578,7 @@ impl Store {
         let details = serde_json::json!({
             "account": account.as_str(), "charge_id": charge_id, "tariff": charge.tariff,
             "concept": charge.concept, "period": period, "factor": charge.factor.normalize().to_string(),
+            "quantity": charge.quantity,
             "uma": charge.uma.normalize().to_string(), "amount_centavos": charge.fee.0,
             "due_date": date_to_db(charge.due_date), "reason": charge.reason,
         });
@@ -546,6 +588,18 @@ impl Store {
         })?;
         tx.commit().await?;
         Ok(Ok(set))
+    }
+
+    /// The service `id`, if there is one.
+    pub async fn garbage_service(&self, id: i64) -> Result<Option<GarbageService>, StoreError> {
+        let mut r = self.read().await?;
+        Ok(r.services_where(&SERVICE_BY_ID, |q| q.bind(id)).await?.pop())
+    }
+
+    /// The amount set by staff `id`, if there is one.
+    pub async fn garbage_staff_charge(&self, id: i64) -> Result<Option<GarbageStaffCharge>, StoreError> {
+        let mut r = self.read().await?;
+        Ok(r.staff_charges_where(&STAFF_CHARGE_BY_ID, id).await?.pop())
     }
 
     /// The latest `limit` amounts set by staff, newest first.

@@ -395,7 +395,7 @@ async fn the_permission_matrix_refuses_everyone_a_route_does_not_name() {
         staff(&app, name, &[role]).await;
     }
     // (method, path, the roles it admits); PHOTO: the desk's multipart photo form
-    let routes: [(&str, &str, &[Role]); 54] = [
+    let routes: [(&str, &str, &[Role]); 55] = [
         ("GET", "/personal/admin/personal", may::MANAGE_STAFF),
         ("POST", "/personal/admin/personal", may::MANAGE_STAFF),
         ("POST", "/personal/admin/personal/caja/estado", may::MANAGE_STAFF),
@@ -446,6 +446,7 @@ async fn the_permission_matrix_refuses_everyone_a_route_does_not_name() {
         ("GET", "/personal/tesoreria/basura", may::TREASURY),
         ("POST", "/personal/tesoreria/basura/alta", may::TREASURY),
         ("POST", "/personal/tesoreria/basura/multa", may::TREASURY),
+        ("POST", "/personal/tesoreria/basura/servicio", may::TREASURY),
         // The review of permit requests (server::permits).
         ("GET", "/personal/revision", may::REVIEW_PERMITS),
         ("GET", "/personal/revision/00000000000000000000000000000000", may::REVIEW_PERMITS),
