@@ -275,34 +275,15 @@ pub async fn fine(
         service_from: state.clock.today().to_string(),
         ..GarbageTyped::default()
     };
-    let refuse = |message: String, field: Option<&'static str>, status: StatusCode, typed: GarbageTyped| {
-        let (state, uri, headers, staff) = (&state, &uri, &headers, &staff);
-        async move { refused_page(state, uri, headers, staff, typed, "multa", field, message, status).await }
-    };
-    let account = match AccountNumber::parse(&typed.charge_account) {
-        Ok(a) => a,
-        Err(e) => return refuse(e.message_es(), Some("cuenta"), StatusCode::BAD_REQUEST, typed).await,
-    };
-    let today = state.clock.today();
     let decided = garbage::staff_charge(
         &state.municipality,
         &typed.charge_tariff,
         &typed.charge_factor,
         &typed.charge_reason,
-        today,
+        state.clock.today(),
     );
-    let charge = match decided {
-        Ok(c) => c,
-        Err(e) => return refuse(e.message_es(), e.field(), status_of(e.status()), typed).await,
-    };
-    match state.store.set_garbage_charge(&account, &charge, &staff.actor(), state.clock.now()).await {
-        Ok(Ok(set)) => {
-            tracing::info!(account = %set.account, period = %set.period, fee = set.fee.0, "garbage: amount set");
-            see_other(&format!("{HOME}?aviso=multa&cargo={}", set.id))
-        }
-        Ok(Err(r)) => refuse(r.message_es(), Some("cuenta"), status_of(r.status()), typed).await,
-        Err(e) => unavailable(e),
-    }
+    let account = typed.charge_account.clone();
+    charge_account(&state, &uri, &headers, &staff, typed, "multa", &account, decided).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -341,14 +322,6 @@ pub async fn per_service(
         service_from: state.clock.today().to_string(),
         ..GarbageTyped::default()
     };
-    let refuse = |message: String, field: Option<&'static str>, status: StatusCode, typed: GarbageTyped| {
-        let (state, uri, headers, staff) = (&state, &uri, &headers, &staff);
-        async move { refused_page(state, uri, headers, staff, typed, "servicio", field, message, status).await }
-    };
-    let account = match AccountNumber::parse(&typed.per_service_account) {
-        Ok(a) => a,
-        Err(e) => return refuse(e.message_es(), Some("cuenta"), StatusCode::BAD_REQUEST, typed).await,
-    };
     let decided = garbage::per_service_charge(
         &state.municipality,
         &typed.per_service_tariff,
@@ -356,6 +329,34 @@ pub async fn per_service(
         &typed.per_service_reason,
         state.clock.today(),
     );
+    let account = typed.per_service_account.clone();
+    charge_account(&state, &uri, &headers, &staff, typed, "servicio", &account, decided).await
+}
+
+/// The end of both ways staff put an amount on an account (a fine or
+/// special service set within its range, `form` "multa"; services charged
+/// at a fixed factor, "servicio"): the account is checked first, then
+/// what the domain decided; a charge becomes the account's debt and the
+/// page shows it back (`?aviso={form}&cargo=ID`). Any refusal re-renders
+/// the page with the typed values and the field at fault.
+#[allow(clippy::too_many_arguments)]
+async fn charge_account(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    staff: &Staff,
+    typed: GarbageTyped,
+    form: &'static str,
+    account: &str,
+    decided: Result<garbage::StaffCharge, garbage::GarbageError>,
+) -> Response {
+    let refuse = |message: String, field: Option<&'static str>, status: StatusCode, typed: GarbageTyped| async move {
+        refused_page(state, uri, headers, staff, typed, form, field, message, status).await
+    };
+    let account = match AccountNumber::parse(account) {
+        Ok(a) => a,
+        Err(e) => return refuse(e.message_es(), Some("cuenta"), StatusCode::BAD_REQUEST, typed).await,
+    };
     let charge = match decided {
         Ok(c) => c,
         Err(e) => return refuse(e.message_es(), e.field(), status_of(e.status()), typed).await,
@@ -363,10 +364,10 @@ pub async fn per_service(
     match state.store.set_garbage_charge(&account, &charge, &staff.actor(), state.clock.now()).await {
         Ok(Ok(set)) => {
             tracing::info!(
-                account = %set.account, period = %set.period, quantity = set.quantity, fee = set.fee.0,
-                "garbage: services charged"
+                account = %set.account, period = %set.period, quantity = set.quantity, fee = set.fee.0, form,
+                "garbage: amount charged"
             );
-            see_other(&format!("{HOME}?aviso=servicio&cargo={}", set.id))
+            see_other(&format!("{HOME}?aviso={form}&cargo={}", set.id))
         }
         Ok(Err(r)) => refuse(r.message_es(), Some("cuenta"), status_of(r.status()), typed).await,
         Err(e) => unavailable(e),
