@@ -346,13 +346,7 @@ async fn a_renewal_waits_for_the_predial_then_goes_straight_to_payment_and_its_c
     assert_eq!(permit.scope.hours, "20:00 a 02:00");
     assert_eq!(permit.scope.location, "Calle Salvatierra 12, Centro");
     assert_eq!(permit.scope.holder, "Emilio Gómez Díaz");
-    let r = app
-        .client
-        .get(format!("{}{request_page}/permiso.pdf", app.base))
-        .header("cookie", business.header())
-        .send()
-        .await
-        .unwrap();
+    let r = business.download(&app, &format!("{request_page}/permiso.pdf")).await;
     assert_eq!(r.status().as_u16(), 200);
     assert!(r.headers()["content-disposition"].to_str().unwrap().contains("refrendo-PER-2026-000001.pdf"));
     let pdf = lopdf::Document::load_mem(&r.bytes().await.unwrap()).unwrap();
@@ -748,13 +742,7 @@ async fn a_new_licence_story(app: &TestApp) {
     assert_eq!(status, 200);
     assert!(html.contains("data-verdict=\"authentic\""), "{html}");
     assert!(html.contains("data-testid=\"permit-licence\">ALC-2026-0001"), "{html}");
-    let r = app
-        .client
-        .get(format!("{}{page_path}/permiso.pdf", app.base))
-        .header("cookie", applicant.header())
-        .send()
-        .await
-        .unwrap();
+    let r = applicant.download(&app, &format!("{page_path}/permiso.pdf")).await;
     assert_eq!(r.status().as_u16(), 200);
     assert!(r.headers()["content-disposition"].to_str().unwrap().contains("licencia-PER-2026-000001.pdf"));
     let pdf = lopdf::Document::load_mem(&r.bytes().await.unwrap()).unwrap();

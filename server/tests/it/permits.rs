@@ -43,14 +43,21 @@ impl Browser {
     }
 
     pub(crate) async fn get(&mut self, app: &TestApp, path: &str) -> (u16, String) {
+        let r = self.download(app, path).await;
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap())
+    }
+
+    /// GETs `path` with this browser's cookies and hands back the whole
+    /// response (headers and bytes: a PDF, an uploaded document).
+    pub(crate) async fn download(&mut self, app: &TestApp, path: &str) -> reqwest::Response {
         let mut request = app.client.get(format!("{}{}", app.base, path));
         if !self.cookies.is_empty() {
             request = request.header("cookie", self.header());
         }
         let r = request.send().await.unwrap();
         self.keep(&r);
-        let status = r.status().as_u16();
-        (status, r.text().await.unwrap())
+        r
     }
 
     /// POSTs `fields` as a form (each name and value encoded).
@@ -285,11 +292,10 @@ async fn an_advert_permit(app: &TestApp) {
     let docs = app.store.permit_documents(1).await.unwrap();
     assert_eq!(docs.len(), 1);
     let doc_path = format!("{page_path}/documento?id={}", docs[0].id);
-    let r = app.client.get(format!("{}{}", app.base, doc_path)).header("cookie", other.header()).send().await.unwrap();
+    let r = other.download(&app, &doc_path).await;
     assert_eq!(r.status().as_u16(), 403);
     // The applicant's own browser downloads it as an attachment that is never sniffed.
-    let r =
-        app.client.get(format!("{}{}", app.base, doc_path)).header("cookie", citizen.header()).send().await.unwrap();
+    let r = citizen.download(&app, &doc_path).await;
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     assert_eq!(r.headers()["content-type"], "application/pdf");
@@ -366,13 +372,7 @@ async fn an_advert_permit(app: &TestApp) {
     assert_eq!(steps, ["submit", "ask_correction", "resubmit", "approve", "pay", "issue"]);
 
     // The PDF carries a QR code whose URL checks the permit against its record.
-    let r = app
-        .client
-        .get(format!("{}{page_path}/permiso.pdf", app.base))
-        .header("cookie", citizen.header())
-        .send()
-        .await
-        .unwrap();
+    let r = citizen.download(&app, &format!("{page_path}/permiso.pdf")).await;
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.headers()["content-type"], "application/pdf");
     let pdf = lopdf::Document::load_mem(&r.bytes().await.unwrap()).unwrap();
@@ -882,13 +882,7 @@ async fn the_citizen_s_permit_pages_speak_english_and_the_revisor_s_stay_spanish
     assert!(html.contains(">Issued</span>") && html.contains(">Permit issued<"), "{html}");
     assert!(html.contains("Download the permit (PDF, in Spanish)"), "{html}");
     assert_ids_unique(&html);
-    let r = app
-        .client
-        .get(format!("{}{page_path}/permiso.pdf", app.base))
-        .header("cookie", citizen.header())
-        .send()
-        .await
-        .unwrap();
+    let r = citizen.download(&app, &format!("{page_path}/permiso.pdf")).await;
     let pdf = lopdf::Document::load_mem(&r.bytes().await.unwrap()).unwrap();
     let text = crate::common::pdf::text(&pdf);
     assert!(text.contains("Vigencia") && text.contains("Derechos pagados"), "{text}");
