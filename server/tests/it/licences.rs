@@ -742,7 +742,7 @@ async fn a_new_licence_story(app: &TestApp) {
     assert_eq!(status, 200);
     assert!(html.contains("data-verdict=\"authentic\""), "{html}");
     assert!(html.contains("data-testid=\"permit-licence\">ALC-2026-0001"), "{html}");
-    let r = applicant.download(&app, &format!("{page_path}/permiso.pdf")).await;
+    let r = applicant.download(app, &format!("{page_path}/permiso.pdf")).await;
     assert_eq!(r.status().as_u16(), 200);
     assert!(r.headers()["content-disposition"].to_str().unwrap().contains("licencia-PER-2026-000001.pdf"));
     let pdf = lopdf::Document::load_mem(&r.bytes().await.unwrap()).unwrap();

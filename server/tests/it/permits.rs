@@ -292,10 +292,10 @@ async fn an_advert_permit(app: &TestApp) {
     let docs = app.store.permit_documents(1).await.unwrap();
     assert_eq!(docs.len(), 1);
     let doc_path = format!("{page_path}/documento?id={}", docs[0].id);
-    let r = other.download(&app, &doc_path).await;
+    let r = other.download(app, &doc_path).await;
     assert_eq!(r.status().as_u16(), 403);
     // The applicant's own browser downloads it as an attachment that is never sniffed.
-    let r = citizen.download(&app, &doc_path).await;
+    let r = citizen.download(app, &doc_path).await;
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     assert_eq!(r.headers()["content-type"], "application/pdf");
@@ -372,7 +372,7 @@ async fn an_advert_permit(app: &TestApp) {
     assert_eq!(steps, ["submit", "ask_correction", "resubmit", "approve", "pay", "issue"]);
 
     // The PDF carries a QR code whose URL checks the permit against its record.
-    let r = citizen.download(&app, &format!("{page_path}/permiso.pdf")).await;
+    let r = citizen.download(app, &format!("{page_path}/permiso.pdf")).await;
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.headers()["content-type"], "application/pdf");
     let pdf = lopdf::Document::load_mem(&r.bytes().await.unwrap()).unwrap();
