@@ -59,6 +59,18 @@ async fn charge_count(store: &Store) -> u64 {
     store.counts().await.unwrap().charges
 }
 
+/// Runs `recauda cargos generar basura --mes MONTH` once more: it finds
+/// the `services` active services' charges already there and writes none.
+async fn generating_again_creates_nothing(app: &TestApp, url: &str, month: &str, services: usize) {
+    let charges = charge_count(&app.store).await;
+    let (ok, out) = recauda(url, &["cargos", "generar", "basura", "--mes", month]);
+    let expected = format!(
+        "{services} servicios activos, 0 cargos nuevos, {services} ya existían; total de los cargos nuevos $0.00"
+    );
+    assert!(ok && out.contains(&expected), "{out}");
+    assert_eq!(charge_count(&app.store).await, charges);
+}
+
 async fn audit_count(store: &Store, action: &str) -> usize {
     store.audit_entries(action, "", 500).await.unwrap().len()
 }
@@ -127,13 +139,7 @@ async fn the_months_charges_are_generated_once_for_the_services_active_in_it() {
     assert!(lookup(&app, "A-000003", "basura").await.is_empty());
 
     // Again: nothing new.
-    let charges = charge_count(&app.store).await;
-    let (ok, out) = recauda(&url, &["cargos", "generar", "basura", "--mes", "2026-03"]);
-    assert!(
-        ok && out.contains("2 servicios activos, 0 cargos nuevos, 2 ya existían; total de los cargos nuevos $0.00"),
-        "{out}"
-    );
-    assert_eq!(charge_count(&app.store).await, charges);
+    generating_again_creates_nothing(&app, &url, "2026-03", 2).await;
 
     // January 2026, before February's UMA (113.14): LC-000001 (from the
     // 15th) 16 × 113.14 = 1,810.24; A-000003 70 × 113.14 = 7,919.80.
@@ -482,13 +488,7 @@ async fn a_private_collector_is_charged_every_month_the_factor_set_at_its_regist
     assert_eq!(lookup(&app, "A-000003", "basura").await, [("2026-03".into(), "1818.31".into(), "2026-03-31".into())]);
 
     // Twice: nothing new.
-    let charges = charge_count(&app.store).await;
-    let (ok, out) = recauda(&url, &["cargos", "generar", "basura", "--mes", "2026-03"]);
-    assert!(
-        ok && out.contains("2 servicios activos, 0 cargos nuevos, 2 ya existían; total de los cargos nuevos $0.00"),
-        "{out}"
-    );
-    assert_eq!(charge_count(&app.store).await, charges);
+    generating_again_creates_nothing(&app, &url, "2026-03", 2).await;
     assert!(app.store.verify_audit().await.unwrap().first_bad.is_none());
 }
 
