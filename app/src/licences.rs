@@ -250,34 +250,38 @@ pub fn prepare_renewal(
     let new_giro = change.giro.clone().unwrap_or_else(|| licence.giro.clone());
     let mut lines = Vec::new();
     let mut quotes = Vec::new();
-    match licence_tariff(m, LicenceUse::Renewal, &new_giro, today) {
-        Some(t) => match quote_line(m, uma, t, Decimal::ONE, today, "giro") {
+    // The new giro's refrendo, and the change of address when asked.
+    let fee = |use_: LicenceUse, field: &'static str, missing: FieldError| {
+        let t = licence_tariff(m, use_, &new_giro, today).ok_or(missing)?;
+        quote_line(m, uma, t, Decimal::ONE, today, field)
+    };
+    let mut fees = vec![fee(
+        LicenceUse::Renewal,
+        "giro",
+        err(
+            "giro",
+            "Ese giro no tiene tarifa de refrendo: acuda a la Dirección de Ingresos.",
+            "That giro has no renewal tariff: please go to the revenue office (Dirección de Ingresos).",
+        ),
+    )];
+    if change.address.is_some() {
+        fees.push(fee(
+            LicenceUse::AddressChange,
+            "domicilio",
+            err(
+                "domicilio",
+                "Ese giro no tiene tarifa de cambio de domicilio.",
+                "That giro has no change-of-address tariff.",
+            ),
+        ));
+    }
+    for f in fees {
+        match f {
             Ok((l, q)) => {
                 lines.push(l);
                 quotes.push(q);
             }
             Err(e) => errors.push(e),
-        },
-        None => errors.push(err(
-            "giro",
-            "Ese giro no tiene tarifa de refrendo: acuda a la Dirección de Ingresos.",
-            "That giro has no renewal tariff: please go to the revenue office (Dirección de Ingresos).",
-        )),
-    }
-    if change.address.is_some() {
-        match licence_tariff(m, LicenceUse::AddressChange, &new_giro, today) {
-            Some(t) => match quote_line(m, uma, t, Decimal::ONE, today, "domicilio") {
-                Ok((l, q)) => {
-                    lines.push(l);
-                    quotes.push(q);
-                }
-                Err(e) => errors.push(e),
-            },
-            None => errors.push(err(
-                "domicilio",
-                "Ese giro no tiene tarifa de cambio de domicilio.",
-                "That giro has no change-of-address tariff.",
-            )),
         }
     }
     if !errors.is_empty() {

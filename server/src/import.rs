@@ -292,79 +292,19 @@ struct AccountFirstSeen {
 }
 
 fn parse_padron_limited(reader: impl Read, max_bytes: u64, max_listed: usize) -> Result<Vec<PadronRow>, ImportErrors> {
-    let counting = CountingReader { inner: reader.take(max_bytes.saturating_add(1)), count: 0 };
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(1 << 16)
-        .from_reader(PlainText::new(counting));
-
     let mut errors = ImportErrors::with_cap(max_listed);
     let mut rows: Vec<PadronRow> = Vec::new();
     let mut accounts: HashMap<AccountNumber, AccountFirstSeen> = HashMap::new();
-    let mut record = csv::ByteRecord::new();
-    let mut header_seen = false;
 
-    loop {
-        let line_before = record.position().map(|p| p.line() as usize + 1).unwrap_or(1);
-        match csv.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => {
-                if csv.get_ref().inner.count > max_bytes {
-                    break; // reported below
-                }
-                let reason = match e.kind() {
-                    csv::ErrorKind::Io(io) => format!("error al leer el archivo: {io}"),
-                    other => format!("el archivo no es un CSV válido: {other:?}"),
-                };
-                errors.push(e.position().map(|p| p.line() as usize).unwrap_or(line_before), reason);
-                break;
-            }
-        }
-        let line = record.position().map(|p| p.line() as usize).unwrap_or(line_before);
-
-        if !header_seen {
-            header_seen = true;
-            if let Err(reason) = check_header(&record) {
-                return Err(ImportErrors::single(line, reason));
-            }
-            continue;
-        }
-
-        if record.len() != PADRON_HEADER.len() {
-            errors.push(line, format!("se esperaban {} campos y la línea tiene {}", PADRON_HEADER.len(), record.len()));
-            continue;
-        }
-        let mut fields: Vec<&str> = Vec::with_capacity(PADRON_HEADER.len());
-        let mut bad_utf8: Vec<&str> = Vec::new();
-        for (i, raw) in record.iter().enumerate() {
-            match std::str::from_utf8(raw) {
-                Ok(s) => fields.push(s.trim()),
-                Err(_) => {
-                    bad_utf8.push(PADRON_HEADER[i]);
-                    fields.push("");
-                }
-            }
-        }
-        if !bad_utf8.is_empty() {
-            errors.push(
-                line,
-                format!(
-                    "el texto no es UTF-8 válido (campo {}); guarde el archivo con codificación UTF-8",
-                    bad_utf8.join(", ")
-                ),
-            );
-            continue;
-        }
-
-        let row = match validate_row(line, &fields) {
+    let file = CsvFile { header: &PADRON_HEADER, max_bytes, max_words: "2 GB" };
+    file.read(reader, &mut errors, |line, fields, errors| {
+        let row = match validate_row(line, fields) {
             Ok(row) => row,
             Err(reasons) => {
                 for r in reasons {
                     errors.push(line, r);
                 }
-                continue;
+                return;
             }
         };
 
@@ -423,20 +363,7 @@ fn parse_padron_limited(reader: impl Read, max_bytes: u64, max_listed: usize) ->
                 rows.push(row);
             }
         }
-    }
-
-    if csv.get_ref().inner.count > max_bytes {
-        return Err(ImportErrors::single(0, "el archivo excede el tamaño máximo de 2 GB; no se importó nada"));
-    }
-    if !header_seen {
-        return Err(ImportErrors::single(
-            0,
-            format!("el archivo está vacío; la primera línea debe ser «{}»", PADRON_HEADER.join(",")),
-        ));
-    }
-    if rows.is_empty() && errors.is_empty() {
-        return Err(ImportErrors::single(0, "el archivo no tiene filas de datos, solo el encabezado"));
-    }
+    })?;
 
     // (account, concept, period) must be unique. Sorting indices keeps memory small.
     let mut order: Vec<u32> = (0..rows.len() as u32).collect();
@@ -477,24 +404,127 @@ fn rfc_for_message(rfc: Option<&str>) -> String {
     }
 }
 
-fn check_header(record: &csv::ByteRecord) -> Result<(), String> {
-    let expected = PADRON_HEADER.join(",");
-    let fields: Option<Vec<&str>> = record
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let f = if i == 0 { f.strip_prefix(BOM).unwrap_or(f) } else { f };
-            std::str::from_utf8(f).ok()
-        })
-        .collect();
-    match fields {
-        Some(fields) if fields == PADRON_HEADER => Ok(()),
-        Some(fields) => {
-            Err(format!("encabezado inválido «{}»; se esperaba exactamente «{expected}»", fields.join(",")))
+/// A CSV file an operator imports (the padrón, the licences): its exact
+/// header, and the most bytes read (`max_words` says it in the message).
+pub(crate) struct CsvFile<'h> {
+    pub(crate) header: &'h [&'h str],
+    pub(crate) max_bytes: u64,
+    pub(crate) max_words: &'h str,
+}
+
+impl CsvFile<'_> {
+    /// Reads the file record by record, with any BOM and line ends
+    /// ([`PlainText`]): checks the header, then hands `row` each data
+    /// record's line and fields (trimmed, as many as the header names,
+    /// valid UTF-8); a record that is not is an error of its line. The file
+    /// itself refused (too large, a bad or missing header, no data rows) is
+    /// the one error returned.
+    pub(crate) fn read(
+        &self,
+        reader: impl Read,
+        errors: &mut ImportErrors,
+        mut row: impl FnMut(usize, &[&str], &mut ImportErrors),
+    ) -> Result<(), ImportErrors> {
+        let counting = CountingReader { inner: reader.take(self.max_bytes.saturating_add(1)), count: 0 };
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(1 << 16)
+            .from_reader(PlainText::new(counting));
+        let mut record = csv::ByteRecord::new();
+        let mut header_seen = false;
+        let mut data_rows = false;
+        loop {
+            let line_before = record.position().map(|p| p.line() as usize + 1).unwrap_or(1);
+            match csv.read_byte_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    if csv.get_ref().inner.count > self.max_bytes {
+                        break; // reported below
+                    }
+                    let reason = match e.kind() {
+                        csv::ErrorKind::Io(io) => format!("error al leer el archivo: {io}"),
+                        other => format!("el archivo no es un CSV válido: {other:?}"),
+                    };
+                    errors.push(e.position().map(|p| p.line() as usize).unwrap_or(line_before), reason);
+                    break;
+                }
+            }
+            let line = record.position().map(|p| p.line() as usize).unwrap_or(line_before);
+            if !header_seen {
+                header_seen = true;
+                if let Err(reason) = self.check_header(&record) {
+                    return Err(ImportErrors::single(line, reason));
+                }
+                continue;
+            }
+            data_rows = true;
+            if record.len() != self.header.len() {
+                errors
+                    .push(line, format!("se esperaban {} campos y la línea tiene {}", self.header.len(), record.len()));
+                continue;
+            }
+            let mut fields: Vec<&str> = Vec::with_capacity(self.header.len());
+            let mut bad_utf8: Vec<&str> = Vec::new();
+            for (i, raw) in record.iter().enumerate() {
+                match std::str::from_utf8(raw) {
+                    Ok(s) => fields.push(s.trim()),
+                    Err(_) => {
+                        bad_utf8.push(self.header[i]);
+                        fields.push("");
+                    }
+                }
+            }
+            if !bad_utf8.is_empty() {
+                errors.push(
+                    line,
+                    format!(
+                        "el texto no es UTF-8 válido (campo {}); guarde el archivo con codificación UTF-8",
+                        bad_utf8.join(", ")
+                    ),
+                );
+                continue;
+            }
+            row(line, &fields, errors);
         }
-        None => Err(format!(
-            "el encabezado no es UTF-8 válido; guarde el archivo con codificación UTF-8 (se esperaba «{expected}»)"
-        )),
+        if csv.get_ref().inner.count > self.max_bytes {
+            return Err(ImportErrors::single(
+                0,
+                format!("el archivo excede el tamaño máximo de {}; no se importó nada", self.max_words),
+            ));
+        }
+        if !header_seen {
+            return Err(ImportErrors::single(
+                0,
+                format!("el archivo está vacío; la primera línea debe ser «{}»", self.header.join(",")),
+            ));
+        }
+        if !data_rows && errors.is_empty() {
+            return Err(ImportErrors::single(0, "el archivo no tiene filas de datos, solo el encabezado"));
+        }
+        Ok(())
+    }
+
+    fn check_header(&self, record: &csv::ByteRecord) -> Result<(), String> {
+        let expected = self.header.join(",");
+        let fields: Option<Vec<&str>> = record
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let f = if i == 0 { f.strip_prefix(BOM).unwrap_or(f) } else { f };
+                std::str::from_utf8(f).ok()
+            })
+            .collect();
+        match fields {
+            Some(fields) if fields == self.header => Ok(()),
+            Some(fields) => {
+                Err(format!("encabezado inválido «{}»; se esperaba exactamente «{expected}»", fields.join(",")))
+            }
+            None => Err(format!(
+                "el encabezado no es UTF-8 válido; guarde el archivo con codificación UTF-8 (se esperaba «{expected}»)"
+            )),
+        }
     }
 }
 

@@ -31,7 +31,7 @@ use app::domain::municipality::Municipality;
 use app::domain::rfc::Rfc;
 use app::store::{LicenceImportSummary, LicenceRow, Store, StoreError};
 
-use crate::import::{group_thousands, has_control_chars, CountingReader, ImportErrors, PlainText, BOM};
+use crate::import::{group_thousands, has_control_chars, CsvFile, ImportErrors};
 
 /// The exact header line.
 pub const LICENCES_HEADER: [&str; 7] = ["number", "rfc", "name", "giro", "address", "hours", "status"];
@@ -68,102 +68,31 @@ pub enum LicenceImportError {
 /// Reads and validates a licences file against the municipality's giros.
 /// Returns every row, or every problem (the first ones listed).
 pub fn parse_licences(reader: impl Read, m: &Municipality) -> Result<Vec<LicenceRow>, ImportErrors> {
-    let counting = CountingReader { inner: reader.take(MAX_LICENCES_BYTES + 1), count: 0 };
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(1 << 16)
-        .from_reader(PlainText::new(counting));
     let mut errors = ImportErrors::default();
     let mut rows: Vec<LicenceRow> = Vec::new();
     let mut first_line: HashMap<String, usize> = HashMap::new();
-    let mut record = csv::ByteRecord::new();
-    let mut header_seen = false;
-    loop {
-        let line_before = record.position().map(|p| p.line() as usize + 1).unwrap_or(1);
-        match csv.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => {
-                if csv.get_ref().inner.count > MAX_LICENCES_BYTES {
-                    break;
-                }
-                let reason = match e.kind() {
-                    csv::ErrorKind::Io(io) => format!("error al leer el archivo: {io}"),
-                    other => format!("el archivo no es un CSV válido: {other:?}"),
-                };
-                errors.push(e.position().map(|p| p.line() as usize).unwrap_or(line_before), reason);
-                break;
+    let file = CsvFile { header: &LICENCES_HEADER, max_bytes: MAX_LICENCES_BYTES, max_words: "64 MB" };
+    file.read(reader, &mut errors, |line, fields, errors| match validate_row(line, fields, m) {
+        Ok(row) => match first_line.get(&row.number) {
+            Some(first) => {
+                errors.push(line, format!("licencia repetida: «{}» ya aparece en la línea {first}", row.number))
+            }
+            None => {
+                first_line.insert(row.number.clone(), line);
+                rows.push(row);
+            }
+        },
+        Err(reasons) => {
+            for r in reasons {
+                errors.push(line, r);
             }
         }
-        let line = record.position().map(|p| p.line() as usize).unwrap_or(line_before);
-        if !header_seen {
-            header_seen = true;
-            if let Err(reason) = check_header(&record) {
-                return Err(ImportErrors::single(line, reason));
-            }
-            continue;
-        }
-        if record.len() != LICENCES_HEADER.len() {
-            errors
-                .push(line, format!("se esperaban {} campos y la línea tiene {}", LICENCES_HEADER.len(), record.len()));
-            continue;
-        }
-        let fields: Option<Vec<&str>> = record.iter().map(|f| std::str::from_utf8(f).ok().map(str::trim)).collect();
-        let Some(fields) = fields else {
-            errors.push(line, "el texto no es UTF-8 válido; guarde el archivo con codificación UTF-8");
-            continue;
-        };
-        match validate_row(line, &fields, m) {
-            Ok(row) => match first_line.get(&row.number) {
-                Some(first) => {
-                    errors.push(line, format!("licencia repetida: «{}» ya aparece en la línea {first}", row.number))
-                }
-                None => {
-                    first_line.insert(row.number.clone(), line);
-                    rows.push(row);
-                }
-            },
-            Err(reasons) => {
-                for r in reasons {
-                    errors.push(line, r);
-                }
-            }
-        }
-    }
-    if csv.get_ref().inner.count > MAX_LICENCES_BYTES {
-        return Err(ImportErrors::single(0, "el archivo excede el tamaño máximo de 64 MB; no se importó nada"));
-    }
-    if !header_seen {
-        return Err(ImportErrors::single(
-            0,
-            format!("el archivo está vacío; la primera línea debe ser «{}»", LICENCES_HEADER.join(",")),
-        ));
-    }
-    if rows.is_empty() && errors.is_empty() {
-        return Err(ImportErrors::single(0, "el archivo no tiene filas de datos, solo el encabezado"));
-    }
+    })?;
     if errors.is_empty() {
         Ok(rows)
     } else {
         errors.keep_first();
         Err(errors)
-    }
-}
-
-fn check_header(record: &csv::ByteRecord) -> Result<(), String> {
-    let expected = LICENCES_HEADER.join(",");
-    let fields: Option<Vec<&str>> = record
-        .iter()
-        .enumerate()
-        .map(|(i, f)| std::str::from_utf8(if i == 0 { f.strip_prefix(BOM).unwrap_or(f) } else { f }).ok())
-        .collect();
-    match fields {
-        Some(fields) if fields == LICENCES_HEADER => Ok(()),
-        Some(fields) => {
-            Err(format!("encabezado inválido «{}»; se esperaba exactamente «{expected}»", fields.join(",")))
-        }
-        None => Err(format!("el encabezado no es UTF-8 válido; se esperaba «{expected}»")),
     }
 }
 

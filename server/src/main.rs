@@ -102,34 +102,16 @@ async fn run(args: &[&str]) -> Result<ExitCode, AnyError> {
         ["import", "padron", file] => {
             let settings = Settings::load()?;
             let store = app::store::Store::connect(&settings.database_url).await?;
-            match server::import::run_import(&store, &PathBuf::from(file)).await {
-                Ok(summary) => {
-                    println!("{summary}");
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => {
-                    eprintln!("{e}");
-                    eprintln!("No se importó nada.");
-                    Ok(ExitCode::FAILURE)
-                }
-            }
+            Ok(import_outcome(server::import::run_import(&store, &PathBuf::from(file)).await))
         }
         ["licencias", "importar", file] | ["import", "licencias", file] => {
             let settings = Settings::load()?;
             let municipality = server::startup::load_municipality(&settings)?;
             let store = app::store::Store::connect(&settings.database_url).await?;
             let path = PathBuf::from(file);
-            match server::licence_import::run_licence_import(&store, &municipality, &path, &cli_actor()).await {
-                Ok(summary) => {
-                    println!("{summary}");
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => {
-                    eprintln!("{e}");
-                    eprintln!("No se importó nada.");
-                    Ok(ExitCode::FAILURE)
-                }
-            }
+            Ok(import_outcome(
+                server::licence_import::run_licence_import(&store, &municipality, &path, &cli_actor()).await,
+            ))
         }
         ["demo", rest @ ..] => {
             let accounts = match rest {
@@ -422,5 +404,21 @@ impl StaffArgs {
             app::domain::staff::Username::parse(username.ok_or("falta --user NOMBRE")?).map_err(|e| e.to_string())?;
         let roles = app::domain::staff::parse_roles(role_names).map_err(|e| e.to_string())?;
         Ok(StaffArgs { username, display_name, roles: roles.iter().collect() })
+    }
+}
+
+/// An import's end, all or nothing: its summary, or why nothing was
+/// imported (exit code 1).
+fn import_outcome(result: Result<impl std::fmt::Display, impl std::fmt::Display>) -> ExitCode {
+    match result {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!("No se importó nada.");
+            ExitCode::FAILURE
+        }
     }
 }
