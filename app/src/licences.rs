@@ -515,13 +515,13 @@ pub fn prepare_extra_hours(
 
 /// A debt, as the citizen reads it: account, concept's name, period, amount.
 pub fn debt_line_es(m: &Municipality, d: &LicenceDebt) -> String {
-    let concept = m.concept(&d.concept).map_or_else(|| d.concept.clone(), |c| c.name_es.clone());
-    format!("cuenta {}: {concept}, periodo {}, {}", d.account, d.period, d.principal.display_mxn())
+    let concept = m.concept(&d.charge.concept).map_or_else(|| d.charge.concept.clone(), |c| c.name_es.clone());
+    format!("cuenta {}: {concept}, periodo {}, {}", d.charge.account, d.charge.period, d.charge.principal.display_mxn())
 }
 
 pub fn debt_line_en(m: &Municipality, d: &LicenceDebt) -> String {
-    let concept = m.concept(&d.concept).map_or_else(|| d.concept.clone(), |c| c.name_en.clone());
-    format!("account {}: {concept}, period {}, {}", d.account, d.period, d.principal.display_mxn())
+    let concept = m.concept(&d.charge.concept).map_or_else(|| d.charge.concept.clone(), |c| c.name_en.clone());
+    format!("account {}: {concept}, period {}, {}", d.charge.account, d.charge.period, d.charge.principal.display_mxn())
 }
 
 /// Why a licence's request was not filed, in the page's language (the
@@ -579,7 +579,7 @@ pub async fn renewal_debts_in_order(
         let Some(licence) = store.licence(link.licence_id).await? else { continue };
         let check = paid_up_check(m, &licence, today);
         let mut debts = store.licence_debts(&check, licence.id, year, &[account]).await?;
-        debts.retain(|d| !taken.contains(&d.charge_id));
+        debts.retain(|d| !taken.contains(&d.charge.charge_id));
         if !debts.is_empty() {
             return Ok(Some((licence, debts)));
         }

@@ -89,13 +89,13 @@ fn debt_rows(state: &AppState, debts: &[LicenceDebt], lang: Lang) -> Vec<DebtRow
     debts
         .iter()
         .map(|d| DebtRow {
-            account: d.account.clone(),
+            account: d.charge.account.clone(),
             concept: m
-                .concept(&d.concept)
-                .map_or_else(|| d.concept.clone(), |c| lang.pick(&c.name_es, &c.name_en).into()),
-            period: d.period.clone(),
-            due_date: d.due_date,
-            principal: d.principal.display_mxn(),
+                .concept(&d.charge.concept)
+                .map_or_else(|| d.charge.concept.clone(), |c| lang.pick(&c.name_es, &c.name_en).into()),
+            period: d.charge.period.clone(),
+            due_date: d.charge.due_date,
+            principal: d.charge.principal.display_mxn(),
             earlier_renewal: d.earlier_renewal,
         })
         .collect()

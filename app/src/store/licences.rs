@@ -26,6 +26,7 @@ use crate::domain::licences::{
 };
 use crate::domain::money::Centavos;
 use crate::domain::permits::{system_approval, RequestStatus};
+use crate::domain::quote::OpenCharge;
 use crate::domain::rfc::Rfc;
 
 /// A licence of the registry.
@@ -82,12 +83,7 @@ impl std::fmt::Display for LicenceImportSummary {
 /// A debt that keeps a licence's renewal from starting or from being paid.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LicenceDebt {
-    pub charge_id: i64,
-    pub account: String,
-    pub concept: String,
-    pub period: String,
-    pub due_date: NaiveDate,
-    pub principal: Centavos,
+    pub charge: OpenCharge,
     /// The fee of an earlier year's renewal of this licence, still unpaid.
     pub earlier_renewal: bool,
 }
@@ -302,18 +298,20 @@ impl<C: DerefMut<Target = AnyConnection> + Send> Conn<C> {
         let mut debts: Vec<LicenceDebt> = Vec::new();
         for r in rows {
             let debt = LicenceDebt {
-                charge_id: r.id,
-                account: r.account,
-                concept: r.concept,
-                period: r.period,
-                due_date: r.due_date.0,
-                principal: Centavos(r.principal_centavos),
+                charge: OpenCharge {
+                    charge_id: r.id,
+                    account: r.account,
+                    concept: r.concept,
+                    period: r.period,
+                    due_date: r.due_date.0,
+                    principal: Centavos(r.principal_centavos),
+                },
                 earlier_renewal: r.earlier_renewal != 0,
             };
-            match seen.get(&debt.charge_id) {
+            match seen.get(&debt.charge.charge_id) {
                 Some(&i) => debts[i].earlier_renewal |= debt.earlier_renewal,
                 None => {
-                    seen.insert(debt.charge_id, debts.len());
+                    seen.insert(debt.charge.charge_id, debts.len());
                     debts.push(debt);
                 }
             }

@@ -922,7 +922,7 @@ async fn one_live_renewal_per_licence_and_year(store: Store) {
     match refused {
         Err(app::store::LicenceRefusal::Debts(debts)) => {
             assert_eq!(debts.len(), 1);
-            assert_eq!((debts[0].account.as_str(), debts[0].period.as_str()), ("P-000001", "2026-B1"));
+            assert_eq!((debts[0].charge.account.as_str(), debts[0].charge.period.as_str()), ("P-000001", "2026-B1"));
         }
         other => panic!("expected the predial: {other:?}"),
     }
@@ -965,7 +965,10 @@ async fn one_live_renewal_per_licence_and_year(store: Store) {
     let later = app::store::PaidUpCheck { today: crate::common::today() + chrono::Duration::days(24), ..check };
     let debts = store.licence_debts(&later, licence.id, 2026, &[]).await.unwrap();
     assert_eq!(debts.len(), 1, "{debts:?}");
-    assert_eq!((debts[0].account.as_str(), debts[0].concept.as_str()), (third.number.as_str(), "refrendo_alcoholes"));
+    assert_eq!(
+        (debts[0].charge.account.as_str(), debts[0].charge.concept.as_str()),
+        (third.number.as_str(), "refrendo_alcoholes")
+    );
     let paying = store.licence_debts(&later, licence.id, 2026, &[third.account_id.unwrap()]).await.unwrap();
     assert!(paying.is_empty(), "{paying:?}");
     // Next year, this year's renewal unpaid is an earlier renewal to pay first.
