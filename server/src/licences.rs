@@ -120,13 +120,7 @@ async fn view_of(
     let uma = m.uma_table().map_err(unavailable)?;
     let requests = state.store.licence_requests(licence.id, HISTORY).await.map_err(unavailable)?;
     let live = |r: &&app::store::PermitRequest| {
-        r.licence.as_ref().and_then(|k| k.year) == Some(year)
-            && !matches!(
-                r.status,
-                app::domain::permits::RequestStatus::Rejected
-                    | app::domain::permits::RequestStatus::Cancelled
-                    | app::domain::permits::RequestStatus::Expired
-            )
+        r.licence.as_ref().and_then(|k| k.year) == Some(year) && !r.status.ended_without_permit()
     };
     let renewal = requests.iter().find(live).cloned();
     // This year's renewal's own fee is not a debt to pay before it.

@@ -133,6 +133,14 @@ impl RequestStatus {
     pub fn in_queue(self) -> bool {
         matches!(self, RequestStatus::Submitted | RequestStatus::InReview)
     }
+
+    /// Whether it ended without a permit (rejected, cancelled, expired):
+    /// it leaves room for a new request of the same thing (a licence's
+    /// renewal of the year; the partial unique index of migration 0019
+    /// says the same in SQL).
+    pub fn ended_without_permit(self) -> bool {
+        matches!(self, RequestStatus::Rejected | RequestStatus::Cancelled | RequestStatus::Expired)
+    }
 }
 
 string_enum! {
